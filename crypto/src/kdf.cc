@@ -1,0 +1,41 @@
+#include "tillit/crypto/kdf.h"
+
+#include <sodium.h>
+
+#include "sodium_runtime.h"
+
+namespace tillit::crypto {
+
+static_assert(kKdfMasterKeySize == crypto_kdf_KEYBYTES);
+static_assert(kKdfContextSize == crypto_kdf_CONTEXTBYTES);
+static_assert(kKdfMinSubkeySize == crypto_kdf_BYTES_MIN);
+static_assert(kKdfMaxSubkeySize == crypto_kdf_BYTES_MAX);
+static_assert(kContextRegistry.size() == kKdfContextSize);
+static_assert(kContextAuditSigning.size() == kKdfContextSize);
+static_assert(kContextPseudonyms.size() == kKdfContextSize);
+static_assert(kContextTokens.size() == kKdfContextSize);
+static_assert(kContextPatientIndex.size() == kKdfContextSize);
+
+StatusOr<SecretBytes> DeriveSubkey(const SecretBytes& master,
+                                   uint64_t subkey_id, std::string_view context,
+                                   size_t subkey_size) {
+  if (master.size() != kKdfMasterKeySize) {
+    return Status::InvalidArgument("KDF master key must be 32 bytes");
+  }
+  if (context.size() != kKdfContextSize) {
+    return Status::InvalidArgument("KDF context must be 8 characters");
+  }
+  if (subkey_size < kKdfMinSubkeySize || subkey_size > kKdfMaxSubkeySize) {
+    return Status::InvalidArgument("KDF sub-key size must be 16 to 64 bytes");
+  }
+  internal::EnsureSodium();
+  SecretBytes subkey = SecretBytes::Allocate(subkey_size);
+  if (crypto_kdf_derive_from_key(subkey.ExposeSecret(), subkey.size(),
+                                 subkey_id, context.data(),
+                                 master.ExposeSecret()) != 0) {
+    return Status::Internal("KDF failed");
+  }
+  return subkey;
+}
+
+}  // namespace tillit::crypto

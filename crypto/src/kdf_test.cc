@@ -1,0 +1,99 @@
+#include "tillit/crypto/kdf.h"
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tillit/crypto/encoding.h"
+#include "tillit/crypto/random.h"
+
+namespace tillit::crypto {
+namespace {
+
+SecretBytes Master() {
+  DeterministicRandom rng(11);
+  return rng.Secret(32);
+}
+
+TEST(DeriveSubkeyTest, MatchesCryptoKdf) {
+  const SecretBytes master = Master();
+  StatusOr<SecretBytes> k = DeriveSubkey(master, 7, kContextRegistry);
+  ASSERT_TRUE(k.ok());
+  ASSERT_EQ(k->size(), 32u);
+  uint8_t expected[32];
+  ASSERT_EQ(crypto_kdf_derive_from_key(expected, sizeof(expected), 7,
+                                       "tlregist", master.ExposeSecret()),
+            0);
+  EXPECT_TRUE(k->Equals(SecretBytes::CopyFrom(expected)));
+  sodium_memzero(expected, sizeof(expected));
+}
+
+TEST(DeriveSubkeyTest, IsDeterministic) {
+  EXPECT_TRUE(DeriveSubkey(Master(), 1, kContextTokens)
+                  ->Equals(*DeriveSubkey(Master(), 1, kContextTokens)));
+}
+
+TEST(DeriveSubkeyTest, ContextsAndIdsGiveUnrelatedKeys) {
+  const SecretBytes master = Master();
+  const std::string_view contexts[] = {kContextRegistry, kContextAuditSigning,
+                                       kContextPseudonyms, kContextTokens,
+                                       kContextPatientIndex};
+  std::set<std::string> seen;
+  for (std::string_view context : contexts) {
+    EXPECT_EQ(context.size(), 8u);
+    for (uint64_t id : {0u, 1u, 2u}) {
+      StatusOr<SecretBytes> k = DeriveSubkey(master, id, context);
+      ASSERT_TRUE(k.ok());
+      seen.insert(HexEncode(k->ExposeSecretSpan()));
+    }
+  }
+  EXPECT_EQ(seen.size(), 15u);
+}
+
+TEST(DeriveSubkeyTest, DifferentMastersGiveDifferentKeys) {
+  DeterministicRandom rng(12);
+  const SecretBytes other = rng.Secret(32);
+  EXPECT_FALSE(DeriveSubkey(Master(), 1, kContextPseudonyms)
+                   ->Equals(*DeriveSubkey(other, 1, kContextPseudonyms)));
+}
+
+TEST(DeriveSubkeyTest, AcceptsSubkeySizesFrom16To64) {
+  for (size_t n : {16u, 24u, 32u, 64u}) {
+    StatusOr<SecretBytes> k = DeriveSubkey(Master(), 1, kContextTokens, n);
+    ASSERT_TRUE(k.ok()) << n;
+    EXPECT_EQ(k->size(), n);
+  }
+}
+
+TEST(DeriveSubkeyTest, RejectsBadSubkeySizes) {
+  for (size_t n : {0u, 1u, 15u, 65u, 1024u}) {
+    EXPECT_EQ(DeriveSubkey(Master(), 1, kContextTokens, n).status().code(),
+              StatusCode::kInvalidArgument)
+        << n;
+  }
+}
+
+TEST(DeriveSubkeyTest, RejectsBadMasterSizes) {
+  DeterministicRandom rng(13);
+  for (size_t n : {0u, 16u, 31u, 33u, 64u}) {
+    EXPECT_EQ(DeriveSubkey(rng.Secret(n), 1, kContextTokens).status().code(),
+              StatusCode::kInvalidArgument)
+        << n;
+  }
+}
+
+TEST(DeriveSubkeyTest, RejectsBadContexts) {
+  for (std::string_view context :
+       {std::string_view(""), std::string_view("tlregis"),
+        std::string_view("tlregistr"), std::string_view("registry-key")}) {
+    EXPECT_EQ(DeriveSubkey(Master(), 1, context).status().code(),
+              StatusCode::kInvalidArgument)
+        << context;
+  }
+}
+
+}  // namespace
+}  // namespace tillit::crypto
