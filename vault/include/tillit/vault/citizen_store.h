@@ -1,0 +1,107 @@
+// CitizenStore: one citizen's encrypted database (records and settings).
+//
+// A CitizenStore is opened by Vault::OpenCitizen, which has already checked
+// the key and the generation counter. Every write transaction increments
+// the store's generation and reports it to the registry (through the sink
+// the Vault installed), so a file later replaced by an older copy is
+// refused on open.
+//
+// Records are FHIR R4 resources, unique by (type, id). Putting an identical
+// resource again changes nothing; putting a changed one replaces it.
+//
+// Thread-safety: not thread-safe; one user at a time.
+#ifndef TILLIT_VAULT_CITIZEN_STORE_H_
+#define TILLIT_VAULT_CITIZEN_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tillit/crypto/status.h"
+#include "tillit/vault/database.h"
+#include "tillit/vault/fhir.h"
+
+namespace tillit::vault {
+
+struct StoredRecord {
+  int64_t seq = 0;  // insertion order, stable
+  std::string type;
+  std::string id;
+  Category category = Category::kOther;
+  std::optional<int64_t> effective;
+  bool sensitive = false;
+  std::string source;  // "import", "citizen", or a provider id
+  int64_t updated_at = 0;
+  std::string resource;  // FHIR JSON
+};
+
+struct RecordFilter {
+  std::optional<Category> category;
+  std::optional<std::string> type;
+  std::optional<int64_t> since;  // effective >= since
+  std::optional<int64_t> until;  // effective < until
+  // Resume after this position (from a previous page); newest first.
+  struct Position {
+    int64_t effective;  // INT64_MIN for records without a date
+    int64_t seq;
+  };
+  std::optional<Position> after;
+  size_t limit = 100;
+};
+
+struct PutResult {
+  size_t written = 0;                     // new or changed records
+  size_t unchanged = 0;                   // identical to what was stored
+  std::map<std::string, size_t> by_type;  // written + unchanged, by type
+};
+
+class CitizenStore {
+ public:
+  // Called after each committed write with the new generation.
+  using GenerationSink = std::function<Status(int64_t generation)>;
+
+  // Creates the schema on a new file; used by Vault only.
+  static Status Setup(Database& db);
+  CitizenStore(std::string citizen_id, std::unique_ptr<Database> db,
+               int64_t generation, GenerationSink sink, int64_t now);
+
+  const std::string& citizen_id() const { return citizen_id_; }
+  int64_t generation() const { return generation_; }
+
+  // Stores `resources` in one transaction: all or nothing.
+  StatusOr<PutResult> Put(std::span<const ParsedResource> resources,
+                          std::string_view source, int64_t now);
+
+  StatusOr<int64_t> Count();
+  StatusOr<std::map<std::string, int64_t>> CountByCategory();
+  StatusOr<std::map<std::string, int64_t>> CountByType();
+
+  // Newest first (by effective date, then insertion order); records
+  // without a date come last.
+  StatusOr<std::vector<StoredRecord>> List(const RecordFilter& filter);
+  // NotFound if absent.
+  StatusOr<StoredRecord> Get(std::string_view type, std::string_view id);
+
+  // Re-encrypts the whole file under `new_key`.
+  Status Rekey(const crypto::SecretBytes& new_key);
+
+  // Reads the generation stored in an open database.
+  static StatusOr<int64_t> ReadGeneration(Database& db);
+
+ private:
+  StatusOr<std::map<std::string, int64_t>> CountBy(const char* sql);
+
+  std::string citizen_id_;
+  std::unique_ptr<Database> db_;
+  int64_t generation_;
+  GenerationSink sink_;
+};
+
+}  // namespace tillit::vault
+
+#endif  // TILLIT_VAULT_CITIZEN_STORE_H_

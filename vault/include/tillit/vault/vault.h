@@ -1,0 +1,158 @@
+// Vault: one tillit data directory.
+//
+// Layout (SPEC §2):
+//   DIR/vault.json        format, how the root keys are kept, and the master
+//                         secret sealed under the root keys
+//   DIR/root.key          root keys (mode 0600), unless kept elsewhere or
+//   DIR/root.sealed       sealed under a passphrase (Argon2id)
+//   DIR/registry.db       SQLCipher: citizens, wrapped data keys, generation
+//                         counters, tokens (key derived from the master)
+//   DIR/citizens/<id>.db  SQLCipher, one per citizen, keyed with its own
+//                         random 256-bit data key (DEK)
+//
+// Key hierarchy: root keys (numbered) → wrap the master secret and every
+// DEK (XChaCha20-Poly1305, associated data = purpose, citizen id and key
+// version); sub-keys for the registry, patient index and token hashing are
+// derived from the master with crypto_kdf. Root-key rotation rewraps, it
+// never rewrites citizen data.
+//
+// Erasure destroys the citizen's wrapped DEK, then rotates the root keys
+// (so a copy of the registry taken earlier cannot be unwrapped with the
+// keys that remain), then deletes the citizen's files.
+//
+// Thread-safety: all public methods are safe to call concurrently; registry
+// access is serialised internally. CitizenStore handles are not shared.
+#ifndef TILLIT_VAULT_VAULT_H_
+#define TILLIT_VAULT_VAULT_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tillit/crypto/hash.h"
+#include "tillit/crypto/keyring.h"
+#include "tillit/crypto/passphrase.h"
+#include "tillit/crypto/random.h"
+#include "tillit/crypto/secret.h"
+#include "tillit/crypto/status.h"
+#include "tillit/vault/citizen_store.h"
+#include "tillit/vault/clock.h"
+#include "tillit/vault/database.h"
+#include "tillit/vault/fhir.h"
+#include "tillit/vault/root_keys.h"
+
+namespace tillit::vault {
+
+struct VaultOptions {
+  std::string data_dir = "./tillit-data";
+  // The key file (default DIR/root.key) or, with a passphrase, the sealed
+  // file (default DIR/root.sealed).
+  std::optional<std::string> key_path;
+  const crypto::SecretBytes* passphrase = nullptr;  // not owned
+  // Argon2id cost for sealing (init and rotation); nullopt: moderate.
+  std::optional<crypto::Argon2Params> argon2;
+  Clock* clock = &Clock::System();
+  crypto::Random* rng = &crypto::Random::System();
+  ImportLimits limits;
+};
+
+enum class ImportFormat { kJson, kNdjson };
+
+struct ImportOutcome {
+  std::string citizen_id;
+  std::string source_patient;  // Patient.id of the document, if any
+  bool created = false;        // the citizen was created by this import
+  size_t imported = 0;         // resources accepted (new, changed or same)
+  size_t written = 0;          // of which new or changed
+  std::map<std::string, size_t> by_type;
+};
+
+struct CitizenSummary {
+  std::string citizen_id;
+  int64_t records = 0;
+  std::map<std::string, int64_t> by_category;
+  std::map<std::string, int64_t> by_type;
+};
+
+struct IssuedToken {
+  std::string token;  // shown once; only its keyed hash is stored
+  int64_t expires_at;
+};
+
+class Vault {
+ public:
+  // Creates a new data directory (it must not already hold a vault) and
+  // returns it opened, with a first operator (admin) token.
+  struct Created;
+  static StatusOr<Created> Init(const VaultOptions& options);
+  static StatusOr<std::unique_ptr<Vault>> Open(const VaultOptions& options);
+  ~Vault();
+
+  const std::string& data_dir() const { return data_dir_; }
+
+  // --- citizens
+  StatusOr<std::string> CreateCitizen();
+  StatusOr<std::vector<std::string>> ListCitizenIds();
+  StatusOr<CitizenSummary> Summarize(const std::string& citizen_id);
+  // NotFound for an unknown (or erased) id; DataLoss for a wrong key,
+  // damaged file or a file older than the registry's generation.
+  StatusOr<std::unique_ptr<CitizenStore>> OpenCitizen(
+      const std::string& citizen_id);
+  // Reads every page of the citizen's file (HMAC and structure check).
+  Status VerifyCitizen(const std::string& citizen_id);
+  Status EraseCitizen(const std::string& citizen_id);
+
+  // --- import (SPEC §3): atomic per document. Without `citizen_id`, the
+  // document's Patient names the citizen (created when new).
+  StatusOr<ImportOutcome> Import(
+      std::string_view bytes, ImportFormat format,
+      const std::optional<std::string>& citizen_id = std::nullopt,
+      std::string_view source = "import");
+
+  // --- keys
+  // Adds a root-key version, rewraps the master secret and every DEK, and
+  // forgets the old version.
+  Status RotateRootKeys();
+  // Re-encrypts one citizen's file under a new DEK.
+  Status RekeyCitizen(const std::string& citizen_id);
+  uint32_t root_key_version() const;
+
+  // --- tokens (stored as keyed hashes)
+  StatusOr<IssuedToken> IssueToken(std::string_view role,
+                                   std::string_view principal,
+                                   int64_t ttl_seconds);
+
+ public:
+  // Opaque implementation state (defined in vault.cc).
+  struct Internals;
+
+ private:
+  explicit Vault(std::unique_ptr<Internals> in);
+  Status CompleteRotation();
+  StatusOr<std::optional<std::string>> FindPatient(const crypto::Digest& key);
+  StatusOr<crypto::SecretBytes> UnwrapDek(const std::string& citizen_id,
+                                          std::span<const uint8_t> wrapped,
+                                          int64_t dek_version);
+  std::string CitizenPath(const std::string& citizen_id) const;
+  Status SetGeneration(const std::string& citizen_id, int64_t generation);
+
+  std::string data_dir_;
+  std::unique_ptr<Internals> in_;
+  mutable std::mutex mu_;  // guards the registry and the root keys
+};
+
+struct Vault::Created {
+  std::unique_ptr<Vault> vault;
+  IssuedToken admin_token;
+};
+
+// True if `id` looks like a vault-issued id with `prefix` ("c_", "p_", …).
+bool IsValidId(std::string_view id, std::string_view prefix);
+
+}  // namespace tillit::vault
+
+#endif  // TILLIT_VAULT_VAULT_H_

@@ -1,0 +1,230 @@
+#include "tillit/vault/citizen_store.h"
+
+#include <climits>
+#include <utility>
+
+namespace tillit::vault {
+namespace {
+
+constexpr int64_t kNoDate = INT64_MIN;
+
+constexpr const char* kSchema = R"sql(
+BEGIN;
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 1);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', 0);
+CREATE TABLE IF NOT EXISTS records (
+  seq        INTEGER PRIMARY KEY,
+  type       TEXT    NOT NULL,
+  id         TEXT    NOT NULL,
+  category   TEXT    NOT NULL,
+  effective  INTEGER NOT NULL,   -- epoch seconds; INT64_MIN when unknown
+  sensitive  INTEGER NOT NULL,
+  source     TEXT    NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  resource   TEXT    NOT NULL,
+  UNIQUE (type, id)
+);
+CREATE INDEX IF NOT EXISTS records_by_category
+  ON records (category, effective DESC, seq DESC);
+CREATE INDEX IF NOT EXISTS records_by_type
+  ON records (type, effective DESC, seq DESC);
+COMMIT;
+)sql";
+
+StoredRecord ReadRow(const Statement& st) {
+  StoredRecord r;
+  r.seq = st.ColumnInt64(0);
+  r.type = std::string(st.ColumnText(1));
+  r.id = std::string(st.ColumnText(2));
+  r.category = ParseCategory(st.ColumnText(3)).value_or(Category::kOther);
+  int64_t eff = st.ColumnInt64(4);
+  if (eff != kNoDate) r.effective = eff;
+  r.sensitive = st.ColumnInt64(5) != 0;
+  r.source = std::string(st.ColumnText(6));
+  r.updated_at = st.ColumnInt64(7);
+  r.resource = std::string(st.ColumnText(8));
+  return r;
+}
+
+}  // namespace
+
+Status CitizenStore::Setup(Database& db) { return db.Exec(kSchema); }
+
+CitizenStore::CitizenStore(std::string citizen_id, std::unique_ptr<Database> db,
+                           int64_t generation, GenerationSink sink, int64_t)
+    : citizen_id_(std::move(citizen_id)),
+      db_(std::move(db)),
+      generation_(generation),
+      sink_(std::move(sink)) {}
+
+StatusOr<int64_t> CitizenStore::ReadGeneration(Database& db) {
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement st,
+      db.Prepare("SELECT value FROM meta WHERE key = 'generation'"));
+  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::DataLoss("citizen store has no generation");
+  return st.ColumnInt64(0);
+}
+
+StatusOr<PutResult> CitizenStore::Put(std::span<const ParsedResource> resources,
+                                      std::string_view source, int64_t now) {
+  PutResult result;
+  TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn, db_->Begin());
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        Statement insert,
+        db_->Prepare(
+            "INSERT OR IGNORE INTO records (type, id, category, effective, "
+            "sensitive, source, created_at, updated_at, resource) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)"));
+    for (const ParsedResource& r : resources) {
+      insert.Bind(1, r.type)
+          .Bind(2, r.id)
+          .Bind(3, CategoryName(r.category))
+          .Bind(4, r.effective.value_or(kNoDate))
+          .Bind(5, int64_t{r.sensitive ? 1 : 0})
+          .Bind(6, source)
+          .Bind(7, now)
+          .Bind(8, r.json);
+      TILLIT_RETURN_IF_ERROR(insert.Run());
+      ++result.by_type[r.type];
+      if (db_->Changes() == 1) {
+        ++result.written;
+        continue;
+      }
+      // Already stored: identical resources are not written again.
+      TILLIT_ASSIGN_OR_RETURN(
+          Statement existing,
+          db_->Prepare("SELECT resource FROM records WHERE type = ?1 AND "
+                       "id = ?2"));
+      existing.Bind(1, r.type).Bind(2, r.id);
+      TILLIT_ASSIGN_OR_RETURN(bool row, existing.Step());
+      if (row && existing.ColumnText(0) == r.json) {
+        ++result.unchanged;
+        continue;
+      }
+      TILLIT_ASSIGN_OR_RETURN(
+          Statement update,
+          db_->Prepare("UPDATE records SET category = ?3, effective = ?4, "
+                       "sensitive = ?5, source = ?6, updated_at = ?7, "
+                       "resource = ?8 WHERE type = ?1 AND id = ?2"));
+      update.Bind(1, r.type)
+          .Bind(2, r.id)
+          .Bind(3, CategoryName(r.category))
+          .Bind(4, r.effective.value_or(kNoDate))
+          .Bind(5, int64_t{r.sensitive ? 1 : 0})
+          .Bind(6, source)
+          .Bind(7, now)
+          .Bind(8, r.json);
+      TILLIT_RETURN_IF_ERROR(update.Run());
+      ++result.written;
+    }
+  }
+  if (result.written == 0) return result;  // nothing changed: no new generation
+  const int64_t next = generation_ + 1;
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        Statement gen,
+        db_->Prepare("UPDATE meta SET value = ?1 WHERE key = 'generation'"));
+    gen.Bind(1, next);
+    TILLIT_RETURN_IF_ERROR(gen.Run());
+  }
+  TILLIT_RETURN_IF_ERROR(txn.Commit());
+  generation_ = next;
+  if (sink_) TILLIT_RETURN_IF_ERROR(sink_(next));
+  return result;
+}
+
+StatusOr<int64_t> CitizenStore::Count() {
+  TILLIT_ASSIGN_OR_RETURN(Statement st,
+                          db_->Prepare("SELECT count(*) FROM records"));
+  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? st.ColumnInt64(0) : 0;
+}
+
+StatusOr<std::map<std::string, int64_t>> CitizenStore::CountBy(
+    const char* sql) {
+  std::map<std::string, int64_t> out;
+  TILLIT_ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
+  for (;;) {
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out[std::string(st.ColumnText(0))] = st.ColumnInt64(1);
+  }
+  return out;
+}
+
+StatusOr<std::map<std::string, int64_t>> CitizenStore::CountByCategory() {
+  return CountBy("SELECT category, count(*) FROM records GROUP BY category");
+}
+
+StatusOr<std::map<std::string, int64_t>> CitizenStore::CountByType() {
+  return CountBy("SELECT type, count(*) FROM records GROUP BY type");
+}
+
+StatusOr<std::vector<StoredRecord>> CitizenStore::List(const RecordFilter& f) {
+  if (f.limit == 0 || f.limit > 1000) {
+    return Status::InvalidArgument("limit must be between 1 and 1000");
+  }
+  // One constant statement; absent filters are bound as NULL and disabled
+  // by the IS NULL tests.
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare(
+          "SELECT seq, type, id, category, effective, sensitive, source, "
+          "updated_at, resource FROM records "
+          "WHERE (?1 IS NULL OR category = ?1) "
+          "AND (?2 IS NULL OR type = ?2) "
+          "AND (?3 IS NULL OR effective >= ?3) "
+          "AND (?4 IS NULL OR effective < ?4) "
+          "AND (?5 IS NULL OR effective < ?5 OR (effective = ?5 AND seq < ?6)) "
+          "ORDER BY effective DESC, seq DESC LIMIT ?7"));
+  if (f.category) {
+    st.Bind(1, CategoryName(*f.category));
+  } else {
+    st.BindNull(1);
+  }
+  if (f.type) {
+    st.Bind(2, std::string_view(*f.type));
+  } else {
+    st.BindNull(2);
+  }
+  st.Bind(3, f.since).Bind(4, f.until);
+  if (f.after) {
+    st.Bind(5, f.after->effective).Bind(6, f.after->seq);
+  } else {
+    st.BindNull(5).BindNull(6);
+  }
+  st.Bind(7, static_cast<int64_t>(f.limit));
+  std::vector<StoredRecord> out;
+  for (;;) {
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ReadRow(st));
+  }
+  return out;
+}
+
+StatusOr<StoredRecord> CitizenStore::Get(std::string_view type,
+                                         std::string_view id) {
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT seq, type, id, category, effective, sensitive, "
+                   "source, updated_at, resource FROM records "
+                   "WHERE type = ?1 AND id = ?2"));
+  st.Bind(1, type).Bind(2, id);
+  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound("no such record");
+  return ReadRow(st);
+}
+
+Status CitizenStore::Rekey(const crypto::SecretBytes& new_key) {
+  return db_->Rekey(new_key);
+}
+
+}  // namespace tillit::vault
