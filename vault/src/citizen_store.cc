@@ -8,8 +8,8 @@ namespace {
 
 constexpr int64_t kNoDate = INT64_MIN;
 
+// Idempotent; runs inside the caller's transaction.
 constexpr const char* kSchema = R"sql(
-BEGIN;
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
   value INTEGER NOT NULL
@@ -33,7 +33,6 @@ CREATE INDEX IF NOT EXISTS records_by_category
   ON records (category, effective DESC, seq DESC);
 CREATE INDEX IF NOT EXISTS records_by_type
   ON records (type, effective DESC, seq DESC);
-COMMIT;
 )sql";
 
 StoredRecord ReadRow(const Statement& st) {
@@ -53,7 +52,19 @@ StoredRecord ReadRow(const Statement& st) {
 
 }  // namespace
 
-Status CitizenStore::Setup(Database& db) { return db.Exec(kSchema); }
+Status CitizenStore::Setup(Database& db) {
+  TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn, db.Begin());
+  TILLIT_RETURN_IF_ERROR(db.Exec(kSchema));
+  return txn.Commit();
+}
+
+std::unique_ptr<CitizenStore> CitizenStore::CreateNew(
+    std::string citizen_id, std::unique_ptr<Database> db) {
+  auto store = std::make_unique<CitizenStore>(std::move(citizen_id),
+                                              std::move(db), 0, nullptr, 0);
+  store->needs_schema_ = true;
+  return store;
+}
 
 CitizenStore::CitizenStore(std::string citizen_id, std::unique_ptr<Database> db,
                            int64_t generation, GenerationSink sink, int64_t)
@@ -75,6 +86,7 @@ StatusOr<PutResult> CitizenStore::Put(std::span<const ParsedResource> resources,
                                       std::string_view source, int64_t now) {
   PutResult result;
   TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn, db_->Begin());
+  if (needs_schema_) TILLIT_RETURN_IF_ERROR(db_->Exec(kSchema));
   {
     TILLIT_ASSIGN_OR_RETURN(
         Statement insert,
@@ -135,6 +147,7 @@ StatusOr<PutResult> CitizenStore::Put(std::span<const ParsedResource> resources,
     TILLIT_RETURN_IF_ERROR(gen.Run());
   }
   TILLIT_RETURN_IF_ERROR(txn.Commit());
+  needs_schema_ = false;
   generation_ = next;
   if (sink_) TILLIT_RETURN_IF_ERROR(sink_(next));
   return result;

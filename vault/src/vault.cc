@@ -320,20 +320,23 @@ StatusOr<std::pair<std::string, PutResult>> CreateCitizenWith(
   {
     Database::Options opts;
     opts.create = true;
-    auto db = Database::Open(path, &dek, opts, CitizenStore::Setup);
+    // With records, the schema is created in the same transaction as
+    // they are (one write and sync of the new file).
+    auto db = Database::Open(path, &dek, opts,
+                             resources.empty() ? CitizenStore::Setup : nullptr);
     if (!db.ok()) {
       RemoveCitizenFiles(path);
       return db.status().WithContext("create citizen store");
     }
     if (!resources.empty()) {
-      CitizenStore store(id, std::move(db).value(), 0, nullptr, 0);
-      auto r = store.Put(resources, source, in->options.clock->NowSeconds());
+      auto store = CitizenStore::CreateNew(id, std::move(db).value());
+      auto r = store->Put(resources, source, in->options.clock->NowSeconds());
       if (!r.ok()) {
         RemoveCitizenFiles(path);
         return r.status();
       }
       put = std::move(r).value();
-      generation = store.generation();
+      generation = store->generation();
     }
   }
   std::lock_guard<std::mutex> lock(mu);

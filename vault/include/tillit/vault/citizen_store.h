@@ -65,8 +65,14 @@ class CitizenStore {
   // Called after each committed write with the new generation.
   using GenerationSink = std::function<Status(int64_t generation)>;
 
-  // Creates the schema on a new file; used by Vault only.
+  // Creates the schema (idempotent, in its own transaction); the setup
+  // function for Database::Open.
   static Status Setup(Database& db);
+  // A store over a brand-new, empty file opened without Setup: the schema
+  // is created inside the first Put's transaction, so a new citizen's
+  // file is written and synced once.
+  static std::unique_ptr<CitizenStore> CreateNew(std::string citizen_id,
+                                                 std::unique_ptr<Database> db);
   CitizenStore(std::string citizen_id, std::unique_ptr<Database> db,
                int64_t generation, GenerationSink sink, int64_t now);
 
@@ -100,6 +106,7 @@ class CitizenStore {
   std::unique_ptr<Database> db_;
   int64_t generation_;
   GenerationSink sink_;
+  bool needs_schema_ = false;
 };
 
 }  // namespace tillit::vault
