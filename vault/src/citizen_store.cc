@@ -35,6 +35,19 @@ CREATE INDEX IF NOT EXISTS records_by_type
   ON records (type, effective DESC, seq DESC);
 )sql";
 
+// Binds ?1..?8 of the insert and update statements of Put.
+void BindRecord(Statement& st, const ParsedResource& r, std::string_view source,
+                int64_t now) {
+  st.Bind(1, r.type)
+      .Bind(2, r.id)
+      .Bind(3, CategoryName(r.category))
+      .Bind(4, r.effective.value_or(kNoDate))
+      .Bind(5, int64_t{r.sensitive ? 1 : 0})
+      .Bind(6, source)
+      .Bind(7, now)
+      .Bind(8, r.json);
+}
+
 StoredRecord ReadRow(const Statement& st) {
   StoredRecord r;
   r.seq = st.ColumnInt64(0);
@@ -95,14 +108,7 @@ StatusOr<PutResult> CitizenStore::Put(std::span<const ParsedResource> resources,
             "sensitive, source, created_at, updated_at, resource) "
             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)"));
     for (const ParsedResource& r : resources) {
-      insert.Bind(1, r.type)
-          .Bind(2, r.id)
-          .Bind(3, CategoryName(r.category))
-          .Bind(4, r.effective.value_or(kNoDate))
-          .Bind(5, int64_t{r.sensitive ? 1 : 0})
-          .Bind(6, source)
-          .Bind(7, now)
-          .Bind(8, r.json);
+      BindRecord(insert, r, source, now);
       TILLIT_RETURN_IF_ERROR(insert.Run());
       ++result.by_type[r.type];
       if (db_->Changes() == 1) {
@@ -125,14 +131,7 @@ StatusOr<PutResult> CitizenStore::Put(std::span<const ParsedResource> resources,
           db_->Prepare("UPDATE records SET category = ?3, effective = ?4, "
                        "sensitive = ?5, source = ?6, updated_at = ?7, "
                        "resource = ?8 WHERE type = ?1 AND id = ?2"));
-      update.Bind(1, r.type)
-          .Bind(2, r.id)
-          .Bind(3, CategoryName(r.category))
-          .Bind(4, r.effective.value_or(kNoDate))
-          .Bind(5, int64_t{r.sensitive ? 1 : 0})
-          .Bind(6, source)
-          .Bind(7, now)
-          .Bind(8, r.json);
+      BindRecord(update, r, source, now);
       TILLIT_RETURN_IF_ERROR(update.Run());
       ++result.written;
     }

@@ -34,6 +34,18 @@ Status WriteAll(int fd, const uint8_t* p, size_t n) {
   return Status::Ok();
 }
 
+// Reads exactly `n` bytes; false on error or early end of file.
+bool ReadFully(int fd, uint8_t* p, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::read(fd, p + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    got += static_cast<size_t>(r);
+  }
+  return true;
+}
+
 Status FsyncDirectoryOf(const std::string& path) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
@@ -99,15 +111,10 @@ StatusOr<std::string> ReadFileLimited(const std::string& path,
                                      std::to_string(max_bytes) + " bytes");
   }
   std::string out(static_cast<size_t>(st.st_size), '\0');
-  size_t got = 0;
-  while (got < out.size()) {
-    ssize_t r = ::read(fd, out.data() + got, out.size() - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    got += static_cast<size_t>(r);
-  }
+  const bool complete =
+      ReadFully(fd, reinterpret_cast<uint8_t*>(out.data()), out.size());
   ::close(fd);
-  if (got != out.size()) return Status::IoError("short read");
+  if (!complete) return Status::IoError("short read");
   return out;
 }
 
@@ -131,15 +138,9 @@ StatusOr<crypto::SecretBytes> ReadSecretFile(const std::string& path,
   }
   crypto::SecretBytes out =
       crypto::SecretBytes::Allocate(static_cast<size_t>(st.st_size));
-  size_t got = 0;
-  while (got < out.size()) {
-    ssize_t r = ::read(fd, out.ExposeSecret() + got, out.size() - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    got += static_cast<size_t>(r);
-  }
+  const bool complete = ReadFully(fd, out.ExposeSecret(), out.size());
   ::close(fd);
-  if (got != out.size()) return Status::IoError("short read of key file");
+  if (!complete) return Status::IoError("short read of key file");
   return out;
 }
 
