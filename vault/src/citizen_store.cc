@@ -26,16 +26,50 @@ CREATE TABLE IF NOT EXISTS records (
   source     TEXT    NOT NULL,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
+  codes      TEXT    NOT NULL,   -- "system|code" lines
   resource   TEXT    NOT NULL,
   UNIQUE (type, id)
 );
+CREATE TABLE IF NOT EXISTS documents (
+  kind       TEXT    NOT NULL,
+  key        TEXT    NOT NULL,
+  value      TEXT    NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS index_rows (
+  kind  TEXT NOT NULL,
+  key   TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_by_category
   ON records (category, effective DESC, seq DESC);
 CREATE INDEX IF NOT EXISTS records_by_type
   ON records (type, effective DESC, seq DESC);
 )sql";
 
-// Binds ?1..?8 of the insert and update statements of Put.
+std::string JoinCodes(const std::vector<std::string>& codes) {
+  std::string out;
+  for (const std::string& c : codes) {
+    if (!out.empty()) out += '\n';
+    out += c;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitCodes(std::string_view joined) {
+  std::vector<std::string> out;
+  while (!joined.empty()) {
+    size_t nl = joined.find('\n');
+    out.emplace_back(joined.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    joined.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+// Binds ?1..?9 of the insert and update statements of Put.
 void BindRecord(Statement& st, const ParsedResource& r, std::string_view source,
                 int64_t now) {
   st.Bind(1, r.type)
@@ -45,7 +79,8 @@ void BindRecord(Statement& st, const ParsedResource& r, std::string_view source,
       .Bind(5, int64_t{r.sensitive ? 1 : 0})
       .Bind(6, source)
       .Bind(7, now)
-      .Bind(8, r.json);
+      .Bind(8, r.json)
+      .Bind(9, JoinCodes(r.codes));
 }
 
 StoredRecord ReadRow(const Statement& st) {
@@ -60,6 +95,7 @@ StoredRecord ReadRow(const Statement& st) {
   r.source = std::string(st.ColumnText(6));
   r.updated_at = st.ColumnInt64(7);
   r.resource = std::string(st.ColumnText(8));
+  r.codes = SplitCodes(st.ColumnText(9));
   return r;
 }
 
@@ -105,8 +141,8 @@ StatusOr<PutResult> CitizenStore::Put(std::span<const ParsedResource> resources,
         Statement insert,
         db_->Prepare(
             "INSERT OR IGNORE INTO records (type, id, category, effective, "
-            "sensitive, source, created_at, updated_at, resource) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)"));
+            "sensitive, source, created_at, updated_at, resource, codes) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)"));
     for (const ParsedResource& r : resources) {
       BindRecord(insert, r, source, now);
       TILLIT_RETURN_IF_ERROR(insert.Run());
@@ -128,15 +164,22 @@ StatusOr<PutResult> CitizenStore::Put(std::span<const ParsedResource> resources,
       }
       TILLIT_ASSIGN_OR_RETURN(
           Statement update,
-          db_->Prepare("UPDATE records SET category = ?3, effective = ?4, "
-                       "sensitive = ?5, source = ?6, updated_at = ?7, "
-                       "resource = ?8 WHERE type = ?1 AND id = ?2"));
+          db_->Prepare(
+              "UPDATE records SET category = ?3, effective = ?4, "
+              "sensitive = ?5, source = ?6, updated_at = ?7, "
+              "resource = ?8, codes = ?9 WHERE type = ?1 AND id = ?2"));
       BindRecord(update, r, source, now);
       TILLIT_RETURN_IF_ERROR(update.Run());
       ++result.written;
     }
   }
   if (result.written == 0) return result;  // nothing changed: no new generation
+  TILLIT_RETURN_IF_ERROR(CommitWrite(txn, nullptr));
+  return result;
+}
+
+Status CitizenStore::CommitWrite(Database::Transaction& txn,
+                                 const IndexUpdate* index) {
   const int64_t next = generation_ + 1;
   {
     TILLIT_ASSIGN_OR_RETURN(
@@ -148,8 +191,115 @@ StatusOr<PutResult> CitizenStore::Put(std::span<const ParsedResource> resources,
   TILLIT_RETURN_IF_ERROR(txn.Commit());
   needs_schema_ = false;
   generation_ = next;
-  if (sink_) TILLIT_RETURN_IF_ERROR(sink_(next));
-  return result;
+  if (sink_) TILLIT_RETURN_IF_ERROR(sink_(next, index));
+  return Status::Ok();
+}
+
+Status CitizenStore::WriteDocuments(std::span<const DocumentWrite> writes,
+                                    const IndexUpdate* index, int64_t now) {
+  if (writes.empty() && index == nullptr) return Status::Ok();
+  TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn, db_->Begin());
+  if (needs_schema_) TILLIT_RETURN_IF_ERROR(db_->Exec(kSchema));
+  for (const DocumentWrite& w : writes) {
+    if (w.value) {
+      TILLIT_ASSIGN_OR_RETURN(
+          Statement put,
+          db_->Prepare("INSERT OR REPLACE INTO documents (kind, key, value, "
+                       "updated_at) VALUES (?1, ?2, ?3, ?4)"));
+      put.Bind(1, w.kind).Bind(2, w.key).Bind(3, *w.value).Bind(4, now);
+      TILLIT_RETURN_IF_ERROR(put.Run());
+    } else {
+      TILLIT_ASSIGN_OR_RETURN(
+          Statement del,
+          db_->Prepare("DELETE FROM documents WHERE kind = ?1 AND key = ?2"));
+      del.Bind(1, w.kind).Bind(2, w.key);
+      TILLIT_RETURN_IF_ERROR(del.Run());
+    }
+  }
+  if (index != nullptr) {
+    // The registry's mirror is rebuilt from these rows after a crash.
+    TILLIT_ASSIGN_OR_RETURN(
+        Statement clear,
+        db_->Prepare("DELETE FROM index_rows WHERE kind = ?1"));
+    clear.Bind(1, index->kind);
+    TILLIT_RETURN_IF_ERROR(clear.Run());
+    TILLIT_ASSIGN_OR_RETURN(
+        Statement add,
+        db_->Prepare(
+            "INSERT INTO index_rows (kind, key, value) VALUES (?1, ?2, ?3)"));
+    for (const IndexRow& row : index->rows) {
+      add.Bind(1, index->kind).Bind(2, row.key).Bind(3, row.value);
+      TILLIT_RETURN_IF_ERROR(add.Run());
+    }
+  }
+  return CommitWrite(txn, index);
+}
+
+StatusOr<std::optional<std::string>> CitizenStore::GetDocument(
+    std::string_view kind, std::string_view key) {
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT value FROM documents WHERE kind = ?1 AND key = ?2"));
+  st.Bind(1, kind).Bind(2, key);
+  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(st.ColumnText(0)));
+}
+
+StatusOr<std::vector<std::pair<std::string, std::string>>>
+CitizenStore::ListDocuments(std::string_view kind) {
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT key, value FROM documents WHERE kind = ?1 "
+                   "ORDER BY key"));
+  st.Bind(1, kind);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (;;) {
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.emplace_back(std::string(st.ColumnText(0)),
+                     std::string(st.ColumnText(1)));
+  }
+  return out;
+}
+
+StatusOr<std::vector<IndexUpdate>> CitizenStore::ReadIndexRows() {
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT kind, key, value FROM index_rows ORDER BY kind"));
+  std::vector<IndexUpdate> out;
+  for (;;) {
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    if (out.empty() || out.back().kind != st.ColumnText(0)) {
+      out.push_back(IndexUpdate{std::string(st.ColumnText(0)), {}});
+    }
+    out.back().rows.push_back(
+        IndexRow{std::string(st.ColumnText(1)), std::string(st.ColumnText(2))});
+  }
+  return out;
+}
+
+StatusOr<std::vector<RecordMeta>> CitizenStore::ListRecordMeta() {
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement st,
+      db_->Prepare("SELECT type, id, category, effective, sensitive, codes "
+                   "FROM records ORDER BY seq"));
+  std::vector<RecordMeta> out;
+  for (;;) {
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    RecordMeta m;
+    m.type = std::string(st.ColumnText(0));
+    m.id = std::string(st.ColumnText(1));
+    m.category = ParseCategory(st.ColumnText(2)).value_or(Category::kOther);
+    int64_t eff = st.ColumnInt64(3);
+    if (eff != kNoDate) m.effective = eff;
+    m.sensitive = st.ColumnInt64(4) != 0;
+    m.codes = SplitCodes(st.ColumnText(5));
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 StatusOr<int64_t> CitizenStore::Count() {
@@ -189,7 +339,7 @@ StatusOr<std::vector<StoredRecord>> CitizenStore::List(const RecordFilter& f) {
       Statement st,
       db_->Prepare(
           "SELECT seq, type, id, category, effective, sensitive, source, "
-          "updated_at, resource FROM records "
+          "updated_at, resource, codes FROM records "
           "WHERE (?1 IS NULL OR category = ?1) "
           "AND (?2 IS NULL OR type = ?2) "
           "AND (?3 IS NULL OR effective >= ?3) "
@@ -227,7 +377,7 @@ StatusOr<StoredRecord> CitizenStore::Get(std::string_view type,
   TILLIT_ASSIGN_OR_RETURN(
       Statement st,
       db_->Prepare("SELECT seq, type, id, category, effective, sensitive, "
-                   "source, updated_at, resource FROM records "
+                   "source, updated_at, resource, codes FROM records "
                    "WHERE type = ?1 AND id = ?2"));
   st.Bind(1, type).Bind(2, id);
   TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());

@@ -604,14 +604,27 @@ Status ClinicalDocumentCategory(const std::optional<element>& type,
   return Status::Ok();
 }
 
-// The codes that make a record sensitive: code, reasonCode[],
-// valueCodeableConcept, vaccineCode, medicationCodeableConcept.
-Status FindSensitiveCodes(const Members& members, bool code_is_concept,
-                          const FieldPath& path, bool* sensitive) {
-  auto visit = [sensitive](std::string_view system, std::string_view code,
-                           bool) {
+// The clinical codes of a record (code, reasonCode[], valueCodeableConcept,
+// vaccineCode, medicationCodeableConcept): collected as "system|code" into
+// *codes (the first kMaxRecordCodes, without duplicates; consent excludes
+// match on them) and checked against the sensitive-code list.
+constexpr size_t kMaxRecordCodes = 64;
+
+Status ReadClinicalCodes(const Members& members, bool code_is_concept,
+                         const FieldPath& path, bool* sensitive,
+                         std::vector<std::string>* codes) {
+  auto visit = [sensitive, codes](std::string_view system,
+                                  std::string_view code, bool) {
     if (!*sensitive && FindSensitiveCode(system, code) != nullptr) {
       *sensitive = true;
+    }
+    if (codes->size() < kMaxRecordCodes && !code.empty()) {
+      std::string joined;
+      joined.reserve(system.size() + 1 + code.size());
+      joined.append(system).append("|").append(code);
+      if (std::find(codes->begin(), codes->end(), joined) == codes->end()) {
+        codes->push_back(std::move(joined));
+      }
     }
   };
   // In most types `code` is a CodeableConcept; in the few where it is
@@ -730,8 +743,10 @@ Status ClassifyResource(object resource, std::string_view fallback_id,
   std::optional<std::string_view> last_updated;
   TILLIT_RETURN_IF_ERROR(
       ReadMeta(members[kMeta], path, &sensitive, &last_updated));
-  TILLIT_RETURN_IF_ERROR(FindSensitiveCodes(
-      members, rule != nullptr && rule->code_is_concept, path, &sensitive));
+  out->codes.clear();
+  TILLIT_RETURN_IF_ERROR(ReadClinicalCodes(members,
+                                           rule != nullptr && rule->code_is_concept,
+                                           path, &sensitive, &out->codes));
 
   // Category.
   Category category = kOther;

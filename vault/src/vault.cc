@@ -41,6 +41,22 @@ CREATE TABLE IF NOT EXISTS erased (
   id        TEXT PRIMARY KEY,
   erased_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS citizen_index (
+  citizen_id TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  value      TEXT NOT NULL,       -- metadata only, never health data
+  PRIMARY KEY (citizen_id, kind, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS citizen_index_by_kind ON citizen_index (kind);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('index_version', 0);
+CREATE TABLE IF NOT EXISTS directory (
+  kind       TEXT    NOT NULL,    -- "researcher", "study", ...
+  id         TEXT    NOT NULL,
+  value      TEXT    NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tokens (
   hash       BLOB PRIMARY KEY,    -- keyed hash; the token itself is never kept
   role       TEXT    NOT NULL,
@@ -384,14 +400,66 @@ StatusOr<crypto::SecretBytes> Vault::UnwrapDek(const std::string& citizen_id,
   return dek;
 }
 
-Status Vault::SetGeneration(const std::string& citizen_id, int64_t generation) {
+namespace {
+
+// Replaces `update`'s rows (or, with `all_kinds`, every row) of one citizen
+// in the registry mirror. REQUIRES: mu held, inside a transaction.
+Status ReplaceIndexRowsLocked(Database& registry, const std::string& citizen_id,
+                              const std::vector<IndexUpdate>& updates,
+                              bool all_kinds) {
+  if (all_kinds) {
+    TILLIT_ASSIGN_OR_RETURN(
+        Statement del,
+        registry.Prepare("DELETE FROM citizen_index WHERE citizen_id = ?1"));
+    del.Bind(1, citizen_id);
+    TILLIT_RETURN_IF_ERROR(del.Run());
+  }
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement del_kind,
+      registry.Prepare(
+          "DELETE FROM citizen_index WHERE citizen_id = ?1 AND kind = ?2"));
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement add,
+      registry.Prepare("INSERT INTO citizen_index (citizen_id, kind, key, "
+                       "value) VALUES (?1, ?2, ?3, ?4)"));
+  for (const IndexUpdate& u : updates) {
+    if (!all_kinds) {
+      del_kind.Bind(1, citizen_id).Bind(2, u.kind);
+      TILLIT_RETURN_IF_ERROR(del_kind.Run());
+    }
+    for (const IndexRow& row : u.rows) {
+      add.Bind(1, citizen_id)
+          .Bind(2, u.kind)
+          .Bind(3, row.key)
+          .Bind(4, row.value);
+      TILLIT_RETURN_IF_ERROR(add.Run());
+    }
+  }
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement bump,
+      registry.Prepare(
+          "UPDATE meta SET value = value + 1 WHERE key = 'index_version'"));
+  return bump.Run();
+}
+
+}  // namespace
+
+Status Vault::SetGeneration(const std::string& citizen_id, int64_t generation,
+                            const std::vector<IndexUpdate>& index,
+                            bool replace_all_index_rows) {
   std::lock_guard<std::mutex> lock(mu_);
+  TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn, in_->registry->Begin());
   TILLIT_ASSIGN_OR_RETURN(
       Statement st,
       in_->registry->Prepare("UPDATE citizens SET generation = ?2 "
                              "WHERE id = ?1 AND generation < ?2"));
   st.Bind(1, citizen_id).Bind(2, generation);
-  return st.Run();
+  TILLIT_RETURN_IF_ERROR(st.Run());
+  if (!index.empty() || replace_all_index_rows) {
+    TILLIT_RETURN_IF_ERROR(ReplaceIndexRowsLocked(
+        *in_->registry, citizen_id, index, replace_all_index_rows));
+  }
+  return txn.Commit();
 }
 
 StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
@@ -451,14 +519,23 @@ StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
         std::to_string(file_generation) + " < " +
         std::to_string(registry_generation) + ")");
   }
-  if (file_generation > registry_generation) {
-    // The last write committed in the file but the registry missed it.
-    TILLIT_RETURN_IF_ERROR(SetGeneration(citizen_id, file_generation));
-  }
-  return std::make_unique<CitizenStore>(
+  auto store = std::make_unique<CitizenStore>(
       citizen_id, std::move(db).value(), file_generation,
-      [this, citizen_id](int64_t g) { return SetGeneration(citizen_id, g); },
+      [this, citizen_id](int64_t g, const IndexUpdate* index) {
+        std::vector<IndexUpdate> updates;
+        if (index != nullptr) updates.push_back(*index);
+        return SetGeneration(citizen_id, g, updates, false);
+      },
       in_->options.clock->NowSeconds());
+  if (file_generation > registry_generation) {
+    // The last write committed in the file but the registry missed it:
+    // catch up the generation and mirror the index rows the file keeps.
+    TILLIT_ASSIGN_OR_RETURN(std::vector<IndexUpdate> rows,
+                            store->ReadIndexRows());
+    TILLIT_RETURN_IF_ERROR(
+        SetGeneration(citizen_id, file_generation, rows, true));
+  }
+  return store;
 }
 
 StatusOr<CitizenSummary> Vault::Summarize(const std::string& citizen_id) {
@@ -504,6 +581,8 @@ Status Vault::EraseCitizen(const std::string& citizen_id) {
     TILLIT_RETURN_IF_ERROR(del.Run());
     if (in_->registry->Changes() != 1)
       return Status::NotFound("no such citizen");
+    TILLIT_RETURN_IF_ERROR(
+        ReplaceIndexRowsLocked(*in_->registry, citizen_id, {}, true));
     TILLIT_ASSIGN_OR_RETURN(
         Statement tomb,
         in_->registry->Prepare(
@@ -756,6 +835,79 @@ StatusOr<ImportOutcome> Vault::Import(
   out.imported = doc.resources.size();
   out.written = stored.written;
   out.by_type = std::move(stored.by_type);
+  return out;
+}
+
+// ------------------------------------------------------- index and directory
+
+StatusOr<std::vector<IndexEntry>> Vault::ReadIndex(std::string_view kind) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement st,
+      in_->registry->Prepare("SELECT citizen_id, key, value FROM citizen_index "
+                             "WHERE kind = ?1 ORDER BY citizen_id, key"));
+  st.Bind(1, kind);
+  std::vector<IndexEntry> out;
+  for (;;) {
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(IndexEntry{std::string(st.ColumnText(0)),
+                             std::string(st.ColumnText(1)),
+                             std::string(st.ColumnText(2))});
+  }
+  return out;
+}
+
+StatusOr<int64_t> Vault::IndexVersion() {
+  std::lock_guard<std::mutex> lock(mu_);
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement st, in_->registry->Prepare(
+                        "SELECT value FROM meta WHERE key = 'index_version'"));
+  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+  return row ? st.ColumnInt64(0) : 0;
+}
+
+Status Vault::PutDirectoryEntry(std::string_view kind, std::string_view id,
+                                std::string_view value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement st,
+      in_->registry->Prepare(
+          "INSERT INTO directory (kind, id, value, created_at) VALUES (?1, ?2, "
+          "?3, ?4)"));
+  st.Bind(1, kind).Bind(2, id).Bind(3, value).Bind(
+      4, in_->options.clock->NowSeconds());
+  return st.Run();
+}
+
+StatusOr<std::string> Vault::GetDirectoryEntry(std::string_view kind,
+                                               std::string_view id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement st,
+      in_->registry->Prepare(
+          "SELECT value FROM directory WHERE kind = ?1 AND id = ?2"));
+  st.Bind(1, kind).Bind(2, id);
+  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound("no such entry");
+  return std::string(st.ColumnText(0));
+}
+
+StatusOr<std::vector<std::pair<std::string, std::string>>> Vault::ListDirectory(
+    std::string_view kind) {
+  std::lock_guard<std::mutex> lock(mu_);
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement st,
+      in_->registry->Prepare("SELECT id, value FROM directory WHERE kind = ?1 "
+                             "ORDER BY created_at, id"));
+  st.Bind(1, kind);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (;;) {
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.emplace_back(std::string(st.ColumnText(0)),
+                     std::string(st.ColumnText(1)));
+  }
   return out;
 }
 

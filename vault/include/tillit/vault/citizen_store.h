@@ -37,7 +37,38 @@ struct StoredRecord {
   bool sensitive = false;
   std::string source;  // "import", "citizen", or a provider id
   int64_t updated_at = 0;
-  std::string resource;  // FHIR JSON
+  std::string resource;            // FHIR JSON
+  std::vector<std::string> codes;  // "system|code"
+};
+
+// What policy decisions need about a record, without its content.
+struct RecordMeta {
+  std::string type;
+  std::string id;
+  Category category = Category::kOther;
+  std::optional<int64_t> effective;
+  bool sensitive = false;
+  std::vector<std::string> codes;  // "system|code"
+};
+
+// A small named document kept in the citizen's store (grants, settings):
+// `value` nullopt deletes it.
+struct DocumentWrite {
+  std::string kind;
+  std::string key;
+  std::optional<std::string> value;
+};
+
+// Rows of a registry-side index derived from one citizen's documents
+// (metadata only, never health data). An update replaces every row of
+// `kind` for the citizen.
+struct IndexRow {
+  std::string key;
+  std::string value;
+};
+struct IndexUpdate {
+  std::string kind;
+  std::vector<IndexRow> rows;
 };
 
 struct RecordFilter {
@@ -62,8 +93,10 @@ struct PutResult {
 
 class CitizenStore {
  public:
-  // Called after each committed write with the new generation.
-  using GenerationSink = std::function<Status(int64_t generation)>;
+  // Called after each committed write with the new generation and, when the
+  // write changed a derived index, its new rows.
+  using GenerationSink =
+      std::function<Status(int64_t generation, const IndexUpdate* index)>;
 
   // Creates the schema (idempotent, in its own transaction); the setup
   // function for Database::Open.
@@ -93,6 +126,23 @@ class CitizenStore {
   // NotFound if absent.
   StatusOr<StoredRecord> Get(std::string_view type, std::string_view id);
 
+  // Writes documents and (optionally) replaces the derived index rows of
+  // one kind, in one transaction with a new generation; the Vault then
+  // mirrors the index rows into the registry. If the process dies between
+  // the two, the next open of this store mirrors them (the rows are kept
+  // here too).
+  Status WriteDocuments(std::span<const DocumentWrite> writes,
+                        const IndexUpdate* index, int64_t now);
+  StatusOr<std::optional<std::string>> GetDocument(std::string_view kind,
+                                                   std::string_view key);
+  // (key, value) pairs of one kind, ordered by key.
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ListDocuments(
+      std::string_view kind);
+  // Every derived index row kept in this store, grouped by kind.
+  StatusOr<std::vector<IndexUpdate>> ReadIndexRows();
+  // Every record's metadata, in insertion order (no content).
+  StatusOr<std::vector<RecordMeta>> ListRecordMeta();
+
   // Re-encrypts the whole file under `new_key`.
   Status Rekey(const crypto::SecretBytes& new_key);
 
@@ -101,6 +151,8 @@ class CitizenStore {
 
  private:
   StatusOr<std::map<std::string, int64_t>> CountBy(const char* sql);
+  // Bumps the generation inside `txn`, commits, then tells the sink.
+  Status CommitWrite(Database::Transaction& txn, const IndexUpdate* index);
 
   std::string citizen_id_;
   std::unique_ptr<Database> db_;

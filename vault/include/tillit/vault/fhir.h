@@ -73,6 +73,9 @@ struct ParsedResource {
   // any.
   std::optional<int64_t> effective;
   bool sensitive = false;
+  // Clinical codes as "system|code" (code, reasonCode, valueCodeableConcept,
+  // vaccineCode, medicationCodeableConcept; at most 64, no duplicates).
+  std::vector<std::string> codes;
   // The resource, minified, with urn:uuid references rewritten to "Type/id".
   // When the resource had no id and took it from its entry's
   // fullUrl "urn:uuid:<id>", `"id":"<id>"` is added as its first member.

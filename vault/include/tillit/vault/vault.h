@@ -78,6 +78,13 @@ struct CitizenSummary {
   std::map<std::string, int64_t> by_type;
 };
 
+// One row of a registry-side index derived from citizens' documents.
+struct IndexEntry {
+  std::string citizen_id;
+  std::string key;
+  std::string value;
+};
+
 struct IssuedToken {
   std::string token;  // shown once; only its keyed hash is stored
   int64_t expires_at;
@@ -121,6 +128,22 @@ class Vault {
   Status RekeyCitizen(const std::string& citizen_id);
   uint32_t root_key_version() const;
 
+  // --- derived indexes (e.g. the consent index: grant metadata only)
+  // Every row of `kind`, ordered by citizen and key.
+  StatusOr<std::vector<IndexEntry>> ReadIndex(std::string_view kind);
+  // Grows with every change of any index row; a reader that cached rows
+  // compares it to know whether to reload.
+  StatusOr<int64_t> IndexVersion();
+
+  // --- directory of registered principals and studies (no health data)
+  // Adds an entry; AlreadyExists for an existing (kind, id).
+  Status PutDirectoryEntry(std::string_view kind, std::string_view id,
+                           std::string_view value);
+  StatusOr<std::string> GetDirectoryEntry(std::string_view kind,
+                                          std::string_view id);
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ListDirectory(
+      std::string_view kind);
+
   // --- tokens (stored as keyed hashes)
   StatusOr<IssuedToken> IssueToken(std::string_view role,
                                    std::string_view principal,
@@ -138,7 +161,11 @@ class Vault {
                                           std::span<const uint8_t> wrapped,
                                           int64_t dek_version);
   std::string CitizenPath(const std::string& citizen_id) const;
-  Status SetGeneration(const std::string& citizen_id, int64_t generation);
+  // Records a citizen file's new generation and, in the same registry
+  // transaction, mirrors its index rows.
+  Status SetGeneration(const std::string& citizen_id, int64_t generation,
+                       const std::vector<IndexUpdate>& index,
+                       bool replace_all_index_rows);
 
   std::string data_dir_;
   std::unique_ptr<Internals> in_;
