@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "src/args.h"
+#include "tillit/consent/consent_service.h"
 #include "tillit/crypto/box.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/random.h"
@@ -123,8 +124,11 @@ mode 0600). Refuses to overwrite existing files.
 
 Builds a demo vault in DIR (default ./tillit-demo) from N generated
 synthetic citizens (default 20, at most 5000) with seed S (default 2026),
-and prints what was stored. Creates the vault when it does not exist;
-running it again re-imports the same data, which changes nothing.
+registers a demo researcher and study, records consent decisions for the
+new citizens (research grants, study grants, provider grants, some research
+opt-outs), and prints what was stored and the study's cohort size from the
+consent index. Creates the vault when it does not exist; running it again
+re-imports the same data, which changes nothing.
 )"},
   };
   return *help;
@@ -626,6 +630,83 @@ int CmdKeygen(int argc, char** argv, Io& io) {
 
 // ---------------------------------------------------------------- demo
 
+struct DemoConsent {
+  std::string researcher_id;
+  std::string study_id;
+  int grants_added = 0;
+  int opted_out = 0;
+  consent::Feasibility cohort;
+};
+
+// The demo's researcher and study (made once), and consent decisions for
+// the citizens created in this run: most grant research use of their vital
+// signs and lab results, some only to this study, some grant their care
+// providers, and one in ten opts out of research.
+StatusOr<DemoConsent> SetUpDemoConsent(
+    consent::ConsentService& consents,
+    const std::vector<std::pair<uint64_t, std::string>>& new_citizens) {
+  DemoConsent out;
+  TILLIT_ASSIGN_OR_RETURN(auto studies, consents.ListStudies());
+  if (studies.empty()) {
+    consent::ResearcherProfile researcher{
+        "r_" + crypto::Random::System().Hex(16), consent::OrgType::kAcademic,
+        "SE", "Karolinska Institutet"};
+    TILLIT_RETURN_IF_ERROR(consents.RegisterResearcher(researcher));
+    TILLIT_ASSIGN_OR_RETURN(
+        consent::StudyDefinition study,
+        consent::ParseStudyDefinition(
+            R"({"title": "Blood pressure and HbA1c in primary care",
+                "purpose": "DUO:0000006",
+                "categories": ["vital-signs", "lab-results"],
+                "data_period": {"start": "2015-01-01", "end": null},
+                "ethics_approval": "EPM 2026-01234",
+                "obligations": ["DUO:0000019"]})"));
+    study.study.researcher_id = researcher.id;
+    TILLIT_ASSIGN_OR_RETURN(auto stored,
+                            consents.RegisterStudy(std::move(study)));
+    studies.push_back(std::move(stored));
+  }
+  out.study_id = studies.front().study.id;
+  out.researcher_id = studies.front().study.researcher_id;
+  for (const auto& [index, citizen] : new_citizens) {
+    std::string grant;
+    switch (index % 4) {
+      case 0:
+      case 1:
+        grant = R"({"grantee": {"kind": "any-researcher"},
+                    "purposes": ["DUO:0000006"],
+                    "conditions": [{"code": "DUO:0000046"},
+                                   {"code": "DUO:0000022", "countries": ["SE", "NO", "FI", "DK"]}],
+                    "categories": ["vital-signs", "lab-results", "patient-summary"],
+                    "data_period": {"start": "2015-01-01", "end": null},
+                    "expires": null})";
+        break;
+      case 2:
+        grant =
+            R"({"grantee": {"kind": "study", "id": ")" + out.study_id + R"("},
+                    "purposes": ["DUO:0000042"],
+                    "categories": ["vital-signs", "lab-results"],
+                    "expires": null})";
+        break;
+      default:
+        grant = R"({"grantee": {"kind": "any-provider"},
+                    "purposes": ["DUO:0000043"],
+                    "categories": ["patient-summary", "prescriptions", "lab-results",
+                                   "vital-signs", "encounters"],
+                    "expires": null})";
+        break;
+    }
+    TILLIT_RETURN_IF_ERROR(consents.AddGrant(citizen, grant).status());
+    ++out.grants_added;
+    if (index % 10 == 9) {
+      TILLIT_RETURN_IF_ERROR(consents.SetResearchOptOut(citizen, true));
+      ++out.opted_out;
+    }
+  }
+  TILLIT_ASSIGN_OR_RETURN(out.cohort, consents.CountCohort(out.study_id));
+  return out;
+}
+
 int CmdDemo(int argc, char** argv, Io& io) {
   Args a;
   CommonOptions(a).Option("citizens").Option("seed");
@@ -673,10 +754,12 @@ int CmdDemo(int argc, char** argv, Io& io) {
   size_t resources = 0, bytes = 0, written = 0;
   std::map<std::string, size_t> by_type;
   const auto started = std::chrono::steady_clock::now();
+  std::vector<std::pair<uint64_t, std::string>> new_citizens;
   for (uint64_t i = 0; i < *count; ++i) {
     const std::string bundle = vault::GenerateSyntheticBundle(*seed, i);
     auto outcome = vault->Import(bundle, vault::ImportFormat::kJson);
     if (!outcome.ok()) return Fail(io, "demo", outcome.status());
+    if (outcome->created) new_citizens.emplace_back(i, outcome->citizen_id);
     resources += outcome->imported;
     written += outcome->written;
     bytes += bundle.size();
@@ -688,6 +771,10 @@ int CmdDemo(int argc, char** argv, Io& io) {
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
           .count();
+  consent::ConsentService consents(vault.get(), &vault::Clock::System(),
+                                   &crypto::Random::System());
+  auto demo = SetUpDemoConsent(consents, new_citizens);
+  if (!demo.ok()) return Fail(io, "demo", demo.status());
   auto ids = vault->ListCitizenIds();
   if (!ids.ok()) return Fail(io, "demo", ids.status());
   std::map<std::string, int64_t> by_category;
@@ -705,6 +792,10 @@ int CmdDemo(int argc, char** argv, Io& io) {
               {"resources_written", written},
               {"by_type", CountsJson(by_type)},
               {"by_category", CountsJson(by_category)}};
+    j["researcher_id"] = demo->researcher_id;
+    j["study_id"] = demo->study_id;
+    j["grants_added"] = demo->grants_added;
+    j["cohort_size"] = consent::FormatCount(demo->cohort.cohort_size);
     if (admin_token) j["admin_token"] = *admin_token;
     io.out << j.dump() << "\n";
     return kOk;
@@ -722,6 +813,13 @@ int CmdDemo(int argc, char** argv, Io& io) {
     io.out << "    " << c << ": " << n << "\n";
   io.out << "  resources by type:\n";
   for (const auto& [t, n] : by_type) io.out << "    " << t << ": " << n << "\n";
+  io.out << "  consent: " << demo->grants_added << " grants and "
+         << demo->opted_out << " research opt-outs added this run\n"
+         << "  study " << demo->study_id
+         << " (HMB, vital-signs + lab-results) of "
+         << "researcher " << demo->researcher_id << ": cohort "
+         << consent::FormatCount(demo->cohort.cohort_size) << " of "
+         << demo->cohort.citizens << " citizens in the consent index\n";
   if (admin_token)
     io.out << "  operator (admin) token, shown once: " << *admin_token << "\n";
   io.out << "Try:\n"

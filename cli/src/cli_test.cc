@@ -192,12 +192,17 @@ TEST_F(CliTest, DemoIsRepeatable) {
   EXPECT_EQ(j["citizens"], 3);
   EXPECT_GT(j["resources_written"].get<int>(), 0);
   EXPECT_TRUE(j.contains("admin_token"));
+  EXPECT_TRUE(j["study_id"].get<std::string>().rfind("s_", 0) == 0);
+  EXPECT_EQ(j["grants_added"], 3);
+  EXPECT_EQ(j["cohort_size"], "<10");
   Result again = Tillit({"demo", "--data", data_, "--citizens", "3", "--json"});
   ASSERT_EQ(again.code, 0);
   json k = json::parse(again.out);
   EXPECT_EQ(k["citizens"], 3);
   EXPECT_EQ(k["resources_written"], 0);
   EXPECT_FALSE(k.contains("admin_token"));
+  EXPECT_EQ(k["grants_added"], 0);
+  EXPECT_EQ(k["study_id"], j["study_id"]);
   EXPECT_EQ(Tillit({"demo", "--data", data_, "--citizens", "0"}).code, 2);
   EXPECT_EQ(Tillit({"demo", "--data", data_, "--citizens", "many"}).code, 2);
 }

@@ -1,0 +1,155 @@
+// ConsentService: the citizen's consent decisions, kept in their own vault.
+//
+// Grants, restrictions, the research opt-out and break-glass records are
+// documents in the citizen's encrypted store (authoritative). Every change
+// also rewrites the citizen's rows of the registry's consent index (grant
+// metadata without excludes, and the opt-out flag: never health data) in
+// the same citizen-store transaction; the Vault mirrors those rows into the
+// registry and re-mirrors them on the next open if the process died in
+// between, so store and index cannot disagree after a crash.
+//
+// Decisions are always taken on the policy just read from the store: there
+// is no decision cache, so a revocation or opt-out governs the very next
+// decision. Feasibility counts use the in-memory ConsentIndex, refreshed
+// whenever the registry's index version changes.
+//
+// Thread-safety: safe to call concurrently (the Vault serialises registry
+// access; each call opens its own citizen store); writes to one citizen
+// from two threads are serialised by SQLite.
+#ifndef TILLIT_CONSENT_CONSENT_SERVICE_H_
+#define TILLIT_CONSENT_CONSENT_SERVICE_H_
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tillit/consent/policy.h"
+#include "tillit/crypto/random.h"
+#include "tillit/crypto/status.h"
+#include "tillit/vault/clock.h"
+#include "tillit/vault/vault.h"
+
+namespace tillit::consent {
+
+// Researchers and studies as kept in the vault's directory.
+std::string ResearcherToJson(const ResearcherProfile& r);
+StatusOr<ResearcherProfile> ResearcherFromJson(std::string_view json);
+// A study definition (SPEC §5 step 2): title, purpose (DUO code string or
+// {"code","disease"}), categories, data_period, criteria (kept as given),
+// ethics_approval, obligations (DUO codes of PUB/COL/RTN/MOR), and the
+// optional flags commercial_use and genetic. Unknown fields are refused.
+struct StudyDefinition {
+  Study study;
+  std::string title;
+  std::string criteria_json = "{}";
+};
+StatusOr<StudyDefinition> ParseStudyDefinition(std::string_view json);
+std::string StudyToJson(const StudyDefinition& s);
+
+// Counts by category of what a grant would release today, and the
+// registered studies it would let in.
+struct GrantPreview {
+  std::map<std::string, int64_t> by_category;
+  int64_t total = 0;
+  std::vector<std::string> matching_studies;
+};
+
+// A cohort size from the consent index. Counts below 10 are reported as
+// "<10" (see FormatCount).
+struct Feasibility {
+  int64_t cohort_size = 0;
+  int64_t citizens = 0;  // citizens in the index
+  // For citizens not in the cohort: how often each first-failing clause
+  // (of their closest grant) was the reason, e.g. {"purpose": 120}.
+  std::map<std::string, int64_t> reasons;
+};
+// "<10" for 0..9, else the number.
+std::string FormatCount(int64_t n);
+
+// An in-memory copy of the consent index for counting cohorts.
+class ConsentIndex {
+ public:
+  struct Entry {
+    std::string citizen_id;
+    CitizenPolicy policy;  // grants without excludes, and the opt-out flag
+  };
+  ConsentIndex() = default;
+  explicit ConsentIndex(std::vector<Entry> entries)
+      : entries_(std::move(entries)) {}
+
+  // Reads every consent row of the registry.
+  static StatusOr<ConsentIndex> Load(vault::Vault& vault);
+
+  // Counts the citizens whose grants permit `request` at `now`.
+  Feasibility Count(const ResearchRequest& request, int64_t now) const;
+  size_t size() const { return entries_.size(); }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+class ConsentService {
+ public:
+  // `vault`, `clock` and `rng` are not owned and must outlive the service.
+  ConsentService(vault::Vault* vault, vault::Clock* clock, crypto::Random* rng);
+
+  // --- grants (NotFound for an unknown citizen or another citizen's grant)
+  StatusOr<Grant> AddGrant(const std::string& citizen_id,
+                           std::string_view json);
+  // FailedPrecondition when already revoked.
+  StatusOr<Grant> RevokeGrant(const std::string& citizen_id,
+                              const std::string& grant_id);
+  StatusOr<std::vector<Grant>> ListGrants(const std::string& citizen_id);
+  StatusOr<GrantPreview> PreviewGrant(const std::string& citizen_id,
+                                      std::string_view json);
+
+  // --- restrictions: {"categories": [...], "records": ["Type/id", ...]}
+  StatusOr<Restrictions> GetRestrictions(const std::string& citizen_id);
+  StatusOr<Restrictions> SetRestrictions(const std::string& citizen_id,
+                                         std::string_view json);
+  static std::string RestrictionsToJson(const Restrictions& r);
+
+  // --- research opt-out
+  Status SetResearchOptOut(const std::string& citizen_id, bool opted_out);
+
+  // --- break-glass: a reason of 1..1000 bytes; lasts 24 hours (or less
+  // with `hours`).
+  StatusOr<BreakGlass> OpenBreakGlass(const std::string& citizen_id,
+                                      const std::string& provider_id,
+                                      std::string_view reason, int hours = 24);
+
+  // The citizen's whole policy, read now from their store.
+  StatusOr<CitizenPolicy> LoadPolicy(const std::string& citizen_id);
+
+  // --- directory
+  Status RegisterResearcher(const ResearcherProfile& researcher);
+  StatusOr<ResearcherProfile> GetResearcher(const std::string& id);
+  // Assigns the study id (s_…) and stores it.
+  StatusOr<StudyDefinition> RegisterStudy(StudyDefinition study);
+  StatusOr<StudyDefinition> GetStudy(const std::string& id);
+  StatusOr<std::vector<StudyDefinition>> ListStudies();
+
+  // Cohort size of a registered study, from the consent index only.
+  StatusOr<Feasibility> CountCohort(const std::string& study_id);
+
+ private:
+  // Writes documents and the citizen's full consent-index rows.
+  Status WriteWithIndex(vault::CitizenStore& store,
+                        std::vector<vault::DocumentWrite> writes,
+                        const std::vector<Grant>& grants, bool opted_out);
+  StatusOr<ConsentIndex*> FreshIndex();
+
+  vault::Vault* vault_;
+  vault::Clock* clock_;
+  crypto::Random* rng_;
+  std::mutex index_mu_;
+  ConsentIndex index_;
+  int64_t index_version_ = -1;
+};
+
+}  // namespace tillit::consent
+
+#endif  // TILLIT_CONSENT_CONSENT_SERVICE_H_
