@@ -277,4 +277,47 @@ TEST_F(EndToEnd, ErasedCitizenCannotBeDecryptedFromEarlierCopies) {
   EXPECT_NE(r.out.find("cannot be unwrapped"), std::string::npos) << r.out;
 }
 
+TEST_F(EndToEnd, ImportsAreAuditedAndTheLogVerifies) {
+  const std::string data = CopyData("audit");
+  Result verify = Tillit({"audit", "verify", "--data", data, "--json"});
+  ASSERT_EQ(verify.code, 0) << verify.out << verify.err;
+  json report = json::parse(verify.out);
+  EXPECT_EQ(report["ok"], true);
+  EXPECT_EQ(report["entries"], 32);  // one records.import entry per citizen
+  EXPECT_GE(report["checkpoints"].get<int>(), 1);
+  Result list =
+      Tillit({"audit", "list", "--data", data, "--json", "--limit", "1000"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  for (const auto& e : json::parse(list.out)) {
+    EXPECT_EQ(e["action"], "records.import");
+    EXPECT_EQ(e["actor_kind"], "operator");
+  }
+  // Save a checkpoint, erase a citizen (logged first), verify against it.
+  Result note = Tillit({"audit", "checkpoint", "--data", data});
+  ASSERT_EQ(note.code, 0);
+  WriteAll(root_ + "/saved.note", note.out);
+  const std::string id =
+      FirstCitizen(Tillit({"citizen", "list", "--data", data, "--json"}).out);
+  ASSERT_EQ(Tillit({"citizen", "erase", "--data", data, "--yes", id}).code, 0);
+  Result after = Tillit({"audit", "verify", "--data", data, "--checkpoint",
+                         root_ + "/saved.note", "--json"});
+  EXPECT_EQ(after.code, 0) << after.out;
+  EXPECT_EQ(json::parse(after.out)["entries"], 33);
+  Result erased =
+      Tillit({"audit", "list", "--data", data, "--json", "--citizen", id});
+  ASSERT_EQ(json::parse(erased.out).size(), 2u);  // import, then erase
+  EXPECT_EQ(json::parse(erased.out)[0]["action"], "citizen.erase");
+}
+
+TEST_F(EndToEnd, DamagedAuditLogFailsVerification) {
+  const std::string data = CopyData("audit-damaged");
+  const std::string file = data + "/audit.db";
+  std::string bytes = ReadAll(file);
+  ASSERT_GT(bytes.size(), 8192u);
+  bytes[bytes.size() - 100] ^= 0x01;
+  WriteAll(file, bytes);
+  Result r = Tillit({"audit", "verify", "--data", data});
+  EXPECT_NE(r.code, 0);
+}
+
 }  // namespace

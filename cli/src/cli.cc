@@ -14,6 +14,8 @@
 #include <sstream>
 
 #include "src/args.h"
+#include "tillit/audit/audit_log.h"
+#include "tillit/audit/remote.h"
 #include "tillit/consent/consent_service.h"
 #include "tillit/crypto/box.h"
 #include "tillit/crypto/encoding.h"
@@ -46,6 +48,7 @@ Verbs:
   citizen add          create an empty citizen
   citizen list         list citizens with record counts
   citizen verify [ID]  read every page of citizen stores (integrity check)
+  audit verify         check the tamper-evident audit log end to end
   citizen erase ID     crypto-shred a citizen (irreversible)
   keys rotate          rotate the root key, or one citizen's data key
   keygen               make an X25519 key pair for receiving releases
@@ -112,6 +115,28 @@ Without --citizen: adds a new root-key version, rewraps the master secret
 and every citizen's data key under it, then forgets the old version.
 Citizen files are not rewritten. Keep a backup of the new key file.
 With --citizen ID: re-encrypts that citizen's store under a new data key.
+)"},
+      {"audit", R"(Usage:
+  tillit audit verify [--data DIR] [--checkpoint FILE] [--json]
+  tillit audit verify --url URL --token T [--key VKEY] [--checkpoint FILE] [--json]
+  tillit audit checkpoint [--data DIR]
+  tillit audit list [--data DIR] [--citizen ID] [--actor ID] [--limit N] [--json]
+  tillit audit public-key [--data DIR]
+
+verify      recomputes the Merkle tree (RFC 6962) from every stored entry,
+            checks that indexes are contiguous and every leaf hash, every
+            stored checkpoint's Ed25519 signature, its root, and the
+            consistency proof between successive checkpoints. With
+            --checkpoint FILE it also checks the log against a signed note
+            saved earlier (a fork or rollback fails). With --url it fetches
+            the entries, the latest checkpoint and the key from a server
+            (--key pins the verifier key, as printed by `audit public-key`)
+            and checks the same. Exit 0 only when all holds; otherwise
+            prints the first bad index.
+checkpoint  signs the current tree head and prints the C2SP signed note
+            (save it to verify against later).
+list        entries, newest first, optionally about one citizen or actor.
+public-key  the checkpoint verifier key (C2SP note format).
 )"},
       {"keygen", R"(Usage: tillit keygen --out PREFIX
 
@@ -247,6 +272,28 @@ class Progress {
   bool shown_ = false;
 };
 
+// An audit entry for something the operator did on this machine.
+audit::AuditEntry OperatorEntry(std::string_view action,
+                                const std::string& citizen_id) {
+  audit::AuditEntry e;
+  e.time = vault::Clock::System().NowSeconds();
+  e.actor_kind = "operator";
+  e.actor_id = "operator";
+  e.action = std::string(action);
+  e.citizen_id = citizen_id;
+  e.decision = "none";
+  e.request_id = "cli-" + crypto::Random::System().Hex(8);
+  return e;
+}
+
+// Creates a new vault's audit log with a signed checkpoint of the empty
+// tree, so that a log deleted later fails verification instead of looking
+// empty.
+Status StartAuditLog(vault::Vault& vault) {
+  TILLIT_ASSIGN_OR_RETURN(auto log, audit::AuditLog::OpenForVault(vault));
+  return log->SignedCheckpoint().status();
+}
+
 // ---------------------------------------------------------------- init
 
 int CmdInit(int argc, char** argv, Io& io) {
@@ -262,6 +309,8 @@ int CmdInit(int argc, char** argv, Io& io) {
   setup->options.passphrase = setup->passphrase ? &*setup->passphrase : nullptr;
   auto created = vault::Vault::Init(setup->options);
   if (!created.ok()) return Fail(io, "init", created.status());
+  if (Status s = StartAuditLog(*created->vault); !s.ok())
+    return Fail(io, "init", s);
   const std::string dir =
       fs::absolute(setup->options.data_dir).lexically_normal().string();
   if (a.Has("json")) {
@@ -326,6 +375,8 @@ int CmdImport(int argc, char** argv, Io& io) {
   if (!setup.ok()) return Fail(io, "import", setup.status());
   auto v = OpenVault(*setup);
   if (!v.ok()) return Fail(io, "import", v.status());
+  auto log = audit::AuditLog::OpenForVault(**v);
+  if (!log.ok()) return Fail(io, "import", log.status());
 
   std::vector<std::string> order;
   std::map<std::string, json> citizens;
@@ -354,6 +405,11 @@ int CmdImport(int argc, char** argv, Io& io) {
                << "\n";
       }
     } else {
+      if (outcome->written > 0) {
+        auto logged = (*log)->Append(
+            OperatorEntry("records.import", outcome->citizen_id));
+        if (!logged.ok()) return Fail(io, "import", logged.status());
+      }
       resources_total += outcome->imported;
       auto [it, fresh] = citizens.try_emplace(outcome->citizen_id);
       json& c = it->second;
@@ -393,7 +449,11 @@ int CmdImport(int argc, char** argv, Io& io) {
     json list = json::array();
     for (const auto& id : order) list.push_back(citizens[id]);
     io.out << json{{"citizens", list}, {"rejected", rejected}}.dump() << "\n";
-  } else {
+  }
+  if (auto note = (*log)->SignedCheckpoint(); !note.ok()) {
+    return Fail(io, "import", note.status());
+  }
+  if (!a.Has("json")) {
     io.out << "imported " << resources_total << " resources for "
            << order.size() << " citizen(s); " << rejected.size()
            << " file(s) rejected\n";
@@ -503,9 +563,17 @@ int CmdCitizen(int argc, char** argv, Io& io) {
     }
     return bad == 0 ? kOk : kFailed;
   }
-  // erase
+  // erase: logged first; no log entry, no erasure.
+  auto log = audit::AuditLog::OpenForVault(vault);
+  if (!log.ok()) return Fail(io, verb, log.status());
+  if (auto logged = (*log)->Append(OperatorEntry("citizen.erase", ids[0]));
+      !logged.ok()) {
+    return Fail(io, verb, logged.status());
+  }
   Status s = vault.EraseCitizen(ids[0]);
   if (!s.ok()) return Fail(io, verb, s);
+  if (auto note = (*log)->SignedCheckpoint(); !note.ok())
+    return Fail(io, verb, note.status());
   if (a.Has("json")) {
     io.out << json{{"erased", ids[0]},
                    {"root_key_version", vault.root_key_version()}}
@@ -551,6 +619,126 @@ int CmdKeys(int argc, char** argv, Io& io) {
     io.out << "root key rotated to version " << (*v)->root_key_version()
            << "; every data key rewrapped (back up the new key file)\n";
   }
+  return kOk;
+}
+
+// --------------------------------------------------------------- audit
+
+int CmdAudit(int argc, char** argv, Io& io) {
+  Args a;
+  CommonOptions(a)
+      .Option("checkpoint")
+      .Option("citizen")
+      .Option("actor")
+      .Option("limit")
+      .Option("url")
+      .Option("token")
+      .Option("key");
+  if (Status s = a.Parse(argc, argv, 2); !s.ok())
+    return Usage(io, "audit", s.message());
+  if (a.Has("help")) return io.out << VerbHelp().at("audit"), kOk;
+  if (a.positional().size() != 1) {
+    return Usage(io, "audit",
+                 "name a subcommand: verify, checkpoint, list or public-key");
+  }
+  const std::string sub = a.positional()[0];
+  const std::string verb = "audit " + sub;
+  if (sub != "verify" && sub != "checkpoint" && sub != "list" &&
+      sub != "public-key") {
+    return Usage(io, "audit", "unknown subcommand " + sub);
+  }
+  size_t limit = 100;
+  if (auto l = a.Get("limit")) {
+    if (l->empty() || l->size() > 4 ||
+        l->find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(*l) < 1 || std::stoul(*l) > 1000) {
+      return Usage(io, verb, "--limit takes a number from 1 to 1000");
+    }
+    limit = std::stoul(*l);
+  }
+  std::string external;
+  if (auto f = a.Get("checkpoint")) {
+    auto text = vault::ReadFileLimited(*f, 64 * 1024);
+    if (!text.ok()) return Fail(io, verb, text.status());
+    external = *text;
+  }
+  StatusOr<std::unique_ptr<vault::Vault>> v =
+      Status::NotFound("no vault opened");
+  std::optional<VaultSetup> setup;
+  const bool remote = a.Get("url").has_value();
+  if (remote && sub != "verify")
+    return Usage(io, verb, "--url is for `audit verify` only");
+  if (remote && !a.Get("token")) return Usage(io, verb, "--url needs --token");
+  if (!remote) {
+    auto s = MakeSetup(a, io);
+    if (!s.ok()) return Fail(io, verb, s.status());
+    setup = std::move(s).value();
+    v = OpenVault(*setup);
+    if (!v.ok()) return Fail(io, verb, v.status());
+  }
+  if (sub == "verify") {
+    StatusOr<audit::VerifyReport> report = Status::Internal("not run");
+    if (remote) {
+      audit::RemoteVerifyOptions o;
+      o.url = *a.Get("url");
+      o.token = *a.Get("token");
+      o.pinned_key = a.Get("key").value_or("");
+      o.saved_note = external;
+      report = audit::VerifyRemoteLog(o);
+    } else {
+      report = audit::VerifyStoredLog(**v, external);
+    }
+    if (!report.ok()) return Fail(io, verb, report.status());
+    if (a.Has("json")) {
+      json j = {{"ok", report->ok},
+                {"entries", report->entries},
+                {"checkpoints", report->checkpoints}};
+      if (report->first_bad_index)
+        j["first_bad_index"] = *report->first_bad_index;
+      if (!report->ok) j["problem"] = report->problem;
+      io.out << j.dump() << "\n";
+    } else if (report->ok) {
+      io.out << "audit log verified: " << report->entries << " entries, "
+             << report->checkpoints
+             << " signed checkpoint(s), every signature and "
+             << "consistency proof holds\n";
+    } else {
+      io.out << "audit log does NOT verify: first bad index "
+             << *report->first_bad_index << ": " << report->problem << "\n";
+    }
+    return report->ok ? kOk : kFailed;
+  }
+  auto log = audit::AuditLog::OpenForVault(**v);
+  if (!log.ok()) return Fail(io, verb, log.status());
+  if (sub == "checkpoint") {
+    auto note = (*log)->SignedCheckpoint();
+    if (!note.ok()) return Fail(io, verb, note.status());
+    io.out << *note;
+    return kOk;
+  }
+  if (sub == "public-key") {
+    io.out << (*log)->verifier_key() << "\n";
+    return kOk;
+  }
+  audit::ListQuery q;
+  q.citizen_id = a.Get("citizen").value_or("");
+  q.actor_id = a.Get("actor").value_or("");
+  q.limit = limit;
+  auto entries = (*log)->List(q);
+  if (!entries.ok()) return Fail(io, verb, entries.status());
+  json out = json::array();
+  for (const auto& e : *entries) {
+    json j = json::parse(e.canonical);
+    j["index"] = e.index;
+    if (a.Has("json")) {
+      out.push_back(j);
+    } else {
+      io.out << e.index << "  " << e.entry.time << "  " << e.entry.actor_kind
+             << ":" << e.entry.actor_id << "  " << e.entry.action << "  "
+             << e.entry.citizen_id << "\n";
+    }
+  }
+  if (a.Has("json")) io.out << out.dump() << "\n";
   return kOk;
 }
 
@@ -744,6 +932,8 @@ int CmdDemo(int argc, char** argv, Io& io) {
     } else if (opened.status().code() == StatusCode::kNotFound) {
       auto created = vault::Vault::Init(setup->options);
       if (!created.ok()) return Fail(io, "demo", created.status());
+      if (Status s = StartAuditLog(*created->vault); !s.ok())
+        return Fail(io, "demo", s);
       vault = std::move(created->vault);
       admin_token = created->admin_token.token;
     } else {
@@ -850,8 +1040,9 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     return out << kVersion << "\n", kOk;
   static const std::map<std::string, std::function<int(int, char**, Io&)>>
       kVerbs = {
-          {"init", CmdInit}, {"import", CmdImport}, {"citizen", CmdCitizen},
-          {"keys", CmdKeys}, {"keygen", CmdKeygen}, {"demo", CmdDemo},
+          {"init", CmdInit},   {"import", CmdImport}, {"citizen", CmdCitizen},
+          {"keys", CmdKeys},   {"keygen", CmdKeygen}, {"demo", CmdDemo},
+          {"audit", CmdAudit},
       };
   auto it = kVerbs.find(verb);
   if (it == kVerbs.end()) {

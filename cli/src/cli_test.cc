@@ -229,5 +229,45 @@ TEST_F(CliTest, PassphraseSealedVaultNeedsThePassphrase) {
             0);
 }
 
+TEST_F(CliTest, AuditSubcommands) {
+  ASSERT_EQ(Tillit({"init", "--data", data_}).code, 0);
+  EXPECT_EQ(Tillit({"audit", "--data", data_}).code, 2);
+  EXPECT_EQ(Tillit({"audit", "shred", "--data", data_}).code, 2);
+  EXPECT_EQ(Tillit({"audit", "list", "--data", data_, "--limit", "0"}).code, 2);
+  Result empty = Tillit({"audit", "verify", "--data", data_, "--json"});
+  ASSERT_EQ(empty.code, 0) << empty.err;
+  EXPECT_EQ(nlohmann::json::parse(empty.out)["entries"], 0);
+  Result key = Tillit({"audit", "public-key", "--data", data_});
+  ASSERT_EQ(key.code, 0);
+  EXPECT_EQ(key.out.rfind("tillit-audit+", 0), 0u) << key.out;
+  Result note = Tillit({"audit", "checkpoint", "--data", data_});
+  ASSERT_EQ(note.code, 0);
+  EXPECT_EQ(note.out.rfind("tillit.health/audit\n0\n", 0), 0u) << note.out;
+  EXPECT_EQ(Tillit({"audit", "verify", "--data", data_, "--checkpoint",
+                    dir_ + "/none"})
+                .code,
+            1);
+  std::ofstream(dir_ + "/bogus.note") << "not a note";
+  Result bogus = Tillit({"audit", "verify", "--data", data_, "--checkpoint",
+                         dir_ + "/bogus.note"});
+  EXPECT_EQ(bogus.code, 1);
+  EXPECT_EQ(Tillit({"audit", "verify", "--url", "http://127.0.0.1:1"}).code,
+            2);  // no token
+  EXPECT_EQ(
+      Tillit({"audit", "list", "--url", "http://127.0.0.1:1", "--token", "t"})
+          .code,
+      2);
+  Result unreachable = Tillit(
+      {"audit", "verify", "--url", "http://127.0.0.1:1", "--token", "t"});
+  EXPECT_EQ(unreachable.code, 1);
+  EXPECT_NE(unreachable.err.find("cannot reach"), std::string::npos)
+      << unreachable.err;
+  // A deleted log does not pass for an empty one.
+  fs::remove(data_ + "/audit.db");
+  Result gone = Tillit({"audit", "verify", "--data", data_});
+  EXPECT_EQ(gone.code, 1);
+  EXPECT_NE(gone.err.find("does not exist"), std::string::npos) << gone.err;
+}
+
 }  // namespace
 }  // namespace tillit::cli

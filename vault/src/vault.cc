@@ -286,6 +286,12 @@ uint32_t Vault::root_key_version() const {
   return in_->keys->current_version();
 }
 
+StatusOr<crypto::SecretBytes> Vault::DeriveKey(std::string_view context,
+                                               uint64_t id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return crypto::DeriveSubkey(in_->master, id, context);
+}
+
 // ------------------------------------------------------------------ citizens
 
 namespace {

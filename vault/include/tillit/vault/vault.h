@@ -127,6 +127,10 @@ class Vault {
   // Re-encrypts one citizen's file under a new DEK.
   Status RekeyCitizen(const std::string& citizen_id);
   uint32_t root_key_version() const;
+  // A sub-key of the master secret for another module (e.g. the audit log's
+  // database key and signing seed). `context` is 8 characters.
+  StatusOr<crypto::SecretBytes> DeriveKey(std::string_view context,
+                                          uint64_t id) const;
 
   // --- derived indexes (e.g. the consent index: grant metadata only)
   // Every row of `kind`, ordered by citizen and key.

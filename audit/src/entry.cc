@@ -1,0 +1,115 @@
+#include "tillit/audit/entry.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "tillit/vault/fhir.h"
+
+namespace tillit::audit {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxField = 128;
+constexpr size_t kMaxCategories = 16;
+constexpr size_t kMaxGrants = 64;
+
+bool InAlphabet(std::string_view s) {
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+                    c == ':' || c == '/' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status CheckField(std::string_view value, std::string_view name,
+                  bool required) {
+  if (required && value.empty()) {
+    return Status::InvalidArgument(std::string(name) + ": required");
+  }
+  if (value.size() > kMaxField || !InAlphabet(value)) {
+    return Status::InvalidArgument(std::string(name) +
+                                   ": must be an id or code of at most 128 "
+                                   "bytes ([A-Za-z0-9_.:/-])");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<std::string> CanonicalEntry(const AuditEntry& e) {
+  static const std::set<std::string_view> kKinds = {
+      "citizen", "provider", "researcher", "auditor", "operator", "system"};
+  static const std::set<std::string_view> kDecisions = {"permit", "deny",
+                                                        "none"};
+  if (e.time < 0) return Status::InvalidArgument("time: before the epoch");
+  if (kKinds.count(e.actor_kind) == 0) {
+    return Status::InvalidArgument("actor_kind: unknown");
+  }
+  if (kDecisions.count(e.decision) == 0) {
+    return Status::InvalidArgument("decision: must be permit, deny or none");
+  }
+  TILLIT_RETURN_IF_ERROR(CheckField(e.actor_id, "actor_id", true));
+  TILLIT_RETURN_IF_ERROR(CheckField(e.action, "action", true));
+  TILLIT_RETURN_IF_ERROR(CheckField(e.citizen_id, "citizen_id", false));
+  TILLIT_RETURN_IF_ERROR(CheckField(e.purpose, "purpose", false));
+  TILLIT_RETURN_IF_ERROR(CheckField(e.study_id, "study_id", false));
+  TILLIT_RETURN_IF_ERROR(CheckField(e.request_id, "request_id", false));
+  if (e.categories.size() > kMaxCategories) {
+    return Status::InvalidArgument("categories: too many");
+  }
+  for (const std::string& c : e.categories) {
+    if (!vault::ParseCategory(c)) {
+      return Status::InvalidArgument("categories: unknown category");
+    }
+  }
+  if (e.grant_ids.size() > kMaxGrants) {
+    return Status::InvalidArgument("grant_ids: too many");
+  }
+  for (const std::string& g : e.grant_ids) {
+    TILLIT_RETURN_IF_ERROR(CheckField(g, "grant_ids", true));
+  }
+  // nlohmann's object is ordered by key, and dump() without indent writes
+  // no white space: the canonical form.
+  json j = {{"time", e.time},
+            {"actor_kind", e.actor_kind},
+            {"actor_id", e.actor_id},
+            {"action", e.action},
+            {"citizen", e.citizen_id},
+            {"categories", e.categories},
+            {"purpose", e.purpose},
+            {"study", e.study_id},
+            {"grants", e.grant_ids},
+            {"decision", e.decision},
+            {"request_id", e.request_id}};
+  return j.dump();
+}
+
+StatusOr<AuditEntry> ParseCanonicalEntry(std::string_view bytes) {
+  const Status bad = Status::DataLoss("audit entry is not canonical");
+  json j = json::parse(bytes, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.size() != 11) return bad;
+  AuditEntry e;
+  try {
+    e.time = j.at("time").get<int64_t>();
+    e.actor_kind = j.at("actor_kind").get<std::string>();
+    e.actor_id = j.at("actor_id").get<std::string>();
+    e.action = j.at("action").get<std::string>();
+    e.citizen_id = j.at("citizen").get<std::string>();
+    e.categories = j.at("categories").get<std::vector<std::string>>();
+    e.purpose = j.at("purpose").get<std::string>();
+    e.study_id = j.at("study").get<std::string>();
+    e.grant_ids = j.at("grants").get<std::vector<std::string>>();
+    e.decision = j.at("decision").get<std::string>();
+    e.request_id = j.at("request_id").get<std::string>();
+  } catch (const json::exception&) {
+    return bad;
+  }
+  auto again = CanonicalEntry(e);
+  if (!again.ok() || *again != bytes) return bad;
+  return e;
+}
+
+}  // namespace tillit::audit

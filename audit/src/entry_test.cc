@@ -1,0 +1,75 @@
+#include "tillit/audit/entry.h"
+
+#include <gtest/gtest.h>
+
+namespace tillit::audit {
+namespace {
+
+AuditEntry Example() {
+  AuditEntry e;
+  e.time = 1767225600;
+  e.actor_kind = "researcher";
+  e.actor_id = "r_0123456789abcdef0123456789abcdef";
+  e.action = "release.citizen";
+  e.citizen_id = "c_0123456789abcdef0123456789abcdef";
+  e.categories = {"lab-results", "vital-signs"};
+  e.purpose = "DUO:0000006";
+  e.study_id = "s_0123456789abcdef0123456789abcdef";
+  e.grant_ids = {"g_0123456789abcdef0123456789abcdef"};
+  e.decision = "permit";
+  e.request_id = "req-42";
+  return e;
+}
+
+TEST(AuditEntryTest, CanonicalFormIsSortedCompactAndRoundTrips) {
+  auto c = CanonicalEntry(Example());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->rfind("{\"action\":\"release.citizen\",\"actor_id\":", 0), 0u)
+      << *c;
+  EXPECT_EQ(c->find(' '), std::string::npos);
+  auto back = ParseCanonicalEntry(*c);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*CanonicalEntry(*back), *c);
+}
+
+TEST(AuditEntryTest, FreeTextAndUnknownValuesAreRefused) {
+  struct Case {
+    const char* name;
+    void (*mutate)(AuditEntry&);
+  };
+  const Case cases[] = {
+      {"actor_kind", [](AuditEntry& e) { e.actor_kind = "hacker"; }},
+      {"decision", [](AuditEntry& e) { e.decision = "maybe"; }},
+      {"action", [](AuditEntry& e) { e.action = "read the depression notes"; }},
+      {"action", [](AuditEntry& e) { e.action = ""; }},
+      {"actor_id", [](AuditEntry& e) { e.actor_id = std::string(200, 'a'); }},
+      {"categories", [](AuditEntry& e) { e.categories = {"diagnoses"}; }},
+      {"citizen_id", [](AuditEntry& e) { e.citizen_id = "Anna Andersson"; }},
+      {"grant_ids", [](AuditEntry& e) { e.grant_ids = {""}; }},
+      {"time", [](AuditEntry& e) { e.time = -1; }},
+  };
+  for (const Case& c : cases) {
+    AuditEntry e = Example();
+    c.mutate(e);
+    auto r = CanonicalEntry(e);
+    ASSERT_FALSE(r.ok()) << c.name;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(c.name), std::string::npos)
+        << r.status().message();
+  }
+}
+
+TEST(AuditEntryTest, NonCanonicalBytesAreDataLoss) {
+  const std::string c = *CanonicalEntry(Example());
+  std::string spaced = c;
+  spaced.insert(1, " ");
+  for (const std::string& bad :
+       {spaced, std::string("{}"), std::string("not json"),
+        c.substr(0, c.size() - 1)}) {
+    EXPECT_EQ(ParseCanonicalEntry(bad).status().code(), StatusCode::kDataLoss)
+        << bad;
+  }
+}
+
+}  // namespace
+}  // namespace tillit::audit
