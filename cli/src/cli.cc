@@ -48,8 +48,9 @@ Verbs:
   citizen add          create an empty citizen
   citizen list         list citizens with record counts
   citizen verify [ID]  read every page of citizen stores (integrity check)
-  audit verify         check the tamper-evident audit log end to end
   citizen erase ID     crypto-shred a citizen (irreversible)
+  audit verify         check the tamper-evident audit log end to end
+  audit checkpoint     sign and print the current audit tree head
   keys rotate          rotate the root key, or one citizen's data key
   keygen               make an X25519 key pair for receiving releases
   demo                 build a demo vault of generated synthetic citizens
