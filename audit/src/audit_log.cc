@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "tillit/crypto/encoding.h"
 #include "tillit/crypto/kdf.h"
 
 namespace tillit::audit {
@@ -33,10 +34,6 @@ Hash ToHash(std::span<const uint8_t> blob) {
   Hash h{};
   if (blob.size() == h.size()) std::copy(blob.begin(), blob.end(), h.begin());
   return h;
-}
-
-std::span<const uint8_t> Bytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
 StatusOr<crypto::SecretBytes> AuditDbKey(vault::Vault& vault) {
@@ -135,7 +132,7 @@ StatusOr<std::vector<uint64_t>> AuditLog::AppendBatch(
   for (size_t i = 0; i < entries.size(); ++i) {
     mine[i].entry = &entries[i];
     TILLIT_ASSIGN_OR_RETURN(mine[i].canonical, CanonicalEntry(entries[i]));
-    mine[i].leaf = LeafHash(Bytes(mine[i].canonical));
+    mine[i].leaf = LeafHash(crypto::AsBytes(mine[i].canonical));
   }
   std::unique_lock<std::mutex> lock(mu_);
   for (Pending& p : mine) queue_.push_back(&p);
@@ -314,7 +311,7 @@ StatusOr<VerifyReport> VerifyStoredLog(vault::Vault& vault,
         return fail(expected,
                     "entry " + std::to_string(expected) + " is missing");
       const std::string_view entry = st.ColumnText(1);
-      const Hash leaf = LeafHash(Bytes(entry));
+      const Hash leaf = LeafHash(crypto::AsBytes(entry));
       if (leaf != ToHash(st.ColumnBlob(2))) {
         return fail(idx, "entry " + std::to_string(idx) +
                              " does not match its leaf hash");

@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "tillit/crypto/encoding.h"
 #include "tillit/crypto/kdf.h"
 
 namespace tillit::audit {
@@ -119,9 +120,7 @@ TEST_F(AuditLogTest, AppendsAreIndexedDurableAndProvable) {
   EXPECT_EQ(e3.index, 3u);
   auto proof = log_->InclusionProof(3, 7);
   ASSERT_TRUE(proof.ok());
-  const auto bytes = std::span<const uint8_t>(
-      reinterpret_cast<const uint8_t*>(e3.canonical.data()),
-      e3.canonical.size());
+  const auto bytes = crypto::AsBytes(e3.canonical);
   EXPECT_TRUE(VerifyInclusion(LeafHash(bytes), 3, 7, *proof, cp->root));
 }
 
@@ -226,8 +225,7 @@ TEST_F(AuditLogTest, AlteredEntryWithRecomputedLeafIsCaughtByTheCheckpoint) {
   AuditEntry forged = Entry(7);
   forged.action = "records.list";
   const std::string c = *CanonicalEntry(forged);
-  const Hash leaf = LeafHash(std::span<const uint8_t>(
-      reinterpret_cast<const uint8_t*>(c.data()), c.size()));
+  const Hash leaf = LeafHash(crypto::AsBytes(c));
   {
     auto db = RawDb();
     auto st =
@@ -281,8 +279,7 @@ TEST_F(AuditLogTest, ReorderedEntriesAreFound) {
 TEST_F(AuditLogTest, InsertedEntryIsFound) {
   Standard();
   const std::string c = *CanonicalEntry(Entry(99));
-  const Hash leaf = LeafHash(std::span<const uint8_t>(
-      reinterpret_cast<const uint8_t*>(c.data()), c.size()));
+  const Hash leaf = LeafHash(crypto::AsBytes(c));
   {
     auto db = RawDb();
     for (int idx = 11; idx >= 2; --idx) {

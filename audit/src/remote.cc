@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tillit/crypto/encoding.h"
+
 namespace tillit::audit {
 namespace {
 
@@ -105,9 +107,7 @@ StatusOr<VerifyReport> VerifyRemoteLog(const RemoteVerifyOptions& o) {
         return fail(index, "entry " + std::to_string(index) +
                                " is not a canonical audit entry");
       }
-      tree.Append(LeafHash(std::span<const uint8_t>(
-          reinterpret_cast<const uint8_t*>(canonical.data()),
-          canonical.size())));
+      tree.Append(LeafHash(crypto::AsBytes(canonical)));
     }
     if (page["entries"].empty() || !page.contains("next") ||
         page["next"].is_null())

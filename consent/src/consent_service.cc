@@ -5,6 +5,8 @@
 #include <set>
 #include <utility>
 
+#include "policy_internal.h"
+
 namespace tillit::consent {
 namespace {
 
@@ -100,27 +102,11 @@ StatusOr<std::optional<int64_t>> ParseDate(const json& j,
   return std::optional<int64_t>(*t + (end_of_day ? kDay : 0));
 }
 
-std::string DateText(int64_t t) {
-  // Days since the epoch to a civil date (proleptic Gregorian).
-  int64_t z = (t >= 0 ? t : t - (kDay - 1)) / kDay + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t y = yoe + era * 400;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  if (m <= 2) ++y;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", static_cast<int>(y),
-                static_cast<int>(m), static_cast<int>(d));
-  return buf;
-}
-
 json PeriodJson(const Period& p) {
-  return {{"start", p.start ? json(DateText(*p.start)) : json(nullptr)},
-          {"end", p.end ? json(DateText(*p.end - kDay)) : json(nullptr)}};
+  return {{"start", p.start ? json(policy_internal::FormatDate(*p.start))
+                            : json(nullptr)},
+          {"end", p.end ? json(policy_internal::FormatDate(*p.end - kDay))
+                        : json(nullptr)}};
 }
 
 StatusOr<PurposeSpec> ParseStudyPurpose(const json& j) {

@@ -107,6 +107,15 @@ struct Vault::Internals {
 
 namespace {
 
+// Removes a citizen's database file and its WAL, shared-memory and
+// journal companions.
+Status RemoveCitizenFiles(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    TILLIT_RETURN_IF_ERROR(RemoveFileIfExists(path + suffix));
+  }
+  return Status::Ok();
+}
+
 std::string VaultJsonPath(const std::string& dir) {
   return dir + "/vault.json";
 }
@@ -268,10 +277,8 @@ StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
     for (;;) {
       TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      std::string path = vault->CitizenPath(std::string(st.ColumnText(0)));
-      for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-        TILLIT_RETURN_IF_ERROR(RemoveFileIfExists(path + suffix));
-      }
+      TILLIT_RETURN_IF_ERROR(RemoveCitizenFiles(
+          vault->CitizenPath(std::string(st.ColumnText(0)))));
     }
   }
   return vault;
@@ -318,12 +325,6 @@ Status RegisterCitizenLocked(Vault::Internals* in, const std::string& id,
   return st.Run();
 }
 
-void RemoveCitizenFiles(const std::string& path) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    (void)RemoveFileIfExists(path + suffix);
-  }
-}
-
 // Creates a new citizen file (schema, and `resources` if any, in one
 // transaction), then registers it. The file is written first: a crash in
 // between leaves an unregistered file whose key was never stored, which
@@ -347,14 +348,14 @@ StatusOr<std::pair<std::string, PutResult>> CreateCitizenWith(
     auto db = Database::Open(path, &dek, opts,
                              resources.empty() ? CitizenStore::Setup : nullptr);
     if (!db.ok()) {
-      RemoveCitizenFiles(path);
+      (void)RemoveCitizenFiles(path);  // best effort: the error wins
       return db.status().WithContext("create citizen store");
     }
     if (!resources.empty()) {
       auto store = CitizenStore::CreateNew(id, std::move(db).value());
       auto r = store->Put(resources, source, in->options.clock->NowSeconds());
       if (!r.ok()) {
-        RemoveCitizenFiles(path);
+        (void)RemoveCitizenFiles(path);  // best effort: the error wins
         return r.status();
       }
       put = std::move(r).value();
@@ -364,7 +365,7 @@ StatusOr<std::pair<std::string, PutResult>> CreateCitizenWith(
   std::lock_guard<std::mutex> lock(mu);
   Status s = RegisterCitizenLocked(in, id, dek, generation, patient_key);
   if (!s.ok()) {
-    RemoveCitizenFiles(path);
+    (void)RemoveCitizenFiles(path);  // best effort: the error wins
     return s.code() == StatusCode::kAlreadyExists
                ? s
                : s.WithContext("register citizen");
@@ -606,11 +607,7 @@ Status Vault::EraseCitizen(const std::string& citizen_id) {
   TILLIT_ASSIGN_OR_RETURN(in_->keyring, in_->keys->MakeKeyring());
   TILLIT_RETURN_IF_ERROR(CompleteRotation());
   // 3. Delete the file.
-  const std::string path = CitizenPath(citizen_id);
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    TILLIT_RETURN_IF_ERROR(RemoveFileIfExists(path + suffix));
-  }
-  return Status::Ok();
+  return RemoveCitizenFiles(CitizenPath(citizen_id));
 }
 
 // ---------------------------------------------------------------------- keys
