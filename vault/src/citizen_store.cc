@@ -1,5 +1,7 @@
 #include "tillit/vault/citizen_store.h"
 
+#include <algorithm>
+
 #include <climits>
 #include <utility>
 
@@ -180,7 +182,13 @@ StatusOr<PutResult> CitizenStore::Put(std::span<const ParsedResource> resources,
 
 Status CitizenStore::CommitWrite(Database::Transaction& txn,
                                  const IndexUpdate* index) {
-  const int64_t next = generation_ + 1;
+  // Read inside the write transaction: another handle on the same file
+  // (the CLI while a server runs) may have moved the generation on.
+  int64_t current = generation_;
+  if (!needs_schema_) {
+    TILLIT_ASSIGN_OR_RETURN(current, ReadGeneration(*db_));
+  }
+  const int64_t next = std::max(current, generation_) + 1;
   {
     TILLIT_ASSIGN_OR_RETURN(
         Statement gen,

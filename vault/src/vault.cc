@@ -942,4 +942,121 @@ StatusOr<IssuedToken> Vault::IssueToken(std::string_view role,
   return t;
 }
 
+
+namespace {
+
+// The live (unrevoked, unexpired) token with this keyed hash, if any.
+StatusOr<std::optional<TokenInfo>> FindLiveToken(Database& registry,
+                                                 const crypto::Digest& hash,
+                                                 int64_t now) {
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement st,
+      registry.Prepare("SELECT role, principal, expires_at FROM tokens "
+                       "WHERE hash = ?1 AND revoked_at IS NULL"));
+  st.BindBlob(1, hash);
+  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row || st.ColumnInt64(2) <= now) return std::optional<TokenInfo>();
+  return std::optional<TokenInfo>(TokenInfo{std::string(st.ColumnText(0)),
+                                            std::string(st.ColumnText(1)),
+                                            st.ColumnInt64(2)});
+}
+
+// Tokens are "tlk_" + 64 hex: anything far off that cannot have been issued.
+bool PlausibleToken(std::string_view token) {
+  return token.size() >= 8 && token.size() <= 256;
+}
+
+}  // namespace
+
+StatusOr<TokenInfo> Vault::VerifyToken(std::string_view token) {
+  const Status bad = Status::Unauthenticated("invalid or expired token");
+  if (!PlausibleToken(token)) return bad;
+  TILLIT_ASSIGN_OR_RETURN(
+      crypto::Digest hash,
+      crypto::KeyedHash(in_->token_key, crypto::AsBytes(token)));
+  const int64_t now = in_->options.clock->NowSeconds();
+  std::lock_guard<std::mutex> lock(mu_);
+  TILLIT_ASSIGN_OR_RETURN(std::optional<TokenInfo> info,
+                          FindLiveToken(*in_->registry, hash, now));
+  if (!info) return bad;
+  return std::move(*info);
+}
+
+StatusOr<TokenInfo> Vault::RedeemToken(std::string_view token,
+                                       std::string_view role) {
+  const Status bad = Status::Unauthenticated("invalid or expired code");
+  if (!PlausibleToken(token)) return bad;
+  TILLIT_ASSIGN_OR_RETURN(
+      crypto::Digest hash,
+      crypto::KeyedHash(in_->token_key, crypto::AsBytes(token)));
+  const int64_t now = in_->options.clock->NowSeconds();
+  std::lock_guard<std::mutex> lock(mu_);
+  TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn,
+                          in_->registry->Begin());
+  TILLIT_ASSIGN_OR_RETURN(std::optional<TokenInfo> found,
+                          FindLiveToken(*in_->registry, hash, now));
+  if (!found || found->role != role) return bad;
+  TokenInfo info = std::move(*found);
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        Statement up, in_->registry->Prepare(
+                          "UPDATE tokens SET revoked_at = ?2 WHERE hash = ?1"));
+    up.BindBlob(1, hash).Bind(2, now);
+    TILLIT_RETURN_IF_ERROR(up.Run());
+  }
+  TILLIT_RETURN_IF_ERROR(txn.Commit());
+  return info;
+}
+
+Status Vault::RevokeToken(std::string_view token) {
+  if (token.empty() || token.size() > 256)
+    return Status::NotFound("no such token");
+  TILLIT_ASSIGN_OR_RETURN(
+      crypto::Digest hash,
+      crypto::KeyedHash(in_->token_key, crypto::AsBytes(token)));
+  const int64_t now = in_->options.clock->NowSeconds();
+  std::lock_guard<std::mutex> lock(mu_);
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement st, in_->registry->Prepare(
+                        "SELECT revoked_at FROM tokens WHERE hash = ?1"));
+  st.BindBlob(1, hash);
+  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound("no such token");
+  if (!st.ColumnIsNull(0))
+    return Status::FailedPrecondition("the token is already revoked");
+  st.Reset();
+  TILLIT_ASSIGN_OR_RETURN(
+      Statement up, in_->registry->Prepare(
+                        "UPDATE tokens SET revoked_at = ?2 WHERE hash = ?1"));
+  up.BindBlob(1, hash).Bind(2, now);
+  return up.Run();
+}
+
+StatusOr<int64_t> Vault::RevokePrincipalTokens(std::string_view principal) {
+  const int64_t now = in_->options.clock->NowSeconds();
+  std::lock_guard<std::mutex> lock(mu_);
+  TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn,
+                          in_->registry->Begin());
+  int64_t n = 0;
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        Statement st,
+        in_->registry->Prepare("SELECT count(*) FROM tokens WHERE principal "
+                               "= ?1 AND revoked_at IS NULL"));
+    st.Bind(1, principal);
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) n = st.ColumnInt64(0);
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        Statement up,
+        in_->registry->Prepare("UPDATE tokens SET revoked_at = ?2 WHERE "
+                               "principal = ?1 AND revoked_at IS NULL"));
+    up.Bind(1, principal).Bind(2, now);
+    TILLIT_RETURN_IF_ERROR(up.Run());
+  }
+  TILLIT_RETURN_IF_ERROR(txn.Commit());
+  return n;
+}
+
 }  // namespace tillit::vault

@@ -90,6 +90,14 @@ struct IssuedToken {
   int64_t expires_at;
 };
 
+// What a valid token stands for.
+struct TokenInfo {
+  std::string role;       // "admin", "citizen", "provider", "researcher",
+                          // "auditor", "enroll", ...
+  std::string principal;  // c_…, p_…, r_…, a_…, or "operator"
+  int64_t expires_at = 0;
+};
+
 class Vault {
  public:
   // Creates a new data directory (it must not already hold a vault) and
@@ -152,6 +160,19 @@ class Vault {
   StatusOr<IssuedToken> IssueToken(std::string_view role,
                                    std::string_view principal,
                                    int64_t ttl_seconds);
+  // The role and principal of a token that exists, has not expired and is
+  // not revoked; Unauthenticated otherwise (one message for every case).
+  // The lookup is by keyed hash, so nothing is compared with the secret.
+  StatusOr<TokenInfo> VerifyToken(std::string_view token);
+  // Single use: verifies a token of `role` and revokes it in the same
+  // registry transaction, so two concurrent redemptions cannot both win.
+  StatusOr<TokenInfo> RedeemToken(std::string_view token,
+                                  std::string_view role);
+  // NotFound for a token that was never issued; FailedPrecondition when it
+  // is already revoked.
+  Status RevokeToken(std::string_view token);
+  // Revokes every live token of a principal; returns how many.
+  StatusOr<int64_t> RevokePrincipalTokens(std::string_view principal);
 
  public:
   // Opaque implementation state (defined in vault.cc).

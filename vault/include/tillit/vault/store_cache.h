@@ -1,0 +1,91 @@
+// StoreAccess and StoreCache: how services reach citizen stores.
+//
+// A CitizenStore is one user at a time. StoreAccess runs a function with
+// exclusive use of one citizen's store. DirectStoreAccess opens the store
+// for the call and closes it afterwards (the command line). StoreCache
+// keeps at most `capacity` stores open, with their SQLCipher keys, and
+// closes the least recently used idle one when it needs room: closing a
+// SQLCipher connection wipes its key material, and the data key itself was
+// wiped when the store was opened, so an evicted citizen leaves no key in
+// memory.
+//
+// Functions run under a per-citizen lock: two calls for one citizen are
+// serialised, calls for different citizens run in parallel. A function must
+// not call back into the same StoreAccess for the same citizen.
+//
+// Thread-safety: all methods are safe to call concurrently.
+#ifndef TILLIT_VAULT_STORE_CACHE_H_
+#define TILLIT_VAULT_STORE_CACHE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "tillit/crypto/status.h"
+#include "tillit/vault/citizen_store.h"
+#include "tillit/vault/vault.h"
+
+namespace tillit::vault {
+
+class StoreAccess {
+ public:
+  using Fn = std::function<Status(CitizenStore&)>;
+  virtual ~StoreAccess() = default;
+  // NotFound for an unknown or erased citizen; the errors of
+  // Vault::OpenCitizen; otherwise what `fn` returns.
+  virtual Status With(const std::string& citizen_id, const Fn& fn) = 0;
+};
+
+// Opens the store for every call.
+class DirectStoreAccess final : public StoreAccess {
+ public:
+  explicit DirectStoreAccess(Vault* vault) : vault_(vault) {}
+  Status With(const std::string& citizen_id, const Fn& fn) override;
+
+ private:
+  Vault* vault_;
+};
+
+class StoreCache final : public StoreAccess {
+ public:
+  // `vault` is not owned; capacity >= 1.
+  StoreCache(Vault* vault, size_t capacity);
+  ~StoreCache() override;
+
+  Status With(const std::string& citizen_id, const Fn& fn) override;
+  // Waits until nobody uses the citizen's store, then closes it and keeps
+  // it closed while `fn` runs (for erasure).
+  Status Exclusive(const std::string& citizen_id,
+                   const std::function<Status()>& fn);
+
+  size_t open_stores() const;
+  uint64_t evictions() const { return evictions_.load(); }
+  size_t capacity() const { return capacity_; }
+
+ private:
+  struct Slot {
+    std::string citizen_id;
+    std::mutex use;  // held while a function runs on the store
+    std::unique_ptr<CitizenStore> store;
+    std::list<std::string>::iterator lru;  // position in lru_
+  };
+  std::shared_ptr<Slot> Pin(const std::string& citizen_id);
+  void EvictLocked();
+  void Drop(const std::shared_ptr<Slot>& slot);
+
+  Vault* vault_;
+  const size_t capacity_;
+  mutable std::mutex mu_;  // guards slots_ and lru_
+  std::unordered_map<std::string, std::shared_ptr<Slot>> slots_;
+  std::list<std::string> lru_;  // most recently used first
+  std::atomic<uint64_t> evictions_{0};
+};
+
+}  // namespace tillit::vault
+
+#endif  // TILLIT_VAULT_STORE_CACHE_H_
