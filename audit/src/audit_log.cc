@@ -92,7 +92,7 @@ void AuditLog::FailWriteForTesting(int nth) {
 }
 
 Status AuditLog::WriteBatch(const std::vector<Pending*>& batch,
-                            uint64_t first) {
+                            uint64_t known, std::vector<Hash>* foreign) {
   std::lock_guard<std::mutex> lock(write_mu_);
   {
     std::lock_guard<std::mutex> state(mu_);
@@ -101,6 +101,26 @@ Status AuditLog::WriteBatch(const std::vector<Pending*>& batch,
     }
   }
   TILLIT_ASSIGN_OR_RETURN(vault::Database::Transaction txn, db_->Begin());
+  // Another process (the command line while a server runs) may have
+  // appended since this log was loaded: the write transaction holds the
+  // database's write lock, so read its entries now and number ours after
+  // them.
+  foreign->clear();
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        vault::Statement st,
+        db_->Prepare("SELECT idx, leaf FROM entries WHERE idx >= ?1 "
+                     "ORDER BY idx"));
+    st.Bind(1, static_cast<int64_t>(known));
+    for (;;) {
+      TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      if (static_cast<uint64_t>(st.ColumnInt64(0)) != known + foreign->size())
+        return Status::DataLoss("audit log has a gap; run `tillit audit verify`");
+      foreign->push_back(ToHash(st.ColumnBlob(1)));
+    }
+  }
+  const uint64_t first = known + foreign->size();
   TILLIT_ASSIGN_OR_RETURN(
       vault::Statement insert,
       db_->Prepare(
@@ -151,10 +171,15 @@ StatusOr<std::vector<uint64_t>> AuditLog::AppendBatch(
     leader_active_ = true;
     std::vector<Pending*> batch(queue_.begin(), queue_.end());
     queue_.clear();
-    const uint64_t first = tree_.size();
+    const uint64_t known = tree_.size();
+    std::vector<Hash> foreign;
     lock.unlock();
-    Status written = WriteBatch(batch, first);
+    Status written = WriteBatch(batch, known, &foreign);
     lock.lock();
+    if (written.ok()) {
+      for (const Hash& h : foreign) tree_.Append(h);
+    }
+    const uint64_t first = known + foreign.size();
     for (size_t i = 0; i < batch.size(); ++i) {
       Pending* p = batch[i];
       if (written.ok()) {

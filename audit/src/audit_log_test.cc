@@ -171,6 +171,35 @@ TEST_F(AuditLogTest, ConcurrentAppendsShareCommitsAndGetDistinctIndexes) {
   EXPECT_TRUE(Verify().ok);
 }
 
+TEST_F(AuditLogTest, TwoWritersOnOneLogNumberEntriesWithoutGaps) {
+  // The command line appends while a server holds the log open.
+  auto other = AuditLog::OpenForVault(*vault_);
+  ASSERT_TRUE(other.ok());
+  auto a = log_->Append(Entry(0));
+  auto b = (*other)->Append(Entry(1));
+  auto c = (*other)->Append(Entry(2));
+  auto d = log_->Append(Entry(3));
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok() && d.ok()) << d.status().ToString();
+  EXPECT_EQ(*a, 0u);
+  EXPECT_EQ(*b, 1u);
+  EXPECT_EQ(*c, 2u);
+  EXPECT_EQ(*d, 3u);  // after the other writer's two
+  EXPECT_EQ(log_->size(), 4u);
+  // Both see the same tree once they have caught up.
+  ASSERT_TRUE((*other)->Append(Entry(4)).ok());
+  auto root = log_->RootAt(4);
+  auto other_root = (*other)->RootAt(4);
+  ASSERT_TRUE(root.ok() && other_root.ok());
+  EXPECT_EQ(*root, *other_root);
+  ASSERT_TRUE(log_->SignedCheckpoint().ok());
+  ASSERT_TRUE((*other)->SignedCheckpoint().ok());
+  other->reset();
+  log_.reset();
+  VerifyReport report = Verify();
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.entries, 5u);
+}
+
 TEST_F(AuditLogTest, FailClosedWhenTheEntryCannotBeWritten) {
   int released = 0;
   auto read = [&](uint64_t) -> StatusOr<std::string> {

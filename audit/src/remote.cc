@@ -39,6 +39,8 @@ StatusOr<std::string> Fetch(httplib::Client& client, const std::string& path,
 std::string EntryToApiJson(const StoredEntry& entry) {
   json j = json::parse(entry.canonical, nullptr, false);
   j["index"] = entry.index;
+  // The contract's "actor" (SPEC §7), a copy of actor_id; not hashed.
+  if (j.is_object() && j.contains("actor_id")) j["actor"] = j["actor_id"];
   return j.dump();
 }
 
@@ -101,7 +103,16 @@ StatusOr<VerifyReport> VerifyRemoteLog(const RemoteVerifyOptions& o) {
         return fail(tree.size(),
                     "entry " + std::to_string(tree.size()) + " is missing");
       }
+      // The fields the API adds to the canonical entry: "actor" must be a
+      // true copy of actor_id (it is what a reader of the list sees).
       e.erase("index");
+      if (e.contains("actor")) {
+        if (!e.contains("actor_id") || e["actor"] != e["actor_id"]) {
+          return fail(index, "entry " + std::to_string(index) +
+                                 ": actor does not match actor_id");
+        }
+        e.erase("actor");
+      }
       const std::string canonical = e.dump();
       if (!ParseCanonicalEntry(canonical).ok()) {
         return fail(index, "entry " + std::to_string(index) +

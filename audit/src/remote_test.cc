@@ -56,6 +56,9 @@ class AuditServer {
                     if (e.index == skip_index) continue;
                     json j = json::parse(EntryToApiJson(e));
                     if (e.index == alter_index) j["action"] = "records.export";
+                    if (e.index == forge_actor_index)
+                      j["actor"] = "p_00000000000000000000000000000009";
+                    if (strip_actor) j.erase("actor");
                     out["entries"].push_back(j);
                   }
                   if (!entries->empty()) out["next"] = entries->back().index;
@@ -78,6 +81,8 @@ class AuditServer {
 
   uint64_t alter_index = UINT64_MAX;
   uint64_t skip_index = UINT64_MAX;
+  uint64_t forge_actor_index = UINT64_MAX;
+  bool strip_actor = false;
   std::string checkpoint_override;
 
  private:
@@ -135,6 +140,44 @@ TEST_F(RemoteVerifyTest, HonestServerVerifies) {
   RemoteVerifyOptions o = Options();
   o.pinned_key = log_->verifier_key();
   auto r = VerifyRemoteLog(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->ok) << r->problem;
+  EXPECT_EQ(r->entries, 2500u);
+}
+
+TEST_F(RemoteVerifyTest, ApiJsonIsTheCanonicalEntryPlusIndexAndActor) {
+  ListQuery q;
+  q.after = 41;
+  q.limit = 3;
+  auto entries = log_->List(q);
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  ASSERT_EQ(entries->size(), 3u);
+  for (const StoredEntry& e : *entries) {
+    json j = json::parse(EntryToApiJson(e));
+    EXPECT_EQ(j["index"], e.index);
+    EXPECT_EQ(j["actor"], "c_00000000000000000000000000000001");
+    EXPECT_EQ(j["actor"], j["actor_id"]);
+    EXPECT_EQ(j["citizen"], "c_00000000000000000000000000000001");
+    j.erase("index");
+    j.erase("actor");
+    EXPECT_EQ(j.dump(), e.canonical);
+  }
+  EXPECT_EQ(entries->front().index, 42u);
+}
+
+TEST_F(RemoteVerifyTest, ForgedActorIsCaught) {
+  // "actor" is not hashed, so the verifier checks it against actor_id.
+  server_->forge_actor_index = 700;
+  auto r = VerifyRemoteLog(Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->first_bad_index, 700u) << r->problem;
+  EXPECT_NE(r->problem.find("actor"), std::string::npos) << r->problem;
+}
+
+TEST_F(RemoteVerifyTest, EntriesWithoutActorStillVerify) {
+  server_->strip_actor = true;
+  auto r = VerifyRemoteLog(Options());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->ok) << r->problem;
   EXPECT_EQ(r->entries, 2500u);

@@ -14,6 +14,12 @@
 // before their entry is durable. AuditSink is the interface the API and
 // research layers call before releasing data (see Guarded below).
 //
+// Several processes may append to one log (the command line while a server
+// runs): each append reads, under the database's write lock, whatever
+// entries others added since, numbers its own after them and adds theirs
+// to its tree. Roots, proofs and checkpoints cover what this process has
+// seen, which is always a prefix of the log.
+//
 // Thread-safety: all methods are safe to call concurrently.
 #ifndef TILLIT_AUDIT_AUDIT_LOG_H_
 #define TILLIT_AUDIT_AUDIT_LOG_H_
@@ -128,7 +134,11 @@ class AuditLog final : public AuditSink {
     Status status;
     uint64_t index = 0;
   };
-  Status WriteBatch(const std::vector<Pending*>& batch, uint64_t first);
+  // Writes `batch` after the `known` entries this process has in its
+  // tree; `foreign` receives the leaves of entries another process
+  // appended after those (ours are numbered after them).
+  Status WriteBatch(const std::vector<Pending*>& batch, uint64_t known,
+                    std::vector<Hash>* foreign);
 
   Options options_;
   std::optional<crypto::SigningKey> signer_;

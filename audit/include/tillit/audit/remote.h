@@ -4,8 +4,9 @@
 // The server routes used (SPEC §7): GET /v1/audit/public-key (the C2SP
 // verifier key, text), GET /v1/audit/checkpoint (the latest signed note,
 // text), GET /v1/audit/entries?after=&limit= (entries in index order after
-// `after`, each the canonical entry's fields plus "index"; `next` is the
-// last index returned, or null at the end).
+// `after`, each the canonical entry's fields plus "index" and "actor" (a
+// copy of actor_id, checked against it); `next` is the last index
+// returned, or null at the end).
 //
 // Thread-safety: stateless functions.
 #ifndef TILLIT_AUDIT_REMOTE_H_
