@@ -163,7 +163,9 @@ std::string ResearcherToJson(const ResearcherProfile& r) {
   return json{{"id", r.id},
               {"org_type", std::string(OrgTypeName(r.org_type))},
               {"country", r.country},
-              {"organization", r.organization}}
+              {"organization", r.organization},
+              {"name", r.name},
+              {"public_key", r.public_key}}
       .dump();
 }
 
@@ -184,6 +186,10 @@ StatusOr<ResearcherProfile> ResearcherFromJson(std::string_view text) {
   r.org_type = *type;
   r.country = j["country"];
   r.organization = j["organization"];
+  // Profiles written before names and keys were kept have neither.
+  if (j.contains("name") && j["name"].is_string()) r.name = j["name"];
+  if (j.contains("public_key") && j["public_key"].is_string())
+    r.public_key = j["public_key"];
   return r;
 }
 
@@ -342,8 +348,13 @@ Feasibility ConsentIndex::Count(const ResearchRequest& request,
 // ------------------------------------------------------------ ConsentService
 
 ConsentService::ConsentService(vault::Vault* vault, vault::Clock* clock,
-                               crypto::Random* rng)
-    : vault_(vault), clock_(clock), rng_(rng) {}
+                               crypto::Random* rng,
+                               vault::StoreAccess* access)
+    : vault_(vault),
+      clock_(clock),
+      rng_(rng),
+      direct_(vault),
+      access_(access != nullptr ? access : &direct_) {}
 
 Status ConsentService::WriteWithIndex(vault::CitizenStore& store,
                                       std::vector<vault::DocumentWrite> writes,
@@ -430,72 +441,82 @@ StatusOr<Grant> ConsentService::AddGrant(const std::string& citizen_id,
   grant.status = Grant::Status::kActive;
   grant.created_at = now;
   grant.revoked_at.reset();
-  TILLIT_ASSIGN_OR_RETURN(auto store, vault_->OpenCitizen(citizen_id));
-  TILLIT_ASSIGN_OR_RETURN(std::vector<Grant> grants, ReadGrants(*store));
-  TILLIT_ASSIGN_OR_RETURN(bool opted_out, ReadOptOut(*store));
-  grants.push_back(grant);
-  TILLIT_RETURN_IF_ERROR(WriteWithIndex(
-      *store, {{std::string(kGrantKind), grant.id, GrantToJson(grant)}}, grants,
-      opted_out));
+  TILLIT_RETURN_IF_ERROR(
+      access_->With(citizen_id, [&](vault::CitizenStore& store) -> Status {
+        TILLIT_ASSIGN_OR_RETURN(std::vector<Grant> grants, ReadGrants(store));
+        TILLIT_ASSIGN_OR_RETURN(bool opted_out, ReadOptOut(store));
+        grants.push_back(grant);
+        return WriteWithIndex(
+            store, {{std::string(kGrantKind), grant.id, GrantToJson(grant)}},
+            grants, opted_out);
+      }));
   return grant;
 }
 
 StatusOr<Grant> ConsentService::RevokeGrant(const std::string& citizen_id,
                                             const std::string& grant_id) {
-  TILLIT_ASSIGN_OR_RETURN(auto store, vault_->OpenCitizen(citizen_id));
-  TILLIT_ASSIGN_OR_RETURN(std::vector<Grant> grants, ReadGrants(*store));
-  auto it = std::find_if(grants.begin(), grants.end(),
-                         [&](const Grant& g) { return g.id == grant_id; });
-  if (it == grants.end()) return Status::NotFound("no such grant");
-  if (it->status == Grant::Status::kRevoked) {
-    return Status::FailedPrecondition("the grant is already revoked");
-  }
-  it->status = Grant::Status::kRevoked;
-  it->revoked_at = clock_->NowSeconds();
-  TILLIT_ASSIGN_OR_RETURN(bool opted_out, ReadOptOut(*store));
-  TILLIT_RETURN_IF_ERROR(WriteWithIndex(
-      *store, {{std::string(kGrantKind), it->id, GrantToJson(*it)}}, grants,
-      opted_out));
-  return *it;
+  Grant revoked;
+  TILLIT_RETURN_IF_ERROR(access_->With(
+      citizen_id, [&](vault::CitizenStore& store) -> Status {
+        TILLIT_ASSIGN_OR_RETURN(std::vector<Grant> grants, ReadGrants(store));
+        auto it = std::find_if(grants.begin(), grants.end(),
+                               [&](const Grant& g) { return g.id == grant_id; });
+        if (it == grants.end()) return Status::NotFound("no such grant");
+        if (it->status == Grant::Status::kRevoked) {
+          return Status::FailedPrecondition("the grant is already revoked");
+        }
+        it->status = Grant::Status::kRevoked;
+        it->revoked_at = clock_->NowSeconds();
+        revoked = *it;
+        TILLIT_ASSIGN_OR_RETURN(bool opted_out, ReadOptOut(store));
+        return WriteWithIndex(
+            store, {{std::string(kGrantKind), it->id, GrantToJson(*it)}},
+            grants, opted_out);
+      }));
+  return revoked;
 }
 
 StatusOr<std::vector<Grant>> ConsentService::ListGrants(
     const std::string& citizen_id) {
-  TILLIT_ASSIGN_OR_RETURN(auto store, vault_->OpenCitizen(citizen_id));
-  return ReadGrants(*store);
+  std::vector<Grant> grants;
+  TILLIT_RETURN_IF_ERROR(
+      access_->With(citizen_id, [&](vault::CitizenStore& store) -> Status {
+        TILLIT_ASSIGN_OR_RETURN(grants, ReadGrants(store));
+        return Status::Ok();
+      }));
+  return grants;
 }
 
 StatusOr<Restrictions> ConsentService::GetRestrictions(
     const std::string& citizen_id) {
-  TILLIT_ASSIGN_OR_RETURN(auto store, vault_->OpenCitizen(citizen_id));
-  TILLIT_ASSIGN_OR_RETURN(auto text,
-                          store->GetDocument(kSettingKind, kRestrictionsKey));
-  if (!text) return Restrictions{};
-  auto r = ParseRestrictions(*text);
-  if (!r.ok()) return Status::DataLoss("stored restrictions are malformed");
-  return r;
+  TILLIT_ASSIGN_OR_RETURN(CitizenPolicy policy, LoadPolicy(citizen_id));
+  return policy.restrictions;
 }
 
 StatusOr<Restrictions> ConsentService::SetRestrictions(
     const std::string& citizen_id, std::string_view text) {
   TILLIT_ASSIGN_OR_RETURN(Restrictions r, ParseRestrictions(text));
-  TILLIT_ASSIGN_OR_RETURN(auto store, vault_->OpenCitizen(citizen_id));
   std::vector<vault::DocumentWrite> writes = {{std::string(kSettingKind),
                                                std::string(kRestrictionsKey),
                                                RestrictionsToJson(r)}};
   TILLIT_RETURN_IF_ERROR(
-      store->WriteDocuments(writes, nullptr, clock_->NowSeconds()));
+      access_->With(citizen_id, [&](vault::CitizenStore& store) {
+        return store.WriteDocuments(writes, nullptr, clock_->NowSeconds());
+      }));
   return r;
 }
 
 Status ConsentService::SetResearchOptOut(const std::string& citizen_id,
                                          bool opted_out) {
-  TILLIT_ASSIGN_OR_RETURN(auto store, vault_->OpenCitizen(citizen_id));
-  TILLIT_ASSIGN_OR_RETURN(std::vector<Grant> grants, ReadGrants(*store));
-  return WriteWithIndex(*store,
-                        {{std::string(kSettingKind), std::string(kOptOutKey),
-                          opted_out ? "true" : "false"}},
-                        grants, opted_out);
+  return access_->With(
+      citizen_id, [&](vault::CitizenStore& store) -> Status {
+        TILLIT_ASSIGN_OR_RETURN(std::vector<Grant> grants, ReadGrants(store));
+        return WriteWithIndex(
+            store,
+            {{std::string(kSettingKind), std::string(kOptOutKey),
+              opted_out ? "true" : "false"}},
+            grants, opted_out);
+      });
 }
 
 StatusOr<BreakGlass> ConsentService::OpenBreakGlass(
@@ -515,7 +536,6 @@ StatusOr<BreakGlass> ConsentService::OpenBreakGlass(
   bg.reason = std::string(reason);
   bg.started = clock_->NowSeconds();
   bg.expires = bg.started + hours * 3600LL;
-  TILLIT_ASSIGN_OR_RETURN(auto store, vault_->OpenCitizen(citizen_id));
   const std::string doc = json{
       {"provider_id", bg.provider_id},
       {"reason", bg.reason},
@@ -523,24 +543,26 @@ StatusOr<BreakGlass> ConsentService::OpenBreakGlass(
       {"expires", bg.expires}}.dump();
   std::vector<vault::DocumentWrite> writes = {
       {std::string(kBreakGlassKind), "bg_" + rng_->Hex(16), doc}};
-  TILLIT_RETURN_IF_ERROR(store->WriteDocuments(writes, nullptr, bg.started));
+  TILLIT_RETURN_IF_ERROR(
+      access_->With(citizen_id, [&](vault::CitizenStore& store) {
+        return store.WriteDocuments(writes, nullptr, bg.started);
+      }));
   return bg;
 }
 
-StatusOr<CitizenPolicy> ConsentService::LoadPolicy(
-    const std::string& citizen_id) {
-  TILLIT_ASSIGN_OR_RETURN(auto store, vault_->OpenCitizen(citizen_id));
+StatusOr<CitizenPolicy> ConsentService::ReadPolicy(
+    vault::CitizenStore& store) {
   CitizenPolicy policy;
-  TILLIT_ASSIGN_OR_RETURN(policy.grants, ReadGrants(*store));
-  TILLIT_ASSIGN_OR_RETURN(policy.research_opt_out, ReadOptOut(*store));
+  TILLIT_ASSIGN_OR_RETURN(policy.grants, ReadGrants(store));
+  TILLIT_ASSIGN_OR_RETURN(policy.research_opt_out, ReadOptOut(store));
   TILLIT_ASSIGN_OR_RETURN(auto restrictions,
-                          store->GetDocument(kSettingKind, kRestrictionsKey));
+                          store.GetDocument(kSettingKind, kRestrictionsKey));
   if (restrictions) {
     auto r = ParseRestrictions(*restrictions);
     if (!r.ok()) return Status::DataLoss("stored restrictions are malformed");
     policy.restrictions = std::move(r).value();
   }
-  TILLIT_ASSIGN_OR_RETURN(auto glass, store->ListDocuments(kBreakGlassKind));
+  TILLIT_ASSIGN_OR_RETURN(auto glass, store.ListDocuments(kBreakGlassKind));
   for (const auto& [id, text] : glass) {
     json j = json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j["provider_id"].is_string() ||
@@ -554,16 +576,31 @@ StatusOr<CitizenPolicy> ConsentService::LoadPolicy(
   return policy;
 }
 
+StatusOr<CitizenPolicy> ConsentService::LoadPolicy(
+    const std::string& citizen_id) {
+  CitizenPolicy policy;
+  TILLIT_RETURN_IF_ERROR(
+      access_->With(citizen_id, [&](vault::CitizenStore& store) -> Status {
+        TILLIT_ASSIGN_OR_RETURN(policy, ReadPolicy(store));
+        return Status::Ok();
+      }));
+  return policy;
+}
+
 StatusOr<GrantPreview> ConsentService::PreviewGrant(
     const std::string& citizen_id, std::string_view text) {
   const int64_t now = clock_->NowSeconds();
   TILLIT_ASSIGN_OR_RETURN(Grant grant, ParseGrant(text, now));
   grant.id = "preview";
   grant.created_at = now;
-  TILLIT_ASSIGN_OR_RETURN(CitizenPolicy current, LoadPolicy(citizen_id));
-  TILLIT_ASSIGN_OR_RETURN(auto store, vault_->OpenCitizen(citizen_id));
-  TILLIT_ASSIGN_OR_RETURN(std::vector<vault::RecordMeta> records,
-                          store->ListRecordMeta());
+  CitizenPolicy current;
+  std::vector<vault::RecordMeta> records;
+  TILLIT_RETURN_IF_ERROR(
+      access_->With(citizen_id, [&](vault::CitizenStore& store) -> Status {
+        TILLIT_ASSIGN_OR_RETURN(current, ReadPolicy(store));
+        TILLIT_ASSIGN_OR_RETURN(records, store.ListRecordMeta());
+        return Status::Ok();
+      }));
 
   const bool primary = grant.grantee.kind == Grantee::Kind::kProvider ||
                        grant.grantee.kind == Grantee::Kind::kAnyProvider;

@@ -80,7 +80,7 @@ class ConsentServiceTest : public ::testing::Test {
     ASSERT_TRUE(created.ok()) << created.status().ToString();
     vault_ = std::move(created->vault);
     service_ = std::make_unique<ConsentService>(vault_.get(), &clock_, &rng_);
-    researcher_ = {NewId('r', 1), OrgType::kAcademic, "SE", "Karolinska"};
+    researcher_ = {NewId('r', 1), OrgType::kAcademic, "SE", "Karolinska", "", ""};
     ASSERT_TRUE(service_->RegisterResearcher(researcher_).ok());
   }
   void TearDown() override {
@@ -181,6 +181,31 @@ TEST_F(ConsentServiceTest, RevocationGovernsTheVeryNextDecision) {
   auto g2 = service_->AddGrant(c, ResearchGrant());
   ASSERT_TRUE(g2.ok());
   EXPECT_EQ(service_->RevokeGrant(other, g2->id).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(ConsentServiceTest, ThroughAStoreCacheRevocationStillGovernsAtOnce) {
+  // A server reaches stores through its cache: the open store is reused,
+  // and a decision still reads the policy as it is now.
+  vault::StoreCache cache(vault_.get(), 2);
+  ConsentService cached(vault_.get(), &clock_, &rng_, &cache);
+  const std::string c = Citizen("p-31");
+  const StudyDefinition s = Study();
+  auto g = cached.AddGrant(c, ResearchGrant());
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(cache.open_stores(), 1u);
+  auto policy = cached.LoadPolicy(c);
+  ASSERT_TRUE(policy.ok());
+  ASSERT_EQ(policy->grants.size(), 1u);
+  ASSERT_TRUE(cached.RevokeGrant(c, g->id).ok());
+  EXPECT_FALSE(Permits(c, s));  // read by the uncached service
+  auto after = cached.LoadPolicy(c);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->grants[0].status, Grant::Status::kRevoked);
+  EXPECT_EQ(cache.open_stores(), 1u);
+  EXPECT_EQ(cached.ListGrants("c_00000000000000000000000000000000")
+                .status()
+                .code(),
             StatusCode::kNotFound);
 }
 
@@ -334,7 +359,7 @@ TEST_F(ConsentServiceTest, StudyDefinitions) {
   EXPECT_EQ(again->study.obligations, ds->study.obligations);
 
   // A commercial researcher's studies are commercial use.
-  ResearcherProfile biz{NewId('r', 2), OrgType::kCommercial, "NO", "Acme"};
+  ResearcherProfile biz{NewId('r', 2), OrgType::kCommercial, "NO", "Acme", "", ""};
   ASSERT_TRUE(service_->RegisterResearcher(biz).ok());
   ds->study.researcher_id = biz.id;
   auto stored = service_->RegisterStudy(*ds);

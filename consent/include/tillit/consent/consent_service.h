@@ -30,6 +30,7 @@
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/status.h"
 #include "tillit/vault/clock.h"
+#include "tillit/vault/store_cache.h"
 #include "tillit/vault/vault.h"
 
 namespace tillit::consent {
@@ -93,8 +94,11 @@ class ConsentIndex {
 
 class ConsentService {
  public:
-  // `vault`, `clock` and `rng` are not owned and must outlive the service.
-  ConsentService(vault::Vault* vault, vault::Clock* clock, crypto::Random* rng);
+  // `vault`, `clock`, `rng` and `access` are not owned and must outlive the
+  // service. Citizen stores are reached through `access` (a server passes
+  // its StoreCache); without it, each call opens the store it needs.
+  ConsentService(vault::Vault* vault, vault::Clock* clock, crypto::Random* rng,
+                 vault::StoreAccess* access = nullptr);
 
   // --- grants (NotFound for an unknown citizen or another citizen's grant)
   StatusOr<Grant> AddGrant(const std::string& citizen_id,
@@ -123,6 +127,8 @@ class ConsentService {
 
   // The citizen's whole policy, read now from their store.
   StatusOr<CitizenPolicy> LoadPolicy(const std::string& citizen_id);
+  // The same, from a store the caller already holds.
+  static StatusOr<CitizenPolicy> ReadPolicy(vault::CitizenStore& store);
 
   // --- directory
   Status RegisterResearcher(const ResearcherProfile& researcher);
@@ -145,6 +151,8 @@ class ConsentService {
   vault::Vault* vault_;
   vault::Clock* clock_;
   crypto::Random* rng_;
+  vault::DirectStoreAccess direct_;
+  vault::StoreAccess* access_;
   std::mutex index_mu_;
   ConsentIndex index_;
   int64_t index_version_ = -1;

@@ -163,6 +163,8 @@ struct ResearcherProfile {
   OrgType org_type = OrgType::kAcademic;
   std::string country;       // ISO 3166-1 alpha-2
   std::string organization;  // institution name
+  std::string name;          // the researcher's name (directory only)
+  std::string public_key;    // base64 X25519 key that releases are sealed to
 };
 
 struct Study {
