@@ -1,0 +1,105 @@
+// Server: tillit's HTTP API (SPEC §7) on cpp-httplib.
+//
+// One Server serves one opened Vault. It owns the audit log, the consent
+// service and a StoreCache of open citizen stores. Every request is
+// matched against the route table (routes.h), authenticated by bearer
+// token, authorised by role and then by object (another citizen's data is
+// 404), rate limited, and answered; every access to a citizen's data is
+// written to the audit log before anything is released (fail closed).
+//
+// Limits (all set at run time: cpp-httplib is a shared library, its
+// compile-time macros do nothing here): body size (413 before the body is
+// read when Content-Length says so), JSON size and nesting, read, write and
+// keep-alive timeouts, a fixed number of worker threads with a bounded
+// queue of waiting connections (beyond it: 503), and token buckets per
+// principal and, for enrollment, per client address (429).
+//
+// Thread-safety: Start, Stop and the accessors may be called from any one
+// thread; requests are served concurrently on the worker threads.
+#ifndef TILLIT_API_SERVER_H_
+#define TILLIT_API_SERVER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "tillit/crypto/random.h"
+#include "tillit/crypto/status.h"
+#include "tillit/vault/clock.h"
+#include "tillit/vault/vault.h"
+
+namespace tillit::api {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8443;  // 0: any free port (see Server::port)
+  // TLS: both or neither (PEM files).
+  std::string tls_cert;
+  std::string tls_key;
+
+  size_t threads = 64;          // workers; one per open connection
+  size_t max_queued = 256;      // connections waiting for a worker
+  size_t max_body_bytes = 64u << 20;  // imports and pushes
+  size_t max_json_bytes = 1u << 20;   // every other JSON body
+  int max_json_depth = 64;
+  int read_timeout_seconds = 10;
+  int write_timeout_seconds = 10;
+  int keep_alive_seconds = 5;
+  size_t keep_alive_max_requests = 10000;
+
+  // Token buckets: requests per second and burst, per principal.
+  double rate_per_second = 1000;
+  double rate_burst = 2000;
+  // Enrollment attempts per client address: per minute and burst.
+  double enroll_per_minute = 10;
+  double enroll_burst = 5;
+
+  size_t store_cache_size = 256;  // open citizen stores (with their keys)
+
+  int64_t citizen_token_ttl = 30LL * 24 * 3600;
+  int64_t principal_token_ttl = 365LL * 24 * 3600;
+  int64_t enrollment_code_ttl = 72LL * 3600;
+
+  // One line per request (request id, method, route, status, duration) and
+  // every server-side error; never bodies, tokens or health data.
+  std::ostream* log = nullptr;  // null: no log
+  bool access_log = true;       // false: only errors
+
+  vault::Clock* clock = &vault::Clock::System();
+  crypto::Random* rng = &crypto::Random::System();
+};
+
+class Server {
+ public:
+  // `vault` is not owned and must outlive the server. Opens the audit log.
+  static StatusOr<std::unique_ptr<Server>> Create(vault::Vault* vault,
+                                                  const ServerOptions& options);
+  ~Server();
+
+  // Binds and starts serving on a background thread; returns once the
+  // server accepts connections. InvalidArgument for bad TLS files,
+  // IoError when the address cannot be bound.
+  Status Start();
+  // Stops accepting, lets in-flight requests finish, then returns.
+  void Stop();
+
+  int port() const;
+  std::string url() const;  // http(s)://host:port
+
+  // Test hook: the Nth audit write from now (1 = the next) fails as if the
+  // disk had refused it (see AuditLog::FailWriteForTesting).
+  void FailAuditWriteForTesting(int nth);
+
+ public:
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tillit::api
+
+#endif  // TILLIT_API_SERVER_H_

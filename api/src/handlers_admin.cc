@@ -1,0 +1,137 @@
+// Operator routes (register principals) and citizen enrollment.
+#include "internal.h"
+#include "tillit/api/principals.h"
+
+namespace tillit::api::internal {
+namespace {
+
+audit::AuditEntry Entry(std::string action, std::string citizen = "") {
+  audit::AuditEntry e;
+  e.action = std::move(action);
+  e.citizen_id = std::move(citizen);
+  return e;
+}
+
+// An empty body or an empty JSON object.
+Status ExpectNoFields(Call& call) {
+  if (call.req.body.empty()) return Status::Ok();
+  TILLIT_ASSIGN_OR_RETURN(json j, call.Json());
+  if (!j.is_object() || !j.empty())
+    return Status::InvalidArgument("the body must be empty or {}");
+  return Status::Ok();
+}
+
+Status CreateCitizen(Api& api, Call& call) {
+  TILLIT_RETURN_IF_ERROR(ExpectNoFields(call));
+  TILLIT_ASSIGN_OR_RETURN(
+      NewCitizen c,
+      CreateCitizenWithCode(api.vault, api.options.enrollment_code_ttl));
+  TILLIT_RETURN_IF_ERROR(
+      api.Audit(call, Entry("citizen.create", c.citizen_id)).status());
+  call.Reply({{"citizen_id", c.citizen_id},
+              {"enrollment_code", c.enrollment_code.token},
+              {"expires", c.enrollment_code.expires_at}},
+             201);
+  return Status::Ok();
+}
+
+Status NewCode(Api& api, Call& call) {
+  TILLIT_RETURN_IF_ERROR(ExpectNoFields(call));
+  const std::string id = call.Param("citizen_id");
+  TILLIT_ASSIGN_OR_RETURN(
+      vault::IssuedToken code,
+      NewEnrollmentCode(api.vault, id, api.options.enrollment_code_ttl));
+  TILLIT_RETURN_IF_ERROR(api.Audit(call, Entry("citizen.enrollment-code", id))
+                             .status());
+  call.Reply({{"citizen_id", id},
+              {"enrollment_code", code.token},
+              {"expires", code.expires_at}},
+             201);
+  return Status::Ok();
+}
+
+Status Researcher(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(std::string_view body, call.JsonText());
+  TILLIT_ASSIGN_OR_RETURN(
+      Registration r,
+      RegisterResearcher(api.vault, api.consent, *api.options.rng, body,
+                         api.options.principal_token_ttl));
+  TILLIT_RETURN_IF_ERROR(
+      api.Audit(call, Entry("researcher.register")).status());
+  call.Reply({{"researcher_id", r.id},
+              {"token", r.token.token},
+              {"expires", r.token.expires_at}},
+             201);
+  return Status::Ok();
+}
+
+Status Provider(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(std::string_view body, call.JsonText());
+  TILLIT_ASSIGN_OR_RETURN(
+      Registration r, RegisterProvider(api.vault, *api.options.rng, body,
+                                       api.options.principal_token_ttl));
+  TILLIT_RETURN_IF_ERROR(api.Audit(call, Entry("provider.register")).status());
+  call.Reply({{"provider_id", r.id},
+              {"token", r.token.token},
+              {"expires", r.token.expires_at}},
+             201);
+  return Status::Ok();
+}
+
+Status Auditor(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(std::string_view body, call.JsonText());
+  TILLIT_ASSIGN_OR_RETURN(
+      Registration r, RegisterAuditor(api.vault, *api.options.rng, body,
+                                      api.options.principal_token_ttl));
+  TILLIT_RETURN_IF_ERROR(api.Audit(call, Entry("auditor.register")).status());
+  call.Reply({{"auditor_id", r.id},
+              {"token", r.token.token},
+              {"expires", r.token.expires_at}},
+             201);
+  return Status::Ok();
+}
+
+Status Enroll(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(json j, call.Json());
+  if (!j.is_object() || !j.contains("enrollment_code") ||
+      !j["enrollment_code"].is_string() || j.size() != 1) {
+    return Status::InvalidArgument(
+        "the body must be {\"enrollment_code\": \"…\"}");
+  }
+  auto redeemed =
+      api.vault.RedeemToken(j["enrollment_code"].get<std::string>(), "enroll");
+  if (!redeemed.ok()) {
+    if (redeemed.status().code() == StatusCode::kUnauthenticated) {
+      return Status::Unauthenticated("invalid, used or expired enrollment code");
+    }
+    return redeemed.status();
+  }
+  TILLIT_ASSIGN_OR_RETURN(
+      vault::IssuedToken token,
+      api.vault.IssueToken("citizen", redeemed->principal,
+                           api.options.citizen_token_ttl));
+  audit::AuditEntry e = Entry("citizen.enroll", redeemed->principal);
+  e.actor_kind = "citizen";
+  e.actor_id = redeemed->principal;
+  TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
+  call.Reply({{"citizen_id", redeemed->principal},
+              {"token", token.token},
+              {"expires", token.expires_at}});
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::vector<Route> AdminRoutes() {
+  return {
+      {{"POST", "/v1/admin/citizens", kAdmin, {}, false}, CreateCitizen, false, {}},
+      {{"POST", "/v1/admin/citizens/{citizen_id}/enrollment-code", kAdmin, {}, false},
+       NewCode, false, {}},
+      {{"POST", "/v1/admin/researchers", kAdmin, {}, false}, Researcher, false, {}},
+      {{"POST", "/v1/admin/providers", kAdmin, {}, false}, Provider, false, {}},
+      {{"POST", "/v1/admin/auditors", kAdmin, {}, false}, Auditor, false, {}},
+      {{"POST", "/v1/enroll", kAnyone, {}, false}, Enroll, true, {}},
+  };
+}
+
+}  // namespace tillit::api::internal

@@ -1,0 +1,528 @@
+// Care-provider routes (primary use, SPEC §4): read what the citizen's grants
+// and restrictions allow, push records, break-glass.
+//
+// A provider without a permit for a citizen gets exactly what it would get
+// for an unknown citizen (404 "no such citizen"); a record the decision does
+// not release is answered exactly like an absent one; a listing keeps
+// filling its page past hidden records, so nothing hints that something is
+// hidden. The decision and what it releases are taken inside one
+// cache.With, on the policy just read from the store, after the audit
+// entry is durable.
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "internal.h"
+#include "tillit/crypto/encoding.h"
+#include "tillit/vault/fhir.h"
+
+namespace tillit::api::internal {
+namespace {
+
+constexpr char kSourceSystem[] = "https://tillit.health/source";
+constexpr size_t kDefaultLimit = 100;
+constexpr size_t kMaxLimit = 1000;
+constexpr uint8_t kCursorVersion = 1;
+constexpr size_t kCursorBytes = 17;  // version, effective, seq
+constexpr size_t kMaxReasonBytes = 1000;
+
+using consent::CategorySet;
+using consent::CitizenPolicy;
+using consent::Decision;
+
+Status NoSuchCitizen() { return Status::NotFound("no such citizen"); }
+
+// Any NotFound out of cache.With (the lambdas below never return one) means
+// the citizen does not exist: one answer for every such case.
+Status CitizenStatus(const Status& s) {
+  if (s.code() == StatusCode::kNotFound) return NoSuchCitizen();
+  return s;
+}
+
+std::vector<std::string> CategoryNames(CategorySet set) {
+  std::vector<std::string> out;
+  for (vault::Category c : vault::AllCategories()) {
+    if ((set & consent::CategoryBit(c)) != 0)
+      out.emplace_back(vault::CategoryName(c));
+  }
+  return out;
+}
+
+// An entry about a provider's access: purpose clinical care, the permitting
+// grants and what the decision may release.
+audit::AuditEntry ProviderEntry(std::string action, const std::string& citizen,
+                                const CitizenPolicy& policy,
+                                const Decision& decision) {
+  audit::AuditEntry e;
+  e.action = std::move(action);
+  e.citizen_id = citizen;
+  e.purpose = std::string(consent::DuoId(consent::Purpose::kCC));
+  e.decision = decision.permit ? "permit" : "deny";
+  if (decision.permit) {
+    CategorySet released = 0;
+    for (const consent::ScopePart& part : decision.scope)
+      released |= part.categories;
+    e.categories = CategoryNames(released);
+    for (uint32_t i : decision.permitting) {
+      if (i < policy.grants.size()) e.grant_ids.push_back(policy.grants[i].id);
+    }
+  }
+  return e;
+}
+
+consent::RecordFacts Facts(const vault::StoredRecord& r) {
+  return consent::RecordFacts{r.type,      r.id,        r.category,
+                              r.effective, r.sensitive, r.codes};
+}
+
+// --- query parameters
+
+StatusOr<size_t> ParseLimit(const std::optional<std::string>& text) {
+  if (!text) return kDefaultLimit;
+  size_t value = 0;
+  const char* end = text->data() + text->size();
+  auto [ptr, ec] = std::from_chars(text->data(), end, value);
+  if (text->empty() || ec != std::errc() || ptr != end || value < 1 ||
+      value > kMaxLimit) {
+    return Status::InvalidArgument("limit: must be a number from 1 to 1000");
+  }
+  return value;
+}
+
+void PutBigEndian(uint64_t v, uint8_t* out) {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<uint8_t>(v & 0xff);
+    v >>= 8;
+  }
+}
+
+uint64_t GetBigEndian(const uint8_t* in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | in[i];
+  return v;
+}
+
+// The cursor: hex of (version 1, effective, seq), the store position of the
+// last record examined. Opaque to clients.
+std::string EncodeCursor(const vault::RecordFilter::Position& p) {
+  uint8_t bytes[kCursorBytes];
+  bytes[0] = kCursorVersion;
+  PutBigEndian(static_cast<uint64_t>(p.effective), bytes + 1);
+  PutBigEndian(static_cast<uint64_t>(p.seq), bytes + 9);
+  return crypto::HexEncode(bytes);
+}
+
+StatusOr<vault::RecordFilter::Position> DecodeCursor(std::string_view text) {
+  const Status bad = Status::InvalidArgument("cursor: malformed");
+  if (text.size() != 2 * kCursorBytes) return bad;
+  auto bytes = crypto::HexDecode(text);
+  if (!bytes.ok() || bytes->size() != kCursorBytes ||
+      (*bytes)[0] != kCursorVersion) {
+    return bad;
+  }
+  vault::RecordFilter::Position p{
+      static_cast<int64_t>(GetBigEndian(bytes->data() + 1)),
+      static_cast<int64_t>(GetBigEndian(bytes->data() + 9))};
+  // One spelling per position (lower-case hex), and a real sequence number.
+  if (p.seq < 0 || EncodeCursor(p) != text) return bad;
+  return p;
+}
+
+bool IsResourceType(std::string_view s) {
+  if (s.empty() || s.size() > 64 || !(s[0] >= 'A' && s[0] <= 'Z')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+  });
+}
+
+struct ListParams {
+  vault::RecordFilter filter;  // limit set per store page
+  size_t limit = kDefaultLimit;
+  CategorySet categories = consent::kAllCategories;
+  consent::Period period;
+};
+
+StatusOr<ListParams> ParseListParams(const Call& call) {
+  ListParams p;
+  if (auto c = call.Query("category")) {
+    auto category = vault::ParseCategory(*c);
+    if (!category)
+      return Status::InvalidArgument("category: not a category name");
+    p.filter.category = *category;
+    p.categories = consent::CategoryBit(*category);
+  }
+  if (auto t = call.Query("type")) {
+    if (!IsResourceType(*t))
+      return Status::InvalidArgument("type: not a FHIR resource type");
+    p.filter.type = *t;
+  }
+  for (const char* name : {"since", "until"}) {
+    auto v = call.Query(name);
+    if (!v) continue;
+    auto t = vault::ParseFhirDateTime(*v);
+    if (!t.ok()) {
+      return Status::InvalidArgument(std::string(name) +
+                                     ": not a FHIR date or dateTime");
+    }
+    if (std::strcmp(name, "since") == 0) {
+      p.filter.since = *t;
+      p.period.start = *t;
+    } else {
+      p.filter.until = *t;
+      p.period.end = *t;
+    }
+  }
+  if (p.filter.since && p.filter.until && *p.filter.until <= *p.filter.since)
+    return Status::InvalidArgument("until: must be after since");
+  TILLIT_ASSIGN_OR_RETURN(p.limit, ParseLimit(call.Query("limit")));
+  if (auto c = call.Query("cursor")) {
+    TILLIT_ASSIGN_OR_RETURN(p.filter.after, DecodeCursor(*c));
+  }
+  return p;
+}
+
+vault::RecordFilter::Position PositionOf(const vault::StoredRecord& r) {
+  return {r.effective.value_or(INT64_MIN), r.seq};
+}
+
+// --- handlers
+
+// GET /v1/patients/{citizen_id}/records
+Status ListRecords(Api& api, Call& call) {
+  const std::string citizen = call.Param("citizen_id");
+  TILLIT_ASSIGN_OR_RETURN(ListParams p, ParseListParams(call));
+  const std::string& provider = call.who().id;
+  const int64_t now = api.Now();
+
+  bool denied = false;
+  std::vector<std::string> released;
+  std::optional<vault::RecordFilter::Position> next;
+  Status s = api.cache.With(citizen, [&](vault::CitizenStore& store) -> Status {
+    TILLIT_ASSIGN_OR_RETURN(CitizenPolicy policy,
+                            consent::ConsentService::ReadPolicy(store));
+    Decision decision;
+    consent::DecideProvider(
+        policy, consent::ProviderRequest{provider, p.categories, p.period}, now,
+        &decision);
+    if (!decision.permit) {
+      // Categories no grant covers are simply not released (SPEC §4): a
+      // provider with access to other categories gets an empty page; one
+      // with no access at all gets "no such citizen".
+      Decision any;
+      if (p.filter.category) {
+        consent::DecideProvider(
+            policy,
+            consent::ProviderRequest{provider, consent::kAllCategories,
+                                     p.period},
+            now, &any);
+      }
+      audit::AuditEntry e =
+          ProviderEntry("records.list", citizen, policy, decision);
+      e.categories = CategoryNames(p.filter.category ? p.categories : 0);
+      TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(e)).status());
+      denied = !any.permit;
+      return Status::Ok();
+    }
+    TILLIT_RETURN_IF_ERROR(
+        api.Audit(call,
+                  ProviderEntry("records.list", citizen, policy, decision))
+            .status());
+
+    // Fill the page from as many store pages as it takes, and look one
+    // released record ahead so that `next` is null exactly at the end.
+    vault::RecordFilter f = p.filter;
+    size_t batch = std::min(kMaxLimit, p.limit + 1);
+    std::optional<vault::RecordFilter::Position> examined;
+    released.reserve(p.limit);
+    for (;;) {
+      f.limit = batch;
+      TILLIT_ASSIGN_OR_RETURN(std::vector<vault::StoredRecord> page,
+                              store.List(f));
+      for (vault::StoredRecord& r : page) {
+        if (consent::Releases(policy, decision, Facts(r),
+                              /*primary_use=*/true)) {
+          if (released.size() == p.limit) {
+            next = examined;  // more to come: continue after what we saw
+            return Status::Ok();
+          }
+          released.push_back(std::move(r.resource));
+        }
+        examined = PositionOf(r);
+      }
+      if (page.size() < f.limit) return Status::Ok();
+      f.after = examined;
+      batch = kMaxLimit;
+    }
+  });
+  TILLIT_RETURN_IF_ERROR(CitizenStatus(s));
+  if (denied) return NoSuchCitizen();
+
+  std::string body = "{\"records\":[";
+  for (size_t i = 0; i < released.size(); ++i) {
+    if (i > 0) body += ',';
+    body += released[i];
+  }
+  body += "],\"next\":";
+  body += next ? "\"" + EncodeCursor(*next) + "\"" : "null";
+  body += '}';
+  call.ReplyText(std::move(body), "application/json");
+  return Status::Ok();
+}
+
+// GET /v1/patients/{citizen_id}/records/{type}/{id}: the benchmark's hot
+// path: one cache.With, one policy read, one Get, one audit append.
+Status ReadRecord(Api& api, Call& call) {
+  const std::string citizen = call.Param("citizen_id");
+  const std::string type = call.Param("type");
+  const std::string id = call.Param("id");
+  const int64_t now = api.Now();
+
+  bool denied = false;
+  bool hidden = false;
+  std::string resource;
+  Status s = api.cache.With(citizen, [&](vault::CitizenStore& store) -> Status {
+    TILLIT_ASSIGN_OR_RETURN(CitizenPolicy policy,
+                            consent::ConsentService::ReadPolicy(store));
+    Decision decision;
+    consent::DecideProvider(
+        policy,
+        consent::ProviderRequest{call.who().id, consent::kAllCategories, {}},
+        now, &decision);
+    audit::AuditEntry e =
+        ProviderEntry("records.read", citizen, policy, decision);
+    if (!decision.permit) {
+      TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(e)).status());
+      denied = true;
+      return Status::Ok();
+    }
+    StatusOr<vault::StoredRecord> record = store.Get(type, id);
+    if (!record.ok() && record.status().code() != StatusCode::kNotFound)
+      return record.status();
+    hidden =
+        !record.ok() || !consent::Releases(policy, decision, Facts(*record),
+                                           /*primary_use=*/true);
+    if (hidden) {
+      // Absent or not released: the same entry and the same answer.
+      e.decision = "deny";
+      e.categories.clear();
+      e.grant_ids.clear();
+    } else {
+      e.categories = {std::string(vault::CategoryName(record->category))};
+    }
+    TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(e)).status());
+    if (!hidden) resource = std::move(record->resource);
+    return Status::Ok();
+  });
+  TILLIT_RETURN_IF_ERROR(CitizenStatus(s));
+  if (denied) return NoSuchCitizen();
+  if (hidden) return Status::NotFound("no such record");
+  call.ReplyText(std::move(resource), "application/json");
+  return Status::Ok();
+}
+
+// Replaces any source tag of `resource` with the provider's.
+Status TagResource(json& resource, const std::string& provider,
+                   const std::string& where) {
+  if (!resource.is_object())
+    return Status::InvalidArgument(where + ": must be a FHIR resource object");
+  auto type = resource.find("resourceType");
+  if (type != resource.end() && type->is_string() && *type == "Patient") {
+    return Status::InvalidArgument(where +
+                                   ": a Patient resource cannot be pushed");
+  }
+  json& meta = resource["meta"];
+  if (meta.is_null()) meta = json::object();
+  if (!meta.is_object())
+    return Status::InvalidArgument(where + ": meta must be an object");
+  json& tags = meta["tag"];
+  if (tags.is_null()) tags = json::array();
+  if (!tags.is_array())
+    return Status::InvalidArgument(where + ": meta.tag must be an array");
+  json kept = json::array();
+  for (json& t : tags) {
+    const bool source = t.is_object() && t.contains("system") &&
+                        t["system"].is_string() && t["system"] == kSourceSystem;
+    if (!source) kept.push_back(std::move(t));
+  }
+  kept.push_back(
+      {{"system", kSourceSystem}, {"code", "provider"}, {"display", provider}});
+  tags = std::move(kept);
+  return Status::Ok();
+}
+
+// Tags every resource of a single resource or a Bundle.
+Status TagDocument(json& doc, const std::string& provider) {
+  if (!doc.is_object())
+    return Status::InvalidArgument(
+        "the body must be a FHIR resource or Bundle");
+  auto type = doc.find("resourceType");
+  if (type == doc.end() || !type->is_string() || *type != "Bundle")
+    return TagResource(doc, provider, "resource");
+  auto entries = doc.find("entry");
+  if (entries == doc.end() || !entries->is_array())
+    return Status::InvalidArgument("the Bundle has no entry array");
+  size_t i = 0;
+  for (json& entry : *entries) {
+    const std::string where = "entry " + std::to_string(i++);
+    if (!entry.is_object() || !entry.contains("resource"))
+      return Status::InvalidArgument(where + ": has no resource");
+    TILLIT_RETURN_IF_ERROR(TagResource(entry["resource"], provider, where));
+  }
+  return Status::Ok();
+}
+
+// POST /v1/patients/{citizen_id}/records
+Status PushRecords(Api& api, Call& call) {
+  const std::string citizen = call.Param("citizen_id");
+  const std::string& provider = call.who().id;
+  TILLIT_ASSIGN_OR_RETURN(json doc, call.Json());
+  TILLIT_RETURN_IF_ERROR(TagDocument(doc, provider));
+  const std::string bytes =
+      doc.dump(-1, ' ', false, json::error_handler_t::replace);
+  doc = json();
+  // Validated here, before any audit entry, so a bad document is a plain
+  // 400; the categories go into the entry.
+  TILLIT_ASSIGN_OR_RETURN(vault::ParsedDocument parsed,
+                          vault::ParseFhirDocument(bytes));
+  CategorySet pushed = 0;
+  for (const vault::ParsedResource& r : parsed.resources) {
+    if (r.type == "Patient")
+      return Status::InvalidArgument("a Patient resource cannot be pushed");
+    pushed |= consent::CategoryBit(r.category);
+  }
+  const int64_t now = api.Now();
+
+  bool denied = false;
+  vault::ImportOutcome outcome;
+  Status s = api.cache.With(citizen, [&](vault::CitizenStore& store) -> Status {
+    TILLIT_ASSIGN_OR_RETURN(CitizenPolicy policy,
+                            consent::ConsentService::ReadPolicy(store));
+    Decision decision;
+    consent::DecideProvider(
+        policy, consent::ProviderRequest{provider, consent::kAllCategories, {}},
+        now, &decision);
+    audit::AuditEntry e =
+        ProviderEntry("records.push", citizen, policy, decision);
+    e.categories = CategoryNames(pushed);
+    // A provider may update what it pushed, never replace a record that
+    // came from the citizen, an import or another provider.
+    std::string conflict;
+    for (size_t i = 0; decision.permit && i < parsed.resources.size(); ++i) {
+      const vault::ParsedResource& r = parsed.resources[i];
+      StatusOr<vault::StoredRecord> existing = store.Get(r.type, r.id);
+      if (existing.ok() && existing->source != provider) {
+        conflict = "resource " + std::to_string(i) + " (" + r.type + "/" +
+                   r.id + "): a record with this id exists from another source";
+        break;
+      }
+      if (!existing.ok() && existing.status().code() != StatusCode::kNotFound)
+        return existing.status();
+    }
+    if (!conflict.empty()) {
+      e.decision = "deny";
+      e.grant_ids.clear();
+    }
+    TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(e)).status());
+    if (!decision.permit) {
+      denied = true;
+      return Status::Ok();
+    }
+    if (!conflict.empty()) return Status::AlreadyExists(conflict);
+    // Under the citizen's lock, so no consent change slips in between the
+    // decision and the write (Import uses its own connection).
+    StatusOr<vault::ImportOutcome> imported =
+        api.vault.Import(bytes, vault::ImportFormat::kJson, citizen, provider);
+    if (!imported.ok()) {
+      // A NotFound here would read as "no such citizen" outside.
+      if (imported.status().code() == StatusCode::kNotFound)
+        return Status::Internal("import: " + imported.status().ToString());
+      return imported.status();
+    }
+    outcome = std::move(imported).value();
+    return Status::Ok();
+  });
+  TILLIT_RETURN_IF_ERROR(CitizenStatus(s));
+  if (denied) return NoSuchCitizen();
+  json by_type = json::object();
+  for (const auto& [type, n] : outcome.by_type) by_type[type] = n;
+  call.Reply({{"imported", outcome.imported}, {"by_type", by_type}}, 201);
+  return Status::Ok();
+}
+
+// POST /v1/patients/{citizen_id}/break-glass
+Status OpenBreakGlass(Api& api, Call& call) {
+  const std::string citizen = call.Param("citizen_id");
+  const std::string& provider = call.who().id;
+  TILLIT_ASSIGN_OR_RETURN(json j, call.Json());
+  if (!j.is_object())
+    return Status::InvalidArgument("the body must be {\"reason\": \"…\"}");
+  for (const auto& [key, value] : j.items()) {
+    if (key != "reason" && key != "hours")
+      return Status::InvalidArgument("unknown field: " + key.substr(0, 32));
+  }
+  auto reason = j.find("reason");
+  if (reason == j.end() || !reason->is_string() ||
+      reason->get_ref<const std::string&>().empty() ||
+      reason->get_ref<const std::string&>().size() > kMaxReasonBytes) {
+    return Status::InvalidArgument("reason: required, 1 to 1000 bytes");
+  }
+  int hours = 24;
+  if (auto h = j.find("hours"); h != j.end()) {
+    if (!h->is_number_integer() || h->get<int64_t>() < 1 ||
+        h->get<int64_t>() > 24) {
+      return Status::InvalidArgument("hours: a whole number from 1 to 24");
+    }
+    hours = static_cast<int>(h->get<int64_t>());
+  }
+  // The citizen must exist before anything is logged about them.
+  TILLIT_RETURN_IF_ERROR(CitizenStatus(api.cache.With(
+      citizen, [](vault::CitizenStore&) { return Status::Ok(); })));
+  audit::AuditEntry e;
+  e.action = "break-glass.open";
+  e.citizen_id = citizen;
+  e.purpose = std::string(consent::DuoId(consent::Purpose::kCC));
+  e.decision = "permit";
+  TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(e)).status());
+  StatusOr<consent::BreakGlass> bg = api.consent.OpenBreakGlass(
+      citizen, provider, reason->get_ref<const std::string&>(), hours);
+  if (!bg.ok()) return CitizenStatus(bg.status());
+  call.Reply({{"citizen_id", citizen},
+              {"provider_id", bg->provider_id},
+              {"started", bg->started},
+              {"expires", bg->expires}},
+             201);
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::vector<Route> ProviderRoutes() {
+  return {
+      {{"GET",
+        "/v1/patients/{citizen_id}/records",
+        kProvider,
+        {"category", "type", "since", "until", "limit", "cursor"},
+        false},
+       ListRecords,
+       false,
+       {}},
+      {{"GET",
+        "/v1/patients/{citizen_id}/records/{type}/{id}",
+        kProvider,
+        {},
+        false},
+       ReadRecord,
+       false,
+       {}},
+      {{"POST", "/v1/patients/{citizen_id}/records", kProvider, {}, true},
+       PushRecords,
+       false,
+       {}},
+      {{"POST", "/v1/patients/{citizen_id}/break-glass", kProvider, {}, false},
+       OpenBreakGlass,
+       false,
+       {}},
+  };
+}
+
+}  // namespace tillit::api::internal

@@ -1,0 +1,489 @@
+// Server: cpp-httplib wiring, the worker pool, authentication, limits,
+// metrics and the server log.
+#include "tillit/api/server.h"
+
+#include <sys/socket.h>
+
+#include <condition_variable>
+#include <deque>
+#include <thread>
+#include <typeinfo>
+
+#include "internal.h"
+
+namespace tillit::api {
+
+using internal::Api;
+using internal::Call;
+using internal::ErrorBody;
+using internal::json;
+using internal::Principal;
+using internal::RouteMatch;
+using HandlerResponse = httplib::Server::HandlerResponse;
+
+namespace {
+
+// The request being served by this worker thread. cpp-httplib runs the
+// pre-routing handler, the route handler and the logger of one request on
+// one thread, in that order.
+struct RequestState {
+  bool active = false;
+  std::string request_id;
+  std::chrono::steady_clock::time_point start;
+  std::optional<RouteMatch> match;
+  Principal who;
+  bool rejected = false;   // answered before routing
+  bool prerouted = false;  // checked while answering Expect: 100-continue
+};
+thread_local RequestState t_request;
+// Set on the thread that answers connections beyond the queue limit.
+thread_local bool t_shedding = false;
+
+// A fixed set of workers with a bounded queue of connections waiting for
+// one. Connections beyond it go to a single extra thread that answers
+// every request on them with 503.
+class BoundedPool final : public httplib::TaskQueue {
+ public:
+  BoundedPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
+    for (size_t i = 0; i < threads; ++i) {
+      workers_.emplace_back([this] { Work(queue_, false); });
+    }
+    shedder_ = std::thread([this] { Work(shed_, true); });
+  }
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      // Idle workers take queued connections at once; beyond them, at
+      // most max_queued wait.
+      if (queue_.size() < max_queued_ + idle_) {
+        queue_.push_back(std::move(fn));
+      } else {
+        shed_.push_back(std::move(fn));
+      }
+    }
+    cv_.notify_all();
+  }
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    shedder_.join();
+  }
+
+ private:
+  void Work(std::deque<std::function<void()>>& q, bool shedding) {
+    t_shedding = shedding;
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (!shedding) ++idle_;
+        cv_.wait(lock, [&] { return stopping_ || !q.empty(); });
+        if (!shedding) --idle_;
+        if (q.empty()) return;  // stopping, and nothing left to finish
+        fn = std::move(q.front());
+        q.pop_front();
+      }
+      fn();
+    }
+  }
+
+  const size_t max_queued_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  std::deque<std::function<void()>> shed_;
+  size_t idle_ = 0;  // workers waiting for a connection
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+  std::thread shedder_;
+};
+
+std::optional<Role> RoleOf(std::string_view name) {
+  for (Role r : {kAdmin, kCitizen, kProvider, kResearcher, kAuditor}) {
+    if (RoleName(r) == name) return r;
+  }
+  return std::nullopt;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
+      .count();
+}
+
+double WallSeconds() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+bool HasBody(const httplib::Request& req) {
+  const std::string length = req.get_header_value("Content-Length");
+  return (!length.empty() && length != "0") ||
+         !req.get_header_value("Transfer-Encoding").empty();
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(vault::Vault* v, const ServerOptions& o,
+       std::unique_ptr<audit::AuditLog> log)
+      : options(o), api(v, o, std::move(log)) {}
+
+  ServerOptions options;
+  Api api;
+  std::unique_ptr<httplib::Server> http;
+  std::thread listener;
+  int port = 0;
+  bool tls = false;
+
+  // Answers before routing (the body, if any, is never read: the
+  // connection is closed after the response).
+  HandlerResponse Reject(const httplib::Request& req, httplib::Response& res,
+                         int status, std::string_view code,
+                         std::string_view message) {
+    t_request.rejected = true;
+    res.status = status;
+    std::string body = ErrorBody(code, message, t_request.request_id);
+    if (!HasBody(req)) {
+      res.set_content(std::move(body), "application/json");
+      return HandlerResponse::Handled;
+    }
+    // The body was never read, so the connection cannot carry another
+    // request: say so, write the error, then make cpp-httplib drop the
+    // connection (a provider that reports failure after writing
+    // everything ends the keep-alive loop).
+    res.set_header("Connection", "close");
+    auto shared = std::make_shared<std::string>(std::move(body));
+    res.set_content_provider(
+        shared->size(), "application/json",
+        [shared](size_t offset, size_t length, httplib::DataSink& sink) {
+          sink.write(shared->data() + offset, length);
+          return false;
+        });
+    return HandlerResponse::Handled;
+  }
+
+  // For "Expect: 100-continue": the same checks as PreRoute, answered
+  // before the client sends its body.
+  int Expect100(const httplib::Request& req, httplib::Response& res) {
+    if (PreRoute(req, res) == HandlerResponse::Handled) return res.status;
+    t_request.prerouted = true;
+    return 100;
+  }
+
+  HandlerResponse PreRoute(const httplib::Request& req,
+                           httplib::Response& res) {
+    if (t_request.prerouted) {  // already checked by Expect100
+      t_request.prerouted = false;
+      return HandlerResponse::Unhandled;
+    }
+    t_request = RequestState{};
+    t_request.active = true;
+    t_request.start = std::chrono::steady_clock::now();
+    t_request.request_id = options.rng->Hex(8);
+    api.metrics.in_flight().fetch_add(1);
+    res.set_header("X-Request-Id", t_request.request_id);
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Content-Type-Options", "nosniff");
+
+    if (t_shedding) {
+      res.set_header("Retry-After", "1");
+      res.set_header("Connection", "close");
+      return Reject(req, res, 503, "unavailable",
+                    "the server is busy; retry later");
+    }
+    auto match = internal::MatchRoute(req.method, req.path);
+    if (!match) return Reject(req, res, 404, "not_found", "no such route");
+    if (match->route == nullptr) {
+      res.set_header("Allow", match->allow);
+      return Reject(req, res, 405, "method_not_allowed",
+                    "allowed: " + match->allow);
+    }
+    t_request.match = std::move(*match);
+    const internal::Route& route = *t_request.match->route;
+    for (const auto& [name, value] : req.params) {
+      if (std::find(route.info.query.begin(), route.info.query.end(), name) ==
+          route.info.query.end()) {
+        return Reject(req, res, 400, "invalid_argument",
+                      "unknown query parameter: " + name);
+      }
+    }
+    // A declared body over the route's limit is refused before it is read.
+    const size_t limit = route.info.large_body ? options.max_body_bytes
+                                               : options.max_json_bytes;
+    if (req.has_header("Content-Length")) {
+      const std::string cl = req.get_header_value("Content-Length");
+      if (cl.size() > 19 || std::stoull("0" + cl) > limit) {
+        return Reject(req, res, 413, "too_large",
+                      "the body exceeds " + std::to_string(limit) + " bytes");
+      }
+    }
+
+    if (route.limit_by_address) {
+      double retry = 0;
+      if (!api.address_limiter.Allow(req.remote_addr, WallSeconds(), &retry)) {
+        res.set_header("Retry-After",
+                       std::to_string(static_cast<int>(retry) + 1));
+        return Reject(req, res, 429, "rate_limited",
+                      "too many attempts; retry later");
+      }
+    }
+    if (route.info.roles & kAnyone) return HandlerResponse::Unhandled;
+
+    const std::string auth = req.get_header_value("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (auth.size() <= kBearer.size() ||
+        std::string_view(auth).substr(0, kBearer.size()) != kBearer) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return Reject(req, res, 401, "unauthenticated",
+                    "a bearer token is required");
+    }
+    auto info = api.vault.VerifyToken(std::string_view(auth).substr(kBearer.size()));
+    if (!info.ok()) {
+      if (info.status().code() != StatusCode::kUnauthenticated) {
+        api.LogLine("request_id=" + t_request.request_id +
+                    " token check failed: " + info.status().ToString());
+        return Reject(req, res, 500, "internal", "internal error");
+      }
+      res.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+      return Reject(req, res, 401, "unauthenticated",
+                    "invalid or expired token");
+    }
+    std::optional<Role> role = RoleOf(info->role);
+    if (!role || (route.info.roles & *role) == 0) {
+      return Reject(req, res, 403, "forbidden",
+                    "this token may not use this route");
+    }
+    t_request.who = Principal{*role, info->principal};
+    double retry = 0;
+    if (!api.principal_limiter.Allow(info->principal, WallSeconds(), &retry)) {
+      res.set_header("Retry-After", std::to_string(static_cast<int>(retry) + 1));
+      return Reject(req, res, 429, "rate_limited",
+                    "too many requests; retry later");
+    }
+    return HandlerResponse::Unhandled;
+  }
+
+  void Dispatch(const httplib::Request& req, httplib::Response& res) {
+    if (!t_request.active || !t_request.match || !t_request.match->route) {
+      res.status = 500;  // cannot happen: every request is pre-routed
+      return;
+    }
+    Call call(req, res, *t_request.match, t_request.who, t_request.request_id,
+              options);
+    Status s = t_request.match->route->handler(api, call);
+    if (s.ok()) return;
+    if (call.audit_failed) {
+      res.status = 503;
+      res.set_content(ErrorBody("audit_unavailable",
+                                "the audit log cannot be written; nothing "
+                                "was released",
+                                t_request.request_id),
+                      "application/json");
+      return;
+    }
+    internal::HttpError e = internal::ToHttpError(s);
+    if (e.status >= 500) {
+      api.LogLine("request_id=" + t_request.request_id + " error: " +
+                  s.ToString());
+    }
+    res.status = e.status;
+    res.set_content(ErrorBody(e.code, e.message, t_request.request_id),
+                    "application/json");
+  }
+
+  // Fills the body of errors that cpp-httplib produced itself (400 for a
+  // malformed request, 413 while reading, 404, ...).
+  HandlerResponse OnError(const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty() || res.content_provider_) {
+      return HandlerResponse::Unhandled;
+    }
+    if (!t_request.active) {
+      t_request = RequestState{};
+      t_request.request_id = options.rng->Hex(8);
+      res.set_header("X-Request-Id", t_request.request_id);
+    }
+    std::string code = "bad_request";
+    std::string message = "the request could not be read";
+    switch (res.status) {
+      case 404: code = "not_found"; message = "not found"; break;
+      case 408: code = "timeout"; message = "the request took too long"; break;
+      case 413: code = "too_large"; message = "the body is too large"; break;
+      case 414: code = "too_large"; message = "the URI is too long"; break;
+      case 500: code = "internal"; message = "internal error"; break;
+      default: break;
+    }
+    res.set_content(ErrorBody(code, message, t_request.request_id),
+                    "application/json");
+    return HandlerResponse::Handled;
+  }
+
+  void OnException(const httplib::Request&, httplib::Response& res,
+                   std::exception_ptr ep) {
+    // Only the exception's type is logged: a message such as a JSON
+    // parser's quotes the input, which may be health data.
+    std::string what = "unknown exception";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = typeid(e).name();
+    } catch (...) {
+    }
+    api.LogLine("request_id=" + t_request.request_id +
+                " uncaught exception of type " + what);
+    res.status = 500;
+    res.set_content(ErrorBody("internal", "internal error",
+                              t_request.request_id),
+                    "application/json");
+  }
+
+  void OnLogged(const httplib::Request& req, const httplib::Response& res) {
+    const bool active = t_request.active;
+    const double seconds = active ? SecondsSince(t_request.start) : 0;
+    const size_t route = t_request.match && t_request.match->route
+                             ? t_request.match->index
+                             : internal::RouteTable().size();
+    api.metrics.Observe(route, res.status, seconds);
+    if (active) api.metrics.in_flight().fetch_sub(1);
+    if (options.access_log || res.status >= 500) {
+      const std::string path =
+          route < internal::RouteTable().size()
+              ? internal::RouteTable()[route].info.path
+              : std::string("-");
+      char ms[32];
+      std::snprintf(ms, sizeof ms, "%.3f", seconds * 1000);
+      api.LogLine("request_id=" + t_request.request_id + " method=" +
+                  req.method + " route=" + path + " status=" +
+                  std::to_string(res.status) + " ms=" + ms + " role=" +
+                  std::string(RoleName(t_request.who.role)));
+    }
+    t_request = RequestState{};
+  }
+};
+
+StatusOr<std::unique_ptr<Server>> Server::Create(vault::Vault* vault,
+                                                 const ServerOptions& options) {
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return Status::InvalidArgument(
+        "TLS needs both a certificate and a key file");
+  }
+  if (options.threads == 0 || options.threads > 4096) {
+    return Status::InvalidArgument("threads: 1 to 4096");
+  }
+  TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<audit::AuditLog> log,
+                          audit::AuditLog::OpenForVault(*vault));
+  auto impl = std::make_unique<Impl>(vault, options, std::move(log));
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { Stop(); }
+
+Status Server::Start() {
+  Impl& in = *impl_;
+  if (in.http) return Status::FailedPrecondition("already started");
+  const ServerOptions& o = in.options;
+  if (!o.tls_cert.empty()) {
+    auto ssl = std::make_unique<httplib::SSLServer>(o.tls_cert.c_str(),
+                                                    o.tls_key.c_str());
+    if (!ssl->is_valid()) {
+      return Status::InvalidArgument(
+          "cannot use the TLS certificate or key (unreadable, not PEM, or "
+          "they do not match)");
+    }
+    in.http = std::move(ssl);
+    in.tls = true;
+  } else {
+    in.http = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& http = *in.http;
+  const size_t threads = o.threads;
+  const size_t queued = o.max_queued;
+  http.new_task_queue = [threads, queued] {
+    return new BoundedPool(threads, queued);
+  };
+  http.set_tcp_nodelay(true);
+  // cpp-httplib's default also sets SO_REUSEPORT, which lets a second
+  // server share a busy port silently: only SO_REUSEADDR here.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  http.set_payload_max_length(o.max_body_bytes);
+  http.set_read_timeout(o.read_timeout_seconds, 0);
+  http.set_write_timeout(o.write_timeout_seconds, 0);
+  http.set_keep_alive_timeout(o.keep_alive_seconds);
+  http.set_keep_alive_max_count(o.keep_alive_max_requests);
+  http.set_pre_routing_handler(
+      [&in](const httplib::Request& req, httplib::Response& res) {
+        return in.PreRoute(req, res);
+      });
+  auto dispatch = [&in](const httplib::Request& req, httplib::Response& res) {
+    in.Dispatch(req, res);
+  };
+  http.Get(".*", dispatch);
+  http.Post(".*", dispatch);
+  http.Put(".*", dispatch);
+  http.Delete(".*", dispatch);
+  http.set_expect_100_continue_handler(
+      [&in](const httplib::Request& req, httplib::Response& res) {
+        return in.Expect100(req, res);
+      });
+  http.set_error_handler(httplib::Server::HandlerWithResponse(
+      [&in](const httplib::Request& req, httplib::Response& res) {
+        return in.OnError(req, res);
+      }));
+  http.set_exception_handler([&in](const httplib::Request& req,
+                                   httplib::Response& res,
+                                   std::exception_ptr ep) {
+    in.OnException(req, res, ep);
+  });
+  http.set_logger([&in](const httplib::Request& req,
+                        const httplib::Response& res) {
+    in.OnLogged(req, res);
+  });
+
+  if (o.port == 0) {
+    in.port = http.bind_to_any_port(o.host.c_str());
+  } else {
+    in.port = http.bind_to_port(o.host.c_str(), o.port) ? o.port : -1;
+  }
+  if (in.port <= 0) {
+    in.http.reset();
+    return Status::IoError("cannot listen on " + o.host + ":" +
+                           std::to_string(o.port));
+  }
+  in.listener = std::thread([&http] { http.listen_after_bind(); });
+  while (!http.is_running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return Status::Ok();
+}
+
+void Server::Stop() {
+  Impl& in = *impl_;
+  if (!in.http) return;
+  in.http->stop();  // stops accepting; queued and in-flight requests finish
+  if (in.listener.joinable()) in.listener.join();
+  in.http.reset();
+}
+
+int Server::port() const { return impl_->port; }
+
+void Server::FailAuditWriteForTesting(int nth) {
+  impl_->api.log->FailWriteForTesting(nth);
+}
+
+std::string Server::url() const {
+  std::string host = impl_->options.host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return std::string(impl_->tls ? "https" : "http") + "://" + host + ":" +
+         std::to_string(impl_->port);
+}
+
+}  // namespace tillit::api

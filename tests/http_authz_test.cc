@@ -1,0 +1,236 @@
+// The authorisation matrix: every route of the router, called by every
+// kind of principal, and not one unauthorised success.
+//
+// Principals: the owner citizen, another citizen, a provider without a
+// grant, a researcher who does not own the study, an auditor, the
+// operator, an expired token, a revoked token, and no token. Objects in
+// paths (citizen, record, grant, study) belong to the owner citizen or to
+// another researcher. For each route the test knows who may succeed; any
+// 2xx outside that set fails the test, as does a 403 where data of another
+// citizen was asked for (it must be 404).
+#include <unistd.h>
+
+#include <map>
+#include <set>
+
+#include "http_fixture.h"
+#include "tillit/api/routes.h"
+
+namespace tillit::testing {
+namespace {
+
+enum Who {
+  kOwner,
+  kOtherCitizen,
+  kProviderNoGrant,
+  kResearcher,
+  kAuditor,
+  kAdmin,
+  kExpired,
+  kRevoked,
+  kNoToken,
+  kWhoCount
+};
+const char* kWhoNames[] = {"owner",   "other-citizen", "provider-no-grant",
+                           "researcher", "auditor",   "admin",
+                           "expired", "revoked",       "no-token"};
+
+using AuthzTest = HttpTest;
+
+TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
+  // --- the world
+  Principal owner = NewCitizen();
+  Principal other = NewCitizen();
+  Principal provider = NewProvider();
+  Principal researcher = NewResearcher();
+  Principal study_owner = NewResearcher();
+  Principal auditor = NewAuditor();
+  ASSERT_EQ(Post("/v1/me/import", SyntheticBundle(1), owner.token).status, 200);
+  ASSERT_EQ(Post("/v1/me/import", SyntheticBundle(2), other.token).status, 200);
+  Reply page = Get("/v1/me/records?limit=1&type=Observation", owner.token);
+  ASSERT_EQ(page.status, 200) << page.body;
+  const json record = page.Json()["records"][0];
+  const std::string record_ref = record["resourceType"].get<std::string>() +
+                                 "/" + record["id"].get<std::string>();
+  const std::string grant_body = R"({"grantee": {"kind": "any-researcher"},
+      "purposes": ["DUO:0000006"], "categories": ["vital-signs"]})";
+  Reply grant = Post("/v1/me/consents", grant_body, owner.token);
+  ASSERT_EQ(grant.status, 201) << grant.body;
+  const std::string grant_id = grant.Json()["id"];
+  const std::string study_body = R"({"title": "BP", "purpose": "DUO:0000006",
+      "categories": ["vital-signs"]})";
+  Reply study = Post("/v1/studies", study_body, study_owner.token);
+  ASSERT_EQ(study.status, 201) << study.body;
+  const std::string study_id = study.Json()["id"];
+
+  auto expired = vault_->IssueToken("citizen", owner.id, 1);
+  auto revoked = vault_->IssueToken("citizen", owner.id, 3600);
+  ASSERT_TRUE(expired.ok() && revoked.ok());
+  ASSERT_TRUE(vault_->RevokeToken(revoked->token).ok());
+  sleep(2);  // let the 1-second token expire
+
+  const std::string tokens[kWhoCount] = {
+      owner.token, other.token, provider.token, researcher.token,
+      auditor.token, admin_, expired->token, revoked->token, ""};
+
+  // --- what each route may do, and with which request
+  struct Spec {
+    std::set<Who> may;        // who may get a 2xx
+    std::string body;         // request body, if any
+    std::string query;        // appended to the path
+    bool owner_object = false;  // the path names the owner's data
+  };
+  const std::set<Who> everyone = {kOwner,   kOtherCitizen, kProviderNoGrant,
+                                  kResearcher, kAuditor,   kAdmin,
+                                  kExpired, kRevoked,      kNoToken};
+  const std::set<Who> citizens = {kOwner, kOtherCitizen};
+  const std::string observation =
+      R"({"resourceType": "Observation", "status": "final",
+          "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+          "effectiveDateTime": "2026-01-01T00:00:00Z"})";
+  std::map<std::string, Spec> specs = {
+      {"GET /healthz", {everyone, "", "", false}},
+      {"GET /metrics", {everyone, "", "", false}},
+      {"GET /openapi.json", {everyone, "", "", false}},
+      {"GET /v1/audit/public-key", {everyone, "", "", false}},
+      {"POST /v1/admin/citizens", {{kAdmin}, "{}", "", false}},
+      {"POST /v1/admin/citizens/{citizen_id}/enrollment-code",
+       {{kAdmin}, "", "", true}},
+      {"POST /v1/admin/researchers", {{kAdmin}, "{}", "", false}},
+      {"POST /v1/admin/providers", {{kAdmin}, R"({"name": "X"})", "", false}},
+      {"POST /v1/admin/auditors", {{kAdmin}, R"({"name": "Y"})", "", false}},
+      // No principal holds a valid code.
+      {"POST /v1/enroll",
+       {{}, R"({"enrollment_code": "tlk_nope"})", "", false}},
+      {"GET /v1/me", {citizens, "", "", false}},
+      {"POST /v1/me/import", {citizens, SyntheticBundle(3), "", false}},
+      {"GET /v1/me/records", {citizens, "", "?limit=2", false}},
+      {"GET /v1/me/records/{type}/{id}", {{kOwner}, "", "", true}},
+      {"POST /v1/me/records", {citizens, observation, "", false}},
+      {"GET /v1/me/export", {citizens, "", "", false}},
+      {"GET /v1/me/consents", {citizens, "", "", false}},
+      {"POST /v1/me/consents", {citizens, grant_body, "", false}},
+      {"POST /v1/me/consents/preview", {citizens, grant_body, "", false}},
+      {"DELETE /v1/me/consents/{id}", {{kOwner}, "", "", true}},
+      {"GET /v1/me/restrictions", {citizens, "", "", false}},
+      {"PUT /v1/me/restrictions",
+       {citizens, R"({"categories": [], "records": []})", "", false}},
+      {"PUT /v1/me/research-opt-out",
+       {citizens, R"({"opted_out": false})", "", false}},
+      {"GET /v1/me/access-log", {citizens, "", "?limit=5", false}},
+      // The owner's erasure is the last call of all (see below); the body
+      // names the owner, so nobody else can erase anything.
+      {"DELETE /v1/me", {{kOwner}, "", "", true}},
+      {"GET /v1/patients/{citizen_id}/records", {{}, "", "", true}},
+      {"GET /v1/patients/{citizen_id}/records/{type}/{id}", {{}, "", "", true}},
+      {"POST /v1/patients/{citizen_id}/records", {{}, observation, "", true}},
+      // Break-glass is open to every provider, by design (always logged).
+      {"POST /v1/patients/{citizen_id}/break-glass",
+       {{kProviderNoGrant}, R"({"reason": "unconscious in the ER"})", "",
+        true}},
+      {"POST /v1/studies", {{kResearcher}, study_body, "", false}},
+      {"GET /v1/studies", {{kResearcher}, "", "", false}},
+      {"GET /v1/studies/{id}", {{}, "", "", true}},
+      {"GET /v1/studies/{id}/feasibility", {{}, "", "", true}},
+      {"GET /v1/audit/entries", {{kAuditor}, "", "?limit=5", false}},
+      {"GET /v1/audit/checkpoint", {{kAuditor, kOwner, kOtherCitizen}, "", "", false}},
+      {"GET /v1/audit/proofs/inclusion",
+       {{kAuditor, kOwner, kOtherCitizen}, "", "?index=0&size=1", false}},
+      {"GET /v1/audit/proofs/consistency",
+       {{kAuditor, kOwner, kOtherCitizen}, "", "?from=1&to=2", false}},
+  };
+  specs["DELETE /v1/me"].body = json{{"confirm", owner.id}}.dump();
+
+  auto Fill = [&](std::string path) {
+    auto replace = [&](const std::string& from, const std::string& to) {
+      const size_t at = path.find(from);
+      if (at != std::string::npos) path.replace(at, from.size(), to);
+    };
+    replace("{citizen_id}", owner.id);
+    replace("{type}/{id}", record_ref);
+    if (path.find("/consents/") != std::string::npos) replace("{id}", grant_id);
+    if (path.find("/studies/") != std::string::npos) replace("{id}", study_id);
+    return path;
+  };
+
+  // Break-glass would give the provider access for the rest of the run,
+  // and erasure removes the owner: those two run last.
+  std::vector<api::RouteInfo> routes = api::ListRoutes();
+  auto rank = [](const api::RouteInfo& r) {
+    if (r.path == "/v1/me" && r.method == "DELETE") return 2;
+    if (r.path.find("break-glass") != std::string::npos) return 1;
+    return 0;
+  };
+  std::stable_sort(routes.begin(), routes.end(),
+                   [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+
+  int cells = 0;
+  int unauthorised_successes = 0;
+  for (const api::RouteInfo& route : routes) {
+    const std::string key = route.method + " " + route.path;
+    auto it = specs.find(key);
+    ASSERT_NE(it, specs.end()) << "the matrix does not know " << key
+                               << ": add it";
+    const Spec& spec = it->second;
+    const std::string path = Fill(route.path) + spec.query;
+    for (int w = 0; w < kWhoCount; ++w) {
+      const Who who = static_cast<Who>(w);
+      // The owner erases last of all.
+      if (key == "DELETE /v1/me" && who == kOwner) continue;
+      Reply r;
+      if (route.method == "GET") {
+        r = Get(path, tokens[w]);
+      } else if (route.method == "POST") {
+        r = Post(path, spec.body, tokens[w]);
+      } else if (route.method == "PUT") {
+        r = Put(path, spec.body, tokens[w]);
+      } else {
+        r = Delete(path, tokens[w], spec.body);
+      }
+      ++cells;
+      const bool success = r.status >= 200 && r.status < 300;
+      const std::string cell = key + " as " + kWhoNames[w] + ": " +
+                               std::to_string(r.status) + " " +
+                               r.body.substr(0, 160);
+      if (success && spec.may.count(who) == 0) {
+        ++unauthorised_successes;
+        ADD_FAILURE() << "unauthorised success: " << cell;
+      }
+      ASSERT_NE(r.status, 0) << cell;
+      ASSERT_LT(r.status, 500) << cell;
+      if (!success && r.status != 429) {
+        EXPECT_FALSE(r.ErrorCode().empty()) << cell;
+      }
+      const bool public_route = (route.roles & api::kAnyone) != 0;
+      if (!public_route && (who == kExpired || who == kRevoked || who == kNoToken)) {
+        EXPECT_EQ(r.status, 401) << cell;
+      }
+      // Another citizen's data, asked for by a citizen: 404, never 403.
+      if (spec.owner_object && who == kOtherCitizen &&
+          (route.roles & api::kCitizen)) {
+        EXPECT_TRUE(r.status == 404 || r.status == 400) << cell;
+      }
+      // The owner (and the others it lists) really get through where they
+      // may, for reads: the matrix exercises real paths, not typos.
+      if (route.method == "GET" && spec.may.count(who) && who != kNoToken &&
+          who != kExpired && who != kRevoked) {
+        EXPECT_TRUE(success) << cell;
+      }
+    }
+  }
+  // Finally the owner erases their vault; afterwards their token is dead.
+  Reply erase = Delete("/v1/me", owner.token, specs["DELETE /v1/me"].body);
+  ++cells;
+  EXPECT_EQ(erase.status, 200) << erase.body;
+  EXPECT_EQ(Get("/v1/me", owner.token).status, 401);
+
+  std::printf("authorisation matrix: %zu routes x %d principals = %d cells, "
+              "%d unauthorised successes\n",
+              routes.size(), static_cast<int>(kWhoCount), cells,
+              unauthorised_successes);
+  RecordProperty("cells", cells);
+  EXPECT_EQ(unauthorised_successes, 0);
+}
+
+}  // namespace
+}  // namespace tillit::testing

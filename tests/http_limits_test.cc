@@ -1,0 +1,265 @@
+// Limits over real HTTP: body sizes, slow clients, rate limits, the
+// bounded worker pool. After each abuse the server keeps serving.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "http_fixture.h"
+
+namespace tillit::testing {
+namespace {
+
+// A raw TCP connection to the server, for requests no well-behaved client
+// would send.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ =
+        connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    // A generous bound so a broken server fails the test instead of
+    // hanging it.
+    timeval tv{30, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~RawConnection() { Close(); }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+  bool connected() const { return connected_; }
+  bool Send(const std::string& data) {
+    return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(data.size());
+  }
+  // Everything until the server closes the connection (or the bound).
+  std::string ReadUntilClosed() {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) {
+        closed_ = n == 0;
+        break;
+      }
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+  // One response's head (up to the blank line).
+  std::string ReadHead() {
+    std::string out;
+    char c;
+    while (out.find("\r\n\r\n") == std::string::npos &&
+           recv(fd_, &c, 1, 0) == 1) {
+      out += c;
+    }
+    return out;
+  }
+  bool closed_by_server() const { return closed_; }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  bool closed_ = false;
+};
+
+class LimitsTest : public HttpTest {
+ protected:
+  void Configure(api::ServerOptions& o) override {
+    o.max_body_bytes = 1 << 20;
+    o.max_json_bytes = 64 << 10;
+    o.read_timeout_seconds = 1;
+    o.keep_alive_seconds = 1;
+    o.enroll_per_minute = 6;
+    o.enroll_burst = 5;
+  }
+};
+
+TEST_F(LimitsTest, DeclaredOversizedBodyIs413BeforeItIsSent) {
+  RawConnection c(server_->port());
+  ASSERT_TRUE(c.connected());
+  // Headers only: the server must answer without waiting for the body.
+  ASSERT_TRUE(c.Send("POST /v1/admin/providers HTTP/1.1\r\nHost: t\r\n"
+                     "Authorization: Bearer " + admin_ + "\r\n"
+                     "Content-Type: application/json\r\n"
+                     "Content-Length: 10000000\r\n\r\n"));
+  const std::string response = c.ReadUntilClosed();
+  EXPECT_EQ(response.rfind("HTTP/1.1 413", 0), 0u) << response;
+  EXPECT_NE(response.find("\"too_large\""), std::string::npos) << response;
+  EXPECT_NE(response.find("request_id"), std::string::npos);
+  EXPECT_EQ(Get("/healthz").status, 200);
+}
+
+TEST_F(LimitsTest, OversizedJsonBodyIs413AndTheConnectionIsClosed) {
+  // Over the JSON limit (64 KiB) on a JSON route, sent whole by a client
+  // that does not wait: it still gets the 413 (or, if it was still
+  // writing when the server closed, a broken connection), never a 2xx.
+  std::string big = R"({"name": ")" + std::string(70 << 10, 'a') + R"("})";
+  Reply json_route = Post("/v1/admin/providers", big, admin_);
+  if (json_route.status != 0) {
+    EXPECT_EQ(json_route.status, 413);
+    EXPECT_EQ(json_route.ErrorCode(), "too_large");
+  }
+  EXPECT_TRUE(vault_->ListDirectory("provider")->empty());
+  EXPECT_EQ(Get("/healthz").status, 200);
+}
+
+TEST_F(LimitsTest, ExpectContinueGetsTheRefusalBeforeSendingTheBody) {
+  Principal citizen = NewCitizen();
+  struct Case {
+    std::string path;
+    std::string token;
+    size_t length;
+    std::string status;
+  };
+  const std::vector<Case> cases = {
+      // Over the body limit (1 MiB) on the import route.
+      {"/v1/me/import", citizen.token, (1 << 20) + 1, "413"},
+      // Within it, but no token: refused before the upload.
+      {"/v1/me/import", "", 1000, "401"},
+      // Over the JSON limit on a JSON route.
+      {"/v1/admin/providers", admin_, (64 << 10) + 1, "413"},
+  };
+  for (const Case& k : cases) {
+    RawConnection c(server_->port());
+    ASSERT_TRUE(c.connected());
+    std::string head = "POST " + k.path + " HTTP/1.1\r\nHost: t\r\n";
+    if (!k.token.empty()) head += "Authorization: Bearer " + k.token + "\r\n";
+    head += "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+            "Content-Length: " + std::to_string(k.length) + "\r\n\r\n";
+    ASSERT_TRUE(c.Send(head));
+    const std::string response = c.ReadHead();
+    EXPECT_EQ(response.rfind("HTTP/1.1 " + k.status, 0), 0u)
+        << k.path << ": " << response;
+  }
+  // A request that passes the checks gets 100 Continue.
+  RawConnection ok(server_->port());
+  ASSERT_TRUE(ok.Send("POST /v1/admin/providers HTTP/1.1\r\nHost: t\r\n"
+                      "Authorization: Bearer " + admin_ + "\r\n"
+                      "Content-Type: application/json\r\n"
+                      "Expect: 100-continue\r\nContent-Length: 14\r\n\r\n"));
+  EXPECT_EQ(ok.ReadHead().rfind("HTTP/1.1 100", 0), 0u);
+  ASSERT_TRUE(ok.Send(R"({"name": "x"})" " "));
+  EXPECT_EQ(ok.ReadHead().rfind("HTTP/1.1 201", 0), 0u);
+}
+
+TEST_F(LimitsTest, ChunkedBodyOverTheJsonLimitIs413) {
+  // No Content-Length: the limit is applied to what was read.
+  RawConnection c(server_->port());
+  ASSERT_TRUE(c.connected());
+  std::string chunk(70 << 10, 'a');
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
+  ASSERT_TRUE(c.Send("POST /v1/admin/providers HTTP/1.1\r\nHost: t\r\n"
+                     "Authorization: Bearer " + admin_ + "\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n" +
+                     std::string(size) + chunk + "\r\n0\r\n\r\n"));
+  const std::string head = c.ReadHead();
+  EXPECT_EQ(head.rfind("HTTP/1.1 413", 0), 0u) << head;
+  EXPECT_TRUE(vault_->ListDirectory("provider")->empty());
+}
+
+TEST_F(LimitsTest, SlowClientsAreTimedOut) {
+  // Half a request line and headers, then silence: the worker must give
+  // the connection up after the read timeout (1 s here).
+  RawConnection headers(server_->port());
+  ASSERT_TRUE(headers.connected());
+  ASSERT_TRUE(headers.Send("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: "));
+  headers.ReadUntilClosed();
+  EXPECT_TRUE(headers.closed_by_server());
+
+  // Headers complete, body promised and never sent.
+  RawConnection body(server_->port());
+  ASSERT_TRUE(body.connected());
+  ASSERT_TRUE(body.Send("POST /v1/admin/providers HTTP/1.1\r\nHost: t\r\n"
+                        "Authorization: Bearer " + admin_ + "\r\n"
+                        "Content-Length: 100\r\n\r\n{\"name\""));
+  body.ReadUntilClosed();
+  EXPECT_TRUE(body.closed_by_server());
+  EXPECT_TRUE(vault_->ListDirectory("provider")->empty());
+  EXPECT_EQ(Get("/healthz").status, 200);
+}
+
+TEST_F(LimitsTest, EnrollmentGuessingIsRateLimitedPerAddress) {
+  int limited = 0;
+  int unauthorized = 0;
+  std::string retry_after;
+  for (int i = 0; i < 12; ++i) {
+    Reply r = Post("/v1/enroll",
+                   json{{"enrollment_code", "tlk_" + std::to_string(i)}}.dump());
+    if (r.status == 429) {
+      ++limited;
+      EXPECT_EQ(r.ErrorCode(), "rate_limited");
+      retry_after = r.Header("Retry-After");
+    } else {
+      EXPECT_EQ(r.status, 401) << r.body;
+      ++unauthorized;
+    }
+  }
+  EXPECT_EQ(unauthorized, 5);  // the burst
+  EXPECT_EQ(limited, 7);
+  EXPECT_FALSE(retry_after.empty());
+  // Other routes still answer.
+  EXPECT_EQ(Get("/healthz").status, 200);
+  EXPECT_EQ(Post("/v1/admin/citizens", "{}", admin_).status, 201);
+}
+
+class PrincipalRateTest : public HttpTest {
+ protected:
+  void Configure(api::ServerOptions& o) override {
+    o.rate_per_second = 0.001;  // effectively no refill during the test
+    o.rate_burst = 3;
+  }
+};
+
+TEST_F(PrincipalRateTest, EachPrincipalHasItsOwnBucket) {
+  // The admin spends 2 creating principals below, then 1 more.
+  Principal auditor = NewAuditor();
+  Principal other = NewAuditor();
+  EXPECT_EQ(Post("/v1/admin/citizens", "{}", admin_).status, 201);
+  Reply limited = Post("/v1/admin/citizens", "{}", admin_);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.ErrorCode(), "rate_limited");
+  EXPECT_FALSE(limited.Header("Retry-After").empty());
+  // Other principals are not affected.
+  EXPECT_EQ(Get("/v1/audit/checkpoint", auditor.token).status, 200);
+  EXPECT_EQ(Get("/v1/audit/checkpoint", other.token).status, 200);
+}
+
+class BusyTest : public HttpTest {
+ protected:
+  void Configure(api::ServerOptions& o) override {
+    o.threads = 1;
+    o.max_queued = 0;
+    o.read_timeout_seconds = 5;
+  }
+};
+
+TEST_F(BusyTest, ConnectionsBeyondTheQueueGet503AndServiceResumes) {
+  RawConnection holder(server_->port());  // occupies the only worker
+  ASSERT_TRUE(holder.connected());
+  ASSERT_TRUE(holder.Send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+  EXPECT_EQ(holder.ReadHead().rfind("HTTP/1.1 200", 0), 0u);
+  // The worker now waits on the holder's keep-alive connection.
+  Reply busy = Get("/healthz");
+  EXPECT_EQ(busy.status, 503);
+  EXPECT_EQ(busy.ErrorCode(), "unavailable");
+  holder.Close();
+  // The worker notices the closed connection and serves again.
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) {
+    status = Get("/healthz").status;
+    if (status != 200) usleep(50 * 1000);
+  }
+  EXPECT_EQ(status, 200);
+}
+
+}  // namespace
+}  // namespace tillit::testing
