@@ -1,12 +1,15 @@
 #include "tillit/cli/cli.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -14,6 +17,8 @@
 #include <sstream>
 
 #include "src/args.h"
+#include "tillit/api/principals.h"
+#include "tillit/api/server.h"
 #include "tillit/audit/audit_log.h"
 #include "tillit/audit/remote.h"
 #include "tillit/consent/consent_service.h"
@@ -53,7 +58,12 @@ Verbs:
   audit checkpoint     sign and print the current audit tree head
   keys rotate          rotate the root key, or one citizen's data key
   keygen               make an X25519 key pair for receiving releases
-  demo                 build a demo vault of generated synthetic citizens
+  serve                serve the HTTP API until SIGTERM or SIGINT
+  researcher add       register a researcher and print their token
+  provider add         register a care provider and print their token
+  auditor add          register an auditor and print their token
+  token revoke         revoke a token, or every token of a principal
+  demo                 build a demo vault of synthetic citizens and serve it
 
 Common options:
   --data DIR           data directory (default $TILLIT_DATA or ./tillit-data)
@@ -101,7 +111,10 @@ Exit status 1 if any file was rejected.
   tillit citizen verify [--data DIR] [--json] [ID...]
   tillit citizen erase [--data DIR] --yes ID
 
-add     creates an empty citizen and prints its id.
+add     creates an empty citizen and prints its id and a one-time
+        enrollment code (valid 72 hours) that the citizen exchanges for a
+        token at POST /v1/enroll; --json prints {"citizen_id",
+        "enrollment_code", "expires"}.
 list    prints each citizen with record counts; --json prints
         [{"citizen_id", "records", "by_category", "by_type"}].
 verify  opens each citizen store (key, rollback check) and reads every page
@@ -146,15 +159,93 @@ PREFIX.pub (base64 public key, one line) and PREFIX.key (base64 secret key,
 mode 0600). Refuses to overwrite existing files.
 )"},
       {"demo",
-       R"(Usage: tillit demo [--data DIR] [--citizens N] [--seed S] [--json]
+       R"(Usage: tillit demo [--data DIR] [--citizens N] [--seed S]
+                   [--listen HOST:PORT] [--no-serve] [--quiet] [--json]
 
 Builds a demo vault in DIR (default ./tillit-demo) from N generated
 synthetic citizens (default 20, at most 5000) with seed S (default 2026),
-registers a demo researcher and study, records consent decisions for the
-new citizens (research grants, study grants, provider grants, some research
-opt-outs), and prints what was stored and the study's cohort size from the
-consent index. Creates the vault when it does not exist; running it again
-re-imports the same data, which changes nothing.
+registers a demo researcher (with an X25519 key pair written to
+DIR/demo-researcher.key and .pub, for `tillit decrypt`; demo keys only),
+a study, a provider ("Demo Hospital") and an auditor, records consent
+decisions for the new citizens (research grants, study grants, provider
+grants, some research opt-outs), and prints what was stored and the
+study's cohort size from the consent index. Creates the vault when it does
+not exist; running it again re-imports the same data, which changes
+nothing.
+
+Every run issues fresh tokens, valid 7 days and shown only then: admin,
+one citizen (among those who granted any provider), provider, researcher
+and auditor. Then, unless --no-serve, it serves the HTTP API like
+`tillit serve` on --listen (default 127.0.0.1:8080; port 0 = any free
+port) and prints the URL and `curl` lines to try, until SIGTERM or Ctrl-C.
+--quiet logs only errors. --json prints one object with "url", "tokens",
+the ids, "curl" and what was stored, then serves.
+)"},
+      {"serve",
+       R"(Usage: tillit serve [--data DIR] [--listen HOST:PORT]
+                    [--tls-cert FILE --tls-key FILE] [--threads N]
+                    [--max-body BYTES] [--cache N] [--rate N] [--quiet]
+                    [--key-file FILE] [--passphrase-stdin]
+
+Serves the HTTP API (SPEC section 7) on HOST:PORT (default 127.0.0.1:8443;
+port 0 picks any free port; IPv6 hosts in brackets, [::1]:8443). Prints
+one line `listening on <url>` once it accepts connections, and serves until
+SIGTERM or SIGINT; then it stops accepting, finishes the requests in
+flight, prints `stopped` and exits 0.
+
+--tls-cert, --tls-key  PEM certificate and key; both or neither (HTTPS)
+--threads N            worker threads, 1 to 4096 (default 64)
+--max-body BYTES       largest import or push body (default 67108864)
+--cache N              citizen stores kept open, 1 to 100000 (default 256)
+--rate N               requests per second per principal, burst 2N;
+                       0 = unlimited (default 1000)
+--quiet                log only errors (default: one line per request on
+                       standard error; never bodies, tokens or health data)
+
+Exit status 1 when the vault cannot be opened, the TLS files are unusable
+or the address cannot be bound.
+)"},
+      {"researcher",
+       R"(Usage: tillit researcher add --name NAME --organization ORG
+                             --org-type TYPE --country CC
+                             --public-key FILE.pub [--data DIR] [--json]
+
+Registers a researcher and prints their id and a token (valid 365 days,
+shown only now). TYPE is academic, non-profit, public or commercial; CC an
+ISO 3166-1 alpha-2 code such as SE; FILE.pub the researcher's X25519
+public key as written by `tillit keygen` (research releases are sealed to
+it). --json prints {"researcher_id", "token", "expires"}.
+)"},
+      {"provider",
+       R"(Usage: tillit provider add --name NAME [--organization ORG]
+                           [--data DIR] [--json]
+
+Registers a care provider and prints their id and a token (valid 365 days,
+shown only now). --json prints {"provider_id", "token", "expires"}.
+)"},
+      {"auditor",
+       R"(Usage: tillit auditor add --name NAME [--organization ORG]
+                          [--data DIR] [--json]
+
+Registers an auditor (reads the audit log over HTTP) and prints their id
+and a token (valid 365 days, shown only now). --json prints
+{"auditor_id", "token", "expires"}.
+)"},
+      {"token",
+       R"(Usage:
+  tillit token revoke --stdin [--data DIR] [--json]
+  tillit token revoke --principal ID [--data DIR] [--json]
+
+--stdin         revokes the token read from the first line of standard
+                input (a token is never an argument: it would be kept in
+                shell history and shown by ps). With --passphrase-stdin the
+                passphrase is the first line and the token the second.
+--principal ID  revokes every live token of c_..., p_..., r_..., a_... or
+                operator, and prints how many.
+
+Takes effect at once, also for a server running on the same data.
+Exit status 1 for a token that was never issued or is already revoked.
+--json prints {"revoked": N}.
 )"},
   };
   return *help;
@@ -293,6 +384,163 @@ audit::AuditEntry OperatorEntry(std::string_view action,
 Status StartAuditLog(vault::Vault& vault) {
   TILLIT_ASSIGN_OR_RETURN(auto log, audit::AuditLog::OpenForVault(vault));
   return log->SignedCheckpoint().status();
+}
+
+// Appends operator entries to the audit log and signs a checkpoint, as
+// every verb that changes the vault does.
+Status AuditOperator(vault::Vault& vault,
+                     const std::vector<audit::AuditEntry>& entries) {
+  TILLIT_ASSIGN_OR_RETURN(auto log, audit::AuditLog::OpenForVault(vault));
+  for (const audit::AuditEntry& e : entries) {
+    TILLIT_RETURN_IF_ERROR(log->Append(e).status());
+  }
+  return log->SignedCheckpoint().status();
+}
+
+// A decimal number from `min` to `max`; `fallback` when absent.
+std::optional<uint64_t> ParseNumber(const std::optional<std::string>& s,
+                                    uint64_t fallback, uint64_t min,
+                                    uint64_t max) {
+  if (!s) return fallback;
+  if (s->empty() || s->size() > 19 ||
+      s->find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  const uint64_t v = std::stoull(*s);
+  if (v < min || v > max) return std::nullopt;
+  return v;
+}
+
+// HOST:PORT, with an IPv6 host in brackets; port 0..65535.
+Status ParseListen(const std::string& text, std::string* host, int* port) {
+  const Status bad = Status::InvalidArgument(
+      "--listen takes HOST:PORT with a port from 0 to 65535, e.g. "
+      "127.0.0.1:8443 or [::1]:8443");
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad;
+  std::string h = text.substr(0, colon);
+  if (h.front() == '[') {
+    if (h.size() < 3 || h.back() != ']') return bad;
+    h = h.substr(1, h.size() - 2);
+    if (h.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos)
+      return bad;
+  } else if (h.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+             std::string::npos) {
+    return bad;
+  }
+  auto p = ParseNumber(text.substr(colon + 1), 0, 0, 65535);
+  if (!p) return bad;
+  *host = h;
+  *port = static_cast<int>(*p);
+  return Status::Ok();
+}
+
+// The server options of `serve` and `demo` from their flags (the ones a
+// verb did not declare are absent). InvalidArgument for a usage error.
+Status ServerFlags(const Args& a, const std::string& default_listen,
+                   api::ServerOptions* o) {
+  TILLIT_RETURN_IF_ERROR(ParseListen(a.Get("listen").value_or(default_listen),
+                                     &o->host, &o->port));
+  auto threads = ParseNumber(a.Get("threads"), o->threads, 1, 4096);
+  if (!threads) return Status::InvalidArgument("--threads: 1 to 4096");
+  o->threads = *threads;
+  auto body = ParseNumber(a.Get("max-body"), o->max_body_bytes, 1024,
+                          uint64_t{1} << 40);
+  if (!body) return Status::InvalidArgument("--max-body: 1024 to 2^40 bytes");
+  o->max_body_bytes = *body;
+  auto cache = ParseNumber(a.Get("cache"), o->store_cache_size, 1, 100000);
+  if (!cache) return Status::InvalidArgument("--cache: 1 to 100000");
+  o->store_cache_size = *cache;
+  if (auto r = a.Get("rate")) {
+    auto rate = ParseNumber(r, 0, 0, 1000000);
+    if (!rate) {
+      return Status::InvalidArgument(
+          "--rate: requests per second per principal, 0 (unlimited) to "
+          "1000000");
+    }
+    o->rate_per_second = static_cast<double>(*rate);
+    o->rate_burst = 2.0 * static_cast<double>(*rate);
+  }
+  const bool cert = a.Get("tls-cert").has_value();
+  const bool key = a.Get("tls-key").has_value();
+  if (cert != key)
+    return Status::InvalidArgument("--tls-cert and --tls-key go together");
+  if (cert) {
+    o->tls_cert = *a.Get("tls-cert");
+    o->tls_key = *a.Get("tls-key");
+    if (o->tls_cert.empty() || o->tls_key.empty())
+      return Status::InvalidArgument("--tls-cert and --tls-key name files");
+  }
+  return Status::Ok();
+}
+
+// The signals that stop a server.
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+// Blocks SIGTERM and SIGINT in this thread first, so that the server's
+// threads (which inherit the mask) never take them and ServeUntilSignal
+// can wait for them; they stay blocked afterwards (the process is about to
+// exit). A client that goes away must not kill the process: SIGPIPE is
+// ignored.
+StatusOr<std::unique_ptr<api::Server>> StartServer(
+    vault::Vault& vault, const api::ServerOptions& options) {
+  for (const std::string& f : {options.tls_cert, options.tls_key}) {
+    if (f.empty()) continue;
+    std::ifstream probe(f);
+    if (!probe) return Status::InvalidArgument("cannot read " + f);
+  }
+  const sigset_t set = StopSignals();
+  if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0)
+    return Status::Internal("cannot block SIGTERM and SIGINT");
+  std::signal(SIGPIPE, SIG_IGN);
+  TILLIT_ASSIGN_OR_RETURN(auto server, api::Server::Create(&vault, options));
+  TILLIT_RETURN_IF_ERROR(server->Start());
+  return server;
+}
+
+// Waits for SIGTERM or SIGINT, then stops the server (in-flight requests
+// finish) and says so: `stopped` on standard output (standard error with
+// --json, whose output is one object).
+int ServeUntilSignal(Io& io, api::Server& server, bool json, bool quiet) {
+  const sigset_t set = StopSignals();
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  if (!quiet) {
+    io.err << "tillit: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+           << " received; finishing the requests in flight\n"
+           << std::flush;
+  }
+  server.Stop();
+  (json ? io.err : io.out) << "stopped\n" << std::flush;
+  return kOk;
+}
+
+// A word bash reads back unchanged: as is when it is plain, otherwise in
+// single quotes.
+std::string ShellQuote(const std::string& word) {
+  if (!word.empty() &&
+      word.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                             "_-./:=@%+,") == std::string::npos) {
+    return word;
+  }
+  std::string out = "'";
+  for (char c : word) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
 }
 
 // ---------------------------------------------------------------- init
@@ -497,12 +745,25 @@ int CmdCitizen(int argc, char** argv, Io& io) {
   vault::Vault& vault = **v;
 
   if (sub == "add") {
-    auto id = vault.CreateCitizen();
-    if (!id.ok()) return Fail(io, verb, id.status());
+    auto created = api::CreateCitizenWithCode(
+        vault, api::ServerOptions{}.enrollment_code_ttl);
+    if (!created.ok()) return Fail(io, verb, created.status());
+    if (Status s = AuditOperator(
+            vault, {OperatorEntry("citizen.create", created->citizen_id)});
+        !s.ok()) {
+      return Fail(io, verb, s);
+    }
     if (a.Has("json")) {
-      io.out << json{{"citizen_id", *id}}.dump() << "\n";
+      io.out << json{{"citizen_id", created->citizen_id},
+                     {"enrollment_code", created->enrollment_code.token},
+                     {"expires", created->enrollment_code.expires_at}}
+                    .dump()
+             << "\n";
     } else {
-      io.out << *id << "\n";
+      io.out << created->citizen_id << "\n"
+             << "enrollment code (single use, valid 72 hours; the citizen "
+                "exchanges it at POST /v1/enroll):\n  "
+             << created->enrollment_code.token << "\n";
     }
     return kOk;
   }
@@ -770,6 +1031,41 @@ Status WriteNewFile(const std::string& path, std::span<const uint8_t> bytes,
   return Status::Ok();
 }
 
+// Replaces `path` by a file holding `bytes`: a new file, then a rename.
+Status ReplaceFile(const std::string& path, std::span<const uint8_t> bytes,
+                   mode_t mode) {
+  const std::string tmp = path + ".tmp";
+  ::unlink(tmp.c_str());
+  TILLIT_RETURN_IF_ERROR(WriteNewFile(tmp, bytes, mode));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return Status::IoError("cannot replace " + path);
+  }
+  return Status::Ok();
+}
+
+// PREFIX.key (base64 secret key, mode 0600) and PREFIX.pub (base64 public
+// key), one line each. Existing files are refused, or with `replace`
+// replaced.
+Status WriteKeyPair(const std::string& prefix, const crypto::BoxKeyPair& pair,
+                    bool replace) {
+  const std::string pub_path = prefix + ".pub", key_path = prefix + ".key";
+  auto write = replace ? ReplaceFile : WriteNewFile;
+  crypto::SecretBytes secret_b64 = crypto::Base64EncodeSecret(pair.secret_key);
+  crypto::SecretBytes secret_line =
+      crypto::SecretBytes::Allocate(secret_b64.size() + 1);
+  std::memcpy(secret_line.ExposeSecret(), secret_b64.ExposeSecret(),
+              secret_b64.size());
+  secret_line.ExposeSecret()[secret_b64.size()] = '\n';
+  TILLIT_RETURN_IF_ERROR(write(key_path, secret_line.ExposeSecretSpan(), 0600));
+  const std::string pub = crypto::Base64Encode(pair.public_key) + "\n";
+  if (Status s = write(pub_path, crypto::AsBytes(pub), 0644); !s.ok()) {
+    ::unlink(key_path.c_str());
+    return s;
+  }
+  return Status::Ok();
+}
+
 int CmdKeygen(int argc, char** argv, Io& io) {
   Args a;
   a.Option("out").Flag("help").Flag("json");
@@ -789,23 +1085,10 @@ int CmdKeygen(int argc, char** argv, Io& io) {
   }
   crypto::BoxKeyPair pair =
       crypto::BoxKeyPair::Generate(crypto::Random::System());
-  crypto::SecretBytes secret_b64 = crypto::Base64EncodeSecret(pair.secret_key);
-  crypto::SecretBytes secret_line =
-      crypto::SecretBytes::Allocate(secret_b64.size() + 1);
-  std::memcpy(secret_line.ExposeSecret(), secret_b64.ExposeSecret(),
-              secret_b64.size());
-  secret_line.ExposeSecret()[secret_b64.size()] = '\n';
-  if (Status s = WriteNewFile(key_path, secret_line.ExposeSecretSpan(), 0600);
-      !s.ok()) {
+  if (Status s = WriteKeyPair(*prefix, pair, false); !s.ok())
     return Fail(io, "keygen", s);
-  }
-  const std::string pub = crypto::Base64Encode(pair.public_key) + "\n";
-  if (Status s = WriteNewFile(pub_path, crypto::AsBytes(pub), 0644); !s.ok()) {
-    ::unlink(key_path.c_str());
-    return Fail(io, "keygen", s);
-  }
   if (a.Has("json")) {
-    io.out << json{{"public_key", pub.substr(0, pub.size() - 1)},
+    io.out << json{{"public_key", crypto::Base64Encode(pair.public_key)},
                    {"public_key_file", pub_path},
                    {"secret_key_file", key_path}}
                   .dump()
@@ -817,30 +1100,255 @@ int CmdKeygen(int argc, char** argv, Io& io) {
   return kOk;
 }
 
+// ------------------------------------------------------- principals
+
+// `tillit researcher|provider|auditor add`: the same validation as the
+// admin routes (api/principals.h), then an operator audit entry.
+int CmdRegister(int argc, char** argv, Io& io) {
+  const std::string kind = argv[1];
+  const bool researcher = kind == "researcher";
+  Args a;
+  CommonOptions(a).Option("name").Option("organization");
+  if (researcher) a.Option("org-type").Option("country").Option("public-key");
+  if (Status s = a.Parse(argc, argv, 2); !s.ok())
+    return Usage(io, kind, s.message());
+  if (a.Has("help")) return io.out << VerbHelp().at(kind), kOk;
+  if (a.positional().empty() || a.positional()[0] != "add")
+    return Usage(io, kind, "the only subcommand is `add`");
+  const std::string verb = kind + " add";
+  if (a.positional().size() > 1)
+    return Usage(io, verb, "unexpected argument " + a.positional()[1]);
+  std::vector<std::string> required = {"name"};
+  if (researcher) {
+    required.insert(required.end(),
+                    {"organization", "org-type", "country", "public-key"});
+  }
+  for (const std::string& r : required) {
+    if (!a.Get(r)) return Usage(io, verb, "--" + r + " is required");
+  }
+  json body = {{"name", *a.Get("name")}};
+  if (auto org = a.Get("organization")) body["organization"] = *org;
+  if (researcher) {
+    body["org_type"] = *a.Get("org-type");
+    body["country"] = *a.Get("country");
+    auto key = vault::ReadFileLimited(*a.Get("public-key"), 4096);
+    if (!key.ok())
+      return Fail(io, verb, key.status().WithContext("public_key"));
+    std::string line = *key;
+    while (!line.empty() &&
+           std::isspace(static_cast<unsigned char>(line.back())))
+      line.pop_back();
+    body["public_key"] = line;
+  }
+  auto setup = MakeSetup(a, io);
+  if (!setup.ok()) return Fail(io, verb, setup.status());
+  auto v = OpenVault(*setup);
+  if (!v.ok()) return Fail(io, verb, v.status());
+  vault::Vault& vault = **v;
+  const int64_t ttl = api::ServerOptions{}.principal_token_ttl;
+  crypto::Random& rng = crypto::Random::System();
+  StatusOr<api::Registration> reg = Status::Internal("not registered");
+  const std::string text = body.dump();
+  if (researcher) {
+    consent::ConsentService consents(&vault, &vault::Clock::System(), &rng);
+    reg = api::RegisterResearcher(vault, consents, rng, text, ttl);
+  } else if (kind == "provider") {
+    reg = api::RegisterProvider(vault, rng, text, ttl);
+  } else {
+    reg = api::RegisterAuditor(vault, rng, text, ttl);
+  }
+  if (!reg.ok()) return Fail(io, verb, reg.status());
+  if (Status s = AuditOperator(vault, {OperatorEntry(kind + ".register", "")});
+      !s.ok()) {
+    // Not announced, not usable: the token never leaves this process.
+    (void)vault.RevokeToken(reg->token.token);
+    return Fail(io, verb, s);
+  }
+  if (a.Has("json")) {
+    io.out << json{{kind + "_id", reg->id},
+                   {"token", reg->token.token},
+                   {"expires", reg->token.expires_at}}
+                  .dump()
+           << "\n";
+  } else {
+    io.out << kind << " " << reg->id << " registered\n"
+           << "token (valid 365 days, shown only this once):\n  "
+           << reg->token.token << "\n";
+  }
+  return kOk;
+}
+
+// --------------------------------------------------------------- token
+
+constexpr size_t kMaxTokenLine = 1024;
+
+int CmdToken(int argc, char** argv, Io& io) {
+  Args a;
+  CommonOptions(a).Flag("stdin").Option("principal");
+  if (Status s = a.Parse(argc, argv, 2); !s.ok())
+    return Usage(io, "token", s.message());
+  if (a.Has("help")) return io.out << VerbHelp().at("token"), kOk;
+  if (a.positional().size() != 1 || a.positional()[0] != "revoke")
+    return Usage(io, "token", "the only subcommand is `revoke`");
+  const std::string verb = "token revoke";
+  const auto principal = a.Get("principal");
+  if (a.Has("stdin") == principal.has_value())
+    return Usage(io, verb, "give exactly one of --stdin and --principal ID");
+  if (principal && *principal != "operator" &&
+      !vault::IsValidId(*principal, "c_") &&
+      !vault::IsValidId(*principal, "p_") &&
+      !vault::IsValidId(*principal, "r_") &&
+      !vault::IsValidId(*principal, "a_")) {
+    return Usage(io, verb,
+                 "--principal takes an id (c_..., p_..., r_..., a_...) or "
+                 "operator");
+  }
+  auto setup = MakeSetup(a, io);  // the passphrase, if any, comes first
+  if (!setup.ok()) return Fail(io, verb, setup.status());
+  std::string token;
+  if (a.Has("stdin")) {
+    for (;;) {
+      const int c = io.in.get();
+      if (c == EOF || c == '\n') break;
+      if (token.size() == kMaxTokenLine)
+        return Fail(io, verb, Status::NotFound("no such token"));
+      token += static_cast<char>(c);
+    }
+    while (!token.empty() &&
+           std::isspace(static_cast<unsigned char>(token.back())))
+      token.pop_back();
+    while (!token.empty() &&
+           std::isspace(static_cast<unsigned char>(token.front())))
+      token.erase(0, 1);
+    if (token.empty()) {
+      return Fail(io, verb,
+                  Status::InvalidArgument("no token on standard input"));
+    }
+  }
+  auto v = OpenVault(*setup);
+  if (!v.ok()) return Fail(io, verb, v.status());
+  vault::Vault& vault = **v;
+  int64_t revoked = 0;
+  std::string citizen;
+  if (principal) {
+    auto n = vault.RevokePrincipalTokens(*principal);
+    if (!n.ok()) return Fail(io, verb, n.status());
+    revoked = *n;
+    if (principal->rfind("c_", 0) == 0) citizen = *principal;
+  } else {
+    // Whose token it was, while it is still live (for the citizen's own
+    // access log).
+    if (auto info = vault.VerifyToken(token);
+        info.ok() && info->principal.rfind("c_", 0) == 0) {
+      citizen = info->principal;
+    }
+    Status s = vault.RevokeToken(token);
+    if (s.code() == StatusCode::kNotFound)
+      return Fail(io, verb, Status::NotFound("no such token"));
+    if (s.code() == StatusCode::kFailedPrecondition) {
+      return Fail(io, verb,
+                  Status::FailedPrecondition("the token is already revoked"));
+    }
+    if (!s.ok()) return Fail(io, verb, s);
+    revoked = 1;
+  }
+  if (revoked > 0) {
+    if (Status s =
+            AuditOperator(vault, {OperatorEntry("token.revoke", citizen)});
+        !s.ok()) {
+      io.err << "tillit " << verb << ": revoked " << revoked
+             << " token(s), but the audit log could not be written\n";
+      return Fail(io, verb, s);
+    }
+  }
+  if (a.Has("json")) {
+    io.out << json{{"revoked", revoked}}.dump() << "\n";
+  } else {
+    io.out << "revoked " << revoked << " token(s)\n";
+  }
+  return kOk;
+}
+
+// --------------------------------------------------------------- serve
+
+int CmdServe(int argc, char** argv, Io& io) {
+  Args a;
+  a.Option("data")
+      .Option("key-file")
+      .Flag("passphrase-stdin")
+      .Flag("help")
+      .Option("listen")
+      .Option("tls-cert")
+      .Option("tls-key")
+      .Option("threads")
+      .Option("max-body")
+      .Option("cache")
+      .Option("rate")
+      .Flag("quiet");
+  if (Status s = a.Parse(argc, argv, 2); !s.ok())
+    return Usage(io, "serve", s.message());
+  if (a.Has("help")) return io.out << VerbHelp().at("serve"), kOk;
+  if (!a.positional().empty())
+    return Usage(io, "serve", "unexpected argument " + a.positional()[0]);
+  api::ServerOptions o;
+  if (Status s = ServerFlags(a, "127.0.0.1:8443", &o); !s.ok())
+    return Usage(io, "serve", s.message());
+  o.log = &io.err;
+  o.access_log = !a.Has("quiet");
+  auto setup = MakeSetup(a, io);
+  if (!setup.ok()) return Fail(io, "serve", setup.status());
+  auto v = OpenVault(*setup);
+  if (!v.ok()) return Fail(io, "serve", v.status());
+  auto server = StartServer(**v, o);
+  if (!server.ok()) return Fail(io, "serve", server.status());
+  io.out << "listening on " << (*server)->url() << "\n" << std::flush;
+  return ServeUntilSignal(io, **server, false, a.Has("quiet"));
+}
+
 // ---------------------------------------------------------------- demo
+
+constexpr int64_t kDemoTokenTtl = 7LL * 24 * 3600;
+constexpr const char* kDemoProvider = "Demo Hospital";
+constexpr const char* kDemoAuditor = "Demo Auditor";
 
 struct DemoConsent {
   std::string researcher_id;
   std::string study_id;
+  // Set when the researcher was registered in this run.
+  std::optional<vault::IssuedToken> researcher_token;
   int grants_added = 0;
   int opted_out = 0;
   consent::Feasibility cohort;
 };
 
-// The demo's researcher and study (made once), and consent decisions for
+// The demo's researcher (with a real X25519 key pair written to
+// KEY_PREFIX.key and .pub) and study, made once, and consent decisions for
 // the citizens created in this run: most grant research use of their vital
 // signs and lab results, some only to this study, some grant their care
-// providers, and one in ten opts out of research.
+// providers, and one in ten opts out of research. What it does is added to
+// `audit`.
 StatusOr<DemoConsent> SetUpDemoConsent(
-    consent::ConsentService& consents,
-    const std::vector<std::pair<uint64_t, std::string>>& new_citizens) {
+    vault::Vault& vault, consent::ConsentService& consents,
+    const std::string& key_prefix,
+    const std::vector<std::pair<uint64_t, std::string>>& new_citizens,
+    std::vector<audit::AuditEntry>* audit) {
   DemoConsent out;
   TILLIT_ASSIGN_OR_RETURN(auto studies, consents.ListStudies());
   if (studies.empty()) {
-    consent::ResearcherProfile researcher{
-        "r_" + crypto::Random::System().Hex(16), consent::OrgType::kAcademic,
-        "SE", "Karolinska Institutet"};
-    TILLIT_RETURN_IF_ERROR(consents.RegisterResearcher(researcher));
+    crypto::Random& rng = crypto::Random::System();
+    crypto::BoxKeyPair pair = crypto::BoxKeyPair::Generate(rng);
+    TILLIT_RETURN_IF_ERROR(WriteKeyPair(key_prefix, pair, true));
+    const json body = {{"name", "Demo Researcher"},
+                       {"organization", "Karolinska Institutet"},
+                       {"org_type", "academic"},
+                       {"country", "SE"},
+                       {"public_key", crypto::Base64Encode(pair.public_key)}};
+    TILLIT_ASSIGN_OR_RETURN(
+        api::Registration researcher,
+        api::RegisterResearcher(vault, consents, rng, body.dump(),
+                                kDemoTokenTtl));
+    out.researcher_token = researcher.token;
+    audit->push_back(OperatorEntry("researcher.register", ""));
     TILLIT_ASSIGN_OR_RETURN(
         consent::StudyDefinition study,
         consent::ParseStudyDefinition(
@@ -853,6 +1361,9 @@ StatusOr<DemoConsent> SetUpDemoConsent(
     study.study.researcher_id = researcher.id;
     TILLIT_ASSIGN_OR_RETURN(auto stored,
                             consents.RegisterStudy(std::move(study)));
+    audit::AuditEntry e = OperatorEntry("study.create", "");
+    e.study_id = stored.study.id;
+    audit->push_back(e);
     studies.push_back(std::move(stored));
   }
   out.study_id = studies.front().study.id;
@@ -885,10 +1396,15 @@ StatusOr<DemoConsent> SetUpDemoConsent(
                     "expires": null})";
         break;
     }
-    TILLIT_RETURN_IF_ERROR(consents.AddGrant(citizen, grant).status());
+    TILLIT_ASSIGN_OR_RETURN(consent::Grant added,
+                            consents.AddGrant(citizen, grant));
+    audit::AuditEntry e = OperatorEntry("consent.grant", citizen);
+    e.grant_ids = {added.id};
+    audit->push_back(e);
     ++out.grants_added;
     if (index % 10 == 9) {
       TILLIT_RETURN_IF_ERROR(consents.SetResearchOptOut(citizen, true));
+      audit->push_back(OperatorEntry("research-opt-out.update", citizen));
       ++out.opted_out;
     }
   }
@@ -896,36 +1412,132 @@ StatusOr<DemoConsent> SetUpDemoConsent(
   return out;
 }
 
+// A citizen with an active any-provider grant (so that the provider's curl
+// line returns records): one given such a grant in this run, else the
+// first in the vault that has one, else the first citizen.
+StatusOr<std::string> DemoCitizen(
+    vault::Vault& vault, consent::ConsentService& consents,
+    const std::vector<std::pair<uint64_t, std::string>>& new_citizens) {
+  for (const auto& [index, citizen] : new_citizens) {
+    if (index % 4 == 3) return citizen;
+  }
+  TILLIT_ASSIGN_OR_RETURN(auto ids, vault.ListCitizenIds());
+  if (ids.empty()) return Status::NotFound("the demo vault has no citizens");
+  for (const std::string& id : ids) {
+    TILLIT_ASSIGN_OR_RETURN(auto grants, consents.ListGrants(id));
+    for (const consent::Grant& g : grants) {
+      if (g.grantee.kind == consent::Grantee::Kind::kAnyProvider &&
+          g.status == consent::Grant::Status::kActive && !g.revoked_at) {
+        return id;
+      }
+    }
+  }
+  return ids.front();
+}
+
+// The id of the directory entry of `kind` named `name`, if any.
+StatusOr<std::optional<std::string>> FindByName(vault::Vault& vault,
+                                                std::string_view kind,
+                                                const std::string& name) {
+  TILLIT_ASSIGN_OR_RETURN(auto entries, vault.ListDirectory(kind));
+  for (const auto& [id, value] : entries) {
+    json j = json::parse(value, nullptr, false);
+    if (j.is_object() && j.value("name", "") == name)
+      return std::optional<std::string>(id);
+  }
+  return std::optional<std::string>();
+}
+
+struct DemoPrincipal {
+  std::string id;
+  vault::IssuedToken token;
+};
+
+// The demo's provider or auditor: registered on the first run, a fresh
+// token on later ones.
+StatusOr<DemoPrincipal> DemoRegistrant(vault::Vault& vault,
+                                       std::string_view kind,
+                                       const std::string& name,
+                                       const std::string& organization,
+                                       std::vector<audit::AuditEntry>* audit) {
+  TILLIT_ASSIGN_OR_RETURN(auto existing, FindByName(vault, kind, name));
+  if (existing) {
+    TILLIT_ASSIGN_OR_RETURN(vault::IssuedToken token,
+                            vault.IssueToken(kind, *existing, kDemoTokenTtl));
+    return DemoPrincipal{*existing, token};
+  }
+  const std::string body =
+      json{{"name", name}, {"organization", organization}}.dump();
+  crypto::Random& rng = crypto::Random::System();
+  TILLIT_ASSIGN_OR_RETURN(
+      api::Registration r,
+      kind == "provider"
+          ? api::RegisterProvider(vault, rng, body, kDemoTokenTtl)
+          : api::RegisterAuditor(vault, rng, body, kDemoTokenTtl));
+  audit->push_back(OperatorEntry(std::string(kind) + ".register", ""));
+  return DemoPrincipal{r.id, r.token};
+}
+
+// The `curl` lines (and an audit verification) to paste into bash.
+json DemoTryLines(const std::string& url, const std::string& tillit,
+                  const std::map<std::string, DemoPrincipal>& p,
+                  const std::string& study_id) {
+  auto get = [&](const std::string& who, const std::string& path) {
+    std::string line = "curl -sS";
+    if (!who.empty())
+      line +=
+          " -H " + ShellQuote("Authorization: Bearer " + p.at(who).token.token);
+    return line + " " + ShellQuote(url + path);
+  };
+  json curl = json::array(
+      {get("", "/healthz"), get("citizen", "/v1/me/records?limit=2"),
+       get("provider",
+           "/v1/patients/" + p.at("citizen").id + "/records?limit=2"),
+       get("researcher", "/v1/studies/" + study_id + "/feasibility"),
+       get("auditor", "/v1/audit/entries?limit=5"),
+       get("auditor", "/v1/audit/checkpoint")});
+  return {
+      {"curl", curl},
+      {"verify", ShellQuote(tillit) + " audit verify --url " + ShellQuote(url) +
+                     " --token " + ShellQuote(p.at("auditor").token.token)}};
+}
+
 int CmdDemo(int argc, char** argv, Io& io) {
   Args a;
-  CommonOptions(a).Option("citizens").Option("seed");
+  CommonOptions(a)
+      .Option("citizens")
+      .Option("seed")
+      .Option("listen")
+      .Flag("no-serve")
+      .Flag("quiet");
   if (Status s = a.Parse(argc, argv, 2); !s.ok())
     return Usage(io, "demo", s.message());
   if (a.Has("help")) return io.out << VerbHelp().at("demo"), kOk;
   if (!a.positional().empty())
     return Usage(io, "demo", "unexpected argument " + a.positional()[0]);
-  auto number = [](const std::optional<std::string>& s, uint64_t fallback,
-                   uint64_t max) -> std::optional<uint64_t> {
-    if (!s) return fallback;
-    if (s->empty() || s->size() > 19 ||
-        s->find_first_not_of("0123456789") != std::string::npos) {
-      return std::nullopt;
-    }
-    uint64_t v = std::stoull(*s);
-    if (v > max) return std::nullopt;
-    return v;
-  };
-  auto count = number(a.Get("citizens"), 20, 5000);
-  if (!count || *count == 0)
+  auto count = ParseNumber(a.Get("citizens"), 20, 1, 5000);
+  if (!count)
     return Usage(io, "demo", "--citizens takes a number from 1 to 5000");
-  auto seed = number(a.Get("seed"), 2026, UINT64_MAX);
+  auto seed = ParseNumber(a.Get("seed"), 2026, 0, UINT64_MAX);
   if (!seed) return Usage(io, "demo", "--seed takes a non-negative number");
+  const bool serve = !a.Has("no-serve");
+  if (!serve && (a.Get("listen") || a.Has("quiet")))
+    return Usage(io, "demo",
+                 "--listen and --quiet are for serving; drop "
+                 "--no-serve");
+  api::ServerOptions server_options;
+  if (Status s = ServerFlags(a, "127.0.0.1:8080", &server_options); !s.ok())
+    return Usage(io, "demo", s.message());
+  server_options.log = &io.err;
+  server_options.access_log = !a.Has("quiet");
+  std::string tillit = "tillit";
+  if (std::string_view(argv[0]).find('/') != std::string_view::npos)
+    tillit = fs::absolute(argv[0]).lexically_normal().string();
 
   auto setup = MakeSetup(a, io, "./tillit-demo");
   if (!setup.ok()) return Fail(io, "demo", setup.status());
   setup->options.passphrase = setup->passphrase ? &*setup->passphrase : nullptr;
   std::unique_ptr<vault::Vault> vault;
-  std::optional<std::string> admin_token;
   {
     auto opened = vault::Vault::Open(setup->options);
     if (opened.ok()) {
@@ -936,14 +1548,20 @@ int CmdDemo(int argc, char** argv, Io& io) {
       if (Status s = StartAuditLog(*created->vault); !s.ok())
         return Fail(io, "demo", s);
       vault = std::move(created->vault);
-      admin_token = created->admin_token.token;
+      // Never shown (the demo prints a 7-day admin token instead), so it
+      // must not stay valid.
+      if (Status s = vault->RevokeToken(created->admin_token.token); !s.ok())
+        return Fail(io, "demo", s);
     } else {
       return Fail(io, "demo", opened.status());
     }
   }
+  const std::string dir =
+      fs::absolute(setup->options.data_dir).lexically_normal().string();
   Progress progress(io);
   size_t resources = 0, bytes = 0, written = 0;
   std::map<std::string, size_t> by_type;
+  std::vector<audit::AuditEntry> audit;
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::pair<uint64_t, std::string>> new_citizens;
   for (uint64_t i = 0; i < *count; ++i) {
@@ -951,6 +1569,8 @@ int CmdDemo(int argc, char** argv, Io& io) {
     auto outcome = vault->Import(bundle, vault::ImportFormat::kJson);
     if (!outcome.ok()) return Fail(io, "demo", outcome.status());
     if (outcome->created) new_citizens.emplace_back(i, outcome->citizen_id);
+    if (outcome->written > 0)
+      audit.push_back(OperatorEntry("records.import", outcome->citizen_id));
     resources += outcome->imported;
     written += outcome->written;
     bytes += bundle.size();
@@ -962,20 +1582,70 @@ int CmdDemo(int argc, char** argv, Io& io) {
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
           .count();
+
+  // Consent, principals and fresh tokens. Tokens issued in this run are
+  // revoked again if the run fails before printing them.
+  std::map<std::string, DemoPrincipal> principals;
+  auto fail = [&](const Status& s) {
+    for (const auto& [role, p] : principals) {
+      (void)vault->RevokeToken(p.token.token);
+    }
+    return Fail(io, "demo", s);
+  };
   consent::ConsentService consents(vault.get(), &vault::Clock::System(),
                                    &crypto::Random::System());
-  auto demo = SetUpDemoConsent(consents, new_citizens);
+  const std::string key_prefix = dir + "/demo-researcher";
+  auto demo =
+      SetUpDemoConsent(*vault, consents, key_prefix, new_citizens, &audit);
   if (!demo.ok()) return Fail(io, "demo", demo.status());
+  if (demo->researcher_token) {
+    principals["researcher"] = {demo->researcher_id, *demo->researcher_token};
+  } else {
+    auto t =
+        vault->IssueToken("researcher", demo->researcher_id, kDemoTokenTtl);
+    if (!t.ok()) return fail(t.status());
+    principals["researcher"] = {demo->researcher_id, *t};
+  }
+  auto provider =
+      DemoRegistrant(*vault, "provider", kDemoProvider, "Demo Region", &audit);
+  if (!provider.ok()) return fail(provider.status());
+  principals["provider"] = *provider;
+  auto auditor = DemoRegistrant(*vault, "auditor", kDemoAuditor,
+                                "Demo Supervisory Authority", &audit);
+  if (!auditor.ok()) return fail(auditor.status());
+  principals["auditor"] = *auditor;
+  auto citizen = DemoCitizen(*vault, consents, new_citizens);
+  if (!citizen.ok()) return fail(citizen.status());
+  auto citizen_token = vault->IssueToken("citizen", *citizen, kDemoTokenTtl);
+  if (!citizen_token.ok()) return fail(citizen_token.status());
+  principals["citizen"] = {*citizen, *citizen_token};
+  audit.push_back(OperatorEntry("citizen.enroll", *citizen));
+  auto admin = vault->IssueToken("admin", "operator", kDemoTokenTtl);
+  if (!admin.ok()) return fail(admin.status());
+  principals["admin"] = {"operator", *admin};
+  if (Status s = AuditOperator(*vault, audit); !s.ok()) return fail(s);
+
   auto ids = vault->ListCitizenIds();
-  if (!ids.ok()) return Fail(io, "demo", ids.status());
+  if (!ids.ok()) return fail(ids.status());
   std::map<std::string, int64_t> by_category;
   for (const auto& id : *ids) {
     auto s = vault->Summarize(id);
-    if (!s.ok()) return Fail(io, "demo", s.status());
+    if (!s.ok()) return fail(s.status());
     for (const auto& [c, n] : s->by_category) by_category[c] += n;
   }
-  const std::string dir =
-      fs::absolute(setup->options.data_dir).lexically_normal().string();
+
+  std::unique_ptr<api::Server> server;
+  std::string url;
+  json try_lines;
+  if (serve) {
+    auto started_server = StartServer(*vault, server_options);
+    if (!started_server.ok()) return fail(started_server.status());
+    server = std::move(started_server).value();
+    url = server->url();
+    try_lines = DemoTryLines(url, tillit, principals, demo->study_id);
+  }
+  const bool have_keys = fs::exists(key_prefix + ".key");
+
   if (a.Has("json")) {
     json j = {{"data_dir", dir},
               {"citizens", ids->size()},
@@ -987,9 +1657,24 @@ int CmdDemo(int argc, char** argv, Io& io) {
     j["study_id"] = demo->study_id;
     j["grants_added"] = demo->grants_added;
     j["cohort_size"] = consent::FormatCount(demo->cohort.cohort_size);
-    if (admin_token) j["admin_token"] = *admin_token;
-    io.out << j.dump() << "\n";
-    return kOk;
+    j["citizen_id"] = principals["citizen"].id;
+    j["provider_id"] = principals["provider"].id;
+    j["auditor_id"] = principals["auditor"].id;
+    json tokens = json::object();
+    for (const auto& [role, p] : principals) tokens[role] = p.token.token;
+    j["tokens"] = tokens;
+    j["tokens_expire"] = principals["admin"].token.expires_at;
+    if (have_keys) {
+      j["researcher_key_file"] = key_prefix + ".key";
+      j["researcher_public_key_file"] = key_prefix + ".pub";
+    }
+    if (serve) {
+      j["url"] = url;
+      j["curl"] = try_lines["curl"];
+      j["verify"] = try_lines["verify"];
+    }
+    io.out << j.dump() << "\n" << std::flush;
+    return serve ? ServeUntilSignal(io, *server, true, a.Has("quiet")) : kOk;
   }
   io.out << "tillit demo vault: " << dir << "\n"
          << "  " << *count << " synthetic citizens generated (seed " << *seed
@@ -1011,13 +1696,34 @@ int CmdDemo(int argc, char** argv, Io& io) {
          << "researcher " << demo->researcher_id << ": cohort "
          << consent::FormatCount(demo->cohort.cohort_size) << " of "
          << demo->cohort.citizens << " citizens in the consent index\n";
-  if (admin_token)
-    io.out << "  operator (admin) token, shown once: " << *admin_token << "\n";
-  io.out << "Try:\n"
-         << "  tillit citizen list --data " << dir << "\n"
-         << "  tillit citizen verify --data " << dir << "\n"
-         << "  tillit import --data " << dir << " ../shared/fixtures/synthea\n";
-  return kOk;
+  io.out << "Tokens, valid 7 days and shown only now (each run makes new "
+            "ones):\n"
+         << "  admin       " << principals["admin"].token.token << "\n"
+         << "  citizen     " << principals["citizen"].token.token << "  ("
+         << principals["citizen"].id << ")\n"
+         << "  provider    " << principals["provider"].token.token << "  ("
+         << principals["provider"].id << ", " << kDemoProvider << ")\n"
+         << "  researcher  " << principals["researcher"].token.token << "  ("
+         << principals["researcher"].id;
+  if (have_keys) {
+    io.out << "; demo key pair " << key_prefix << ".key and .pub";
+  }
+  io.out << ")\n"
+         << "  auditor     " << principals["auditor"].token.token << "  ("
+         << principals["auditor"].id << ")\n";
+  if (!serve) {
+    io.out << "Serve it with:\n  " << ShellQuote(tillit) << " serve --data "
+           << ShellQuote(dir) << " --listen 127.0.0.1:8080\n";
+    return kOk;
+  }
+  io.out << "listening on " << url << "\n"
+         << "Try (bash):\n";
+  for (const auto& line : try_lines["curl"])
+    io.out << "  " << line.get<std::string>() << "\n";
+  io.out << "  " << try_lines["verify"].get<std::string>() << "\n"
+         << "Serving until Ctrl-C or SIGTERM.\n"
+         << std::flush;
+  return ServeUntilSignal(io, *server, false, a.Has("quiet"));
 }
 
 }  // namespace
@@ -1041,9 +1747,12 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     return out << kVersion << "\n", kOk;
   static const std::map<std::string, std::function<int(int, char**, Io&)>>
       kVerbs = {
-          {"init", CmdInit},   {"import", CmdImport}, {"citizen", CmdCitizen},
-          {"keys", CmdKeys},   {"keygen", CmdKeygen}, {"demo", CmdDemo},
-          {"audit", CmdAudit},
+          {"init", CmdInit},         {"import", CmdImport},
+          {"citizen", CmdCitizen},   {"keys", CmdKeys},
+          {"keygen", CmdKeygen},     {"demo", CmdDemo},
+          {"audit", CmdAudit},       {"serve", CmdServe},
+          {"token", CmdToken},       {"researcher", CmdRegister},
+          {"provider", CmdRegister}, {"auditor", CmdRegister},
       };
   auto it = kVerbs.find(verb);
   if (it == kVerbs.end()) {

@@ -3,12 +3,17 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
+#include "tillit/consent/consent_service.h"
 #include "tillit/crypto/encoding.h"
+#include "tillit/vault/vault.h"
 
 namespace tillit::cli {
 namespace {
@@ -44,6 +49,13 @@ class CliTest : public ::testing::Test {
     unsetenv("TILLIT_KEY_FILE");
   }
   void TearDown() override { fs::remove_all(dir_); }
+  std::unique_ptr<vault::Vault> OpenVault(const std::string& dir = "") {
+    vault::VaultOptions o;
+    o.data_dir = dir.empty() ? data_ : dir;
+    auto v = vault::Vault::Open(o);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? std::move(v).value() : nullptr;
+  }
   std::string dir_, data_;
 };
 
@@ -57,7 +69,8 @@ TEST_F(CliTest, HelpForEveryVerb) {
   Result top = Tillit({"--help"});
   EXPECT_EQ(top.code, 0);
   for (const char* verb :
-       {"init", "import", "citizen", "keys", "keygen", "demo"}) {
+       {"init", "import", "citizen", "keys", "keygen", "demo", "serve",
+        "researcher", "provider", "auditor", "token"}) {
     EXPECT_NE(top.out.find(std::string("  ") + verb), std::string::npos)
         << verb;
     Result r = Tillit({verb, "--help"});
@@ -129,6 +142,23 @@ TEST_F(CliTest, CitizenSubcommands) {
   Result add = Tillit({"citizen", "add", "--data", data_, "--json"});
   ASSERT_EQ(add.code, 0) << add.err;
   const std::string id = json::parse(add.out)["citizen_id"];
+  const std::string code = json::parse(add.out)["enrollment_code"];
+  EXPECT_TRUE(json::parse(add.out)["expires"].is_number());
+  {
+    auto v = OpenVault();
+    auto info = v->VerifyToken(code);
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+    EXPECT_EQ(info->role, "enroll");
+    EXPECT_EQ(info->principal, id);
+  }
+  Result text = Tillit({"citizen", "add", "--data", data_});
+  ASSERT_EQ(text.code, 0);
+  EXPECT_EQ(text.out.rfind("c_", 0), 0u);
+  EXPECT_NE(text.out.find("enrollment code"), std::string::npos);
+  ASSERT_EQ(Tillit({"citizen", "erase", "--data", data_, "--yes",
+                    text.out.substr(0, 34)})
+                .code,
+            0);
   Result list = Tillit({"citizen", "list", "--data", data_, "--json"});
   ASSERT_EQ(list.code, 0);
   json l = json::parse(list.out);
@@ -186,25 +216,310 @@ TEST_F(CliTest, KeygenWritesAPairAndRefusesToOverwrite) {
 }
 
 TEST_F(CliTest, DemoIsRepeatable) {
-  Result r = Tillit({"demo", "--data", data_, "--citizens", "3", "--json"});
+  Result r = Tillit(
+      {"demo", "--data", data_, "--citizens", "5", "--json", "--no-serve"});
   ASSERT_EQ(r.code, 0) << r.err;
   json j = json::parse(r.out);
-  EXPECT_EQ(j["citizens"], 3);
+  EXPECT_EQ(j["citizens"], 5);
   EXPECT_GT(j["resources_written"].get<int>(), 0);
-  EXPECT_TRUE(j.contains("admin_token"));
+  EXPECT_FALSE(j.contains("admin_token"));
+  EXPECT_FALSE(j.contains("url"));
+  EXPECT_FALSE(j.contains("curl"));
   EXPECT_TRUE(j["study_id"].get<std::string>().rfind("s_", 0) == 0);
-  EXPECT_EQ(j["grants_added"], 3);
+  EXPECT_EQ(j["grants_added"], 5);
   EXPECT_EQ(j["cohort_size"], "<10");
-  Result again = Tillit({"demo", "--data", data_, "--citizens", "3", "--json"});
-  ASSERT_EQ(again.code, 0);
+  {
+    auto v = OpenVault();
+    ASSERT_TRUE(v);
+    const std::map<std::string, std::string> ids = {
+        {"admin", "operator"},
+        {"citizen", j["citizen_id"].get<std::string>()},
+        {"provider", j["provider_id"].get<std::string>()},
+        {"researcher", j["researcher_id"].get<std::string>()},
+        {"auditor", j["auditor_id"].get<std::string>()}};
+    ASSERT_EQ(j["tokens"].size(), ids.size());
+    for (const auto& [role, id] : ids) {
+      auto info = v->VerifyToken(j["tokens"][role].get<std::string>());
+      ASSERT_TRUE(info.ok()) << role;
+      EXPECT_EQ(info->role, role);
+      EXPECT_EQ(info->principal, id);
+      EXPECT_LE(info->expires_at - std::time(nullptr), 7 * 24 * 3600);
+      EXPECT_GT(info->expires_at - std::time(nullptr), 6 * 24 * 3600);
+    }
+    // The printed citizen granted any provider (index 3 of the five).
+    consent::ConsentService consents(v.get(), &vault::Clock::System(),
+                                     &crypto::Random::System());
+    auto grants = consents.ListGrants(j["citizen_id"].get<std::string>());
+    ASSERT_TRUE(grants.ok());
+    ASSERT_EQ(grants->size(), 1u);
+    EXPECT_EQ((*grants)[0].grantee.kind, consent::Grantee::Kind::kAnyProvider);
+    // The researcher is registered with the demo key pair's public half.
+    auto researcher =
+        consents.GetResearcher(j["researcher_id"].get<std::string>());
+    ASSERT_TRUE(researcher.ok());
+    std::ifstream pub(data_ + "/demo-researcher.pub");
+    std::string line;
+    std::getline(pub, line);
+    EXPECT_EQ(researcher->public_key, line);
+    EXPECT_EQ(j["researcher_public_key_file"],
+              fs::absolute(data_).lexically_normal().string() +
+                  "/demo-researcher.pub");
+    struct stat st;
+    ASSERT_EQ(::stat((data_ + "/demo-researcher.key").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+  }
+  Result again = Tillit(
+      {"demo", "--data", data_, "--citizens", "5", "--json", "--no-serve"});
+  ASSERT_EQ(again.code, 0) << again.err;
   json k = json::parse(again.out);
-  EXPECT_EQ(k["citizens"], 3);
+  EXPECT_EQ(k["citizens"], 5);
   EXPECT_EQ(k["resources_written"], 0);
-  EXPECT_FALSE(k.contains("admin_token"));
   EXPECT_EQ(k["grants_added"], 0);
   EXPECT_EQ(k["study_id"], j["study_id"]);
+  // The same principals, with fresh tokens.
+  for (const char* id :
+       {"citizen_id", "provider_id", "researcher_id", "auditor_id"}) {
+    EXPECT_EQ(k[id], j[id]) << id;
+  }
+  for (const auto& [role, token] : k["tokens"].items())
+    EXPECT_NE(token, j["tokens"][role]) << role;
+  Result text =
+      Tillit({"demo", "--data", data_, "--citizens", "5", "--no-serve"});
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("Tokens, valid 7 days"), std::string::npos);
+  EXPECT_NE(text.out.find("  citizen     tlk_"), std::string::npos);
+  EXPECT_NE(text.out.find("tillit serve --data "), std::string::npos);
   EXPECT_EQ(Tillit({"demo", "--data", data_, "--citizens", "0"}).code, 2);
   EXPECT_EQ(Tillit({"demo", "--data", data_, "--citizens", "many"}).code, 2);
+}
+
+TEST_F(CliTest, DemoUsageErrors) {
+  for (const char* listen : {"8080", "127.0.0.1:99999", ":8080", "x y:80"}) {
+    Result r = Tillit({"demo", "--data", data_, "--listen", listen});
+    EXPECT_EQ(r.code, 2) << listen;
+    EXPECT_NE(r.err.find("--listen"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(
+      Tillit({"demo", "--data", data_, "--no-serve", "--listen", "127.0.0.1:0"})
+          .code,
+      2);
+  EXPECT_FALSE(fs::exists(data_));
+}
+
+TEST_F(CliTest, ServeUsageErrors) {
+  ASSERT_EQ(Tillit({"init", "--data", data_}).code, 0);
+  for (const char* listen :
+       {"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1",
+        "127.0.0.1:80x", ":8443", "::1:8443", "[::1:8443", "[]:80", "a/b:80"}) {
+    Result r = Tillit({"serve", "--data", data_, "--listen", listen});
+    EXPECT_EQ(r.code, 2) << listen;
+    EXPECT_NE(r.err.find("--listen"), std::string::npos) << listen;
+    EXPECT_EQ(r.out, "") << listen;
+  }
+  const std::vector<std::vector<std::string>> bad = {
+      {"--threads", "0"},
+      {"--threads", "5000"},
+      {"--cache", "0"},
+      {"--rate", "-1"},
+      {"--rate", "fast"},
+      {"--max-body", "10"},
+      {"--tls-cert", "c.pem"},
+      {"--tls-key", "k.pem"},
+      {"--json"},
+      {"extra"},
+  };
+  for (const auto& extra : bad) {
+    std::vector<std::string> args = {"serve", "--data", data_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Result r = Tillit(args);
+    EXPECT_EQ(r.code, 2) << extra[0];
+    EXPECT_EQ(r.out, "") << extra[0];
+  }
+  // A missing vault fails before anything listens.
+  Result missing =
+      Tillit({"serve", "--data", dir_ + "/none", "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_EQ(missing.out, "");
+}
+
+TEST_F(CliTest, RegistrationVerbs) {
+  ASSERT_EQ(Tillit({"init", "--data", data_}).code, 0);
+  ASSERT_EQ(Tillit({"keygen", "--out", dir_ + "/r"}).code, 0);
+  const std::vector<std::string> researcher = {
+      "researcher",   "add",          "--data",         data_,
+      "--name",       "Ada",          "--organization", "Uppsala universitet",
+      "--org-type",   "academic",     "--country",      "SE",
+      "--public-key", dir_ + "/r.pub"};
+  Result r = Tillit(researcher);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("researcher r_", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("tlk_"), std::string::npos);
+
+  // Each required flag, left out in turn.
+  for (size_t i = 4; i < researcher.size(); i += 2) {
+    std::vector<std::string> args(researcher.begin(), researcher.begin() + i);
+    args.insert(args.end(), researcher.begin() + i + 2, researcher.end());
+    Result missing = Tillit(args);
+    EXPECT_EQ(missing.code, 2) << researcher[i];
+    EXPECT_NE(missing.err.find(researcher[i]), std::string::npos)
+        << missing.err;
+  }
+  auto with = [&](const std::string& flag, const std::string& value) {
+    std::vector<std::string> args = researcher;
+    for (size_t i = 4; i < args.size(); i += 2) {
+      if (args[i] == flag) args[i + 1] = value;
+    }
+    return Tillit(args);
+  };
+  Result org = with("--org-type", "pharma");
+  EXPECT_EQ(org.code, 1);
+  EXPECT_NE(org.err.find("org_type"), std::string::npos) << org.err;
+  Result country = with("--country", "Sweden");
+  EXPECT_EQ(country.code, 1);
+  EXPECT_NE(country.err.find("country"), std::string::npos) << country.err;
+  Result no_file = with("--public-key", dir_ + "/none.pub");
+  EXPECT_EQ(no_file.code, 1);
+  EXPECT_NE(no_file.err.find("public_key"), std::string::npos) << no_file.err;
+  std::ofstream(dir_ + "/zero.pub")
+      << crypto::Base64Encode(std::vector<uint8_t>(32, 0)) << "\n";
+  Result low_order = with("--public-key", dir_ + "/zero.pub");
+  EXPECT_EQ(low_order.code, 1);
+  EXPECT_NE(low_order.err.find("public_key"), std::string::npos)
+      << low_order.err;
+  Result control = with("--name", "A\tB");
+  EXPECT_EQ(control.code, 1);
+  EXPECT_NE(control.err.find("name"), std::string::npos);
+
+  Result p = Tillit({"provider", "add", "--data", data_, "--name", "Clinic",
+                     "--organization", "Region", "--json"});
+  ASSERT_EQ(p.code, 0) << p.err;
+  json pj = json::parse(p.out);
+  EXPECT_EQ(pj.size(), 3u);
+  Result a =
+      Tillit({"auditor", "add", "--data", data_, "--name", "Insp", "--json"});
+  ASSERT_EQ(a.code, 0) << a.err;
+  json aj = json::parse(a.out);
+  {
+    auto v = OpenVault();
+    auto pi = v->VerifyToken(pj["token"].get<std::string>());
+    ASSERT_TRUE(pi.ok());
+    EXPECT_EQ(pi->role, "provider");
+    EXPECT_EQ(pi->principal, pj["provider_id"]);
+    EXPECT_EQ(pi->expires_at, pj["expires"]);
+    auto ai = v->VerifyToken(aj["token"].get<std::string>());
+    ASSERT_TRUE(ai.ok());
+    EXPECT_EQ(ai->role, "auditor");
+    EXPECT_EQ(ai->principal, aj["auditor_id"]);
+  }
+  EXPECT_EQ(Tillit({"provider", "add", "--data", data_}).code, 2);
+  EXPECT_EQ(Tillit({"provider", "--data", data_, "--name", "x"}).code, 2);
+  EXPECT_EQ(Tillit({"auditor", "remove", "--data", data_, "--name", "x"}).code,
+            2);
+  EXPECT_EQ(Tillit({"provider", "add", "--data", data_, "--name", "x",
+                    "--country", "SE"})
+                .code,
+            2);
+  EXPECT_EQ(Tillit({"provider", "add", "--data", data_, "--name", ""}).code, 1);
+  EXPECT_EQ(
+      Tillit({"auditor", "add", "--data", dir_ + "/none", "--name", "x"}).code,
+      1);
+
+  // Audited as the operator.
+  Result list = Tillit({"audit", "list", "--data", data_, "--json"});
+  ASSERT_EQ(list.code, 0);
+  std::multiset<std::string> actions;
+  for (const auto& e : json::parse(list.out)) {
+    actions.insert(e["action"].get<std::string>());
+    EXPECT_EQ(e["actor_kind"], "operator");
+  }
+  EXPECT_EQ(actions.count("researcher.register"), 1u);
+  EXPECT_EQ(actions.count("provider.register"), 1u);
+  EXPECT_EQ(actions.count("auditor.register"), 1u);
+  EXPECT_EQ(Tillit({"audit", "verify", "--data", data_}).code, 0);
+}
+
+TEST_F(CliTest, TokenRevoke) {
+  ASSERT_EQ(Tillit({"init", "--data", data_}).code, 0);
+  EXPECT_EQ(Tillit({"token", "--data", data_}).code, 2);
+  EXPECT_EQ(Tillit({"token", "issue", "--data", data_, "--stdin"}).code, 2);
+  Result neither = Tillit({"token", "revoke", "--data", data_});
+  EXPECT_EQ(neither.code, 2);
+  EXPECT_NE(neither.err.find("--stdin"), std::string::npos);
+  EXPECT_EQ(Tillit({"token", "revoke", "--data", data_, "--stdin",
+                    "--principal", "operator"},
+                   "x\n")
+                .code,
+            2);
+  EXPECT_EQ(
+      Tillit({"token", "revoke", "--data", data_, "--principal", "p_x"}).code,
+      2);
+  // A token is never an argument.
+  EXPECT_EQ(Tillit({"token", "revoke", "--data", data_, "tlk_abc"}).code, 2);
+
+  const std::string t1 = json::parse(
+      Tillit({"provider", "add", "--data", data_, "--name", "A", "--json"})
+          .out)["token"];
+  json p2 = json::parse(
+      Tillit({"provider", "add", "--data", data_, "--name", "B", "--json"})
+          .out);
+  Result ok = Tillit({"token", "revoke", "--data", data_, "--stdin", "--json"},
+                     "  " + t1 + "\r\n");
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(json::parse(ok.out)["revoked"], 1);
+  {
+    auto v = OpenVault();
+    EXPECT_EQ(v->VerifyToken(t1).status().code(), StatusCode::kUnauthenticated);
+    EXPECT_TRUE(v->VerifyToken(p2["token"].get<std::string>()).ok());
+  }
+  Result again =
+      Tillit({"token", "revoke", "--data", data_, "--stdin"}, t1 + "\n");
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.err.find("already revoked"), std::string::npos);
+  Result unknown = Tillit({"token", "revoke", "--data", data_, "--stdin"},
+                          "tlk_" + std::string(64, '0') + "\n");
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.err.find("no such token"), std::string::npos);
+  Result empty = Tillit({"token", "revoke", "--data", data_, "--stdin"}, "");
+  EXPECT_EQ(empty.code, 1);
+  EXPECT_NE(empty.err.find("no token"), std::string::npos);
+  Result huge = Tillit({"token", "revoke", "--data", data_, "--stdin"},
+                       std::string(5000, 'a'));
+  EXPECT_EQ(huge.code, 1);
+
+  Result all = Tillit({"token", "revoke", "--data", data_, "--principal",
+                       p2["provider_id"].get<std::string>(), "--json"});
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_EQ(json::parse(all.out)["revoked"], 1);
+  Result none = Tillit({"token", "revoke", "--data", data_, "--principal",
+                        p2["provider_id"].get<std::string>()});
+  EXPECT_EQ(none.code, 0);
+  EXPECT_EQ(none.out, "revoked 0 token(s)\n");
+
+  // A citizen's revocation shows in the citizen's own log.
+  json c =
+      json::parse(Tillit({"citizen", "add", "--data", data_, "--json"}).out);
+  Result code = Tillit({"token", "revoke", "--data", data_, "--stdin"},
+                       c["enrollment_code"].get<std::string>() + "\n");
+  ASSERT_EQ(code.code, 0) << code.err;
+  Result log = Tillit({"audit", "list", "--data", data_, "--json", "--citizen",
+                       c["citizen_id"].get<std::string>()});
+  json entries = json::parse(log.out);
+  ASSERT_EQ(entries.size(), 2u) << log.out;
+  EXPECT_EQ(entries[0]["action"], "token.revoke");
+  EXPECT_EQ(entries[1]["action"], "citizen.create");
+
+  // With a sealed root key the passphrase comes first, then the token.
+  const std::string sealed = dir_ + "/sealed";
+  ASSERT_EQ(
+      Tillit({"init", "--data", sealed, "--passphrase-stdin"}, "pw\n").code, 0);
+  json p3 = json::parse(Tillit({"provider", "add", "--data", sealed, "--name",
+                                "C", "--json", "--passphrase-stdin"},
+                               "pw\n")
+                            .out);
+  Result sealed_revoke = Tillit(
+      {"token", "revoke", "--data", sealed, "--stdin", "--passphrase-stdin"},
+      "pw\n" + p3["token"].get<std::string>() + "\n");
+  EXPECT_EQ(sealed_revoke.code, 0) << sealed_revoke.err;
 }
 
 TEST_F(CliTest, PassphraseSealedVaultNeedsThePassphrase) {
