@@ -1,10 +1,16 @@
 // Limits over real HTTP: body sizes, slow clients, rate limits, the
 // bounded worker pool. After each abuse the server keeps serving.
 #include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
 
 #include "http_fixture.h"
 
@@ -69,6 +75,60 @@ class RawConnection {
   bool connected_ = false;
   bool closed_ = false;
 };
+
+// The kernel's cap on any listen backlog.
+int ReadSomaxconn() {
+  std::ifstream in("/proc/sys/net/core/somaxconn");
+  int n = 0;
+  in >> n;
+  return n;
+}
+
+// The backlog of the IPv4 TCP socket listening on `port`, as the kernel
+// reports it (sock_diag); -1 if there is none or the kernel will not say.
+int ListenBacklog(int port) {
+  const int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
+                        NETLINK_SOCK_DIAG);
+  if (fd < 0) return -1;
+  struct {
+    nlmsghdr head;
+    inet_diag_req_v2 req;
+  } msg{};
+  msg.head.nlmsg_len = sizeof msg;
+  msg.head.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.head.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  msg.req.sdiag_family = AF_INET;
+  msg.req.sdiag_protocol = IPPROTO_TCP;
+  msg.req.idiag_states = 1u << 10;  // TCP_LISTEN
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  int backlog = -1;
+  if (sendto(fd, &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel),
+             sizeof kernel) == static_cast<ssize_t>(sizeof msg)) {
+    alignas(nlmsghdr) char buf[32768];
+    for (bool done = false; !done;) {
+      const ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      const size_t len = static_cast<size_t>(n);
+      for (size_t off = 0; off + sizeof(nlmsghdr) <= len;) {
+        const auto* h = reinterpret_cast<const nlmsghdr*>(buf + off);
+        if (h->nlmsg_len < sizeof(nlmsghdr) || off + h->nlmsg_len > len ||
+            h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+          done = true;
+          break;
+        }
+        const auto* m = reinterpret_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+        // For a listening socket the kernel puts its maximum backlog in
+        // the write-queue field.
+        if (ntohs(m->id.idiag_sport) == port)
+          backlog = static_cast<int>(m->idiag_wqueue);
+        off += NLMSG_ALIGN(h->nlmsg_len);
+      }
+    }
+  }
+  close(fd);
+  return backlog;
+}
 
 class LimitsTest : public HttpTest {
  protected:
@@ -259,6 +319,43 @@ TEST_F(BusyTest, ConnectionsBeyondTheQueueGet503AndServiceResumes) {
     if (status != 200) usleep(50 * 1000);
   }
   EXPECT_EQ(status, 200);
+}
+
+// cpp-httplib, a shared library, listens with a backlog of 5; more
+// clients connecting at once had their handshakes dropped and retried a
+// second later. The server sets its own.
+TEST_F(LimitsTest, ListensWithTheConfiguredBacklog) {
+  EXPECT_EQ(ListenBacklog(server_->port()),
+            std::min(1024, ReadSomaxconn()));
+  StopServer();
+  api::ServerOptions o;
+  o.port = 0;
+  o.listen_backlog = 77;
+  auto server = api::Server::Create(vault_.get(), o);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  ASSERT_TRUE((*server)->Start().ok());
+  EXPECT_EQ(ListenBacklog((*server)->port()), 77);
+  (*server)->Stop();
+}
+
+class OptionsTest : public HttpTest {};
+
+TEST_F(OptionsTest, OutOfRangeOptionsAreRefusedBeforeListening) {
+  auto refused = [&](void (*change)(api::ServerOptions&)) {
+    api::ServerOptions o;
+    o.port = 0;
+    change(o);
+    auto server = api::Server::Create(vault_.get(), o);
+    return !server.ok() &&
+           server.status().code() == StatusCode::kInvalidArgument;
+  };
+  EXPECT_TRUE(refused([](api::ServerOptions& o) { o.threads = 0; }));
+  EXPECT_TRUE(refused([](api::ServerOptions& o) { o.threads = 5000; }));
+  EXPECT_TRUE(refused([](api::ServerOptions& o) { o.listen_backlog = 0; }));
+  EXPECT_TRUE(
+      refused([](api::ServerOptions& o) { o.listen_backlog = 70000; }));
+  EXPECT_TRUE(refused([](api::ServerOptions& o) { o.tls_cert = "c.pem"; }));
+  EXPECT_TRUE(refused([](api::ServerOptions& o) { o.tls_key = "k.pem"; }));
 }
 
 }  // namespace

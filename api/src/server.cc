@@ -138,6 +138,7 @@ struct Server::Impl {
   std::unique_ptr<httplib::Server> http;
   std::thread listener;
   int port = 0;
+  int listen_fd = -1;  // set by the socket-options callback
   bool tls = false;
 
   // Answers before routing (the body, if any, is never read: the
@@ -374,6 +375,9 @@ StatusOr<std::unique_ptr<Server>> Server::Create(vault::Vault* vault,
   if (options.threads == 0 || options.threads > 4096) {
     return Status::InvalidArgument("threads: 1 to 4096");
   }
+  if (options.listen_backlog < 1 || options.listen_backlog > 65535) {
+    return Status::InvalidArgument("listen backlog: 1 to 65535");
+  }
   TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<audit::AuditLog> log,
                           audit::AuditLog::OpenForVault(*vault));
   auto impl = std::make_unique<Impl>(vault, options, std::move(log));
@@ -410,9 +414,10 @@ Status Server::Start() {
   http.set_tcp_nodelay(true);
   // cpp-httplib's default also sets SO_REUSEPORT, which lets a second
   // server share a busy port silently: only SO_REUSEADDR here.
-  http.set_socket_options([](socket_t sock) {
+  http.set_socket_options([&in](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    in.listen_fd = sock;
   });
   http.set_payload_max_length(o.max_body_bytes);
   http.set_read_timeout(o.read_timeout_seconds, 0);
@@ -457,6 +462,17 @@ Status Server::Start() {
     in.http.reset();
     return Status::IoError("cannot listen on " + o.host + ":" +
                            std::to_string(o.port));
+  }
+  // The library listens with a backlog of 5, a compile-time constant of
+  // the shared library. When more clients connect at once than that, the
+  // kernel drops their handshakes and each retries a second later (or
+  // resets a request already sent). Listening again on the bound socket
+  // sets the backlog we want.
+  if (in.listen_fd < 0 || ::listen(in.listen_fd, o.listen_backlog) != 0) {
+    in.http.reset();
+    return Status::IoError("cannot listen on " + o.host + ":" +
+                           std::to_string(o.port) + " with a backlog of " +
+                           std::to_string(o.listen_backlog));
   }
   in.listener = std::thread([&http] { http.listen_after_bind(); });
   while (!http.is_running()) {

@@ -41,6 +41,7 @@ struct ServerOptions {
 
   size_t threads = 64;          // workers; one per open connection
   size_t max_queued = 256;      // connections waiting for a worker
+  int listen_backlog = 1024;    // handshakes waiting for accept()
   size_t max_body_bytes = 64u << 20;  // imports and pushes
   size_t max_json_bytes = 1u << 20;   // every other JSON body
   int max_json_depth = 64;
