@@ -148,9 +148,15 @@ StatusOr<uint64_t> AuditLog::Append(const AuditEntry& entry) {
 StatusOr<std::vector<uint64_t>> AuditLog::AppendBatch(
     std::span<const AuditEntry> entries) {
   if (entries.empty()) return std::vector<uint64_t>{};
+  // Each caller sleeps on its own condition variable, and a leader wakes
+  // only the callers it wrote for and the one that leads next: waking
+  // every waiter after each commit had dozens of threads contend for
+  // one mutex only to go back to sleep.
+  std::condition_variable wake;
   std::vector<Pending> mine(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     mine[i].entry = &entries[i];
+    mine[i].wake = &wake;
     TILLIT_ASSIGN_OR_RETURN(mine[i].canonical, CanonicalEntry(entries[i]));
     mine[i].leaf = LeafHash(crypto::AsBytes(mine[i].canonical));
   }
@@ -164,7 +170,7 @@ StatusOr<std::vector<uint64_t>> AuditLog::AppendBatch(
   };
   while (!all_done()) {
     if (leader_active_) {
-      cv_.wait(lock, [&] { return all_done() || !leader_active_; });
+      wake.wait(lock, [&] { return all_done() || !leader_active_; });
       continue;
     }
     // Lead one group commit: everything queued so far, one transaction.
@@ -190,7 +196,12 @@ StatusOr<std::vector<uint64_t>> AuditLog::AppendBatch(
       p->done = true;
     }
     leader_active_ = false;
-    cv_.notify_all();
+    for (Pending* p : batch) {
+      if (p->wake != &wake) p->wake->notify_one();
+    }
+    // Whoever queued first while we wrote leads the next commit.
+    if (!queue_.empty() && queue_.front()->wake != &wake)
+      queue_.front()->wake->notify_one();
   }
   std::vector<uint64_t> indexes;
   indexes.reserve(mine.size());

@@ -130,6 +130,7 @@ class AuditLog final : public AuditSink {
     const AuditEntry* entry;
     std::string canonical;
     Hash leaf;  // computed by the caller's thread, not the leader's
+    std::condition_variable* wake;  // the waiting caller's
     bool done = false;
     Status status;
     uint64_t index = 0;
@@ -146,7 +147,6 @@ class AuditLog final : public AuditSink {
   std::mutex write_mu_;                  // the leader's database access
 
   mutable std::mutex mu_;  // queue, tree, leader flag
-  std::condition_variable cv_;
   std::deque<Pending*> queue_;
   bool leader_active_ = false;
   MerkleTree tree_;
