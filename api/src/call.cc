@@ -64,6 +64,7 @@ Api::Api(vault::Vault* v, const ServerOptions& o,
       cache(v, o.store_cache_size),
       log(std::move(audit_log)),
       consent(v, o.clock, o.rng, &cache),
+      policies(o.store_cache_size),
       metrics(RouteTable().size()),
       principal_limiter(o.rate_per_second, o.rate_burst),
       address_limiter(o.enroll_per_minute / 60.0, o.enroll_burst) {}

@@ -194,12 +194,18 @@ Status ListRecords(Api& api, Call& call) {
   const std::string& provider = call.who().id;
   const int64_t now = api.Now();
 
+  // The store is held only while the decision is made and the page read;
+  // the audit entry is written after it is let go, and nothing is released
+  // before that entry is durable. Holding the store through the audit
+  // commit made every other request for the same citizen wait for it.
   bool denied = false;
+  std::optional<audit::AuditEntry> entry;
   std::vector<std::string> released;
   std::optional<vault::RecordFilter::Position> next;
   Status s = api.cache.With(citizen, [&](vault::CitizenStore& store) -> Status {
-    TILLIT_ASSIGN_OR_RETURN(CitizenPolicy policy,
-                            consent::ConsentService::ReadPolicy(store));
+    TILLIT_ASSIGN_OR_RETURN(std::shared_ptr<const CitizenPolicy> kept,
+                            api.policies.Get(store));
+    const CitizenPolicy& policy = *kept;
     Decision decision;
     consent::DecideProvider(
         policy, consent::ProviderRequest{provider, p.categories, p.period}, now,
@@ -216,17 +222,12 @@ Status ListRecords(Api& api, Call& call) {
                                      p.period},
             now, &any);
       }
-      audit::AuditEntry e =
-          ProviderEntry("records.list", citizen, policy, decision);
-      e.categories = CategoryNames(p.filter.category ? p.categories : 0);
-      TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(e)).status());
+      entry = ProviderEntry("records.list", citizen, policy, decision);
+      entry->categories = CategoryNames(p.filter.category ? p.categories : 0);
       denied = !any.permit;
       return Status::Ok();
     }
-    TILLIT_RETURN_IF_ERROR(
-        api.Audit(call,
-                  ProviderEntry("records.list", citizen, policy, decision))
-            .status());
+    entry = ProviderEntry("records.list", citizen, policy, decision);
 
     // Fill the page from as many store pages as it takes, and look one
     // released record ahead so that `next` is null exactly at the end.
@@ -255,6 +256,7 @@ Status ListRecords(Api& api, Call& call) {
     }
   });
   TILLIT_RETURN_IF_ERROR(CitizenStatus(s));
+  TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(*entry)).status());
   if (denied) return NoSuchCitizen();
 
   std::string body = "{\"records\":[";
@@ -270,7 +272,8 @@ Status ListRecords(Api& api, Call& call) {
 }
 
 // GET /v1/patients/{citizen_id}/records/{type}/{id}: the benchmark's hot
-// path: one cache.With, one policy read, one Get, one audit append.
+// path: one cache.With, one policy read, one Get, then one audit append
+// after the store is let go (as in ListRecords).
 Status ReadRecord(Api& api, Call& call) {
   const std::string citizen = call.Param("citizen_id");
   const std::string type = call.Param("type");
@@ -279,19 +282,20 @@ Status ReadRecord(Api& api, Call& call) {
 
   bool denied = false;
   bool hidden = false;
+  std::optional<audit::AuditEntry> entry;
   std::string resource;
   Status s = api.cache.With(citizen, [&](vault::CitizenStore& store) -> Status {
-    TILLIT_ASSIGN_OR_RETURN(CitizenPolicy policy,
-                            consent::ConsentService::ReadPolicy(store));
+    TILLIT_ASSIGN_OR_RETURN(std::shared_ptr<const CitizenPolicy> kept,
+                            api.policies.Get(store));
+    const CitizenPolicy& policy = *kept;
     Decision decision;
     consent::DecideProvider(
         policy,
         consent::ProviderRequest{call.who().id, consent::kAllCategories, {}},
         now, &decision);
-    audit::AuditEntry e =
-        ProviderEntry("records.read", citizen, policy, decision);
+    audit::AuditEntry& e = entry.emplace(
+        ProviderEntry("records.read", citizen, policy, decision));
     if (!decision.permit) {
-      TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(e)).status());
       denied = true;
       return Status::Ok();
     }
@@ -309,11 +313,11 @@ Status ReadRecord(Api& api, Call& call) {
     } else {
       e.categories = {std::string(vault::CategoryName(record->category))};
     }
-    TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(e)).status());
     if (!hidden) resource = std::move(record->resource);
     return Status::Ok();
   });
   TILLIT_RETURN_IF_ERROR(CitizenStatus(s));
+  TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(*entry)).status());
   if (denied) return NoSuchCitizen();
   if (hidden) return Status::NotFound("no such record");
   call.ReplyText(std::move(resource), "application/json");
@@ -395,8 +399,9 @@ Status PushRecords(Api& api, Call& call) {
   bool denied = false;
   vault::ImportOutcome outcome;
   Status s = api.cache.With(citizen, [&](vault::CitizenStore& store) -> Status {
-    TILLIT_ASSIGN_OR_RETURN(CitizenPolicy policy,
-                            consent::ConsentService::ReadPolicy(store));
+    TILLIT_ASSIGN_OR_RETURN(std::shared_ptr<const CitizenPolicy> kept,
+                            api.policies.Get(store));
+    const CitizenPolicy& policy = *kept;
     Decision decision;
     consent::DecideProvider(
         policy, consent::ProviderRequest{provider, consent::kAllCategories, {}},

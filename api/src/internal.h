@@ -188,6 +188,8 @@ class Api {
   vault::StoreCache cache;
   std::unique_ptr<audit::AuditLog> log;
   consent::ConsentService consent;
+  // Parsed policies of the citizens in `cache`, for the provider's reads.
+  consent::PolicyCache policies;
   Metrics metrics;
   RateLimiter principal_limiter;
   RateLimiter address_limiter;

@@ -3,9 +3,11 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cstring>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -16,9 +18,14 @@ namespace {
 int DenyDangerous(void*, int action, const char* arg1, const char* arg2,
                   const char*, const char*) {
   switch (action) {
+    case SQLITE_PRAGMA:
+      // Reading data_version (ContentVersion) is harmless; no other pragma.
+      return arg1 != nullptr && arg2 == nullptr &&
+                     sqlite3_stricmp(arg1, "data_version") == 0
+                 ? SQLITE_OK
+                 : SQLITE_DENY;
     case SQLITE_ATTACH:
     case SQLITE_DETACH:
-    case SQLITE_PRAGMA:
     case SQLITE_CREATE_VTABLE:
     case SQLITE_DROP_VTABLE:
       return SQLITE_DENY;
@@ -166,6 +173,13 @@ StatusOr<std::unique_ptr<Database>> Database::Open(
   if (key != nullptr && key->size() != 32) {
     return Status::InvalidArgument("database key must be 32 bytes");
   }
+  // SQLite counts every allocation under one process-wide mutex unless
+  // told not to; with a thread per connection that mutex was the most
+  // contended lock in the server. It must be set before SQLite starts
+  // (if something started it first, the call fails and nothing changes).
+  static std::once_flag memstatus_off;
+  std::call_once(memstatus_off,
+                 [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
               (options.create ? SQLITE_OPEN_CREATE : 0);
@@ -348,6 +362,18 @@ int64_t Database::LastInsertRowId() const {
 }
 
 int Database::Changes() const { return sqlite3_changes(db_); }
+
+Database::Database(sqlite3* db) : db_(db), serial_([] {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}()) {}
+
+StatusOr<Database::Version> Database::ContentVersion() {
+  TILLIT_ASSIGN_OR_RETURN(Statement st, Prepare("PRAGMA data_version"));
+  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::Internal("PRAGMA data_version returned nothing");
+  return Version{serial_, st.ColumnInt64(0), sqlite3_total_changes(db_)};
+}
 
 Status Database::Error(int rc, std::string_view what) const {
   std::string msg(what);

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -156,6 +157,33 @@ class ConsentService {
   std::mutex index_mu_;
   ConsentIndex index_;
   int64_t index_version_ = -1;
+};
+
+// Parsed policies of citizens, each kept while nothing has been committed
+// to its store since it was read (by any connection or process), so a
+// busy server does not re-read and re-parse a citizen's grants on every
+// request. At most `capacity` policies are kept. Thread-safe.
+class PolicyCache {
+ public:
+  explicit PolicyCache(size_t capacity) : capacity_(capacity) {}
+  PolicyCache(const PolicyCache&) = delete;
+  PolicyCache& operator=(const PolicyCache&) = delete;
+
+  // The policy in `store`, which the caller holds: the kept one if the
+  // store is unchanged, else read now (ConsentService::ReadPolicy).
+  StatusOr<std::shared_ptr<const CitizenPolicy>> Get(
+      vault::CitizenStore& store);
+
+  size_t size() const;
+
+ private:
+  struct Kept {
+    vault::Database::Version version;
+    std::shared_ptr<const CitizenPolicy> policy;
+  };
+  const size_t capacity_;
+  mutable std::mutex mu_;
+  std::map<std::string, Kept, std::less<>> kept_;
 };
 
 }  // namespace tillit::consent

@@ -116,6 +116,11 @@ class CitizenStore {
   StatusOr<PutResult> Put(std::span<const ParsedResource> resources,
                           std::string_view source, int64_t now);
 
+  // Changes whenever anything is committed to this store (Database::
+  // ContentVersion): for caching what is derived from it.
+  StatusOr<Database::Version> ContentVersion() {
+    return db_->ContentVersion();
+  }
   StatusOr<int64_t> Count();
   StatusOr<std::map<std::string, int64_t>> CountByCategory();
   StatusOr<std::map<std::string, int64_t>> CountByType();

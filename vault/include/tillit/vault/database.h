@@ -135,17 +135,31 @@ class Database {
   int64_t LastInsertRowId() const;
   int Changes() const;
 
+  // A stamp that changes whenever anything is committed to the database:
+  // by this connection (SQLite's total changes), or by another connection
+  // or process (PRAGMA data_version). Stamps of different Database objects
+  // never compare equal. Lets a caller keep something derived from the
+  // contents until they change.
+  struct Version {
+    uint64_t connection = 0;
+    int64_t others = 0;
+    int64_t own = 0;
+    bool operator==(const Version&) const = default;
+  };
+  StatusOr<Version> ContentVersion();
+
   // Maps a SQLite result code to a Status without leaking SQL text.
   Status Error(int rc, std::string_view what) const;
 
  private:
-  explicit Database(sqlite3* db) : db_(db) {}
+  explicit Database(sqlite3* db);
   // The probe, connection settings and `setup`, run before the authorizer.
   Status Initialise(const Options& options, const SetupFn& setup);
   void Release(sqlite3_stmt* stmt);
   friend class Statement;
 
   sqlite3* db_;
+  const uint64_t serial_;  // unique in this process, for Version
   // Idle prepared statements by SQL text.
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
 };
