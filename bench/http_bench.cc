@@ -1,0 +1,467 @@
+// HTTP load benchmark: a tillit server in one process, a load generator in
+// another, over loopback.
+//
+// The parent builds a vault of generated citizens (each with an
+// any-provider clinical-care grant), registers a provider, forks a child
+// that serves it with api::Server, then drives it from C keep-alive
+// connections (one thread each) for a fixed time per scenario:
+//   read-one   provider GET /v1/patients/{c}/records/{type}/{id}
+//              (authenticated, consent-checked, audited before answering)
+//   list       provider GET /v1/patients/{c}/records?limit=20
+//   write      citizen POST /v1/me/records (durable: audit entry and the
+//              citizen's store committed before the 201)
+// It prints requests/s, p50/p99/p99.9 latency and the error count of each.
+//
+// Run: ./dev bench, or build/bench/http_bench [--citizens N]
+//      [--connections C] [--seconds S] [--threads T]
+//      [--only read-one|list|write]
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tillit/api/principals.h"
+#include "tillit/api/server.h"
+#include "tillit/consent/consent_service.h"
+#include "tillit/crypto/hardening.h"
+#include "tillit/vault/synthetic.h"
+#include "tillit/vault/vault.h"
+
+namespace {
+
+using namespace tillit;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+struct Config {
+  int citizens = 200;
+  int connections = 64;
+  int seconds = 10;
+  int threads = 80;  // server workers (>= connections: one per connection)
+  std::string only;  // one scenario, or all
+};
+
+struct Target {
+  std::string citizen;
+  std::string citizen_token;
+  std::vector<std::string> records;  // "Type/id"
+};
+
+struct Setup {
+  std::string dir;
+  std::string provider_token;
+  std::vector<Target> targets;
+};
+
+[[noreturn]] void Die(const std::string& what, const Status& s) {
+  std::fprintf(stderr, "http_bench: %s: %s\n", what.c_str(),
+               s.ToString().c_str());
+  std::exit(1);
+}
+
+Setup Build(const Config& cfg) {
+  Setup out;
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / "tillit-httpbench-XXXXXX")
+          .string();
+  out.dir = mkdtemp(tmpl.data());
+  vault::VaultOptions vo;
+  vo.data_dir = out.dir + "/data";
+  auto created = vault::Vault::Init(vo);
+  if (!created.ok()) Die("init", created.status());
+  vault::Vault& v = *created->vault;
+  consent::ConsentService consents(&v, &vault::Clock::System(),
+                                   &crypto::Random::System());
+  const std::string grant = R"({"grantee": {"kind": "any-provider"},
+      "purposes": ["DUO:0000043"],
+      "categories": ["patient-summary", "prescriptions", "lab-results",
+                     "vital-signs", "encounters", "imaging", "other",
+                     "dispensations", "discharge-reports", "financial"],
+      "include_sensitive": true, "expires": null})";
+  for (int i = 0; i < cfg.citizens; ++i) {
+    auto imp = v.Import(vault::GenerateSyntheticBundle(2026, i),
+                        vault::ImportFormat::kJson);
+    if (!imp.ok()) Die("import", imp.status());
+    Target t;
+    t.citizen = imp->citizen_id;
+    auto g = consents.AddGrant(t.citizen, grant);
+    if (!g.ok()) Die("grant", g.status());
+    auto store = v.OpenCitizen(t.citizen);
+    if (!store.ok()) Die("open", store.status());
+    auto meta = (*store)->ListRecordMeta();
+    if (!meta.ok()) Die("records", meta.status());
+    for (const auto& m : *meta) {
+      if (m.type != "Patient") t.records.push_back(m.type + "/" + m.id);
+    }
+    auto token = v.IssueToken("citizen", t.citizen, 3600);
+    if (!token.ok()) Die("token", token.status());
+    t.citizen_token = token->token;
+    out.targets.push_back(std::move(t));
+  }
+  auto provider = api::RegisterProvider(v, crypto::Random::System(),
+                                        R"({"name": "Bench Hospital"})", 3600);
+  if (!provider.ok()) Die("provider", provider.status());
+  out.provider_token = provider->token.token;
+  return out;
+}
+
+// The child: serve the vault until SIGTERM; report the port on `fd`.
+[[noreturn]] void Serve(const Setup& setup, const Config& cfg, int fd) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  vault::VaultOptions vo;
+  vo.data_dir = setup.dir + "/data";
+  auto v = vault::Vault::Open(vo);
+  if (!v.ok()) Die("open", v.status());
+  api::ServerOptions o;
+  o.port = 0;
+  o.threads = static_cast<size_t>(cfg.threads);
+  o.rate_per_second = 1e9;  // the limiter runs, but never refuses
+  o.rate_burst = 1e9;
+  o.access_log = false;     // errors only, as a busy deployment would
+  o.log = &std::cerr;
+  auto server = api::Server::Create(v->get(), o);
+  if (!server.ok()) Die("server", server.status());
+  Status started = (*server)->Start();
+  if (!started.ok()) Die("start", started);
+  const int port = (*server)->port();
+  if (write(fd, &port, sizeof port) != sizeof port) std::exit(1);
+  close(fd);
+  int sig = 0;
+  sigwait(&set, &sig);
+  (*server)->Stop();
+  std::exit(0);
+}
+
+struct Result {
+  double seconds = 0;
+  uint64_t ok = 0;
+  uint64_t errors = 0;
+  std::vector<double> latencies_ms;
+};
+
+double Percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  const size_t k = std::min(v.size() - 1,
+                            static_cast<size_t>(p / 100.0 * v.size()));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return v[k];
+}
+
+enum class Kind { kReadOne, kList, kWrite };
+
+// The next request of a scenario, as bytes on the wire.
+std::string NextRequest(const Setup& setup, Kind kind, std::mt19937_64& rng,
+                        uint64_t n) {
+  const Target& t = setup.targets[rng() % setup.targets.size()];
+  if (kind == Kind::kWrite) {
+    json obs = {
+        {"resourceType", "Observation"},
+        {"status", "final"},
+        {"category",
+         {{{"coding",
+            {{{"system",
+               "http://terminology.hl7.org/CodeSystem/observation-category"},
+              {"code", "vital-signs"}}}}}}},
+        {"code",
+         {{"coding", {{{"system", "http://loinc.org"}, {"code", "8867-4"}}}}}},
+        {"effectiveDateTime", "2026-11-23T08:00:00Z"},
+        {"valueQuantity",
+         {{"value", 60 + static_cast<int>(n % 40)}, {"unit", "/min"}}}};
+    const std::string body = obs.dump();
+    return "POST /v1/me/records HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           "Authorization: Bearer " + t.citizen_token +
+           "\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  std::string path = "/v1/patients/" + t.citizen + "/records";
+  if (kind == Kind::kReadOne) {
+    path += "/" + t.records[rng() % t.records.size()];
+  } else {
+    path += "?limit=20";
+  }
+  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
+         "Bearer " + setup.provider_token + "\r\n\r\n";
+}
+
+// One keep-alive connection of the load generator.
+struct Conn {
+  int fd = -1;
+  std::string out;  // the request being sent
+  size_t sent = 0;
+  std::string in;   // what has arrived of its response
+  Clock::time_point t0;
+  bool busy = false;  // a request is in flight
+};
+
+int Connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int yes = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
+}
+
+// How a response in `in` stands: incomplete (0), complete (its length in
+// bytes), or unparseable (-1). Sets `status` and `close` when complete.
+long ResponseLength(const std::string& in, int* status, bool* close_after) {
+  const size_t head_end = in.find("\r\n\r\n");
+  if (head_end == std::string::npos) return in.size() > 65536 ? -1 : 0;
+  if (in.compare(0, 9, "HTTP/1.1 ") != 0) return -1;
+  *status = std::atoi(in.c_str() + 9);
+  std::string head = in.substr(0, head_end);
+  std::transform(head.begin(), head.end(), head.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  *close_after = head.find("\r\nconnection: close") != std::string::npos;
+  const size_t cl = head.find("\r\ncontent-length:");
+  if (cl == std::string::npos) return -1;  // the routes here never chunk
+  const long body = std::atol(head.c_str() + cl + 17);
+  const size_t total = head_end + 4 + static_cast<size_t>(body);
+  return in.size() >= total ? static_cast<long>(total) : 0;
+}
+
+// Drives `connections` keep-alive connections from one thread with epoll,
+// each sending its next request as soon as the last answer arrived (a
+// closed loop, as wrk does), for cfg.seconds. One thread keeps the load
+// generator's share of the 2 cores small and its latency its own.
+Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
+  Result r;
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  std::vector<Conn> conns(static_cast<size_t>(cfg.connections));
+  std::mt19937_64 rng(static_cast<uint64_t>(kind) * 7919 + 1);
+  uint64_t n = 0;
+  uint64_t reported = 0;
+  auto fail = [&](const std::string& why) {
+    ++r.errors;
+    if (++reported <= 3) std::fprintf(stderr, "error: %s\n", why.c_str());
+  };
+  auto open = [&](size_t i) {
+    Conn& c = conns[i];
+    c.fd = Connect(port);
+    if (c.fd < 0) return false;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
+    ev.data.u64 = i;
+    epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
+    return true;
+  };
+  auto reopen = [&](size_t i) {
+    epoll_ctl(ep, EPOLL_CTL_DEL, conns[i].fd, nullptr);
+    close(conns[i].fd);
+    conns[i].busy = false;
+    return open(i);
+  };
+  auto send_next = [&](size_t i) {
+    Conn& c = conns[i];
+    c.out = NextRequest(setup, kind, rng, n++);
+    c.sent = 0;
+    c.in.clear();
+    c.busy = true;
+    c.t0 = Clock::now();
+  };
+  for (size_t i = 0; i < conns.size(); ++i) {
+    if (!open(i)) {
+      std::fprintf(stderr, "http_bench: cannot connect\n");
+      std::exit(1);
+    }
+  }
+  const auto start = Clock::now();
+  const auto stop_at = start + std::chrono::seconds(cfg.seconds);
+  // After the deadline no new request starts; those in flight may finish.
+  const auto give_up_at = stop_at + std::chrono::seconds(30);
+  bool stopping = false;
+  char buf[65536];
+  // Sends what is left of a connection's request, takes in what has
+  // arrived, and when its answer is complete starts the next request
+  // (edge-triggered: everything is drained until the kernel says EAGAIN).
+  auto pump = [&](size_t i) {
+    for (;;) {
+      Conn& c = conns[i];
+      if (!c.busy) return;
+      bool broken = false;
+      while (c.sent < c.out.size()) {
+        const ssize_t w = send(c.fd, c.out.data() + c.sent,
+                               c.out.size() - c.sent, MSG_NOSIGNAL);
+        if (w > 0) {
+          c.sent += static_cast<size_t>(w);
+        } else {
+          broken = errno != EAGAIN;
+          break;
+        }
+      }
+      for (;;) {
+        const ssize_t got = recv(c.fd, buf, sizeof buf, 0);
+        if (got > 0) {
+          c.in.append(buf, static_cast<size_t>(got));
+          continue;
+        }
+        if (got == 0 || errno != EAGAIN) broken = true;
+        break;
+      }
+      int status = 0;
+      bool close_after = false;
+      const long len = ResponseLength(c.in, &status, &close_after);
+      if (len > 0) {
+        const double ms =
+            std::chrono::duration<double, std::milli>(Clock::now() - c.t0)
+                .count();
+        if (status >= 200 && status < 300) {
+          ++r.ok;
+          r.latencies_ms.push_back(ms);
+        } else {
+          fail(std::to_string(status) + " " +
+               c.in.substr(c.in.find("\r\n\r\n") + 4, 200));
+        }
+        c.busy = false;
+        if ((close_after || broken) && !reopen(i)) std::exit(1);
+      } else if (len < 0 || broken) {
+        fail(len < 0 ? "unparseable response"
+                     : "the server closed the connection");
+        if (!reopen(i)) std::exit(1);
+      } else {
+        return;  // wait for more
+      }
+      if (stopping) return;
+      send_next(i);
+    }
+  };
+  for (size_t i = 0; i < conns.size(); ++i) {
+    send_next(i);
+    pump(i);
+  }
+  std::vector<epoll_event> events(conns.size());
+  for (;;) {
+    const auto now = Clock::now();
+    if (!stopping && now >= stop_at) stopping = true;
+    if (stopping) {
+      bool any = false;
+      for (const Conn& c : conns) any = any || c.busy;
+      if (!any) break;
+      if (now >= give_up_at) {
+        for (const Conn& c : conns) {
+          if (c.busy) fail("no answer within 30 s");
+        }
+        break;
+      }
+    }
+    const int k = epoll_wait(ep, events.data(),
+                             static_cast<int>(events.size()), 100);
+    for (int e = 0; e < k; ++e) pump(events[static_cast<size_t>(e)].data.u64);
+  }
+  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  for (Conn& c : conns) close(c.fd);
+  close(ep);
+  return r;
+}
+
+bool ParseInt(const char* s, int lo, int hi, int* out) {
+  char* end = nullptr;
+  long v = std::strtol(s, &end, 10);
+  if (end == s || *end != '\0' || v < lo || v > hi) return false;
+  *out = static_cast<int>(v);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&](int lo, int hi, int* out) {
+      if (i + 1 >= argc || !ParseInt(argv[++i], lo, hi, out)) {
+        std::fprintf(stderr, "http_bench: %s takes a number %d..%d\n",
+                     a.c_str(), lo, hi);
+        std::exit(2);
+      }
+    };
+    if (a == "--citizens") next(1, 100000, &cfg.citizens);
+    else if (a == "--connections") next(1, 1024, &cfg.connections);
+    else if (a == "--seconds") next(1, 3600, &cfg.seconds);
+    else if (a == "--threads") next(1, 4096, &cfg.threads);
+    else if (a == "--only" && i + 1 < argc &&
+             (std::string(argv[i + 1]) == "read-one" ||
+              std::string(argv[i + 1]) == "list" ||
+              std::string(argv[i + 1]) == "write"))
+      cfg.only = argv[++i];
+    else if (a == "--help") {
+      std::printf("usage: http_bench [--citizens N] [--connections C] "
+                  "[--seconds S] [--threads T]\n"
+                  "                  [--only read-one|list|write]\n");
+      return 0;
+    } else {
+      std::fprintf(stderr, "http_bench: unknown argument %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (!crypto::InitCrypto().ok()) return 1;
+  std::fprintf(stderr, "building %d citizens...\n", cfg.citizens);
+  Setup setup = Build(cfg);
+  int fds[2];
+  if (pipe(fds) != 0) return 1;
+  const pid_t child = fork();
+  if (child == 0) {
+    close(fds[0]);
+    Serve(setup, cfg, fds[1]);
+  }
+  close(fds[1]);
+  int port = 0;
+  if (read(fds[0], &port, sizeof port) != sizeof port) {
+    std::fprintf(stderr, "http_bench: the server did not start\n");
+    return 1;
+  }
+  std::printf("server pid %d on port %d; %d citizens, %d connections, %d s "
+              "per scenario, %d server threads\n",
+              static_cast<int>(child), port, cfg.citizens, cfg.connections,
+              cfg.seconds, cfg.threads);
+  std::printf("%-10s %10s %9s %9s %9s %9s %8s\n", "scenario", "requests",
+              "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors");
+  uint64_t errors = 0;
+  for (auto [name, kind] : {std::pair{"read-one", Kind::kReadOne},
+                            std::pair{"list", Kind::kList},
+                            std::pair{"write", Kind::kWrite}}) {
+    if (!cfg.only.empty() && cfg.only != name) continue;
+    Result r = Drive(setup, cfg, port, kind);
+    errors += r.errors;
+    std::printf("%-10s %10llu %9.0f %9.2f %9.2f %9.2f %8llu\n", name,
+                static_cast<unsigned long long>(r.ok), r.ok / r.seconds,
+                Percentile(r.latencies_ms, 50), Percentile(r.latencies_ms, 99),
+                Percentile(r.latencies_ms, 99.9),
+                static_cast<unsigned long long>(r.errors));
+    std::fflush(stdout);
+  }
+  kill(child, SIGTERM);
+  int status = 0;
+  waitpid(child, &status, 0);
+  std::filesystem::remove_all(setup.dir);
+  return errors == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
