@@ -1,6 +1,7 @@
 #include "tillit/vault/database.h"
 
 #include <sodium.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 
 #include <atomic>
@@ -183,10 +184,16 @@ StatusOr<std::unique_ptr<Database>> Database::Open(
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
               (options.create ? SQLITE_OPEN_CREATE : 0);
+  const bool existed = std::filesystem::exists(path, ec);
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   std::unique_ptr<Database> db(new Database(raw));
   if (rc != SQLITE_OK) {
     return Status::IoError("cannot open database file");
+  }
+  // SQLite creates files 0644 (less the umask), and its -wal and -shm
+  // files copy the database's mode: owner-only before either exists.
+  if (!existed && ::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) {
+    return Status::IoError("cannot restrict the new database file to its owner");
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);

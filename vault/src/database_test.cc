@@ -1,6 +1,7 @@
 #include "tillit/vault/database.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "src/test_util.h"
 #include "tillit/crypto/random.h"
@@ -96,6 +97,37 @@ TEST_F(DatabaseTest, KeyMustBe32Bytes) {
   auto db = Database::Open(path_, &shorter, o, Schema);
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(DatabaseTest, NewFilesAreReadableByTheOwnerOnly) {
+  auto db = Create();
+  ASSERT_TRUE(Insert(*db, 1, "x").ok());  // the -wal file exists now
+  for (const std::string& file : {path_, path_ + "-wal", path_ + "-shm"}) {
+    struct stat st {};
+    ASSERT_EQ(stat(file.c_str(), &st), 0) << file;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << file;
+  }
+}
+
+TEST_F(DatabaseTest, ContentVersionMovesWithEveryCommitFromAnyConnection) {
+  auto db = Create();
+  auto before = db->ContentVersion();
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_EQ(*db->ContentVersion(), *before);  // nothing committed
+  ASSERT_TRUE(Insert(*db, 1, "own").ok());
+  auto own = db->ContentVersion();
+  ASSERT_TRUE(own.ok());
+  EXPECT_NE(*own, *before);
+  auto other = Database::Open(path_, &key_, {}, Schema);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_NE(*(*other)->ContentVersion(), *own);  // another connection
+  ASSERT_TRUE(Insert(**other, 2, "theirs").ok());
+  auto theirs = db->ContentVersion();
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_NE(*theirs, *own);
+  // Setting data_version is still refused.
+  EXPECT_EQ(db->Exec("PRAGMA data_version = 1").code(),
+            StatusCode::kPermissionDenied);
 }
 
 TEST_F(DatabaseTest, AuthorizerRefusesPragmaAttachAndVirtualTables) {
