@@ -247,6 +247,8 @@ Status Database::Initialise(const Options& options, const SetupFn& setup) {
   TILLIT_RETURN_IF_ERROR(Exec("PRAGMA journal_mode = WAL"));
   TILLIT_RETURN_IF_ERROR(Exec("PRAGMA synchronous = FULL"));
   TILLIT_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys = ON"));
+  rc = sqlite3_wal_autocheckpoint(db_, options.wal_autocheckpoint_pages);
+  if (rc != SQLITE_OK) return Error(rc, "wal_autocheckpoint");
   if (!options.read_only && setup) TILLIT_RETURN_IF_ERROR(setup(*this));
   return Status::Ok();
 }

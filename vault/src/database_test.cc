@@ -109,6 +109,31 @@ TEST_F(DatabaseTest, NewFilesAreReadableByTheOwnerOnly) {
   }
 }
 
+TEST_F(DatabaseTest, WalAutocheckpointDecidesWhenTheFileCatchesUp) {
+  // 64 commits of ~3 KB: with a checkpoint every page the file holds
+  // them; with a large threshold they wait in the -wal file.
+  auto file_size = [](const std::string& path) {
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 ? st.st_size : -1;
+  };
+  for (int pages : {1, 100000}) {
+    const std::string path = dir_ / ("wal-" + std::to_string(pages));
+    Database::Options o;
+    o.create = true;
+    o.wal_autocheckpoint_pages = pages;
+    auto db = Database::Open(path, &key_, o, Schema);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    for (int i = 0; i < 64; ++i)
+      ASSERT_TRUE(Insert(**db, i, std::string(3000, 'x')).ok());
+    if (pages == 1) {
+      EXPECT_GT(file_size(path), 64 * 3000);
+    } else {
+      EXPECT_LT(file_size(path), 64 * 3000);
+      EXPECT_GT(file_size(path + "-wal"), 64 * 3000);
+    }
+  }
+}
+
 TEST_F(DatabaseTest, ContentVersionMovesWithEveryCommitFromAnyConnection) {
   auto db = Create();
   auto before = db->ContentVersion();

@@ -83,6 +83,10 @@ class Database {
     // authorizer is installed until IntegrityCheck() has run.
     bool read_only = false;
     int busy_timeout_ms = 10000;
+    // WAL pages after which a commit copies the log back into the file.
+    // More means fewer, larger checkpoints: fewer rewrites of pages that
+    // every commit touches (an append-only log's last pages).
+    int wal_autocheckpoint_pages = 1000;  // SQLite's default
   };
   using SetupFn = std::function<Status(Database&)>;
 
