@@ -441,6 +441,13 @@ TEST_F(CitizenConsentTest, GrantPreviewListRevoke) {
                         "consent.revoke", "research-opt-out.update"}) {
     EXPECT_NE(std::find(actions.begin(), actions.end(), a), actions.end()) << a;
   }
+  // The grant's entry names the grant it created.
+  json grant_entry;
+  const json log = Get("/v1/me/access-log?limit=1000", c.token).Json();
+  for (const json& e : log["entries"]) {
+    if (e["action"] == "consent.grant") grant_entry = e;
+  }
+  EXPECT_EQ(grant_entry["grants"], json::array({gid})) << grant_entry.dump();
 }
 
 TEST_F(CitizenConsentTest, BadGrantsAre400NamingTheFieldAndStoreNothing) {
@@ -508,7 +515,7 @@ TEST_F(CitizenConsentTest, RestrictionsAndOptOutRoundTrip) {
       Put("/v1/me/restrictions", R"({"records": ["no-slash"]})", c.token),
       "records[0]");
   ExpectInvalid(Put("/v1/me/restrictions", R"({"hide": []})", c.token), "hide");
-  ExpectInvalid(Put("/v1/me/restrictions", "[]", c.token), "categories");
+  ExpectInvalid(Put("/v1/me/restrictions", "[]", c.token), "JSON object");
   EXPECT_EQ(Get("/v1/me/restrictions", c.token).Json(), want);  // unchanged
 
   ExpectInvalid(
@@ -520,6 +527,10 @@ TEST_F(CitizenConsentTest, RestrictionsAndOptOutRoundTrip) {
   ExpectInvalid(Put("/v1/me/research-opt-out", R"({})", c.token), "opted_out");
   std::vector<std::string> actions = Actions(c.token);
   EXPECT_EQ(std::count(actions.begin(), actions.end(), "restrictions.read"), 3);
+  // Only the accepted update is logged, even for input refused by the
+  // deeper checks ("no-slash").
+  EXPECT_EQ(
+      std::count(actions.begin(), actions.end(), "restrictions.update"), 1);
   EXPECT_EQ(
       std::count(actions.begin(), actions.end(), "research-opt-out.update"), 0);
 }

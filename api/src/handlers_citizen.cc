@@ -404,19 +404,19 @@ Status ListConsents(Api& api, Call& call) {
 Status AddConsent(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(std::string_view text, call.JsonText());
   // Validated before the entry is written, so bad input leaves no trace;
-  // AddGrant validates again (same clock) and assigns the id.
+  // AddGrant validates again (same clock) and stores the grant under the
+  // id the entry names.
   TILLIT_ASSIGN_OR_RETURN(consent::Grant draft,
                           consent::ParseGrant(text, api.Now()));
+  const std::string id = api.consent.NewGrantId();
   audit::AuditEntry e = Entry("consent.grant", call);
   e.categories = CategoryNames(draft.categories);
+  e.grant_ids = {id};
   if (draft.purposes.size() == 1)
     e.purpose = std::string(consent::DuoId(draft.purposes[0].purpose));
-  // The entry cannot name the grant: AddGrant assigns its id in the same
-  // step that stores it. The reply and consent.list/consent.revoke entries
-  // carry it.
   TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
   TILLIT_ASSIGN_OR_RETURN(consent::Grant grant,
-                          api.consent.AddGrant(call.who().id, text));
+                          api.consent.AddGrant(call.who().id, text, id));
   call.ReplyText(consent::GrantToJson(grant), "application/json", 201);
   return Status::Ok();
 }
@@ -470,42 +470,16 @@ Status GetRestrictions(Api& api, Call& call) {
 }
 
 Status PutRestrictions(Api& api, Call& call) {
-  TILLIT_ASSIGN_OR_RETURN(json j, call.Json());
-  // The shape is checked here so that bad input writes no entry;
-  // SetRestrictions checks every rule again.
-  if (!j.is_object())
-    return Status::InvalidArgument(
-        "the body must be {\"categories\": [...], \"records\": [...]}");
-  for (const auto& [key, value] : j.items()) {
-    if (key != "categories" && key != "records")
-      return Status::InvalidArgument(key + ": unknown field");
-  }
-  std::set<vault::Category> categories;
-  if (j.contains("categories")) {
-    if (!j["categories"].is_array())
-      return Status::InvalidArgument("categories: must be an array");
-    for (const json& c : j["categories"]) {
-      std::optional<vault::Category> cat =
-          c.is_string() ? vault::ParseCategory(c.get<std::string>())
-                        : std::nullopt;
-      if (!cat)
-        return Status::InvalidArgument("categories: not a record category");
-      categories.insert(*cat);
-    }
-  }
-  if (j.contains("records")) {
-    if (!j["records"].is_array())
-      return Status::InvalidArgument("records: must be an array");
-    for (const json& r : j["records"]) {
-      if (!r.is_string())
-        return Status::InvalidArgument("records: must be \"Type/id\" strings");
-    }
-  }
+  TILLIT_ASSIGN_OR_RETURN(std::string_view text, call.JsonText());
+  // Every rule is checked before the entry is written, so bad input
+  // leaves no trace; SetRestrictions checks them again.
+  TILLIT_ASSIGN_OR_RETURN(consent::Restrictions parsed,
+                          consent::ConsentService::ParseRestrictions(text));
   audit::AuditEntry e = Entry("restrictions.update", call);
-  e.categories = CategoryNames(categories);
+  e.categories = CategoryNames(parsed.categories);
   TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
   TILLIT_ASSIGN_OR_RETURN(consent::Restrictions r,
-                          api.consent.SetRestrictions(call.who().id, j.dump()));
+                          api.consent.SetRestrictions(call.who().id, text));
   call.ReplyText(consent::ConsentService::RestrictionsToJson(r),
                  "application/json");
   return Status::Ok();

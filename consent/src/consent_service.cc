@@ -393,7 +393,10 @@ StatusOr<bool> ReadOptOut(vault::CitizenStore& store) {
   return v.has_value() && *v == "true";
 }
 
-StatusOr<Restrictions> ParseRestrictions(std::string_view text) {
+}  // namespace
+
+StatusOr<Restrictions> ConsentService::ParseRestrictions(
+    std::string_view text) {
   Status error;
   json j = ParseObject(text, "restrictions", &error);
   TILLIT_RETURN_IF_ERROR(error);
@@ -425,25 +428,32 @@ StatusOr<Restrictions> ParseRestrictions(std::string_view text) {
   return r;
 }
 
-}  // namespace
-
 std::string ConsentService::RestrictionsToJson(const Restrictions& r) {
   return json{{"categories", CategoryListJson(r.categories)},
               {"records", r.records}}
       .dump();
 }
 
+std::string ConsentService::NewGrantId() { return "g_" + rng_->Hex(16); }
+
 StatusOr<Grant> ConsentService::AddGrant(const std::string& citizen_id,
-                                         std::string_view text) {
+                                         std::string_view text,
+                                         const std::string& id) {
+  if (!id.empty() && !vault::IsValidId(id, "g_"))
+    return Status::InvalidArgument("grant id: not a grant id");
   const int64_t now = clock_->NowSeconds();
   TILLIT_ASSIGN_OR_RETURN(Grant grant, ParseGrant(text, now));
-  grant.id = "g_" + rng_->Hex(16);
+  grant.id = id.empty() ? NewGrantId() : id;
   grant.status = Grant::Status::kActive;
   grant.created_at = now;
   grant.revoked_at.reset();
   TILLIT_RETURN_IF_ERROR(
       access_->With(citizen_id, [&](vault::CitizenStore& store) -> Status {
         TILLIT_ASSIGN_OR_RETURN(std::vector<Grant> grants, ReadGrants(store));
+        for (const Grant& g : grants) {
+          if (g.id == grant.id)
+            return Status::AlreadyExists("a grant with this id exists");
+        }
         TILLIT_ASSIGN_OR_RETURN(bool opted_out, ReadOptOut(store));
         grants.push_back(grant);
         return WriteWithIndex(

@@ -209,6 +209,21 @@ TEST_F(ConsentServiceTest, ThroughAStoreCacheRevocationStillGovernsAtOnce) {
             StatusCode::kNotFound);
 }
 
+TEST_F(ConsentServiceTest, AGrantCanBeStoredUnderAnIdChosenBeforehand) {
+  const std::string c = Citizen("p-45");
+  const std::string id = service_->NewGrantId();
+  auto g = service_->AddGrant(c, ResearchGrant(), id);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->id, id);
+  EXPECT_EQ(service_->AddGrant(c, ResearchGrant(), id).status().code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(service_->AddGrant(c, ResearchGrant(), "x_1").status().code(),
+            StatusCode::kInvalidArgument);
+  auto grants = service_->ListGrants(c);
+  ASSERT_TRUE(grants.ok());
+  EXPECT_EQ(grants->size(), 1u);
+}
+
 TEST_F(ConsentServiceTest, PolicyCacheKeepsAPolicyUntilTheStoreChanges) {
   vault::StoreCache cache(vault_.get(), 4);
   ConsentService cached(vault_.get(), &clock_, &rng_, &cache);

@@ -102,8 +102,12 @@ class ConsentService {
                  vault::StoreAccess* access = nullptr);
 
   // --- grants (NotFound for an unknown citizen or another citizen's grant)
+  // `id`, if given, is the grant's id (from NewGrantId: the server names
+  // the grant in its audit entry before storing it); AlreadyExists if the
+  // citizen has a grant with that id.
   StatusOr<Grant> AddGrant(const std::string& citizen_id,
-                           std::string_view json);
+                           std::string_view json, const std::string& id = "");
+  std::string NewGrantId();
   // FailedPrecondition when already revoked.
   StatusOr<Grant> RevokeGrant(const std::string& citizen_id,
                               const std::string& grant_id);
@@ -116,6 +120,8 @@ class ConsentService {
   StatusOr<Restrictions> SetRestrictions(const std::string& citizen_id,
                                          std::string_view json);
   static std::string RestrictionsToJson(const Restrictions& r);
+  // The validation SetRestrictions applies, alone (nothing is stored).
+  static StatusOr<Restrictions> ParseRestrictions(std::string_view json);
 
   // --- research opt-out
   Status SetResearchOptOut(const std::string& citizen_id, bool opted_out);
