@@ -1,5 +1,7 @@
 // The OpenAPI document (api/openapi.json, served at GET /openapi.json) kept
 // equal to the router, live responses checked against it, and GET /metrics.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <functional>
@@ -975,7 +977,25 @@ std::vector<Sample> Find(const std::vector<Sample>& all,
   return out;
 }
 
-using MetricsTest = HttpTest;
+class MetricsTest : public HttpTest {
+ protected:
+  // GET /metrics once `route` has `n` requests counted. A request is
+  // counted after its response is sent, so the client can see the answer
+  // a moment before the server has counted it.
+  Reply MetricsAfter(const std::string& method, const std::string& route,
+                     double n) {
+    Reply m;
+    for (int i = 0; i < 200; ++i) {
+      m = Get("/metrics");
+      auto count = Find(ParseMetrics(m.body),
+                        "tillit_http_request_duration_seconds_count",
+                        {{"method", method}, {"route", route}});
+      if (!count.empty() && count[0].value >= n) break;
+      usleep(10 * 1000);
+    }
+    return m;
+  }
+};
 
 TEST_F(MetricsTest, CountsRequestsByRouteAndStatusWithoutIdsOrTokens) {
   ASSERT_EQ(Get("/healthz").status, 200);
@@ -989,7 +1009,7 @@ TEST_F(MetricsTest, CountsRequestsByRouteAndStatusWithoutIdsOrTokens) {
   ASSERT_EQ(enrolled.status, 200);
   const std::string token = enrolled.Json()["token"];
 
-  Reply m = Get("/metrics");
+  Reply m = MetricsAfter("POST", "/v1/enroll", 1);
   ASSERT_EQ(m.status, 200);
   EXPECT_EQ(m.Header("Content-Type").rfind("text/plain", 0), 0u)
       << m.Header("Content-Type");
@@ -1040,7 +1060,7 @@ TEST_F(MetricsTest, CountsRequestsByRouteAndStatusWithoutIdsOrTokens) {
 
 TEST_F(MetricsTest, HistogramBucketsAreCumulativeAndEndAtTheCount) {
   for (int i = 0; i < 5; ++i) ASSERT_EQ(Get("/healthz").status, 200);
-  Reply m = Get("/metrics");
+  Reply m = MetricsAfter("GET", "/healthz", 5);
   ASSERT_EQ(m.status, 200);
   const std::vector<Sample> all = ParseMetrics(m.body);
   auto buckets = Find(all, "tillit_http_request_duration_seconds_bucket",
