@@ -185,6 +185,24 @@ vault::RecordFilter::Position PositionOf(const vault::StoredRecord& r) {
   return {r.effective.value_or(INT64_MIN), r.seq};
 }
 
+// A provider's standing with a citizen now: the citizen's policy (kept
+// by api.policies) and the decision for every category.
+struct Standing {
+  std::shared_ptr<const CitizenPolicy> policy;
+  Decision decision;
+};
+
+StatusOr<Standing> StandingOf(Api& api, vault::CitizenStore& store,
+                              const std::string& provider, int64_t now) {
+  Standing out;
+  TILLIT_ASSIGN_OR_RETURN(out.policy, api.policies.Get(store));
+  consent::DecideProvider(
+      *out.policy,
+      consent::ProviderRequest{provider, consent::kAllCategories, {}}, now,
+      &out.decision);
+  return out;
+}
+
 // --- handlers
 
 // GET /v1/patients/{citizen_id}/records
@@ -285,14 +303,10 @@ Status ReadRecord(Api& api, Call& call) {
   std::optional<audit::AuditEntry> entry;
   std::string resource;
   Status s = api.cache.With(citizen, [&](vault::CitizenStore& store) -> Status {
-    TILLIT_ASSIGN_OR_RETURN(std::shared_ptr<const CitizenPolicy> kept,
-                            api.policies.Get(store));
-    const CitizenPolicy& policy = *kept;
-    Decision decision;
-    consent::DecideProvider(
-        policy,
-        consent::ProviderRequest{call.who().id, consent::kAllCategories, {}},
-        now, &decision);
+    TILLIT_ASSIGN_OR_RETURN(Standing standing,
+                            StandingOf(api, store, call.who().id, now));
+    const CitizenPolicy& policy = *standing.policy;
+    const Decision& decision = standing.decision;
     audit::AuditEntry& e = entry.emplace(
         ProviderEntry("records.read", citizen, policy, decision));
     if (!decision.permit) {
@@ -399,13 +413,10 @@ Status PushRecords(Api& api, Call& call) {
   bool denied = false;
   vault::ImportOutcome outcome;
   Status s = api.cache.With(citizen, [&](vault::CitizenStore& store) -> Status {
-    TILLIT_ASSIGN_OR_RETURN(std::shared_ptr<const CitizenPolicy> kept,
-                            api.policies.Get(store));
-    const CitizenPolicy& policy = *kept;
-    Decision decision;
-    consent::DecideProvider(
-        policy, consent::ProviderRequest{provider, consent::kAllCategories, {}},
-        now, &decision);
+    TILLIT_ASSIGN_OR_RETURN(Standing standing,
+                            StandingOf(api, store, provider, now));
+    const CitizenPolicy& policy = *standing.policy;
+    const Decision& decision = standing.decision;
     audit::AuditEntry e =
         ProviderEntry("records.push", citizen, policy, decision);
     e.categories = CategoryNames(pushed);

@@ -961,19 +961,21 @@ StatusOr<std::optional<TokenInfo>> FindLiveToken(Database& registry,
                                             st.ColumnInt64(2)});
 }
 
-// Tokens are "tlk_" + 64 hex: anything far off that cannot have been issued.
-bool PlausibleToken(std::string_view token) {
-  return token.size() >= 8 && token.size() <= 256;
+// The keyed hash a presented token is stored under, or `refusal` for a
+// string that cannot have been issued (tokens are "tlk_" + 64 hex).
+StatusOr<crypto::Digest> PresentedTokenHash(const crypto::SecretBytes& key,
+                                            std::string_view token,
+                                            Status refusal) {
+  if (token.size() < 8 || token.size() > 256) return refusal;
+  return crypto::KeyedHash(key, crypto::AsBytes(token));
 }
 
 }  // namespace
 
 StatusOr<TokenInfo> Vault::VerifyToken(std::string_view token) {
   const Status bad = Status::Unauthenticated("invalid or expired token");
-  if (!PlausibleToken(token)) return bad;
-  TILLIT_ASSIGN_OR_RETURN(
-      crypto::Digest hash,
-      crypto::KeyedHash(in_->token_key, crypto::AsBytes(token)));
+  TILLIT_ASSIGN_OR_RETURN(crypto::Digest hash,
+                          PresentedTokenHash(in_->token_key, token, bad));
   const int64_t now = in_->options.clock->NowSeconds();
   std::lock_guard<std::mutex> lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(std::optional<TokenInfo> info,
@@ -985,10 +987,8 @@ StatusOr<TokenInfo> Vault::VerifyToken(std::string_view token) {
 StatusOr<TokenInfo> Vault::RedeemToken(std::string_view token,
                                        std::string_view role) {
   const Status bad = Status::Unauthenticated("invalid or expired code");
-  if (!PlausibleToken(token)) return bad;
-  TILLIT_ASSIGN_OR_RETURN(
-      crypto::Digest hash,
-      crypto::KeyedHash(in_->token_key, crypto::AsBytes(token)));
+  TILLIT_ASSIGN_OR_RETURN(crypto::Digest hash,
+                          PresentedTokenHash(in_->token_key, token, bad));
   const int64_t now = in_->options.clock->NowSeconds();
   std::lock_guard<std::mutex> lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn,
@@ -1009,11 +1009,10 @@ StatusOr<TokenInfo> Vault::RedeemToken(std::string_view token,
 }
 
 Status Vault::RevokeToken(std::string_view token) {
-  if (token.empty() || token.size() > 256)
-    return Status::NotFound("no such token");
   TILLIT_ASSIGN_OR_RETURN(
       crypto::Digest hash,
-      crypto::KeyedHash(in_->token_key, crypto::AsBytes(token)));
+      PresentedTokenHash(in_->token_key, token,
+                         Status::NotFound("no such token")));
   const int64_t now = in_->options.clock->NowSeconds();
   std::lock_guard<std::mutex> lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(
