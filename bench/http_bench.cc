@@ -10,11 +10,12 @@
 //   list       provider GET /v1/patients/{c}/records?limit=20
 //   write      citizen POST /v1/me/records (durable: audit entry and the
 //              citizen's store committed before the 201)
-// It prints requests/s, p50/p99/p99.9 latency and the error count of each.
+// It prints requests/s, p50/p99/p99.9 latency and the error count of each,
+// in a closed loop (default) or at a fixed offered rate (--rate).
 //
 // Run: ./dev bench, or build/bench/http_bench [--citizens N]
 //      [--connections C] [--seconds S] [--threads T]
-//      [--only read-one|list|write]
+//      [--only read-one|list|write] [--rate R] [--warmup S]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -57,6 +59,8 @@ struct Config {
   int seconds = 10;
   int threads = 80;  // server workers (>= connections: one per connection)
   std::string only;  // one scenario, or all
+  int rate = 0;      // requests/s offered on a fixed schedule; 0: closed loop
+  int warmup = 1;    // seconds driven first and not counted
 };
 
 struct Target {
@@ -249,10 +253,15 @@ long ResponseLength(const std::string& in, int* status, bool* close_after) {
   return in.size() >= total ? static_cast<long>(total) : 0;
 }
 
-// Drives `connections` keep-alive connections from one thread with epoll,
-// each sending its next request as soon as the last answer arrived (a
-// closed loop, as wrk does), for cfg.seconds. One thread keeps the load
-// generator's share of the 2 cores small and its latency its own.
+// Drives `connections` keep-alive connections from one thread with epoll
+// for cfg.seconds. One thread keeps the load generator's share of the 2
+// cores small and its latency its own.
+// Closed loop (rate 0, as wrk does): each connection sends its next
+// request as soon as the last answer arrived, so the server is always
+// saturated and latency is mostly queueing (64 / throughput on average).
+// Fixed rate (as wrk2 does): request k is due at start + k / rate and goes
+// out on the next idle connection; its latency counts from when it was
+// due, so time spent waiting for a connection is not hidden.
 Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
   Result r;
   const int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -280,14 +289,18 @@ Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
     conns[i].busy = false;
     return open(i);
   };
-  auto send_next = [&](size_t i) {
+  auto send_next = [&](size_t i, Clock::time_point due) {
     Conn& c = conns[i];
     c.out = NextRequest(setup, kind, rng, n++);
     c.sent = 0;
     c.in.clear();
     c.busy = true;
-    c.t0 = Clock::now();
+    c.t0 = due;
   };
+  // Fixed rate: connections free to send, oldest first, so that every
+  // connection stays in use (one left idle would meet the server's
+  // keep-alive timeout).
+  std::deque<size_t> idle;
   for (size_t i = 0; i < conns.size(); ++i) {
     if (!open(i)) {
       std::fprintf(stderr, "http_bench: cannot connect\n");
@@ -295,7 +308,10 @@ Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
     }
   }
   const auto start = Clock::now();
-  const auto stop_at = start + std::chrono::seconds(cfg.seconds);
+  // The warm-up opens the citizens' vaults (a key derivation each) and
+  // fills the caches; requests started in it are driven but not counted.
+  const auto counted_from = start + std::chrono::seconds(cfg.warmup);
+  const auto stop_at = counted_from + std::chrono::seconds(cfg.seconds);
   // After the deadline no new request starts; those in flight may finish.
   const auto give_up_at = stop_at + std::chrono::seconds(30);
   bool stopping = false;
@@ -335,8 +351,10 @@ Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
             std::chrono::duration<double, std::milli>(Clock::now() - c.t0)
                 .count();
         if (status >= 200 && status < 300) {
-          ++r.ok;
-          r.latencies_ms.push_back(ms);
+          if (c.t0 >= counted_from) {
+            ++r.ok;
+            r.latencies_ms.push_back(ms);
+          }
         } else {
           fail(std::to_string(status) + " " +
                c.in.substr(c.in.find("\r\n\r\n") + 4, 200));
@@ -351,17 +369,37 @@ Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
         return;  // wait for more
       }
       if (stopping) return;
-      send_next(i);
+      if (cfg.rate > 0) {
+        idle.push_back(i);
+        return;
+      }
+      send_next(i, Clock::now());
     }
   };
+  const auto interval =
+      std::chrono::nanoseconds(cfg.rate > 0 ? 1000000000LL / cfg.rate : 0);
+  auto due = start;
   for (size_t i = 0; i < conns.size(); ++i) {
-    send_next(i);
-    pump(i);
+    if (cfg.rate > 0) {
+      idle.push_back(i);
+    } else {
+      send_next(i, Clock::now());
+      pump(i);
+    }
   }
   std::vector<epoll_event> events(conns.size());
   for (;;) {
     const auto now = Clock::now();
     if (!stopping && now >= stop_at) stopping = true;
+    // Fixed rate: send every request that is due, while connections are
+    // free; the rest wait (and their wait counts in their latency).
+    while (cfg.rate > 0 && !stopping && due <= now && !idle.empty()) {
+      const size_t i = idle.front();
+      idle.pop_front();
+      send_next(i, due);
+      due += interval;
+      pump(i);
+    }
     if (stopping) {
       bool any = false;
       for (const Conn& c : conns) any = any || c.busy;
@@ -374,10 +412,12 @@ Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
       }
     }
     const int k = epoll_wait(ep, events.data(),
-                             static_cast<int>(events.size()), 100);
+                             static_cast<int>(events.size()),
+                             cfg.rate > 0 ? 1 : 100);
     for (int e = 0; e < k; ++e) pump(events[static_cast<size_t>(e)].data.u64);
   }
-  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  r.seconds =
+      std::chrono::duration<double>(Clock::now() - counted_from).count();
   for (Conn& c : conns) close(c.fd);
   close(ep);
   return r;
@@ -408,6 +448,8 @@ int main(int argc, char** argv) {
     else if (a == "--connections") next(1, 1024, &cfg.connections);
     else if (a == "--seconds") next(1, 3600, &cfg.seconds);
     else if (a == "--threads") next(1, 4096, &cfg.threads);
+    else if (a == "--rate") next(1, 1000000, &cfg.rate);
+    else if (a == "--warmup") next(0, 3600, &cfg.warmup);
     else if (a == "--only" && i + 1 < argc &&
              (std::string(argv[i + 1]) == "read-one" ||
               std::string(argv[i + 1]) == "list" ||
@@ -416,7 +458,8 @@ int main(int argc, char** argv) {
     else if (a == "--help") {
       std::printf("usage: http_bench [--citizens N] [--connections C] "
                   "[--seconds S] [--threads T]\n"
-                  "                  [--only read-one|list|write]\n");
+                  "                  [--only read-one|list|write] "
+                  "[--rate R] [--warmup S]\n");
       return 0;
     } else {
       std::fprintf(stderr, "http_bench: unknown argument %s\n", a.c_str());
@@ -440,9 +483,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("server pid %d on port %d; %d citizens, %d connections, %d s "
-              "per scenario, %d server threads\n",
+              "per scenario after %d s not counted, %d server threads\n",
               static_cast<int>(child), port, cfg.citizens, cfg.connections,
-              cfg.seconds, cfg.threads);
+              cfg.seconds, cfg.warmup, cfg.threads);
+  if (cfg.rate > 0) {
+    std::printf("fixed rate: %d requests/s offered; latency from when each "
+                "was due\n", cfg.rate);
+  } else {
+    std::printf("closed loop: each connection sends again on its answer\n");
+  }
   std::printf("%-10s %10s %9s %9s %9s %9s %8s\n", "scenario", "requests",
               "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors");
   uint64_t errors = 0;
