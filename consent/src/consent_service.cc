@@ -193,6 +193,58 @@ StatusOr<ResearcherProfile> ResearcherFromJson(std::string_view text) {
   return r;
 }
 
+StatusOr<CohortCriteria> ParseCohortCriteria(std::string_view text) {
+  Status error;
+  json j = ParseObject(text, "criteria", &error);
+  TILLIT_RETURN_IF_ERROR(error);
+  TILLIT_RETURN_IF_ERROR(RejectUnknown(j, {"conditions", "age", "sex"},
+                                       "criteria."));
+  CohortCriteria c;
+  if (j.contains("conditions") && !j["conditions"].is_null()) {
+    const json& codes = j["conditions"];
+    if (!codes.is_array() || codes.size() > 100) {
+      return Status::InvalidArgument(
+          "criteria.conditions: must be an array of at most 100 codes");
+    }
+    for (const auto& code : codes) {
+      if (!code.is_string() || code.get<std::string>().empty() ||
+          code.get<std::string>().size() > 256) {
+        return Status::InvalidArgument(
+            "criteria.conditions: each must be \"system|code\" or a code");
+      }
+      c.conditions.push_back(code.get<std::string>());
+    }
+  }
+  if (j.contains("age") && !j["age"].is_null()) {
+    const json& age = j["age"];
+    if (!age.is_object())
+      return Status::InvalidArgument("criteria.age: must be an object");
+    TILLIT_RETURN_IF_ERROR(RejectUnknown(age, {"min", "max"}, "criteria.age."));
+    for (const char* bound : {"min", "max"}) {
+      if (!age.contains(bound) || age[bound].is_null()) continue;
+      const json& v = age[bound];
+      if (!v.is_number_integer() || v.get<int64_t>() < 0 ||
+          v.get<int64_t>() > 150) {
+        return Status::InvalidArgument(std::string("criteria.age.") + bound +
+                                       ": a whole number of years, 0 to 150");
+      }
+      (std::string_view(bound) == "min" ? c.min_age : c.max_age) =
+          static_cast<int>(v.get<int64_t>());
+    }
+    if (c.min_age && c.max_age && *c.min_age > *c.max_age)
+      return Status::InvalidArgument("criteria.age: min is above max");
+  }
+  if (j.contains("sex") && !j["sex"].is_null()) {
+    static const std::set<std::string> kSexes = {"female", "male", "other",
+                                                 "unknown"};
+    if (!j["sex"].is_string() || kSexes.count(j["sex"].get<std::string>()) == 0)
+      return Status::InvalidArgument(
+          "criteria.sex: one of female, male, other, unknown");
+    c.sex = j["sex"].get<std::string>();
+  }
+  return c;
+}
+
 StatusOr<StudyDefinition> ParseStudyDefinition(std::string_view text) {
   Status error;
   json j = ParseObject(text, "study", &error);
@@ -239,6 +291,7 @@ StatusOr<StudyDefinition> ParseStudyDefinition(std::string_view text) {
     if (!j["criteria"].is_object())
       return Status::InvalidArgument("criteria: must be an object");
     d.criteria_json = j["criteria"].dump();
+    TILLIT_ASSIGN_OR_RETURN(d.criteria, ParseCohortCriteria(d.criteria_json));
   }
   if (j.contains("ethics_approval") && !j["ethics_approval"].is_null()) {
     if (!j["ethics_approval"].is_string() ||
@@ -343,6 +396,17 @@ Feasibility ConsentIndex::Count(const ResearchRequest& request,
     ++f.reasons[best ? std::string(ClauseName(*best)) : "no-grant"];
   }
   return f;
+}
+
+std::vector<std::string> ConsentIndex::Permitted(
+    const ResearchRequest& request, int64_t now) const {
+  std::vector<std::string> ids;
+  Decision d;
+  for (const Entry& e : entries_) {
+    DecideResearch(e.policy, request, now, &d);
+    if (d.permit) ids.push_back(e.citizen_id);
+  }
+  return ids;
 }
 
 // ------------------------------------------------------------ ConsentService
@@ -735,6 +799,14 @@ StatusOr<Feasibility> ConsentService::CountCohort(const std::string& study_id) {
   TILLIT_ASSIGN_OR_RETURN(ConsentIndex * index, FreshIndex());
   ResearchRequest request{&researcher, &study.study};
   return index->Count(request, clock_->NowSeconds());
+}
+
+StatusOr<std::vector<std::string>> ConsentService::Candidates(
+    const ResearcherProfile& researcher, const Study& study) {
+  std::lock_guard<std::mutex> lock(index_mu_);
+  TILLIT_ASSIGN_OR_RETURN(ConsentIndex * index, FreshIndex());
+  ResearchRequest request{&researcher, &study};
+  return index->Permitted(request, clock_->NowSeconds());
 }
 
 }  // namespace tillit::consent

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,24 @@
 
 namespace tillit::consent {
 
+// Cohort criteria of a study (SPEC §5), all optional, all must hold:
+//   {"conditions": ["system|code" or "code", ...],  // any one of them
+//    "age": {"min": N, "max": N},   // whole years at the release date,
+//                                   // inclusive
+//    "sex": "female" | "male" | "other" | "unknown"}  // Patient.gender
+struct CohortCriteria {
+  std::vector<std::string> conditions;
+  std::optional<int> min_age;
+  std::optional<int> max_age;
+  std::optional<std::string> sex;
+  bool empty() const {
+    return conditions.empty() && !min_age && !max_age && !sex;
+  }
+};
+// InvalidArgument naming the field for anything else (unknown fields,
+// ages outside 0..150, min above max, more than 100 codes).
+StatusOr<CohortCriteria> ParseCohortCriteria(std::string_view json);
+
 // Researchers and studies as kept in the vault's directory.
 std::string ResearcherToJson(const ResearcherProfile& r);
 StatusOr<ResearcherProfile> ResearcherFromJson(std::string_view json);
@@ -46,7 +65,8 @@ StatusOr<ResearcherProfile> ResearcherFromJson(std::string_view json);
 struct StudyDefinition {
   Study study;
   std::string title;
-  std::string criteria_json = "{}";
+  std::string criteria_json = "{}";  // as given (validated)
+  CohortCriteria criteria;
 };
 StatusOr<StudyDefinition> ParseStudyDefinition(std::string_view json);
 std::string StudyToJson(const StudyDefinition& s);
@@ -87,6 +107,9 @@ class ConsentIndex {
 
   // Counts the citizens whose grants permit `request` at `now`.
   Feasibility Count(const ResearchRequest& request, int64_t now) const;
+  // The ids of those citizens, in the index's order (by citizen id).
+  std::vector<std::string> Permitted(const ResearchRequest& request,
+                                     int64_t now) const;
   size_t size() const { return entries_.size(); }
 
  private:
@@ -147,6 +170,11 @@ class ConsentService {
 
   // Cohort size of a registered study, from the consent index only.
   StatusOr<Feasibility> CountCohort(const std::string& study_id);
+  // The citizens the consent index says could be in the study's cohort
+  // (grant metadata only: excludes and criteria are for the caller to
+  // apply on each citizen's full policy and records).
+  StatusOr<std::vector<std::string>> Candidates(
+      const ResearcherProfile& researcher, const Study& study);
 
  private:
   // Writes documents and the citizen's full consent-index rows.
