@@ -1,0 +1,701 @@
+#include "tillit/research/sealed.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>  // renameat2, RENAME_NOREPLACE
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "tillit/crypto/random.h"
+#include "tillit/crypto/secret.h"
+
+namespace tillit::research {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The layout, as described in docs/RELEASE_FORMAT.md.
+constexpr std::array<uint8_t, 8> kMagic = {'T', 'I', 'L', 'L',
+                                           'I', 'T', 'R', 'F'};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kPrefixSize = 12;  // magic + big-endian version
+constexpr size_t kFileKeySize = crypto_secretstream_xchacha20poly1305_KEYBYTES;
+constexpr size_t kSealedKeySize = kFileKeySize + crypto::kSealedBoxOverhead;
+constexpr size_t kStreamHeaderSize =
+    crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+constexpr size_t kHeaderSize = kPrefixSize + kSealedKeySize + kStreamHeaderSize;
+constexpr size_t kChunkPlaintext = 64 * 1024;
+constexpr size_t kChunkOverhead = crypto_secretstream_xchacha20poly1305_ABYTES;
+constexpr size_t kChunkCiphertext = kChunkPlaintext + kChunkOverhead;
+constexpr size_t kMaxNameSize = 64;
+// The writer splits longer appends into pieces of this size; the reader
+// accepts any piece length a u32 holds.
+constexpr size_t kMaxPieceSize = size_t{1} << 24;
+constexpr size_t kRecordHeadMax = 2 + kMaxNameSize + 4;
+
+static_assert(kFileKeySize == 32 && kSealedKeySize == 80 &&
+              kStreamHeaderSize == 24 && kHeaderSize == 116 &&
+              kChunkOverhead == 17);
+static_assert(alignof(crypto_secretstream_xchacha20poly1305_state) == 1,
+              "the stream state lives in unaligned secure memory");
+
+std::array<uint8_t, kPrefixSize> Prefix() {
+  std::array<uint8_t, kPrefixSize> p{};
+  std::copy(kMagic.begin(), kMagic.end(), p.begin());
+  p[8] = static_cast<uint8_t>(kVersion >> 24);
+  p[9] = static_cast<uint8_t>(kVersion >> 16);
+  p[10] = static_cast<uint8_t>(kVersion >> 8);
+  p[11] = static_cast<uint8_t>(kVersion);
+  return p;
+}
+
+uint32_t LoadBigEndian32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
+         (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+// The secretstream state (it holds a key derived from the file key) kept in
+// secure memory.
+class StreamState {
+ public:
+  StreamState()
+      : mem_(crypto::SecretBytes::Allocate(
+            sizeof(crypto_secretstream_xchacha20poly1305_state))) {}
+  crypto_secretstream_xchacha20poly1305_state* get() {
+    return reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(
+        mem_.ExposeSecret());
+  }
+
+ private:
+  crypto::SecretBytes mem_;
+};
+
+// ------------------------------------------------------------- writer
+
+class StreamingSealedWriter final : public SealedWriter {
+ public:
+  StreamingSealedWriter(Sink sink, StreamState state)
+      : sink_(std::move(sink)), state_(std::move(state)), prefix_(Prefix()) {
+    buf_.reserve(kChunkPlaintext);
+    out_.resize(kChunkCiphertext);
+  }
+  ~StreamingSealedWriter() override {
+    if (!buf_.empty()) sodium_memzero(buf_.data(), buf_.size());
+  }
+
+  Status Append(std::string_view name, std::string_view bytes) override {
+    TILLIT_RETURN_IF_ERROR(CheckUsable());
+    if (!IsValidMemberName(name)) {
+      return Status::InvalidArgument(
+          "bad member name (1 to 64 of A-Z a-z 0-9 . _ -, not starting with "
+          "'.')");
+    }
+    bool first = false;
+    if (!members_.contains(name)) {
+      if (members_.size() >= kMaxSealedMembers) {
+        return Status::ResourceExhausted("too many members in one release");
+      }
+      members_.emplace(name);
+      first = true;
+    }
+    if (bytes.empty()) {
+      return first ? PutRecord(name, bytes) : Status::Ok();
+    }
+    while (!bytes.empty()) {
+      const std::string_view piece =
+          bytes.substr(0, std::min(bytes.size(), kMaxPieceSize));
+      TILLIT_RETURN_IF_ERROR(PutRecord(name, piece));
+      bytes.remove_prefix(piece.size());
+    }
+    return Status::Ok();
+  }
+
+  Status Finish() override {
+    TILLIT_RETURN_IF_ERROR(CheckUsable());
+    finished_ = true;
+    return Seal(crypto_secretstream_xchacha20poly1305_TAG_FINAL);
+  }
+
+ private:
+  Status CheckUsable() const {
+    if (finished_) {
+      return Status::FailedPrecondition("sealed writer already finished");
+    }
+    if (!failure_.ok()) {
+      return Status::FailedPrecondition("sealed writer stopped: " +
+                                        failure_.message());
+    }
+    return Status::Ok();
+  }
+
+  // [u16 name length][name][u32 piece length][piece], big-endian.
+  Status PutRecord(std::string_view name, std::string_view piece) {
+    std::array<uint8_t, kRecordHeadMax> head{};
+    size_t n = 0;
+    head[n++] = static_cast<uint8_t>(name.size() >> 8);
+    head[n++] = static_cast<uint8_t>(name.size());
+    std::memcpy(head.data() + n, name.data(), name.size());
+    n += name.size();
+    const uint32_t len = static_cast<uint32_t>(piece.size());
+    head[n++] = static_cast<uint8_t>(len >> 24);
+    head[n++] = static_cast<uint8_t>(len >> 16);
+    head[n++] = static_cast<uint8_t>(len >> 8);
+    head[n++] = static_cast<uint8_t>(len);
+    TILLIT_RETURN_IF_ERROR(Put({head.data(), n}));
+    return Put({reinterpret_cast<const uint8_t*>(piece.data()), piece.size()});
+  }
+
+  // Buffers `data`, sealing a full chunk only when more bytes follow it, so
+  // that the final chunk is never empty unless the whole stream is.
+  Status Put(std::span<const uint8_t> data) {
+    while (!data.empty()) {
+      if (buf_.size() == kChunkPlaintext) {
+        TILLIT_RETURN_IF_ERROR(
+            Seal(crypto_secretstream_xchacha20poly1305_TAG_MESSAGE));
+      }
+      const size_t n = std::min(kChunkPlaintext - buf_.size(), data.size());
+      buf_.insert(buf_.end(), data.begin(), data.begin() + n);
+      data = data.subspan(n);
+    }
+    return Status::Ok();
+  }
+
+  Status Seal(unsigned char tag) {
+    unsigned long long written = 0;
+    if (crypto_secretstream_xchacha20poly1305_push(
+            state_.get(), out_.data(), &written, buf_.data(), buf_.size(),
+            prefix_.data(), prefix_.size(), tag) != 0) {
+      failure_ = Status::Internal("secretstream push failed");
+      return failure_;
+    }
+    if (!buf_.empty()) sodium_memzero(buf_.data(), buf_.size());
+    buf_.clear();
+    Status s = sink_(std::span<const uint8_t>(out_.data(), written));
+    if (!s.ok()) failure_ = s;
+    return s;
+  }
+
+  Sink sink_;
+  StreamState state_;
+  const std::array<uint8_t, kPrefixSize> prefix_;
+  std::vector<uint8_t> buf_;  // plaintext of the chunk being filled
+  std::vector<uint8_t> out_;  // one sealed chunk
+  std::set<std::string, std::less<>> members_;
+  bool finished_ = false;
+  Status failure_;
+};
+
+// ------------------------------------------------------------- reader
+
+// Closes a file descriptor on scope exit.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+  ~FdCloser() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  int fd_;
+};
+
+Status Errno(const std::string& what) {
+  return Status::IoError(what + ": " + std::strerror(errno));
+}
+
+// Reads until `out` is full or end of file; returns the bytes read.
+StatusOr<size_t> ReadUpTo(int fd, std::span<uint8_t> out) {
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t r = ::read(fd, out.data() + done, out.size() - done);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Errno("cannot read release file");
+    if (r == 0) break;
+    done += static_cast<size_t>(r);
+  }
+  return done;
+}
+
+Status WriteAll(int fd, std::span<const uint8_t> bytes) {
+  while (!bytes.empty()) {
+    ssize_t w = ::write(fd, bytes.data(), bytes.size());
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return Errno("cannot write member");
+    bytes = bytes.subspan(static_cast<size_t>(w));
+  }
+  return Status::Ok();
+}
+
+// Best effort: directory entries made durable.
+void SyncDirectory(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+// Renames the file `from` to `to` unless `to` exists (EEXIST then).
+int RenameNoReplace(const fs::path& from, const fs::path& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(),
+                  RENAME_NOREPLACE) == 0) {
+    return 0;
+  }
+  if (errno != EINVAL && errno != ENOSYS) return -1;
+  // A file system without RENAME_NOREPLACE: link() refuses an existing
+  // name atomically (files only).
+  if (::link(from.c_str(), to.c_str()) != 0) return -1;
+  ::unlink(from.c_str());
+  return 0;
+}
+
+// The member files being assembled in the private temporary directory.
+class MemberFiles {
+ public:
+  explicit MemberFiles(fs::path dir) : dir_(std::move(dir)) {}
+  MemberFiles(const MemberFiles&) = delete;
+  MemberFiles& operator=(const MemberFiles&) = delete;
+  ~MemberFiles() { CloseCurrent(); }
+
+  // Makes `name` (already validated) the member that Write appends to.
+  Status Begin(const std::string& name) {
+    if (current_ != nullptr && current_->name == name) return Status::Ok();
+    CloseCurrent();
+    auto it = index_.find(name);
+    int flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW;
+    if (it == index_.end()) {
+      if (members_.size() >= kMaxSealedMembers) {
+        return Status::DataLoss("release content malformed: more than " +
+                                std::to_string(kMaxSealedMembers) + " members");
+      }
+      flags |= O_CREAT | O_EXCL;
+    } else {
+      flags |= O_APPEND;
+    }
+    const fs::path path = dir_ / name;
+    fd_ = ::open(path.c_str(), flags, 0600);
+    if (fd_ < 0) {
+      if (errno == EEXIST) {
+        return Status::DataLoss("release content malformed: member names " +
+                                name + " twice");
+      }
+      return Errno("cannot create member " + name);
+    }
+    if (it == index_.end()) {
+      it = index_.emplace(name, members_.size()).first;
+      members_.push_back({name, 0});
+    }
+    current_ = &members_[it->second];
+    return Status::Ok();
+  }
+
+  Status Write(std::span<const uint8_t> bytes) {
+    TILLIT_RETURN_IF_ERROR(WriteAll(fd_, bytes));
+    current_->size += bytes.size();
+    return Status::Ok();
+  }
+
+  // Closes the open member and flushes every member to disk.
+  Status Sync() {
+    CloseCurrent();
+    for (const SealedMember& m : members_) {
+      const fs::path path = dir_ / m.name;
+      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (fd < 0) return Errno("cannot open member " + m.name);
+      const bool synced = ::fsync(fd) == 0;
+      ::close(fd);
+      if (!synced) return Errno("cannot sync member " + m.name);
+    }
+    SyncDirectory(dir_);
+    return Status::Ok();
+  }
+
+  const std::vector<SealedMember>& members() const { return members_; }
+
+ private:
+  void CloseCurrent() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    current_ = nullptr;
+  }
+
+  fs::path dir_;
+  std::vector<SealedMember> members_;
+  std::map<std::string, size_t> index_;  // name -> position in members_
+  SealedMember* current_ = nullptr;
+  int fd_ = -1;
+};
+
+// Parses the decrypted byte stream of records
+// [u16 name length][name][u32 piece length][piece] and hands the pieces to
+// MemberFiles. Records may span chunks.
+class RecordParser {
+ public:
+  explicit RecordParser(MemberFiles& files) : files_(files) {}
+
+  Status Feed(std::span<const uint8_t> data) {
+    while (!data.empty()) {
+      switch (stage_) {
+        case Stage::kNameLength:
+          if (!Take(data, 2)) break;
+          name_size_ = (size_t{field_[0]} << 8) | field_[1];
+          field_.clear();
+          if (name_size_ == 0 || name_size_ > kMaxNameSize) {
+            return Malformed("bad member name length");
+          }
+          stage_ = Stage::kName;
+          break;
+        case Stage::kName:
+          if (!Take(data, name_size_)) break;
+          name_.assign(field_.begin(), field_.end());
+          field_.clear();
+          if (!IsValidMemberName(name_)) return Malformed("bad member name");
+          stage_ = Stage::kPieceLength;
+          break;
+        case Stage::kPieceLength:
+          if (!Take(data, 4)) break;
+          remaining_ = LoadBigEndian32(field_.data());
+          field_.clear();
+          TILLIT_RETURN_IF_ERROR(files_.Begin(name_));
+          stage_ = remaining_ == 0 ? Stage::kNameLength : Stage::kPiece;
+          break;
+        case Stage::kPiece: {
+          const size_t n =
+              static_cast<size_t>(std::min<uint64_t>(remaining_, data.size()));
+          TILLIT_RETURN_IF_ERROR(files_.Write(data.first(n)));
+          data = data.subspan(n);
+          remaining_ -= n;
+          if (remaining_ == 0) stage_ = Stage::kNameLength;
+          break;
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  // The stream must end between records.
+  Status Finish() const {
+    if (stage_ != Stage::kNameLength || !field_.empty()) {
+      return Malformed("content ends inside a member record");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  enum class Stage { kNameLength, kName, kPieceLength, kPiece };
+
+  static Status Malformed(const std::string& why) {
+    return Status::DataLoss("release content malformed: " + why);
+  }
+
+  // Moves bytes from `data` into field_ until it holds `size`; true then.
+  bool Take(std::span<const uint8_t>& data, size_t size) {
+    const size_t n = std::min(size - field_.size(), data.size());
+    field_.insert(field_.end(), data.begin(), data.begin() + n);
+    data = data.subspan(n);
+    return field_.size() == size;
+  }
+
+  MemberFiles& files_;
+  Stage stage_ = Stage::kNameLength;
+  std::vector<uint8_t> field_;  // a length or name being collected
+  size_t name_size_ = 0;
+  std::string name_;
+  uint64_t remaining_ = 0;  // bytes left in the current piece
+};
+
+// Where members end up, and the directories this call created (removed
+// again unless the release was committed).
+class OutputPlace {
+ public:
+  OutputPlace() = default;
+  OutputPlace(const OutputPlace&) = delete;
+  OutputPlace& operator=(const OutputPlace&) = delete;
+  ~OutputPlace() {
+    if (committed_) return;
+    std::error_code ec;
+    if (!temp_.empty()) fs::remove_all(temp_, ec);
+    if (created_out_) fs::remove(out_, ec);
+    // The parents this call created, innermost first (each is empty).
+    for (fs::path p = out_.parent_path();
+         !created_top_.empty() && p.has_relative_path(); p = p.parent_path()) {
+      fs::remove(p, ec);
+      if (p == created_top_) break;
+    }
+  }
+
+  // Resolves `out_dir` and refuses one that exists but is no directory.
+  Status Resolve(const std::string& out_dir) {
+    if (out_dir.empty()) {
+      return Status::InvalidArgument("empty output directory name");
+    }
+    std::error_code ec;
+    fs::path p = fs::absolute(out_dir, ec);
+    if (!ec) p = fs::weakly_canonical(p, ec);
+    if (ec) return Status::IoError("cannot resolve " + out_dir);
+    p = p.lexically_normal();
+    if (!p.has_filename()) p = p.parent_path();
+    if (!p.has_relative_path() || p.filename() == "." || p.filename() == "..") {
+      return Status::InvalidArgument("unusable output directory " + out_dir);
+    }
+    out_ = p;
+    const fs::file_status st = fs::status(out_, ec);
+    if (fs::exists(st) && !fs::is_directory(st)) {
+      return Status::FailedPrecondition(out_dir +
+                                        " exists and is not a directory");
+    }
+    return Status::Ok();
+  }
+
+  // Creates the parents of the output directory if missing, then a private
+  // temporary directory beside it.
+  Status MakeTemp() {
+    std::error_code ec;
+    const fs::path parent = out_.parent_path();
+    fs::path top;
+    for (fs::path p = parent; p.has_relative_path() && !fs::exists(p, ec);
+         p = p.parent_path()) {
+      top = p;
+    }
+    if (!top.empty()) {
+      fs::create_directories(parent, ec);
+      if (ec) {
+        return Status::IoError("cannot create " + parent.string() + ": " +
+                               ec.message());
+      }
+      created_top_ = top;
+    }
+    std::string tmpl =
+        (parent / ("." + out_.filename().string() + ".tillit-open-XXXXXX"))
+            .string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      return Errno("cannot create a temporary directory beside " +
+                   out_.string());
+    }
+    temp_ = tmpl;
+    return Status::Ok();
+  }
+
+  // Moves the members into the output directory: the temporary directory
+  // itself becomes it when it does not exist, else member by member.
+  Status Commit(const std::vector<SealedMember>& members) {
+    std::error_code ec;
+    if (!fs::exists(out_, ec)) {
+      if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, out_.c_str(),
+                      RENAME_NOREPLACE) == 0) {
+        committed_ = true;
+        SyncDirectory(out_.parent_path());
+        return Status::Ok();
+      }
+      // EEXIST: made meanwhile; EINVAL: no RENAME_NOREPLACE here. Either
+      // way, go member by member.
+      if (errno != EEXIST && errno != ENOTEMPTY && errno != EINVAL &&
+          errno != ENOSYS) {
+        return Errno("cannot create " + out_.string());
+      }
+      if (::mkdir(out_.c_str(), 0700) == 0) {
+        created_out_ = true;
+      } else if (errno != EEXIST) {
+        return Errno("cannot create " + out_.string());
+      }
+    }
+    for (const SealedMember& m : members) {
+      struct stat st;
+      if (::lstat((out_ / m.name).c_str(), &st) == 0 || errno != ENOENT) {
+        return Status::AlreadyExists((out_ / m.name).string() +
+                                     " already exists");
+      }
+    }
+    std::vector<fs::path> moved;
+    for (const SealedMember& m : members) {
+      const fs::path to = out_ / m.name;
+      if (RenameNoReplace(temp_ / m.name, to) != 0) {
+        Status s = errno == EEXIST
+                       ? Status::AlreadyExists(to.string() + " already exists")
+                       : Errno("cannot move member into " + out_.string());
+        for (const fs::path& p : moved) ::unlink(p.c_str());
+        return s;
+      }
+      moved.push_back(to);
+    }
+    committed_ = true;
+    fs::remove_all(temp_, ec);
+    SyncDirectory(out_);
+    return Status::Ok();
+  }
+
+  const fs::path& temp() const { return temp_; }
+
+ private:
+  fs::path out_;
+  fs::path temp_;
+  fs::path created_top_;  // the outermost parent this call created
+  bool created_out_ = false;
+  bool committed_ = false;
+};
+
+// Reads and checks the header; returns the initialised stream state.
+StatusOr<StreamState> OpenHeader(int fd, const crypto::BoxKeyPair& key) {
+  std::array<uint8_t, kHeaderSize> header{};
+  TILLIT_ASSIGN_OR_RETURN(const size_t n, ReadUpTo(fd, header));
+  if (n < kMagic.size() ||
+      !std::equal(kMagic.begin(), kMagic.end(), header.begin())) {
+    return Status::InvalidArgument("not a tillit release file");
+  }
+  if (n < kPrefixSize) {
+    return Status::DataLoss("release truncated inside its header");
+  }
+  const uint32_t version = LoadBigEndian32(header.data() + kMagic.size());
+  if (version != kVersion) {
+    return Status::InvalidArgument("unsupported release format version " +
+                                   std::to_string(version));
+  }
+  if (n < kHeaderSize) {
+    return Status::DataLoss("release truncated inside its header");
+  }
+  StatusOr<crypto::SecretBytes> file_key = crypto::SealedBoxOpen(
+      std::span<const uint8_t>(header).subspan(kPrefixSize, kSealedKeySize),
+      key);
+  if (!file_key.ok()) {
+    if (file_key.status().code() != StatusCode::kDataLoss) {
+      return file_key.status();
+    }
+    return Status::DataLoss(
+        "release not sealed to this key, or its header was altered");
+  }
+  if (file_key->size() != kFileKeySize) {
+    return Status::DataLoss("release header altered: bad file key");
+  }
+  StreamState state;
+  if (crypto_secretstream_xchacha20poly1305_init_pull(
+          state.get(), header.data() + kPrefixSize + kSealedKeySize,
+          file_key->ExposeSecret()) != 0) {
+    return Status::DataLoss("release header altered");
+  }
+  return state;
+}
+
+// Decrypts every chunk into `files`; OK only when the FINAL chunk
+// authenticated and nothing follows it.
+Status ReadChunks(int fd, StreamState& state, MemberFiles& files) {
+  const std::array<uint8_t, kPrefixSize> prefix = Prefix();
+  RecordParser parser(files);
+  std::vector<uint8_t> sealed(kChunkCiphertext);
+  std::vector<uint8_t> plain(kChunkPlaintext);
+  for (uint64_t index = 0;; ++index) {
+    const std::string where = "chunk " + std::to_string(index);
+    TILLIT_ASSIGN_OR_RETURN(const size_t n, ReadUpTo(fd, sealed));
+    if (n == 0) {
+      return Status::DataLoss(index == 0 ? "release truncated after its header"
+                                         : "release truncated after " + where +
+                                               " (the final chunk is missing)");
+    }
+    unsigned long long size = 0;
+    unsigned char tag = 0;
+    if (n < kChunkOverhead ||
+        crypto_secretstream_xchacha20poly1305_pull(
+            state.get(), plain.data(), &size, &tag, sealed.data(), n,
+            prefix.data(), prefix.size()) != 0) {
+      return Status::DataLoss("release altered, truncated or extended: " +
+                              where + " does not authenticate");
+    }
+    const std::span<const uint8_t> content(plain.data(), size);
+    if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
+      std::array<uint8_t, 1> extra{};
+      TILLIT_ASSIGN_OR_RETURN(const size_t more, ReadUpTo(fd, extra));
+      if (more != 0) {
+        return Status::DataLoss("release extended: data after the final chunk");
+      }
+      TILLIT_RETURN_IF_ERROR(parser.Feed(content));
+      return parser.Finish();
+    }
+    if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) {
+      return Status::DataLoss("release malformed: unexpected tag in " + where);
+    }
+    if (n != kChunkCiphertext) {
+      return Status::DataLoss("release truncated after " + where +
+                              " (the final chunk is missing)");
+    }
+    TILLIT_RETURN_IF_ERROR(parser.Feed(content));
+  }
+}
+
+}  // namespace
+
+bool IsValidMemberName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameSize || name[0] == '.') {
+    return false;
+  }
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
+}
+
+StatusOr<std::unique_ptr<SealedWriter>> SealedWriter::Start(
+    const crypto::X25519PublicKey& recipient, Sink sink) {
+  if (!sink) return Status::InvalidArgument("no sink for the sealed writer");
+  crypto::SecretBytes file_key = crypto::Random::System().Secret(kFileKeySize);
+  const std::vector<uint8_t> sealed_key =
+      crypto::SealedBoxSeal(file_key.ExposeSecretSpan(), recipient);
+  if (sealed_key.size() != kSealedKeySize) {
+    return Status::InvalidArgument(
+        "the recipient's public key cannot be sealed to");
+  }
+  std::vector<uint8_t> header;
+  header.reserve(kHeaderSize);
+  const std::array<uint8_t, kPrefixSize> prefix = Prefix();
+  header.insert(header.end(), prefix.begin(), prefix.end());
+  header.insert(header.end(), sealed_key.begin(), sealed_key.end());
+  header.resize(kHeaderSize);
+  StreamState state;
+  if (crypto_secretstream_xchacha20poly1305_init_push(
+          state.get(), header.data() + kPrefixSize + kSealedKeySize,
+          file_key.ExposeSecret()) != 0) {
+    return Status::Internal("secretstream init failed");
+  }
+  TILLIT_RETURN_IF_ERROR(sink(header));
+  return std::unique_ptr<SealedWriter>(
+      new StreamingSealedWriter(std::move(sink), std::move(state)));
+}
+
+StatusOr<std::vector<SealedMember>> DecryptSealedFile(
+    const std::string& path, const crypto::BoxKeyPair& key,
+    const std::string& out_dir) {
+  OutputPlace place;
+  TILLIT_RETURN_IF_ERROR(place.Resolve(out_dir));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound(path + " does not exist");
+    return Errno("cannot open " + path);
+  }
+  FdCloser closer(fd);
+  TILLIT_ASSIGN_OR_RETURN(StreamState state, OpenHeader(fd, key));
+  TILLIT_RETURN_IF_ERROR(place.MakeTemp());
+  std::vector<SealedMember> members;
+  {
+    MemberFiles files(place.temp());
+    TILLIT_RETURN_IF_ERROR(ReadChunks(fd, state, files));
+    TILLIT_RETURN_IF_ERROR(files.Sync());
+    members = files.members();
+  }
+  TILLIT_RETURN_IF_ERROR(place.Commit(members));
+  return members;
+}
+
+Status OpenSealedFile(const std::string& path, const crypto::BoxKeyPair& key,
+                      const std::string& out_dir) {
+  return DecryptSealedFile(path, key, out_dir).status();
+}
+
+}  // namespace tillit::research
