@@ -1,0 +1,525 @@
+#include "tillit/research/release.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "tillit/audit/checkpoint.h"
+#include "tillit/consent/policy.h"
+#include "tillit/crypto/encoding.h"
+#include "tillit/crypto/hash.h"
+#include "tillit/research/deidentify.h"
+#include "tillit/research/sealed.h"
+
+namespace tillit::research {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr std::string_view kReleaseKind = "release";
+constexpr size_t kPage = 500;  // records read per store visit
+
+std::string IsoTime(int64_t t) {
+  const auto day = std::chrono::floor<std::chrono::days>(
+      std::chrono::sys_seconds(std::chrono::seconds(t)));
+  const std::chrono::year_month_day ymd(day);
+  const int64_t secs =
+      t - std::chrono::sys_seconds(day).time_since_epoch().count();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ",
+                static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(secs / 3600),
+                static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
+  return buf;
+}
+
+// Whole years from a FHIR date ("YYYY", "YYYY-MM" or "YYYY-MM-DD") to the
+// UTC day of `now`; nullopt for anything else. A partial date counts from
+// its latest possible day, so an age is never overstated.
+std::optional<int> AgeAt(std::string_view birth, int64_t now) {
+  auto num = [&](size_t at, size_t len) -> std::optional<int> {
+    if (birth.size() < at + len) return std::nullopt;
+    int v = 0;
+    for (size_t i = at; i < at + len; ++i) {
+      if (birth[i] < '0' || birth[i] > '9') return std::nullopt;
+      v = v * 10 + (birth[i] - '0');
+    }
+    return v;
+  };
+  auto y = num(0, 4);
+  if (!y) return std::nullopt;
+  int m = 12, d = 31;
+  if (birth.size() >= 7) {
+    auto mm = num(5, 2);
+    if (!mm || birth[4] != '-' || *mm < 1 || *mm > 12) return std::nullopt;
+    m = *mm;
+  }
+  if (birth.size() >= 10) {
+    auto dd = num(8, 2);
+    if (!dd || birth[7] != '-' || *dd < 1 || *dd > 31) return std::nullopt;
+    d = *dd;
+  }
+  const std::chrono::year_month_day today(std::chrono::floor<std::chrono::days>(
+      std::chrono::sys_seconds(std::chrono::seconds(now))));
+  const int ty = static_cast<int>(today.year());
+  const int tm = static_cast<int>(static_cast<unsigned>(today.month()));
+  const int td = static_cast<int>(static_cast<unsigned>(today.day()));
+  int age = ty - *y;
+  if (tm < m || (tm == m && td < d)) --age;
+  return age;
+}
+
+bool CodeMatches(const std::string& wanted,
+                 const std::vector<std::string>& codes) {
+  const bool has_system = wanted.find('|') != std::string::npos;
+  for (const std::string& c : codes) {
+    if (has_system) {
+      if (c == wanted) return true;
+    } else {
+      const size_t bar = c.rfind('|');
+      if (std::string_view(c).substr(bar == std::string::npos ? 0 : bar + 1) ==
+          wanted)
+        return true;
+    }
+  }
+  return false;
+}
+
+// Removes every reference to a resource that is not in the release (an
+// encounter, a practitioner, a record the grants hold back), and any
+// element left empty by that, so that every reference in a release
+// resolves inside it. Returns true when `node` itself became empty.
+bool DropDanglingReferences(json& node, const std::set<std::string>& present) {
+  if (node.is_object()) {
+    auto ref = node.find("reference");
+    if (ref != node.end() && ref->is_string() &&
+        present.count(ref->get<std::string>()) == 0) {
+      node.erase(ref);
+    }
+    for (auto it = node.begin(); it != node.end();) {
+      if ((it->is_object() || it->is_array()) &&
+          DropDanglingReferences(*it, present)) {
+        it = node.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return node.empty();
+  }
+  if (node.is_array()) {
+    for (size_t i = 0; i < node.size();) {
+      if ((node[i].is_object() || node[i].is_array()) &&
+          DropDanglingReferences(node[i], present)) {
+        node.erase(i);
+      } else {
+        ++i;
+      }
+    }
+    return node.empty();
+  }
+  return false;
+}
+
+// One citizen's part of the release, before it is streamed.
+struct CitizenPart {
+  bool in_cohort = false;
+  std::map<std::string, std::string> lines;  // member name -> NDJSON
+  std::map<std::string, int64_t> by_category;
+  std::map<std::string, int64_t> by_type;
+  std::vector<std::string> grant_ids;
+};
+
+// Decides the citizen on their full policy, reads only what the decision
+// releases, applies the criteria to that, and de-identifies it.
+Status ReadCitizen(vault::CitizenStore& store, const ReleaseInput& in,
+                   const Pseudonymiser& pseudonyms, CitizenPart* out) {
+  TILLIT_ASSIGN_OR_RETURN(consent::CitizenPolicy policy,
+                          consent::ConsentService::ReadPolicy(store));
+  consent::ResearchRequest request{in.researcher, &in.study->study};
+  consent::Decision decision;
+  consent::DecideResearch(policy, request, in.now, &decision);
+  if (!decision.permit) return Status::Ok();
+  for (uint32_t g : decision.permitting)
+    out->grant_ids.push_back(policy.grants[g].id);
+
+  std::vector<vault::StoredRecord> released;
+  std::optional<vault::RecordFilter::Position> after;
+  for (;;) {
+    vault::RecordFilter f;
+    f.after = after;
+    f.limit = kPage;
+    TILLIT_ASSIGN_OR_RETURN(std::vector<vault::StoredRecord> page,
+                            store.List(f));
+    if (!page.empty()) {
+      after = vault::RecordFilter::Position{
+          page.back().effective.value_or(std::numeric_limits<int64_t>::min()),
+          page.back().seq};
+    }
+    for (vault::StoredRecord& r : page) {
+      consent::RecordFacts facts{r.type,      r.id,        r.category,
+                                 r.effective, r.sensitive, r.codes};
+      if (consent::Releases(policy, decision, facts, false))
+        released.push_back(std::move(r));
+    }
+    if (page.size() < kPage) break;
+  }
+
+  // Criteria, on released records only.
+  const consent::CohortCriteria& criteria = in.study->criteria;
+  std::string patient_id;
+  std::optional<json> patient;
+  for (const vault::StoredRecord& r : released) {
+    if (r.type == "Patient") {
+      patient_id = r.id;
+      patient = json::parse(r.resource, nullptr, false);
+      break;
+    }
+  }
+  if (criteria.min_age || criteria.max_age || criteria.sex) {
+    if (!patient || !patient->is_object()) return Status::Ok();
+    if (criteria.sex && patient->value("gender", "") != *criteria.sex)
+      return Status::Ok();
+    if (criteria.min_age || criteria.max_age) {
+      const json& b =
+          patient->contains("birthDate") ? (*patient)["birthDate"] : json();
+      if (!b.is_string()) return Status::Ok();
+      std::optional<int> age = AgeAt(b.get<std::string>(), in.now);
+      if (!age || (criteria.min_age && *age < *criteria.min_age) ||
+          (criteria.max_age && *age > *criteria.max_age))
+        return Status::Ok();
+    }
+  }
+  if (!criteria.conditions.empty()) {
+    bool found = false;
+    for (const vault::StoredRecord& r : released) {
+      if (r.type != "Condition") continue;
+      for (const std::string& wanted : criteria.conditions) {
+        if (CodeMatches(wanted, r.codes)) {
+          found = true;
+          break;
+        }
+      }
+      if (found) break;
+    }
+    if (!found) return Status::Ok();
+  }
+
+  out->in_cohort = true;
+  std::vector<json> cleaned;
+  cleaned.reserve(released.size());
+  std::set<std::string> present;  // "Type/pseudonym" of what is released
+  for (const vault::StoredRecord& r : released) {
+    json resource = json::parse(r.resource, nullptr, false);
+    if (resource.is_discarded())
+      return Status::DataLoss("a stored record is not valid JSON");
+    TILLIT_ASSIGN_OR_RETURN(json clean, Deidentify(resource, store.citizen_id(),
+                                                   patient_id, pseudonyms));
+    present.insert(clean.value("resourceType", "") + "/" +
+                   clean.value("id", ""));
+    cleaned.push_back(std::move(clean));
+    ++out->by_category[std::string(vault::CategoryName(r.category))];
+    ++out->by_type[r.type];
+  }
+  for (size_t i = 0; i < cleaned.size(); ++i) {
+    DropDanglingReferences(cleaned[i], present);
+    std::string& member = out->lines[released[i].type + ".ndjson"];
+    member += cleaned[i].dump();
+    member += '\n';
+  }
+  return Status::Ok();
+}
+
+// A new file that is removed unless Keep() is called.
+class PartialFile {
+ public:
+  explicit PartialFile(std::string path) : path_(std::move(path)) {}
+  ~PartialFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!kept_) ::unlink(path_.c_str());
+  }
+  Status Open() {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd_ < 0) return Status::IoError("cannot create the release file");
+    return Status::Ok();
+  }
+  Status Write(std::span<const uint8_t> bytes) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t w = ::write(fd_, bytes.data() + done, bytes.size() - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return Status::IoError("cannot write the release file");
+      done += static_cast<size_t>(w);
+    }
+    written_ += bytes.size();
+    return Status::Ok();
+  }
+  // Syncs, closes and renames to `final_path`, then syncs the directory.
+  Status Keep(const std::string& final_path) {
+    if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
+      fd_ = -1;
+      return Status::IoError("cannot sync the release file");
+    }
+    fd_ = -1;
+    if (::rename(path_.c_str(), final_path.c_str()) != 0)
+      return Status::IoError("cannot move the release file into place");
+    kept_ = true;
+    const std::string dir = fs::path(final_path).parent_path().string();
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+    return Status::Ok();
+  }
+  uint64_t written() const { return written_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool kept_ = false;
+  uint64_t written_ = 0;
+};
+
+json StudyManifest(const consent::StudyDefinition& s) {
+  json categories = json::array();
+  for (vault::Category c : vault::AllCategories()) {
+    if ((s.study.categories & consent::CategoryBit(c)) != 0)
+      categories.push_back(vault::CategoryName(c));
+  }
+  json purpose = {{"code", consent::DuoId(s.study.purpose.purpose)}};
+  if (!s.study.purpose.disease.empty())
+    purpose["disease"] = s.study.purpose.disease;
+  return {{"id", s.study.id},
+          {"title", s.title},
+          {"purpose", std::move(purpose)},
+          {"categories", std::move(categories)},
+          {"criteria", json::parse(s.criteria_json, nullptr, false)},
+          {"ethics_approval", s.study.ethics_approval}};
+}
+
+}  // namespace
+
+std::string ReleaseInfoToJson(const ReleaseInfo& r) {
+  return json{{"id", r.id},
+              {"study_id", r.study_id},
+              {"researcher_id", r.researcher_id},
+              {"created", r.created},
+              {"cohort_size", r.cohort_size},
+              {"audit_index", r.audit_index},
+              {"by_category", r.by_category},
+              {"by_type", r.by_type},
+              {"ndjson_bytes", r.ndjson_bytes},
+              {"sealed_bytes", r.sealed_bytes}}
+      .dump();
+}
+
+StatusOr<ReleaseInfo> ReleaseInfoFromJson(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return Status::DataLoss("stored release is malformed");
+  try {
+    ReleaseInfo r;
+    r.id = j.at("id").get<std::string>();
+    r.study_id = j.at("study_id").get<std::string>();
+    r.researcher_id = j.at("researcher_id").get<std::string>();
+    r.created = j.at("created").get<int64_t>();
+    r.cohort_size = j.at("cohort_size").get<int64_t>();
+    r.audit_index = j.at("audit_index").get<uint64_t>();
+    r.by_category = j.at("by_category").get<std::map<std::string, int64_t>>();
+    r.by_type = j.at("by_type").get<std::map<std::string, int64_t>>();
+    r.ndjson_bytes = j.at("ndjson_bytes").get<uint64_t>();
+    r.sealed_bytes = j.at("sealed_bytes").get<uint64_t>();
+    return r;
+  } catch (const json::exception&) {
+    return Status::DataLoss("stored release is malformed");
+  }
+}
+
+StatusOr<crypto::SecretBytes> StudyKey(vault::Vault& vault,
+                                       std::string_view study_id) {
+  TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes base,
+                          vault.DeriveKey("studykey", 1));
+  std::string message = "tillit study pseudonym key\n";
+  message += study_id;
+  TILLIT_ASSIGN_OR_RETURN(crypto::Digest d,
+                          crypto::KeyedHash(base, crypto::AsBytes(message)));
+  crypto::SecretBytes key = crypto::SecretBytes::CopyFrom(
+      std::span<const uint8_t>(d.data(), d.size()));
+  sodium_memzero(d.data(), d.size());
+  return key;
+}
+
+std::string ReleasePath(const vault::Vault& vault,
+                        std::string_view release_id) {
+  return vault.data_dir() + "/releases/" + std::string(release_id) + ".tillit";
+}
+
+StatusOr<ReleaseInfo> GetRelease(vault::Vault& vault,
+                                 const std::string& release_id) {
+  TILLIT_ASSIGN_OR_RETURN(std::string text,
+                          vault.GetDirectoryEntry(kReleaseKind, release_id));
+  return ReleaseInfoFromJson(text);
+}
+
+StatusOr<std::vector<ReleaseInfo>> ListReleases(vault::Vault& vault,
+                                                std::string_view study_id) {
+  TILLIT_ASSIGN_OR_RETURN(auto rows, vault.ListDirectory(kReleaseKind));
+  std::vector<ReleaseInfo> out;
+  for (const auto& [id, text] : rows) {
+    TILLIT_ASSIGN_OR_RETURN(ReleaseInfo r, ReleaseInfoFromJson(text));
+    if (r.study_id == study_id) out.push_back(std::move(r));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const ReleaseInfo& a, const ReleaseInfo& b) {
+                     return a.created < b.created;
+                   });
+  return out;
+}
+
+StatusOr<ReleaseInfo> MakeRelease(vault::Vault& vault,
+                                  vault::StoreAccess& stores,
+                                  audit::AuditLog& log, const ReleaseInput& in,
+                                  const AuditBatch& audit) {
+  if (in.study == nullptr || in.researcher == nullptr)
+    return Status::InvalidArgument("a release needs a study and a researcher");
+  if (!vault::IsValidId(in.release_id, "rel_"))
+    return Status::InvalidArgument("release id must look like rel_…");
+  auto pk_bytes = crypto::Base64Decode(in.researcher->public_key);
+  if (!pk_bytes.ok() || pk_bytes->size() != 32) {
+    return Status::FailedPrecondition(
+        "the researcher has no public key to seal releases to");
+  }
+  crypto::X25519PublicKey recipient;
+  std::copy(pk_bytes->begin(), pk_bytes->end(), recipient.begin());
+
+  TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes study_key,
+                          StudyKey(vault, in.study->study.id));
+  const Pseudonymiser pseudonyms(study_key);
+
+  const std::string final_path = ReleasePath(vault, in.release_id);
+  std::error_code ec;
+  fs::create_directories(fs::path(final_path).parent_path(), ec);
+  if (ec) return Status::IoError("cannot create the releases directory");
+  ::chmod(fs::path(final_path).parent_path().c_str(), 0700);
+  PartialFile file(vault.data_dir() + "/releases/." + in.release_id +
+                   ".partial");
+  TILLIT_RETURN_IF_ERROR(file.Open());
+  TILLIT_ASSIGN_OR_RETURN(
+      std::unique_ptr<SealedWriter> writer,
+      SealedWriter::Start(recipient, [&file](std::span<const uint8_t> b) {
+        return file.Write(b);
+      }));
+
+  ReleaseInfo info;
+  info.id = in.release_id;
+  info.study_id = in.study->study.id;
+  info.researcher_id = in.researcher->id;
+  info.created = in.now;
+  std::vector<audit::AuditEntry> entries;
+  const std::string purpose(consent::DuoId(in.study->study.purpose.purpose));
+  auto entry = [&](std::string citizen) {
+    audit::AuditEntry e;
+    e.time = in.now;
+    e.actor_kind = "researcher";
+    e.actor_id = in.researcher->id;
+    e.action = "research.release";
+    e.citizen_id = std::move(citizen);
+    e.purpose = purpose;
+    e.study_id = in.study->study.id;
+    e.decision = "permit";
+    e.request_id = in.request_id;
+    return e;
+  };
+
+  size_t done = 0;
+  for (const std::string& citizen : in.candidates) {
+    CitizenPart part;
+    Status s = stores.With(citizen, [&](vault::CitizenStore& store) {
+      return ReadCitizen(store, in, pseudonyms, &part);
+    });
+    // Erased since the index was read: not in the cohort.
+    if (s.code() == StatusCode::kNotFound) s = Status::Ok();
+    TILLIT_RETURN_IF_ERROR(s);
+    if (part.in_cohort) {
+      for (const auto& [member, lines] : part.lines) {
+        TILLIT_RETURN_IF_ERROR(writer->Append(member, lines));
+        info.ndjson_bytes += lines.size();
+      }
+      audit::AuditEntry e = entry(citizen);
+      for (const auto& [category, n] : part.by_category) {
+        e.categories.push_back(category);
+        info.by_category[category] += n;
+      }
+      for (const auto& [type, n] : part.by_type) info.by_type[type] += n;
+      e.grant_ids = std::move(part.grant_ids);
+      entries.push_back(std::move(e));
+      ++info.cohort_size;
+    }
+    ++done;
+    if (in.progress) in.progress(done);
+  }
+
+  // The release's own entry, last: its index is the release's.
+  audit::AuditEntry release_entry = entry("");
+  for (const auto& [category, n] : info.by_category)
+    release_entry.categories.push_back(category);
+  entries.push_back(std::move(release_entry));
+  TILLIT_ASSIGN_OR_RETURN(std::vector<uint64_t> indexes, audit(entries));
+  if (indexes.size() != entries.size())
+    return Status::Internal("audit returned the wrong number of indexes");
+  info.audit_index = indexes.back();
+
+  TILLIT_ASSIGN_OR_RETURN(std::string note, log.SignedCheckpoint());
+  TILLIT_ASSIGN_OR_RETURN(
+      audit::Checkpoint checkpoint,
+      audit::OpenCheckpoint(note, log.key_name(), log.public_key()));
+  TILLIT_ASSIGN_OR_RETURN(
+      std::vector<audit::Hash> proof,
+      log.InclusionProof(info.audit_index, checkpoint.size));
+  json proof_json = json::array();
+  for (const audit::Hash& h : proof)
+    proof_json.push_back(crypto::Base64Encode(h));
+
+  json obligations = json::array();
+  for (consent::ConditionCode c : in.study->study.obligations)
+    obligations.push_back(consent::DuoId(c));
+  json files = json::array();
+  for (const auto& [type, n] : info.by_type) files.push_back(type + ".ndjson");
+  const json manifest = {{"release_id", info.id},
+                         {"study", StudyManifest(*in.study)},
+                         {"purpose", purpose},
+                         {"obligations", std::move(obligations)},
+                         {"release_time", IsoTime(in.now)},
+                         {"cohort_size", info.cohort_size},
+                         {"by_category", info.by_category},
+                         {"by_type", info.by_type},
+                         {"files", std::move(files)},
+                         {"audit",
+                          {{"index", info.audit_index},
+                           {"checkpoint", note},
+                           {"tree_size", checkpoint.size},
+                           {"inclusion_proof", std::move(proof_json)},
+                           {"verifier_key", log.verifier_key()}}}};
+  TILLIT_RETURN_IF_ERROR(writer->Append("manifest.json", manifest.dump(2)));
+  TILLIT_RETURN_IF_ERROR(writer->Finish());
+  info.sealed_bytes = file.written();
+  TILLIT_RETURN_IF_ERROR(file.Keep(final_path));
+  Status listed =
+      vault.PutDirectoryEntry(kReleaseKind, info.id, ReleaseInfoToJson(info));
+  if (!listed.ok()) {
+    ::unlink(final_path.c_str());
+    return listed;
+  }
+  return info;
+}
+
+}  // namespace tillit::research
