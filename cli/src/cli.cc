@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +26,7 @@
 #include "tillit/crypto/box.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/random.h"
+#include "tillit/research/sealed.h"
 #include "tillit/vault/files.h"
 #include "tillit/vault/synthetic.h"
 #include "tillit/vault/vault.h"
@@ -58,6 +60,7 @@ Verbs:
   audit checkpoint     sign and print the current audit tree head
   keys rotate          rotate the root key, or one citizen's data key
   keygen               make an X25519 key pair for receiving releases
+  decrypt FILE         open a research release sealed to your key
   serve                serve the HTTP API until SIGTERM or SIGINT
   researcher add       register a researcher and print their token
   provider add         register a care provider and print their token
@@ -158,6 +161,21 @@ Writes an X25519 key pair for receiving research releases:
 PREFIX.pub (base64 public key, one line) and PREFIX.key (base64 secret key,
 mode 0600). Refuses to overwrite existing files.
 )"},
+      {"decrypt",
+       R"(Usage: tillit decrypt --key PREFIX.key --out DIR [--json] RELEASE_FILE
+
+Opens a research release sealed to your X25519 key (the PREFIX.key written
+by `tillit keygen`, mode 0600) and writes its members (one NDJSON file per
+resource type and manifest.json) into DIR, which is created if missing and
+must not already hold a file of a member's name. The members are assembled
+in a temporary directory beside DIR and moved in only once the whole file
+has been authenticated: a file that is altered or truncated anywhere, has
+data appended, is sealed to another key or is not a release is refused,
+and then nothing is written.
+
+--json prints {"out": DIR, "members": [{"name": "...", "bytes": N}]}.
+Exit status 1 when the file is refused (the message says why).
+)"},
       {"demo",
        R"(Usage: tillit demo [--data DIR] [--citizens N] [--seed S]
                    [--listen HOST:PORT] [--no-serve] [--quiet] [--json]
@@ -177,9 +195,11 @@ Every run issues fresh tokens, valid 7 days and shown only then: admin,
 one citizen (among those who granted any provider), provider, researcher
 and auditor. Then, unless --no-serve, it serves the HTTP API like
 `tillit serve` on --listen (default 127.0.0.1:8080; port 0 = any free
-port) and prints the URL and `curl` lines to try, until SIGTERM or Ctrl-C.
---quiet logs only errors. --json prints one object with "url", "tokens",
-the ids, "curl" and what was stored, then serves.
+port) and prints the URL, `curl` lines to try and three bash lines that
+make a research release of the study, download it and open it with
+`tillit decrypt` and the demo key, until SIGTERM or Ctrl-C. --quiet logs
+only errors. --json prints one object with "url", "tokens", the ids,
+"curl", "release" and what was stored, then serves.
 )"},
       {"serve",
        R"(Usage: tillit serve [--data DIR] [--listen HOST:PORT]
@@ -1100,6 +1120,67 @@ int CmdKeygen(int argc, char** argv, Io& io) {
   return kOk;
 }
 
+// -------------------------------------------------------------- decrypt
+
+// Reads a PREFIX.key written by WriteKeyPair and derives its public key.
+StatusOr<crypto::BoxKeyPair> ReadBoxKeyFile(const std::string& path) {
+  TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes text,
+                          vault::ReadSecretFile(path, 1024));
+  const char* chars = reinterpret_cast<const char*>(text.ExposeSecret());
+  size_t n = text.size();
+  while (n > 0 && (chars[n - 1] == '\n' || chars[n - 1] == '\r')) --n;
+  StatusOr<crypto::SecretBytes> secret =
+      crypto::Base64DecodeSecret(std::string_view(chars, n));
+  if (!secret.ok() || secret->size() != crypto::kBoxSecretKeySize) {
+    return Status::InvalidArgument(
+        path + " is not a secret key written by `tillit keygen`");
+  }
+  crypto::BoxKeyPair pair{{}, std::move(secret).value()};
+  if (crypto_scalarmult_base(pair.public_key.data(),
+                             pair.secret_key.ExposeSecret()) != 0) {
+    return Status::InvalidArgument(path + " holds an unusable secret key");
+  }
+  return pair;
+}
+
+int CmdDecrypt(int argc, char** argv, Io& io) {
+  Args a;
+  a.Option("key").Option("out").Flag("json").Flag("help");
+  if (Status s = a.Parse(argc, argv, 2); !s.ok())
+    return Usage(io, "decrypt", s.message());
+  if (a.Has("help")) return io.out << VerbHelp().at("decrypt"), kOk;
+  auto key_path = a.Get("key");
+  if (!key_path || key_path->empty())
+    return Usage(io, "decrypt", "--key PREFIX.key is required");
+  auto out_dir = a.Get("out");
+  if (!out_dir || out_dir->empty())
+    return Usage(io, "decrypt", "--out DIR is required");
+  if (a.positional().empty())
+    return Usage(io, "decrypt", "name the release file to open");
+  if (a.positional().size() > 1)
+    return Usage(io, "decrypt", "unexpected argument " + a.positional()[1]);
+  const std::string& release = a.positional()[0];
+  StatusOr<crypto::BoxKeyPair> key = ReadBoxKeyFile(*key_path);
+  if (!key.ok()) return Fail(io, "decrypt", key.status());
+  auto members = research::DecryptSealedFile(release, *key, *out_dir);
+  if (!members.ok()) {
+    return Fail(io, "decrypt",
+                members.status().WithContext(release + " refused"));
+  }
+  if (a.Has("json")) {
+    json list = json::array();
+    for (const auto& m : *members)
+      list.push_back({{"name", m.name}, {"bytes", m.size}});
+    io.out << json{{"out", *out_dir}, {"members", list}}.dump() << "\n";
+  } else {
+    io.out << "wrote " << members->size() << " member"
+           << (members->size() == 1 ? "" : "s") << " to " << *out_dir << "\n";
+    for (const auto& m : *members)
+      io.out << "  " << m.name << " (" << m.size << " bytes)\n";
+  }
+  return kOk;
+}
+
 // ------------------------------------------------------- principals
 
 // `tillit researcher|provider|auditor add`: the same validation as the
@@ -1502,6 +1583,26 @@ json DemoTryLines(const std::string& url, const std::string& tillit,
                      " --token " + ShellQuote(p.at("auditor").token.token)}};
 }
 
+// Three bash lines: make a release of the demo study, download it, open it
+// with the demo researcher's key.
+json DemoReleaseLines(const std::string& url, const std::string& tillit,
+                      const std::string& dir, const std::string& token,
+                      const std::string& study_id) {
+  const std::string auth = ShellQuote("Authorization: Bearer " + token);
+  const std::string releases = url + "/v1/studies/" + study_id + "/releases";
+  const std::string file = dir + "/release.tillit";
+  return json::array(
+      {"rid=$(curl -sS -H " + auth +
+           " -H 'Content-Type: application/json' -d '{}' " +
+           ShellQuote(releases) +
+           R"sh( | sed -n 's/.*"id":"\(rel_[0-9a-f]*\)".*/\1/p'))sh",
+       "curl -sS -H " + auth + " -o " + ShellQuote(file) + " " +
+           ShellQuote(releases + "/") + "\"$rid\"",
+       ShellQuote(tillit) + " decrypt --key " +
+           ShellQuote(dir + "/demo-researcher.key") + " --out " +
+           ShellQuote(dir + "/release-") + "\"$rid\" " + ShellQuote(file)});
+}
+
 int CmdDemo(int argc, char** argv, Io& io) {
   Args a;
   CommonOptions(a)
@@ -1645,6 +1746,11 @@ int CmdDemo(int argc, char** argv, Io& io) {
     try_lines = DemoTryLines(url, tillit, principals, demo->study_id);
   }
   const bool have_keys = fs::exists(key_prefix + ".key");
+  if (serve && have_keys) {
+    try_lines["release"] =
+        DemoReleaseLines(url, tillit, dir, principals["researcher"].token.token,
+                         demo->study_id);
+  }
 
   if (a.Has("json")) {
     json j = {{"data_dir", dir},
@@ -1672,6 +1778,7 @@ int CmdDemo(int argc, char** argv, Io& io) {
       j["url"] = url;
       j["curl"] = try_lines["curl"];
       j["verify"] = try_lines["verify"];
+      if (try_lines.contains("release")) j["release"] = try_lines["release"];
     }
     io.out << j.dump() << "\n" << std::flush;
     return serve ? ServeUntilSignal(io, *server, true, a.Has("quiet")) : kOk;
@@ -1720,9 +1827,13 @@ int CmdDemo(int argc, char** argv, Io& io) {
          << "Try (bash):\n";
   for (const auto& line : try_lines["curl"])
     io.out << "  " << line.get<std::string>() << "\n";
-  io.out << "  " << try_lines["verify"].get<std::string>() << "\n"
-         << "Serving until Ctrl-C or SIGTERM.\n"
-         << std::flush;
+  io.out << "  " << try_lines["verify"].get<std::string>() << "\n";
+  if (try_lines.contains("release")) {
+    io.out << "Make, download and open a research release (bash):\n";
+    for (const auto& line : try_lines["release"])
+      io.out << "  " << line.get<std::string>() << "\n";
+  }
+  io.out << "Serving until Ctrl-C or SIGTERM.\n" << std::flush;
   return ServeUntilSignal(io, *server, false, a.Has("quiet"));
 }
 
@@ -1747,12 +1858,13 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     return out << kVersion << "\n", kOk;
   static const std::map<std::string, std::function<int(int, char**, Io&)>>
       kVerbs = {
-          {"init", CmdInit},         {"import", CmdImport},
-          {"citizen", CmdCitizen},   {"keys", CmdKeys},
-          {"keygen", CmdKeygen},     {"demo", CmdDemo},
-          {"audit", CmdAudit},       {"serve", CmdServe},
-          {"token", CmdToken},       {"researcher", CmdRegister},
-          {"provider", CmdRegister}, {"auditor", CmdRegister},
+          {"init", CmdInit},           {"import", CmdImport},
+          {"citizen", CmdCitizen},     {"keys", CmdKeys},
+          {"keygen", CmdKeygen},       {"decrypt", CmdDecrypt},
+          {"demo", CmdDemo},           {"audit", CmdAudit},
+          {"serve", CmdServe},         {"token", CmdToken},
+          {"researcher", CmdRegister}, {"provider", CmdRegister},
+          {"auditor", CmdRegister},
       };
   auto it = kVerbs.find(verb);
   if (it == kVerbs.end()) {
