@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -682,8 +683,9 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
   std::string url;
   std::map<std::string, std::string> tokens;
   std::vector<std::string> curl;
+  std::vector<std::string> release;
   std::string verify;
-  bool in_tokens = false, in_try = false;
+  bool in_tokens = false, in_try = false, in_release = false;
   for (;;) {
     auto line = ReadLine(demo);
     ASSERT_TRUE(line) << "the demo ended early: " << ReadAll(demo.err_path);
@@ -701,7 +703,14 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
       in_try = true;
       continue;
     }
-    if (in_tokens && StartsWith(*line, "  ")) {
+    if (StartsWith(*line, "Make, download and open a research release")) {
+      in_try = false;
+      in_release = true;
+      continue;
+    }
+    if (in_release && StartsWith(*line, "  ")) {
+      release.push_back(line->substr(2));
+    } else if (in_tokens && StartsWith(*line, "  ")) {
       std::istringstream words(*line);
       std::string role, token;
       words >> role >> token;
@@ -783,6 +792,34 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
   Result verified = Run(std::vector<std::string>(v.begin() + 1, v.end()));
   EXPECT_EQ(verified.code, 0) << verified.out << verified.err;
 
+  // The release lines, pasted into bash as they are: a release of the
+  // demo study is made, downloaded and opened with the demo key.
+  ASSERT_EQ(release.size(), 3u);
+  {
+    std::string script = "set -e\n";
+    for (const std::string& l : release) script += l + "\n";
+    ASSERT_EQ(::access("/usr/bin/curl", X_OK), 0)
+        << "the release lines need curl";
+    const std::string script_path = dir_ + "/release.sh";
+    std::ofstream(script_path) << script;
+    const int rc = std::system(("bash " + script_path + " > " + dir_ +
+                                "/release.out 2>&1").c_str());
+    EXPECT_EQ(rc, 0) << ReadAll(dir_ + "/release.out") << "\n" << script;
+    bool opened = false;
+    for (const auto& e : fs::directory_iterator(demo_dir)) {
+      const std::string name = e.path().filename().string();
+      if (!StartsWith(name, "release-rel_")) continue;
+      std::ifstream in(e.path() / "manifest.json");
+      json manifest = json::parse(in, nullptr, false);
+      ASSERT_TRUE(manifest.is_object()) << name;
+      EXPECT_GE(manifest.value("cohort_size", 0), 1);
+      // The demo study asks for vital signs and lab results.
+      EXPECT_TRUE(fs::exists(e.path() / "Observation.ndjson"));
+      opened = true;
+    }
+    EXPECT_TRUE(opened) << ReadAll(dir_ + "/release.out");
+  }
+
   // The researcher's demo key pair.
   struct stat st;
   ASSERT_EQ(::stat((demo_dir + "/demo-researcher.key").c_str(), &st), 0);
@@ -807,6 +844,7 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
     EXPECT_NE(j["tokens"][role], tokens[role]) << role;
   }
   EXPECT_EQ(j["curl"].size(), curl.size());
+  EXPECT_EQ(j["release"].size(), release.size());
   const std::string url2 = j["url"];
   Reply mine = Call(url2, "GET", "/v1/me/records?limit=2",
                     j["tokens"]["citizen"].get<std::string>());

@@ -62,6 +62,10 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
   Reply study = Post("/v1/studies", study_body, study_owner.token);
   ASSERT_EQ(study.status, 201) << study.body;
   const std::string study_id = study.Json()["id"];
+  Reply release = Post("/v1/studies/" + study_id + "/releases", "",
+                       study_owner.token);
+  ASSERT_EQ(release.status, 201) << release.body;
+  const std::string release_id = release.Json()["id"];
 
   auto expired = vault_->IssueToken("citizen", owner.id, 1);
   auto revoked = vault_->IssueToken("citizen", owner.id, 3600);
@@ -132,6 +136,10 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       {"GET /v1/studies", {{kResearcher}, "", "", false}},
       {"GET /v1/studies/{id}", {{}, "", "", true}},
       {"GET /v1/studies/{id}/feasibility", {{}, "", "", true}},
+      // The study and its release are another researcher's.
+      {"POST /v1/studies/{id}/releases", {{}, "", "", true}},
+      {"GET /v1/studies/{id}/releases", {{}, "", "", true}},
+      {"GET /v1/studies/{id}/releases/{rid}", {{}, "", "", true}},
       {"GET /v1/audit/entries", {{kAuditor}, "", "?limit=5", false}},
       {"GET /v1/audit/checkpoint", {{kAuditor, kOwner, kOtherCitizen}, "", "", false}},
       {"GET /v1/audit/proofs/inclusion",
@@ -150,6 +158,7 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
     replace("{type}/{id}", record_ref);
     if (path.find("/consents/") != std::string::npos) replace("{id}", grant_id);
     if (path.find("/studies/") != std::string::npos) replace("{id}", study_id);
+    replace("{rid}", release_id);
     return path;
   };
 

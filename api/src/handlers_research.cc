@@ -1,7 +1,13 @@
 // Researcher routes (SPEC §5): define studies, read them, ask how many
-// citizens could take part. A researcher sees only their own studies:
-// another researcher's study is 404, like one that does not exist.
+// citizens could take part, make releases and download them. A researcher
+// sees only their own studies and releases: another researcher's is 404,
+// like one that does not exist.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "internal.h"
+#include "tillit/research/release.h"
 #include "tillit/vault/vault.h"
 
 namespace tillit::api::internal {
@@ -114,6 +120,119 @@ Status Feasibility(Api& api, Call& call) {
   return Status::Ok();
 }
 
+json ReleaseJson(const research::ReleaseInfo& r) {
+  return {{"id", r.id},
+          {"study_id", r.study_id},
+          {"created", r.created},
+          {"cohort_size", r.cohort_size},
+          {"audit_index", r.audit_index},
+          {"by_category", r.by_category},
+          {"by_type", r.by_type},
+          {"bytes", r.sealed_bytes}};
+}
+
+// POST /v1/studies/{id}/releases: decides every candidate on their full
+// policy, releases what they permit, and answers once the release is
+// audited and its file is in place. The body is empty or {}.
+Status CreateRelease(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(StudyDefinition s, OwnStudy(api, call));
+  if (!call.req.body.empty()) {
+    TILLIT_ASSIGN_OR_RETURN(json body, call.Json());
+    if (!body.is_object() || !body.empty())
+      return Status::InvalidArgument("the body must be empty or {}");
+  }
+  TILLIT_ASSIGN_OR_RETURN(consent::ResearcherProfile researcher,
+                          api.consent.GetResearcher(call.who().id));
+  research::ReleaseInput in;
+  in.study = &s;
+  in.researcher = &researcher;
+  TILLIT_ASSIGN_OR_RETURN(in.candidates,
+                          api.consent.Candidates(researcher, s.study));
+  in.release_id = "rel_" + api.options.rng->Hex(16);
+  in.now = api.Now();
+  in.request_id = call.request_id();
+  StatusOr<research::ReleaseInfo> made = research::MakeRelease(
+      api.vault, api.cache, *api.log, in,
+      [&](const std::vector<audit::AuditEntry>& entries)
+          -> StatusOr<std::vector<uint64_t>> {
+        auto indexes = api.log->AppendBatch(entries);
+        if (!indexes.ok()) {
+          api.metrics.AuditFailed();
+          call.audit_failed = true;
+          api.LogLine("request_id=" + call.request_id() +
+                      " audit append failed: " + indexes.status().ToString());
+          return Status::FailedPrecondition(
+              "audit log unavailable: access refused");
+        }
+        for (size_t i = 0; i < entries.size(); ++i) api.metrics.AuditAppended();
+        return indexes;
+      });
+  // A researcher registered without a key: 409; the audit log refusing:
+  // 503 (call.audit_failed); nothing was released either way.
+  if (!made.ok()) return made.status();
+  call.res.set_header("Location", "/v1/studies/" + s.study.id +
+                                      "/releases/" + made->id);
+  call.Reply(ReleaseJson(*made), 201);
+  return Status::Ok();
+}
+
+// GET /v1/studies/{id}/releases
+Status ListReleases(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(StudyDefinition s, OwnStudy(api, call));
+  TILLIT_ASSIGN_OR_RETURN(std::vector<research::ReleaseInfo> all,
+                          research::ListReleases(api.vault, s.study.id));
+  json releases = json::array();
+  for (const research::ReleaseInfo& r : all) releases.push_back(ReleaseJson(r));
+  call.Reply({{"releases", std::move(releases)}});
+  return Status::Ok();
+}
+
+// GET /v1/studies/{id}/releases/{rid}: the sealed file, streamed.
+Status DownloadRelease(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(StudyDefinition s, OwnStudy(api, call));
+  const std::string rid = call.Param("rid");
+  if (!vault::IsValidId(rid, "rel_")) return Status::NotFound("no such release");
+  StatusOr<research::ReleaseInfo> info = research::GetRelease(api.vault, rid);
+  if (!info.ok()) {
+    if (info.status().code() == StatusCode::kNotFound)
+      return Status::NotFound("no such release");
+    return info.status();
+  }
+  if (info->study_id != s.study.id) return Status::NotFound("no such release");
+  const int fd = ::open(research::ReleasePath(api.vault, rid).c_str(),
+                        O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::DataLoss("the release file is missing");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 ||
+      static_cast<uint64_t>(st.st_size) != info->sealed_bytes) {
+    ::close(fd);
+    return Status::DataLoss("the release file does not match its listing");
+  }
+  audit::AuditEntry e = StudyEntry("research.download", s);
+  if (Status audited = api.Audit(call, e).status(); !audited.ok()) {
+    ::close(fd);
+    return audited;
+  }
+  auto file = std::shared_ptr<int>(new int(fd), [](int* p) {
+    ::close(*p);
+    delete p;
+  });
+  call.res.status = 200;
+  call.res.set_header("Content-Disposition",
+                      "attachment; filename=\"" + rid + ".tillit\"");
+  call.res.set_content_provider(
+      static_cast<size_t>(st.st_size), "application/octet-stream",
+      [file](size_t offset, size_t length, httplib::DataSink& sink) {
+        char buf[65536];
+        const size_t want = std::min(length, sizeof buf);
+        const ssize_t got =
+            ::pread(*file, buf, want, static_cast<off_t>(offset));
+        if (got <= 0) return false;
+        return sink.write(buf, static_cast<size_t>(got));
+      });
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<Route> ResearchRoutes() {
@@ -126,6 +245,18 @@ std::vector<Route> ResearchRoutes() {
        {}},
       {{"GET", "/v1/studies/{id}/feasibility", kResearcher, {}, false},
        Feasibility,
+       false,
+       {}},
+      {{"POST", "/v1/studies/{id}/releases", kResearcher, {}, false},
+       CreateRelease,
+       false,
+       {}},
+      {{"GET", "/v1/studies/{id}/releases", kResearcher, {}, false},
+       ListReleases,
+       false,
+       {}},
+      {{"GET", "/v1/studies/{id}/releases/{rid}", kResearcher, {}, false},
+       DownloadRelease,
        false,
        {}},
   };
