@@ -21,7 +21,8 @@ std::optional<std::string> Call::Query(std::string_view name) const {
 StatusOr<std::string_view> Call::JsonText() const {
   const size_t limit = match_.route->info.large_body ? options_.max_body_bytes
                                                      : options_.max_json_bytes;
-  if (req.body.empty()) return Status::InvalidArgument("a JSON body is required");
+  if (req.body.empty())
+    return Status::InvalidArgument("a JSON body is required");
   TILLIT_RETURN_IF_ERROR(
       CheckJsonShape(req.body, limit, options_.max_json_depth));
   return std::string_view(req.body);
@@ -47,12 +48,18 @@ void Call::ReplyText(std::string body, const char* content_type, int status) {
 
 std::string_view ActorKind(Role role) {
   switch (role) {
-    case kAdmin: return "operator";
-    case kCitizen: return "citizen";
-    case kProvider: return "provider";
-    case kResearcher: return "researcher";
-    case kAuditor: return "auditor";
-    case kAnyone: return "system";
+    case kAdmin:
+      return "operator";
+    case kCitizen:
+      return "citizen";
+    case kProvider:
+      return "provider";
+    case kResearcher:
+      return "researcher";
+    case kAuditor:
+      return "auditor";
+    case kAnyone:
+      return "system";
   }
   return "system";
 }
@@ -77,16 +84,24 @@ StatusOr<uint64_t> Api::Audit(Call& call, audit::AuditEntry entry) {
   }
   entry.request_id = call.request_id();
   if (entry.decision.empty()) entry.decision = "none";
-  StatusOr<uint64_t> index = log->Append(entry);
-  if (!index.ok()) {
+  TILLIT_ASSIGN_OR_RETURN(
+      std::vector<uint64_t> indexes,
+      AuditBatch(call, std::span<const audit::AuditEntry>(&entry, 1)));
+  return indexes.front();
+}
+
+StatusOr<std::vector<uint64_t>> Api::AuditBatch(
+    Call& call, std::span<const audit::AuditEntry> entries) {
+  StatusOr<std::vector<uint64_t>> indexes = log->AppendBatch(entries);
+  if (!indexes.ok()) {
     metrics.AuditFailed();
     call.audit_failed = true;
     LogLine("request_id=" + call.request_id() +
-            " audit append failed: " + index.status().ToString());
+            " audit append failed: " + indexes.status().ToString());
     return Status::FailedPrecondition("audit log unavailable: access refused");
   }
-  metrics.AuditAppended();
-  return index;
+  for (size_t i = 0; i < entries.size(); ++i) metrics.AuditAppended();
+  return indexes;
 }
 
 void Api::LogLine(const std::string& line) {

@@ -151,27 +151,16 @@ Status CreateRelease(Api& api, Call& call) {
   in.release_id = "rel_" + api.options.rng->Hex(16);
   in.now = api.Now();
   in.request_id = call.request_id();
-  StatusOr<research::ReleaseInfo> made = research::MakeRelease(
-      api.vault, api.cache, *api.log, in,
-      [&](const std::vector<audit::AuditEntry>& entries)
-          -> StatusOr<std::vector<uint64_t>> {
-        auto indexes = api.log->AppendBatch(entries);
-        if (!indexes.ok()) {
-          api.metrics.AuditFailed();
-          call.audit_failed = true;
-          api.LogLine("request_id=" + call.request_id() +
-                      " audit append failed: " + indexes.status().ToString());
-          return Status::FailedPrecondition(
-              "audit log unavailable: access refused");
-        }
-        for (size_t i = 0; i < entries.size(); ++i) api.metrics.AuditAppended();
-        return indexes;
-      });
+  StatusOr<research::ReleaseInfo> made =
+      research::MakeRelease(api.vault, api.cache, *api.log, in,
+                            [&](const std::vector<audit::AuditEntry>& entries) {
+                              return api.AuditBatch(call, entries);
+                            });
   // A researcher registered without a key: 409; the audit log refusing:
   // 503 (call.audit_failed); nothing was released either way.
   if (!made.ok()) return made.status();
-  call.res.set_header("Location", "/v1/studies/" + s.study.id +
-                                      "/releases/" + made->id);
+  call.res.set_header("Location",
+                      "/v1/studies/" + s.study.id + "/releases/" + made->id);
   call.Reply(ReleaseJson(*made), 201);
   return Status::Ok();
 }
@@ -191,7 +180,8 @@ Status ListReleases(Api& api, Call& call) {
 Status DownloadRelease(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(StudyDefinition s, OwnStudy(api, call));
   const std::string rid = call.Param("rid");
-  if (!vault::IsValidId(rid, "rel_")) return Status::NotFound("no such release");
+  if (!vault::IsValidId(rid, "rel_"))
+    return Status::NotFound("no such release");
   StatusOr<research::ReleaseInfo> info = research::GetRelease(api.vault, rid);
   if (!info.ok()) {
     if (info.status().code() == StatusCode::kNotFound)

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -199,6 +200,10 @@ class Api {
   // are filled in from the call) and returns its index. On failure the call is marked so the
   // reply is 503 audit_unavailable, and the caller must release nothing.
   StatusOr<uint64_t> Audit(Call& call, audit::AuditEntry entry);
+  // Several entries, as given (nothing is filled in), in one durable
+  // commit; fails closed like Audit.
+  StatusOr<std::vector<uint64_t>> AuditBatch(
+      Call& call, std::span<const audit::AuditEntry> entries);
   // A line in the server log.
   void LogLine(const std::string& line);
 };

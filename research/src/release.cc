@@ -440,7 +440,6 @@ StatusOr<ReleaseInfo> MakeRelease(vault::Vault& vault,
     return e;
   };
 
-  size_t done = 0;
   for (const std::string& citizen : in.candidates) {
     CitizenPart part;
     Status s = stores.With(citizen, [&](vault::CitizenStore& store) {
@@ -464,8 +463,6 @@ StatusOr<ReleaseInfo> MakeRelease(vault::Vault& vault,
       entries.push_back(std::move(e));
       ++info.cohort_size;
     }
-    ++done;
-    if (in.progress) in.progress(done);
   }
 
   // The release's own entry, last: its index is the release's.

@@ -62,8 +62,6 @@ struct ReleaseInput {
   std::string release_id;  // rel_…, new
   int64_t now = 0;
   std::string request_id;  // put in the audit entries
-  // Called after each citizen (done, of candidates.size()).
-  std::function<void(size_t done)> progress;
 };
 
 // Makes the audit entries durable and returns their indexes (a server
