@@ -122,6 +122,9 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       {"PUT /v1/me/research-opt-out",
        {citizens, R"({"opted_out": false})", "", false}},
       {"GET /v1/me/access-log", {citizens, "", "?limit=5", false}},
+      {"GET /v1/me/devices", {citizens, "", "", false}},
+      // An unknown device: nobody may revoke it.
+      {"DELETE /v1/me/devices/{id}", {{}, "", "", true}},
       // The owner's erasure is the last call of all (see below); the body
       // names the owner, so nobody else can erase anything.
       {"DELETE /v1/me", {{kOwner}, "", "", true}},
@@ -157,6 +160,8 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
     replace("{citizen_id}", owner.id);
     replace("{type}/{id}", record_ref);
     if (path.find("/consents/") != std::string::npos) replace("{id}", grant_id);
+    if (path.find("/devices/") != std::string::npos)
+      replace("{id}", "d_" + std::string(32, '0'));
     if (path.find("/studies/") != std::string::npos) replace("{id}", study_id);
     replace("{rid}", release_id);
     return path;

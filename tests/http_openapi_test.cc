@@ -311,6 +311,10 @@ TEST_F(OpenApiDocumentTest, IsOpenApi31WithTheBasics) {
   const json& bearer = doc.at("components").at("securitySchemes").at("bearer");
   EXPECT_EQ(bearer["type"], "http");
   EXPECT_EQ(bearer["scheme"], "bearer");
+  const json& device =
+      doc.at("components").at("securitySchemes").at("deviceSignature");
+  EXPECT_EQ(device["in"], "header");
+  EXPECT_EQ(device["name"], "Signature");
 }
 
 TEST_F(OpenApiDocumentTest, PathsAndMethodsEqualTheRouter) {
@@ -362,6 +366,9 @@ TEST_F(OpenApiDocumentTest, ParametersRolesAndSecurityMatchEachRoute) {
             << "path parameter " << name << " must be required";
       } else if (in == "query") {
         EXPECT_TRUE(query_params.insert(name).second) << name << " twice";
+      } else if (in == "header") {
+        // The one header parameter a handler reads.
+        EXPECT_EQ(o.Name() + " " + name, "POST /v1/me/records Idempotency-Key");
       } else {
         ADD_FAILURE() << "parameter " << name << " in " << in
                       << ": the router reads only path and query parameters";
@@ -392,10 +399,11 @@ TEST_F(OpenApiDocumentTest, ParametersRolesAndSecurityMatchEachRoute) {
           << "a route anyone may call must declare security: []";
     } else {
       ASSERT_FALSE(security.empty()) << "a token route must need the bearer";
-      for (const json& requirement : security) {
-        EXPECT_EQ(requirement, json({{"bearer", json::array()}}))
-            << requirement.dump();
-      }
+      // Citizen routes also take a paired device's signature.
+      json want = json::array({{{"bearer", json::array()}}});
+      if (route->roles & api::kCitizen)
+        want.push_back({{"deviceSignature", json::array()}});
+      EXPECT_EQ(security, want);
     }
   }
   EXPECT_GT(checked, 0);
@@ -912,6 +920,9 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
         Get("/v1/audit/proofs/consistency?from=5&to=2", atoken), 400);
   check("GET", "/v1/me/access-log",
         Get("/v1/me/access-log?limit=3&proofs=true", citizen), 200);
+  check("GET", "/v1/me/devices", Get("/v1/me/devices", citizen), 200);
+  check("DELETE", "/v1/me/devices/{id}",
+        Delete("/v1/me/devices/d_" + std::string(32, '0'), citizen), 404);
 
   // Revocation and erasure last.
   const std::string gid = granted.Json().value("id", "");

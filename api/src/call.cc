@@ -74,7 +74,9 @@ Api::Api(vault::Vault* v, const ServerOptions& o,
       policies(o.store_cache_size),
       metrics(RouteTable().size()),
       principal_limiter(o.rate_per_second, o.rate_burst),
-      address_limiter(o.enroll_per_minute / 60.0, o.enroll_burst) {}
+      address_limiter(o.enroll_per_minute / 60.0, o.enroll_burst),
+      devices(v, o.rng),
+      nonces(o.max_signature_nonces) {}
 
 StatusOr<uint64_t> Api::Audit(Call& call, audit::AuditEntry entry) {
   entry.time = Now();

@@ -91,30 +91,78 @@ Status Auditor(Api& api, Call& call) {
   return Status::Ok();
 }
 
+// A device to pair at enrollment, checked before the code is spent.
+struct DeviceRequest {
+  crypto::Ed25519PublicKey public_key;
+  std::string name;
+};
+
+StatusOr<std::optional<DeviceRequest>> ParseEnrollment(const json& j,
+                                                       std::string* code) {
+  const Status shape = Status::InvalidArgument(
+      "the body must be {\"enrollment_code\": \"…\"}, optionally with "
+      "\"device_public_key\" and \"device_name\"");
+  if (!j.is_object() || !j.contains("enrollment_code") ||
+      !j["enrollment_code"].is_string()) {
+    return shape;
+  }
+  for (const auto& [key, value] : j.items()) {
+    if (key != "enrollment_code" && key != "device_public_key" &&
+        key != "device_name") {
+      return Status::InvalidArgument(key + ": unknown field");
+    }
+  }
+  *code = j["enrollment_code"].get<std::string>();
+  const bool has_key = j.contains("device_public_key");
+  if (has_key != j.contains("device_name")) {
+    return Status::InvalidArgument(
+        "device_public_key and device_name come together");
+  }
+  if (!has_key) return std::optional<DeviceRequest>();
+  if (!j["device_public_key"].is_string() || !j["device_name"].is_string())
+    return Status::InvalidArgument(
+        "device_public_key and device_name: must be strings");
+  DeviceRequest d;
+  TILLIT_ASSIGN_OR_RETURN(
+      d.public_key,
+      ParseDevicePublicKey(j["device_public_key"].get<std::string>()));
+  d.name = j["device_name"].get<std::string>();
+  TILLIT_RETURN_IF_ERROR(CheckDeviceName(d.name));
+  return std::optional<DeviceRequest>(std::move(d));
+}
+
+// POST /v1/enroll: a bearer token, or (with a device key) a paired device.
 Status Enroll(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(json j, call.Json());
-  if (!j.is_object() || !j.contains("enrollment_code") ||
-      !j["enrollment_code"].is_string() || j.size() != 1) {
-    return Status::InvalidArgument(
-        "the body must be {\"enrollment_code\": \"…\"}");
-  }
-  auto redeemed =
-      api.vault.RedeemToken(j["enrollment_code"].get<std::string>(), "enroll");
+  std::string code;
+  TILLIT_ASSIGN_OR_RETURN(std::optional<DeviceRequest> device,
+                          ParseEnrollment(j, &code));
+  auto redeemed = api.vault.RedeemToken(code, "enroll");
   if (!redeemed.ok()) {
     if (redeemed.status().code() == StatusCode::kUnauthenticated) {
       return Status::Unauthenticated("invalid, used or expired enrollment code");
     }
     return redeemed.status();
   }
+  const std::string citizen = redeemed->principal;
+  audit::AuditEntry e = Entry(device ? "device.pair" : "citizen.enroll",
+                              citizen);
+  e.actor_kind = "citizen";
+  e.actor_id = citizen;
+  if (device) {
+    TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
+    TILLIT_ASSIGN_OR_RETURN(
+        Device paired,
+        api.devices.Pair(citizen, device->public_key, device->name,
+                         api.Now()));
+    call.Reply({{"citizen_id", citizen}, {"device_id", paired.id}});
+    return Status::Ok();
+  }
   TILLIT_ASSIGN_OR_RETURN(
       vault::IssuedToken token,
-      api.vault.IssueToken("citizen", redeemed->principal,
-                           api.options.citizen_token_ttl));
-  audit::AuditEntry e = Entry("citizen.enroll", redeemed->principal);
-  e.actor_kind = "citizen";
-  e.actor_id = redeemed->principal;
+      api.vault.IssueToken("citizen", citizen, api.options.citizen_token_ttl));
   TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
-  call.Reply({{"citizen_id", redeemed->principal},
+  call.Reply({{"citizen_id", citizen},
               {"token", token.token},
               {"expires", token.expires_at}});
   return Status::Ok();

@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "tillit/audit/remote.h"
 #include "tillit/crypto/encoding.h"
+#include "tillit/crypto/hash.h"
 
 namespace tillit::api::internal {
 namespace {
@@ -216,10 +217,48 @@ Status ReadRecord(Api& api, Call& call) {
   return Status::Ok();
 }
 
+// The Idempotency-Key field of a request (docs/MOBILE_BRIDGE.md): a
+// structured-field string or a bare token, 16 to 64 of A-Z a-z 0-9 _ -.
+StatusOr<std::optional<std::string>> IdempotencyKey(const Call& call) {
+  const size_t count = call.req.get_header_value_count("Idempotency-Key");
+  if (count == 0) return std::optional<std::string>();
+  std::string key = call.req.get_header_value("Idempotency-Key");
+  if (key.size() >= 2 && key.front() == '"' && key.back() == '"')
+    key = key.substr(1, key.size() - 2);
+  const bool ok =
+      count == 1 && key.size() >= 16 && key.size() <= 64 &&
+      std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+               (c >= '0' && c <= '9') || c == '_' || c == '-';
+      });
+  if (!ok) {
+    return Status::InvalidArgument(
+        "Idempotency-Key: one value of 16 to 64 of A-Z a-z 0-9 _ -");
+  }
+  return std::optional<std::string>(std::move(key));
+}
+
+// The id of the record an idempotency key names: keyed BLAKE2b (a vault
+// sub-key) of the citizen, the type and the key, so the same request maps
+// to the same record across retries and restarts, and nobody without the
+// vault can link ids to keys.
+StatusOr<std::string> IdempotentRecordId(Api& api, const std::string& citizen,
+                                         const std::string& type,
+                                         const std::string& key) {
+  TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes hash_key,
+                          api.vault.DeriveKey("idempkey", 1));
+  const std::string message = citizen + "\n" + type + "\n" + key;
+  TILLIT_ASSIGN_OR_RETURN(crypto::Digest d,
+                          crypto::KeyedHash(hash_key, crypto::AsBytes(message)));
+  return crypto::HexEncode(std::span<const uint8_t>(d.data(), 16));
+}
+
 // The citizen's resource with the vault's id and the citizen-entered tag
 // (any other claim to the source system is dropped: only the vault says
-// where a record came from).
-StatusOr<std::string> CitizenResource(Api& api, Call& call) {
+// where a record came from). With an idempotency key the id is derived from
+// it; otherwise it is random.
+StatusOr<std::string> CitizenResource(
+    Api& api, Call& call, const std::optional<std::string>& idempotency_key) {
   TILLIT_ASSIGN_OR_RETURN(json r, call.Json());
   if (!r.is_object())
     return Status::InvalidArgument("the body must be one FHIR resource");
@@ -251,17 +290,51 @@ StatusOr<std::string> CitizenResource(Api& api, Call& call) {
                   {"code", "citizen"},
                   {"display", "Entered by the citizen"}});
   meta["tag"] = std::move(tags);
-  r["id"] = api.options.rng->Hex(16);
+  if (idempotency_key) {
+    TILLIT_ASSIGN_OR_RETURN(
+        r["id"], IdempotentRecordId(api, call.who().id, type, *idempotency_key));
+  } else {
+    r["id"] = api.options.rng->Hex(16);
+  }
   return r.dump(-1, ' ', false, json::error_handler_t::strict);
 }
 
 Status AddRecord(Api& api, Call& call) {
-  TILLIT_ASSIGN_OR_RETURN(std::string text, CitizenResource(api, call));
+  TILLIT_ASSIGN_OR_RETURN(std::optional<std::string> idempotency_key,
+                          IdempotencyKey(call));
+  TILLIT_ASSIGN_OR_RETURN(std::string text,
+                          CitizenResource(api, call, idempotency_key));
   TILLIT_ASSIGN_OR_RETURN(vault::ParsedResource parsed,
                           vault::ParseFhirResource(text));
+  // A repeat of a request already served: the stored record, unchanged.
+  std::optional<vault::StoredRecord> earlier;
+  if (idempotency_key) {
+    TILLIT_RETURN_IF_ERROR(api.cache.With(
+        call.who().id, [&](vault::CitizenStore& store) -> Status {
+          auto found = store.Get(parsed.type, parsed.id);
+          if (found.ok()) {
+            earlier = std::move(found).value();
+            return Status::Ok();
+          }
+          return found.status().code() == StatusCode::kNotFound
+                     ? Status::Ok()
+                     : found.status();
+        }));
+    if (earlier && earlier->resource != parsed.json) {
+      return Status::FailedPrecondition(
+          "Idempotency-Key: already used for a different record");
+    }
+  }
   audit::AuditEntry e = Entry("records.add", call);
   e.categories = {std::string(vault::CategoryName(parsed.category))};
   TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
+  if (earlier) {
+    call.res.set_header("Idempotent-Replayed", "true");
+    call.res.set_header("Location",
+                        "/v1/me/records/" + parsed.type + "/" + parsed.id);
+    call.ReplyText(std::move(earlier->resource), "application/fhir+json", 200);
+    return Status::Ok();
+  }
   // The cached store: a single resource has no Patient to link, so this is
   // what Vault::Import would do, without opening a second handle.
   TILLIT_RETURN_IF_ERROR(
@@ -560,6 +633,41 @@ Status AccessLog(Api& api, Call& call) {
   return Status::Ok();
 }
 
+// --- paired devices
+
+json DeviceJson(const Device& d, const Call& call) {
+  return {{"id", d.id},
+          {"name", d.name},
+          {"created", d.created},
+          {"revoked", d.revoked ? json(*d.revoked) : json(nullptr)},
+          {"this_device", d.id == call.who().device_id}};
+}
+
+Status ListDevices(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(std::vector<Device> devices,
+                          api.devices.List(call.who().id));
+  TILLIT_RETURN_IF_ERROR(api.Audit(call, Entry("device.list", call)).status());
+  json list = json::array();
+  for (const Device& d : devices) list.push_back(DeviceJson(d, call));
+  call.Reply({{"devices", std::move(list)}});
+  return Status::Ok();
+}
+
+Status RevokeDevice(Api& api, Call& call) {
+  const std::string id = call.Param("id");
+  // Checked before the entry is written: another citizen's device or an
+  // unknown id is 404 and leaves no trace.
+  TILLIT_ASSIGN_OR_RETURN(Device d, api.devices.Find(id));
+  if (d.citizen_id != call.who().id) return Status::NotFound("no such device");
+  if (d.revoked)
+    return Status::FailedPrecondition("the device is already revoked");
+  TILLIT_RETURN_IF_ERROR(
+      api.Audit(call, Entry("device.revoke", call)).status());
+  TILLIT_ASSIGN_OR_RETURN(d, api.devices.Revoke(call.who().id, id, api.Now()));
+  call.Reply({{"id", d.id}, {"revoked", *d.revoked}});
+  return Status::Ok();
+}
+
 // --- erasure
 
 Status Erase(Api& api, Call& call) {
@@ -575,6 +683,7 @@ Status Erase(Api& api, Call& call) {
   TILLIT_RETURN_IF_ERROR(
       api.cache.Exclusive(id, [&] { return api.vault.EraseCitizen(id); }));
   TILLIT_RETURN_IF_ERROR(api.vault.RevokePrincipalTokens(id).status());
+  TILLIT_RETURN_IF_ERROR(api.devices.RevokeAll(id, api.Now()).status());
   call.Reply({{"erased", id}});
   return Status::Ok();
 }
@@ -627,6 +736,11 @@ std::vector<Route> CitizenRoutes() {
        {}},
       {{"GET", "/v1/me/access-log", kCitizen, log_query, false},
        AccessLog,
+       false,
+       {}},
+      {{"GET", "/v1/me/devices", kCitizen, {}, false}, ListDevices, false, {}},
+      {{"DELETE", "/v1/me/devices/{id}", kCitizen, {}, false},
+       RevokeDevice,
        false,
        {}},
   };

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "devices.h"
 #include "tillit/api/routes.h"
 #include "tillit/api/server.h"
 #include "tillit/audit/audit_log.h"
@@ -135,6 +136,9 @@ class Metrics {
 struct Principal {
   Role role = kAnyone;
   std::string id;  // c_…, p_…, r_…, a_… or "operator"; empty for anyone
+  // The paired device whose signature authenticated the request (the
+  // principal is then its citizen); empty for a bearer token.
+  std::string device_id;
 };
 
 // One request being served.
@@ -194,6 +198,8 @@ class Api {
   Metrics metrics;
   RateLimiter principal_limiter;
   RateLimiter address_limiter;
+  DeviceRegistry devices;
+  NonceCache nonces;
 
   int64_t Now() const { return options.clock->NowSeconds(); }
   // Writes `entry` durably (time, request id and, unless set, the actor

@@ -10,6 +10,7 @@
 #include <typeinfo>
 
 #include "internal.h"
+#include "tillit/api/http_signature.h"
 
 namespace tillit::api {
 
@@ -32,6 +33,7 @@ struct RequestState {
   std::chrono::steady_clock::time_point start;
   std::optional<RouteMatch> match;
   Principal who;
+  std::string content_digest;  // of a signed request, checked in Dispatch
   bool rejected = false;   // answered before routing
   bool prerouted = false;  // checked while answering Expect: 100-continue
 };
@@ -235,6 +237,14 @@ struct Server::Impl {
     }
     if (route.info.roles & kAnyone) return HandlerResponse::Unhandled;
 
+    const bool signed_request =
+        req.has_header("Signature-Input") || req.has_header("Signature");
+    if (signed_request && req.has_header("Authorization")) {
+      return Reject(req, res, 400, "invalid_argument",
+                    "send a bearer token or a signature, not both");
+    }
+    if (signed_request) return AuthenticateDevice(req, res, route);
+
     const std::string auth = req.get_header_value("Authorization");
     constexpr std::string_view kBearer = "Bearer ";
     if (auth.size() <= kBearer.size() ||
@@ -259,9 +269,77 @@ struct Server::Impl {
       return Reject(req, res, 403, "forbidden",
                     "this token may not use this route");
     }
-    t_request.who = Principal{*role, info->principal};
+    t_request.who = Principal{*role, info->principal, ""};
     double retry = 0;
     if (!api.principal_limiter.Allow(info->principal, WallSeconds(), &retry)) {
+      res.set_header("Retry-After", std::to_string(static_cast<int>(retry) + 1));
+      return Reject(req, res, 429, "rate_limited",
+                    "too many requests; retry later");
+    }
+    return HandlerResponse::Unhandled;
+  }
+
+  // A request signed by a paired device (docs/MOBILE_BRIDGE.md). The body
+  // is not read yet: its digest is checked in Dispatch.
+  HandlerResponse AuthenticateDevice(const httplib::Request& req,
+                                     httplib::Response& res,
+                                     const internal::Route& route) {
+    auto refuse = [&](std::string_view message) {
+      res.set_header("WWW-Authenticate", "Signature");
+      return Reject(req, res, 401, "unauthenticated", message);
+    };
+    if (req.get_header_value_count("Signature-Input") != 1 ||
+        req.get_header_value_count("Signature") != 1 ||
+        req.get_header_value_count("Content-Digest") != 1) {
+      return refuse(
+          "a signed request needs one Signature-Input, Signature and "
+          "Content-Digest field each");
+    }
+    auto parsed = ParseSignature(req.get_header_value("Signature-Input"),
+                                 req.get_header_value("Signature"));
+    if (!parsed.ok()) return refuse(parsed.status().message());
+    const int64_t now = api.Now();
+    const int64_t skew = options.signature_max_skew_seconds;
+    if (parsed->params.created < now - skew ||
+        parsed->params.created > now + skew) {
+      return refuse("the signature's created time is not within " +
+                    std::to_string(skew) + " seconds of the server's clock");
+    }
+    auto device = api.devices.Find(parsed->params.keyid);
+    if (!device.ok() && device.status().code() != StatusCode::kNotFound) {
+      api.LogLine("request_id=" + t_request.request_id +
+                  " device lookup failed: " + device.status().ToString());
+      return Reject(req, res, 500, "internal", "internal error");
+    }
+    if (!device.ok() || device->revoked)
+      return refuse("unknown or revoked device");
+    const std::string digest = req.get_header_value("Content-Digest");
+    // The target as it was sent (cpp-httplib keeps it undecoded).
+    const RequestParts parts{req.method, req.target, digest};
+    if (!VerifyRequestSignature(device->public_key, *parsed, parts))
+      return refuse("the signature does not verify");
+    // Only a verified signature spends its nonce, so nobody can burn
+    // another device's nonces.
+    switch (api.nonces.Remember(device->id, parsed->params.nonce,
+                                parsed->params.created + skew, now)) {
+      case internal::NonceCache::Result::kFresh:
+        break;
+      case internal::NonceCache::Result::kReplayed:
+        return refuse("this signature's nonce was already used (a replay)");
+      case internal::NonceCache::Result::kFull:
+        res.set_header("Retry-After", "1");
+        return Reject(req, res, 429, "rate_limited",
+                      "too many signed requests; retry later");
+    }
+    if ((route.info.roles & kCitizen) == 0) {
+      return Reject(req, res, 403, "forbidden",
+                    "a device may not use this route");
+    }
+    t_request.who = Principal{kCitizen, device->citizen_id, device->id};
+    t_request.content_digest = digest;
+    double retry = 0;
+    if (!api.principal_limiter.Allow(device->citizen_id, WallSeconds(),
+                                     &retry)) {
       res.set_header("Retry-After", std::to_string(static_cast<int>(retry) + 1));
       return Reject(req, res, 429, "rate_limited",
                     "too many requests; retry later");
@@ -272,6 +350,16 @@ struct Server::Impl {
   void Dispatch(const httplib::Request& req, httplib::Response& res) {
     if (!t_request.active || !t_request.match || !t_request.match->route) {
       res.status = 500;  // cannot happen: every request is pre-routed
+      return;
+    }
+    if (!t_request.who.device_id.empty() &&
+        !ContentDigestMatches(t_request.content_digest, req.body)) {
+      res.status = 401;
+      res.set_header("WWW-Authenticate", "Signature");
+      res.set_content(ErrorBody("unauthenticated",
+                                "the body does not match Content-Digest",
+                                t_request.request_id),
+                      "application/json");
       return;
     }
     Call call(req, res, *t_request.match, t_request.who, t_request.request_id,

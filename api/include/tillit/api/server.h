@@ -3,7 +3,7 @@
 // One Server serves one opened Vault. It owns the audit log, the consent
 // service and a StoreCache of open citizen stores. Every request is
 // matched against the route table (routes.h), authenticated by bearer
-// token, authorised by role and then by object (another citizen's data is
+// token or by a paired device's RFC 9421 signature, authorised by role and then by object (another citizen's data is
 // 404), rate limited, and answered; every access to a citizen's data is
 // written to the audit log before anything is released (fail closed).
 //
@@ -56,6 +56,13 @@ struct ServerOptions {
   // Enrollment attempts per client address: per minute and burst.
   double enroll_per_minute = 10;
   double enroll_burst = 5;
+
+  // Signed requests from paired devices (docs/MOBILE_BRIDGE.md): how far
+  // a signature's `created` may be from the server's clock, either way,
+  // and how many (device, nonce) pairs are remembered to refuse replays
+  // within that window (beyond it: 429 until some expire).
+  int64_t signature_max_skew_seconds = 300;
+  size_t max_signature_nonces = 1000000;
 
   size_t store_cache_size = 256;  // open citizen stores (with their keys)
 
