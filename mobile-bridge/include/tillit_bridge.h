@@ -16,7 +16,10 @@
  * Error messages start with a stable code, a colon and a space, then text
  * for people: "log_fork: ...". Apps branch on the code (see
  * tillit_error_code) and show or log the rest. The codes:
- *   invalid_argument   bad input from the app; nothing was sent or stored
+ *   invalid_argument   bad input from the app, found by the bridge before
+ *                      anything was sent or stored
+ *   bad_request        the server refused the request as invalid (HTTP 400
+ *                      or 422); nothing was stored
  *   not_paired         the call needs a paired device
  *   already_paired     tillit_pair on a client that is paired
  *   key_unavailable    the platform key callback failed
@@ -27,8 +30,9 @@
  *   forbidden, not_found, conflict, too_large, rate_limited,
  *   audit_unavailable, server
  *                      the server's answer (HTTP 403, 404, 409, 413, 429,
- *                      503 audit, other 4xx/5xx); the message carries the
- *                      server's message and request id
+ *                      503 audit, any other 4xx/5xx or a malformed
+ *                      answer); the message carries the server's message
+ *                      and request id
  *   log_fork           the server showed a checkpoint that is not an
  *                      extension of the one this device verified before:
  *                      the access log was forked or rewritten
@@ -144,7 +148,8 @@ TILLIT_BRIDGE_EXPORT char* tillit_pair(tillit_client_t* client,
 /* Revokes this device on the server (DELETE /v1/me/devices/{id}) and
  * forgets the key, the witness and the queue. When the server no longer
  * accepts the device (revoked from another device, or the citizen erased),
- * only the local state is forgotten. Records still queued are discarded
+ * only the local state is forgotten. not_paired on a client that is not
+ * paired. Records still queued are discarded
  * with it: check "queued" in tillit_client_status first. Returns 1 on
  * success, 0 on failure. */
 TILLIT_BRIDGE_EXPORT int tillit_unpair(tillit_client_t* client, char** errptr);
@@ -208,7 +213,8 @@ TILLIT_BRIDGE_EXPORT char* tillit_revoke_device(tillit_client_t* client,
  * GET, POST, PUT or DELETE; `path` starts with "/v1/" and may carry a
  * query; `body` (may be NULL when body_len is 0) is sent as JSON. Returns
  * the response body (JSON for every citizen route); *status_out (may be
- * NULL) receives the HTTP status. Statuses of 400 and above are errors. */
+ * NULL) receives the HTTP status whenever the server answered, also when
+ * the call fails because that status is 400 or above, and 0 otherwise. */
 TILLIT_BRIDGE_EXPORT char* tillit_call(tillit_client_t* client,
                                        const char* method, const char* path,
                                        const char* body, size_t body_len,

@@ -121,7 +121,8 @@ TEST_F(RealServerTest, PairsAndMakesEverySignedCall) {
   Outcome since = a->ListRecords(R"({"since": "2024-05-01T09:30:00+02:00"})");
   ASSERT_TRUE(since.ok) << since.error;
   EXPECT_EQ(since.Json()["records"].size(), 1u);
-  EXPECT_EQ(a->ListRecords(R"({"category": "no-such-thing"})").code, "server");
+  EXPECT_EQ(a->ListRecords(R"({"category": "no-such-thing"})").code,
+            "bad_request");
 
   // Consents.
   const std::string grant = kResearchGrant.dump();

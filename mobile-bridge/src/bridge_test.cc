@@ -312,7 +312,7 @@ TEST_F(FakeServerTest, AccessLogVerifiesEveryInclusionProof) {
   fake_.GrowLog("a", 4);
   // Without verify: the server's answer as it is.
   Outcome plain = b->AccessLog(R"({"limit": 10})");
-  EXPECT_EQ(plain.code, "server") << plain.error;  // the fake wants proofs
+  EXPECT_EQ(plain.code, "bad_request") << plain.error;  // the fake wants proofs
   Outcome v = b->AccessLog(R"({"verify": true})");
   ASSERT_TRUE(v.ok) << v.error;
   EXPECT_TRUE(v.Json()["verified"].get<bool>());
@@ -346,7 +346,7 @@ TEST_F(FakeServerTest, ServerAnswersMapToErrorCodes) {
       {409, {"conflict", "conflict"}},
       {413, {"payload_too_large", "too_large"}},
       {429, {"rate_limited", "rate_limited"}},
-      {400, {"invalid_argument", "server"}},
+      {400, {"invalid_argument", "bad_request"}},
       {500, {"internal", "server"}},
   };
   for (const auto& [status, codes] : cases) {

@@ -12,7 +12,7 @@ struct CodeInfo {
   StatusCode status;
 };
 
-constexpr std::array<CodeInfo, 18> kCodes = {{
+constexpr std::array<CodeInfo, 19> kCodes = {{
     {ErrorCode::kInvalidArgument, "invalid_argument",
      StatusCode::kInvalidArgument},
     {ErrorCode::kNotPaired, "not_paired", StatusCode::kFailedPrecondition},
@@ -31,6 +31,7 @@ constexpr std::array<CodeInfo, 18> kCodes = {{
     {ErrorCode::kRateLimited, "rate_limited", StatusCode::kResourceExhausted},
     {ErrorCode::kAuditUnavailable, "audit_unavailable",
      StatusCode::kFailedPrecondition},
+    {ErrorCode::kBadRequest, "bad_request", StatusCode::kInvalidArgument},
     {ErrorCode::kServer, "server", StatusCode::kInternal},
     {ErrorCode::kLogFork, "log_fork", StatusCode::kDataLoss},
     {ErrorCode::kLogRollback, "log_rollback", StatusCode::kDataLoss},

@@ -32,6 +32,7 @@ enum class ErrorCode {
   kTooLarge,
   kRateLimited,
   kAuditUnavailable,
+  kBadRequest,
   kServer,
   kLogFork,
   kLogRollback,

@@ -126,6 +126,10 @@ Status ServerError(const HttpResponse& response) {
   }
   ErrorCode bridge = ErrorCode::kServer;
   switch (response.status) {
+    case 400:
+    case 422:
+      bridge = ErrorCode::kBadRequest;
+      break;
     case 401:
       bridge = ErrorCode::kUnauthenticated;
       break;
