@@ -684,8 +684,9 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
   std::map<std::string, std::string> tokens;
   std::vector<std::string> curl;
   std::vector<std::string> release;
+  std::vector<std::string> phone;
   std::string verify;
-  bool in_tokens = false, in_try = false, in_release = false;
+  bool in_tokens = false, in_try = false, in_release = false, in_phone = false;
   for (;;) {
     auto line = ReadLine(demo);
     ASSERT_TRUE(line) << "the demo ended early: " << ReadAll(demo.err_path);
@@ -708,7 +709,14 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
       in_release = true;
       continue;
     }
-    if (in_release && StartsWith(*line, "  ")) {
+    if (StartsWith(*line, "Pair a phone with the reference citizen app")) {
+      in_release = false;
+      in_phone = true;
+      continue;
+    }
+    if (in_phone && StartsWith(*line, "  ")) {
+      phone.push_back(line->substr(2));
+    } else if (in_release && StartsWith(*line, "  ")) {
       release.push_back(line->substr(2));
     } else if (in_tokens && StartsWith(*line, "  ")) {
       std::istringstream words(*line);
@@ -820,6 +828,23 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
     EXPECT_TRUE(opened) << ReadAll(dir_ + "/release.out");
   }
 
+  // The phone lines, pasted into bash as they are: the reference citizen
+  // app pairs with the demo citizen's one-time code, queues a reading
+  // offline, syncs it and verifies the access log.
+  ASSERT_EQ(phone.size(), 4u);
+  {
+    std::string script = "set -e\n";
+    for (const std::string& l : phone) script += l + "\n";
+    const std::string script_path = dir_ + "/phone.sh";
+    std::ofstream(script_path) << script;
+    const int rc = std::system(("bash " + script_path + " > " + dir_ +
+                                "/phone.out 2>&1").c_str());
+    const std::string out = ReadAll(dir_ + "/phone.out");
+    EXPECT_EQ(rc, 0) << out << "\n" << script;
+    EXPECT_NE(out.find("\"sent\":1"), std::string::npos) << out;
+    EXPECT_NE(out.find("\"verified\":true"), std::string::npos) << out;
+  }
+
   // The researcher's demo key pair.
   struct stat st;
   ASSERT_EQ(::stat((demo_dir + "/demo-researcher.key").c_str(), &st), 0);
@@ -845,6 +870,8 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
   }
   EXPECT_EQ(j["curl"].size(), curl.size());
   EXPECT_EQ(j["release"].size(), release.size());
+  EXPECT_EQ(j["phone"].size(), phone.size());
+  EXPECT_TRUE(StartsWith(j.value("enrollment_code", ""), "tlk_"));
   const std::string url2 = j["url"];
   Reply mine = Call(url2, "GET", "/v1/me/records?limit=2",
                     j["tokens"]["citizen"].get<std::string>());

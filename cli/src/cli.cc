@@ -197,9 +197,12 @@ and auditor. Then, unless --no-serve, it serves the HTTP API like
 `tillit serve` on --listen (default 127.0.0.1:8080; port 0 = any free
 port) and prints the URL, `curl` lines to try and three bash lines that
 make a research release of the study, download it and open it with
-`tillit decrypt` and the demo key, until SIGTERM or Ctrl-C. --quiet logs
-only errors. --json prints one object with "url", "tokens", the ids,
-"curl", "release" and what was stored, then serves.
+`tillit decrypt` and the demo key, and four that pair a phone with the
+mobile bridge's reference app (build/mobile-bridge/tillit-app) using a
+one-time enrollment code for the citizen, queue a reading, sync it and
+verify the access log, until SIGTERM or Ctrl-C. --quiet logs only errors.
+--json prints one object with "url", "tokens", the ids, "curl",
+"release", "enrollment_code", "phone" and what was stored, then serves.
 )"},
       {"serve",
        R"(Usage: tillit serve [--data DIR] [--listen HOST:PORT]
@@ -1603,6 +1606,37 @@ json DemoReleaseLines(const std::string& url, const std::string& tillit,
            ShellQuote(dir + "/release-") + "\"$rid\" " + ShellQuote(file)});
 }
 
+// Lines that pair a phone with the reference citizen app of the mobile
+// bridge (mobile-bridge/examples), record a reading offline, sync it and
+// verify the access log. The app is looked for beside the build's `tillit`
+// (build/cli/tillit → build/mobile-bridge/tillit-app). Each run gets a
+// phone state directory of its own (a phone pairs once), beside one shared
+// stand-in for the platform keychain.
+json DemoPhoneLines(const std::string& url, const std::string& tillit,
+                    const std::string& dir, const std::string& code) {
+  std::string app = "tillit-app";
+  if (tillit.find('/') != std::string::npos) {
+    const fs::path beside =
+        fs::path(tillit).parent_path().parent_path() / "mobile-bridge" /
+        "tillit-app";
+    if (fs::exists(beside)) app = beside.string();
+  }
+  const std::string run = ShellQuote(app) + " --url " + ShellQuote(url) +
+                          " --state " +
+                          ShellQuote(dir + "/phone-" +
+                                     crypto::Random::System().Hex(4)) +
+                          " --keys " + ShellQuote(dir + "/phone-keychain");
+  return json::array(
+      {run + " pair " + ShellQuote(code) + " 'Demo phone'",
+       run + " queue " +
+           ShellQuote(R"({"resourceType":"Observation","status":"final",)"
+                      R"("code":{"coding":[{"system":"http://loinc.org",)"
+                      R"("code":"8867-4","display":"Heart rate"}]},)"
+                      R"("effectiveDateTime":"2026-11-23T08:00:00Z",)"
+                      R"("valueQuantity":{"value":62,"unit":"/min"}})"),
+       run + " sync", run + " log --verify"});
+}
+
 int CmdDemo(int argc, char** argv, Io& io) {
   Args a;
   CommonOptions(a)
@@ -1721,6 +1755,14 @@ int CmdDemo(int argc, char** argv, Io& io) {
   if (!citizen_token.ok()) return fail(citizen_token.status());
   principals["citizen"] = {*citizen, *citizen_token};
   audit.push_back(OperatorEntry("citizen.enroll", *citizen));
+  // A one-time code to pair a phone with the same citizen.
+  std::optional<vault::IssuedToken> phone_code;
+  if (serve) {
+    auto code = api::NewEnrollmentCode(*vault, *citizen, kDemoTokenTtl);
+    if (!code.ok()) return fail(code.status());
+    phone_code = *code;
+    audit.push_back(OperatorEntry("citizen.enrollment-code", *citizen));
+  }
   auto admin = vault->IssueToken("admin", "operator", kDemoTokenTtl);
   if (!admin.ok()) return fail(admin.status());
   principals["admin"] = {"operator", *admin};
@@ -1752,6 +1794,10 @@ int CmdDemo(int argc, char** argv, Io& io) {
                          demo->study_id);
   }
 
+  if (serve) {
+    try_lines["phone"] = DemoPhoneLines(url, tillit, dir, phone_code->token);
+  }
+
   if (a.Has("json")) {
     json j = {{"data_dir", dir},
               {"citizens", ids->size()},
@@ -1779,6 +1825,8 @@ int CmdDemo(int argc, char** argv, Io& io) {
       j["curl"] = try_lines["curl"];
       j["verify"] = try_lines["verify"];
       if (try_lines.contains("release")) j["release"] = try_lines["release"];
+      j["enrollment_code"] = phone_code->token;
+      j["phone"] = try_lines["phone"];
     }
     io.out << j.dump() << "\n" << std::flush;
     return serve ? ServeUntilSignal(io, *server, true, a.Has("quiet")) : kOk;
@@ -1833,6 +1881,10 @@ int CmdDemo(int argc, char** argv, Io& io) {
     for (const auto& line : try_lines["release"])
       io.out << "  " << line.get<std::string>() << "\n";
   }
+  io.out << "Pair a phone with the reference citizen app (mobile bridge; "
+            "bash):\n";
+  for (const auto& line : try_lines["phone"])
+    io.out << "  " << line.get<std::string>() << "\n";
   io.out << "Serving until Ctrl-C or SIGTERM.\n" << std::flush;
   return ServeUntilSignal(io, *server, false, a.Has("quiet"));
 }
