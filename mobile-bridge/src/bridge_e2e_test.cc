@@ -26,30 +26,7 @@ const json kResearchGrant = {
     {"expires", "2099-12-31T00:00:00Z"},
     {"include_sensitive", false}};
 
-// A heart rate whose value is `marker`, so each one can be found again.
-std::string HeartRate(int marker) {
-  return json{{"resourceType", "Observation"},
-              {"status", "final"},
-              {"category",
-               {{{"coding",
-                  {{{"system",
-                     "http://terminology.hl7.org/CodeSystem/"
-                     "observation-category"},
-                    {"code", "vital-signs"}}}}}}},
-              {"code",
-               {{"coding",
-                 {{{"system", "http://loinc.org"}, {"code", "8867-4"}}}}}},
-              {"effectiveDateTime", "2024-05-01T08:00:00Z"},
-              {"valueQuantity", {{"value", marker}, {"unit", "/min"}}}}
-      .dump();
-}
 
-#define CALL(...)                \
-  ([&] {                         \
-    char* err = nullptr;         \
-    char* result = __VA_ARGS__;  \
-    return Take(result, err);    \
-  }())
 
 class RealServerTest : public ::testing::Test {
  protected:

@@ -24,30 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The outcome of a C call written with `&err` as its errptr.
-#define CALL(...)                \
-  ([&] {                         \
-    char* err = nullptr;         \
-    char* result = __VA_ARGS__;  \
-    return Take(result, err);    \
-  }())
 
-std::string HeartRate(int marker) {
-  return json{{"resourceType", "Observation"},
-              {"status", "final"},
-              {"category",
-               {{{"coding",
-                  {{{"system",
-                     "http://terminology.hl7.org/CodeSystem/"
-                     "observation-category"},
-                    {"code", "vital-signs"}}}}}}},
-              {"code",
-               {{"coding",
-                 {{{"system", "http://loinc.org"}, {"code", "8867-4"}}}}}},
-              {"effectiveDateTime", "2024-05-01T08:00:00Z"},
-              {"valueQuantity", {{"value", marker}, {"unit", "/min"}}}}
-      .dump();
-}
 
 // ---------------------------------------------------------------- library
 

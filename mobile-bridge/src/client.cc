@@ -268,12 +268,10 @@ StatusOr<std::string> Client::Pair(std::string_view enrollment_code,
   TILLIT_ASSIGN_OR_RETURN(AuditKey audit_key, ParseAuditKey(served_key));
   device.audit_key = audit_key.text;
 
+  std::string note;
   TILLIT_ASSIGN_OR_RETURN(
-      HttpResponse cp_answer,
-      SendSigned(key, device.device_id, "GET", "/v1/audit/checkpoint", ""));
-  TILLIT_ASSIGN_OR_RETURN(std::string note, BodyOf(std::move(cp_answer)));
-  TILLIT_ASSIGN_OR_RETURN(audit::Checkpoint checkpoint,
-                          OpenServerCheckpoint(note, audit_key));
+      audit::Checkpoint checkpoint,
+      FetchCheckpoint(key, device.device_id, audit_key, &note));
 
   TILLIT_ASSIGN_OR_RETURN(
       device.sealed_seed,
@@ -488,13 +486,21 @@ StatusOr<Witness> Client::AdvanceWitness(const crypto::SigningKey& key,
 StatusOr<Witness> Client::WitnessLatest(const crypto::SigningKey& key,
                                         const PairedDevice& device) {
   TILLIT_ASSIGN_OR_RETURN(AuditKey audit_key, TrustedAuditKey(device));
+  std::string note;
+  TILLIT_ASSIGN_OR_RETURN(
+      audit::Checkpoint latest,
+      FetchCheckpoint(key, device.device_id, audit_key, &note));
+  return AdvanceWitness(key, device, latest, note);
+}
+
+StatusOr<audit::Checkpoint> Client::FetchCheckpoint(
+    const crypto::SigningKey& key, const std::string& device_id,
+    const AuditKey& audit_key, std::string* note) {
   TILLIT_ASSIGN_OR_RETURN(
       HttpResponse answer,
-      SendSigned(key, device.device_id, "GET", "/v1/audit/checkpoint", ""));
-  TILLIT_ASSIGN_OR_RETURN(std::string note, BodyOf(std::move(answer)));
-  TILLIT_ASSIGN_OR_RETURN(audit::Checkpoint latest,
-                          OpenServerCheckpoint(note, audit_key));
-  return AdvanceWitness(key, device, latest, note);
+      SendSigned(key, device_id, "GET", "/v1/audit/checkpoint", ""));
+  TILLIT_ASSIGN_OR_RETURN(*note, BodyOf(std::move(answer)));
+  return OpenServerCheckpoint(*note, audit_key);
 }
 
 StatusOr<std::string> Client::AccessLog(const char* query_json) {

@@ -122,6 +122,12 @@ class Client {
                                    const audit::Checkpoint& latest,
                                    const std::string& note);
   // Fetches the latest checkpoint and advances the witness to it.
+  // The server's latest checkpoint, verified under `audit_key`; its signed
+  // note in *note.
+  StatusOr<audit::Checkpoint> FetchCheckpoint(const crypto::SigningKey& key,
+                                              const std::string& device_id,
+                                              const AuditKey& audit_key,
+                                              std::string* note);
   StatusOr<Witness> WitnessLatest(const crypto::SigningKey& key,
                                   const PairedDevice& device);
 

@@ -273,4 +273,21 @@ int64_t TillitServer::AuditEntries() {
   return json::parse(res->body, nullptr, false).value("audit_entries", -1);
 }
 
+std::string HeartRate(int marker) {
+  return json{{"resourceType", "Observation"},
+              {"status", "final"},
+              {"category",
+               {{{"coding",
+                  {{{"system",
+                     "http://terminology.hl7.org/CodeSystem/"
+                     "observation-category"},
+                    {"code", "vital-signs"}}}}}}},
+              {"code",
+               {{"coding",
+                 {{{"system", "http://loinc.org"}, {"code", "8867-4"}}}}}},
+              {"effectiveDateTime", "2024-05-01T08:00:00Z"},
+              {"valueQuantity", {{"value", marker}, {"unit", "/min"}}}}
+      .dump();
+}
+
 }  // namespace tillit::bridge::testing

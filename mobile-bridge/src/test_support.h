@@ -48,6 +48,18 @@ struct Outcome {
 // Takes ownership of `result` and `err` (both may be NULL).
 Outcome Take(char* result, char* err);
 
+// The outcome of a C call written with `&err` as its errptr.
+#define CALL(...)                \
+  ([&] {                         \
+    char* err = nullptr;         \
+    char* result = __VA_ARGS__;  \
+    return Take(result, err);    \
+  }())
+
+// A heart-rate Observation whose value is `marker`, so each one can be
+// found again.
+std::string HeartRate(int marker);
+
 // One tillit_client_t.
 class Bridge {
  public:
