@@ -134,13 +134,18 @@ TILLIT_BRIDGE_EXPORT void tillit_client_close(tillit_client_t* client);
 TILLIT_BRIDGE_EXPORT char* tillit_client_status(tillit_client_t* client,
                                                 char** errptr);
 
-/* Pairs this device with the citizen an enrollment code names: creates an
- * Ed25519 device key, stores it sealed under the platform's "device-key",
- * registers its public key with POST /v1/enroll, and verifies and keeps
- * the log's first checkpoint. `device_name` (1 to 64 bytes of UTF-8
+/* Pairs this device with the citizen an enrollment code names: checks the
+ * server's audit key (against the pinned one, if set) before the code is
+ * sent, creates an Ed25519 device key, registers its public key with
+ * POST /v1/enroll, stores it sealed under the platform's "device-key", and
+ * verifies and keeps the log's first checkpoint. Once the server accepted
+ * the code the device is paired: if the first checkpoint cannot be
+ * fetched (network, server) the result's "witness" is null and the next
+ * sync takes it; if it does not verify, the call fails with proof_invalid
+ * and the device stays paired. `device_name` (1 to 64 bytes of UTF-8
  * without control characters) is what the citizen sees in the device
  * list. Returns
- * {"citizen_id", "device_id"}. */
+ * {"citizen_id", "device_id", "witness": {"size", "root"} or null}. */
 TILLIT_BRIDGE_EXPORT char* tillit_pair(tillit_client_t* client,
                                        const char* enrollment_code,
                                        const char* device_name,

@@ -222,6 +222,23 @@ StatusOr<std::string> Client::Pair(std::string_view enrollment_code,
   // enrollment code is spent).
   TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes platform_key,
                           PlatformKey("device-key"));
+  // The audit key next (a public route): the app's, which the server must
+  // present, or the one the server presents now, kept from here on. A
+  // server that fails this check never sees the code.
+  TILLIT_ASSIGN_OR_RETURN(
+      HttpResponse key_answer,
+      http_->Send("GET", "/v1/audit/public-key", {}, std::string()));
+  TILLIT_ASSIGN_OR_RETURN(std::string served_key, BodyOf(std::move(key_answer)));
+  while (!served_key.empty() &&
+         (served_key.back() == '\n' || served_key.back() == '\r')) {
+    served_key.pop_back();
+  }
+  if (pinned_audit_key_ && served_key != pinned_audit_key_->text) {
+    return BridgeError(ErrorCode::kProofInvalid,
+                       "the server's audit key is not the app's pinned key");
+  }
+  TILLIT_ASSIGN_OR_RETURN(AuditKey audit_key, ParseAuditKey(served_key));
+
   crypto::SecretBytes seed = rng_.Secret(crypto::kEd25519SeedSize);
   auto signing = crypto::SigningKey::FromSeed(seed);
   if (!signing.ok()) return AsBridgeError(signing.status(), ErrorCode::kInternal);
@@ -250,37 +267,32 @@ StatusOr<std::string> Client::Pair(std::string_view enrollment_code,
   device.device_id = answer["device_id"].get<std::string>();
   device.public_key = key.public_key();
   device.paired_at = options_.now();
-
-  // The audit key: the app's, which the server must present, or the one
-  // the server presents now, kept from here on.
-  TILLIT_ASSIGN_OR_RETURN(
-      HttpResponse key_answer,
-      http_->Send("GET", "/v1/audit/public-key", {}, std::string()));
-  TILLIT_ASSIGN_OR_RETURN(std::string served_key, BodyOf(std::move(key_answer)));
-  while (!served_key.empty() &&
-         (served_key.back() == '\n' || served_key.back() == '\r')) {
-    served_key.pop_back();
-  }
-  if (pinned_audit_key_ && served_key != pinned_audit_key_->text) {
-    return BridgeError(ErrorCode::kProofInvalid,
-                       "the server's audit key is not the app's pinned key");
-  }
-  TILLIT_ASSIGN_OR_RETURN(AuditKey audit_key, ParseAuditKey(served_key));
   device.audit_key = audit_key.text;
 
-  std::string note;
-  TILLIT_ASSIGN_OR_RETURN(
-      audit::Checkpoint checkpoint,
-      FetchCheckpoint(key, device.device_id, audit_key, &note));
-
+  // The code is spent: keep the pairing at once, so nothing that fails
+  // from here on can waste it.
   TILLIT_ASSIGN_OR_RETURN(
       device.sealed_seed,
       SealDeviceSeed(platform_key, seed, device.device_id, rng_));
-  Witness witness{checkpoint, note};
-  TILLIT_RETURN_IF_ERROR(store_->SavePairing(device, witness));
-  return json{{"citizen_id", device.citizen_id},
-              {"device_id", device.device_id}}
-      .dump();
+  TILLIT_RETURN_IF_ERROR(store_->SavePairing(device));
+  json out = {{"citizen_id", device.citizen_id},
+              {"device_id", device.device_id},
+              {"witness", nullptr}};
+  // The first witness. A checkpoint that does not verify is reported (the
+  // device stays paired); a network or server failure is not an error of
+  // the pairing: the next sync takes the first witness.
+  auto witness = WitnessLatest(key, device);
+  if (witness.ok()) {
+    out["witness"] = WitnessJson(*witness);
+  } else {
+    const ErrorCode code = CodeOf(witness.status());
+    if (code != ErrorCode::kNetwork && code != ErrorCode::kServer &&
+        code != ErrorCode::kAuditUnavailable &&
+        code != ErrorCode::kRateLimited) {
+      return witness.status();
+    }
+  }
+  return out.dump();
 }
 
 Status Client::Unpair() {

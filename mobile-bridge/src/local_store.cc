@@ -130,7 +130,7 @@ Status WriteWitness(vault::Database& db, const Witness& w) {
 
 }  // namespace
 
-Status LocalStore::SavePairing(const PairedDevice& d, const Witness& w) {
+Status LocalStore::SavePairing(const PairedDevice& d) {
   STORE_ASSIGN(vault::Database::Transaction txn, db_->Begin());
   {
     STORE_ASSIGN(vault::Statement st,
@@ -145,7 +145,6 @@ Status LocalStore::SavePairing(const PairedDevice& d, const Witness& w) {
         .Bind(6, d.paired_at);
     STORE_TRY(st.Run());
   }
-  TILLIT_RETURN_IF_ERROR(WriteWitness(*db_, w));
   STORE_TRY(txn.Commit());
   return Status::Ok();
 }

@@ -62,9 +62,9 @@ class LocalStore {
   // The witnessed checkpoint, or nullopt before the first one.
   StatusOr<std::optional<Witness>> LoadWitness();
 
-  // Stores a new pairing and its first witness in one transaction.
+  // Stores a new pairing (without a witness yet).
   // REQUIRES: not paired (LoadDevice() is nullopt).
-  Status SavePairing(const PairedDevice& device, const Witness& witness);
+  Status SavePairing(const PairedDevice& device);
   // Replaces the witness (committed before returning).
   Status SaveWitness(const Witness& witness);
   // Forgets the pairing, the witness and the queue in one transaction.
