@@ -9,6 +9,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <typeinfo>
 
 #include "client.h"
 #include "error.h"
@@ -78,8 +79,10 @@ char* Guard(char** errptr, Body&& body) {
   } catch (const std::bad_alloc&) {
     SetError(errptr, "internal: out of memory");
   } catch (const std::exception& e) {
-    SetError(errptr, std::string("internal: unexpected exception (") +
-                         e.what() + ")");
+    // The type only: a message such as a JSON parser's can quote its
+    // input, which may be health data, and apps log error messages.
+    SetError(errptr, std::string("internal: unexpected exception of type ") +
+                         typeid(e).name());
   } catch (...) {
     SetError(errptr, "internal: unexpected exception");
   }
