@@ -17,7 +17,6 @@ import os
 import stat
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bridge_test_server as bts  # noqa: E402
@@ -335,22 +334,10 @@ def main():
     parser.add_argument("--tillit", required=True)
     args = parser.parse_args()
     checks = bts.Checks("bridge_c_app")
-    with tempfile.TemporaryDirectory(prefix="tillit-c-app-") as workdir:
-        server = bts.TillitServer(args.tillit, workdir)
-        try:
-            run_tests(args, workdir, server, checks)
-        except (bts.Abort, bts.ServerError, subprocess.TimeoutExpired,
-                OSError, KeyError, TypeError, AttributeError) as e:
-            checks.check(False, "the test could not go on", repr(e))
-        finally:
-            try:
-                server.stop()
-            except bts.ServerError as e:
-                checks.check(False, "stopping the server", repr(e))
-        if not checks.ok():
-            print("tillit serve's standard error (last run):\n" +
-                  server.stderr_text())
-    return checks.report()
+    return bts.run_with_server(
+        args.tillit, "tillit-c-app-", checks,
+        lambda server, workdir: run_tests(args, workdir, server, checks),
+        (OSError, KeyError, TypeError, AttributeError))
 
 
 if __name__ == "__main__":

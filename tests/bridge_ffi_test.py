@@ -21,9 +21,7 @@ import ctypes
 import json
 import os
 import secrets
-import subprocess
 import sys
-import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -460,25 +458,13 @@ def main():
     except (OSError, AttributeError) as e:
         checks.check(False, "loading " + args.lib, repr(e))
         return checks.report()
-    with tempfile.TemporaryDirectory(prefix="tillit-ffi-") as workdir:
-        server = bts.TillitServer(args.tillit, workdir)
-        try:
-            run_tests(lib, server, workdir, checks)
-        except (BridgeError, bts.ServerError, subprocess.TimeoutExpired,
-                OSError, KeyError, TypeError, AttributeError,
-                ValueError) as e:
-            detail = "%s: %s" % (e.code, e.message) \
-                if isinstance(e, BridgeError) else repr(e)
-            checks.check(False, "the test could not go on", detail)
-        finally:
-            try:
-                server.stop()
-            except bts.ServerError as e:
-                checks.check(False, "stopping the server", repr(e))
-        if not checks.ok():
-            print("tillit serve's standard error (last run):\n" +
-                  server.stderr_text())
-    return checks.report()
+    return bts.run_with_server(
+        args.tillit, "tillit-ffi-", checks,
+        lambda server, workdir: run_tests(lib, server, workdir, checks),
+        (BridgeError, OSError, KeyError, TypeError, AttributeError,
+         ValueError),
+        describe=lambda e: "%s: %s" % (e.code, e.message)
+        if isinstance(e, BridgeError) else repr(e))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -258,3 +259,28 @@ RESEARCH_GRANT = {
     "expires": "2099-12-31T00:00:00Z",
     "include_sensitive": False,
 }
+
+
+def run_with_server(tillit, prefix, checks, run_tests, errors,
+                    describe=repr):
+    """Runs run_tests(server, workdir) against a TillitServer in a fresh
+    temporary directory and always stops the server. An exception of a
+    type in `errors` (or Abort, ServerError, a timeout) fails the checks
+    with describe(e) instead of ending the script. Returns the exit status
+    (checks.report())."""
+    stop_on = (Abort, ServerError, subprocess.TimeoutExpired) + tuple(errors)
+    with tempfile.TemporaryDirectory(prefix=prefix) as workdir:
+        server = TillitServer(tillit, workdir)
+        try:
+            run_tests(server, workdir)
+        except stop_on as e:
+            checks.check(False, "the test could not go on", describe(e))
+        finally:
+            try:
+                server.stop()
+            except ServerError as e:
+                checks.check(False, "stopping the server", repr(e))
+        if not checks.ok():
+            print("tillit serve's standard error (last run):\n" +
+                  server.stderr_text())
+    return checks.report()
