@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 
+#include "tillit/vault/vault.h"
 #include "tillit/audit/audit_log.h"
 
 namespace {
@@ -43,7 +44,7 @@ struct Fixture {
     tillit::vault::VaultOptions o;
     o.data_dir = dir + "/data";
     vault = std::move(tillit::vault::Vault::Init(o)->vault);
-    log = std::move(AuditLog::OpenForVault(*vault)).value();
+    log = std::move(AuditLog::OpenInDirectory(vault->data_dir(), *vault)).value();
   }
   ~Fixture() {
     log.reset();
@@ -114,7 +115,7 @@ Fixture& Million() {
 void BM_VerifyMillion(benchmark::State& state) {
   Fixture& f = Million();
   for (auto _ : state) {
-    auto report = VerifyStoredLog(*f.vault);
+    auto report = VerifyStoredLog(f.vault->data_dir(), *f.vault);
     if (!report.ok() || !report->ok) state.SkipWithError("verification failed");
   }
   state.SetItemsProcessed(state.iterations() * 1000000);

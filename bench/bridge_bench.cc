@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "tillit/api/http_signature.h"
+#include "tillit/http_signature/http_signature.h"
 #include "tillit/api/server.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/random.h"
@@ -38,7 +38,7 @@ namespace {
 
 using namespace tillit;
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
 [[noreturn]] void Die(const std::string& what) {
@@ -176,21 +176,21 @@ int main(int argc, char** argv) {
   std::vector<double> bearer_ms, signed_ms, bridge_ms;
   for (int i = 0; i < requests + 100; ++i) {
     const bool counted = i >= 100;  // the first 100 of each warm up
-    auto t0 = Clock::now();
+    auto t0 = SteadyClock::now();
     auto r = http.Get(target, bearer);
-    auto t1 = Clock::now();
+    auto t1 = SteadyClock::now();
     if (!r || r->status != 200) Die("bearer read failed");
-    api::SignatureParams p{static_cast<int64_t>(std::time(nullptr)), device,
+    http_signature::SignatureParams p{static_cast<int64_t>(std::time(nullptr)), device,
                            crypto::Random::System().Hex(16)};
-    auto t2 = Clock::now();
-    api::SignedFields f = api::SignRequest(key, "GET", target, "", p);
+    auto t2 = SteadyClock::now();
+    http_signature::SignedFields f = http_signature::SignRequest(key, "GET", target, "", p);
     auto s = http.Get(target, {{"Signature-Input", f.signature_input},
                                {"Signature", f.signature},
                                {"Content-Digest", f.content_digest}});
-    auto t3 = Clock::now();
+    auto t3 = SteadyClock::now();
     if (!s || s->status != 200) Die("signed read failed");
     char* rec = tillit_get_record(bridge, "Observation", rid.c_str(), &err);
-    auto t4 = Clock::now();
+    auto t4 = SteadyClock::now();
     if (!rec) Die("bridge read: " + Take(err));
     tillit_bridge_free(rec);
     if (!counted) continue;
@@ -216,7 +216,7 @@ int main(int argc, char** argv) {
               Percentile(signed_ms, 0.99) / Percentile(bearer_ms, 0.99));
 
   // --- 2. the offline queue
-  auto q0 = Clock::now();
+  auto q0 = SteadyClock::now();
   for (int i = 0; i < records; ++i) {
     std::string r = kReading;
     r.replace(r.find("62"), 2, std::to_string(40 + i % 100));
@@ -224,9 +224,9 @@ int main(int argc, char** argv) {
     if (!out) Die("queue: " + Take(err));
     tillit_bridge_free(out);
   }
-  auto q1 = Clock::now();
+  auto q1 = SteadyClock::now();
   std::string synced = Take(tillit_sync(bridge, &err));
-  auto q2 = Clock::now();
+  auto q2 = SteadyClock::now();
   if (err) Die("sync: " + Take(err));
   const json sj = json::parse(synced);
   if (sj.value("sent", 0) != records) Die("sync sent " + synced);

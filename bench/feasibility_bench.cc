@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tillit/consent/consent_service.h"
+#include "tillit/consent_service/consent_service.h"
 #include "tillit/consent/policy.h"
 
 namespace {
@@ -93,8 +93,8 @@ void BM_Feasibility(benchmark::State& state) {
   study.id = Id('s', 1);
   study.researcher_id = researcher.id;
   study.purpose = {Purpose::kHMB, ""};
-  study.categories = CategoryBit(tillit::vault::Category::kLabResults) |
-                     CategoryBit(tillit::vault::Category::kVitalSigns);
+  study.categories = CategoryBit(tillit::fhir::Category::kLabResults) |
+                     CategoryBit(tillit::fhir::Category::kVitalSigns);
   const ConsentIndex index = MakeIndex(citizens, study.id, researcher.id);
   ResearchRequest request{&researcher, &study};
   int64_t cohort = 0;

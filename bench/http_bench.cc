@@ -42,16 +42,16 @@
 
 #include "tillit/api/principals.h"
 #include "tillit/api/server.h"
-#include "tillit/consent/consent_service.h"
+#include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/hardening.h"
-#include "tillit/vault/synthetic.h"
+#include "tillit/fhir/synthetic.h"
 #include "tillit/vault/vault.h"
 
 namespace {
 
 using namespace tillit;
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 struct Config {
   int citizens = 200;
@@ -92,7 +92,7 @@ Setup Build(const Config& cfg) {
   auto created = vault::Vault::Init(vo);
   if (!created.ok()) Die("init", created.status());
   vault::Vault& v = *created->vault;
-  consent::ConsentService consents(&v, &vault::Clock::System(),
+  consent::ConsentService consents(&v, &Clock::System(),
                                    &crypto::Random::System());
   const std::string grant = R"({"grantee": {"kind": "any-provider"},
       "purposes": ["DUO:0000043"],
@@ -101,7 +101,7 @@ Setup Build(const Config& cfg) {
                      "dispensations", "discharge-reports", "financial"],
       "include_sensitive": true, "expires": null})";
   for (int i = 0; i < cfg.citizens; ++i) {
-    auto imp = v.Import(vault::GenerateSyntheticBundle(2026, i),
+    auto imp = v.Import(fhir::GenerateSyntheticBundle(2026, i),
                         vault::ImportFormat::kJson);
     if (!imp.ok()) Die("import", imp.status());
     Target t;
@@ -214,7 +214,7 @@ struct Conn {
   std::string out;  // the request being sent
   size_t sent = 0;
   std::string in;   // what has arrived of its response
-  Clock::time_point t0;
+  SteadyClock::time_point t0;
   bool busy = false;  // a request is in flight
 };
 
@@ -289,7 +289,7 @@ Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
     conns[i].busy = false;
     return open(i);
   };
-  auto send_next = [&](size_t i, Clock::time_point due) {
+  auto send_next = [&](size_t i, SteadyClock::time_point due) {
     Conn& c = conns[i];
     c.out = NextRequest(setup, kind, rng, n++);
     c.sent = 0;
@@ -307,7 +307,7 @@ Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
       std::exit(1);
     }
   }
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   // The warm-up opens the citizens' vaults (a key derivation each) and
   // fills the caches; requests started in it are driven but not counted.
   const auto counted_from = start + std::chrono::seconds(cfg.warmup);
@@ -348,7 +348,7 @@ Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
       const long len = ResponseLength(c.in, &status, &close_after);
       if (len > 0) {
         const double ms =
-            std::chrono::duration<double, std::milli>(Clock::now() - c.t0)
+            std::chrono::duration<double, std::milli>(SteadyClock::now() - c.t0)
                 .count();
         if (status >= 200 && status < 300) {
           if (c.t0 >= counted_from) {
@@ -373,7 +373,7 @@ Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
         idle.push_back(i);
         return;
       }
-      send_next(i, Clock::now());
+      send_next(i, SteadyClock::now());
     }
   };
   const auto interval =
@@ -383,13 +383,13 @@ Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
     if (cfg.rate > 0) {
       idle.push_back(i);
     } else {
-      send_next(i, Clock::now());
+      send_next(i, SteadyClock::now());
       pump(i);
     }
   }
   std::vector<epoll_event> events(conns.size());
   for (;;) {
-    const auto now = Clock::now();
+    const auto now = SteadyClock::now();
     if (!stopping && now >= stop_at) stopping = true;
     // Fixed rate: send every request that is due, while connections are
     // free; the rest wait (and their wait counts in their latency).
@@ -417,7 +417,7 @@ Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
     for (int e = 0; e < k; ++e) pump(events[static_cast<size_t>(e)].data.u64);
   }
   r.seconds =
-      std::chrono::duration<double>(Clock::now() - counted_from).count();
+      std::chrono::duration<double>(SteadyClock::now() - counted_from).count();
   for (Conn& c : conns) close(c.fd);
   close(ep);
   return r;

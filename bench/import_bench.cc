@@ -19,16 +19,16 @@
 
 #include "tillit/crypto/random.h"
 #include "tillit/vault/citizen_store.h"
-#include "tillit/vault/database.h"
-#include "tillit/vault/fhir.h"
-#include "tillit/vault/synthetic.h"
+#include "tillit/storage/database.h"
+#include "tillit/fhir/fhir.h"
+#include "tillit/fhir/synthetic.h"
 #include "tillit/vault/vault.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using tillit::vault::CitizenStore;
-using tillit::vault::Database;
+using tillit::storage::Database;
 
 struct Corpus {
   std::vector<std::string> docs;
@@ -59,7 +59,7 @@ const Corpus& Generated() {
   static const Corpus* corpus = [] {
     auto* c = new Corpus;
     for (uint64_t i = 0; i < 200; ++i) {
-      c->docs.push_back(tillit::vault::GenerateSyntheticBundle(7, i));
+      c->docs.push_back(tillit::fhir::GenerateSyntheticBundle(7, i));
       c->bytes += c->docs.back().size();
     }
     return c;
@@ -95,7 +95,7 @@ void BM_ParseOnly(benchmark::State& state) {
   size_t resources = 0;
   for (auto _ : state) {
     for (const std::string& doc : c.docs) {
-      auto parsed = tillit::vault::ParseFhirDocument(doc);
+      auto parsed = tillit::fhir::ParseFhirDocument(doc);
       if (!parsed.ok()) state.SkipWithError("parse failed");
       resources += parsed->resources.size();
       benchmark::DoNotOptimize(parsed);
@@ -127,7 +127,7 @@ void BM_StorePlainVsEncrypted(benchmark::State& state) {
       for (int encrypted = 0; encrypted < 2; ++encrypted) {
         const auto w0 = std::chrono::steady_clock::now();
         const double c0 = ThreadCpuSeconds();
-        auto parsed = tillit::vault::ParseFhirDocument(c.docs[i]);
+        auto parsed = tillit::fhir::ParseFhirDocument(c.docs[i]);
         if (!parsed.ok()) state.SkipWithError("parse failed");
         tillit::crypto::SecretBytes key = rng.Secret(32);
         Database::Options o;

@@ -22,12 +22,12 @@
 #include <string>
 
 #include "tillit/audit/audit_log.h"
-#include "tillit/consent/consent_service.h"
+#include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/box.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/research/release.h"
 #include "tillit/research/sealed.h"
-#include "tillit/vault/synthetic.h"
+#include "tillit/fhir/synthetic.h"
 #include "tillit/vault/vault.h"
 
 namespace {
@@ -111,9 +111,9 @@ int main(int argc, char** argv) {
   auto created = vault::Vault::Init(vo);
   if (!created.ok()) Die("init", created.status());
   std::unique_ptr<vault::Vault> v = std::move(created->vault);
-  auto log = audit::AuditLog::OpenForVault(*v);
+  auto log = audit::AuditLog::OpenInDirectory(v->data_dir(), *v);
   if (!log.ok()) Die("audit", log.status());
-  consent::ConsentService consents(v.get(), &vault::Clock::System(),
+  consent::ConsentService consents(v.get(), &Clock::System(),
                                    &crypto::Random::System());
 
   std::printf("building %s...\n", fixtures ? "the 32 fixtures" : "citizens");
@@ -136,10 +136,10 @@ int main(int argc, char** argv) {
       ++citizens;
     }
   } else {
-    vault::SyntheticOptions so;
+    fhir::SyntheticOptions so;
     so.min_encounters = so.max_encounters = encounters;
     for (int i = 0; i < citizens; ++i)
-      add(vault::GenerateSyntheticBundle(2026, static_cast<uint64_t>(i), so));
+      add(fhir::GenerateSyntheticBundle(2026, static_cast<uint64_t>(i), so));
   }
 
   crypto::BoxKeyPair pair =
@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
     in.researcher = &researcher;
     in.candidates = std::move(candidates).value();
     in.release_id = "rel_" + crypto::Random::System().Hex(16);
-    in.now = vault::Clock::System().NowSeconds();
+    in.now = Clock::System().NowSeconds();
     in.request_id = "bench";
     vault::StoreAccess& stores =
         warm ? static_cast<vault::StoreAccess&>(cache)

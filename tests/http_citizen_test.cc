@@ -10,9 +10,9 @@
 #include "tillit/audit/checkpoint.h"
 #include "tillit/audit/entry.h"
 #include "tillit/audit/merkle.h"
-#include "tillit/consent/consent_service.h"
+#include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/encoding.h"
-#include "tillit/vault/fhir.h"
+#include "tillit/fhir/fhir.h"
 
 namespace tillit::testing {
 namespace {
@@ -64,15 +64,15 @@ std::string Ref(const json& resource) {
 
 // The date the vault orders by (nullopt: undated, listed last).
 std::optional<int64_t> Effective(const json& resource) {
-  auto parsed = vault::ParseFhirResource(resource.dump());
+  auto parsed = fhir::ParseFhirResource(resource.dump());
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
   return parsed.ok() ? parsed->effective : std::nullopt;
 }
 
-vault::Category CategoryOf(const json& resource) {
-  auto parsed = vault::ParseFhirResource(resource.dump());
+fhir::Category CategoryOf(const json& resource) {
+  auto parsed = fhir::ParseFhirResource(resource.dump());
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
-  return parsed.ok() ? parsed->category : vault::Category::kOther;
+  return parsed.ok() ? parsed->category : fhir::Category::kOther;
 }
 
 bool HasCitizenTag(const json& resource) {
@@ -215,7 +215,7 @@ TEST_F(CitizenRecordsTest, FiltersByCategoryTypeAndDates) {
   EXPECT_EQ(static_cast<int64_t>(labs.size()),
             by_category["lab-results"].get<int64_t>());
   for (const json& r : labs)
-    EXPECT_EQ(CategoryOf(r), vault::Category::kLabResults) << Ref(r);
+    EXPECT_EQ(CategoryOf(r), fhir::Category::kLabResults) << Ref(r);
 
   std::vector<json> obs = WalkRecords(c.token, "&type=Observation", 9);
   EXPECT_EQ(static_cast<int64_t>(obs.size()),
@@ -362,7 +362,7 @@ TEST_F(CitizenConsentTest, GrantPreviewListRevoke) {
   ASSERT_EQ(Post("/v1/me/import", SyntheticBundle(5), c.token).status, 200);
   // A registered study the grant would let in.
   Principal researcher = NewResearcher();
-  consent::ConsentService directory(vault_.get(), &vault::Clock::System(),
+  consent::ConsentService directory(vault_.get(), &Clock::System(),
                                     &crypto::Random::System());
   auto def = consent::ParseStudyDefinition(
       R"({"title": "T", "purpose": "DUO:0000006", "categories": ["lab-results"]})");
@@ -830,7 +830,7 @@ TEST_F(CitizenEraseTest, ErasureNeedsTheOwnIdThenTheTokenAndDataAreGone) {
   // log keeps ids only, so the entry outlives the data).
   EXPECT_EQ(Get("/v1/me", other.token).status, 200);
   StopServer();
-  auto log = audit::AuditLog::OpenForVault(*vault_);
+  auto log = audit::AuditLog::OpenInDirectory(vault_->data_dir(), *vault_);
   ASSERT_TRUE(log.ok()) << log.status().ToString();
   audit::ListQuery q;
   q.citizen_id = c.id;

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "http_fixture.h"
-#include "tillit/api/http_signature.h"
+#include "tillit/http_signature/http_signature.h"
 
 namespace tillit::testing {
 namespace {
@@ -76,11 +76,11 @@ class DeviceTest : public HttpTest {
   Reply Signed(const TestDevice& d, const std::string& method,
                const std::string& target, const std::string& body = "",
                Signing s = {}) {
-    api::SignatureParams p;
+    http_signature::SignatureParams p;
     p.created = static_cast<int64_t>(std::time(nullptr)) + s.created_offset;
     p.keyid = d.id;
     p.nonce = s.nonce.empty() ? crypto::Random::System().Hex(16) : s.nonce;
-    api::SignedFields f = api::SignRequest(d.key, method, target, body, p);
+    http_signature::SignedFields f = http_signature::SignRequest(d.key, method, target, body, p);
     const std::string sent_body = s.sent_body.empty() ? body : s.sent_body;
     const std::string sent_target =
         s.sent_target.empty() ? target : s.sent_target;
@@ -89,7 +89,7 @@ class DeviceTest : public HttpTest {
     if (!s.omit_digest) {
       h.emplace("Content-Digest", s.keep_digest
                                       ? f.content_digest
-                                      : api::ContentDigest(sent_body));
+                                      : http_signature::ContentDigest(sent_body));
     }
     if (!s.bearer.empty()) h.emplace("Authorization", "Bearer " + s.bearer);
     auto c = Client();
@@ -284,9 +284,9 @@ TEST_F(DeviceTest, EveryForgeryIsRefusedAndWritesNothing) {
 
   // A method other than the one signed.
   {
-    api::SignatureParams p{static_cast<int64_t>(std::time(nullptr)), d.id,
+    http_signature::SignatureParams p{static_cast<int64_t>(std::time(nullptr)), d.id,
                            crypto::Random::System().Hex(16)};
-    api::SignedFields f = api::SignRequest(d.key, "PUT", "/v1/me/records",
+    http_signature::SignedFields f = http_signature::SignRequest(d.key, "PUT", "/v1/me/records",
                                            kReading, p);
     Reply r = From(Client()->Post("/v1/me/records",
                                   {{"Signature-Input", f.signature_input},
@@ -300,7 +300,7 @@ TEST_F(DeviceTest, EveryForgeryIsRefusedAndWritesNothing) {
     Reply r = From(Client()->Get("/v1/me",
                                  {{"Signature-Input", "sig1=();created=1"},
                                   {"Signature", "sig1=:AA==:"},
-                                  {"Content-Digest", api::ContentDigest("")}}));
+                                  {"Content-Digest", http_signature::ContentDigest("")}}));
     EXPECT_EQ(r.status, 401);
     EXPECT_NE(r.body.find("tillit"), std::string::npos) << r.body;
   }

@@ -15,11 +15,11 @@
 #include <string>
 
 #include "tillit/api/server.h"
-#include "tillit/consent/consent_service.h"
+#include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/box.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/random.h"
-#include "tillit/vault/synthetic.h"
+#include "tillit/fhir/synthetic.h"
 #include "tillit/vault/vault.h"
 
 namespace tillit::testing {
@@ -70,7 +70,7 @@ class HttpTest : public ::testing::Test {
     vault_ = std::move(created->vault);
     admin_ = created->admin_token.token;
     consents_ = std::make_unique<consent::ConsentService>(
-        vault_.get(), &vault::Clock::System(), &crypto::Random::System());
+        vault_.get(), &Clock::System(), &crypto::Random::System());
     StartServer();
   }
 
@@ -169,7 +169,7 @@ class HttpTest : public ::testing::Test {
   }
   // A generated synthetic patient's bundle (FHIR transaction).
   static std::string SyntheticBundle(uint64_t index, uint64_t seed = 11) {
-    return vault::GenerateSyntheticBundle(seed, index);
+    return fhir::GenerateSyntheticBundle(seed, index);
   }
 
   std::string dir_;

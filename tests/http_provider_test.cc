@@ -5,9 +5,9 @@
 #include <set>
 
 #include "http_fixture.h"
-#include "tillit/consent/consent_service.h"
-#include "tillit/vault/clock.h"
-#include "tillit/vault/fhir.h"
+#include "tillit/consent_service/consent_service.h"
+#include "tillit/base/clock.h"
+#include "tillit/fhir/fhir.h"
 
 namespace tillit::testing {
 namespace {
@@ -54,10 +54,10 @@ json LabObservation(const std::string& id) {
 }
 
 std::string CategoryOf(const json& resource) {
-  auto parsed = vault::ParseFhirResource(resource.dump());
+  auto parsed = fhir::ParseFhirResource(resource.dump());
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
   if (!parsed.ok()) return "";
-  return std::string(vault::CategoryName(parsed->category));
+  return std::string(fhir::CategoryName(parsed->category));
 }
 
 std::string Ref(const json& resource) {
@@ -105,7 +105,7 @@ class ProviderTest : public HttpTest {
     if (!meta.ok()) return out;
     for (const vault::RecordMeta& m : *meta) {
       if (m.sensitive) continue;
-      ++out[std::string(vault::CategoryName(m.category))];
+      ++out[std::string(fhir::CategoryName(m.category))];
       ++out[""];
     }
     return out;

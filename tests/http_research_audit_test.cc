@@ -6,10 +6,10 @@
 #include "tillit/audit/checkpoint.h"
 #include "tillit/audit/entry.h"
 #include "tillit/audit/merkle.h"
-#include "tillit/audit/remote.h"
-#include "tillit/consent/consent_service.h"
+#include "tillit/audit_remote/remote.h"
+#include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/encoding.h"
-#include "tillit/vault/clock.h"
+#include "tillit/base/clock.h"
 
 namespace tillit::testing {
 namespace {

@@ -24,7 +24,7 @@
 
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/signing.h"
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 #include "tillit/vault/vault.h"
 
 namespace tillit::api::internal {

@@ -5,7 +5,7 @@
 #include <charconv>
 
 #include "internal.h"
-#include "tillit/audit/remote.h"
+#include "tillit/audit_remote/remote.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/vault/vault.h"
 

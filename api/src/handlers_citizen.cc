@@ -12,7 +12,7 @@
 #include <set>
 
 #include "internal.h"
-#include "tillit/audit/remote.h"
+#include "tillit/audit_remote/remote.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/hash.h"
 
@@ -33,16 +33,16 @@ audit::AuditEntry Entry(std::string action, const Call& call) {
   return e;
 }
 
-std::vector<std::string> CategoryNames(const std::set<vault::Category>& set) {
+std::vector<std::string> CategoryNames(const std::set<fhir::Category>& set) {
   std::vector<std::string> out;
-  for (vault::Category c : set) out.emplace_back(vault::CategoryName(c));
+  for (fhir::Category c : set) out.emplace_back(fhir::CategoryName(c));
   return out;
 }
 
 std::vector<std::string> CategoryNames(consent::CategorySet set) {
   std::vector<std::string> out;
-  for (vault::Category c : vault::AllCategories()) {
-    if (set & consent::CategoryBit(c)) out.emplace_back(vault::CategoryName(c));
+  for (fhir::Category c : fhir::AllCategories()) {
+    if (set & consent::CategoryBit(c)) out.emplace_back(fhir::CategoryName(c));
   }
   return out;
 }
@@ -139,7 +139,7 @@ Status Import(Api& api, Call& call) {
 Status ListRecords(Api& api, Call& call) {
   vault::RecordFilter filter;
   if (auto c = call.Query("category")) {
-    filter.category = vault::ParseCategory(*c);
+    filter.category = fhir::ParseCategory(*c);
     if (!filter.category)
       return Status::InvalidArgument("category: not a record category");
   }
@@ -149,13 +149,13 @@ Status ListRecords(Api& api, Call& call) {
     filter.type = *t;
   }
   if (auto s = call.Query("since")) {
-    auto t = vault::ParseFhirDateTime(*s);
+    auto t = fhir::ParseFhirDateTime(*s);
     if (!t.ok())
       return Status::InvalidArgument("since: not a FHIR date or dateTime");
     filter.since = *t;
   }
   if (auto u = call.Query("until")) {
-    auto t = vault::ParseFhirDateTime(*u);
+    auto t = fhir::ParseFhirDateTime(*u);
     if (!t.ok())
       return Status::InvalidArgument("until: not a FHIR date or dateTime");
     filter.until = *t;
@@ -183,7 +183,7 @@ Status ListRecords(Api& api, Call& call) {
         return Status::Ok();
       }));
 
-  std::set<vault::Category> categories;
+  std::set<fhir::Category> categories;
   for (const vault::StoredRecord& r : records) categories.insert(r.category);
   audit::AuditEntry e = Entry("records.list", call);
   e.categories = CategoryNames(categories);
@@ -211,7 +211,7 @@ Status ReadRecord(Api& api, Call& call) {
         return Status::Ok();
       }));
   audit::AuditEntry e = Entry("records.read", call);
-  e.categories = {std::string(vault::CategoryName(record.category))};
+  e.categories = {std::string(fhir::CategoryName(record.category))};
   TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
   call.ReplyText(std::move(record.resource), "application/fhir+json");
   return Status::Ok();
@@ -246,7 +246,7 @@ StatusOr<std::string> IdempotentRecordId(Api& api, const std::string& citizen,
                                          const std::string& type,
                                          const std::string& key) {
   TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes hash_key,
-                          api.vault.DeriveKey("idempkey", 1));
+                          api.vault.DeriveKey(crypto::KdfContext::kIdempotency, 1));
   const std::string message = citizen + "\n" + type + "\n" + key;
   TILLIT_ASSIGN_OR_RETURN(crypto::Digest d,
                           crypto::KeyedHash(hash_key, crypto::AsBytes(message)));
@@ -304,8 +304,8 @@ Status AddRecord(Api& api, Call& call) {
                           IdempotencyKey(call));
   TILLIT_ASSIGN_OR_RETURN(std::string text,
                           CitizenResource(api, call, idempotency_key));
-  TILLIT_ASSIGN_OR_RETURN(vault::ParsedResource parsed,
-                          vault::ParseFhirResource(text));
+  TILLIT_ASSIGN_OR_RETURN(fhir::ParsedResource parsed,
+                          fhir::ParseFhirResource(text));
   // A repeat of a request already served: the stored record, unchanged.
   std::optional<vault::StoredRecord> earlier;
   if (idempotency_key) {
@@ -326,7 +326,7 @@ Status AddRecord(Api& api, Call& call) {
     }
   }
   audit::AuditEntry e = Entry("records.add", call);
-  e.categories = {std::string(vault::CategoryName(parsed.category))};
+  e.categories = {std::string(fhir::CategoryName(parsed.category))};
   TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
   if (earlier) {
     call.res.set_header("Idempotent-Replayed", "true");
@@ -340,7 +340,7 @@ Status AddRecord(Api& api, Call& call) {
   TILLIT_RETURN_IF_ERROR(
       api.cache.With(call.who().id, [&](vault::CitizenStore& store) -> Status {
         return store
-            .Put(std::span<const vault::ParsedResource>(&parsed, 1), "citizen",
+            .Put(std::span<const fhir::ParsedResource>(&parsed, 1), "citizen",
                  api.Now())
             .status();
       }));

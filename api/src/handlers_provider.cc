@@ -14,7 +14,7 @@
 
 #include "internal.h"
 #include "tillit/crypto/encoding.h"
-#include "tillit/vault/fhir.h"
+#include "tillit/fhir/fhir.h"
 
 namespace tillit::api::internal {
 namespace {
@@ -41,9 +41,9 @@ Status CitizenStatus(const Status& s) {
 
 std::vector<std::string> CategoryNames(CategorySet set) {
   std::vector<std::string> out;
-  for (vault::Category c : vault::AllCategories()) {
+  for (fhir::Category c : fhir::AllCategories()) {
     if ((set & consent::CategoryBit(c)) != 0)
-      out.emplace_back(vault::CategoryName(c));
+      out.emplace_back(fhir::CategoryName(c));
   }
   return out;
 }
@@ -145,7 +145,7 @@ struct ListParams {
 StatusOr<ListParams> ParseListParams(const Call& call) {
   ListParams p;
   if (auto c = call.Query("category")) {
-    auto category = vault::ParseCategory(*c);
+    auto category = fhir::ParseCategory(*c);
     if (!category)
       return Status::InvalidArgument("category: not a category name");
     p.filter.category = *category;
@@ -159,7 +159,7 @@ StatusOr<ListParams> ParseListParams(const Call& call) {
   for (const char* name : {"since", "until"}) {
     auto v = call.Query(name);
     if (!v) continue;
-    auto t = vault::ParseFhirDateTime(*v);
+    auto t = fhir::ParseFhirDateTime(*v);
     if (!t.ok()) {
       return Status::InvalidArgument(std::string(name) +
                                      ": not a FHIR date or dateTime");
@@ -325,7 +325,7 @@ Status ReadRecord(Api& api, Call& call) {
       e.categories.clear();
       e.grant_ids.clear();
     } else {
-      e.categories = {std::string(vault::CategoryName(record->category))};
+      e.categories = {std::string(fhir::CategoryName(record->category))};
     }
     if (!hidden) resource = std::move(record->resource);
     return Status::Ok();
@@ -400,10 +400,10 @@ Status PushRecords(Api& api, Call& call) {
   doc = json();
   // Validated here, before any audit entry, so a bad document is a plain
   // 400; the categories go into the entry.
-  TILLIT_ASSIGN_OR_RETURN(vault::ParsedDocument parsed,
-                          vault::ParseFhirDocument(bytes));
+  TILLIT_ASSIGN_OR_RETURN(fhir::ParsedDocument parsed,
+                          fhir::ParseFhirDocument(bytes));
   CategorySet pushed = 0;
-  for (const vault::ParsedResource& r : parsed.resources) {
+  for (const fhir::ParsedResource& r : parsed.resources) {
     if (r.type == "Patient")
       return Status::InvalidArgument("a Patient resource cannot be pushed");
     pushed |= consent::CategoryBit(r.category);
@@ -424,7 +424,7 @@ Status PushRecords(Api& api, Call& call) {
     // came from the citizen, an import or another provider.
     std::string conflict;
     for (size_t i = 0; decision.permit && i < parsed.resources.size(); ++i) {
-      const vault::ParsedResource& r = parsed.resources[i];
+      const fhir::ParsedResource& r = parsed.resources[i];
       StatusOr<vault::StoredRecord> existing = store.Get(r.type, r.id);
       if (existing.ok() && existing->source != provider) {
         conflict = "resource " + std::to_string(i) + " (" + r.type + "/" +

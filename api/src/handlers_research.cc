@@ -26,9 +26,9 @@ audit::AuditEntry StudyEntry(std::string action, const StudyDefinition& s) {
   e.action = std::move(action);
   e.study_id = s.study.id;
   e.purpose = std::string(consent::DuoId(s.study.purpose.purpose));
-  for (vault::Category c : vault::AllCategories()) {
+  for (fhir::Category c : fhir::AllCategories()) {
     if ((s.study.categories & consent::CategoryBit(c)) != 0)
-      e.categories.emplace_back(vault::CategoryName(c));
+      e.categories.emplace_back(fhir::CategoryName(c));
   }
   return e;
 }

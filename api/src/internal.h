@@ -24,8 +24,8 @@
 #include "tillit/api/routes.h"
 #include "tillit/api/server.h"
 #include "tillit/audit/audit_log.h"
-#include "tillit/consent/consent_service.h"
-#include "tillit/crypto/status.h"
+#include "tillit/consent_service/consent_service.h"
+#include "tillit/base/status.h"
 #include "tillit/vault/store_cache.h"
 #include "tillit/vault/vault.h"
 

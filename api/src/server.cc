@@ -10,7 +10,7 @@
 #include <typeinfo>
 
 #include "internal.h"
-#include "tillit/api/http_signature.h"
+#include "tillit/http_signature/http_signature.h"
 
 namespace tillit::api {
 
@@ -295,7 +295,7 @@ struct Server::Impl {
           "a signed request needs one Signature-Input, Signature and "
           "Content-Digest field each");
     }
-    auto parsed = ParseSignature(req.get_header_value("Signature-Input"),
+    auto parsed = http_signature::ParseSignature(req.get_header_value("Signature-Input"),
                                  req.get_header_value("Signature"));
     if (!parsed.ok()) return refuse(parsed.status().message());
     const int64_t now = api.Now();
@@ -315,8 +315,8 @@ struct Server::Impl {
       return refuse("unknown or revoked device");
     const std::string digest = req.get_header_value("Content-Digest");
     // The target as it was sent (cpp-httplib keeps it undecoded).
-    const RequestParts parts{req.method, req.target, digest};
-    if (!VerifyRequestSignature(device->public_key, *parsed, parts))
+    const http_signature::RequestParts parts{req.method, req.target, digest};
+    if (!http_signature::VerifyRequestSignature(device->public_key, *parsed, parts))
       return refuse("the signature does not verify");
     // Only a verified signature spends its nonce, so nobody can burn
     // another device's nonces.
@@ -353,7 +353,7 @@ struct Server::Impl {
       return;
     }
     if (!t_request.who.device_id.empty() &&
-        !ContentDigestMatches(t_request.content_digest, req.body)) {
+        !http_signature::ContentDigestMatches(t_request.content_digest, req.body)) {
       res.status = 401;
       res.set_header("WWW-Authenticate", "Signature");
       res.set_content(ErrorBody("unauthenticated",
@@ -467,7 +467,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(vault::Vault* vault,
     return Status::InvalidArgument("listen backlog: 1 to 65535");
   }
   TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<audit::AuditLog> log,
-                          audit::AuditLog::OpenForVault(*vault));
+                          audit::AuditLog::OpenInDirectory(vault->data_dir(), *vault));
   auto impl = std::make_unique<Impl>(vault, options, std::move(log));
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }

@@ -8,7 +8,6 @@
 namespace tillit::audit {
 namespace {
 
-constexpr std::string_view kAuditDbContext = "tlauditd";
 constexpr size_t kMaxListLimit = 1000;
 
 constexpr const char* kSchema = R"sql(
@@ -36,8 +35,8 @@ Hash ToHash(std::span<const uint8_t> blob) {
   return h;
 }
 
-StatusOr<crypto::SecretBytes> AuditDbKey(vault::Vault& vault) {
-  return vault.DeriveKey(kAuditDbContext, 1);
+StatusOr<crypto::SecretBytes> AuditDbKey(const crypto::KeyDeriver& keys) {
+  return keys.DeriveKey(crypto::KdfContext::kAuditDatabase, 1);
 }
 
 }  // namespace
@@ -50,19 +49,19 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
   TILLIT_ASSIGN_OR_RETURN(
       auto signer, crypto::SigningKey::FromSeed(log->options_.signing_seed));
   log->signer_.emplace(std::move(signer));
-  vault::Database::Options db_options;
+  storage::Database::Options db_options;
   db_options.create = true;
   // Every group commit rewrites the log's last pages; checkpointing every
   // 4 MB copied them back into the file several times a second under load.
   db_options.wal_autocheckpoint_pages = 16384;  // 64 MB of 4 KiB pages
-  auto db = vault::Database::Open(
+  auto db = storage::Database::Open(
       log->options_.path, &log->options_.db_key, db_options,
-      [](vault::Database& d) { return d.Exec(kSchema); });
+      [](storage::Database& d) { return d.Exec(kSchema); });
   if (!db.ok()) return db.status().WithContext("audit log");
   log->db_ = std::move(db).value();
   // Load the tree. A gap means the log was damaged: refuse to append to it.
   TILLIT_ASSIGN_OR_RETURN(
-      vault::Statement st,
+      storage::Statement st,
       log->db_->Prepare("SELECT idx, leaf FROM entries ORDER BY idx"));
   for (uint64_t expected = 0;; ++expected) {
     TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -77,13 +76,13 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
   return log;
 }
 
-StatusOr<std::unique_ptr<AuditLog>> AuditLog::OpenForVault(
-    vault::Vault& vault) {
+StatusOr<std::unique_ptr<AuditLog>> AuditLog::OpenInDirectory(
+    const std::string& data_dir, const crypto::KeyDeriver& keys) {
   Options o;
-  o.path = vault.data_dir() + "/audit.db";
-  TILLIT_ASSIGN_OR_RETURN(o.db_key, AuditDbKey(vault));
+  o.path = data_dir + "/audit.db";
+  TILLIT_ASSIGN_OR_RETURN(o.db_key, AuditDbKey(keys));
   TILLIT_ASSIGN_OR_RETURN(o.signing_seed,
-                          vault.DeriveKey(crypto::kContextAuditSigning, 1));
+                          keys.DeriveKey(crypto::kContextAuditSigning, 1));
   return Open(std::move(o));
 }
 
@@ -103,7 +102,7 @@ Status AuditLog::WriteBatch(const std::vector<Pending*>& batch,
       return Status::IoError("audit write failed (injected)");
     }
   }
-  TILLIT_ASSIGN_OR_RETURN(vault::Database::Transaction txn, db_->Begin());
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
   // Another process (the command line while a server runs) may have
   // appended since this log was loaded: the write transaction holds the
   // database's write lock, so read its entries now and number ours after
@@ -111,7 +110,7 @@ Status AuditLog::WriteBatch(const std::vector<Pending*>& batch,
   foreign->clear();
   {
     TILLIT_ASSIGN_OR_RETURN(
-        vault::Statement st,
+        storage::Statement st,
         db_->Prepare("SELECT idx, leaf FROM entries WHERE idx >= ?1 "
                      "ORDER BY idx"));
     st.Bind(1, static_cast<int64_t>(known));
@@ -125,7 +124,7 @@ Status AuditLog::WriteBatch(const std::vector<Pending*>& batch,
   }
   const uint64_t first = known + foreign->size();
   TILLIT_ASSIGN_OR_RETURN(
-      vault::Statement insert,
+      storage::Statement insert,
       db_->Prepare(
           "INSERT INTO entries (idx, entry, leaf, citizen_id, actor_id, time) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
@@ -231,7 +230,7 @@ StatusOr<std::string> AuditLog::SignedCheckpoint() {
   std::lock_guard<std::mutex> lock(write_mu_);
   {
     TILLIT_ASSIGN_OR_RETURN(
-        vault::Statement st,
+        storage::Statement st,
         db_->Prepare("SELECT note FROM checkpoints WHERE size = ?1"));
     st.Bind(1, static_cast<int64_t>(cp.size));
     TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -239,7 +238,7 @@ StatusOr<std::string> AuditLog::SignedCheckpoint() {
   }
   std::string note = SignCheckpoint(cp, options_.key_name, *signer_);
   TILLIT_ASSIGN_OR_RETURN(
-      vault::Statement insert,
+      storage::Statement insert,
       db_->Prepare("INSERT INTO checkpoints (size, note) VALUES (?1, ?2)"));
   insert.Bind(1, static_cast<int64_t>(cp.size)).Bind(2, note);
   TILLIT_RETURN_IF_ERROR(insert.Run());
@@ -280,7 +279,7 @@ StatusOr<std::vector<StoredEntry>> AuditLog::List(const ListQuery& q) {
   // Oldest first after a position, or newest first (before a position).
   const bool forward = q.after.has_value();
   TILLIT_ASSIGN_OR_RETURN(
-      vault::Statement st,
+      storage::Statement st,
       db_->Prepare(forward ? "SELECT idx, entry FROM entries WHERE idx > ?1 "
                              "AND (?2 = '' OR citizen_id = ?2) AND (?3 = '' OR "
                              "actor_id = ?3) "
@@ -311,7 +310,8 @@ StatusOr<std::vector<StoredEntry>> AuditLog::List(const ListQuery& q) {
 
 // ---------------------------------------------------------------- verification
 
-StatusOr<VerifyReport> VerifyStoredLog(vault::Vault& vault,
+StatusOr<VerifyReport> VerifyStoredLog(const std::string& data_dir,
+                                       const crypto::KeyDeriver& keys,
                                        const std::string& external_note) {
   VerifyReport report;
   auto mark = [&](uint64_t index, std::string problem) {
@@ -324,14 +324,14 @@ StatusOr<VerifyReport> VerifyStoredLog(vault::Vault& vault,
     mark(index, std::move(problem));
     return report;
   };
-  TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes key, AuditDbKey(vault));
+  TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes key, AuditDbKey(keys));
   TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes seed,
-                          vault.DeriveKey(crypto::kContextAuditSigning, 1));
+                          keys.DeriveKey(crypto::kContextAuditSigning, 1));
   TILLIT_ASSIGN_OR_RETURN(auto signer, crypto::SigningKey::FromSeed(seed));
   const crypto::Ed25519PublicKey pk = signer.public_key();
-  const std::string path = vault.data_dir() + "/audit.db";
-  auto db = vault::Database::Open(
-      path, &key, {}, [](vault::Database& d) { return d.Exec(kSchema); });
+  const std::string path = data_dir + "/audit.db";
+  auto db = storage::Database::Open(
+      path, &key, {}, [](storage::Database& d) { return d.Exec(kSchema); });
   if (!db.ok()) return db.status().WithContext("audit log");
 
   // 1. Every entry: contiguous, its stored leaf hash recomputed. (Entries
@@ -340,7 +340,7 @@ StatusOr<VerifyReport> VerifyStoredLog(vault::Vault& vault,
   MerkleTree tree;
   {
     TILLIT_ASSIGN_OR_RETURN(
-        vault::Statement st,
+        storage::Statement st,
         (*db)->Prepare("SELECT idx, entry, leaf FROM entries ORDER BY idx"));
     for (uint64_t expected = 0;; ++expected) {
       TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -400,7 +400,7 @@ StatusOr<VerifyReport> VerifyStoredLog(vault::Vault& vault,
   };
   {
     TILLIT_ASSIGN_OR_RETURN(
-        vault::Statement st,
+        storage::Statement st,
         (*db)->Prepare("SELECT size, note FROM checkpoints ORDER BY size"));
     for (;;) {
       TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());

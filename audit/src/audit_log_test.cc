@@ -1,3 +1,4 @@
+#include "tillit/vault/vault.h"
 #include "tillit/audit/audit_log.h"
 
 #include <gtest/gtest.h>
@@ -63,7 +64,7 @@ class AuditLogTest : public ::testing::Test {
   }
   void Reopen() {
     log_.reset();
-    auto log = AuditLog::OpenForVault(*vault_);
+    auto log = AuditLog::OpenInDirectory(vault_->data_dir(), *vault_);
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(log).value();
   }
@@ -72,14 +73,14 @@ class AuditLogTest : public ::testing::Test {
       ASSERT_TRUE(log_->Append(Entry(i)).ok());
   }
   // Direct access to the stored rows, as someone holding the keys could.
-  std::unique_ptr<vault::Database> RawDb() {
-    auto key = vault_->DeriveKey("tlauditd", 1);
-    auto db = vault::Database::Open(dir_ + "/data/audit.db", &*key, {});
+  std::unique_ptr<storage::Database> RawDb() {
+    auto key = vault_->DeriveKey(crypto::KdfContext::kAuditDatabase, 1);
+    auto db = storage::Database::Open(dir_ + "/data/audit.db", &*key, {});
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     return std::move(db).value();
   }
   VerifyReport Verify(const std::string& external = "") {
-    auto r = VerifyStoredLog(*vault_, external);
+    auto r = VerifyStoredLog(vault_->data_dir(), *vault_, external);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return *r;
   }
@@ -173,7 +174,7 @@ TEST_F(AuditLogTest, ConcurrentAppendsShareCommitsAndGetDistinctIndexes) {
 
 TEST_F(AuditLogTest, TwoWritersOnOneLogNumberEntriesWithoutGaps) {
   // The command line appends while a server holds the log open.
-  auto other = AuditLog::OpenForVault(*vault_);
+  auto other = AuditLog::OpenInDirectory(vault_->data_dir(), *vault_);
   ASSERT_TRUE(other.ok());
   auto a = log_->Append(Entry(0));
   auto b = (*other)->Append(Entry(1));
@@ -278,7 +279,7 @@ TEST_F(AuditLogTest, RemovedEntryIsFound) {
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_index, 3u) << r.problem;
   // The log refuses to be appended to while damaged.
-  EXPECT_EQ(AuditLog::OpenForVault(*vault_).status().code(),
+  EXPECT_EQ(AuditLog::OpenInDirectory(vault_->data_dir(), *vault_).status().code(),
             StatusCode::kDataLoss);
 }
 

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "tillit/vault/fhir.h"
+#include "tillit/fhir/fhir.h"
 
 namespace tillit::audit {
 namespace {
@@ -61,7 +61,7 @@ StatusOr<std::string> CanonicalEntry(const AuditEntry& e) {
     return Status::InvalidArgument("categories: too many");
   }
   for (const std::string& c : e.categories) {
-    if (!vault::ParseCategory(c)) {
+    if (!fhir::ParseCategory(c)) {
       return Status::InvalidArgument("categories: unknown category");
     }
   }

@@ -21,14 +21,14 @@
 #include "tillit/api/principals.h"
 #include "tillit/api/server.h"
 #include "tillit/audit/audit_log.h"
-#include "tillit/audit/remote.h"
-#include "tillit/consent/consent_service.h"
+#include "tillit/audit_remote/remote.h"
+#include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/box.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/random.h"
 #include "tillit/research/sealed.h"
-#include "tillit/vault/files.h"
-#include "tillit/vault/synthetic.h"
+#include "tillit/storage/files.h"
+#include "tillit/fhir/synthetic.h"
 #include "tillit/vault/vault.h"
 
 namespace tillit::cli {
@@ -391,7 +391,7 @@ class Progress {
 audit::AuditEntry OperatorEntry(std::string_view action,
                                 const std::string& citizen_id) {
   audit::AuditEntry e;
-  e.time = vault::Clock::System().NowSeconds();
+  e.time = Clock::System().NowSeconds();
   e.actor_kind = "operator";
   e.actor_id = "operator";
   e.action = std::string(action);
@@ -405,7 +405,7 @@ audit::AuditEntry OperatorEntry(std::string_view action,
 // tree, so that a log deleted later fails verification instead of looking
 // empty.
 Status StartAuditLog(vault::Vault& vault) {
-  TILLIT_ASSIGN_OR_RETURN(auto log, audit::AuditLog::OpenForVault(vault));
+  TILLIT_ASSIGN_OR_RETURN(auto log, audit::AuditLog::OpenInDirectory(vault.data_dir(), vault));
   return log->SignedCheckpoint().status();
 }
 
@@ -413,7 +413,7 @@ Status StartAuditLog(vault::Vault& vault) {
 // every verb that changes the vault does.
 Status AuditOperator(vault::Vault& vault,
                      const std::vector<audit::AuditEntry>& entries) {
-  TILLIT_ASSIGN_OR_RETURN(auto log, audit::AuditLog::OpenForVault(vault));
+  TILLIT_ASSIGN_OR_RETURN(auto log, audit::AuditLog::OpenInDirectory(vault.data_dir(), vault));
   for (const audit::AuditEntry& e : entries) {
     TILLIT_RETURN_IF_ERROR(log->Append(e).status());
   }
@@ -647,7 +647,7 @@ int CmdImport(int argc, char** argv, Io& io) {
   if (!setup.ok()) return Fail(io, "import", setup.status());
   auto v = OpenVault(*setup);
   if (!v.ok()) return Fail(io, "import", v.status());
-  auto log = audit::AuditLog::OpenForVault(**v);
+  auto log = audit::AuditLog::OpenInDirectory((*v)->data_dir(), **v);
   if (!log.ok()) return Fail(io, "import", log.status());
 
   std::vector<std::string> order;
@@ -658,7 +658,7 @@ int CmdImport(int argc, char** argv, Io& io) {
   for (size_t i = 0; i < files.size(); ++i) {
     const std::string& file = files[i];
     auto text =
-        vault::ReadFileLimited(file, setup->options.limits.max_document_bytes);
+        storage::ReadFileLimited(file, setup->options.limits.max_document_bytes);
     StatusOr<vault::ImportOutcome> outcome = text.status();
     if (text.ok()) {
       const std::string ext = fs::path(file).extension().string();
@@ -849,7 +849,7 @@ int CmdCitizen(int argc, char** argv, Io& io) {
     return bad == 0 ? kOk : kFailed;
   }
   // erase: logged first; no log entry, no erasure.
-  auto log = audit::AuditLog::OpenForVault(vault);
+  auto log = audit::AuditLog::OpenInDirectory(vault.data_dir(), vault);
   if (!log.ok()) return Fail(io, verb, log.status());
   if (auto logged = (*log)->Append(OperatorEntry("citizen.erase", ids[0]));
       !logged.ok()) {
@@ -943,7 +943,7 @@ int CmdAudit(int argc, char** argv, Io& io) {
   }
   std::string external;
   if (auto f = a.Get("checkpoint")) {
-    auto text = vault::ReadFileLimited(*f, 64 * 1024);
+    auto text = storage::ReadFileLimited(*f, 64 * 1024);
     if (!text.ok()) return Fail(io, verb, text.status());
     external = *text;
   }
@@ -971,7 +971,7 @@ int CmdAudit(int argc, char** argv, Io& io) {
       o.saved_note = external;
       report = audit::VerifyRemoteLog(o);
     } else {
-      report = audit::VerifyStoredLog(**v, external);
+      report = audit::VerifyStoredLog((*v)->data_dir(), **v, external);
     }
     if (!report.ok()) return Fail(io, verb, report.status());
     if (a.Has("json")) {
@@ -993,7 +993,7 @@ int CmdAudit(int argc, char** argv, Io& io) {
     }
     return report->ok ? kOk : kFailed;
   }
-  auto log = audit::AuditLog::OpenForVault(**v);
+  auto log = audit::AuditLog::OpenInDirectory((*v)->data_dir(), **v);
   if (!log.ok()) return Fail(io, verb, log.status());
   if (sub == "checkpoint") {
     auto note = (*log)->SignedCheckpoint();
@@ -1128,7 +1128,7 @@ int CmdKeygen(int argc, char** argv, Io& io) {
 // Reads a PREFIX.key written by WriteKeyPair and derives its public key.
 StatusOr<crypto::BoxKeyPair> ReadBoxKeyFile(const std::string& path) {
   TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes text,
-                          vault::ReadSecretFile(path, 1024));
+                          storage::ReadSecretFile(path, 1024));
   const char* chars = reinterpret_cast<const char*>(text.ExposeSecret());
   size_t n = text.size();
   while (n > 0 && (chars[n - 1] == '\n' || chars[n - 1] == '\r')) --n;
@@ -1215,7 +1215,7 @@ int CmdRegister(int argc, char** argv, Io& io) {
   if (researcher) {
     body["org_type"] = *a.Get("org-type");
     body["country"] = *a.Get("country");
-    auto key = vault::ReadFileLimited(*a.Get("public-key"), 4096);
+    auto key = storage::ReadFileLimited(*a.Get("public-key"), 4096);
     if (!key.ok())
       return Fail(io, verb, key.status().WithContext("public_key"));
     std::string line = *key;
@@ -1234,7 +1234,7 @@ int CmdRegister(int argc, char** argv, Io& io) {
   StatusOr<api::Registration> reg = Status::Internal("not registered");
   const std::string text = body.dump();
   if (researcher) {
-    consent::ConsentService consents(&vault, &vault::Clock::System(), &rng);
+    consent::ConsentService consents(&vault, &Clock::System(), &rng);
     reg = api::RegisterResearcher(vault, consents, rng, text, ttl);
   } else if (kind == "provider") {
     reg = api::RegisterProvider(vault, rng, text, ttl);
@@ -1700,7 +1700,7 @@ int CmdDemo(int argc, char** argv, Io& io) {
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::pair<uint64_t, std::string>> new_citizens;
   for (uint64_t i = 0; i < *count; ++i) {
-    const std::string bundle = vault::GenerateSyntheticBundle(*seed, i);
+    const std::string bundle = fhir::GenerateSyntheticBundle(*seed, i);
     auto outcome = vault->Import(bundle, vault::ImportFormat::kJson);
     if (!outcome.ok()) return Fail(io, "demo", outcome.status());
     if (outcome->created) new_citizens.emplace_back(i, outcome->citizen_id);
@@ -1727,7 +1727,7 @@ int CmdDemo(int argc, char** argv, Io& io) {
     }
     return Fail(io, "demo", s);
   };
-  consent::ConsentService consents(vault.get(), &vault::Clock::System(),
+  consent::ConsentService consents(vault.get(), &Clock::System(),
                                    &crypto::Random::System());
   const std::string key_prefix = dir + "/demo-researcher";
   auto demo =

@@ -11,7 +11,7 @@
 #include <set>
 #include <sstream>
 
-#include "tillit/consent/consent_service.h"
+#include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/research/sealed.h"
 #include "tillit/vault/vault.h"
@@ -378,7 +378,7 @@ TEST_F(CliTest, DemoIsRepeatable) {
       EXPECT_GT(info->expires_at - std::time(nullptr), 6 * 24 * 3600);
     }
     // The printed citizen granted any provider (index 3 of the five).
-    consent::ConsentService consents(v.get(), &vault::Clock::System(),
+    consent::ConsentService consents(v.get(), &Clock::System(),
                                      &crypto::Random::System());
     auto grants = consents.ListGrants(j["citizen_id"].get<std::string>());
     ASSERT_TRUE(grants.ok());

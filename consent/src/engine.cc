@@ -311,7 +311,7 @@ bool Releases(const CitizenPolicy& policy, const Decision& decision,
               const RecordFacts& record, bool primary_use) {
   if (!decision.permit) return false;
   if (static_cast<unsigned>(record.category) >=
-      static_cast<unsigned>(vault::kCategoryCount)) {
+      static_cast<unsigned>(fhir::kCategoryCount)) {
     return false;
   }
   const CategorySet bit = CategoryBit(record.category);

@@ -106,7 +106,7 @@ bool IsProviderKind(Grantee::Kind k) {
 
 ordered_json CategoryCoding(Category c) {
   return {{"system", kCategorySystem},
-          {"code", std::string(vault::CategoryName(c))}};
+          {"code", std::string(fhir::CategoryName(c))}};
 }
 
 ordered_json ActorReference(const Grantee& g) {
@@ -767,7 +767,7 @@ std::string GrantToFhirConsent(const Grant& grant,
   p["purpose"] = std::move(purposes);
 
   ordered_json classes = ordered_json::array();
-  for (Category cat : vault::AllCategories()) {
+  for (Category cat : fhir::AllCategories()) {
     if ((grant.categories & CategoryBit(cat)) != 0) {
       classes.push_back(CategoryCoding(cat));
     }

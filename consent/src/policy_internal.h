@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "tillit/consent/policy.h"
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 
 namespace tillit::consent::policy_internal {
 

@@ -414,12 +414,12 @@ Status ReadConditions(const json& value, Grantee::Kind kind, GrantForm form,
 }
 
 Status ReadCategories(const json& value, CategorySet* out) {
-  TILLIT_RETURN_IF_ERROR(ReadArray(value, "categories", vault::kCategoryCount));
+  TILLIT_RETURN_IF_ERROR(ReadArray(value, "categories", fhir::kCategoryCount));
   CategorySet set = 0;
   for (size_t i = 0; i < value.size(); ++i) {
     const std::optional<Category> c =
         value[i].is_string()
-            ? vault::ParseCategory(value[i].get_ref<const std::string&>())
+            ? fhir::ParseCategory(value[i].get_ref<const std::string&>())
             : std::nullopt;
     if (!c) {
       return Bad(At("categories", i),
@@ -506,7 +506,7 @@ Status ReadExcludes(const json& value, std::vector<Exclude>* out) {
     if (const json* c = Member(item, "category")) {
       const std::optional<Category> cat =
           c->is_string()
-              ? vault::ParseCategory(c->get_ref<const std::string&>())
+              ? fhir::ParseCategory(c->get_ref<const std::string&>())
               : std::nullopt;
       if (!cat) return Bad(path + ".category", "not a category");
       ex.category = *cat;
@@ -693,9 +693,9 @@ ordered_json GrantToJsonValue(const Grant& g, bool with_excludes) {
   out["conditions"] = std::move(conditions);
 
   ordered_json categories = ordered_json::array();
-  for (Category c : vault::AllCategories()) {
+  for (Category c : fhir::AllCategories()) {
     if ((g.categories & CategoryBit(c)) != 0) {
-      categories.push_back(std::string(vault::CategoryName(c)));
+      categories.push_back(std::string(fhir::CategoryName(c)));
     }
   }
   out["categories"] = std::move(categories);
@@ -719,7 +719,7 @@ ordered_json GrantToJsonValue(const Grant& g, bool with_excludes) {
     for (const Exclude& x : g.excludes) {
       ordered_json item = ordered_json::object();
       if (x.category)
-        item["category"] = std::string(vault::CategoryName(*x.category));
+        item["category"] = std::string(fhir::CategoryName(*x.category));
       if (!x.code.empty()) item["code"] = x.code;
       if (!x.record.empty()) item["record"] = x.record;
       excludes.push_back(std::move(item));

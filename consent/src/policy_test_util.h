@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "tillit/consent/policy.h"
-#include "tillit/vault/fhir.h"
+#include "tillit/fhir/fhir.h"
 
 namespace tillit::consent::testing {
 
@@ -31,7 +31,7 @@ inline std::string TestId(std::string_view prefix, uint64_t n) {
 
 // Epoch seconds of a FHIR date or instant; aborts the test binary on a typo.
 inline int64_t At(std::string_view text) {
-  StatusOr<int64_t> t = vault::ParseFhirDateTime(text);
+  StatusOr<int64_t> t = fhir::ParseFhirDateTime(text);
   if (!t.ok()) {
     std::fprintf(stderr, "bad time in test: %.*s\n",
                  static_cast<int>(text.size()), text.data());

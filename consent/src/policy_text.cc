@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "policy_internal.h"
-#include "tillit/vault/fhir.h"
+#include "tillit/fhir/fhir.h"
 
 namespace tillit::consent::policy_internal {
 namespace {
@@ -116,14 +116,14 @@ std::optional<int64_t> ParseInstant(std::string_view text) {
   if (zone != "Z" && !HasShape(zone, "+dd:dd") && !HasShape(zone, "-dd:dd")) {
     return std::nullopt;
   }
-  StatusOr<int64_t> t = vault::ParseFhirDateTime(text);
+  StatusOr<int64_t> t = fhir::ParseFhirDateTime(text);
   if (!t.ok() || *t < kMinTime || *t > kMaxTime) return std::nullopt;
   return *t;
 }
 
 std::optional<int64_t> ParseDate(std::string_view text) {
   if (!HasShape(text, "dddd-dd-dd")) return std::nullopt;
-  StatusOr<int64_t> t = vault::ParseFhirDateTime(text);
+  StatusOr<int64_t> t = fhir::ParseFhirDateTime(text);
   if (!t.ok()) return std::nullopt;
   return *t;
 }
@@ -207,3 +207,9 @@ std::string DumpJson(const nlohmann::ordered_json& value) {
 }
 
 }  // namespace tillit::consent::policy_internal
+
+namespace tillit::consent {
+
+std::string FormatIsoDate(int64_t t) { return policy_internal::FormatDate(t); }
+
+}  // namespace tillit::consent

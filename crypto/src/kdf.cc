@@ -10,20 +10,38 @@ static_assert(kKdfMasterKeySize == crypto_kdf_KEYBYTES);
 static_assert(kKdfContextSize == crypto_kdf_CONTEXTBYTES);
 static_assert(kKdfMinSubkeySize == crypto_kdf_BYTES_MIN);
 static_assert(kKdfMaxSubkeySize == crypto_kdf_BYTES_MAX);
-static_assert(kContextRegistry.size() == kKdfContextSize);
-static_assert(kContextAuditSigning.size() == kKdfContextSize);
-static_assert(kContextPseudonyms.size() == kKdfContextSize);
-static_assert(kContextTokens.size() == kKdfContextSize);
-static_assert(kContextPatientIndex.size() == kKdfContextSize);
+
+std::string_view KdfContextLabel(KdfContext context) {
+  switch (context) {
+    case KdfContext::kRegistry:
+      return "tlregist";
+    case KdfContext::kAuditSigning:
+      return "tlaudsig";
+    case KdfContext::kAuditDatabase:
+      return "tlauditd";
+    case KdfContext::kPseudonyms:
+      return "tlpseudo";
+    case KdfContext::kTokens:
+      return "tltokens";
+    case KdfContext::kPatientIndex:
+      return "tlpatidx";
+    case KdfContext::kIdempotency:
+      return "idempkey";
+    case KdfContext::kStudyKeys:
+      return "studykey";
+  }
+  return {};
+}
 
 StatusOr<SecretBytes> DeriveSubkey(const SecretBytes& master,
-                                   uint64_t subkey_id, std::string_view context,
+                                   uint64_t subkey_id, KdfContext kdf_context,
                                    size_t subkey_size) {
+  const std::string_view context = KdfContextLabel(kdf_context);
   if (master.size() != kKdfMasterKeySize) {
     return Status::InvalidArgument("KDF master key must be 32 bytes");
   }
   if (context.size() != kKdfContextSize) {
-    return Status::InvalidArgument("KDF context must be 8 characters");
+    return Status::InvalidArgument("unknown KDF context");
   }
   if (subkey_size < kKdfMinSubkeySize || subkey_size > kKdfMaxSubkeySize) {
     return Status::InvalidArgument("KDF sub-key size must be 16 to 64 bytes");

@@ -38,19 +38,21 @@ TEST(DeriveSubkeyTest, IsDeterministic) {
 
 TEST(DeriveSubkeyTest, ContextsAndIdsGiveUnrelatedKeys) {
   const SecretBytes master = Master();
-  const std::string_view contexts[] = {kContextRegistry, kContextAuditSigning,
-                                       kContextPseudonyms, kContextTokens,
-                                       kContextPatientIndex};
+  const KdfContext contexts[] = {
+      KdfContext::kRegistry,     KdfContext::kAuditSigning,
+      KdfContext::kAuditDatabase, KdfContext::kPseudonyms,
+      KdfContext::kTokens,       KdfContext::kPatientIndex,
+      KdfContext::kIdempotency,  KdfContext::kStudyKeys};
   std::set<std::string> seen;
-  for (std::string_view context : contexts) {
-    EXPECT_EQ(context.size(), 8u);
+  for (KdfContext context : contexts) {
+    EXPECT_EQ(KdfContextLabel(context).size(), 8u);
     for (uint64_t id : {0u, 1u, 2u}) {
       StatusOr<SecretBytes> k = DeriveSubkey(master, id, context);
       ASSERT_TRUE(k.ok());
       seen.insert(HexEncode(k->ExposeSecretSpan()));
     }
   }
-  EXPECT_EQ(seen.size(), 15u);
+  EXPECT_EQ(seen.size(), 24u);
 }
 
 TEST(DeriveSubkeyTest, DifferentMastersGiveDifferentKeys) {
@@ -86,12 +88,22 @@ TEST(DeriveSubkeyTest, RejectsBadMasterSizes) {
 }
 
 TEST(DeriveSubkeyTest, RejectsBadContexts) {
-  for (std::string_view context :
-       {std::string_view(""), std::string_view("tlregis"),
-        std::string_view("tlregistr"), std::string_view("registry-key")}) {
-    EXPECT_EQ(DeriveSubkey(Master(), 1, context).status().code(),
+  for (int value : {-1, 8, 99}) {
+    EXPECT_EQ(DeriveSubkey(Master(), 1, static_cast<KdfContext>(value))
+                  .status()
+                  .code(),
               StatusCode::kInvalidArgument)
-        << context;
+        << value;
+  }
+}
+
+TEST(DeriveSubkeyTest, LabelsAreEightDistinctCharacters) {
+  std::set<std::string_view> seen;
+  for (int value = 0; value < 8; ++value) {
+    const std::string_view label =
+        KdfContextLabel(static_cast<KdfContext>(value));
+    EXPECT_EQ(label.size(), kKdfContextSize) << value;
+    EXPECT_TRUE(seen.insert(label).second) << label;
   }
 }
 

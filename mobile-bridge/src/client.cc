@@ -10,7 +10,7 @@
 #include "device_key.h"
 #include "error.h"
 #include "json_input.h"
-#include "tillit/api/http_signature.h"
+#include "tillit/http_signature/http_signature.h"
 #include "tillit/crypto/encoding.h"
 
 namespace tillit::bridge {
@@ -153,12 +153,12 @@ StatusOr<HttpResponse> Client::SendSigned(const crypto::SigningKey& key,
                                           const std::string& target,
                                           const std::string& body,
                                           HeaderList extra_headers) {
-  api::SignatureParams params;
+  http_signature::SignatureParams params;
   params.created = options_.now();
   params.keyid = std::string(device_id);
   params.nonce = rng_.Hex(16);
-  api::SignedFields fields =
-      api::SignRequest(key, method, target, body, params);
+  http_signature::SignedFields fields =
+      http_signature::SignRequest(key, method, target, body, params);
   HeaderList headers = std::move(extra_headers);
   headers.emplace_back("Content-Digest", std::move(fields.content_digest));
   headers.emplace_back("Signature-Input", std::move(fields.signature_input));

@@ -14,7 +14,7 @@
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
 #include "tillit/crypto/signing.h"
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 
 namespace tillit::bridge {
 

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "tillit/api/http_signature.h"
+#include "tillit/http_signature/http_signature.h"
 #include "tillit/audit/checkpoint.h"
 #include "tillit/audit/entry.h"
 #include "tillit/crypto/encoding.h"
@@ -115,12 +115,12 @@ audit::MerkleTree FakeServer::Tree() const {
 bool FakeServer::SignatureOk(const httplib::Request& req) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!enrolled_) return false;
-  auto received = api::ParseSignature(req.get_header_value("Signature-Input"),
+  auto received = http_signature::ParseSignature(req.get_header_value("Signature-Input"),
                                       req.get_header_value("Signature"));
   if (!received.ok() || received->params.keyid != kDevice) return false;
   const std::string digest = req.get_header_value("Content-Digest");
-  if (!api::ContentDigestMatches(digest, req.body)) return false;
-  return api::VerifyRequestSignature(device_key_, *received,
+  if (!http_signature::ContentDigestMatches(digest, req.body)) return false;
+  return http_signature::VerifyRequestSignature(device_key_, *received,
                                      {req.method, req.target, digest});
 }
 

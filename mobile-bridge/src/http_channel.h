@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 
 namespace httplib {
 class Client;

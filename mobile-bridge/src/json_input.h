@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 
 namespace tillit::bridge {
 

@@ -67,18 +67,18 @@ StatusOr<std::unique_ptr<LocalStore>> LocalStore::Open(
     return BridgeError(ErrorCode::kStorage,
                        "the state directory is not a directory");
   }
-  vault::Database::Options options;
+  storage::Database::Options options;
   options.create = true;
-  STORE_ASSIGN(std::unique_ptr<vault::Database> db,
-               vault::Database::Open(dir + "/bridge.db", &queue_key, options,
-                                     [](vault::Database& d) {
+  STORE_ASSIGN(std::unique_ptr<storage::Database> db,
+               storage::Database::Open(dir + "/bridge.db", &queue_key, options,
+                                     [](storage::Database& d) {
                                        return d.Exec(kSchema);
                                      }));
   return std::unique_ptr<LocalStore>(new LocalStore(std::move(db)));
 }
 
 StatusOr<std::optional<PairedDevice>> LocalStore::LoadDevice() {
-  STORE_ASSIGN(vault::Statement st,
+  STORE_ASSIGN(storage::Statement st,
                db_->Prepare("SELECT citizen_id, device_id, public_key, "
                             "sealed_seed, audit_key, paired_at FROM device"));
   STORE_ASSIGN(bool row, st.Step());
@@ -98,7 +98,7 @@ StatusOr<std::optional<PairedDevice>> LocalStore::LoadDevice() {
 }
 
 StatusOr<std::optional<Witness>> LocalStore::LoadWitness() {
-  STORE_ASSIGN(vault::Statement st,
+  STORE_ASSIGN(storage::Statement st,
                db_->Prepare("SELECT origin, size, root, note FROM witness"));
   STORE_ASSIGN(bool row, st.Step());
   if (!row) return std::optional<Witness>();
@@ -115,8 +115,8 @@ StatusOr<std::optional<Witness>> LocalStore::LoadWitness() {
 
 namespace {
 
-Status WriteWitness(vault::Database& db, const Witness& w) {
-  STORE_ASSIGN(vault::Statement st,
+Status WriteWitness(storage::Database& db, const Witness& w) {
+  STORE_ASSIGN(storage::Statement st,
                db.Prepare("INSERT OR REPLACE INTO witness "
                           "(singleton, origin, size, root, note) "
                           "VALUES (1, ?1, ?2, ?3, ?4)"));
@@ -131,9 +131,9 @@ Status WriteWitness(vault::Database& db, const Witness& w) {
 }  // namespace
 
 Status LocalStore::SavePairing(const PairedDevice& d) {
-  STORE_ASSIGN(vault::Database::Transaction txn, db_->Begin());
+  STORE_ASSIGN(storage::Database::Transaction txn, db_->Begin());
   {
-    STORE_ASSIGN(vault::Statement st,
+    STORE_ASSIGN(storage::Statement st,
                  db_->Prepare("INSERT INTO device (singleton, citizen_id, "
                               "device_id, public_key, sealed_seed, audit_key, "
                               "paired_at) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)"));
@@ -150,14 +150,14 @@ Status LocalStore::SavePairing(const PairedDevice& d) {
 }
 
 Status LocalStore::SaveWitness(const Witness& w) {
-  STORE_ASSIGN(vault::Database::Transaction txn, db_->Begin());
+  STORE_ASSIGN(storage::Database::Transaction txn, db_->Begin());
   TILLIT_RETURN_IF_ERROR(WriteWitness(*db_, w));
   STORE_TRY(txn.Commit());
   return Status::Ok();
 }
 
 Status LocalStore::Forget() {
-  STORE_ASSIGN(vault::Database::Transaction txn, db_->Begin());
+  STORE_ASSIGN(storage::Database::Transaction txn, db_->Begin());
   STORE_TRY(db_->Exec("DELETE FROM queue"));
   STORE_TRY(db_->Exec("DELETE FROM witness"));
   STORE_TRY(db_->Exec("DELETE FROM device"));
@@ -171,9 +171,9 @@ Status LocalStore::Forget() {
 StatusOr<int64_t> LocalStore::Enqueue(const std::string& idempotency_key,
                                       const std::string& resource,
                                       int64_t now) {
-  STORE_ASSIGN(vault::Database::Transaction txn, db_->Begin());
+  STORE_ASSIGN(storage::Database::Transaction txn, db_->Begin());
   {
-    STORE_ASSIGN(vault::Statement st,
+    STORE_ASSIGN(storage::Statement st,
                  db_->Prepare("INSERT INTO queue (idempotency_key, resource, "
                               "queued_at) VALUES (?1, ?2, ?3)"));
     st.Bind(1, idempotency_key).Bind(2, resource).Bind(3, now);
@@ -185,7 +185,7 @@ StatusOr<int64_t> LocalStore::Enqueue(const std::string& idempotency_key,
 }
 
 StatusOr<std::optional<QueuedRecord>> LocalStore::NextQueued(int64_t after) {
-  STORE_ASSIGN(vault::Statement st,
+  STORE_ASSIGN(storage::Statement st,
                db_->Prepare("SELECT queue_id, idempotency_key, resource "
                             "FROM queue WHERE queue_id > ?1 "
                             "ORDER BY queue_id LIMIT 1"));
@@ -201,9 +201,9 @@ StatusOr<std::optional<QueuedRecord>> LocalStore::NextQueued(int64_t after) {
 
 Status LocalStore::RemoveQueued(std::span<const int64_t> queue_ids) {
   if (queue_ids.empty()) return Status::Ok();
-  STORE_ASSIGN(vault::Database::Transaction txn, db_->Begin());
+  STORE_ASSIGN(storage::Database::Transaction txn, db_->Begin());
   {
-    STORE_ASSIGN(vault::Statement st,
+    STORE_ASSIGN(storage::Statement st,
                  db_->Prepare("DELETE FROM queue WHERE queue_id = ?1"));
     for (int64_t id : queue_ids) {
       st.Bind(1, id);
@@ -215,7 +215,7 @@ Status LocalStore::RemoveQueued(std::span<const int64_t> queue_ids) {
 }
 
 Status LocalStore::NoteRefused(int64_t queue_id, const std::string& error) {
-  STORE_ASSIGN(vault::Statement st,
+  STORE_ASSIGN(storage::Statement st,
                db_->Prepare("UPDATE queue SET last_error = ?2 "
                             "WHERE queue_id = ?1"));
   st.Bind(1, queue_id).Bind(2, error);
@@ -224,7 +224,7 @@ Status LocalStore::NoteRefused(int64_t queue_id, const std::string& error) {
 }
 
 StatusOr<int64_t> LocalStore::QueuedCount() {
-  STORE_ASSIGN(vault::Statement st, db_->Prepare("SELECT COUNT(*) FROM queue"));
+  STORE_ASSIGN(storage::Statement st, db_->Prepare("SELECT COUNT(*) FROM queue"));
   STORE_ASSIGN(bool row, st.Step());
   if (!row) return BridgeError(ErrorCode::kStorage, "cannot count the queue");
   return st.ColumnInt64(0);

@@ -27,8 +27,8 @@
 
 #include "tillit/crypto/secret.h"
 #include "tillit/crypto/signing.h"
-#include "tillit/crypto/status.h"
-#include "tillit/vault/database.h"
+#include "tillit/base/status.h"
+#include "tillit/storage/database.h"
 #include "witness.h"
 
 namespace tillit::bridge {
@@ -82,10 +82,10 @@ class LocalStore {
   StatusOr<int64_t> QueuedCount();
 
  private:
-  explicit LocalStore(std::unique_ptr<vault::Database> db)
+  explicit LocalStore(std::unique_ptr<storage::Database> db)
       : db_(std::move(db)) {}
 
-  std::unique_ptr<vault::Database> db_;
+  std::unique_ptr<storage::Database> db_;
 };
 
 }  // namespace tillit::bridge

@@ -23,7 +23,7 @@
 #include "tillit/audit/checkpoint.h"
 #include "tillit/audit/merkle.h"
 #include "tillit/crypto/signing.h"
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 
 namespace tillit::bridge {
 

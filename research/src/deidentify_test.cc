@@ -17,7 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tillit/vault/fhir.h"
+#include "tillit/fhir/fhir.h"
 
 namespace tillit::research {
 namespace {
@@ -401,7 +401,7 @@ TEST(DeidentifyTest, ImagingUidsArePseudonymised) {
 struct Citizen {
   std::string id;          // the vault's citizen id (made up here)
   std::string patient_id;  // the Patient's id in the bundle
-  std::vector<vault::ParsedResource> resources;
+  std::vector<fhir::ParsedResource> resources;
 };
 
 struct Fixtures {
@@ -486,7 +486,7 @@ const Fixtures& LoadFixtures() {
     for (size_t i = 0; i < files.size(); ++i) {
       const std::string bytes = ReadFile(files[i]);
       CollectSecrets(json::parse(bytes), f->secrets);
-      StatusOr<vault::ParsedDocument> doc = vault::ParseFhirDocument(bytes);
+      StatusOr<fhir::ParsedDocument> doc = fhir::ParseFhirDocument(bytes);
       if (!doc.ok()) {
         ADD_FAILURE() << files[i] << ": " << doc.status().ToString();
         continue;
@@ -513,7 +513,7 @@ struct Released {
 
 Released Release(const Citizen& c, const Pseudonymiser& p) {
   Released out;
-  for (const vault::ParsedResource& r : c.resources) {
+  for (const fhir::ParsedResource& r : c.resources) {
     StatusOr<json> clean =
         Deidentify(json::parse(r.json), c.id, c.patient_id, p);
     EXPECT_TRUE(clean.ok()) << r.type << ": " << clean.status().ToString();

@@ -227,7 +227,7 @@ Status ReadCitizen(vault::CitizenStore& store, const ReleaseInput& in,
     present.insert(clean.value("resourceType", "") + "/" +
                    clean.value("id", ""));
     cleaned.push_back(std::move(clean));
-    ++out->by_category[std::string(vault::CategoryName(r.category))];
+    ++out->by_category[std::string(fhir::CategoryName(r.category))];
     ++out->by_type[r.type];
   }
   for (size_t i = 0; i < cleaned.size(); ++i) {
@@ -292,9 +292,9 @@ class PartialFile {
 
 json StudyManifest(const consent::StudyDefinition& s) {
   json categories = json::array();
-  for (vault::Category c : vault::AllCategories()) {
+  for (fhir::Category c : fhir::AllCategories()) {
     if ((s.study.categories & consent::CategoryBit(c)) != 0)
-      categories.push_back(vault::CategoryName(c));
+      categories.push_back(fhir::CategoryName(c));
   }
   json purpose = {{"code", consent::DuoId(s.study.purpose.purpose)}};
   if (!s.study.purpose.disease.empty())
@@ -347,7 +347,7 @@ StatusOr<ReleaseInfo> ReleaseInfoFromJson(std::string_view text) {
 StatusOr<crypto::SecretBytes> StudyKey(vault::Vault& vault,
                                        std::string_view study_id) {
   TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes base,
-                          vault.DeriveKey("studykey", 1));
+                          vault.DeriveKey(crypto::KdfContext::kStudyKeys, 1));
   std::string message = "tillit study pseudonym key\n";
   message += study_id;
   TILLIT_ASSIGN_OR_RETURN(crypto::Digest d,

@@ -16,7 +16,7 @@
 #include "tillit/crypto/box.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/research/sealed.h"
-#include "tillit/vault/synthetic.h"
+#include "tillit/fhir/synthetic.h"
 
 namespace tillit::research {
 namespace {
@@ -84,7 +84,7 @@ class ReleaseTest : public ::testing::Test {
     auto created = vault::Vault::Init(o);
     ASSERT_TRUE(created.ok()) << created.status().ToString();
     vault_ = std::move(created->vault);
-    auto log = audit::AuditLog::OpenForVault(*vault_);
+    auto log = audit::AuditLog::OpenInDirectory(vault_->data_dir(), *vault_);
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(log).value();
     consent_ = std::make_unique<consent::ConsentService>(
@@ -191,7 +191,7 @@ class ReleaseTest : public ::testing::Test {
   }
 
   std::string dir_;
-  vault::FakeClock clock_{kNow};
+  FakeClock clock_{kNow};
   std::unique_ptr<vault::Vault> vault_;
   std::unique_ptr<audit::AuditLog> log_;
   std::unique_ptr<consent::ConsentService> consent_;
@@ -275,9 +275,9 @@ void ReleaseTest::Run(bool everything) {
     ASSERT_TRUE(metas.ok());
     for (const vault::RecordMeta& m : *metas) {
       if (everything ||
-          (!m.sensitive && (m.category == vault::Category::kPatientSummary ||
-                            m.category == vault::Category::kVitalSigns ||
-                            m.category == vault::Category::kLabResults)))
+          (!m.sensitive && (m.category == fhir::Category::kPatientSummary ||
+                            m.category == fhir::Category::kVitalSigns ||
+                            m.category == fhir::Category::kLabResults)))
         ++expected_types[m.type];
     }
   }
@@ -548,10 +548,10 @@ long StatusKb(const char* field) {
 // of resident memory above what the process held before.
 TEST_F(ReleaseTest, ReleaseOfTwoThousandCitizensHasBoundedMemory) {
   constexpr int kCitizens = 2000;
-  vault::SyntheticOptions so;
+  fhir::SyntheticOptions so;
   so.min_encounters = so.max_encounters = 1;
   for (int i = 0; i < kCitizens; ++i)
-    Import(vault::GenerateSyntheticBundle(7, static_cast<uint64_t>(i), so));
+    Import(fhir::GenerateSyntheticBundle(7, static_cast<uint64_t>(i), so));
   const long before = StatusKb("VmRSS:");
   {
     std::ofstream reset("/proc/self/clear_refs");

@@ -72,11 +72,11 @@ std::vector<std::string> SplitCodes(std::string_view joined) {
 }
 
 // Binds ?1..?9 of the insert and update statements of Put.
-void BindRecord(Statement& st, const ParsedResource& r, std::string_view source,
+void BindRecord(storage::Statement& st, const fhir::ParsedResource& r, std::string_view source,
                 int64_t now) {
   st.Bind(1, r.type)
       .Bind(2, r.id)
-      .Bind(3, CategoryName(r.category))
+      .Bind(3, fhir::CategoryName(r.category))
       .Bind(4, r.effective.value_or(kNoDate))
       .Bind(5, int64_t{r.sensitive ? 1 : 0})
       .Bind(6, source)
@@ -85,12 +85,12 @@ void BindRecord(Statement& st, const ParsedResource& r, std::string_view source,
       .Bind(9, JoinCodes(r.codes));
 }
 
-StoredRecord ReadRow(const Statement& st) {
+StoredRecord ReadRow(const storage::Statement& st) {
   StoredRecord r;
   r.seq = st.ColumnInt64(0);
   r.type = std::string(st.ColumnText(1));
   r.id = std::string(st.ColumnText(2));
-  r.category = ParseCategory(st.ColumnText(3)).value_or(Category::kOther);
+  r.category = fhir::ParseCategory(st.ColumnText(3)).value_or(fhir::Category::kOther);
   int64_t eff = st.ColumnInt64(4);
   if (eff != kNoDate) r.effective = eff;
   r.sensitive = st.ColumnInt64(5) != 0;
@@ -103,49 +103,49 @@ StoredRecord ReadRow(const Statement& st) {
 
 }  // namespace
 
-Status CitizenStore::Setup(Database& db) {
-  TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn, db.Begin());
+Status CitizenStore::Setup(storage::Database& db) {
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db.Begin());
   TILLIT_RETURN_IF_ERROR(db.Exec(kSchema));
   return txn.Commit();
 }
 
 std::unique_ptr<CitizenStore> CitizenStore::CreateNew(
-    std::string citizen_id, std::unique_ptr<Database> db) {
+    std::string citizen_id, std::unique_ptr<storage::Database> db) {
   auto store = std::make_unique<CitizenStore>(std::move(citizen_id),
                                               std::move(db), 0, nullptr, 0);
   store->needs_schema_ = true;
   return store;
 }
 
-CitizenStore::CitizenStore(std::string citizen_id, std::unique_ptr<Database> db,
+CitizenStore::CitizenStore(std::string citizen_id, std::unique_ptr<storage::Database> db,
                            int64_t generation, GenerationSink sink, int64_t)
     : citizen_id_(std::move(citizen_id)),
       db_(std::move(db)),
       generation_(generation),
       sink_(std::move(sink)) {}
 
-StatusOr<int64_t> CitizenStore::ReadGeneration(Database& db) {
+StatusOr<int64_t> CitizenStore::ReadGeneration(storage::Database& db) {
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       db.Prepare("SELECT value FROM meta WHERE key = 'generation'"));
   TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return Status::DataLoss("citizen store has no generation");
   return st.ColumnInt64(0);
 }
 
-StatusOr<PutResult> CitizenStore::Put(std::span<const ParsedResource> resources,
+StatusOr<PutResult> CitizenStore::Put(std::span<const fhir::ParsedResource> resources,
                                       std::string_view source, int64_t now) {
   PutResult result;
-  TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn, db_->Begin());
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
   if (needs_schema_) TILLIT_RETURN_IF_ERROR(db_->Exec(kSchema));
   {
     TILLIT_ASSIGN_OR_RETURN(
-        Statement insert,
+        storage::Statement insert,
         db_->Prepare(
             "INSERT OR IGNORE INTO records (type, id, category, effective, "
             "sensitive, source, created_at, updated_at, resource, codes) "
             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)"));
-    for (const ParsedResource& r : resources) {
+    for (const fhir::ParsedResource& r : resources) {
       BindRecord(insert, r, source, now);
       TILLIT_RETURN_IF_ERROR(insert.Run());
       ++result.by_type[r.type];
@@ -155,7 +155,7 @@ StatusOr<PutResult> CitizenStore::Put(std::span<const ParsedResource> resources,
       }
       // Already stored: identical resources are not written again.
       TILLIT_ASSIGN_OR_RETURN(
-          Statement existing,
+          storage::Statement existing,
           db_->Prepare("SELECT resource FROM records WHERE type = ?1 AND "
                        "id = ?2"));
       existing.Bind(1, r.type).Bind(2, r.id);
@@ -165,7 +165,7 @@ StatusOr<PutResult> CitizenStore::Put(std::span<const ParsedResource> resources,
         continue;
       }
       TILLIT_ASSIGN_OR_RETURN(
-          Statement update,
+          storage::Statement update,
           db_->Prepare(
               "UPDATE records SET category = ?3, effective = ?4, "
               "sensitive = ?5, source = ?6, updated_at = ?7, "
@@ -180,7 +180,7 @@ StatusOr<PutResult> CitizenStore::Put(std::span<const ParsedResource> resources,
   return result;
 }
 
-Status CitizenStore::CommitWrite(Database::Transaction& txn,
+Status CitizenStore::CommitWrite(storage::Database::Transaction& txn,
                                  const IndexUpdate* index) {
   // Read inside the write transaction: another handle on the same file
   // (the CLI while a server runs) may have moved the generation on.
@@ -191,7 +191,7 @@ Status CitizenStore::CommitWrite(Database::Transaction& txn,
   const int64_t next = std::max(current, generation_) + 1;
   {
     TILLIT_ASSIGN_OR_RETURN(
-        Statement gen,
+        storage::Statement gen,
         db_->Prepare("UPDATE meta SET value = ?1 WHERE key = 'generation'"));
     gen.Bind(1, next);
     TILLIT_RETURN_IF_ERROR(gen.Run());
@@ -206,19 +206,19 @@ Status CitizenStore::CommitWrite(Database::Transaction& txn,
 Status CitizenStore::WriteDocuments(std::span<const DocumentWrite> writes,
                                     const IndexUpdate* index, int64_t now) {
   if (writes.empty() && index == nullptr) return Status::Ok();
-  TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn, db_->Begin());
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
   if (needs_schema_) TILLIT_RETURN_IF_ERROR(db_->Exec(kSchema));
   for (const DocumentWrite& w : writes) {
     if (w.value) {
       TILLIT_ASSIGN_OR_RETURN(
-          Statement put,
+          storage::Statement put,
           db_->Prepare("INSERT OR REPLACE INTO documents (kind, key, value, "
                        "updated_at) VALUES (?1, ?2, ?3, ?4)"));
       put.Bind(1, w.kind).Bind(2, w.key).Bind(3, *w.value).Bind(4, now);
       TILLIT_RETURN_IF_ERROR(put.Run());
     } else {
       TILLIT_ASSIGN_OR_RETURN(
-          Statement del,
+          storage::Statement del,
           db_->Prepare("DELETE FROM documents WHERE kind = ?1 AND key = ?2"));
       del.Bind(1, w.kind).Bind(2, w.key);
       TILLIT_RETURN_IF_ERROR(del.Run());
@@ -227,12 +227,12 @@ Status CitizenStore::WriteDocuments(std::span<const DocumentWrite> writes,
   if (index != nullptr) {
     // The registry's mirror is rebuilt from these rows after a crash.
     TILLIT_ASSIGN_OR_RETURN(
-        Statement clear,
+        storage::Statement clear,
         db_->Prepare("DELETE FROM index_rows WHERE kind = ?1"));
     clear.Bind(1, index->kind);
     TILLIT_RETURN_IF_ERROR(clear.Run());
     TILLIT_ASSIGN_OR_RETURN(
-        Statement add,
+        storage::Statement add,
         db_->Prepare(
             "INSERT INTO index_rows (kind, key, value) VALUES (?1, ?2, ?3)"));
     for (const IndexRow& row : index->rows) {
@@ -246,7 +246,7 @@ Status CitizenStore::WriteDocuments(std::span<const DocumentWrite> writes,
 StatusOr<std::optional<std::string>> CitizenStore::GetDocument(
     std::string_view kind, std::string_view key) {
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       db_->Prepare("SELECT value FROM documents WHERE kind = ?1 AND key = ?2"));
   st.Bind(1, kind).Bind(2, key);
   TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -257,7 +257,7 @@ StatusOr<std::optional<std::string>> CitizenStore::GetDocument(
 StatusOr<std::vector<std::pair<std::string, std::string>>>
 CitizenStore::ListDocuments(std::string_view kind) {
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       db_->Prepare("SELECT key, value FROM documents WHERE kind = ?1 "
                    "ORDER BY key"));
   st.Bind(1, kind);
@@ -273,7 +273,7 @@ CitizenStore::ListDocuments(std::string_view kind) {
 
 StatusOr<std::vector<IndexUpdate>> CitizenStore::ReadIndexRows() {
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       db_->Prepare("SELECT kind, key, value FROM index_rows ORDER BY kind"));
   std::vector<IndexUpdate> out;
   for (;;) {
@@ -290,7 +290,7 @@ StatusOr<std::vector<IndexUpdate>> CitizenStore::ReadIndexRows() {
 
 StatusOr<std::vector<RecordMeta>> CitizenStore::ListRecordMeta() {
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       db_->Prepare("SELECT type, id, category, effective, sensitive, codes "
                    "FROM records ORDER BY seq"));
   std::vector<RecordMeta> out;
@@ -300,7 +300,7 @@ StatusOr<std::vector<RecordMeta>> CitizenStore::ListRecordMeta() {
     RecordMeta m;
     m.type = std::string(st.ColumnText(0));
     m.id = std::string(st.ColumnText(1));
-    m.category = ParseCategory(st.ColumnText(2)).value_or(Category::kOther);
+    m.category = fhir::ParseCategory(st.ColumnText(2)).value_or(fhir::Category::kOther);
     int64_t eff = st.ColumnInt64(3);
     if (eff != kNoDate) m.effective = eff;
     m.sensitive = st.ColumnInt64(4) != 0;
@@ -311,7 +311,7 @@ StatusOr<std::vector<RecordMeta>> CitizenStore::ListRecordMeta() {
 }
 
 StatusOr<int64_t> CitizenStore::Count() {
-  TILLIT_ASSIGN_OR_RETURN(Statement st,
+  TILLIT_ASSIGN_OR_RETURN(storage::Statement st,
                           db_->Prepare("SELECT count(*) FROM records"));
   TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
   return row ? st.ColumnInt64(0) : 0;
@@ -320,7 +320,7 @@ StatusOr<int64_t> CitizenStore::Count() {
 StatusOr<std::map<std::string, int64_t>> CitizenStore::CountBy(
     const char* sql) {
   std::map<std::string, int64_t> out;
-  TILLIT_ASSIGN_OR_RETURN(Statement st, db_->Prepare(sql));
+  TILLIT_ASSIGN_OR_RETURN(storage::Statement st, db_->Prepare(sql));
   for (;;) {
     TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
@@ -344,7 +344,7 @@ StatusOr<std::vector<StoredRecord>> CitizenStore::List(const RecordFilter& f) {
   // One constant statement; absent filters are bound as NULL and disabled
   // by the IS NULL tests.
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       db_->Prepare(
           "SELECT seq, type, id, category, effective, sensitive, source, "
           "updated_at, resource, codes FROM records "
@@ -355,7 +355,7 @@ StatusOr<std::vector<StoredRecord>> CitizenStore::List(const RecordFilter& f) {
           "AND (?5 IS NULL OR effective < ?5 OR (effective = ?5 AND seq < ?6)) "
           "ORDER BY effective DESC, seq DESC LIMIT ?7"));
   if (f.category) {
-    st.Bind(1, CategoryName(*f.category));
+    st.Bind(1, fhir::CategoryName(*f.category));
   } else {
     st.BindNull(1);
   }
@@ -383,7 +383,7 @@ StatusOr<std::vector<StoredRecord>> CitizenStore::List(const RecordFilter& f) {
 StatusOr<StoredRecord> CitizenStore::Get(std::string_view type,
                                          std::string_view id) {
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       db_->Prepare("SELECT seq, type, id, category, effective, sensitive, "
                    "source, updated_at, resource, codes FROM records "
                    "WHERE type = ?1 AND id = ?2"));

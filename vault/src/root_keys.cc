@@ -8,7 +8,7 @@
 
 #include "tillit/crypto/aead.h"
 #include "tillit/crypto/encoding.h"
-#include "tillit/vault/files.h"
+#include "tillit/storage/files.h"
 
 namespace tillit::vault {
 namespace {
@@ -139,11 +139,11 @@ StatusOr<RootKeys> RootKeys::Parse(const crypto::SecretBytes& text) {
 StatusOr<RootKeys> RootKeys::Load(const Location& where) {
   if (where.passphrase == nullptr) {
     TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes text,
-                            ReadSecretFile(where.path, kMaxKeyFileBytes));
+                            storage::ReadSecretFile(where.path, kMaxKeyFileBytes));
     return Parse(text);
   }
   TILLIT_ASSIGN_OR_RETURN(std::string sealed,
-                          ReadFileLimited(where.path, kMaxKeyFileBytes));
+                          storage::ReadFileLimited(where.path, kMaxKeyFileBytes));
   const Status bad = Status::DataLoss("sealed root key file is malformed");
   std::vector<std::string_view> lines;
   {
@@ -178,7 +178,7 @@ StatusOr<RootKeys> RootKeys::Load(const Location& where) {
 Status RootKeys::Save(const Location& where, crypto::Random& rng) const {
   crypto::SecretBytes text = Serialize();
   if (where.passphrase == nullptr) {
-    return WriteFileAtomic(where.path, text.ExposeSecretSpan(), 0600);
+    return storage::WriteFileAtomic(where.path, text.ExposeSecretSpan(), 0600);
   }
   crypto::Argon2Params params =
       where.argon2.has_value() ? *where.argon2 : crypto::NewArgon2Params(rng);
@@ -194,7 +194,7 @@ Status RootKeys::Save(const Location& where, crypto::Random& rng) const {
   out += "\nsealed ";
   out += crypto::Base64Encode(envelope);
   out += "\n";
-  return WriteFileAtomic(where.path, out, 0600);
+  return storage::WriteFileAtomic(where.path, out, 0600);
 }
 
 }  // namespace tillit::vault

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "src/test_util.h"
+#include "tillit/testing/temp_dir.h"
 #include "tillit/crypto/encoding.h"
 
 namespace tillit::vault {

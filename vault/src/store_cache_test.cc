@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include "src/test_util.h"
-#include "tillit/vault/synthetic.h"
+#include "tillit/testing/temp_dir.h"
+#include "tillit/fhir/synthetic.h"
 
 namespace tillit::vault {
 namespace {

@@ -9,7 +9,7 @@
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/hash.h"
 #include "tillit/crypto/kdf.h"
-#include "tillit/vault/files.h"
+#include "tillit/storage/files.h"
 
 namespace tillit::vault {
 namespace fs = std::filesystem;
@@ -101,7 +101,7 @@ struct Vault::Internals {
   crypto::SecretBytes master;
   crypto::SecretBytes patient_index_key;
   crypto::SecretBytes token_key;
-  std::unique_ptr<Database> registry;
+  std::unique_ptr<storage::Database> registry;
   bool sealed = false;
 };
 
@@ -111,7 +111,7 @@ namespace {
 // journal companions.
 Status RemoveCitizenFiles(const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    TILLIT_RETURN_IF_ERROR(RemoveFileIfExists(path + suffix));
+    TILLIT_RETURN_IF_ERROR(storage::RemoveFileIfExists(path + suffix));
   }
   return Status::Ok();
 }
@@ -128,7 +128,7 @@ Status WriteVaultJson(const std::string& dir, bool sealed,
       {"root_keys", sealed ? "sealed" : "file"},
       {"master", crypto::Base64Encode(master_envelope)},
   };
-  return WriteFileAtomic(VaultJsonPath(dir), j.dump(2) + "\n", 0600);
+  return storage::WriteFileAtomic(VaultJsonPath(dir), j.dump(2) + "\n", 0600);
 }
 
 StatusOr<RootKeys::Location> LocateKeys(const VaultOptions& o, bool sealed) {
@@ -151,10 +151,10 @@ Status OpenRegistry(Vault::Internals* in, const std::string& dir, bool create) {
   TILLIT_ASSIGN_OR_RETURN(
       in->token_key,
       crypto::DeriveSubkey(in->master, 1, crypto::kContextTokens));
-  Database::Options opts;
+  storage::Database::Options opts;
   opts.create = create;
-  auto db = Database::Open(dir + "/registry.db", &registry_key, opts,
-                           [](Database& d) { return d.Exec(kRegistrySchema); });
+  auto db = storage::Database::Open(dir + "/registry.db", &registry_key, opts,
+                           [](storage::Database& d) { return d.Exec(kRegistrySchema); });
   if (!db.ok()) return db.status().WithContext("registry");
   in->registry = std::move(db).value();
   return Status::Ok();
@@ -178,9 +178,9 @@ StatusOr<Vault::Created> Vault::Init(const VaultOptions& options) {
     return Status::AlreadyExists(
         "a root key file already exists; refusing to overwrite a key");
   }
-  TILLIT_RETURN_IF_ERROR(EnsurePrivateDirectory(options.data_dir));
+  TILLIT_RETURN_IF_ERROR(storage::EnsurePrivateDirectory(options.data_dir));
   TILLIT_RETURN_IF_ERROR(
-      EnsurePrivateDirectory(options.data_dir + "/citizens"));
+      storage::EnsurePrivateDirectory(options.data_dir + "/citizens"));
 
   crypto::Random& rng = *options.rng;
   auto in = std::make_unique<Internals>();
@@ -206,7 +206,7 @@ StatusOr<Vault::Created> Vault::Init(const VaultOptions& options) {
 
 StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
   auto text =
-      ReadFileLimited(VaultJsonPath(options.data_dir), kMaxVaultJsonBytes);
+      storage::ReadFileLimited(VaultJsonPath(options.data_dir), kMaxVaultJsonBytes);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound) {
       return Status::NotFound(
@@ -273,7 +273,7 @@ StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
     }
     // Files of citizens erased while a crash interrupted the deletion.
     TILLIT_ASSIGN_OR_RETURN(
-        Statement st, vault->in_->registry->Prepare("SELECT id FROM erased"));
+        storage::Statement st, vault->in_->registry->Prepare("SELECT id FROM erased"));
     for (;;) {
       TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
@@ -293,7 +293,7 @@ uint32_t Vault::root_key_version() const {
   return in_->keys->current_version();
 }
 
-StatusOr<crypto::SecretBytes> Vault::DeriveKey(std::string_view context,
+StatusOr<crypto::SecretBytes> Vault::DeriveKey(crypto::KdfContext context,
                                                uint64_t id) const {
   std::lock_guard<std::mutex> lock(mu_);
   return crypto::DeriveSubkey(in_->master, id, context);
@@ -311,7 +311,7 @@ Status RegisterCitizenLocked(Vault::Internals* in, const std::string& id,
   std::vector<uint8_t> wrapped = in->keyring->current().SealSecret(
       dek, crypto::AsBytes(DekAd(id, 1)), *in->options.rng);
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       in->registry->Prepare(
           "INSERT INTO citizens (id, created_at, dek_version, wrapped_dek, "
           "generation, patient_key) VALUES (?1, ?2, 1, ?3, ?4, ?5)"));
@@ -333,7 +333,7 @@ Status RegisterCitizenLocked(Vault::Internals* in, const std::string& id,
 StatusOr<std::pair<std::string, PutResult>> CreateCitizenWith(
     Vault::Internals* in, std::mutex& mu, const std::string& data_dir,
     const std::optional<crypto::Digest>& patient_key,
-    std::span<const ParsedResource> resources, std::string_view source) {
+    std::span<const fhir::ParsedResource> resources, std::string_view source) {
   crypto::Random& rng = *in->options.rng;
   const std::string id = NewId(rng, "c_");
   const std::string path = data_dir + "/citizens/" + id + ".db";
@@ -341,11 +341,11 @@ StatusOr<std::pair<std::string, PutResult>> CreateCitizenWith(
   PutResult put;
   int64_t generation = 0;
   {
-    Database::Options opts;
+    storage::Database::Options opts;
     opts.create = true;
     // With records, the schema is created in the same transaction as
     // they are (one write and sync of the new file).
-    auto db = Database::Open(path, &dek, opts,
+    auto db = storage::Database::Open(path, &dek, opts,
                              resources.empty() ? CitizenStore::Setup : nullptr);
     if (!db.ok()) {
       (void)RemoveCitizenFiles(path);  // best effort: the error wins
@@ -386,7 +386,7 @@ StatusOr<std::vector<std::string>> Vault::ListCitizenIds() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> out;
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st, in_->registry->Prepare(
+      storage::Statement st, in_->registry->Prepare(
                         "SELECT id FROM citizens ORDER BY created_at, id"));
   for (;;) {
     TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -411,22 +411,22 @@ namespace {
 
 // Replaces `update`'s rows (or, with `all_kinds`, every row) of one citizen
 // in the registry mirror. REQUIRES: mu held, inside a transaction.
-Status ReplaceIndexRowsLocked(Database& registry, const std::string& citizen_id,
+Status ReplaceIndexRowsLocked(storage::Database& registry, const std::string& citizen_id,
                               const std::vector<IndexUpdate>& updates,
                               bool all_kinds) {
   if (all_kinds) {
     TILLIT_ASSIGN_OR_RETURN(
-        Statement del,
+        storage::Statement del,
         registry.Prepare("DELETE FROM citizen_index WHERE citizen_id = ?1"));
     del.Bind(1, citizen_id);
     TILLIT_RETURN_IF_ERROR(del.Run());
   }
   TILLIT_ASSIGN_OR_RETURN(
-      Statement del_kind,
+      storage::Statement del_kind,
       registry.Prepare(
           "DELETE FROM citizen_index WHERE citizen_id = ?1 AND kind = ?2"));
   TILLIT_ASSIGN_OR_RETURN(
-      Statement add,
+      storage::Statement add,
       registry.Prepare("INSERT INTO citizen_index (citizen_id, kind, key, "
                        "value) VALUES (?1, ?2, ?3, ?4)"));
   for (const IndexUpdate& u : updates) {
@@ -443,7 +443,7 @@ Status ReplaceIndexRowsLocked(Database& registry, const std::string& citizen_id,
     }
   }
   TILLIT_ASSIGN_OR_RETURN(
-      Statement bump,
+      storage::Statement bump,
       registry.Prepare(
           "UPDATE meta SET value = value + 1 WHERE key = 'index_version'"));
   return bump.Run();
@@ -455,9 +455,9 @@ Status Vault::SetGeneration(const std::string& citizen_id, int64_t generation,
                             const std::vector<IndexUpdate>& index,
                             bool replace_all_index_rows) {
   std::lock_guard<std::mutex> lock(mu_);
-  TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn, in_->registry->Begin());
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, in_->registry->Begin());
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       in_->registry->Prepare("UPDATE citizens SET generation = ?2 "
                              "WHERE id = ?1 AND generation < ?2"));
   st.Bind(1, citizen_id).Bind(2, generation);
@@ -479,7 +479,7 @@ StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
   {
     std::lock_guard<std::mutex> lock(mu_);
     TILLIT_ASSIGN_OR_RETURN(
-        Statement st,
+        storage::Statement st,
         in_->registry->Prepare("SELECT wrapped_dek, dek_version, pending_dek, "
                                "generation FROM citizens WHERE id = ?1"));
     st.Bind(1, citizen_id);
@@ -497,14 +497,14 @@ StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
     }
   }
   const std::string path = CitizenPath(citizen_id);
-  auto db = Database::Open(path, &dek, {}, CitizenStore::Setup);
+  auto db = storage::Database::Open(path, &dek, {}, CitizenStore::Setup);
   if (!db.ok() && db.status().code() == StatusCode::kDataLoss && pending) {
     // A rekey committed in the file but not yet in the registry.
-    db = Database::Open(path, &*pending, {}, CitizenStore::Setup);
+    db = storage::Database::Open(path, &*pending, {}, CitizenStore::Setup);
     if (db.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       TILLIT_ASSIGN_OR_RETURN(
-          Statement st, in_->registry->Prepare(
+          storage::Statement st, in_->registry->Prepare(
                             "UPDATE citizens SET wrapped_dek = pending_dek, "
                             "pending_dek = NULL, "
                             "dek_version = dek_version + 1 WHERE id = ?1"));
@@ -563,7 +563,7 @@ Status Vault::VerifyCitizen(const std::string& citizen_id) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     TILLIT_ASSIGN_OR_RETURN(
-        Statement st,
+        storage::Statement st,
         in_->registry->Prepare(
             "SELECT wrapped_dek, dek_version FROM citizens WHERE id = ?1"));
     st.Bind(1, citizen_id);
@@ -572,7 +572,7 @@ Status Vault::VerifyCitizen(const std::string& citizen_id) {
     TILLIT_ASSIGN_OR_RETURN(
         dek, UnwrapDek(citizen_id, st.ColumnBlob(0), st.ColumnInt64(1)));
   }
-  return Database::VerifyFile(CitizenPath(citizen_id), &dek);
+  return storage::Database::VerifyFile(CitizenPath(citizen_id), &dek);
 }
 
 Status Vault::EraseCitizen(const std::string& citizen_id) {
@@ -580,9 +580,9 @@ Status Vault::EraseCitizen(const std::string& citizen_id) {
   std::lock_guard<std::mutex> lock(mu_);
   {
     // 1. Destroy the wrapped data key (crypto-shredding).
-    TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn, in_->registry->Begin());
+    TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, in_->registry->Begin());
     TILLIT_ASSIGN_OR_RETURN(
-        Statement del,
+        storage::Statement del,
         in_->registry->Prepare("DELETE FROM citizens WHERE id = ?1"));
     del.Bind(1, citizen_id);
     TILLIT_RETURN_IF_ERROR(del.Run());
@@ -591,7 +591,7 @@ Status Vault::EraseCitizen(const std::string& citizen_id) {
     TILLIT_RETURN_IF_ERROR(
         ReplaceIndexRowsLocked(*in_->registry, citizen_id, {}, true));
     TILLIT_ASSIGN_OR_RETURN(
-        Statement tomb,
+        storage::Statement tomb,
         in_->registry->Prepare(
             "INSERT OR REPLACE INTO erased (id, erased_at) VALUES (?1, ?2)"));
     tomb.Bind(1, citizen_id).Bind(2, in_->options.clock->NowSeconds());
@@ -621,7 +621,7 @@ Status Vault::CompleteRotation() {
                          in_->master, crypto::AsBytes(kMasterAd), rng)));
   // Every data key, under the current version.
   {
-    TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn, in_->registry->Begin());
+    TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, in_->registry->Begin());
     struct Row {
       std::string id;
       int64_t version;
@@ -631,7 +631,7 @@ Status Vault::CompleteRotation() {
     std::vector<Row> rows;
     {
       TILLIT_ASSIGN_OR_RETURN(
-          Statement st,
+          storage::Statement st,
           in_->registry->Prepare("SELECT id, dek_version, wrapped_dek, "
                                  "pending_dek FROM citizens"));
       for (;;) {
@@ -648,7 +648,7 @@ Status Vault::CompleteRotation() {
       }
     }
     TILLIT_ASSIGN_OR_RETURN(
-        Statement update,
+        storage::Statement update,
         in_->registry->Prepare("UPDATE citizens SET wrapped_dek = ?2, "
                                "pending_dek = ?3 WHERE id = ?1"));
     for (const Row& r : rows) {
@@ -697,14 +697,14 @@ Status Vault::RekeyCitizen(const std::string& citizen_id) {
     // leaves a key that opens it.
     std::lock_guard<std::mutex> lock(mu_);
     TILLIT_ASSIGN_OR_RETURN(
-        Statement st, in_->registry->Prepare(
+        storage::Statement st, in_->registry->Prepare(
                           "SELECT dek_version FROM citizens WHERE id = ?1"));
     st.Bind(1, citizen_id);
     TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return Status::NotFound("no such citizen");
     version = st.ColumnInt64(0);
     TILLIT_ASSIGN_OR_RETURN(
-        Statement up,
+        storage::Statement up,
         in_->registry->Prepare(
             "UPDATE citizens SET pending_dek = ?2 WHERE id = ?1"));
     up.Bind(1, citizen_id)
@@ -718,7 +718,7 @@ Status Vault::RekeyCitizen(const std::string& citizen_id) {
   store.reset();
   std::lock_guard<std::mutex> lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       in_->registry->Prepare(
           "UPDATE citizens SET wrapped_dek = pending_dek, pending_dek = NULL, "
           "dek_version = dek_version + 1 WHERE id = ?1 AND dek_version = ?2"));
@@ -732,7 +732,7 @@ StatusOr<std::optional<std::string>> Vault::FindPatient(
     const crypto::Digest& key) {
   std::lock_guard<std::mutex> lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       in_->registry->Prepare("SELECT id FROM citizens WHERE patient_key = ?1"));
   st.BindBlob(1, key);
   TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -744,10 +744,10 @@ StatusOr<ImportOutcome> Vault::Import(
     std::string_view bytes, ImportFormat format,
     const std::optional<std::string>& citizen_id, std::string_view source) {
   auto parsed = format == ImportFormat::kNdjson
-                    ? ParseFhirNdjson(bytes, in_->options.limits)
-                    : ParseFhirDocument(bytes, in_->options.limits);
+                    ? fhir::ParseFhirNdjson(bytes, in_->options.limits)
+                    : fhir::ParseFhirDocument(bytes, in_->options.limits);
   if (!parsed.ok()) return parsed.status();
-  ParsedDocument& doc = *parsed;
+  fhir::ParsedDocument& doc = *parsed;
   if (doc.resources.empty()) {
     return Status::InvalidArgument("the document holds no resources");
   }
@@ -767,7 +767,7 @@ StatusOr<ImportOutcome> Vault::Import(
                             crypto::AsBytes(out.source_patient)));
       std::lock_guard<std::mutex> lock(mu_);
       TILLIT_ASSIGN_OR_RETURN(
-          Statement st,
+          storage::Statement st,
           in_->registry->Prepare("SELECT id, patient_key FROM citizens WHERE "
                                  "id = ?1 OR patient_key = ?2"));
       st.Bind(1, *citizen_id).BindBlob(2, key);
@@ -788,7 +788,7 @@ StatusOr<ImportOutcome> Vault::Import(
       }
       if (!found) return Status::NotFound("no such citizen");
       TILLIT_ASSIGN_OR_RETURN(
-          Statement link,
+          storage::Statement link,
           in_->registry->Prepare("UPDATE citizens SET patient_key = ?2 "
                                  "WHERE id = ?1 AND patient_key IS NULL"));
       link.Bind(1, *citizen_id).BindBlob(2, key);
@@ -846,7 +846,7 @@ StatusOr<ImportOutcome> Vault::Import(
 StatusOr<std::vector<IndexEntry>> Vault::ReadIndex(std::string_view kind) {
   std::lock_guard<std::mutex> lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       in_->registry->Prepare("SELECT citizen_id, key, value FROM citizen_index "
                              "WHERE kind = ?1 ORDER BY citizen_id, key"));
   st.Bind(1, kind);
@@ -864,7 +864,7 @@ StatusOr<std::vector<IndexEntry>> Vault::ReadIndex(std::string_view kind) {
 StatusOr<int64_t> Vault::IndexVersion() {
   std::lock_guard<std::mutex> lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st, in_->registry->Prepare(
+      storage::Statement st, in_->registry->Prepare(
                         "SELECT value FROM meta WHERE key = 'index_version'"));
   TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
   return row ? st.ColumnInt64(0) : 0;
@@ -874,7 +874,7 @@ Status Vault::PutDirectoryEntry(std::string_view kind, std::string_view id,
                                 std::string_view value) {
   std::lock_guard<std::mutex> lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       in_->registry->Prepare(
           "INSERT INTO directory (kind, id, value, created_at) VALUES (?1, ?2, "
           "?3, ?4)"));
@@ -887,7 +887,7 @@ StatusOr<std::string> Vault::GetDirectoryEntry(std::string_view kind,
                                                std::string_view id) {
   std::lock_guard<std::mutex> lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       in_->registry->Prepare(
           "SELECT value FROM directory WHERE kind = ?1 AND id = ?2"));
   st.Bind(1, kind).Bind(2, id);
@@ -900,7 +900,7 @@ StatusOr<std::vector<std::pair<std::string, std::string>>> Vault::ListDirectory(
     std::string_view kind) {
   std::lock_guard<std::mutex> lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       in_->registry->Prepare("SELECT id, value FROM directory WHERE kind = ?1 "
                              "ORDER BY created_at, id"));
   st.Bind(1, kind);
@@ -930,7 +930,7 @@ StatusOr<IssuedToken> Vault::IssueToken(std::string_view role,
       crypto::KeyedHash(in_->token_key, crypto::AsBytes(t.token)));
   std::lock_guard<std::mutex> lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st, in_->registry->Prepare(
+      storage::Statement st, in_->registry->Prepare(
                         "INSERT INTO tokens (hash, role, principal, "
                         "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)"));
   st.BindBlob(1, hash)
@@ -946,11 +946,11 @@ StatusOr<IssuedToken> Vault::IssueToken(std::string_view role,
 namespace {
 
 // The live (unrevoked, unexpired) token with this keyed hash, if any.
-StatusOr<std::optional<TokenInfo>> FindLiveToken(Database& registry,
+StatusOr<std::optional<TokenInfo>> FindLiveToken(storage::Database& registry,
                                                  const crypto::Digest& hash,
                                                  int64_t now) {
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st,
+      storage::Statement st,
       registry.Prepare("SELECT role, principal, expires_at FROM tokens "
                        "WHERE hash = ?1 AND revoked_at IS NULL"));
   st.BindBlob(1, hash);
@@ -991,7 +991,7 @@ StatusOr<TokenInfo> Vault::RedeemToken(std::string_view token,
                           PresentedTokenHash(in_->token_key, token, bad));
   const int64_t now = in_->options.clock->NowSeconds();
   std::lock_guard<std::mutex> lock(mu_);
-  TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn,
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn,
                           in_->registry->Begin());
   TILLIT_ASSIGN_OR_RETURN(std::optional<TokenInfo> found,
                           FindLiveToken(*in_->registry, hash, now));
@@ -999,7 +999,7 @@ StatusOr<TokenInfo> Vault::RedeemToken(std::string_view token,
   TokenInfo info = std::move(*found);
   {
     TILLIT_ASSIGN_OR_RETURN(
-        Statement up, in_->registry->Prepare(
+        storage::Statement up, in_->registry->Prepare(
                           "UPDATE tokens SET revoked_at = ?2 WHERE hash = ?1"));
     up.BindBlob(1, hash).Bind(2, now);
     TILLIT_RETURN_IF_ERROR(up.Run());
@@ -1016,7 +1016,7 @@ Status Vault::RevokeToken(std::string_view token) {
   const int64_t now = in_->options.clock->NowSeconds();
   std::lock_guard<std::mutex> lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(
-      Statement st, in_->registry->Prepare(
+      storage::Statement st, in_->registry->Prepare(
                         "SELECT revoked_at FROM tokens WHERE hash = ?1"));
   st.BindBlob(1, hash);
   TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -1025,7 +1025,7 @@ Status Vault::RevokeToken(std::string_view token) {
     return Status::FailedPrecondition("the token is already revoked");
   st.Reset();
   TILLIT_ASSIGN_OR_RETURN(
-      Statement up, in_->registry->Prepare(
+      storage::Statement up, in_->registry->Prepare(
                         "UPDATE tokens SET revoked_at = ?2 WHERE hash = ?1"));
   up.BindBlob(1, hash).Bind(2, now);
   return up.Run();
@@ -1034,12 +1034,12 @@ Status Vault::RevokeToken(std::string_view token) {
 StatusOr<int64_t> Vault::RevokePrincipalTokens(std::string_view principal) {
   const int64_t now = in_->options.clock->NowSeconds();
   std::lock_guard<std::mutex> lock(mu_);
-  TILLIT_ASSIGN_OR_RETURN(Database::Transaction txn,
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn,
                           in_->registry->Begin());
   int64_t n = 0;
   {
     TILLIT_ASSIGN_OR_RETURN(
-        Statement st,
+        storage::Statement st,
         in_->registry->Prepare("SELECT count(*) FROM tokens WHERE principal "
                                "= ?1 AND revoked_at IS NULL"));
     st.Bind(1, principal);
@@ -1048,7 +1048,7 @@ StatusOr<int64_t> Vault::RevokePrincipalTokens(std::string_view principal) {
   }
   {
     TILLIT_ASSIGN_OR_RETURN(
-        Statement up,
+        storage::Statement up,
         in_->registry->Prepare("UPDATE tokens SET revoked_at = ?2 WHERE "
                                "principal = ?1 AND revoked_at IS NULL"));
     up.Bind(1, principal).Bind(2, now);

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "src/test_util.h"
+#include "tillit/testing/temp_dir.h"
 
 namespace tillit::vault {
 namespace {
@@ -324,12 +324,12 @@ TEST_F(VaultTest, ListsNewestFirstWithFiltersAndPaging) {
   EXPECT_EQ((*page2)[0].id, "bbbbbbbb-obs-2");
 
   RecordFilter labs;
-  labs.category = Category::kLabResults;
+  labs.category = fhir::Category::kLabResults;
   EXPECT_EQ(store->List(labs)->size(), 2u);  // obs 1 and 3
 
   RecordFilter window;
-  window.since = *ParseFhirDateTime("2020-02-01");
-  window.until = *ParseFhirDateTime("2020-04-01");
+  window.since = *fhir::ParseFhirDateTime("2020-02-01");
+  window.until = *fhir::ParseFhirDateTime("2020-04-01");
   auto w = store->List(window);
   ASSERT_TRUE(w.ok());
   ASSERT_EQ(w->size(), 2u);  // February and March
@@ -637,7 +637,7 @@ TEST_F(VaultTest, RecordsKeepTheirClinicalCodes) {
   ASSERT_TRUE(meta.ok());
   ASSERT_EQ(meta->size(), 2u);
   EXPECT_EQ((*meta)[1].codes, rec->codes);
-  EXPECT_EQ((*meta)[1].category, Category::kVitalSigns);
+  EXPECT_EQ((*meta)[1].category, fhir::Category::kVitalSigns);
 }
 
 TEST_F(VaultTest, DocumentsAndTheirIndexAreMirroredIntoTheRegistry) {

@@ -11,9 +11,9 @@
 #include <string>
 #include <string_view>
 
-#include "tillit/consent/consent_service.h"
+#include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/random.h"
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 #include "tillit/vault/vault.h"
 
 namespace tillit::api {

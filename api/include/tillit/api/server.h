@@ -26,8 +26,8 @@
 #include <string>
 
 #include "tillit/crypto/random.h"
-#include "tillit/crypto/status.h"
-#include "tillit/vault/clock.h"
+#include "tillit/base/status.h"
+#include "tillit/base/clock.h"
 #include "tillit/vault/vault.h"
 
 namespace tillit::api {
@@ -75,7 +75,7 @@ struct ServerOptions {
   std::ostream* log = nullptr;  // null: no log
   bool access_log = true;       // false: only errors
 
-  vault::Clock* clock = &vault::Clock::System();
+  Clock* clock = &Clock::System();
   crypto::Random* rng = &crypto::Random::System();
 };
 

@@ -39,9 +39,10 @@
 #include "tillit/audit/merkle.h"
 #include "tillit/crypto/secret.h"
 #include "tillit/crypto/signing.h"
-#include "tillit/crypto/status.h"
-#include "tillit/vault/database.h"
-#include "tillit/vault/vault.h"
+#include "tillit/base/status.h"
+#include "tillit/storage/database.h"
+#include "tillit/crypto/kdf.h"
+#include "tillit/storage/database.h"
 
 namespace tillit::audit {
 
@@ -94,8 +95,10 @@ class AuditLog final : public AuditSink {
   };
   // Opens (or creates) the log and loads its tree.
   static StatusOr<std::unique_ptr<AuditLog>> Open(Options options);
-  // The log of a vault: DIR/audit.db with keys derived from its master.
-  static StatusOr<std::unique_ptr<AuditLog>> OpenForVault(vault::Vault& vault);
+  // The log of a vault: DATA_DIR/audit.db with keys derived by `keys` (the
+  // vault's master secret).
+  static StatusOr<std::unique_ptr<AuditLog>> OpenInDirectory(
+      const std::string& data_dir, const crypto::KeyDeriver& keys);
   ~AuditLog() override;
 
   StatusOr<uint64_t> Append(const AuditEntry& entry) override;
@@ -143,7 +146,7 @@ class AuditLog final : public AuditSink {
 
   Options options_;
   std::optional<crypto::SigningKey> signer_;
-  std::unique_ptr<vault::Database> db_;  // guarded by write_mu_
+  std::unique_ptr<storage::Database> db_;  // guarded by write_mu_
   std::mutex write_mu_;                  // the leader's database access
 
   mutable std::mutex mu_;  // queue, tree, leader flag
@@ -167,7 +170,8 @@ struct VerifyReport {
 // checkpoint's root equals the recomputed root at its size, and the
 // consistency proof between successive checkpoints. With `external`
 // (a previously saved signed note), also checks the log against it.
-StatusOr<VerifyReport> VerifyStoredLog(vault::Vault& vault,
+StatusOr<VerifyReport> VerifyStoredLog(const std::string& data_dir,
+                                       const crypto::KeyDeriver& keys,
                                        const std::string& external_note = "");
 
 }  // namespace tillit::audit

@@ -24,7 +24,7 @@
 
 #include "tillit/audit/merkle.h"
 #include "tillit/crypto/signing.h"
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 
 namespace tillit::audit {
 

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 
 namespace tillit::audit {
 

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "tillit/crypto/hash.h"
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 
 namespace tillit::audit {
 

@@ -18,19 +18,19 @@
 #include <string_view>
 #include <vector>
 
-#include "tillit/crypto/status.h"
-#include "tillit/vault/fhir.h"
+#include "tillit/base/status.h"
+#include "tillit/fhir/fhir.h"
 
 namespace tillit::consent {
 
-using vault::Category;
+using fhir::Category;
 
 // Bit i is set when Category(i) is in the set.
 using CategorySet = uint16_t;
 constexpr CategorySet CategoryBit(Category c) {
   return static_cast<CategorySet>(1u << static_cast<unsigned>(c));
 }
-constexpr CategorySet kAllCategories = (1u << vault::kCategoryCount) - 1;
+constexpr CategorySet kAllCategories = (1u << fhir::kCategoryCount) - 1;
 
 // DUO permissions usable as purposes.
 enum class Purpose : uint8_t {
@@ -278,6 +278,9 @@ struct RecordFacts {
 // it, and, for primary use without break-glass, no restriction hides it.
 bool Releases(const CitizenPolicy& policy, const Decision& decision,
               const RecordFacts& record, bool primary_use);
+
+// The UTC day containing `t` as YYYY-MM-DD.
+std::string FormatIsoDate(int64_t t);
 
 }  // namespace tillit::consent
 

@@ -8,7 +8,7 @@
 #ifndef TILLIT_CRYPTO_HARDENING_H_
 #define TILLIT_CRYPTO_HARDENING_H_
 
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 
 namespace tillit::crypto {
 

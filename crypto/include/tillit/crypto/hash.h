@@ -16,7 +16,7 @@
 #include <span>
 
 #include "tillit/crypto/secret.h"
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 
 namespace tillit::crypto {
 

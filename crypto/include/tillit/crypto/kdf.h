@@ -13,22 +13,33 @@
 #include <string_view>
 
 #include "tillit/crypto/secret.h"
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 
 namespace tillit::crypto {
 
-// The contexts tillit derives keys for. Never reuse one for another purpose;
-// add a new constant instead.
-// Wraps the citizens' data keys in the registry.
-inline constexpr std::string_view kContextRegistry = "tlregist";
-// The Ed25519 seed that signs audit-log checkpoints.
-inline constexpr std::string_view kContextAuditSigning = "tlaudsig";
-// Keys the pseudonyms given to researchers.
-inline constexpr std::string_view kContextPseudonyms = "tlpseudo";
-// Keys the hashes under which access tokens are stored.
-inline constexpr std::string_view kContextTokens = "tltokens";
-// Keys the hashes in the cohort-matching consent index.
-inline constexpr std::string_view kContextPatientIndex = "tlpatidx";
+// Every purpose tillit derives a key for, in one typed list: no call site
+// invents a context string. Each names a fixed 8-character libsodium
+// context (KdfContextLabel); never reuse one for another purpose, and never
+// change a label (stored data is keyed by it): add a new value instead.
+enum class KdfContext {
+  kRegistry,       // "tlregist": wraps the citizens' data keys in the registry
+  kAuditSigning,   // "tlaudsig": the Ed25519 seed that signs checkpoints
+  kAuditDatabase,  // "tlauditd": the audit log's SQLCipher key
+  kPseudonyms,     // "tlpseudo": reserved for pseudonym keys
+  kTokens,         // "tltokens": the hashes under which tokens are stored
+  kPatientIndex,   // "tlpatidx": the hashes in the consent index
+  kIdempotency,    // "idempkey": record ids from Idempotency-Key headers
+  kStudyKeys,      // "studykey": the per-study pseudonymisation keys
+};
+inline constexpr KdfContext kContextRegistry = KdfContext::kRegistry;
+inline constexpr KdfContext kContextAuditSigning = KdfContext::kAuditSigning;
+inline constexpr KdfContext kContextPseudonyms = KdfContext::kPseudonyms;
+inline constexpr KdfContext kContextTokens = KdfContext::kTokens;
+inline constexpr KdfContext kContextPatientIndex = KdfContext::kPatientIndex;
+
+// The 8-character libsodium context of `context`; empty for a value
+// outside the enumeration.
+std::string_view KdfContextLabel(KdfContext context);
 
 // Size bounds, in bytes.
 inline constexpr size_t kKdfMasterKeySize = 32;  // crypto_kdf_KEYBYTES
@@ -37,12 +48,23 @@ inline constexpr size_t kKdfMinSubkeySize = 16;  // crypto_kdf_BYTES_MIN
 inline constexpr size_t kKdfMaxSubkeySize = 64;  // crypto_kdf_BYTES_MAX
 
 // The sub-key number `subkey_id` of `master` for `context`.
-// InvalidArgument unless master.size() == kKdfMasterKeySize,
-// context.size() == kKdfContextSize and kKdfMinSubkeySize <= subkey_size <=
+// InvalidArgument unless master.size() == kKdfMasterKeySize, `context` is
+// one of KdfContext's values and kKdfMinSubkeySize <= subkey_size <=
 // kKdfMaxSubkeySize.
 StatusOr<SecretBytes> DeriveSubkey(const SecretBytes& master,
-                                   uint64_t subkey_id, std::string_view context,
+                                   uint64_t subkey_id, KdfContext context,
                                    size_t subkey_size = 32);
+
+// Something that holds a master key and derives sub-keys from it (the
+// vault). Libraries that need a key of their own take a KeyDeriver, not the
+// vault. Thread-safety: implementations are safe from any thread.
+class KeyDeriver {
+ public:
+  virtual ~KeyDeriver() = default;
+  // The 32-byte sub-key number `id` for `context`.
+  virtual StatusOr<SecretBytes> DeriveKey(KdfContext context,
+                                          uint64_t id) const = 0;
+};
 
 }  // namespace tillit::crypto
 

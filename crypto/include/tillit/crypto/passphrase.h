@@ -20,7 +20,7 @@
 
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 
 namespace tillit::crypto {
 

@@ -26,7 +26,7 @@
 #include <string_view>
 
 #include "tillit/crypto/secret.h"
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 
 namespace tillit::research {
 

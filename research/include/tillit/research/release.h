@@ -29,9 +29,9 @@
 #include <vector>
 
 #include "tillit/audit/audit_log.h"
-#include "tillit/consent/consent_service.h"
+#include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/secret.h"
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 #include "tillit/vault/store_cache.h"
 #include "tillit/vault/vault.h"
 

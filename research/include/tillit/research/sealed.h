@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "tillit/crypto/box.h"
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 
 namespace tillit::research {
 

@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "tillit/crypto/status.h"
-#include "tillit/vault/database.h"
-#include "tillit/vault/fhir.h"
+#include "tillit/base/status.h"
+#include "tillit/storage/database.h"
+#include "tillit/fhir/fhir.h"
 
 namespace tillit::vault {
 
@@ -32,7 +32,7 @@ struct StoredRecord {
   int64_t seq = 0;  // insertion order, stable
   std::string type;
   std::string id;
-  Category category = Category::kOther;
+  fhir::Category category = fhir::Category::kOther;
   std::optional<int64_t> effective;
   bool sensitive = false;
   std::string source;  // "import", "citizen", or a provider id
@@ -45,7 +45,7 @@ struct StoredRecord {
 struct RecordMeta {
   std::string type;
   std::string id;
-  Category category = Category::kOther;
+  fhir::Category category = fhir::Category::kOther;
   std::optional<int64_t> effective;
   bool sensitive = false;
   std::vector<std::string> codes;  // "system|code"
@@ -72,7 +72,7 @@ struct IndexUpdate {
 };
 
 struct RecordFilter {
-  std::optional<Category> category;
+  std::optional<fhir::Category> category;
   std::optional<std::string> type;
   std::optional<int64_t> since;  // effective >= since
   std::optional<int64_t> until;  // effective < until
@@ -100,25 +100,25 @@ class CitizenStore {
 
   // Creates the schema (idempotent, in its own transaction); the setup
   // function for Database::Open.
-  static Status Setup(Database& db);
+  static Status Setup(storage::Database& db);
   // A store over a brand-new, empty file opened without Setup: the schema
   // is created inside the first Put's transaction, so a new citizen's
   // file is written and synced once.
   static std::unique_ptr<CitizenStore> CreateNew(std::string citizen_id,
-                                                 std::unique_ptr<Database> db);
-  CitizenStore(std::string citizen_id, std::unique_ptr<Database> db,
+                                                 std::unique_ptr<storage::Database> db);
+  CitizenStore(std::string citizen_id, std::unique_ptr<storage::Database> db,
                int64_t generation, GenerationSink sink, int64_t now);
 
   const std::string& citizen_id() const { return citizen_id_; }
   int64_t generation() const { return generation_; }
 
   // Stores `resources` in one transaction: all or nothing.
-  StatusOr<PutResult> Put(std::span<const ParsedResource> resources,
+  StatusOr<PutResult> Put(std::span<const fhir::ParsedResource> resources,
                           std::string_view source, int64_t now);
 
   // Changes whenever anything is committed to this store (Database::
   // ContentVersion): for caching what is derived from it.
-  StatusOr<Database::Version> ContentVersion() {
+  StatusOr<storage::Database::Version> ContentVersion() {
     return db_->ContentVersion();
   }
   StatusOr<int64_t> Count();
@@ -152,15 +152,15 @@ class CitizenStore {
   Status Rekey(const crypto::SecretBytes& new_key);
 
   // Reads the generation stored in an open database.
-  static StatusOr<int64_t> ReadGeneration(Database& db);
+  static StatusOr<int64_t> ReadGeneration(storage::Database& db);
 
  private:
   StatusOr<std::map<std::string, int64_t>> CountBy(const char* sql);
   // Bumps the generation inside `txn`, commits, then tells the sink.
-  Status CommitWrite(Database::Transaction& txn, const IndexUpdate* index);
+  Status CommitWrite(storage::Database::Transaction& txn, const IndexUpdate* index);
 
   std::string citizen_id_;
-  std::unique_ptr<Database> db_;
+  std::unique_ptr<storage::Database> db_;
   int64_t generation_;
   GenerationSink sink_;
   bool needs_schema_ = false;

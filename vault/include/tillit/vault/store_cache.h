@@ -26,7 +26,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 #include "tillit/vault/citizen_store.h"
 #include "tillit/vault/vault.h"
 

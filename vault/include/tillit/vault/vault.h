@@ -34,15 +34,16 @@
 #include <vector>
 
 #include "tillit/crypto/hash.h"
+#include "tillit/crypto/kdf.h"
 #include "tillit/crypto/keyring.h"
 #include "tillit/crypto/passphrase.h"
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
-#include "tillit/crypto/status.h"
+#include "tillit/base/status.h"
 #include "tillit/vault/citizen_store.h"
-#include "tillit/vault/clock.h"
-#include "tillit/vault/database.h"
-#include "tillit/vault/fhir.h"
+#include "tillit/base/clock.h"
+#include "tillit/storage/database.h"
+#include "tillit/fhir/fhir.h"
 #include "tillit/vault/root_keys.h"
 
 namespace tillit::vault {
@@ -57,7 +58,7 @@ struct VaultOptions {
   std::optional<crypto::Argon2Params> argon2;
   Clock* clock = &Clock::System();
   crypto::Random* rng = &crypto::Random::System();
-  ImportLimits limits;
+  fhir::ImportLimits limits;
 };
 
 enum class ImportFormat { kJson, kNdjson };
@@ -98,7 +99,7 @@ struct TokenInfo {
   int64_t expires_at = 0;
 };
 
-class Vault {
+class Vault final : public crypto::KeyDeriver {
  public:
   // Creates a new data directory (it must not already hold a vault) and
   // returns it opened, with a first operator (admin) token.
@@ -136,9 +137,9 @@ class Vault {
   Status RekeyCitizen(const std::string& citizen_id);
   uint32_t root_key_version() const;
   // A sub-key of the master secret for another module (e.g. the audit log's
-  // database key and signing seed). `context` is 8 characters.
-  StatusOr<crypto::SecretBytes> DeriveKey(std::string_view context,
-                                          uint64_t id) const;
+  // database key and signing seed).
+  StatusOr<crypto::SecretBytes> DeriveKey(crypto::KdfContext context,
+                                          uint64_t id) const override;
 
   // --- derived indexes (e.g. the consent index: grant metadata only)
   // Every row of `kind`, ordered by citizen and key.

@@ -1,0 +1,823 @@
+// Classification of single resources: category, effective date, sensitivity,
+// validation, and the JSON that is stored.
+#include "tillit/fhir/fhir.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace tillit::fhir {
+namespace {
+
+ParsedResource Parse(const std::string& json) {
+  StatusOr<ParsedResource> parsed = ParseFhirResource(json);
+  EXPECT_TRUE(parsed.ok()) << json << "\n" << parsed.status().ToString();
+  return parsed.ok() ? *parsed : ParsedResource{};
+}
+
+Category CategoryOf(const std::string& json) { return Parse(json).category; }
+
+Status ErrorOf(const std::string& json, const ImportLimits& limits = {}) {
+  StatusOr<ParsedResource> parsed = ParseFhirResource(json, limits);
+  EXPECT_FALSE(parsed.ok()) << "accepted: " << json;
+  return parsed.status();
+}
+
+// {"resourceType":<type>,"id":"x"<extra>}
+std::string Resource(const std::string& type, const std::string& extra = "") {
+  return R"({"resourceType":")" + type + R"(","id":"x")" +
+         (extra.empty() ? "" : "," + extra) + "}";
+}
+
+std::string Concept(const std::string& system, const std::string& code) {
+  return R"({"coding":[{"system":")" + system + R"(","code":")" + code +
+         R"("}]})";
+}
+
+std::string CategoryArray(const std::string& system,
+                          const std::vector<std::string>& codes) {
+  std::string out = R"("category":[)";
+  for (size_t i = 0; i < codes.size(); ++i) {
+    if (i > 0) out += ",";
+    out += Concept(system, codes[i]);
+  }
+  return out + "]";
+}
+
+constexpr char kObsCat[] =
+    "http://terminology.hl7.org/CodeSystem/observation-category";
+constexpr char kV2[] = "http://terminology.hl7.org/CodeSystem/v2-0074";
+constexpr char kLoinc[] = "http://loinc.org";
+constexpr char kSnomed[] = "http://snomed.info/sct";
+constexpr char kIcd10[] = "http://hl7.org/fhir/sid/icd-10";
+constexpr char kIcd10Cm[] = "http://hl7.org/fhir/sid/icd-10-cm";
+constexpr char kConfidentiality[] =
+    "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+
+// ---------------------------------------------------------------------------
+// Category names.
+
+TEST(CategoryNameTest, ContractNames) {
+  EXPECT_EQ(CategoryName(Category::kPatientSummary), "patient-summary");
+  EXPECT_EQ(CategoryName(Category::kPrescriptions), "prescriptions");
+  EXPECT_EQ(CategoryName(Category::kDispensations), "dispensations");
+  EXPECT_EQ(CategoryName(Category::kLabResults), "lab-results");
+  EXPECT_EQ(CategoryName(Category::kVitalSigns), "vital-signs");
+  EXPECT_EQ(CategoryName(Category::kImaging), "imaging");
+  EXPECT_EQ(CategoryName(Category::kDischargeReports), "discharge-reports");
+  EXPECT_EQ(CategoryName(Category::kEncounters), "encounters");
+  EXPECT_EQ(CategoryName(Category::kFinancial), "financial");
+  EXPECT_EQ(CategoryName(Category::kOther), "other");
+}
+
+TEST(CategoryNameTest, ParseIsTheInverse) {
+  ASSERT_EQ(AllCategories().size(), static_cast<size_t>(kCategoryCount));
+  for (Category c : AllCategories()) {
+    ASSERT_TRUE(ParseCategory(CategoryName(c)).has_value());
+    EXPECT_EQ(*ParseCategory(CategoryName(c)), c);
+  }
+  EXPECT_FALSE(ParseCategory("labs").has_value());
+  EXPECT_FALSE(ParseCategory("").has_value());
+  EXPECT_FALSE(ParseCategory("Lab-Results").has_value());
+}
+
+TEST(CategoryNameTest, AllCategoriesInEnumOrderWithoutRepeats) {
+  for (int i = 0; i < kCategoryCount; ++i) {
+    EXPECT_EQ(static_cast<int>(AllCategories()[static_cast<size_t>(i)]), i);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Category rules, one per row of SPEC section 3.
+
+TEST(CategoryTest, PatientSummaryTypes) {
+  for (const char* type :
+       {"Patient", "AllergyIntolerance", "Condition", "MedicationStatement",
+        "Immunization", "Procedure", "Device"}) {
+    EXPECT_EQ(CategoryOf(Resource(type)), Category::kPatientSummary) << type;
+  }
+}
+
+TEST(CategoryTest, Prescriptions) {
+  EXPECT_EQ(CategoryOf(Resource("MedicationRequest")),
+            Category::kPrescriptions);
+}
+
+TEST(CategoryTest, Dispensations) {
+  EXPECT_EQ(CategoryOf(Resource("MedicationDispense")),
+            Category::kDispensations);
+}
+
+TEST(CategoryTest, ObservationLaboratoryIsLabResults) {
+  EXPECT_EQ(CategoryOf(Resource("Observation",
+                                CategoryArray(kObsCat, {"laboratory"}))),
+            Category::kLabResults);
+}
+
+TEST(CategoryTest, ObservationVitalSigns) {
+  EXPECT_EQ(CategoryOf(Resource("Observation",
+                                CategoryArray(kObsCat, {"vital-signs"}))),
+            Category::kVitalSigns);
+  EXPECT_EQ(CategoryOf(Resource("Observation",
+                                CategoryArray(kObsCat, {"vital-sign"}))),
+            Category::kVitalSigns);
+}
+
+TEST(CategoryTest, ObservationWithoutBetterCategoryIsVitalSigns) {
+  EXPECT_EQ(CategoryOf(Resource("Observation")), Category::kVitalSigns);
+  EXPECT_EQ(
+      CategoryOf(Resource("Observation", CategoryArray(kObsCat, {"survey"}))),
+      Category::kVitalSigns);
+  EXPECT_EQ(CategoryOf(Resource("Observation", R"("category":[])")),
+            Category::kVitalSigns);
+  EXPECT_EQ(CategoryOf(Resource("Observation", R"("category":[{"text":"x"}])")),
+            Category::kVitalSigns);
+}
+
+TEST(CategoryTest, ObservationImaging) {
+  EXPECT_EQ(
+      CategoryOf(Resource("Observation", CategoryArray(kObsCat, {"imaging"}))),
+      Category::kImaging);
+}
+
+TEST(CategoryTest, ObservationPrecedenceLabOverImagingOverVitalSigns) {
+  EXPECT_EQ(CategoryOf(Resource(
+                "Observation", CategoryArray(kObsCat, {"vital-signs", "imaging",
+                                                       "laboratory"}))),
+            Category::kLabResults);
+  EXPECT_EQ(
+      CategoryOf(Resource("Observation",
+                          CategoryArray(kObsCat, {"vital-signs", "imaging"}))),
+      Category::kImaging);
+  EXPECT_EQ(
+      CategoryOf(Resource(
+          "Observation",
+          R"("category":[{"coding":[{"code":"survey"},{"code":"laboratory"}]}])")),
+      Category::kLabResults);
+}
+
+TEST(CategoryTest, DiagnosticReportOfALab) {
+  EXPECT_EQ(
+      CategoryOf(Resource("DiagnosticReport", CategoryArray(kV2, {"LAB"}))),
+      Category::kLabResults);
+  EXPECT_EQ(CategoryOf(Resource("DiagnosticReport",
+                                R"("category":[{"coding":[{"code":"LAB"}]}])")),
+            Category::kLabResults);
+  EXPECT_EQ(CategoryOf(Resource(
+                "DiagnosticReport",
+                CategoryArray("http://hl7.org/fhir/v2/0074", {"LAB"}))),
+            Category::kLabResults);
+  EXPECT_EQ(CategoryOf(Resource("DiagnosticReport",
+                                CategoryArray(kObsCat, {"laboratory"}))),
+            Category::kLabResults);
+  for (const char* section : {"HM", "CH", "MB"}) {
+    EXPECT_EQ(
+        CategoryOf(Resource("DiagnosticReport", CategoryArray(kV2, {section}))),
+        Category::kLabResults)
+        << section;
+  }
+}
+
+TEST(CategoryTest, DiagnosticReportSectionCodeNeedsTheV2System) {
+  EXPECT_EQ(
+      CategoryOf(Resource("DiagnosticReport",
+                          CategoryArray("http://example.org/local", {"LAB"}))),
+      Category::kOther);
+  EXPECT_EQ(
+      CategoryOf(Resource("DiagnosticReport",
+                          CategoryArray("http://example.org/local", {"RAD"}))),
+      Category::kOther);
+}
+
+TEST(CategoryTest, DiagnosticReportOfImaging) {
+  for (const char* section : {"RAD", "CT", "MR", "US", "NMR", "RX", "VUS"}) {
+    EXPECT_EQ(
+        CategoryOf(Resource("DiagnosticReport", CategoryArray(kV2, {section}))),
+        Category::kImaging)
+        << section;
+  }
+  EXPECT_EQ(CategoryOf(Resource("DiagnosticReport",
+                                CategoryArray(kObsCat, {"imaging"}))),
+            Category::kImaging);
+  EXPECT_EQ(CategoryOf(Resource("DiagnosticReport",
+                                CategoryArray(kLoinc, {"LP29684-5"}))),
+            Category::kImaging);
+}
+
+TEST(CategoryTest, DiagnosticReportLabWinsOverImaging) {
+  EXPECT_EQ(CategoryOf(Resource("DiagnosticReport",
+                                CategoryArray(kV2, {"RAD", "LAB"}))),
+            Category::kLabResults);
+}
+
+TEST(CategoryTest, DiagnosticReportOfNeitherIsOther) {
+  EXPECT_EQ(CategoryOf(Resource("DiagnosticReport")), Category::kOther);
+  EXPECT_EQ(CategoryOf(Resource("DiagnosticReport",
+                                CategoryArray(kV2, {"EC"}))),  // ECG
+            Category::kOther);
+}
+
+TEST(CategoryTest, ImagingTypes) {
+  EXPECT_EQ(CategoryOf(Resource("ImagingStudy")), Category::kImaging);
+  EXPECT_EQ(CategoryOf(Resource("Media")), Category::kImaging);
+}
+
+TEST(CategoryTest, DischargeSummaries) {
+  for (const char* type : {"Composition", "DocumentReference"}) {
+    for (const char* code : {"18842-5", "11490-0", "28655-9", "59258-4"}) {
+      EXPECT_EQ(
+          CategoryOf(Resource(type, R"("type":)" + Concept(kLoinc, code))),
+          Category::kDischargeReports)
+          << type << " " << code;
+    }
+  }
+}
+
+TEST(CategoryTest, OtherDocumentsAreOther) {
+  // A LOINC document type that is not a discharge summary.
+  EXPECT_EQ(CategoryOf(Resource("DocumentReference",
+                                R"("type":)" + Concept(kLoinc, "34117-2"))),
+            Category::kOther);
+  // The right code in another system.
+  EXPECT_EQ(CategoryOf(Resource("Composition",
+                                R"("type":)" + Concept(kSnomed, "18842-5"))),
+            Category::kOther);
+  EXPECT_EQ(CategoryOf(Resource("Composition")), Category::kOther);
+  EXPECT_EQ(CategoryOf(Resource("DocumentReference")), Category::kOther);
+}
+
+TEST(CategoryTest, EncounterTypes) {
+  for (const char* type : {"Encounter", "CarePlan", "CareTeam", "Goal"}) {
+    EXPECT_EQ(CategoryOf(Resource(type)), Category::kEncounters) << type;
+  }
+}
+
+TEST(CategoryTest, FinancialTypes) {
+  for (const char* type : {"Claim", "ExplanationOfBenefit", "Coverage"}) {
+    EXPECT_EQ(CategoryOf(Resource(type)), Category::kFinancial) << type;
+  }
+}
+
+TEST(CategoryTest, AnythingElseIsOther) {
+  for (const char* type : {"Organization", "Practitioner", "Location",
+                           "Questionnaire", "Provenance", "SomeFutureType"}) {
+    EXPECT_EQ(CategoryOf(Resource(type)), Category::kOther) << type;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Effective dates.
+
+struct DateCase {
+  const char* type;
+  const char* members;  // JSON members after "id"
+  std::optional<int64_t> expected;
+};
+
+constexpr int64_t k2015 = 1420070400;  // 2015-01-01T00:00:00Z
+constexpr int64_t k2016 = 1451606400;  // 2016-01-01T00:00:00Z
+constexpr int64_t k2017 = 1483228800;  // 2017-01-01T00:00:00Z
+constexpr int64_t k2018 = 1514764800;  // 2018-01-01T00:00:00Z
+
+TEST(EffectiveDateTest, EveryFieldOfEveryType) {
+  const std::vector<DateCase> cases = {
+      {"Observation", R"("effectiveDateTime":"2015")", k2015},
+      {"Observation", R"("effectivePeriod":{"start":"2015"})", k2015},
+      {"Observation", R"("effectiveInstant":"2015-01-01T00:00:00Z")", k2015},
+      {"Observation", R"("issued":"2015-01-01T00:00:00.000Z")", k2015},
+      {"Condition", R"("onsetDateTime":"2015")", k2015},
+      {"Condition", R"("onsetPeriod":{"start":"2015"})", k2015},
+      {"Condition", R"("recordedDate":"2015")", k2015},
+      {"Encounter", R"("period":{"start":"2015","end":"2016"})", k2015},
+      {"Procedure", R"("performedDateTime":"2015")", k2015},
+      {"Procedure", R"("performedPeriod":{"start":"2015"})", k2015},
+      {"MedicationRequest", R"("authoredOn":"2015")", k2015},
+      {"MedicationDispense", R"("whenHandedOver":"2015")", k2015},
+      {"MedicationDispense", R"("whenPrepared":"2015")", k2015},
+      {"MedicationStatement", R"("effectiveDateTime":"2015")", k2015},
+      {"MedicationStatement", R"("effectivePeriod":{"start":"2015"})", k2015},
+      {"MedicationStatement", R"("dateAsserted":"2015")", k2015},
+      {"Immunization", R"("occurrenceDateTime":"2015")", k2015},
+      {"Immunization", R"("recorded":"2015")", k2015},
+      {"DiagnosticReport", R"("effectiveDateTime":"2015")", k2015},
+      {"DiagnosticReport", R"("effectivePeriod":{"start":"2015"})", k2015},
+      {"DiagnosticReport", R"("issued":"2015-01-01T00:00:00Z")", k2015},
+      {"ImagingStudy", R"("started":"2015")", k2015},
+      {"AllergyIntolerance", R"("onsetDateTime":"2015")", k2015},
+      {"AllergyIntolerance", R"("recordedDate":"2015")", k2015},
+      {"CarePlan", R"("period":{"start":"2015"})", k2015},
+      {"CareTeam", R"("period":{"start":"2015"})", k2015},
+      {"Goal", R"("startDate":"2015-01-01")", k2015},
+      {"Claim", R"("billablePeriod":{"start":"2015"})", k2015},
+      {"Claim", R"("created":"2015")", k2015},
+      {"ExplanationOfBenefit", R"("billablePeriod":{"start":"2015"})", k2015},
+      {"ExplanationOfBenefit", R"("created":"2015")", k2015},
+      {"Coverage", R"("period":{"start":"2015"})", k2015},
+      {"Composition", R"("date":"2015")", k2015},
+      {"DocumentReference", R"("date":"2015-01-01T00:00:00Z")", k2015},
+      {"Media", R"("createdDateTime":"2015")", k2015},
+      {"Organization", R"("meta":{"lastUpdated":"2015-01-01T00:00:00Z"})",
+       k2015},
+  };
+  for (const DateCase& c : cases) {
+    const ParsedResource r = Parse(Resource(c.type, c.members));
+    EXPECT_EQ(r.effective, c.expected) << c.type << " " << c.members;
+  }
+}
+
+TEST(EffectiveDateTest, FirstPresentFieldWins) {
+  const std::vector<DateCase> cases = {
+      {"Observation",
+       R"("issued":"2018","effectiveInstant":"2017","effectivePeriod":{"start":"2016"},"effectiveDateTime":"2015")",
+       k2015},
+      {"Observation",
+       R"("issued":"2018","effectiveInstant":"2017","effectivePeriod":{"start":"2016"})",
+       k2016},
+      {"Observation", R"("issued":"2018","effectiveInstant":"2017")", k2017},
+      // A period without start gives way to the next field.
+      {"Observation", R"("effectivePeriod":{"end":"2016"},"issued":"2018")",
+       k2018},
+      {"Condition", R"("recordedDate":"2016","onsetDateTime":"2015")", k2015},
+      {"Condition", R"("recordedDate":"2016","onsetPeriod":{"start":"2015"})",
+       k2015},
+      {"Procedure",
+       R"("performedPeriod":{"start":"2016"},"performedDateTime":"2015")",
+       k2015},
+      {"MedicationDispense", R"("whenPrepared":"2016","whenHandedOver":"2015")",
+       k2015},
+      {"MedicationStatement",
+       R"("dateAsserted":"2017","effectivePeriod":{"start":"2016"})", k2016},
+      {"Immunization", R"("recorded":"2016","occurrenceDateTime":"2015")",
+       k2015},
+      {"DiagnosticReport", R"("issued":"2016","effectiveDateTime":"2015")",
+       k2015},
+      {"AllergyIntolerance", R"("recordedDate":"2016","onsetDateTime":"2015")",
+       k2015},
+      {"Claim", R"("created":"2016","billablePeriod":{"start":"2015"})", k2015},
+      {"ExplanationOfBenefit",
+       R"("created":"2016","billablePeriod":{"end":"2015"})", k2016},
+      // Only the listed fields count: meta.lastUpdated is for other types.
+      {"Encounter", R"("meta":{"lastUpdated":"2015-01-01T00:00:00Z"})",
+       std::nullopt},
+  };
+  for (const DateCase& c : cases) {
+    const ParsedResource r = Parse(Resource(c.type, c.members));
+    EXPECT_EQ(r.effective, c.expected) << c.type << " " << c.members;
+  }
+}
+
+TEST(EffectiveDateTest, NoDate) {
+  // birthDate is not an event date.
+  EXPECT_EQ(Parse(Resource("Patient", R"("birthDate":"1970-01-01")")).effective,
+            std::nullopt);
+  EXPECT_EQ(Parse(Resource("Patient",
+                           R"("meta":{"lastUpdated":"2015-01-01T00:00:00Z"})"))
+                .effective,
+            std::nullopt);
+  EXPECT_EQ(Parse(Resource("Device",
+                           R"("meta":{"lastUpdated":"2015-01-01T00:00:00Z"})"))
+                .effective,
+            std::nullopt);
+  EXPECT_EQ(Parse(Resource("Organization")).effective, std::nullopt);
+  EXPECT_EQ(Parse(Resource("Observation")).effective, std::nullopt);
+}
+
+TEST(EffectiveDateTest, OffsetAndPrecision) {
+  EXPECT_EQ(
+      Parse(Resource("Observation",
+                     R"("effectiveDateTime":"2015-03-04T07:06:07.5+02:00")"))
+          .effective,
+      1425445567);
+}
+
+TEST(EffectiveDateTest, MalformedDateNamesFieldAndValue) {
+  const Status s =
+      ErrorOf(Resource("Observation", R"("effectiveDateTime":"2015-13-01")"));
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "resource: Observation.effectiveDateTime \"2015-13-01\" is not a "
+            "valid FHIR dateTime");
+}
+
+TEST(EffectiveDateTest, MalformedDatesOfEachKind) {
+  for (const char* members :
+       {R"("effectiveDateTime":"2015-02-30")",
+        R"("effectiveDateTime":"2015-01-32")",
+        R"("effectiveDateTime":"2015-01-01T10:00:00+25:00")",
+        R"("effectiveDateTime":"last tuesday")",
+        R"("effectivePeriod":{"start":"2015-13"})",
+        R"("effectiveInstant":"2015-01-01T99:00:00Z")",
+        R"("issued":"not a date")"}) {
+    const Status s = ErrorOf(Resource("Observation", members));
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << members;
+    EXPECT_NE(s.message().find("is not a valid FHIR"), std::string::npos)
+        << s.message();
+  }
+  const Status period =
+      ErrorOf(Resource("Encounter", R"("period":{"start":"2015-00"})"));
+  EXPECT_NE(period.message().find("Encounter.period.start \"2015-00\""),
+            std::string::npos)
+      << period.message();
+  const Status updated = ErrorOf(Resource(
+      "Organization", R"("meta":{"lastUpdated":"2015-01-01T25:00:00Z"})"));
+  EXPECT_NE(updated.message().find("Organization.meta.lastUpdated"),
+            std::string::npos)
+      << updated.message();
+}
+
+TEST(EffectiveDateTest, UsedDateMustParseEvenIfALaterOneWould) {
+  const Status s = ErrorOf(Resource(
+      "Observation", R"("effectiveDateTime":"2015-13-01","issued":"2015")"));
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+}
+
+TEST(EffectiveDateTest, FreeTextInADateFieldIsNotQuoted) {
+  const Status s = ErrorOf(
+      Resource("Observation", R"("effectiveDateTime":"Anna Andersson")"));
+  EXPECT_EQ(s.message().find("Anna"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("Observation.effectiveDateTime"),
+            std::string::npos);
+}
+
+TEST(EffectiveDateTest, WrongShapes) {
+  EXPECT_NE(ErrorOf(Resource("Observation", R"("effectiveDateTime":2015)"))
+                .message()
+                .find("Observation.effectiveDateTime is not a string"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Resource("Encounter", R"("period":"2015")"))
+                .message()
+                .find("Encounter.period is not a JSON object"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Resource("Encounter", R"("period":{"start":[]})"))
+                .message()
+                .find("Encounter.period.start is not a string"),
+            std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+// Sensitivity.
+
+std::string Label(const std::string& code, const char* system) {
+  std::string coding = R"({"code":")" + code + R"("})";
+  if (system != nullptr) {
+    coding = R"({"system":")" + std::string(system) + R"(","code":")" + code +
+             R"("})";
+  }
+  return R"("meta":{"security":[)" + coding + "]}";
+}
+
+TEST(SensitiveTest, SecurityLabelR) {
+  EXPECT_TRUE(
+      Parse(Resource("Observation", Label("R", kConfidentiality))).sensitive);
+  EXPECT_TRUE(Parse(Resource("Observation", Label("R", nullptr))).sensitive);
+  EXPECT_TRUE(
+      Parse(Resource("Observation",
+                     Label("R", "http://hl7.org/fhir/v3/Confidentiality")))
+          .sensitive);
+}
+
+TEST(SensitiveTest, SecurityLabelV) {
+  EXPECT_TRUE(
+      Parse(Resource("Condition", Label("V", kConfidentiality))).sensitive);
+  EXPECT_TRUE(Parse(Resource("Condition", Label("V", nullptr))).sensitive);
+}
+
+TEST(SensitiveTest, OtherLabelsAreNotSensitive) {
+  EXPECT_FALSE(
+      Parse(Resource("Observation", Label("N", kConfidentiality))).sensitive);
+  EXPECT_FALSE(
+      Parse(Resource("Observation", Label("M", kConfidentiality))).sensitive);
+  // R in another code system means something else.
+  EXPECT_FALSE(
+      Parse(Resource("Observation", Label("R", "http://example.org/other")))
+          .sensitive);
+  EXPECT_FALSE(
+      Parse(Resource("Observation", R"("meta":{"security":[]})")).sensitive);
+}
+
+TEST(SensitiveTest, EachAreaByCode) {
+  struct Case {
+    const char* system;
+    const char* code;
+  };
+  const std::vector<Case> cases = {
+      {kSnomed, "35489007"},   // depressive disorder
+      {kSnomed, "370143000"},  // major depressive disorder
+      {kSnomed, "58214004"},   // schizophrenia
+      {kSnomed, "86406008"},   // HIV infection
+      {kSnomed, "165816005"},  // HIV positive
+      {kSnomed, "7200002"},    // alcoholism
+      {kSnomed, "6525002"},    // drug dependence
+      {kSnomed, "72892002"},   // normal pregnancy
+      {kSnomed, "386639001"},  // termination of pregnancy
+      {kSnomed, "41040004"},   // trisomy 21 (genetics)
+      {kIcd10, "F32.9"},       // mental health
+      {kIcd10, "F10.2"},       // substance use
+      {kIcd10, "B20"},         // HIV
+      {kIcd10, "B24"},        {kIcd10, "Z21"},
+      {kIcd10, "O80"},                               // pregnancy
+      {kIcd10, "Z30.0"},                             // contraception
+      {kIcd10, "Z39.2"},      {kIcd10, "A54.0"},     // gonorrhoea
+      {kIcd10, "Q90.9"},                             // Down syndrome (genetics)
+      {kIcd10Cm, "F32.A"},    {kIcd10Cm, "Z15.01"},  // genetic susceptibility
+      {kLoinc, "7917-8"},                            // HIV 1 Ab
+      {kLoinc, "20447-9"},                           // HIV viral load
+      {kLoinc, "51969-4"},                           // genetic analysis report
+      {kLoinc, "44261-6"},                           // PHQ-9 score
+  };
+  for (const Case& c : cases) {
+    EXPECT_TRUE(
+        Parse(Resource("Condition", R"("code":)" + Concept(c.system, c.code)))
+            .sensitive)
+        << c.system << "|" << c.code;
+  }
+}
+
+TEST(SensitiveTest, IcdPrefixIgnoresDotsAndCase) {
+  for (const char* code : {"F329", "f32.9", "F32.9", "z30.0", "B20.1"}) {
+    EXPECT_TRUE(
+        Parse(Resource("Condition", R"("code":)" + Concept(kIcd10, code)))
+            .sensitive)
+        << code;
+  }
+}
+
+TEST(SensitiveTest, EachCodedField) {
+  const std::string hiv = Concept(kSnomed, "86406008");
+  EXPECT_TRUE(Parse(Resource("Condition", R"("code":)" + hiv)).sensitive);
+  EXPECT_TRUE(
+      Parse(Resource("Encounter", R"("reasonCode":[{"text":"x"},)" + hiv + "]"))
+          .sensitive);
+  EXPECT_TRUE(Parse(Resource("Observation", R"("valueCodeableConcept":)" + hiv))
+                  .sensitive);
+  EXPECT_TRUE(
+      Parse(Resource("Immunization", R"("vaccineCode":)" + hiv)).sensitive);
+  EXPECT_TRUE(Parse(Resource("MedicationRequest",
+                             R"("medicationCodeableConcept":)" + hiv))
+                  .sensitive);
+  // Any coding of the concept counts, not only the first.
+  EXPECT_TRUE(
+      Parse(
+          Resource(
+              "Condition",
+              R"("code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003"},{"system":"http://snomed.info/sct","code":"35489007"}]})"))
+          .sensitive);
+}
+
+TEST(SensitiveTest, OrdinaryCodesAreNotSensitive) {
+  for (const std::string& code :
+       {Concept(kSnomed, "44054006"),  // diabetes type 2
+        Concept(kSnomed, "38341003"),  // hypertension
+        Concept(kLoinc, "35489007"),   // a sensitive SNOMED code, wrong system
+        Concept("", "35489007"),       // empty system
+        Concept(kIcd10, "E11.9"),      // diabetes
+        Concept(kIcd10, "Z40.0"),      // Z3 must not match Z40
+        Concept(kIcd10, "B25.0"),      // B20-B24 only
+        Concept(kIcd10, "A01"), Concept(kLoinc, "4548-4")}) {  // HbA1c
+    EXPECT_FALSE(Parse(Resource("Condition", R"("code":)" + code)).sensitive)
+        << code;
+  }
+  EXPECT_FALSE(Parse(Resource("Patient")).sensitive);
+  // Codes in fields that are not examined do not count.
+  EXPECT_FALSE(Parse(Resource("Observation",
+                              R"("bodySite":)" + Concept(kSnomed, "35489007")))
+                   .sensitive);
+}
+
+// ---------------------------------------------------------------------------
+// Shapes of the fields the vault relies on.
+
+void ExpectShapeError(const std::string& json, const std::string& fragment) {
+  const Status s = ErrorOf(json);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << json;
+  EXPECT_NE(s.message().find(fragment), std::string::npos)
+      << "message: " << s.message() << "\nexpected: " << fragment;
+}
+
+TEST(ShapeTest, MetaAndSecurity) {
+  ExpectShapeError(Resource("Observation", R"("meta":[])"),
+                   "Observation.meta is not a JSON object");
+  ExpectShapeError(Resource("Observation", R"("meta":{"security":{}})"),
+                   "Observation.meta.security is not an array");
+  ExpectShapeError(Resource("Observation", R"("meta":{"security":["R"]})"),
+                   "Observation.meta.security[0] is not a JSON object");
+  ExpectShapeError(
+      Resource("Observation", R"("meta":{"security":[{"code":1}]})"),
+      "Observation.meta.security[0].code is not a string");
+  ExpectShapeError(
+      Resource("Observation", R"("meta":{"security":[{"system":true}]})"),
+      "Observation.meta.security[0].system is not a string");
+  ExpectShapeError(Resource("Observation", R"("meta":{"lastUpdated":5})"),
+                   "Observation.meta.lastUpdated is not a string");
+}
+
+TEST(ShapeTest, Category) {
+  ExpectShapeError(Resource("Observation", R"("category":{"coding":[]})"),
+                   "Observation.category is not an array");
+  ExpectShapeError(Resource("Observation", R"("category":["laboratory"])"),
+                   "Observation.category[0] is not a JSON object");
+  ExpectShapeError(
+      Resource("DiagnosticReport", R"("category":[{"coding":{"code":"LAB"}}])"),
+      "DiagnosticReport.category[0].coding is not an array");
+  ExpectShapeError(Resource("Condition", R"("category":"problem-list-item")"),
+                   "Condition.category is not an array");
+  // Procedure.category is a single CodeableConcept in FHIR R4.
+  ExpectShapeError(Resource("Procedure", R"("category":[])"),
+                   "Procedure.category is not a JSON object");
+  // AllergyIntolerance.category is a list of codes.
+  ExpectShapeError(Resource("AllergyIntolerance", R"("category":[{}])"),
+                   "AllergyIntolerance.category[0] is not a string");
+  EXPECT_TRUE(ParseFhirResource(
+                  Resource("AllergyIntolerance", R"("category":["food"])"))
+                  .ok());
+  EXPECT_TRUE(
+      ParseFhirResource(Resource("Procedure", R"("category":{"text":"x"})"))
+          .ok());
+}
+
+TEST(ShapeTest, CodeAndOtherConcepts) {
+  ExpectShapeError(Resource("Observation", R"("code":"8867-4")"),
+                   "Observation.code is not a JSON object");
+  ExpectShapeError(Resource("Condition", R"("code":{"coding":"x"})"),
+                   "Condition.code.coding is not an array");
+  ExpectShapeError(Resource("Condition", R"("code":{"coding":[[]]})"),
+                   "Condition.code.coding[0] is not a JSON object");
+  ExpectShapeError(
+      Resource("Condition", R"("code":{"coding":[{},{"code":7}]})"),
+      "Condition.code.coding[1].code is not a string");
+  ExpectShapeError(Resource("Encounter", R"("reasonCode":{})"),
+                   "Encounter.reasonCode is not an array");
+  ExpectShapeError(Resource("Encounter", R"("reasonCode":["x"])"),
+                   "Encounter.reasonCode[0] is not a JSON object");
+  ExpectShapeError(Resource("Observation", R"("valueCodeableConcept":"x")"),
+                   "Observation.valueCodeableConcept is not a JSON object");
+  ExpectShapeError(Resource("Immunization", R"("vaccineCode":[])"),
+                   "Immunization.vaccineCode is not a JSON object");
+  ExpectShapeError(
+      Resource("MedicationRequest", R"("medicationCodeableConcept":1)"),
+      "MedicationRequest.medicationCodeableConcept is not a JSON object");
+  ExpectShapeError(Resource("Composition", R"("type":[])"),
+                   "Composition.type is not a JSON object");
+}
+
+TEST(ShapeTest, CodeOfTypesWhereItIsNotAConceptIsNotRead) {
+  // Questionnaire.code is a list of Codings in FHIR R4.
+  EXPECT_TRUE(
+      ParseFhirResource(
+          Resource(
+              "Questionnaire",
+              R"("code":[{"system":"http://snomed.info/sct","code":"35489007"}])"))
+          .ok());
+  EXPECT_TRUE(
+      ParseFhirResource(Resource("SearchParameter", R"("code":"name")")).ok());
+}
+
+TEST(ShapeTest, RepeatedMembersAreRefused) {
+  ExpectShapeError(
+      R"({"resourceType":"Condition","id":"x","code":{},"code":{}})",
+      "code occurs twice");
+  ExpectShapeError(
+      R"({"resourceType":"Condition","resourceType":"Observation","id":"x"})",
+      "resourceType occurs twice");
+  ExpectShapeError(
+      R"({"resourceType":"Condition","id":"x","meta":{"security":[],"security":[]}})",
+      "Condition.meta.security occurs twice");
+}
+
+// ---------------------------------------------------------------------------
+// Resource type and id.
+
+TEST(IdentityTest, ResourceTypeAndId) {
+  const ParsedResource r =
+      Parse(R"({"resourceType":"Observation","id":"a-B.9"})");
+  EXPECT_EQ(r.type, "Observation");
+  EXPECT_EQ(r.id, "a-B.9");
+  EXPECT_TRUE(ParseFhirResource(R"({"resourceType":"Patient","id":")" +
+                                std::string(64, 'a') + R"("})")
+                  .ok());
+}
+
+TEST(IdentityTest, MissingResourceType) {
+  EXPECT_EQ(ErrorOf(R"({"id":"x"})").message(),
+            "resource: missing resourceType");
+  EXPECT_EQ(ErrorOf(R"({"resourceType":7,"id":"x"})").message(),
+            "resource: resourceType is not a string");
+}
+
+TEST(IdentityTest, BadResourceType) {
+  for (const char* type : {"observation", "Obs3rvation", "A", "",
+                           "Obs ervation", "Observation/1"}) {
+    const Status s =
+        ErrorOf(R"({"resourceType":")" + std::string(type) + R"(","id":"x"})");
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << type;
+    EXPECT_NE(s.message().find("resourceType"), std::string::npos);
+  }
+}
+
+TEST(IdentityTest, MissingId) {
+  const Status s = ErrorOf(R"({"resourceType":"Observation"})");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("resource: missing Observation.id"),
+            std::string::npos)
+      << s.message();
+}
+
+TEST(IdentityTest, BadIds) {
+  for (const std::string& id :
+       {std::string("a b"), std::string("a_b"), std::string(""),
+        std::string(65, 'a'), std::string("a/b"), std::string("é")}) {
+    const Status s =
+        ErrorOf(R"({"resourceType":"Observation","id":")" + id + R"("})");
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << id;
+    EXPECT_NE(s.message().find("Observation.id is not a valid FHIR id"),
+              std::string::npos)
+        << s.message();
+    if (!id.empty()) {
+      EXPECT_EQ(s.message().find(id), std::string::npos) << s.message();
+    }
+  }
+  EXPECT_NE(ErrorOf(R"({"resourceType":"Observation","id":5})")
+                .message()
+                .find("Observation.id is not a string"),
+            std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+// ParseFhirResource: stored JSON, limits, refusals.
+
+TEST(ParseFhirResourceTest, StoresMinifiedJsonWithOriginalSpelling) {
+  const std::string pretty = R"({
+    "resourceType" : "Observation",
+    "id" : "o1",
+    "valueQuantity" : { "value" : 1.50, "unit" : "mg" },
+    "note" : [ { "text" : "caf\u00e9 \"quoted\"  two  spaces" } ],
+    "extension" : [ { "url" : "x", "valueDecimal" : 1e2 } ],
+    "subject" : { "reference" : "Patient/p1" }
+  })";
+  EXPECT_EQ(
+      Parse(pretty).json,
+      R"({"resourceType":"Observation","id":"o1","valueQuantity":{"value":1.50,"unit":"mg"},"note":[{"text":"caf\u00e9 \"quoted\"  two  spaces"}],"extension":[{"url":"x","valueDecimal":1e2}],"subject":{"reference":"Patient/p1"}})");
+}
+
+TEST(ParseFhirResourceTest, RelativeAndContainedReferencesAreKept) {
+  const std::string json =
+      R"({"resourceType":"Observation","id":"o1","subject":{"reference":"Patient/p1"},"performer":[{"reference":"#pr"},{"reference":"https://example.org/fhir/Practitioner/1"}]})";
+  EXPECT_EQ(Parse(json).json, json);
+}
+
+TEST(ParseFhirResourceTest, UrnUuidReferenceCannotResolve) {
+  const Status s = ErrorOf(
+      R"({"resourceType":"Observation","id":"o1","subject":{"reference":"urn:uuid:4f830f8a-7051-4bf4-9882-40f5c60e4159"}})");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "resource: reference urn:uuid:4f830f8a-7051-4bf4-9882-40f5c60e4159 "
+            "does not resolve inside the document");
+}
+
+TEST(ParseFhirResourceTest, BundleIsRefused) {
+  const Status s =
+      ErrorOf(R"({"resourceType":"Bundle","id":"b","type":"collection"})");
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("Bundle"), std::string::npos);
+}
+
+TEST(ParseFhirResourceTest, NotJsonOrNotAnObject) {
+  for (const char* text :
+       {"", "{", "{\"resourceType\":}", "nul", "{} {}", "{\"a\":\"\xff\"}"}) {
+    const Status s = ErrorOf(text);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(s.message().find("not valid JSON"), std::string::npos)
+        << s.message();
+  }
+  for (const char* text : {"[]", "42", "\"Observation\"", "null"}) {
+    const Status s = ErrorOf(text);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_EQ(s.message(), "resource: not a JSON object");
+  }
+}
+
+TEST(ParseFhirResourceTest, Limits) {
+  ImportLimits small;
+  small.max_resource_bytes = 60;
+  const std::string big = Resource(
+      "Observation", R"("note":[{"text":")" + std::string(100, 'a') + R"("}])");
+  Status s = ErrorOf(big, small);
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(s.message().find("max_resource_bytes"), std::string::npos);
+
+  ImportLimits tiny_document;
+  tiny_document.max_document_bytes = 20;
+  s = ErrorOf(big, tiny_document);
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(s.message().find("max_document_bytes"), std::string::npos);
+
+  ImportLimits shallow;
+  shallow.max_depth = 3;
+  s = ErrorOf(Resource("Observation", R"("a":[[[1]]])"), shallow);
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(s.message().find("max_depth"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tillit::fhir

@@ -1,0 +1,173 @@
+// Database: one SQLCipher connection, hardened as SPEC §8 requires.
+//
+// Open() keys the connection with a raw 256-bit key through sqlite3_key (the
+// key never appears in SQL text), sets cipher_page_size = 4096, probes the
+// first page (a wrong key or a damaged header shows here, as DataLoss),
+// then turns on secure_delete, synchronous = FULL, WAL and in-memory
+// temporary storage, runs the caller's `setup` (schema creation and
+// migrations), and finally installs an authorizer that refuses ATTACH,
+// DETACH, PRAGMA, virtual tables and extension loading for the rest of the
+// connection's life. Only statements with bound parameters are used: no SQL
+// text is ever built from input.
+//
+// A Database opened without a key is a plain SQLite file (same engine, same
+// pipeline); it exists only so benchmarks can measure the cost of
+// encryption.
+//
+// Thread-safety: a Database and its Statements must be used by one thread
+// at a time (the owner serialises access).
+#ifndef TILLIT_STORAGE_DATABASE_H_
+#define TILLIT_STORAGE_DATABASE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "tillit/crypto/secret.h"
+#include "tillit/base/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace tillit::storage {
+
+class Database;
+
+// A prepared statement borrowed from the Database's cache. Parameters are
+// numbered from 1, columns from 0. On destruction it is reset and returned.
+class Statement {
+ public:
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&&) = delete;
+  Statement(const Statement&) = delete;
+  ~Statement();
+
+  Statement& Bind(int index, int64_t value);
+  Statement& Bind(int index, std::string_view text);
+  Statement& BindBlob(int index, std::span<const uint8_t> blob);
+  Statement& BindNull(int index);
+  Statement& Bind(int index, const std::optional<int64_t>& value);
+
+  // true: a row is available; false: done. Errors are statuses.
+  StatusOr<bool> Step();
+  // Runs to completion (rows are discarded) and resets the statement so it
+  // can be bound and run again.
+  Status Run();
+  // Makes the statement ready to run again; bindings are kept.
+  void Reset();
+
+  int64_t ColumnInt64(int col) const;
+  bool ColumnIsNull(int col) const;
+  // Valid until the next Step() or destruction.
+  std::string_view ColumnText(int col) const;
+  std::span<const uint8_t> ColumnBlob(int col) const;
+
+ private:
+  friend class Database;
+  Statement(Database* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Database* db_;
+  sqlite3_stmt* stmt_;
+  Status bind_status_;
+};
+
+class Database {
+ public:
+  struct Options {
+    bool create = false;  // create the file if missing
+    // When true, the connection is opened for integrity checking only: no
+    // authorizer is installed until IntegrityCheck() has run.
+    bool read_only = false;
+    int busy_timeout_ms = 10000;
+    // WAL pages after which a commit copies the log back into the file.
+    // More means fewer, larger checkpoints: fewer rewrites of pages that
+    // every commit touches (an append-only log's last pages).
+    int wal_autocheckpoint_pages = 1000;  // SQLite's default
+  };
+  using SetupFn = std::function<Status(Database&)>;
+
+  // `key` must be 32 bytes, or null for a plain (unencrypted) database.
+  // Errors: NotFound (no file and !create), DataLoss (wrong key, not a
+  // database, or damaged), IoError.
+  static StatusOr<std::unique_ptr<Database>> Open(
+      const std::string& path, const crypto::SecretBytes* key,
+      const Options& options, const SetupFn& setup = nullptr);
+
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // REQUIRES: `sql` is a compile-time constant of this program.
+  StatusOr<Statement> Prepare(const char* sql);
+  // Runs constant SQL without parameters (schema, BEGIN/COMMIT).
+  Status Exec(const char* sql);
+
+  // BEGIN IMMEDIATE ... COMMIT. Rolled back unless Commit() succeeds.
+  class Transaction {
+   public:
+    ~Transaction();
+    Status Commit();
+    Transaction(Transaction&& o) noexcept : db_(o.db_), done_(o.done_) {
+      o.done_ = true;
+    }
+
+   private:
+    friend class Database;
+    explicit Transaction(Database* db) : db_(db) {}
+    Database* db_;
+    bool done_ = false;
+  };
+  StatusOr<Transaction> Begin();
+
+  // Re-encrypts every page under `new_key` (sqlite3_rekey).
+  Status Rekey(const crypto::SecretBytes& new_key);
+  // Reads every page and checks the b-tree structure and, through
+  // SQLCipher's per-page HMAC, that no page was altered. Runs as part of
+  // Open's setup phase only (before the authorizer), so call it through
+  // Options::read_only + VerifyFile().
+  static Status VerifyFile(const std::string& path,
+                           const crypto::SecretBytes* key);
+
+  // Copies WAL content back into the file and truncates the WAL, so pages
+  // overwritten by secure_delete do not linger in the log.
+  Status Checkpoint();
+
+  int64_t LastInsertRowId() const;
+  int Changes() const;
+
+  // A stamp that changes whenever anything is committed to the database:
+  // by this connection (SQLite's total changes), or by another connection
+  // or process (PRAGMA data_version). Stamps of different Database objects
+  // never compare equal. Lets a caller keep something derived from the
+  // contents until they change.
+  struct Version {
+    uint64_t connection = 0;
+    int64_t others = 0;
+    int64_t own = 0;
+    bool operator==(const Version&) const = default;
+  };
+  StatusOr<Version> ContentVersion();
+
+  // Maps a SQLite result code to a Status without leaking SQL text.
+  Status Error(int rc, std::string_view what) const;
+
+ private:
+  explicit Database(sqlite3* db);
+  // The probe, connection settings and `setup`, run before the authorizer.
+  Status Initialise(const Options& options, const SetupFn& setup);
+  void Release(sqlite3_stmt* stmt);
+  friend class Statement;
+
+  sqlite3* db_;
+  const uint64_t serial_;  // unique in this process, for Version
+  // Idle prepared statements by SQL text.
+  std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
+};
+
+}  // namespace tillit::storage
+
+#endif  // TILLIT_STORAGE_DATABASE_H_
