@@ -1,24 +1,16 @@
 #include "tillit/base/clock.h"
 
-#include <chrono>
+#include "tillit/base/env.h"
 
 namespace tillit {
-namespace {
 
-class SystemClock final : public Clock {
- public:
-  int64_t NowSeconds() const override {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-};
+EnvClock::EnvClock(Env* env) : env_(env) {}
 
-}  // namespace
+int64_t EnvClock::NowSeconds() const { return env_->NowSeconds(); }
 
 Clock& Clock::System() {
-  static SystemClock clock;
-  return clock;
+  static EnvClock* clock = new EnvClock(Env::Default());
+  return *clock;
 }
 
 }  // namespace tillit

@@ -5,21 +5,16 @@
 #include <cstring>
 
 namespace tillit::crypto {
-namespace {
 
-class SystemRandom final : public Random {
- public:
-  void Fill(std::span<uint8_t> out) override {
-    if (!out.empty()) randombytes_buf(out.data(), out.size());
-  }
-};
-
-}  // namespace
+void EnvRandom::Fill(std::span<uint8_t> out) {
+  if (!out.empty()) env_->FillRandom(out);
+}
 
 Random& Random::System() {
-  static SystemRandom* instance = [] {
+  static EnvRandom* instance = [] {
+    // DeterministicRandom and the primitives need libsodium initialised.
     if (sodium_init() < 0) std::abort();
-    return new SystemRandom();
+    return new EnvRandom(Env::Default());
   }();
   return *instance;
 }

@@ -76,5 +76,30 @@ TEST(RandomTest, UniformStaysInRangeAndCoversIt) {
   EXPECT_EQ(rng.Uniform(1), 0u);
 }
 
+// Keys come from the Env the caller injects, not from a hidden global.
+class CountingEnv final : public EnvWrapper {
+ public:
+  CountingEnv() : EnvWrapper(Env::Default()) {}
+  void FillRandom(std::span<uint8_t> out) override {
+    for (uint8_t& b : out) b = static_cast<uint8_t>(next_++);
+  }
+
+ private:
+  int next_ = 0;
+};
+
+TEST(EnvRandomTest, DrawsFromTheInjectedEnv) {
+  CountingEnv env;
+  EnvRandom rng(&env);
+  EXPECT_EQ(rng.Hex(4), "00010203");
+  SecretBytes s = rng.Secret(2);
+  EXPECT_EQ(s.ExposeSecret()[0], 4);
+  EXPECT_EQ(s.ExposeSecret()[1], 5);
+}
+
+TEST(EnvRandomTest, SystemRandomIsTheDefaultEnvs) {
+  EXPECT_NE(Random::System().Hex(16), Random::System().Hex(16));
+}
+
 }  // namespace
 }  // namespace tillit::crypto

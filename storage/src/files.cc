@@ -21,19 +21,6 @@ Status Errno(std::string_view what, const std::string& path) {
   return Status::IoError(m);
 }
 
-Status WriteAll(int fd, const uint8_t* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return Status::IoError(std::string("write: ") + std::strerror(errno));
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return Status::Ok();
-}
-
 // Reads exactly `n` bytes; false on error or early end of file.
 bool ReadFully(int fd, uint8_t* p, size_t n) {
   size_t got = 0;
@@ -46,49 +33,38 @@ bool ReadFully(int fd, uint8_t* p, size_t n) {
   return true;
 }
 
-Status FsyncDirectoryOf(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("open directory of", path);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Errno("fsync directory of", path);
-  return Status::Ok();
-}
-
 }  // namespace
 
 Status WriteFileAtomic(const std::string& path, std::span<const uint8_t> bytes,
-                       unsigned mode) {
+                       unsigned mode, Env* env) {
   const std::string tmp = path + ".tmp";
-  ::unlink(tmp.c_str());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                  static_cast<mode_t>(mode));
-  if (fd < 0) return Errno("create", tmp);
-  Status s = WriteAll(fd, bytes.data(), bytes.size());
-  if (s.ok() && ::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
-    s = Errno("chmod", tmp);
+  // A temporary file left by an earlier crash is stale.
+  Status removed = env->RemoveFile(tmp);
+  if (!removed.ok() && removed.code() != StatusCode::kNotFound) return removed;
+  Status s;
+  {
+    auto file = env->NewWritableFile(tmp, mode, /*exclusive=*/true);
+    if (!file.ok()) return file.status();
+    s = (*file)->Append(bytes);
+    if (s.ok()) s = (*file)->Sync();
+    Status closed = (*file)->Close();
+    if (s.ok()) s = closed;
   }
-  if (s.ok() && ::fsync(fd) != 0) s = Errno("fsync", tmp);
-  ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = Errno("rename", tmp);
-  }
+  if (s.ok()) s = env->RenameFile(tmp, path);
   if (!s.ok()) {
-    ::unlink(tmp.c_str());
+    (void)env->RemoveFile(tmp);
     return s;
   }
-  return FsyncDirectoryOf(path);
+  return env->SyncDirectory(DirectoryOf(path));
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view bytes,
-                       unsigned mode) {
+                       unsigned mode, Env* env) {
   return WriteFileAtomic(
       path,
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()),
                                bytes.size()),
-      mode);
+      mode, env);
 }
 
 StatusOr<std::string> ReadFileLimited(const std::string& path,
@@ -144,18 +120,15 @@ StatusOr<crypto::SecretBytes> ReadSecretFile(const std::string& path,
   return out;
 }
 
-Status EnsurePrivateDirectory(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return Status::IoError("cannot create directory: " + ec.message());
+Status EnsurePrivateDirectory(const std::string& path, Env* env) {
+  TILLIT_RETURN_IF_ERROR(env->CreateDirectories(path));
   if (::chmod(path.c_str(), 0700) != 0) return Errno("chmod", path);
   return Status::Ok();
 }
 
-Status RemoveFileIfExists(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return Errno("remove", path);
-  }
+Status RemoveFileIfExists(const std::string& path, Env* env) {
+  Status s = env->RemoveFile(path);
+  if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
   return Status::Ok();
 }
 

@@ -1,7 +1,8 @@
 // Clock: the injected source of time (seconds since the Unix epoch, UTC).
 //
-// Production code uses Clock::System(); tests use FakeClock to freeze or
-// step time. Thread-safety: both are safe from any thread.
+// Production code uses Clock::System() (the default Env's clock) or an
+// EnvClock over an injected Env; tests use FakeClock to freeze or step
+// time. Thread-safety: all are safe from any thread.
 #ifndef TILLIT_BASE_CLOCK_H_
 #define TILLIT_BASE_CLOCK_H_
 
@@ -14,7 +15,20 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual int64_t NowSeconds() const = 0;
+  // The clock of Env::Default().
   static Clock& System();
+};
+
+class Env;
+
+// The clock of an Env. REQUIRES: `env` outlives it.
+class EnvClock final : public Clock {
+ public:
+  explicit EnvClock(Env* env);
+  int64_t NowSeconds() const override;
+
+ private:
+  Env* const env_;
 };
 
 class FakeClock final : public Clock {

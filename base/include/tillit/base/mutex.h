@@ -45,24 +45,25 @@ class SCOPED_CAPABILITY MutexLock {
   Mutex* const mu_;
 };
 
-// A condition variable bound to one Mutex. Wait() and WaitUntil()
-// REQUIRE that mutex; they release it while blocked and hold it again on
-// return.
+// A condition variable bound to one Mutex. The caller of Wait() and
+// WaitUntil() must hold that mutex; they release it while blocked and hold
+// it again on return. (Like leveldb's port::CondVar these carry no
+// annotation: clang cannot tie the CondVar's pointer to the caller's mutex,
+// so the caller's own REQUIRES/GUARDED_BY rules do the checking.)
 class CondVar {
  public:
   explicit CondVar(Mutex* mu) : mu_(mu) {}
   CondVar(const CondVar&) = delete;
   CondVar& operator=(const CondVar&) = delete;
 
-  void Wait() REQUIRES(mu_) {
+  void Wait() {
     std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
     cv_.wait(lock);
     lock.release();
   }
   // Returns false when `deadline` passed before a signal.
   template <typename Clock, typename Duration>
-  bool WaitUntil(std::chrono::time_point<Clock, Duration> deadline)
-      REQUIRES(mu_) {
+  bool WaitUntil(std::chrono::time_point<Clock, Duration> deadline) {
     std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
     const bool signalled = cv_.wait_until(lock, deadline) ==
                            std::cv_status::no_timeout;

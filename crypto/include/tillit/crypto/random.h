@@ -1,7 +1,7 @@
 // Random: the injected source of randomness.
 //
-// Production code takes a Random& and gets Random::System() (libsodium's
-// randombytes). Tests pass a DeterministicRandom to make keys, nonces and
+// Production code takes a Random& and gets Random::System() (the default
+// Env's randomness, getrandom(2)) or an EnvRandom over an injected Env. Tests pass a DeterministicRandom to make keys, nonces and
 // ids reproducible.
 //
 // Thread-safety: System() is safe from any thread. A DeterministicRandom is
@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 
+#include "tillit/base/env.h"
 #include "tillit/crypto/secret.h"
 
 namespace tillit::crypto {
@@ -24,7 +25,7 @@ class Random {
   virtual ~Random() = default;
   virtual void Fill(std::span<uint8_t> out) = 0;
 
-  // libsodium's CSPRNG.
+  // The randomness of Env::Default().
   static Random& System();
 
   // A secret of `size` random bytes.
@@ -33,6 +34,16 @@ class Random {
   uint32_t Uniform(uint32_t upper_bound);
   // `bytes` random bytes as lowercase hex (2*bytes characters).
   std::string Hex(size_t bytes);
+};
+
+// The randomness of an Env. REQUIRES: `env` outlives it.
+class EnvRandom final : public Random {
+ public:
+  explicit EnvRandom(Env* env) : env_(env) {}
+  void Fill(std::span<uint8_t> out) override;
+
+ private:
+  Env* const env_;
 };
 
 // A reproducible stream: ChaCha20 keyed by `seed`

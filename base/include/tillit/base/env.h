@@ -1,0 +1,114 @@
+// Env: the operating system behind one interface (files, clock,
+// randomness), as leveldb's Env. Libraries take an Env* (default
+// Env::Default(), the real one) for every file they write, so tests can
+// substitute one that fails the Nth write, fsync or rename, or drops what
+// was never fsynced (tillit/testing/fault_injection_env.h). Clock::System()
+// and crypto::Random::System() read the default Env's clock and randomness.
+//
+// Errors: NotFound when a path does not exist, IoError otherwise (the
+// message names the file by its last component and the errno text, never
+// its content).
+//
+// Thread-safety: an Env is safe to use from many threads. A WritableFile
+// is not: one thread at a time.
+#ifndef TILLIT_BASE_ENV_H_
+#define TILLIT_BASE_ENV_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "tillit/base/status.h"
+
+namespace tillit {
+
+// A file being written. Data reaches the disk durably only after Sync().
+// Closing (or destroying) without Sync() keeps whatever the OS flushed.
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  virtual Status Append(std::span<const uint8_t> data) = 0;
+  // fsync: everything appended so far survives a power cut.
+  virtual Status Sync() = 0;
+  virtual Status Close() = 0;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // The real operating system. Never deleted; safe from any thread.
+  static Env* Default();
+
+  // --- files
+  // Creates `path` with permission `mode` (the umask does not apply) and
+  // opens it for writing. `exclusive`: AlreadyExists when it exists;
+  // otherwise an existing file is truncated.
+  virtual StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
+      const std::string& path, unsigned mode, bool exclusive) = 0;
+  // Atomically replaces `to` with `from` (rename(2)). Durable only after
+  // SyncDirectory of their directory.
+  virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
+  // NotFound when `path` does not exist.
+  virtual Status RemoveFile(const std::string& path) = 0;
+  // fsync of a directory: makes creations, renames and removals in it
+  // durable.
+  virtual Status SyncDirectory(const std::string& dir) = 0;
+  // Creates `path` and its parents with mode 0700 where missing; OK when it
+  // exists as a directory.
+  virtual Status CreateDirectories(const std::string& path) = 0;
+  virtual bool FileExists(const std::string& path) = 0;
+
+  // --- clock
+  // Wall-clock seconds since the Unix epoch, UTC.
+  virtual int64_t NowSeconds() = 0;
+
+  // --- randomness
+  // Fills `out` from a cryptographically secure source. Never fails: with
+  // no entropy to be had the process aborts rather than go on with less.
+  virtual void FillRandom(std::span<uint8_t> out) = 0;
+};
+
+// Forwards every call to another Env; subclasses override what they change.
+class EnvWrapper : public Env {
+ public:
+  // REQUIRES: `target` outlives this wrapper.
+  explicit EnvWrapper(Env* target) : target_(target) {}
+  Env* target() const { return target_; }
+
+  StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
+      const std::string& path, unsigned mode, bool exclusive) override {
+    return target_->NewWritableFile(path, mode, exclusive);
+  }
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    return target_->RenameFile(from, to);
+  }
+  Status RemoveFile(const std::string& path) override {
+    return target_->RemoveFile(path);
+  }
+  Status SyncDirectory(const std::string& dir) override {
+    return target_->SyncDirectory(dir);
+  }
+  Status CreateDirectories(const std::string& path) override {
+    return target_->CreateDirectories(path);
+  }
+  bool FileExists(const std::string& path) override {
+    return target_->FileExists(path);
+  }
+  int64_t NowSeconds() override { return target_->NowSeconds(); }
+  void FillRandom(std::span<uint8_t> out) override {
+    target_->FillRandom(out);
+  }
+
+ private:
+  Env* const target_;
+};
+
+// The directory part of `path` ("." for a bare file name).
+std::string DirectoryOf(const std::string& path);
+
+}  // namespace tillit
+
+#endif  // TILLIT_BASE_ENV_H_
