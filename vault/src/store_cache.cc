@@ -17,7 +17,7 @@ StoreCache::StoreCache(Vault* vault, size_t capacity)
 StoreCache::~StoreCache() = default;
 
 size_t StoreCache::open_stores() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return slots_.size();
 }
 
@@ -26,26 +26,25 @@ std::shared_ptr<StoreCache::Slot> StoreCache::Pin(
   std::vector<std::shared_ptr<Slot>> evicted;
   std::shared_ptr<Slot> slot;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = slots_.find(citizen_id);
     if (it != slots_.end()) {
-      slot = it->second;
-      lru_.splice(lru_.begin(), lru_, slot->lru);
+      slot = it->second.slot;
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
     } else {
-      slot = std::make_shared<Slot>();
-      slot->citizen_id = citizen_id;
+      slot = std::make_shared<Slot>(citizen_id);
       lru_.push_front(citizen_id);
-      slot->lru = lru_.begin();
-      slots_.emplace(citizen_id, slot);
+      slots_.emplace(citizen_id, Entry{slot, lru_.begin()});
     }
     // Evict idle stores, least recently used first. A slot is idle when
     // the map holds the only reference: references are only taken under
     // mu_, so nobody can be about to use it.
-    for (auto pos = lru_.end(); slots_.size() > capacity_ && pos != lru_.begin();) {
+    for (auto pos = lru_.end();
+         slots_.size() > capacity_ && pos != lru_.begin();) {
       --pos;
       auto found = slots_.find(*pos);
-      if (found->second.use_count() != 1) continue;
-      evicted.push_back(std::move(found->second));
+      if (found->second.slot.use_count() != 1) continue;
+      evicted.push_back(std::move(found->second.slot));
       slots_.erase(found);
       pos = lru_.erase(pos);
       evictions_.fetch_add(1);
@@ -56,10 +55,10 @@ std::shared_ptr<StoreCache::Slot> StoreCache::Pin(
 }
 
 void StoreCache::Drop(const std::shared_ptr<Slot>& slot) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = slots_.find(slot->citizen_id);
-  if (it != slots_.end() && it->second == slot) {
-    lru_.erase(slot->lru);
+  if (it != slots_.end() && it->second.slot == slot) {
+    lru_.erase(it->second.lru);
     slots_.erase(it);
   }
 }
@@ -67,23 +66,29 @@ void StoreCache::Drop(const std::shared_ptr<Slot>& slot) {
 Status StoreCache::With(const std::string& citizen_id, const Fn& fn) {
   if (!IsValidId(citizen_id, "c_")) return Status::NotFound("no such citizen");
   std::shared_ptr<Slot> slot = Pin(citizen_id);
-  std::unique_lock<std::mutex> use(slot->use);
-  if (!slot->store) {
-    auto opened = vault_->OpenCitizen(citizen_id);
-    if (!opened.ok()) {
-      use.unlock();
-      Drop(slot);
-      return opened.status();
+  Status open_failed;
+  {
+    MutexLock use(&slot->use);
+    if (!slot->store) {
+      auto opened = vault_->OpenCitizen(citizen_id);
+      if (opened.ok()) {
+        slot->store = std::move(opened).value();
+      } else {
+        open_failed = opened.status();
+      }
     }
-    slot->store = std::move(opened).value();
+    if (slot->store) return fn(*slot->store);
   }
-  return fn(*slot->store);
+  // Not opened: forget the slot, outside its lock, so the next call
+  // tries again.
+  Drop(slot);
+  return open_failed;
 }
 
 Status StoreCache::Exclusive(const std::string& citizen_id,
                              const std::function<Status()>& fn) {
   std::shared_ptr<Slot> slot = Pin(citizen_id);
-  std::unique_lock<std::mutex> use(slot->use);
+  MutexLock use(&slot->use);
   slot->store.reset();  // closes the connection and wipes its key
   Status status = fn();
   Drop(slot);

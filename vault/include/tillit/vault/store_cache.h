@@ -22,11 +22,13 @@
 #include <functional>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
+#include "tillit/base/mutex.h"
 #include "tillit/base/status.h"
+#include "tillit/base/thread_annotations.h"
 #include "tillit/vault/citizen_store.h"
 #include "tillit/vault/vault.h"
 
@@ -63,26 +65,34 @@ class StoreCache final : public StoreAccess {
   Status Exclusive(const std::string& citizen_id,
                    const std::function<Status()>& fn);
 
-  size_t open_stores() const;
+  size_t open_stores() const EXCLUDES(mu_);
   uint64_t evictions() const { return evictions_.load(); }
   size_t capacity() const { return capacity_; }
 
  private:
+  // One citizen's store, open or not. Shared by the map and by the calls
+  // that use it; idle when the map holds the only reference.
   struct Slot {
-    std::string citizen_id;
-    std::mutex use;  // held while a function runs on the store
-    std::unique_ptr<CitizenStore> store;
+    explicit Slot(std::string id) : citizen_id(std::move(id)) {}
+    const std::string citizen_id;
+    Mutex use;  // held while a function runs on the store
+    std::unique_ptr<CitizenStore> store GUARDED_BY(use);
+  };
+  struct Entry {
+    std::shared_ptr<Slot> slot;
     std::list<std::string>::iterator lru;  // position in lru_
   };
-  std::shared_ptr<Slot> Pin(const std::string& citizen_id);
-  void EvictLocked();
-  void Drop(const std::shared_ptr<Slot>& slot);
+  // The citizen's slot, created if needed and marked most recently used;
+  // closes idle stores beyond capacity.
+  std::shared_ptr<Slot> Pin(const std::string& citizen_id) EXCLUDES(mu_);
+  // Forgets `slot` if the map still holds it.
+  void Drop(const std::shared_ptr<Slot>& slot) EXCLUDES(mu_);
 
   Vault* vault_;
   const size_t capacity_;
-  mutable std::mutex mu_;  // guards slots_ and lru_
-  std::unordered_map<std::string, std::shared_ptr<Slot>> slots_;
-  std::list<std::string> lru_;  // most recently used first
+  mutable Mutex mu_;
+  std::unordered_map<std::string, Entry> slots_ GUARDED_BY(mu_);
+  std::list<std::string> lru_ GUARDED_BY(mu_);  // most recently used first
   std::atomic<uint64_t> evictions_{0};
 };
 

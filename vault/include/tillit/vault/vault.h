@@ -28,7 +28,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +44,7 @@
 #include "tillit/storage/database.h"
 #include "tillit/fhir/fhir.h"
 #include "tillit/vault/root_keys.h"
+#include "tillit/vault/tokens.h"
 
 namespace tillit::vault {
 
@@ -84,19 +84,6 @@ struct IndexEntry {
   std::string citizen_id;
   std::string key;
   std::string value;
-};
-
-struct IssuedToken {
-  std::string token;  // shown once; only its keyed hash is stored
-  int64_t expires_at;
-};
-
-// What a valid token stands for.
-struct TokenInfo {
-  std::string role;       // "admin", "citizen", "provider", "researcher",
-                          // "auditor", "enroll", ...
-  std::string principal;  // c_…, p_…, r_…, a_…, or "operator"
-  int64_t expires_at = 0;
 };
 
 class Vault final : public crypto::KeyDeriver {
@@ -157,7 +144,7 @@ class Vault final : public crypto::KeyDeriver {
   StatusOr<std::vector<std::pair<std::string, std::string>>> ListDirectory(
       std::string_view kind);
 
-  // --- tokens (stored as keyed hashes)
+  // --- tokens (stored as keyed hashes): see TokenStore in tokens.h.
   StatusOr<IssuedToken> IssueToken(std::string_view role,
                                    std::string_view principal,
                                    int64_t ttl_seconds);
@@ -175,27 +162,15 @@ class Vault final : public crypto::KeyDeriver {
   // Revokes every live token of a principal; returns how many.
   StatusOr<int64_t> RevokePrincipalTokens(std::string_view principal);
 
- public:
-  // Opaque implementation state (defined in vault.cc).
-  struct Internals;
-
  private:
-  explicit Vault(std::unique_ptr<Internals> in);
-  Status CompleteRotation();
-  StatusOr<std::optional<std::string>> FindPatient(const crypto::Digest& key);
-  StatusOr<crypto::SecretBytes> UnwrapDek(const std::string& citizen_id,
-                                          std::span<const uint8_t> wrapped,
-                                          int64_t dek_version);
-  std::string CitizenPath(const std::string& citizen_id) const;
-  // Records a citizen file's new generation and, in the same registry
-  // transaction, mirrors its index rows.
-  Status SetGeneration(const std::string& citizen_id, int64_t generation,
-                       const std::vector<IndexUpdate>& index,
-                       bool replace_all_index_rows);
+  // The state of an open vault and the operations its parts share
+  // (vault/src/vault_internals.h).
+  class Internals;
 
-  std::string data_dir_;
-  std::unique_ptr<Internals> in_;
-  mutable std::mutex mu_;  // guards the registry and the root keys
+  explicit Vault(std::unique_ptr<Internals> in);
+
+  const std::string data_dir_;
+  const std::unique_ptr<Internals> in_;
 };
 
 struct Vault::Created {

@@ -1,0 +1,281 @@
+// Vault: creating, opening, checking and erasing citizens' stores.
+#include <utility>
+
+#include "tillit/crypto/encoding.h"
+#include "tillit/storage/files.h"
+#include "tillit/vault/vault.h"
+#include "vault_internals.h"
+
+namespace tillit::vault {
+
+std::string DekAd(std::string_view citizen_id, int64_t version) {
+  std::string ad = "tillit/dek/1|";
+  ad += citizen_id;
+  ad += '|';
+  ad += std::to_string(version);
+  return ad;
+}
+
+Status RemoveCitizenFiles(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    TILLIT_RETURN_IF_ERROR(storage::RemoveFileIfExists(path + suffix));
+  }
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------------ internals
+
+Status Vault::Internals::RegisterCitizen(
+    const std::string& id, const crypto::SecretBytes& dek, int64_t generation,
+    const std::optional<crypto::Digest>& patient_key) {
+  std::vector<uint8_t> wrapped = keyring.current().SealSecret(
+      dek, crypto::AsBytes(DekAd(id, 1)), *options.rng);
+  TILLIT_ASSIGN_OR_RETURN(
+      storage::Statement st,
+      registry->Prepare(
+          "INSERT INTO citizens (id, created_at, dek_version, wrapped_dek, "
+          "generation, patient_key) VALUES (?1, ?2, 1, ?3, ?4, ?5)"));
+  st.Bind(1, id).Bind(2, options.clock->NowSeconds()).BindBlob(3, wrapped);
+  st.Bind(4, generation);
+  if (patient_key) {
+    st.BindBlob(5, *patient_key);
+  } else {
+    st.BindNull(5);
+  }
+  return st.Run();
+}
+
+StatusOr<std::pair<std::string, PutResult>> Vault::Internals::CreateCitizen(
+    const std::optional<crypto::Digest>& patient_key,
+    std::span<const fhir::ParsedResource> resources, std::string_view source) {
+  crypto::Random& rng = *options.rng;
+  const std::string id = "c_" + rng.Hex(16);
+  const std::string path = CitizenPath(id);
+  crypto::SecretBytes dek = rng.Secret(32);
+  PutResult put;
+  int64_t generation = 0;
+  {
+    storage::Database::Options opts;
+    opts.create = true;
+    // With records, the schema is created in the same transaction as
+    // they are (one write and sync of the new file).
+    auto db = storage::Database::Open(
+        path, &dek, opts, resources.empty() ? CitizenStore::Setup : nullptr);
+    if (!db.ok()) {
+      (void)RemoveCitizenFiles(path);  // best effort: the error wins
+      return db.status().WithContext("create citizen store");
+    }
+    if (!resources.empty()) {
+      auto store = CitizenStore::CreateNew(id, std::move(db).value());
+      auto r = store->Put(resources, source, options.clock->NowSeconds());
+      if (!r.ok()) {
+        (void)RemoveCitizenFiles(path);  // best effort: the error wins
+        return r.status();
+      }
+      put = std::move(r).value();
+      generation = store->generation();
+    }
+  }
+  MutexLock lock(&mu);
+  Status s = RegisterCitizen(id, dek, generation, patient_key);
+  if (!s.ok()) {
+    (void)RemoveCitizenFiles(path);  // best effort: the error wins
+    return s.code() == StatusCode::kAlreadyExists
+               ? s
+               : s.WithContext("register citizen");
+  }
+  return std::make_pair(id, std::move(put));
+}
+
+StatusOr<crypto::SecretBytes> Vault::Internals::UnwrapDek(
+    const std::string& citizen_id, std::span<const uint8_t> wrapped,
+    int64_t dek_version) {
+  auto dek = keyring.OpenSecret(
+      wrapped, crypto::AsBytes(DekAd(citizen_id, dek_version)));
+  if (!dek.ok()) {
+    return Status::DataLoss("the citizen's data key cannot be unwrapped");
+  }
+  return dek;
+}
+
+Status Vault::Internals::SetGeneration(const std::string& citizen_id,
+                                       int64_t generation,
+                                       const std::vector<IndexUpdate>& index,
+                                       bool replace_all_index_rows) {
+  MutexLock lock(&mu);
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn,
+                          registry->Begin());
+  TILLIT_ASSIGN_OR_RETURN(
+      storage::Statement st,
+      registry->Prepare("UPDATE citizens SET generation = ?2 "
+                        "WHERE id = ?1 AND generation < ?2"));
+  st.Bind(1, citizen_id).Bind(2, generation);
+  TILLIT_RETURN_IF_ERROR(st.Run());
+  if (!index.empty() || replace_all_index_rows) {
+    TILLIT_RETURN_IF_ERROR(
+        ReplaceIndexRows(citizen_id, index, replace_all_index_rows));
+  }
+  return txn.Commit();
+}
+
+// ---------------------------------------------------------------------- vault
+
+StatusOr<std::string> Vault::CreateCitizen() {
+  TILLIT_ASSIGN_OR_RETURN(auto created,
+                          in_->CreateCitizen(std::nullopt, {}, ""));
+  return created.first;
+}
+
+StatusOr<std::vector<std::string>> Vault::ListCitizenIds() {
+  MutexLock lock(&in_->mu);
+  std::vector<std::string> out;
+  TILLIT_ASSIGN_OR_RETURN(
+      storage::Statement st,
+      in_->registry->Prepare("SELECT id FROM citizens ORDER BY created_at, id"));
+  for (;;) {
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.emplace_back(st.ColumnText(0));
+  }
+  return out;
+}
+
+StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
+    const std::string& citizen_id) {
+  if (!IsValidId(citizen_id, "c_")) return Status::NotFound("no such citizen");
+  crypto::SecretBytes dek;
+  std::optional<crypto::SecretBytes> pending;
+  int64_t dek_version = 0;
+  int64_t registry_generation = 0;
+  {
+    MutexLock lock(&in_->mu);
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        in_->registry->Prepare("SELECT wrapped_dek, dek_version, pending_dek, "
+                               "generation FROM citizens WHERE id = ?1"));
+    st.Bind(1, citizen_id);
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return Status::NotFound("no such citizen");
+    dek_version = st.ColumnInt64(1);
+    registry_generation = st.ColumnInt64(3);
+    TILLIT_ASSIGN_OR_RETURN(
+        dek, in_->UnwrapDek(citizen_id, st.ColumnBlob(0), dek_version));
+    if (!st.ColumnIsNull(2)) {
+      TILLIT_ASSIGN_OR_RETURN(
+          crypto::SecretBytes p,
+          in_->UnwrapDek(citizen_id, st.ColumnBlob(2), dek_version + 1));
+      pending = std::move(p);
+    }
+  }
+  const std::string path = in_->CitizenPath(citizen_id);
+  auto db = storage::Database::Open(path, &dek, {}, CitizenStore::Setup);
+  if (!db.ok() && db.status().code() == StatusCode::kDataLoss && pending) {
+    // A rekey committed in the file but not yet in the registry.
+    db = storage::Database::Open(path, &*pending, {}, CitizenStore::Setup);
+    if (db.ok()) {
+      MutexLock lock(&in_->mu);
+      TILLIT_ASSIGN_OR_RETURN(
+          storage::Statement st,
+          in_->registry->Prepare("UPDATE citizens SET wrapped_dek = "
+                                 "pending_dek, pending_dek = NULL, "
+                                 "dek_version = dek_version + 1 WHERE id = ?1"));
+      st.Bind(1, citizen_id);
+      TILLIT_RETURN_IF_ERROR(st.Run());
+    }
+  }
+  if (!db.ok()) {
+    if (db.status().code() == StatusCode::kNotFound) {
+      return Status::DataLoss("the citizen's store file is missing");
+    }
+    return db.status().WithContext("citizen store");
+  }
+  TILLIT_ASSIGN_OR_RETURN(int64_t file_generation,
+                          CitizenStore::ReadGeneration(**db));
+  if (file_generation < registry_generation) {
+    return Status::DataLoss(
+        "citizen store was rolled back to an older copy (generation " +
+        std::to_string(file_generation) + " < " +
+        std::to_string(registry_generation) + ")");
+  }
+  Internals* in = in_.get();
+  auto store = std::make_unique<CitizenStore>(
+      citizen_id, std::move(db).value(), file_generation,
+      [in, citizen_id](int64_t g, const IndexUpdate* index) {
+        std::vector<IndexUpdate> updates;
+        if (index != nullptr) updates.push_back(*index);
+        return in->SetGeneration(citizen_id, g, updates, false);
+      },
+      in_->options.clock->NowSeconds());
+  if (file_generation > registry_generation) {
+    // The last write committed in the file but the registry missed it:
+    // catch up the generation and mirror the index rows the file keeps.
+    TILLIT_ASSIGN_OR_RETURN(std::vector<IndexUpdate> rows,
+                            store->ReadIndexRows());
+    TILLIT_RETURN_IF_ERROR(
+        in_->SetGeneration(citizen_id, file_generation, rows, true));
+  }
+  return store;
+}
+
+StatusOr<CitizenSummary> Vault::Summarize(const std::string& citizen_id) {
+  TILLIT_ASSIGN_OR_RETURN(auto store, OpenCitizen(citizen_id));
+  CitizenSummary s;
+  s.citizen_id = citizen_id;
+  TILLIT_ASSIGN_OR_RETURN(s.records, store->Count());
+  TILLIT_ASSIGN_OR_RETURN(s.by_category, store->CountByCategory());
+  TILLIT_ASSIGN_OR_RETURN(s.by_type, store->CountByType());
+  return s;
+}
+
+Status Vault::VerifyCitizen(const std::string& citizen_id) {
+  // Opening checks key, first page and generation; then every page.
+  TILLIT_ASSIGN_OR_RETURN(auto store, OpenCitizen(citizen_id));
+  store.reset();
+  crypto::SecretBytes dek;
+  {
+    MutexLock lock(&in_->mu);
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        in_->registry->Prepare(
+            "SELECT wrapped_dek, dek_version FROM citizens WHERE id = ?1"));
+    st.Bind(1, citizen_id);
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return Status::NotFound("no such citizen");
+    TILLIT_ASSIGN_OR_RETURN(
+        dek, in_->UnwrapDek(citizen_id, st.ColumnBlob(0), st.ColumnInt64(1)));
+  }
+  return storage::Database::VerifyFile(in_->CitizenPath(citizen_id), &dek);
+}
+
+Status Vault::EraseCitizen(const std::string& citizen_id) {
+  if (!IsValidId(citizen_id, "c_")) return Status::NotFound("no such citizen");
+  MutexLock lock(&in_->mu);
+  {
+    // 1. Destroy the wrapped data key (crypto-shredding).
+    TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn,
+                            in_->registry->Begin());
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement del,
+        in_->registry->Prepare("DELETE FROM citizens WHERE id = ?1"));
+    del.Bind(1, citizen_id);
+    TILLIT_RETURN_IF_ERROR(del.Run());
+    if (in_->registry->Changes() != 1)
+      return Status::NotFound("no such citizen");
+    TILLIT_RETURN_IF_ERROR(in_->ReplaceIndexRows(citizen_id, {}, true));
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement tomb,
+        in_->registry->Prepare(
+            "INSERT OR REPLACE INTO erased (id, erased_at) VALUES (?1, ?2)"));
+    tomb.Bind(1, citizen_id).Bind(2, in_->options.clock->NowSeconds());
+    TILLIT_RETURN_IF_ERROR(tomb.Run());
+    TILLIT_RETURN_IF_ERROR(txn.Commit());
+    TILLIT_RETURN_IF_ERROR(in_->registry->Checkpoint());
+  }
+  // 2. Rotate the root keys so an older copy of the registry, which still
+  //    holds the wrapped key, cannot be opened with the keys that remain.
+  TILLIT_RETURN_IF_ERROR(in_->Rotate());
+  // 3. Delete the file.
+  return RemoveCitizenFiles(in_->CitizenPath(citizen_id));
+}
+
+}  // namespace tillit::vault

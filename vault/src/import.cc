@@ -1,0 +1,129 @@
+// Vault: importing FHIR documents (SPEC §3), atomic per document, and the
+// registry's link from a source Patient to its citizen.
+#include <utility>
+
+#include "tillit/crypto/constant_time.h"
+#include "tillit/crypto/encoding.h"
+#include "tillit/vault/vault.h"
+#include "vault_internals.h"
+
+namespace tillit::vault {
+
+StatusOr<std::optional<std::string>> Vault::Internals::FindPatient(
+    const crypto::Digest& key) {
+  MutexLock lock(&mu);
+  TILLIT_ASSIGN_OR_RETURN(
+      storage::Statement st,
+      registry->Prepare("SELECT id FROM citizens WHERE patient_key = ?1"));
+  st.BindBlob(1, key);
+  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(st.ColumnText(0)));
+}
+
+Status Vault::Internals::LinkPatient(const std::string& citizen_id,
+                                     const crypto::Digest& key) {
+  MutexLock lock(&mu);
+  TILLIT_ASSIGN_OR_RETURN(
+      storage::Statement st,
+      registry->Prepare("SELECT id, patient_key FROM citizens WHERE "
+                        "id = ?1 OR patient_key = ?2"));
+  st.Bind(1, citizen_id).BindBlob(2, key);
+  bool found = false;
+  for (;;) {
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    if (st.ColumnText(0) != citizen_id) {
+      return Status::InvalidArgument(
+          "the document's Patient belongs to another citizen");
+    }
+    found = true;
+    if (!st.ColumnIsNull(1) &&
+        !crypto::ConstantTimeEquals(st.ColumnBlob(1), key)) {
+      return Status::InvalidArgument(
+          "the citizen is already linked to a different Patient");
+    }
+  }
+  if (!found) return Status::NotFound("no such citizen");
+  TILLIT_ASSIGN_OR_RETURN(
+      storage::Statement link,
+      registry->Prepare("UPDATE citizens SET patient_key = ?2 "
+                        "WHERE id = ?1 AND patient_key IS NULL"));
+  link.Bind(1, citizen_id).BindBlob(2, key);
+  return link.Run();
+}
+
+StatusOr<ImportOutcome> Vault::Import(
+    std::string_view bytes, ImportFormat format,
+    const std::optional<std::string>& citizen_id, std::string_view source) {
+  auto parsed = format == ImportFormat::kNdjson
+                    ? fhir::ParseFhirNdjson(bytes, in_->options.limits)
+                    : fhir::ParseFhirDocument(bytes, in_->options.limits);
+  if (!parsed.ok()) return parsed.status();
+  fhir::ParsedDocument& doc = *parsed;
+  if (doc.resources.empty()) {
+    return Status::InvalidArgument("the document holds no resources");
+  }
+
+  ImportOutcome out;
+  if (doc.patient_index)
+    out.source_patient = doc.resources[*doc.patient_index].id;
+  if (citizen_id) {
+    if (!IsValidId(*citizen_id, "c_"))
+      return Status::NotFound("no such citizen");
+    out.citizen_id = *citizen_id;
+    if (!out.source_patient.empty()) {
+      // Link the Patient to this citizen, or check it is already theirs.
+      TILLIT_ASSIGN_OR_RETURN(
+          crypto::Digest key,
+          crypto::KeyedHash(in_->patient_index_key,
+                            crypto::AsBytes(out.source_patient)));
+      TILLIT_RETURN_IF_ERROR(in_->LinkPatient(*citizen_id, key));
+    }
+  } else {
+    if (out.source_patient.empty()) {
+      return Status::InvalidArgument(
+          "the document has no Patient resource, so it names no citizen; "
+          "import it into an existing citizen instead");
+    }
+    TILLIT_ASSIGN_OR_RETURN(
+        crypto::Digest key,
+        crypto::KeyedHash(in_->patient_index_key,
+                          crypto::AsBytes(out.source_patient)));
+    // A new Patient becomes a new citizen in two durable steps (file, then
+    // registry). A concurrent import of the same Patient makes the
+    // registration fail; the second attempt then finds it.
+    for (int attempt = 0; attempt < 2 && out.citizen_id.empty(); ++attempt) {
+      TILLIT_ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                              in_->FindPatient(key));
+      if (existing) {
+        out.citizen_id = *existing;
+        break;
+      }
+      auto created = in_->CreateCitizen(key, doc.resources, source);
+      if (created.ok()) {
+        out.citizen_id = created->first;
+        out.created = true;
+        out.imported = doc.resources.size();
+        out.written = created->second.written;
+        out.by_type = std::move(created->second.by_type);
+        return out;
+      }
+      if (created.status().code() != StatusCode::kAlreadyExists)
+        return created.status();
+    }
+    if (out.citizen_id.empty())
+      return Status::Internal("citizen registration raced");
+  }
+
+  TILLIT_ASSIGN_OR_RETURN(auto store, OpenCitizen(out.citizen_id));
+  TILLIT_ASSIGN_OR_RETURN(
+      PutResult stored,
+      store->Put(doc.resources, source, in_->options.clock->NowSeconds()));
+  out.imported = doc.resources.size();
+  out.written = stored.written;
+  out.by_type = std::move(stored.by_type);
+  return out;
+}
+
+}  // namespace tillit::vault

@@ -1,0 +1,145 @@
+// Vault::Internals: the state of an open Vault and the operations that its
+// parts share. Private to the vault library; the Vault's methods are
+// implemented by seam in vault.cc (open and init), citizens.cc,
+// rotation.cc, import.cc and directory.cc (index and directory), and the
+// tokens by TokenStore (tokens.cc).
+//
+// Thread-safety: `mu` guards the registry connection and the root keys
+// (the TokenStore takes it too); every other member is immutable after
+// construction. Methods marked REQUIRES(mu) are called with it held; the
+// others take it themselves when they need it.
+#ifndef TILLIT_VAULT_VAULT_INTERNALS_H_
+#define TILLIT_VAULT_VAULT_INTERNALS_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tillit/base/mutex.h"
+#include "tillit/base/status.h"
+#include "tillit/base/thread_annotations.h"
+#include "tillit/crypto/hash.h"
+#include "tillit/crypto/keyring.h"
+#include "tillit/crypto/secret.h"
+#include "tillit/fhir/fhir.h"
+#include "tillit/storage/database.h"
+#include "tillit/vault/citizen_store.h"
+#include "tillit/vault/root_keys.h"
+#include "tillit/vault/tokens.h"
+#include "tillit/vault/vault.h"
+
+namespace tillit::vault {
+
+// Associated data of the master secret's envelope in vault.json.
+inline constexpr std::string_view kMasterAd = "tillit/master/1";
+
+// Associated data of a citizen's wrapped data key of `version`
+// (citizens.cc).
+std::string DekAd(std::string_view citizen_id, int64_t version);
+
+// Removes a citizen's database file and its WAL, shared-memory and
+// journal companions (citizens.cc).
+Status RemoveCitizenFiles(const std::string& path);
+
+// Writes DIR/vault.json (mode 0600, atomically) with the master secret's
+// envelope (vault.cc).
+Status WriteVaultJson(const std::string& dir, bool sealed,
+                      std::span<const uint8_t> master_envelope);
+
+class Vault::Internals {
+ public:
+  // Derives the sub-keys from `master` and opens the registry (creating
+  // it, with its schema, when `create`).
+  static StatusOr<std::unique_ptr<Internals>> Open(
+      const VaultOptions& options, RootKeys::Location location, bool sealed,
+      RootKeys keys, crypto::Keyring keyring, crypto::SecretBytes master,
+      bool create);
+
+  Internals(const Internals&) = delete;
+  Internals& operator=(const Internals&) = delete;
+
+  // --- vault.cc
+  // Finishes what a crash interrupted: a root-key rotation, and the
+  // deletion of erased citizens' files.
+  Status Recover() EXCLUDES(mu);
+  std::string CitizenPath(const std::string& citizen_id) const;
+
+  // --- citizens.cc
+  // Creates a new citizen file (schema, and `resources` if any, in one
+  // transaction), then registers it. The file is written first: a crash in
+  // between leaves an unregistered file whose key was never stored, which
+  // nothing can read. AlreadyExists when `patient_key` was registered
+  // concurrently.
+  StatusOr<std::pair<std::string, PutResult>> CreateCitizen(
+      const std::optional<crypto::Digest>& patient_key,
+      std::span<const fhir::ParsedResource> resources,
+      std::string_view source) EXCLUDES(mu);
+  // Registers a citizen whose file already exists. AlreadyExists when
+  // `patient_key` is already registered.
+  Status RegisterCitizen(const std::string& id, const crypto::SecretBytes& dek,
+                         int64_t generation,
+                         const std::optional<crypto::Digest>& patient_key)
+      REQUIRES(mu);
+  // DataLoss when the root keys do not open `wrapped`.
+  StatusOr<crypto::SecretBytes> UnwrapDek(const std::string& citizen_id,
+                                          std::span<const uint8_t> wrapped,
+                                          int64_t dek_version) REQUIRES(mu);
+  // Records a citizen file's new generation and, in the same registry
+  // transaction, mirrors its index rows.
+  Status SetGeneration(const std::string& citizen_id, int64_t generation,
+                       const std::vector<IndexUpdate>& index,
+                       bool replace_all_index_rows) EXCLUDES(mu);
+
+  // --- rotation.cc
+  // Adds a root-key version and completes the rotation to it.
+  Status Rotate() REQUIRES(mu);
+  // Rewraps the master secret and every data key under the current
+  // root-key version, then forgets the others.
+  Status CompleteRotation() REQUIRES(mu);
+
+  // --- import.cc
+  // The citizen registered for this Patient key, if any.
+  StatusOr<std::optional<std::string>> FindPatient(const crypto::Digest& key)
+      EXCLUDES(mu);
+  // Links the Patient `key` to an existing citizen, or checks it is already
+  // theirs. NotFound for an unknown citizen; InvalidArgument when the
+  // Patient or the citizen is linked elsewhere.
+  Status LinkPatient(const std::string& citizen_id, const crypto::Digest& key)
+      EXCLUDES(mu);
+
+  // --- directory.cc
+  // Replaces `updates`' rows (or, with `all_kinds`, every row) of one
+  // citizen in the registry's index mirror and bumps the index version.
+  // REQUIRES: inside a registry transaction.
+  Status ReplaceIndexRows(const std::string& citizen_id,
+                          const std::vector<IndexUpdate>& updates,
+                          bool all_kinds) REQUIRES(mu);
+
+  const VaultOptions options;
+  const RootKeys::Location location;
+  const bool sealed;  // the root keys are sealed under a passphrase
+  const crypto::SecretBytes master;
+  const crypto::SecretBytes patient_index_key;
+
+  Mutex mu;
+  const std::unique_ptr<storage::Database> registry PT_GUARDED_BY(mu);
+  RootKeys keys GUARDED_BY(mu);
+  crypto::Keyring keyring GUARDED_BY(mu);  // over `keys`
+  TokenStore tokens;  // in `registry`, under `mu`
+
+ private:
+  Internals(const VaultOptions& options, RootKeys::Location location,
+            bool sealed, RootKeys keys, crypto::Keyring keyring,
+            crypto::SecretBytes master, crypto::SecretBytes patient_index_key,
+            crypto::SecretBytes token_key,
+            std::unique_ptr<storage::Database> registry);
+};
+
+}  // namespace tillit::vault
+
+#endif  // TILLIT_VAULT_VAULT_INTERNALS_H_
