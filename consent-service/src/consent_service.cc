@@ -1,7 +1,6 @@
 #include "tillit/consent_service/consent_service.h"
 
 #include <algorithm>
-#include <mutex>
 #include <cctype>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -399,7 +398,7 @@ StatusOr<Feasibility> ConsentService::CountCohort(const std::string& study_id) {
   TILLIT_ASSIGN_OR_RETURN(StudyDefinition study, GetStudy(study_id));
   TILLIT_ASSIGN_OR_RETURN(ResearcherProfile researcher,
                           GetResearcher(study.study.researcher_id));
-  std::lock_guard<std::mutex> lock(index_mu_);
+  MutexLock lock(&index_mu_);
   TILLIT_ASSIGN_OR_RETURN(ConsentIndex * index, FreshIndex());
   ResearchRequest request{&researcher, &study.study};
   return index->Count(request, clock_->NowSeconds());
@@ -407,7 +406,7 @@ StatusOr<Feasibility> ConsentService::CountCohort(const std::string& study_id) {
 
 StatusOr<std::vector<std::string>> ConsentService::Candidates(
     const ResearcherProfile& researcher, const Study& study) {
-  std::lock_guard<std::mutex> lock(index_mu_);
+  MutexLock lock(&index_mu_);
   TILLIT_ASSIGN_OR_RETURN(ConsentIndex * index, FreshIndex());
   ResearchRequest request{&researcher, &study};
   return index->Permitted(request, clock_->NowSeconds());

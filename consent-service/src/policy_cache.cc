@@ -1,6 +1,5 @@
 #include "tillit/consent_service/policy_cache.h"
 
-#include <mutex>
 #include <utility>
 
 #include "tillit/consent_service/consent_service.h"
@@ -12,7 +11,7 @@ StatusOr<std::shared_ptr<const CitizenPolicy>> PolicyCache::Get(
   TILLIT_ASSIGN_OR_RETURN(storage::Database::Version version,
                           store.ContentVersion());
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = kept_.find(store.citizen_id());
     if (it != kept_.end() && it->second.version == version)
       return it->second.policy;
@@ -20,7 +19,7 @@ StatusOr<std::shared_ptr<const CitizenPolicy>> PolicyCache::Get(
   TILLIT_ASSIGN_OR_RETURN(CitizenPolicy read,
                           ConsentService::ReadPolicy(store));
   auto policy = std::make_shared<const CitizenPolicy>(std::move(read));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = kept_.find(store.citizen_id());
   if (it == kept_.end() && kept_.size() >= capacity_ && !kept_.empty()) {
     // Full: let one go. Which one matters little; the next request for
@@ -32,7 +31,7 @@ StatusOr<std::shared_ptr<const CitizenPolicy>> PolicyCache::Get(
 }
 
 size_t PolicyCache::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return kept_.size();
 }
 

@@ -15,19 +15,21 @@
 //
 // Thread-safety: safe to call concurrently (the Vault serialises registry
 // access; each call opens its own citizen store); writes to one citizen
-// from two threads are serialised by SQLite.
+// from two threads are serialised by SQLite. The in-memory index is
+// guarded by index_mu_, held while it is refreshed and counted.
 #ifndef TILLIT_CONSENT_SERVICE_CONSENT_SERVICE_H_
 #define TILLIT_CONSENT_SERVICE_CONSENT_SERVICE_H_
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tillit/base/clock.h"
+#include "tillit/base/mutex.h"
 #include "tillit/base/status.h"
+#include "tillit/base/thread_annotations.h"
 #include "tillit/consent/policy.h"
 #include "tillit/consent_service/consent_index.h"
 #include "tillit/consent_service/study_definition.h"
@@ -99,12 +101,14 @@ class ConsentService {
   StatusOr<std::vector<StudyDefinition>> ListStudies();
 
   // Cohort size of a registered study, from the consent index only.
-  StatusOr<Feasibility> CountCohort(const std::string& study_id);
+  StatusOr<Feasibility> CountCohort(const std::string& study_id)
+      EXCLUDES(index_mu_);
   // The citizens the consent index says could be in the study's cohort
   // (grant metadata only: excludes and criteria are for the caller to
   // apply on each citizen's full policy and records).
   StatusOr<std::vector<std::string>> Candidates(
-      const ResearcherProfile& researcher, const Study& study);
+      const ResearcherProfile& researcher, const Study& study)
+      EXCLUDES(index_mu_);
 
  private:
   // Writes documents and the citizen's full consent-index rows.
@@ -113,16 +117,16 @@ class ConsentService {
                         const std::vector<Grant>& grants, bool opted_out);
   // The index as of the registry's current index version, reloaded when
   // that version has changed.
-  StatusOr<ConsentIndex*> FreshIndex();
+  StatusOr<ConsentIndex*> FreshIndex() REQUIRES(index_mu_);
 
   vault::Vault* vault_;
   Clock* clock_;
   crypto::Random* rng_;
   vault::DirectStoreAccess direct_;
   vault::StoreAccess* access_;
-  std::mutex index_mu_;
-  ConsentIndex index_;
-  int64_t index_version_ = -1;
+  Mutex index_mu_;
+  ConsentIndex index_ GUARDED_BY(index_mu_);
+  int64_t index_version_ GUARDED_BY(index_mu_) = -1;
 };
 
 }  // namespace tillit::consent

@@ -3,8 +3,8 @@
 // process), so a busy server does not re-read and re-parse a citizen's
 // grants on every request. At most `capacity` policies are kept.
 //
-// Thread-safety: safe to call concurrently; the internal lock is not held
-// while a store is read.
+// Thread-safety: safe to call concurrently; one internal lock guards the
+// kept policies and is not held while a store is read.
 #ifndef TILLIT_CONSENT_SERVICE_POLICY_CACHE_H_
 #define TILLIT_CONSENT_SERVICE_POLICY_CACHE_H_
 
@@ -12,10 +12,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "tillit/base/mutex.h"
 #include "tillit/base/status.h"
+#include "tillit/base/thread_annotations.h"
 #include "tillit/consent/policy.h"
 #include "tillit/storage/database.h"
 #include "tillit/vault/citizen_store.h"
@@ -31,9 +32,9 @@ class PolicyCache {
   // The policy in `store`, which the caller holds: the kept one if the
   // store is unchanged, else read now (ConsentService::ReadPolicy).
   StatusOr<std::shared_ptr<const CitizenPolicy>> Get(
-      vault::CitizenStore& store);
+      vault::CitizenStore& store) EXCLUDES(mu_);
 
-  size_t size() const;
+  size_t size() const EXCLUDES(mu_);
 
  private:
   struct Kept {
@@ -41,8 +42,8 @@ class PolicyCache {
     std::shared_ptr<const CitizenPolicy> policy;
   };
   const size_t capacity_;
-  mutable std::mutex mu_;
-  std::map<std::string, Kept, std::less<>> kept_;
+  mutable Mutex mu_;
+  std::map<std::string, Kept, std::less<>> kept_ GUARDED_BY(mu_);
 };
 
 }  // namespace tillit::consent
