@@ -56,8 +56,8 @@ Feasibility ConsentIndex::Count(const ResearchRequest& request,
   return f;
 }
 
-std::vector<std::string> ConsentIndex::Permitted(
-    const ResearchRequest& request, int64_t now) const {
+std::vector<std::string> ConsentIndex::Permitted(const ResearchRequest& request,
+                                                 int64_t now) const {
   std::vector<std::string> ids;
   Decision d;
   for (const Entry& e : entries_) {

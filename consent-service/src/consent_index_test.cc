@@ -50,8 +50,8 @@ TEST(ConsentIndex, CountsTheCohortAndTheClosestReasonOfEveryOther) {
   const ConsentIndex index(std::move(entries));
   ASSERT_EQ(index.size(), 6u);
 
-  const ResearcherProfile researcher{"r_1", OrgType::kAcademic, "SE",
-                                     "Karolinska", "", ""};
+  const ResearcherProfile researcher{
+      "r_1", OrgType::kAcademic, "SE", "Karolinska", "", ""};
   Study study;
   study.id = "s_1";
   study.researcher_id = researcher.id;

@@ -68,8 +68,7 @@ StatusOr<bool> ReadOptOut(vault::CitizenStore& store) {
 }  // namespace
 
 ConsentService::ConsentService(vault::Vault* vault, Clock* clock,
-                               crypto::Random* rng,
-                               vault::StoreAccess* access)
+                               crypto::Random* rng, vault::StoreAccess* access)
     : vault_(vault),
       clock_(clock),
       rng_(rng),
@@ -162,11 +161,12 @@ StatusOr<Grant> ConsentService::AddGrant(const std::string& citizen_id,
 StatusOr<Grant> ConsentService::RevokeGrant(const std::string& citizen_id,
                                             const std::string& grant_id) {
   Grant revoked;
-  TILLIT_RETURN_IF_ERROR(access_->With(
-      citizen_id, [&](vault::CitizenStore& store) -> Status {
+  TILLIT_RETURN_IF_ERROR(
+      access_->With(citizen_id, [&](vault::CitizenStore& store) -> Status {
         TILLIT_ASSIGN_OR_RETURN(std::vector<Grant> grants, ReadGrants(store));
-        auto it = std::find_if(grants.begin(), grants.end(),
-                               [&](const Grant& g) { return g.id == grant_id; });
+        auto it =
+            std::find_if(grants.begin(), grants.end(),
+                         [&](const Grant& g) { return g.id == grant_id; });
         if (it == grants.end()) return Status::NotFound("no such grant");
         if (it->status == Grant::Status::kRevoked) {
           return Status::FailedPrecondition("the grant is already revoked");
@@ -214,15 +214,13 @@ StatusOr<Restrictions> ConsentService::SetRestrictions(
 
 Status ConsentService::SetResearchOptOut(const std::string& citizen_id,
                                          bool opted_out) {
-  return access_->With(
-      citizen_id, [&](vault::CitizenStore& store) -> Status {
-        TILLIT_ASSIGN_OR_RETURN(std::vector<Grant> grants, ReadGrants(store));
-        return WriteWithIndex(
-            store,
-            {{std::string(kSettingKind), std::string(kOptOutKey),
-              opted_out ? "true" : "false"}},
-            grants, opted_out);
-      });
+  return access_->With(citizen_id, [&](vault::CitizenStore& store) -> Status {
+    TILLIT_ASSIGN_OR_RETURN(std::vector<Grant> grants, ReadGrants(store));
+    return WriteWithIndex(store,
+                          {{std::string(kSettingKind), std::string(kOptOutKey),
+                            opted_out ? "true" : "false"}},
+                          grants, opted_out);
+  });
 }
 
 StatusOr<BreakGlass> ConsentService::OpenBreakGlass(
@@ -256,8 +254,7 @@ StatusOr<BreakGlass> ConsentService::OpenBreakGlass(
   return bg;
 }
 
-StatusOr<CitizenPolicy> ConsentService::ReadPolicy(
-    vault::CitizenStore& store) {
+StatusOr<CitizenPolicy> ConsentService::ReadPolicy(vault::CitizenStore& store) {
   CitizenPolicy policy;
   TILLIT_ASSIGN_OR_RETURN(policy.grants, ReadGrants(store));
   TILLIT_ASSIGN_OR_RETURN(policy.research_opt_out, ReadOptOut(store));

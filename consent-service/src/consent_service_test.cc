@@ -104,10 +104,9 @@ TEST_F(ConsentServiceTest, ThroughAStoreCacheRevocationStillGovernsAtOnce) {
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->grants[0].status, Grant::Status::kRevoked);
   EXPECT_EQ(cache.open_stores(), 1u);
-  EXPECT_EQ(cached.ListGrants("c_00000000000000000000000000000000")
-                .status()
-                .code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(
+      cached.ListGrants("c_00000000000000000000000000000000").status().code(),
+      StatusCode::kNotFound);
 }
 
 TEST_F(ConsentServiceTest, AGrantCanBeStoredUnderAnIdChosenBeforehand) {
@@ -251,7 +250,8 @@ TEST_F(ConsentServiceTest, StudyDefinitions) {
   ASSERT_TRUE(ds.ok()) << ds.status().ToString();
 
   // A commercial researcher's studies are commercial use.
-  ResearcherProfile biz{NewId('r', 2), OrgType::kCommercial, "NO", "Acme", "", ""};
+  ResearcherProfile biz{
+      NewId('r', 2), OrgType::kCommercial, "NO", "Acme", "", ""};
   ASSERT_TRUE(service_->RegisterResearcher(biz).ok());
   ds->study.researcher_id = biz.id;
   auto stored = service_->RegisterStudy(*ds);

@@ -86,9 +86,9 @@ inline std::string ResearchGrant(const std::string& extra = "") {
 class ConsentServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() /
-                        "tillit-consent-XXXXXX")
-                           .string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "tillit-consent-XXXXXX")
+            .string();
     dir_ = mkdtemp(tmpl.data());
     vault::VaultOptions o;
     o.data_dir = dir_ + "/data";
@@ -98,7 +98,8 @@ class ConsentServiceTest : public ::testing::Test {
     ASSERT_TRUE(created.ok()) << created.status().ToString();
     vault_ = std::move(created->vault);
     service_ = std::make_unique<ConsentService>(vault_.get(), &clock_, &rng_);
-    researcher_ = {NewId('r', 1), OrgType::kAcademic, "SE", "Karolinska", "", ""};
+    researcher_ = {
+        NewId('r', 1), OrgType::kAcademic, "SE", "Karolinska", "", ""};
     ASSERT_TRUE(service_->RegisterResearcher(researcher_).ok());
   }
   void TearDown() override {

@@ -49,8 +49,7 @@ StatusOr<CategorySet> ParseCategoryList(const json& j, std::string_view field) {
 json CategoryListJson(CategorySet set) {
   json out = json::array();
   for (Category c : fhir::AllCategories()) {
-    if (set & CategoryBit(c))
-      out.push_back(std::string(fhir::CategoryName(c)));
+    if (set & CategoryBit(c)) out.push_back(std::string(fhir::CategoryName(c)));
   }
   return out;
 }

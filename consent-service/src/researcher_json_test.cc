@@ -8,7 +8,8 @@ namespace tillit::consent {
 namespace {
 
 TEST(ResearcherJson, RoundTrips) {
-  const ResearcherProfile r{"r_1", OrgType::kNonProfit, "NO", "Kreftforeningen",
+  const ResearcherProfile r{"r_1",          OrgType::kNonProfit,
+                            "NO",           "Kreftforeningen",
                             "Ada Lovelace", "a2V5"};
   auto back = ResearcherFromJson(ResearcherToJson(r));
   ASSERT_TRUE(back.ok()) << back.status().ToString();

@@ -10,8 +10,8 @@
 namespace tillit::consent::service_internal {
 
 // Document kinds in the citizen store.
-inline constexpr std::string_view kGrantKind = "grant";       // key: grant id
-inline constexpr std::string_view kSettingKind = "setting";   // keys below
+inline constexpr std::string_view kGrantKind = "grant";      // key: grant id
+inline constexpr std::string_view kSettingKind = "setting";  // keys below
 inline constexpr std::string_view kBreakGlassKind = "break-glass";  // bg_…
 
 // Keys of "setting" documents; kOptOutKey is also the key of the opt-out

@@ -36,10 +36,8 @@ StatusOr<std::optional<int64_t>> ParseDate(const json& j,
 }
 
 json PeriodJson(const Period& p) {
-  return {{"start", p.start ? json(FormatIsoDate(*p.start))
-                            : json(nullptr)},
-          {"end", p.end ? json(FormatIsoDate(*p.end - kDay))
-                        : json(nullptr)}};
+  return {{"start", p.start ? json(FormatIsoDate(*p.start)) : json(nullptr)},
+          {"end", p.end ? json(FormatIsoDate(*p.end - kDay)) : json(nullptr)}};
 }
 
 StatusOr<PurposeSpec> ParseStudyPurpose(const json& j) {
@@ -90,8 +88,8 @@ StatusOr<CohortCriteria> ParseCohortCriteria(std::string_view text) {
   Status error;
   json j = ParseObject(text, "criteria", &error);
   TILLIT_RETURN_IF_ERROR(error);
-  TILLIT_RETURN_IF_ERROR(RejectUnknown(j, {"conditions", "age", "sex"},
-                                       "criteria."));
+  TILLIT_RETURN_IF_ERROR(
+      RejectUnknown(j, {"conditions", "age", "sex"}, "criteria."));
   CohortCriteria c;
   if (j.contains("conditions") && !j["conditions"].is_null()) {
     const json& codes = j["conditions"];

@@ -99,9 +99,8 @@ TEST(CohortCriteria, AllFieldsAreRead) {
       R"({"conditions": ["http://snomed.info/sct|44054006", "E11"],
           "age": {"min": 40, "max": 70}, "sex": "female"})");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(c->conditions,
-            (std::vector<std::string>{"http://snomed.info/sct|44054006",
-                                      "E11"}));
+  EXPECT_EQ(c->conditions, (std::vector<std::string>{
+                               "http://snomed.info/sct|44054006", "E11"}));
   EXPECT_EQ(c->min_age, 40);
   EXPECT_EQ(c->max_age, 70);
   EXPECT_EQ(c->sex, "female");

@@ -3,8 +3,9 @@
 // health data) for counting the cohort of a study without opening any
 // citizen's store. Counts are published through FormatCount.
 //
-// Thread-safety: const methods may be called concurrently; Load and
-// assignment need external synchronisation (ConsentService holds a lock).
+// Thread-safety: const methods may be called concurrently; replacing an
+// index that others read needs external synchronisation (ConsentService
+// holds a lock).
 #ifndef TILLIT_CONSENT_SERVICE_CONSENT_INDEX_H_
 #define TILLIT_CONSENT_SERVICE_CONSENT_INDEX_H_
 

@@ -60,8 +60,8 @@ class ConsentService {
   // `id`, if given, is the grant's id (from NewGrantId: the server names
   // the grant in its audit entry before storing it); AlreadyExists if the
   // citizen has a grant with that id.
-  StatusOr<Grant> AddGrant(const std::string& citizen_id,
-                           std::string_view json, const std::string& id = "");
+  StatusOr<Grant> AddGrant(const std::string& citizen_id, std::string_view json,
+                           const std::string& id = "");
   std::string NewGrantId();
   // FailedPrecondition when already revoked.
   StatusOr<Grant> RevokeGrant(const std::string& citizen_id,

@@ -31,8 +31,8 @@ class PolicyCache {
 
   // The policy in `store`, which the caller holds: the kept one if the
   // store is unchanged, else read now (ConsentService::ReadPolicy).
-  StatusOr<std::shared_ptr<const CitizenPolicy>> Get(
-      vault::CitizenStore& store) EXCLUDES(mu_);
+  StatusOr<std::shared_ptr<const CitizenPolicy>> Get(vault::CitizenStore& store)
+      EXCLUDES(mu_);
 
   size_t size() const EXCLUDES(mu_);
 
