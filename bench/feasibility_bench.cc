@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "tillit/consent_service/consent_service.h"
 #include "tillit/consent/policy.h"
+#include "tillit/consent_service/consent_index.h"
 
 namespace {
 

@@ -25,6 +25,7 @@
 #include "tillit/api/server.h"
 #include "tillit/audit/audit_log.h"
 #include "tillit/consent_service/consent_service.h"
+#include "tillit/consent_service/policy_cache.h"
 #include "tillit/base/status.h"
 #include "tillit/vault/store_cache.h"
 #include "tillit/vault/vault.h"

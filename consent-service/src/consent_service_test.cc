@@ -1,123 +1,24 @@
 #include "tillit/consent_service/consent_service.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
-#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "consent_service_test_util.h"
+#include "tillit/consent/policy.h"
+#include "tillit/consent_service/consent_index.h"
+#include "tillit/consent_service/study_definition.h"
+#include "tillit/vault/store_cache.h"
+#include "tillit/vault/vault.h"
 
 namespace tillit::consent {
 namespace {
 
-namespace fs = std::filesystem;
-using nlohmann::json;
-
-constexpr int64_t kNow = 1767225600;  // 2026-01-01T00:00:00Z
-
-std::string NewId(char prefix, int n) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%c_%032x", prefix, n);
-  return buf;
-}
-
-// A bundle with a Patient, two vital signs (2019, 2021), a lab result
-// (2021) and a depression Condition (sensitive; SNOMED 35489007).
-std::string Bundle(const std::string& pid) {
-  auto obs = [&](const std::string& id, const std::string& cat,
-                 const std::string& when) {
-    return json{{"fullUrl", "urn:uuid:" + id},
-                {"resource",
-                 {{"resourceType", "Observation"},
-                  {"id", id},
-                  {"status", "final"},
-                  {"category", {{{"coding", {{{"code", cat}}}}}}},
-                  {"code",
-                   {{"coding",
-                     {{{"system", "http://loinc.org"}, {"code", "8867-4"}}}}}},
-                  {"subject", {{"reference", "urn:uuid:" + pid}}},
-                  {"effectiveDateTime", when}}}};
-  };
-  json entries = json::array();
-  entries.push_back({{"fullUrl", "urn:uuid:" + pid},
-                     {"resource", {{"resourceType", "Patient"}, {"id", pid}}}});
-  entries.push_back(obs(pid + "-v1", "vital-signs", "2019-06-01"));
-  entries.push_back(obs(pid + "-v2", "vital-signs", "2021-06-01"));
-  entries.push_back(obs(pid + "-l1", "laboratory", "2021-07-01"));
-  entries.push_back(
-      {{"fullUrl", "urn:uuid:" + pid + "-c1"},
-       {"resource",
-        {{"resourceType", "Condition"},
-         {"id", pid + "-c1"},
-         {"code",
-          {{"coding",
-            {{{"system", "http://snomed.info/sct"}, {"code", "35489007"}}}}}},
-         {"subject", {{"reference", "urn:uuid:" + pid}}},
-         {"onsetDateTime", "2020-01-01"}}}});
-  return json{
-      {"resourceType", "Bundle"}, {"type", "collection"}, {"entry", entries}}
-      .dump();
-}
-
-std::string ResearchGrant(const std::string& extra = "") {
-  return R"({"grantee": {"kind": "any-researcher"}, "purposes": ["DUO:0000006"],
-             "categories": ["vital-signs", "lab-results", "patient-summary"],
-             "data_period": {"start": "2020-01-01", "end": null},
-             "expires": "2027-12-31T00:00:00Z")" +
-         extra + "}";
-}
-
-class ConsentServiceTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl =
-        (fs::temp_directory_path() / "tillit-consent-XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-    vault::VaultOptions o;
-    o.data_dir = dir_ + "/data";
-    o.clock = &clock_;
-    o.rng = &rng_;
-    auto created = vault::Vault::Init(o);
-    ASSERT_TRUE(created.ok()) << created.status().ToString();
-    vault_ = std::move(created->vault);
-    service_ = std::make_unique<ConsentService>(vault_.get(), &clock_, &rng_);
-    researcher_ = {NewId('r', 1), OrgType::kAcademic, "SE", "Karolinska", "", ""};
-    ASSERT_TRUE(service_->RegisterResearcher(researcher_).ok());
-  }
-  void TearDown() override {
-    service_.reset();
-    vault_.reset();
-    fs::remove_all(dir_);
-  }
-  std::string Citizen(const std::string& pid) {
-    auto imp = vault_->Import(Bundle(pid), vault::ImportFormat::kJson);
-    EXPECT_TRUE(imp.ok()) << imp.status().ToString();
-    return imp->citizen_id;
-  }
-  StudyDefinition Study(const std::string& purpose = "\"DUO:0000006\"") {
-    auto def = ParseStudyDefinition(R"({"title": "BP", "purpose": )" + purpose +
-                                    R"(, "categories": ["vital-signs"]})");
-    EXPECT_TRUE(def.ok()) << def.status().ToString();
-    def->study.researcher_id = researcher_.id;
-    auto stored = service_->RegisterStudy(*def);
-    EXPECT_TRUE(stored.ok()) << stored.status().ToString();
-    return *stored;
-  }
-  bool Permits(const std::string& citizen, const StudyDefinition& s) {
-    auto policy = service_->LoadPolicy(citizen);
-    EXPECT_TRUE(policy.ok());
-    Decision d;
-    ResearchRequest req{&researcher_, &s.study};
-    DecideResearch(*policy, req, clock_.NowSeconds(), &d);
-    return d.permit;
-  }
-
-  std::string dir_;
-  FakeClock clock_{kNow};
-  crypto::DeterministicRandom rng_{3};
-  std::unique_ptr<vault::Vault> vault_;
-  std::unique_ptr<ConsentService> service_;
-  ResearcherProfile researcher_;
-};
+using service_testing::ConsentServiceTest;
+using service_testing::kNow;
+using service_testing::NewId;
+using service_testing::ResearchGrant;
 
 TEST_F(ConsentServiceTest, GrantIsStoredAndIndexedWithoutExcludes) {
   const std::string c = Citizen("p-1");
@@ -203,10 +104,9 @@ TEST_F(ConsentServiceTest, ThroughAStoreCacheRevocationStillGovernsAtOnce) {
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->grants[0].status, Grant::Status::kRevoked);
   EXPECT_EQ(cache.open_stores(), 1u);
-  EXPECT_EQ(cached.ListGrants("c_00000000000000000000000000000000")
-                .status()
-                .code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(
+      cached.ListGrants("c_00000000000000000000000000000000").status().code(),
+      StatusCode::kNotFound);
 }
 
 TEST_F(ConsentServiceTest, AGrantCanBeStoredUnderAnIdChosenBeforehand) {
@@ -222,82 +122,6 @@ TEST_F(ConsentServiceTest, AGrantCanBeStoredUnderAnIdChosenBeforehand) {
   auto grants = service_->ListGrants(c);
   ASSERT_TRUE(grants.ok());
   EXPECT_EQ(grants->size(), 1u);
-}
-
-TEST_F(ConsentServiceTest, PolicyCacheKeepsAPolicyUntilTheStoreChanges) {
-  vault::StoreCache cache(vault_.get(), 4);
-  ConsentService cached(vault_.get(), &clock_, &rng_, &cache);
-  PolicyCache policies(8);
-  const std::string c = Citizen("p-41");
-  auto get = [&] {
-    std::shared_ptr<const CitizenPolicy> out;
-    EXPECT_TRUE(cache
-                    .With(c,
-                          [&](vault::CitizenStore& store) -> Status {
-                            TILLIT_ASSIGN_OR_RETURN(out, policies.Get(store));
-                            return Status::Ok();
-                          })
-                    .ok());
-    return out;
-  };
-  auto first = get();
-  ASSERT_NE(first, nullptr);
-  EXPECT_TRUE(first->grants.empty());
-  EXPECT_EQ(get(), first);  // unchanged store: the same parsed policy
-
-  // A grant written through the same open store (the server's own).
-  auto g = cached.AddGrant(c, ResearchGrant());
-  ASSERT_TRUE(g.ok()) << g.status().ToString();
-  auto second = get();
-  ASSERT_EQ(second->grants.size(), 1u);
-  EXPECT_EQ(get(), second);
-
-  // A revocation through another connection (as the command line would
-  // write while a server runs) is seen at once.
-  ASSERT_TRUE(service_->RevokeGrant(c, g->id).ok());
-  auto third = get();
-  ASSERT_EQ(third->grants.size(), 1u);
-  EXPECT_EQ(third->grants[0].status, Grant::Status::kRevoked);
-
-  // A record added through another connection changes the store too.
-  auto imp = vault_->Import(
-      R"({"resourceType": "Bundle", "type": "collection", "entry": [
-           {"resource": {"resourceType": "Observation", "id": "extra-1",
-             "status": "final",
-             "category": [{"coding": [{"code": "vital-signs"}]}],
-             "code": {"coding": [{"system": "http://loinc.org",
-                                  "code": "8867-4"}]},
-             "effectiveDateTime": "2022-01-01"}}]})",
-      vault::ImportFormat::kJson, c);
-  ASSERT_TRUE(imp.ok()) << imp.status().ToString();
-  EXPECT_NE(get(), third);
-}
-
-TEST_F(ConsentServiceTest, PolicyCacheHoldsAtMostItsCapacity) {
-  vault::StoreCache cache(vault_.get(), 4);
-  PolicyCache policies(2);
-  for (int i = 0; i < 5; ++i) {
-    const std::string c = Citizen("p-5" + std::to_string(i));
-    ASSERT_TRUE(cache
-                    .With(c,
-                          [&](vault::CitizenStore& store) {
-                            return policies.Get(store).status();
-                          })
-                    .ok());
-    EXPECT_LE(policies.size(), 2u);
-  }
-  EXPECT_EQ(policies.size(), 2u);
-  PolicyCache none(0);
-  const std::string c = Citizen("p-60");
-  ASSERT_TRUE(cache
-                  .With(c,
-                        [&](vault::CitizenStore& store) -> Status {
-                          TILLIT_ASSIGN_OR_RETURN(auto p, none.Get(store));
-                          EXPECT_NE(p, nullptr);
-                          return Status::Ok();
-                        })
-                  .ok());
-  EXPECT_EQ(none.size(), 0u);
 }
 
 TEST_F(ConsentServiceTest, OptOutDeniesResearchAndLeavesTheCohort) {
@@ -418,39 +242,16 @@ TEST_F(ConsentServiceTest,
 }
 
 TEST_F(ConsentServiceTest, StudyDefinitions) {
-  EXPECT_EQ(ParseStudyDefinition(
-                R"({"purpose": "DUO:0000006", "categories": ["vital-signs"]})")
-                .status()
-                .code(),
-            StatusCode::kInvalidArgument);  // no title
-  for (
-      const char* bad :
-      {R"({"title": "t", "purpose": "DUO:0000043", "categories": ["vital-signs"]})",
-       R"({"title": "t", "purpose": "DUO:0000007", "categories": ["vital-signs"]})",
-       R"({"title": "t", "purpose": "DUO:0000006", "categories": []})",
-       R"({"title": "t", "purpose": "DUO:0000006", "categories": ["x"]})",
-       R"({"title": "t", "purpose": "DUO:0000006", "categories": ["vital-signs"], "obligations": ["DUO:0000045"]})",
-       R"({"title": "t", "purpose": "DUO:0000006", "categories": ["vital-signs"], "data_period": {"start": "2020-01-01", "end": "2019-01-01"}})",
-       R"({"title": "t", "purpose": "DUO:0000006", "categories": ["vital-signs"], "sponsor": "x"})"}) {
-    EXPECT_EQ(ParseStudyDefinition(bad).status().code(),
-              StatusCode::kInvalidArgument)
-        << bad;
-  }
+  // Parsing alone is tested in study_definition_test.cc.
   auto ds = ParseStudyDefinition(
       R"({"title": "T2D", "purpose": {"code": "DUO:0000007", "disease": "MONDO:0005148"},
           "categories": ["lab-results"], "obligations": ["DUO:0000019"],
           "data_period": {"start": "2015-01-01", "end": "2020-12-31"}, "genetic": true})");
   ASSERT_TRUE(ds.ok()) << ds.status().ToString();
-  EXPECT_EQ(ds->study.purpose.disease, "MONDO:0005148");
-  EXPECT_TRUE(ds->study.genetic);
-  auto again = ParseStudyDefinition(StudyToJson(*ds));
-  ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(again->study.data_period.start, ds->study.data_period.start);
-  EXPECT_EQ(again->study.data_period.end, ds->study.data_period.end);
-  EXPECT_EQ(again->study.obligations, ds->study.obligations);
 
   // A commercial researcher's studies are commercial use.
-  ResearcherProfile biz{NewId('r', 2), OrgType::kCommercial, "NO", "Acme", "", ""};
+  ResearcherProfile biz{
+      NewId('r', 2), OrgType::kCommercial, "NO", "Acme", "", ""};
   ASSERT_TRUE(service_->RegisterResearcher(biz).ok());
   ds->study.researcher_id = biz.id;
   auto stored = service_->RegisterStudy(*ds);
