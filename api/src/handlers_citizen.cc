@@ -6,12 +6,22 @@
 // anything is released or changed (fail closed). Reads are computed first
 // and released only once the entry is durable; writes are validated first
 // (so bad input writes no entry) and applied only once it is durable.
+//
+// From the Api: audit() (and its log), stores(), vault(), consent(),
+// devices(), options() (randomness), server_log() (an export cut short).
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <limits>
+#include <map>
+#include <memory>
 #include <set>
+#include <span>
 
-#include "internal.h"
+#include "api.h"
+#include "call.h"
+#include "devices.h"
+#include "route.h"
 #include "tillit/audit_remote/remote.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/hash.h"
@@ -122,14 +132,14 @@ Status Import(Api& api, Call& call) {
                                          ? vault::ImportFormat::kNdjson
                                          : vault::ImportFormat::kJson;
   TILLIT_RETURN_IF_ERROR(
-      api.Audit(call, Entry("records.import", call)).status());
+      api.audit().Append(call, Entry("records.import", call)).status());
   // Vault::Import (not the cached store) because a bundle's Patient is
   // linked to the citizen in the registry. It opens its own handle on the
   // citizen's file; SQLite serialises the writes and the generation is read
   // inside each write transaction, so the cached handle stays valid.
   TILLIT_ASSIGN_OR_RETURN(
       vault::ImportOutcome out,
-      api.vault.Import(call.req.body, format, call.who().id, "import"));
+      api.vault().Import(call.req.body, format, call.who().id, "import"));
   call.Reply({{"imported", out.imported},
               {"written", out.written},
               {"by_type", out.by_type}});
@@ -169,8 +179,8 @@ Status ListRecords(Api& api, Call& call) {
 
   std::vector<vault::StoredRecord> records;
   bool more = false;
-  TILLIT_RETURN_IF_ERROR(
-      api.cache.With(call.who().id, [&](vault::CitizenStore& store) -> Status {
+  TILLIT_RETURN_IF_ERROR(api.stores().With(
+      call.who().id, [&](vault::CitizenStore& store) -> Status {
         TILLIT_ASSIGN_OR_RETURN(records, store.List(filter));
         if (records.size() == filter.limit) {
           // Is there a further page? One indexed row answers it.
@@ -187,7 +197,7 @@ Status ListRecords(Api& api, Call& call) {
   for (const vault::StoredRecord& r : records) categories.insert(r.category);
   audit::AuditEntry e = Entry("records.list", call);
   e.categories = CategoryNames(categories);
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
 
   // Stored resources are minified JSON already: no need to parse them again.
   std::string body = "{\"records\":[";
@@ -204,15 +214,15 @@ Status ListRecords(Api& api, Call& call) {
 
 Status ReadRecord(Api& api, Call& call) {
   vault::StoredRecord record;
-  TILLIT_RETURN_IF_ERROR(
-      api.cache.With(call.who().id, [&](vault::CitizenStore& store) -> Status {
+  TILLIT_RETURN_IF_ERROR(api.stores().With(
+      call.who().id, [&](vault::CitizenStore& store) -> Status {
         TILLIT_ASSIGN_OR_RETURN(
             record, store.Get(call.Param("type"), call.Param("id")));
         return Status::Ok();
       }));
   audit::AuditEntry e = Entry("records.read", call);
   e.categories = {std::string(fhir::CategoryName(record.category))};
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   call.ReplyText(std::move(record.resource), "application/fhir+json");
   return Status::Ok();
 }
@@ -245,8 +255,9 @@ StatusOr<std::optional<std::string>> IdempotencyKey(const Call& call) {
 StatusOr<std::string> IdempotentRecordId(Api& api, const std::string& citizen,
                                          const std::string& type,
                                          const std::string& key) {
-  TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes hash_key,
-                          api.vault.DeriveKey(crypto::KdfContext::kIdempotency, 1));
+  TILLIT_ASSIGN_OR_RETURN(
+      crypto::SecretBytes hash_key,
+      api.vault().DeriveKey(crypto::KdfContext::kIdempotency, 1));
   const std::string message = citizen + "\n" + type + "\n" + key;
   TILLIT_ASSIGN_OR_RETURN(crypto::Digest d,
                           crypto::KeyedHash(hash_key, crypto::AsBytes(message)));
@@ -294,7 +305,7 @@ StatusOr<std::string> CitizenResource(
     TILLIT_ASSIGN_OR_RETURN(
         r["id"], IdempotentRecordId(api, call.who().id, type, *idempotency_key));
   } else {
-    r["id"] = api.options.rng->Hex(16);
+    r["id"] = api.options().rng->Hex(16);
   }
   return r.dump(-1, ' ', false, json::error_handler_t::strict);
 }
@@ -309,7 +320,7 @@ Status AddRecord(Api& api, Call& call) {
   // A repeat of a request already served: the stored record, unchanged.
   std::optional<vault::StoredRecord> earlier;
   if (idempotency_key) {
-    TILLIT_RETURN_IF_ERROR(api.cache.With(
+    TILLIT_RETURN_IF_ERROR(api.stores().With(
         call.who().id, [&](vault::CitizenStore& store) -> Status {
           auto found = store.Get(parsed.type, parsed.id);
           if (found.ok()) {
@@ -327,7 +338,7 @@ Status AddRecord(Api& api, Call& call) {
   }
   audit::AuditEntry e = Entry("records.add", call);
   e.categories = {std::string(fhir::CategoryName(parsed.category))};
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   if (earlier) {
     call.res.set_header("Idempotent-Replayed", "true");
     call.res.set_header("Location",
@@ -337,8 +348,8 @@ Status AddRecord(Api& api, Call& call) {
   }
   // The cached store: a single resource has no Patient to link, so this is
   // what Vault::Import would do, without opening a second handle.
-  TILLIT_RETURN_IF_ERROR(
-      api.cache.With(call.who().id, [&](vault::CitizenStore& store) -> Status {
+  TILLIT_RETURN_IF_ERROR(api.stores().With(
+      call.who().id, [&](vault::CitizenStore& store) -> Status {
         return store
             .Put(std::span<const fhir::ParsedResource>(&parsed, 1), "citizen",
                  api.Now())
@@ -363,7 +374,7 @@ Status Export(Api& api, Call& call) {
   const std::string citizen = call.who().id;
   std::map<std::string, int64_t> by_category;
   TILLIT_RETURN_IF_ERROR(
-      api.cache.With(citizen, [&](vault::CitizenStore& store) -> Status {
+      api.stores().With(citizen, [&](vault::CitizenStore& store) -> Status {
         TILLIT_ASSIGN_OR_RETURN(by_category, store.CountByCategory());
         return Status::Ok();
       }));
@@ -371,18 +382,19 @@ Status Export(Api& api, Call& call) {
   for (const auto& [name, count] : by_category) {
     if (count > 0) e.categories.push_back(name);
   }
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
 
   auto state = std::make_shared<ExportState>();
-  Api* a = &api;
+  vault::StoreCache* stores = &api.stores();
+  ServerLog* server_log = &api.server_log();
   const std::string request_id = call.request_id();
   call.res.status = 200;
   call.res.set_header(
       "Content-Disposition",
       "attachment; filename=\"tillit-export-" + citizen + ".json\"");
   call.res.set_chunked_content_provider(
-      "application/fhir+json",
-      [a, state, citizen, request_id](size_t, httplib::DataSink& sink) {
+      "application/fhir+json", [stores, server_log, state, citizen, request_id](
+                                   size_t, httplib::DataSink& sink) {
         if (state->finished) {
           sink.done();
           return true;
@@ -393,7 +405,7 @@ Status Export(Api& api, Call& call) {
           state->started = true;
         }
         std::vector<vault::StoredRecord> page;
-        Status s = a->cache.With(citizen, [&](vault::CitizenStore& store) {
+        Status s = stores->With(citizen, [&](vault::CitizenStore& store) {
           vault::RecordFilter f;
           f.after = state->after;
           f.limit = kExportPage;
@@ -405,8 +417,8 @@ Status Export(Api& api, Call& call) {
         if (!s.ok()) {
           // The headers are gone: all we can do is cut the stream short
           // (the client sees a truncated, unparseable Bundle).
-          a->LogLine("request_id=" + request_id +
-                     " export aborted: " + s.ToString());
+          server_log->Line("request_id=" + request_id +
+                           " export aborted: " + s.ToString());
           return false;
         }
         for (const vault::StoredRecord& r : page) {
@@ -435,8 +447,8 @@ Status Summary(Api& api, Call& call) {
   int64_t records = 0;
   std::map<std::string, int64_t> by_category;
   std::map<std::string, int64_t> by_type;
-  TILLIT_RETURN_IF_ERROR(
-      api.cache.With(call.who().id, [&](vault::CitizenStore& store) -> Status {
+  TILLIT_RETURN_IF_ERROR(api.stores().With(
+      call.who().id, [&](vault::CitizenStore& store) -> Status {
         TILLIT_ASSIGN_OR_RETURN(records, store.Count());
         TILLIT_ASSIGN_OR_RETURN(by_category, store.CountByCategory());
         TILLIT_ASSIGN_OR_RETURN(by_type, store.CountByType());
@@ -446,7 +458,7 @@ Status Summary(Api& api, Call& call) {
   for (const auto& [name, count] : by_category) {
     if (count > 0) e.categories.push_back(name);
   }
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   call.Reply({{"citizen_id", call.who().id},
               {"records", records},
               {"by_category", by_category},
@@ -468,8 +480,9 @@ std::string GrantsJson(const std::vector<consent::Grant>& grants) {
 
 Status ListConsents(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(std::vector<consent::Grant> grants,
-                          api.consent.ListGrants(call.who().id));
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, Entry("consent.list", call)).status());
+                          api.consent().ListGrants(call.who().id));
+  TILLIT_RETURN_IF_ERROR(
+      api.audit().Append(call, Entry("consent.list", call)).status());
   call.ReplyText(GrantsJson(grants), "application/json");
   return Status::Ok();
 }
@@ -481,15 +494,15 @@ Status AddConsent(Api& api, Call& call) {
   // id the entry names.
   TILLIT_ASSIGN_OR_RETURN(consent::Grant draft,
                           consent::ParseGrant(text, api.Now()));
-  const std::string id = api.consent.NewGrantId();
+  const std::string id = api.consent().NewGrantId();
   audit::AuditEntry e = Entry("consent.grant", call);
   e.categories = CategoryNames(draft.categories);
   e.grant_ids = {id};
   if (draft.purposes.size() == 1)
     e.purpose = std::string(consent::DuoId(draft.purposes[0].purpose));
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   TILLIT_ASSIGN_OR_RETURN(consent::Grant grant,
-                          api.consent.AddGrant(call.who().id, text, id));
+                          api.consent().AddGrant(call.who().id, text, id));
   call.ReplyText(consent::GrantToJson(grant), "application/json", 201);
   return Status::Ok();
 }
@@ -498,7 +511,7 @@ Status RevokeConsent(Api& api, Call& call) {
   const std::string id = call.Param("id");
   if (!vault::IsValidId(id, "g_")) return Status::NotFound("no such grant");
   TILLIT_ASSIGN_OR_RETURN(std::vector<consent::Grant> grants,
-                          api.consent.ListGrants(call.who().id));
+                          api.consent().ListGrants(call.who().id));
   auto it = std::find_if(grants.begin(), grants.end(),
                          [&](const consent::Grant& g) { return g.id == id; });
   if (it == grants.end()) return Status::NotFound("no such grant");
@@ -507,9 +520,9 @@ Status RevokeConsent(Api& api, Call& call) {
   audit::AuditEntry e = Entry("consent.revoke", call);
   e.grant_ids = {id};
   e.categories = CategoryNames(it->categories);
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   TILLIT_ASSIGN_OR_RETURN(consent::Grant revoked,
-                          api.consent.RevokeGrant(call.who().id, id));
+                          api.consent().RevokeGrant(call.who().id, id));
   call.ReplyText(consent::GrantToJson(revoked), "application/json");
   return Status::Ok();
 }
@@ -517,12 +530,12 @@ Status RevokeConsent(Api& api, Call& call) {
 Status PreviewConsent(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(std::string_view text, call.JsonText());
   TILLIT_ASSIGN_OR_RETURN(consent::GrantPreview preview,
-                          api.consent.PreviewGrant(call.who().id, text));
+                          api.consent().PreviewGrant(call.who().id, text));
   audit::AuditEntry e = Entry("consent.preview", call);
   for (const auto& [name, count] : preview.by_category) {
     if (count > 0) e.categories.push_back(name);
   }
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   call.Reply({{"by_category", preview.by_category},
               {"total", preview.total},
               {"matching_studies", preview.matching_studies}});
@@ -533,10 +546,10 @@ Status PreviewConsent(Api& api, Call& call) {
 
 Status GetRestrictions(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(consent::Restrictions r,
-                          api.consent.GetRestrictions(call.who().id));
+                          api.consent().GetRestrictions(call.who().id));
   audit::AuditEntry e = Entry("restrictions.read", call);
   e.categories = CategoryNames(r.categories);
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   call.ReplyText(consent::ConsentService::RestrictionsToJson(r),
                  "application/json");
   return Status::Ok();
@@ -550,9 +563,9 @@ Status PutRestrictions(Api& api, Call& call) {
                           consent::ConsentService::ParseRestrictions(text));
   audit::AuditEntry e = Entry("restrictions.update", call);
   e.categories = CategoryNames(parsed.categories);
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   TILLIT_ASSIGN_OR_RETURN(consent::Restrictions r,
-                          api.consent.SetRestrictions(call.who().id, text));
+                          api.consent().SetRestrictions(call.who().id, text));
   call.ReplyText(consent::ConsentService::RestrictionsToJson(r),
                  "application/json");
   return Status::Ok();
@@ -566,10 +579,10 @@ Status PutOptOut(Api& api, Call& call) {
         "opted_out: the body must be {\"opted_out\": true or false}");
   }
   const bool opted_out = j["opted_out"].get<bool>();
+  const audit::AuditEntry e = Entry("research-opt-out.update", call);
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   TILLIT_RETURN_IF_ERROR(
-      api.Audit(call, Entry("research-opt-out.update", call)).status());
-  TILLIT_RETURN_IF_ERROR(
-      api.consent.SetResearchOptOut(call.who().id, opted_out));
+      api.consent().SetResearchOptOut(call.who().id, opted_out));
   call.Reply({{"opted_out", opted_out}});
   return Status::Ok();
 }
@@ -593,11 +606,13 @@ Status AccessLog(Api& api, Call& call) {
   // This read is itself an access the citizen may see: it is written
   // first, and may then appear in the list.
   TILLIT_RETURN_IF_ERROR(
-      api.Audit(call, Entry("access-log.read", call)).status());
-  TILLIT_ASSIGN_OR_RETURN(std::string note, api.log->SignedCheckpoint());
+      api.audit().Append(call, Entry("access-log.read", call)).status());
+  TILLIT_ASSIGN_OR_RETURN(std::string note,
+                          api.audit().log().SignedCheckpoint());
   TILLIT_ASSIGN_OR_RETURN(
       audit::Checkpoint checkpoint,
-      audit::OpenCheckpoint(note, api.log->key_name(), api.log->public_key()));
+      audit::OpenCheckpoint(note, api.audit().log().key_name(),
+                            api.audit().log().public_key()));
   const uint64_t size = checkpoint.size;
   // Only entries the checkpoint covers, so every proof verifies against it.
   audit::ListQuery q;
@@ -605,21 +620,22 @@ Status AccessLog(Api& api, Call& call) {
   q.limit = limit;
   q.before = before ? std::min(*before, size) : size;
   TILLIT_ASSIGN_OR_RETURN(std::vector<audit::StoredEntry> entries,
-                          api.log->List(q));
+                          api.audit().log().List(q));
   bool more = false;
   if (entries.size() == limit) {
     audit::ListQuery probe = q;
     probe.before = entries.back().index;
     probe.limit = 1;
-    TILLIT_ASSIGN_OR_RETURN(auto next, api.log->List(probe));
+    TILLIT_ASSIGN_OR_RETURN(auto next, api.audit().log().List(probe));
     more = !next.empty();
   }
   json list = json::array();
   for (const audit::StoredEntry& entry : entries) {
     json j = json::parse(audit::EntryToApiJson(entry));
     if (proofs) {
-      TILLIT_ASSIGN_OR_RETURN(std::vector<audit::Hash> path,
-                              api.log->InclusionProof(entry.index, size));
+      TILLIT_ASSIGN_OR_RETURN(
+          std::vector<audit::Hash> path,
+          api.audit().log().InclusionProof(entry.index, size));
       json hashes = json::array();
       for (const audit::Hash& h : path) hashes.push_back(crypto::HexEncode(h));
       j["inclusion_proof"] = std::move(hashes);
@@ -645,8 +661,9 @@ json DeviceJson(const Device& d, const Call& call) {
 
 Status ListDevices(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(std::vector<Device> devices,
-                          api.devices.List(call.who().id));
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, Entry("device.list", call)).status());
+                          api.devices().List(call.who().id));
+  TILLIT_RETURN_IF_ERROR(
+      api.audit().Append(call, Entry("device.list", call)).status());
   json list = json::array();
   for (const Device& d : devices) list.push_back(DeviceJson(d, call));
   call.Reply({{"devices", std::move(list)}});
@@ -657,13 +674,14 @@ Status RevokeDevice(Api& api, Call& call) {
   const std::string id = call.Param("id");
   // Checked before the entry is written: another citizen's device or an
   // unknown id is 404 and leaves no trace.
-  TILLIT_ASSIGN_OR_RETURN(Device d, api.devices.Find(id));
+  TILLIT_ASSIGN_OR_RETURN(Device d, api.devices().Find(id));
   if (d.citizen_id != call.who().id) return Status::NotFound("no such device");
   if (d.revoked)
     return Status::FailedPrecondition("the device is already revoked");
   TILLIT_RETURN_IF_ERROR(
-      api.Audit(call, Entry("device.revoke", call)).status());
-  TILLIT_ASSIGN_OR_RETURN(d, api.devices.Revoke(call.who().id, id, api.Now()));
+      api.audit().Append(call, Entry("device.revoke", call)).status());
+  TILLIT_ASSIGN_OR_RETURN(d,
+                          api.devices().Revoke(call.who().id, id, api.Now()));
   call.Reply({{"id", d.id}, {"revoked", *d.revoked}});
   return Status::Ok();
 }
@@ -679,11 +697,11 @@ Status Erase(Api& api, Call& call) {
         "confirm: the body must be {\"confirm\": \"<your citizen id>\"}");
   }
   TILLIT_RETURN_IF_ERROR(
-      api.Audit(call, Entry("citizen.erase", call)).status());
+      api.audit().Append(call, Entry("citizen.erase", call)).status());
   TILLIT_RETURN_IF_ERROR(
-      api.cache.Exclusive(id, [&] { return api.vault.EraseCitizen(id); }));
-  TILLIT_RETURN_IF_ERROR(api.vault.RevokePrincipalTokens(id).status());
-  TILLIT_RETURN_IF_ERROR(api.devices.RevokeAll(id, api.Now()).status());
+      api.stores().Exclusive(id, [&] { return api.vault().EraseCitizen(id); }));
+  TILLIT_RETURN_IF_ERROR(api.vault().RevokePrincipalTokens(id).status());
+  TILLIT_RETURN_IF_ERROR(api.devices().RevokeAll(id, api.Now()).status());
   call.Reply({{"erased", id}});
   return Status::Ok();
 }
