@@ -1,5 +1,5 @@
-// Server: cpp-httplib wiring, the worker pool, authentication, admission
-// limits, metrics and the access log.
+// Server: cpp-httplib wiring, authentication, admission limits (the
+// worker pool is BoundedPool), metrics and the access log.
 #include "tillit/api/server.h"
 
 #include <sys/socket.h>
@@ -7,24 +7,23 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <deque>
-#include <functional>
 #include <optional>
 #include <thread>
 #include <typeinfo>
 
 #include "api.h"
+#include "bounded_pool.h"
 #include "call.h"
 #include "devices.h"
 #include "http_error.h"
 #include "limits.h"
 #include "route.h"
-#include "tillit/base/mutex.h"
 #include "tillit/http_signature/http_signature.h"
 
 namespace tillit::api {
 
 using internal::Api;
+using internal::BoundedPool;
 using internal::Call;
 using internal::ErrorBody;
 using internal::json;
@@ -48,80 +47,6 @@ struct RequestState {
   bool prerouted = false;  // checked while answering Expect: 100-continue
 };
 thread_local RequestState t_request;
-// Set on the thread that answers connections beyond the queue limit.
-thread_local bool t_shedding = false;
-
-// A fixed set of workers with a bounded queue of connections waiting for
-// one. Connections beyond it go to a single extra thread that answers
-// every request on them with 503.
-class BoundedPool final : public httplib::TaskQueue {
- public:
-  BoundedPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
-    for (size_t i = 0; i < threads; ++i) {
-      workers_.emplace_back([this] { Work(false); });
-    }
-    shedder_ = std::thread([this] { Work(true); });
-  }
-  void enqueue(std::function<void()> fn) override {
-    {
-      MutexLock lock(&mu_);
-      // Idle workers take queued connections at once; beyond them, at
-      // most max_queued wait.
-      if (queue_.size() < max_queued_ + idle_) {
-        queue_.push_back(std::move(fn));
-      } else {
-        shed_.push_back(std::move(fn));
-      }
-    }
-    cv_.SignalAll();
-  }
-  void shutdown() override {
-    {
-      MutexLock lock(&mu_);
-      stopping_ = true;
-    }
-    cv_.SignalAll();
-    for (auto& t : workers_) t.join();
-    shedder_.join();
-  }
-
- private:
-  using Queue = std::deque<std::function<void()>>;
-
-  // Runs connections from queue_ (or, when `shedding`, from shed_) until
-  // shutdown leaves it empty.
-  void Work(bool shedding) {
-    t_shedding = shedding;
-    for (;;) {
-      std::function<void()> fn;
-      {
-        MutexLock lock(&mu_);
-        Queue& q = shedding ? shed_ : queue_;
-        if (!shedding) ++idle_;
-        while (!stopping_ && q.empty()) WaitLocked();
-        if (!shedding) --idle_;
-        if (q.empty()) return;  // stopping, and nothing left to finish
-        fn = std::move(q.front());
-        q.pop_front();
-      }
-      fn();
-    }
-  }
-  // cv_.Wait(). REQUIRES(mu_) is checked at the callers; the body is not
-  // analysed because clang cannot tell that cv_ is bound to mu_.
-  void WaitLocked() REQUIRES(mu_) NO_THREAD_SAFETY_ANALYSIS { cv_.Wait(); }
-
-  const size_t max_queued_;
-  Mutex mu_;
-  CondVar cv_{&mu_};
-  Queue queue_ GUARDED_BY(mu_);
-  Queue shed_ GUARDED_BY(mu_);
-  size_t idle_ GUARDED_BY(mu_) = 0;  // workers waiting for a connection
-  bool stopping_ GUARDED_BY(mu_) = false;
-  std::vector<std::thread> workers_;
-  std::thread shedder_;
-};
-
 std::optional<Role> RoleOf(std::string_view name) {
   for (Role r : {kAdmin, kCitizen, kProvider, kResearcher, kAuditor}) {
     if (RoleName(r) == name) return r;
@@ -219,7 +144,7 @@ struct Server::Impl {
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Content-Type-Options", "nosniff");
 
-    if (t_shedding) {
+    if (BoundedPool::OnShedThread()) {
       res.set_header("Retry-After", "1");
       res.set_header("Connection", "close");
       return Reject(req, res, 503, "unavailable",
