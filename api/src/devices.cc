@@ -97,7 +97,7 @@ StatusOr<Device> DeviceRegistry::Pair(const std::string& citizen_id,
                        {"created", d.created}};
   TILLIT_RETURN_IF_ERROR(
       vault_.PutDirectoryEntry(kDeviceKind, d.id, stored.dump()));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   cache_[d.id] = d;
   return d;
 }
@@ -106,7 +106,7 @@ StatusOr<Device> DeviceRegistry::Load(const std::string& device_id) {
   if (!vault::IsValidId(device_id, "d_"))
     return Status::NotFound("no such device");
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = cache_.find(device_id);
     if (it != cache_.end()) return it->second;
   }
@@ -118,7 +118,7 @@ StatusOr<Device> DeviceRegistry::Load(const std::string& device_id) {
   }
   TILLIT_ASSIGN_OR_RETURN(Device d, DeviceFromJson(*text));
   if (d.id != device_id) return Status::DataLoss("a stored device is malformed");
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   cache_[d.id] = d;
   return d;
 }
@@ -144,7 +144,7 @@ StatusOr<Device> DeviceRegistry::Find(const std::string& device_id) {
   if (d.revoked) return d;
   TILLIT_ASSIGN_OR_RETURN(d.revoked, LoadRevocation(d.id));
   if (d.revoked) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     cache_[d.id].revoked = d.revoked;
   }
   return d;
@@ -178,7 +178,7 @@ StatusOr<Device> DeviceRegistry::Revoke(const std::string& citizen_id,
     return Status::FailedPrecondition("the device is already revoked");
   TILLIT_RETURN_IF_ERROR(s);
   d.revoked = now;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   cache_[d.id] = d;
   return d;
 }
@@ -200,7 +200,7 @@ StatusOr<size_t> DeviceRegistry::RevokeAll(const std::string& citizen_id,
 NonceCache::Result NonceCache::Remember(const std::string& device_id,
                                         const std::string& nonce,
                                         int64_t expires, int64_t now) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   while (!by_expiry_.empty() && by_expiry_.begin()->first < now) {
     seen_.erase(by_expiry_.begin()->second);
     by_expiry_.erase(by_expiry_.begin());
@@ -214,7 +214,7 @@ NonceCache::Result NonceCache::Remember(const std::string& device_id,
 }
 
 size_t NonceCache::size() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return seen_.size();
 }
 

@@ -16,15 +16,15 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "tillit/base/mutex.h"
+#include "tillit/base/status.h"
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/signing.h"
-#include "tillit/base/status.h"
 #include "tillit/vault/vault.h"
 
 namespace tillit::api::internal {
@@ -73,8 +73,8 @@ class DeviceRegistry {
 
   vault::Vault& vault_;
   crypto::Random& rng_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Device> cache_;  // guarded by mu_
+  Mutex mu_;
+  std::unordered_map<std::string, Device> cache_ GUARDED_BY(mu_);
 };
 
 // Nonces seen per device until their signature could no longer be fresh.
@@ -91,9 +91,10 @@ class NonceCache {
 
  private:
   const size_t max_entries_;
-  std::mutex mu_;
-  std::unordered_map<std::string, int64_t> seen_;  // key → expires
-  std::multimap<int64_t, std::string> by_expiry_;
+  Mutex mu_;
+  // (device, nonce) → when it expires, and the same by expiry.
+  std::unordered_map<std::string, int64_t> seen_ GUARDED_BY(mu_);
+  std::multimap<int64_t, std::string> by_expiry_ GUARDED_BY(mu_);
 };
 
 }  // namespace tillit::api::internal

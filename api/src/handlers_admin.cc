@@ -1,5 +1,15 @@
 // Operator routes (register principals) and citizen enrollment.
-#include "internal.h"
+//
+// From the Api: audit(), vault() and consent() (registration), devices()
+// (pairing at enrollment), options() (token lifetimes, randomness).
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "api.h"
+#include "call.h"
+#include "devices.h"
+#include "route.h"
 #include "tillit/api/principals.h"
 
 namespace tillit::api::internal {
@@ -25,9 +35,9 @@ Status CreateCitizen(Api& api, Call& call) {
   TILLIT_RETURN_IF_ERROR(ExpectNoFields(call));
   TILLIT_ASSIGN_OR_RETURN(
       NewCitizen c,
-      CreateCitizenWithCode(api.vault, api.options.enrollment_code_ttl));
+      CreateCitizenWithCode(api.vault(), api.options().enrollment_code_ttl));
   TILLIT_RETURN_IF_ERROR(
-      api.Audit(call, Entry("citizen.create", c.citizen_id)).status());
+      api.audit().Append(call, Entry("citizen.create", c.citizen_id)).status());
   call.Reply({{"citizen_id", c.citizen_id},
               {"enrollment_code", c.enrollment_code.token},
               {"expires", c.enrollment_code.expires_at}},
@@ -40,9 +50,9 @@ Status NewCode(Api& api, Call& call) {
   const std::string id = call.Param("citizen_id");
   TILLIT_ASSIGN_OR_RETURN(
       vault::IssuedToken code,
-      NewEnrollmentCode(api.vault, id, api.options.enrollment_code_ttl));
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, Entry("citizen.enrollment-code", id))
-                             .status());
+      NewEnrollmentCode(api.vault(), id, api.options().enrollment_code_ttl));
+  TILLIT_RETURN_IF_ERROR(
+      api.audit().Append(call, Entry("citizen.enrollment-code", id)).status());
   call.Reply({{"citizen_id", id},
               {"enrollment_code", code.token},
               {"expires", code.expires_at}},
@@ -54,10 +64,10 @@ Status Researcher(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(std::string_view body, call.JsonText());
   TILLIT_ASSIGN_OR_RETURN(
       Registration r,
-      RegisterResearcher(api.vault, api.consent, *api.options.rng, body,
-                         api.options.principal_token_ttl));
+      RegisterResearcher(api.vault(), api.consent(), *api.options().rng, body,
+                         api.options().principal_token_ttl));
   TILLIT_RETURN_IF_ERROR(
-      api.Audit(call, Entry("researcher.register")).status());
+      api.audit().Append(call, Entry("researcher.register")).status());
   call.Reply({{"researcher_id", r.id},
               {"token", r.token.token},
               {"expires", r.token.expires_at}},
@@ -68,9 +78,10 @@ Status Researcher(Api& api, Call& call) {
 Status Provider(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(std::string_view body, call.JsonText());
   TILLIT_ASSIGN_OR_RETURN(
-      Registration r, RegisterProvider(api.vault, *api.options.rng, body,
-                                       api.options.principal_token_ttl));
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, Entry("provider.register")).status());
+      Registration r, RegisterProvider(api.vault(), *api.options().rng, body,
+                                       api.options().principal_token_ttl));
+  TILLIT_RETURN_IF_ERROR(
+      api.audit().Append(call, Entry("provider.register")).status());
   call.Reply({{"provider_id", r.id},
               {"token", r.token.token},
               {"expires", r.token.expires_at}},
@@ -80,10 +91,11 @@ Status Provider(Api& api, Call& call) {
 
 Status Auditor(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(std::string_view body, call.JsonText());
-  TILLIT_ASSIGN_OR_RETURN(
-      Registration r, RegisterAuditor(api.vault, *api.options.rng, body,
-                                      api.options.principal_token_ttl));
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, Entry("auditor.register")).status());
+  TILLIT_ASSIGN_OR_RETURN(Registration r,
+                          RegisterAuditor(api.vault(), *api.options().rng, body,
+                                          api.options().principal_token_ttl));
+  TILLIT_RETURN_IF_ERROR(
+      api.audit().Append(call, Entry("auditor.register")).status());
   call.Reply({{"auditor_id", r.id},
               {"token", r.token.token},
               {"expires", r.token.expires_at}},
@@ -137,7 +149,7 @@ Status Enroll(Api& api, Call& call) {
   std::string code;
   TILLIT_ASSIGN_OR_RETURN(std::optional<DeviceRequest> device,
                           ParseEnrollment(j, &code));
-  auto redeemed = api.vault.RedeemToken(code, "enroll");
+  auto redeemed = api.vault().RedeemToken(code, "enroll");
   if (!redeemed.ok()) {
     if (redeemed.status().code() == StatusCode::kUnauthenticated) {
       return Status::Unauthenticated("invalid, used or expired enrollment code");
@@ -150,18 +162,18 @@ Status Enroll(Api& api, Call& call) {
   e.actor_kind = "citizen";
   e.actor_id = citizen;
   if (device) {
-    TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
-    TILLIT_ASSIGN_OR_RETURN(
-        Device paired,
-        api.devices.Pair(citizen, device->public_key, device->name,
-                         api.Now()));
+    TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
+    TILLIT_ASSIGN_OR_RETURN(Device paired,
+                            api.devices().Pair(citizen, device->public_key,
+                                               device->name, api.Now()));
     call.Reply({{"citizen_id", citizen}, {"device_id", paired.id}});
     return Status::Ok();
   }
   TILLIT_ASSIGN_OR_RETURN(
       vault::IssuedToken token,
-      api.vault.IssueToken("citizen", citizen, api.options.citizen_token_ttl));
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, e).status());
+      api.vault().IssueToken("citizen", citizen,
+                             api.options().citizen_token_ttl));
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   call.Reply({{"citizen_id", citizen},
               {"token", token.token},
               {"expires", token.expires_at}});

@@ -2,9 +2,13 @@
 // Merkle proofs. Entries hold ids and codes only, never health data.
 // Checkpoints and proofs are hashes: they are not logged (a client polling
 // them would otherwise grow the log with every poll).
+//
+// From the Api: audit() only.
 #include <charconv>
 
-#include "internal.h"
+#include "api.h"
+#include "call.h"
+#include "route.h"
 #include "tillit/audit_remote/remote.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/vault/vault.h"
@@ -67,9 +71,9 @@ Status Entries(Api& api, Call& call) {
   }
   audit::AuditEntry e;
   e.action = "audit.entries";
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(e)).status());
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, std::move(e)).status());
   TILLIT_ASSIGN_OR_RETURN(std::vector<audit::StoredEntry> entries,
-                          api.log->List(q));
+                          api.audit().log().List(q));
   std::string body = "{\"entries\":[";
   for (size_t i = 0; i < entries.size(); ++i) {
     if (i > 0) body += ',';
@@ -86,39 +90,42 @@ Status Entries(Api& api, Call& call) {
 
 // GET /v1/audit/checkpoint
 Status LatestCheckpoint(Api& api, Call& call) {
-  TILLIT_ASSIGN_OR_RETURN(std::string note, api.log->SignedCheckpoint());
+  TILLIT_ASSIGN_OR_RETURN(std::string note,
+                          api.audit().log().SignedCheckpoint());
   call.ReplyText(std::move(note), "text/plain; charset=utf-8");
   return Status::Ok();
 }
 
 // GET /v1/audit/proofs/inclusion?index=&size=
 Status InclusionProof(Api& api, Call& call) {
-  const int64_t entries = static_cast<int64_t>(api.log->size());
+  const int64_t entries = static_cast<int64_t>(api.audit().log().size());
   if (entries == 0)
     return Status::InvalidArgument("the log has no entries yet");
   TILLIT_ASSIGN_OR_RETURN(int64_t size,
                           ParseInteger(call.Query("size"), "size", 1, entries));
   TILLIT_ASSIGN_OR_RETURN(
       int64_t index, ParseInteger(call.Query("index"), "index", 0, size - 1));
-  TILLIT_ASSIGN_OR_RETURN(std::vector<audit::Hash> proof,
-                          api.log->InclusionProof(static_cast<uint64_t>(index),
-                                                  static_cast<uint64_t>(size)));
+  TILLIT_ASSIGN_OR_RETURN(
+      std::vector<audit::Hash> proof,
+      api.audit().log().InclusionProof(static_cast<uint64_t>(index),
+                                       static_cast<uint64_t>(size)));
   call.Reply({{"index", index}, {"size", size}, {"hashes", HexHashes(proof)}});
   return Status::Ok();
 }
 
 // GET /v1/audit/proofs/consistency?from=&to=
 Status ConsistencyProof(Api& api, Call& call) {
-  const int64_t entries = static_cast<int64_t>(api.log->size());
+  const int64_t entries = static_cast<int64_t>(api.audit().log().size());
   if (entries == 0)
     return Status::InvalidArgument("the log has no entries yet");
   TILLIT_ASSIGN_OR_RETURN(int64_t to,
                           ParseInteger(call.Query("to"), "to", 1, entries));
   TILLIT_ASSIGN_OR_RETURN(int64_t from,
                           ParseInteger(call.Query("from"), "from", 1, to));
-  TILLIT_ASSIGN_OR_RETURN(std::vector<audit::Hash> proof,
-                          api.log->ConsistencyProof(static_cast<uint64_t>(from),
-                                                    static_cast<uint64_t>(to)));
+  TILLIT_ASSIGN_OR_RETURN(
+      std::vector<audit::Hash> proof,
+      api.audit().log().ConsistencyProof(static_cast<uint64_t>(from),
+                                         static_cast<uint64_t>(to)));
   call.Reply({{"from", from}, {"to", to}, {"hashes", HexHashes(proof)}});
   return Status::Ok();
 }

@@ -6,13 +6,18 @@
 // not release is answered exactly like an absent one; a listing keeps
 // filling its page past hidden records, so nothing hints that something is
 // hidden. The decision and what it releases are taken inside one
-// cache.With, on the policy just read from the store, after the audit
+// stores().With, on the policy just read from the store, after the audit
 // entry is durable.
+//
+// From the Api: audit(), stores(), policies(), vault() (Import), consent()
+// (break-glass).
 #include <algorithm>
 #include <charconv>
 #include <cstring>
 
-#include "internal.h"
+#include "api.h"
+#include "call.h"
+#include "route.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/fhir/fhir.h"
 
@@ -32,8 +37,8 @@ using consent::Decision;
 
 Status NoSuchCitizen() { return Status::NotFound("no such citizen"); }
 
-// Any NotFound out of cache.With (the lambdas below never return one) means
-// the citizen does not exist: one answer for every such case.
+// Any NotFound out of stores().With (the lambdas below never return one)
+// means the citizen does not exist: one answer for every such case.
 Status CitizenStatus(const Status& s) {
   if (s.code() == StatusCode::kNotFound) return NoSuchCitizen();
   return s;
@@ -186,7 +191,7 @@ vault::RecordFilter::Position PositionOf(const vault::StoredRecord& r) {
 }
 
 // A provider's standing with a citizen now: the citizen's policy (kept
-// by api.policies) and the decision for every category.
+// by api.policies()) and the decision for every category.
 struct Standing {
   std::shared_ptr<const CitizenPolicy> policy;
   Decision decision;
@@ -195,7 +200,7 @@ struct Standing {
 StatusOr<Standing> StandingOf(Api& api, vault::CitizenStore& store,
                               const std::string& provider, int64_t now) {
   Standing out;
-  TILLIT_ASSIGN_OR_RETURN(out.policy, api.policies.Get(store));
+  TILLIT_ASSIGN_OR_RETURN(out.policy, api.policies().Get(store));
   consent::DecideProvider(
       *out.policy,
       consent::ProviderRequest{provider, consent::kAllCategories, {}}, now,
@@ -211,6 +216,7 @@ Status ListRecords(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(ListParams p, ParseListParams(call));
   const std::string& provider = call.who().id;
   const int64_t now = api.Now();
+  vault::StoreCache& stores = api.stores();
 
   // The store is held only while the decision is made and the page read;
   // the audit entry is written after it is let go, and nothing is released
@@ -220,9 +226,9 @@ Status ListRecords(Api& api, Call& call) {
   std::optional<audit::AuditEntry> entry;
   std::vector<std::string> released;
   std::optional<vault::RecordFilter::Position> next;
-  Status s = api.cache.With(citizen, [&](vault::CitizenStore& store) -> Status {
+  Status s = stores.With(citizen, [&](vault::CitizenStore& store) -> Status {
     TILLIT_ASSIGN_OR_RETURN(std::shared_ptr<const CitizenPolicy> kept,
-                            api.policies.Get(store));
+                            api.policies().Get(store));
     const CitizenPolicy& policy = *kept;
     Decision decision;
     consent::DecideProvider(
@@ -274,7 +280,7 @@ Status ListRecords(Api& api, Call& call) {
     }
   });
   TILLIT_RETURN_IF_ERROR(CitizenStatus(s));
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(*entry)).status());
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, std::move(*entry)).status());
   if (denied) return NoSuchCitizen();
 
   std::string body = "{\"records\":[";
@@ -290,19 +296,20 @@ Status ListRecords(Api& api, Call& call) {
 }
 
 // GET /v1/patients/{citizen_id}/records/{type}/{id}: the benchmark's hot
-// path: one cache.With, one policy read, one Get, then one audit append
+// path: one stores().With, one policy read, one Get, then one audit append
 // after the store is let go (as in ListRecords).
 Status ReadRecord(Api& api, Call& call) {
   const std::string citizen = call.Param("citizen_id");
   const std::string type = call.Param("type");
   const std::string id = call.Param("id");
   const int64_t now = api.Now();
+  vault::StoreCache& stores = api.stores();
 
   bool denied = false;
   bool hidden = false;
   std::optional<audit::AuditEntry> entry;
   std::string resource;
-  Status s = api.cache.With(citizen, [&](vault::CitizenStore& store) -> Status {
+  Status s = stores.With(citizen, [&](vault::CitizenStore& store) -> Status {
     TILLIT_ASSIGN_OR_RETURN(Standing standing,
                             StandingOf(api, store, call.who().id, now));
     const CitizenPolicy& policy = *standing.policy;
@@ -331,7 +338,7 @@ Status ReadRecord(Api& api, Call& call) {
     return Status::Ok();
   });
   TILLIT_RETURN_IF_ERROR(CitizenStatus(s));
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(*entry)).status());
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, std::move(*entry)).status());
   if (denied) return NoSuchCitizen();
   if (hidden) return Status::NotFound("no such record");
   call.ReplyText(std::move(resource), "application/json");
@@ -409,10 +416,11 @@ Status PushRecords(Api& api, Call& call) {
     pushed |= consent::CategoryBit(r.category);
   }
   const int64_t now = api.Now();
+  vault::StoreCache& stores = api.stores();
 
   bool denied = false;
   vault::ImportOutcome outcome;
-  Status s = api.cache.With(citizen, [&](vault::CitizenStore& store) -> Status {
+  Status s = stores.With(citizen, [&](vault::CitizenStore& store) -> Status {
     TILLIT_ASSIGN_OR_RETURN(Standing standing,
                             StandingOf(api, store, provider, now));
     const CitizenPolicy& policy = *standing.policy;
@@ -438,7 +446,7 @@ Status PushRecords(Api& api, Call& call) {
       e.decision = "deny";
       e.grant_ids.clear();
     }
-    TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(e)).status());
+    TILLIT_RETURN_IF_ERROR(api.audit().Append(call, std::move(e)).status());
     if (!decision.permit) {
       denied = true;
       return Status::Ok();
@@ -446,8 +454,8 @@ Status PushRecords(Api& api, Call& call) {
     if (!conflict.empty()) return Status::AlreadyExists(conflict);
     // Under the citizen's lock, so no consent change slips in between the
     // decision and the write (Import uses its own connection).
-    StatusOr<vault::ImportOutcome> imported =
-        api.vault.Import(bytes, vault::ImportFormat::kJson, citizen, provider);
+    StatusOr<vault::ImportOutcome> imported = api.vault().Import(
+        bytes, vault::ImportFormat::kJson, citizen, provider);
     if (!imported.ok()) {
       // A NotFound here would read as "no such citizen" outside.
       if (imported.status().code() == StatusCode::kNotFound)
@@ -491,15 +499,15 @@ Status OpenBreakGlass(Api& api, Call& call) {
     hours = static_cast<int>(h->get<int64_t>());
   }
   // The citizen must exist before anything is logged about them.
-  TILLIT_RETURN_IF_ERROR(CitizenStatus(api.cache.With(
+  TILLIT_RETURN_IF_ERROR(CitizenStatus(api.stores().With(
       citizen, [](vault::CitizenStore&) { return Status::Ok(); })));
   audit::AuditEntry e;
   e.action = "break-glass.open";
   e.citizen_id = citizen;
   e.purpose = std::string(consent::DuoId(consent::Purpose::kCC));
   e.decision = "permit";
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, std::move(e)).status());
-  StatusOr<consent::BreakGlass> bg = api.consent.OpenBreakGlass(
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, std::move(e)).status());
+  StatusOr<consent::BreakGlass> bg = api.consent().OpenBreakGlass(
       citizen, provider, reason->get_ref<const std::string&>(), hours);
   if (!bg.ok()) return CitizenStatus(bg.status());
   call.Reply({{"citizen_id", citizen},

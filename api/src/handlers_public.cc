@@ -1,19 +1,27 @@
 // Routes anyone may call: liveness, metrics, the API description and the
 // audit log's public key.
-#include "internal.h"
+//
+// From the Api: audit() (its log's size and key), metrics(), stores() (how
+// many are open).
+#include <string>
+
+#include "api.h"
+#include "call.h"
+#include "route.h"
 
 namespace tillit::api::internal {
 namespace {
 
 Status Healthz(Api& api, Call& call) {
-  call.Reply({{"status", "ok"}, {"audit_entries", api.log->size()}});
+  call.Reply({{"status", "ok"}, {"audit_entries", api.audit().log().size()}});
   return Status::Ok();
 }
 
 Status MetricsText(Api& api, Call& call) {
-  call.ReplyText(api.metrics.Render(api.cache.open_stores(),
-                                    api.cache.evictions(), api.log->size()),
-                 "text/plain; version=0.0.4");
+  call.ReplyText(
+      api.metrics().Render(api.stores().open_stores(), api.stores().evictions(),
+                           api.audit().log().size()),
+      "text/plain; version=0.0.4");
   return Status::Ok();
 }
 
@@ -23,7 +31,7 @@ Status OpenApi(Api&, Call& call) {
 }
 
 Status PublicKey(Api& api, Call& call) {
-  call.ReplyText(api.log->verifier_key() + "\n", "text/plain");
+  call.ReplyText(api.audit().log().verifier_key() + "\n", "text/plain");
   return Status::Ok();
 }
 

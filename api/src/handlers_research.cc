@@ -2,11 +2,16 @@
 // citizens could take part, make releases and download them. A researcher
 // sees only their own studies and releases: another researcher's is 404,
 // like one that does not exist.
+//
+// From the Api: audit(), consent() (studies, researchers, cohorts),
+// vault() and stores() (releases), options() (randomness).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "api.h"
+#include "call.h"
+#include "route.h"
 #include "tillit/research/release.h"
 #include "tillit/vault/vault.h"
 
@@ -37,7 +42,7 @@ audit::AuditEntry StudyEntry(std::string action, const StudyDefinition& s) {
 StatusOr<StudyDefinition> OwnStudy(Api& api, Call& call) {
   const std::string id = call.Param("id");
   if (!vault::IsValidId(id, "s_")) return NoSuchStudy();
-  StatusOr<StudyDefinition> s = api.consent.GetStudy(id);
+  StatusOr<StudyDefinition> s = api.consent().GetStudy(id);
   if (!s.ok()) {
     if (s.status().code() == StatusCode::kNotFound) return NoSuchStudy();
     return s.status();
@@ -69,7 +74,7 @@ Status CreateStudy(Api& api, Call& call) {
                           consent::ParseStudyDefinition(text));
   study.study.researcher_id = call.who().id;
   StatusOr<StudyDefinition> stored =
-      api.consent.RegisterStudy(std::move(study));
+      api.consent().RegisterStudy(std::move(study));
   if (!stored.ok()) {
     // The token's researcher is always registered; anything else is ours.
     if (stored.status().code() == StatusCode::kNotFound)
@@ -77,7 +82,7 @@ Status CreateStudy(Api& api, Call& call) {
     return stored.status();
   }
   TILLIT_RETURN_IF_ERROR(
-      api.Audit(call, StudyEntry("study.create", *stored)).status());
+      api.audit().Append(call, StudyEntry("study.create", *stored)).status());
   call.Reply(StudyJson(*stored), 201);
   return Status::Ok();
 }
@@ -85,7 +90,7 @@ Status CreateStudy(Api& api, Call& call) {
 // GET /v1/studies
 Status ListStudies(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(std::vector<StudyDefinition> all,
-                          api.consent.ListStudies());
+                          api.consent().ListStudies());
   json studies = json::array();
   for (const StudyDefinition& s : all) {
     if (s.study.researcher_id == call.who().id) studies.push_back(StudyJson(s));
@@ -97,7 +102,8 @@ Status ListStudies(Api& api, Call& call) {
 // GET /v1/studies/{id}
 Status ReadStudy(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(StudyDefinition s, OwnStudy(api, call));
-  TILLIT_RETURN_IF_ERROR(api.Audit(call, StudyEntry("study.read", s)).status());
+  TILLIT_RETURN_IF_ERROR(
+      api.audit().Append(call, StudyEntry("study.read", s)).status());
   call.Reply(StudyJson(s));
   return Status::Ok();
 }
@@ -109,9 +115,9 @@ Status ReadStudy(Api& api, Call& call) {
 Status Feasibility(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(StudyDefinition s, OwnStudy(api, call));
   TILLIT_ASSIGN_OR_RETURN(consent::Feasibility f,
-                          api.consent.CountCohort(s.study.id));
+                          api.consent().CountCohort(s.study.id));
   TILLIT_RETURN_IF_ERROR(
-      api.Audit(call, StudyEntry("study.feasibility", s)).status());
+      api.audit().Append(call, StudyEntry("study.feasibility", s)).status());
   json reasons = json::object();
   for (const auto& [clause, n] : f.reasons) reasons[clause] = Count(n);
   call.Reply({{"study_id", s.study.id},
@@ -142,19 +148,19 @@ Status CreateRelease(Api& api, Call& call) {
       return Status::InvalidArgument("the body must be empty or {}");
   }
   TILLIT_ASSIGN_OR_RETURN(consent::ResearcherProfile researcher,
-                          api.consent.GetResearcher(call.who().id));
+                          api.consent().GetResearcher(call.who().id));
   research::ReleaseInput in;
   in.study = &s;
   in.researcher = &researcher;
   TILLIT_ASSIGN_OR_RETURN(in.candidates,
-                          api.consent.Candidates(researcher, s.study));
-  in.release_id = "rel_" + api.options.rng->Hex(16);
+                          api.consent().Candidates(researcher, s.study));
+  in.release_id = "rel_" + api.options().rng->Hex(16);
   in.now = api.Now();
   in.request_id = call.request_id();
   StatusOr<research::ReleaseInfo> made =
-      research::MakeRelease(api.vault, api.cache, *api.log, in,
+      research::MakeRelease(api.vault(), api.stores(), api.audit().log(), in,
                             [&](const std::vector<audit::AuditEntry>& entries) {
-                              return api.AuditBatch(call, entries);
+                              return api.audit().AppendBatch(call, entries);
                             });
   // A researcher registered without a key: 409; the audit log refusing:
   // 503 (call.audit_failed); nothing was released either way.
@@ -169,7 +175,7 @@ Status CreateRelease(Api& api, Call& call) {
 Status ListReleases(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(StudyDefinition s, OwnStudy(api, call));
   TILLIT_ASSIGN_OR_RETURN(std::vector<research::ReleaseInfo> all,
-                          research::ListReleases(api.vault, s.study.id));
+                          research::ListReleases(api.vault(), s.study.id));
   json releases = json::array();
   for (const research::ReleaseInfo& r : all) releases.push_back(ReleaseJson(r));
   call.Reply({{"releases", std::move(releases)}});
@@ -182,14 +188,14 @@ Status DownloadRelease(Api& api, Call& call) {
   const std::string rid = call.Param("rid");
   if (!vault::IsValidId(rid, "rel_"))
     return Status::NotFound("no such release");
-  StatusOr<research::ReleaseInfo> info = research::GetRelease(api.vault, rid);
+  StatusOr<research::ReleaseInfo> info = research::GetRelease(api.vault(), rid);
   if (!info.ok()) {
     if (info.status().code() == StatusCode::kNotFound)
       return Status::NotFound("no such release");
     return info.status();
   }
   if (info->study_id != s.study.id) return Status::NotFound("no such release");
-  const int fd = ::open(research::ReleasePath(api.vault, rid).c_str(),
+  const int fd = ::open(research::ReleasePath(api.vault(), rid).c_str(),
                         O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::DataLoss("the release file is missing");
   struct stat st {};
@@ -199,7 +205,7 @@ Status DownloadRelease(Api& api, Call& call) {
     return Status::DataLoss("the release file does not match its listing");
   }
   audit::AuditEntry e = StudyEntry("research.download", s);
-  if (Status audited = api.Audit(call, e).status(); !audited.ok()) {
+  if (Status audited = api.audit().Append(call, e).status(); !audited.ok()) {
     ::close(fd);
     return audited;
   }

@@ -1,41 +1,8 @@
-// Error mapping and request limits.
-#include <algorithm>
-#include <cmath>
+#include "limits.h"
 
-#include "internal.h"
+#include <algorithm>
 
 namespace tillit::api::internal {
-
-HttpError ToHttpError(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kInvalidArgument:
-      return {400, "invalid_argument", status.message()};
-    case StatusCode::kUnauthenticated:
-      return {401, "unauthenticated", status.message()};
-    case StatusCode::kPermissionDenied:
-      return {403, "forbidden", status.message()};
-    case StatusCode::kNotFound:
-      return {404, "not_found", status.message()};
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition:
-      return {409, "conflict", status.message()};
-    case StatusCode::kResourceExhausted:
-      return {413, "too_large", status.message()};
-    default:
-      // DataLoss, IoError, Internal, ...: the message may name files or
-      // SQL; it goes to the server log, never to the client.
-      return {500, "internal", "internal error"};
-  }
-}
-
-std::string ErrorBody(std::string_view code, std::string_view message,
-                      std::string_view request_id) {
-  return json{{"error",
-               {{"code", code},
-                {"message", message},
-                {"request_id", request_id}}}}
-      .dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 Status CheckJsonShape(std::string_view body, size_t max_bytes, int max_depth) {
   if (body.size() > max_bytes) {
@@ -75,7 +42,7 @@ RateLimiter::RateLimiter(double rate_per_second, double burst,
 bool RateLimiter::Allow(const std::string& key, double now,
                         double* retry_after) {
   if (rate_ <= 0) return true;  // unlimited
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = buckets_.find(key);
   if (it == buckets_.end()) {
     if (buckets_.size() >= max_keys_) {

@@ -1,9 +1,15 @@
+#include "limits.h"
+
 #include <gtest/gtest.h>
 
-#include "internal.h"
+#include <nlohmann/json.hpp>
+
+#include "http_error.h"
 
 namespace tillit::api::internal {
 namespace {
+
+using nlohmann::json;
 
 TEST(CheckJsonShapeTest, RefusesDeepNestingOutsideStringsOnly) {
   EXPECT_TRUE(CheckJsonShape(R"({"a": [1, {"b": 2}]})", 100, 3).ok());

@@ -1,8 +1,9 @@
-// Prometheus text exposition of the server's counters.
+#include "metrics.h"
+
 #include <cstdio>
 #include <sstream>
 
-#include "internal.h"
+#include "route.h"
 
 namespace tillit::api::internal {
 namespace {
@@ -35,7 +36,7 @@ void Metrics::Observe(size_t route, int status, double seconds) {
   r.count.fetch_add(1, std::memory_order_relaxed);
   r.sum_micros.fetch_add(static_cast<uint64_t>(seconds * 1e6),
                          std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(status_mu_);
+  MutexLock lock(&status_mu_);
   ++by_status_[{route, status}];
 }
 
@@ -46,7 +47,7 @@ std::string Metrics::Render(size_t open_stores, uint64_t evictions,
          "and status.\n"
          "# TYPE tillit_http_requests_total counter\n";
   {
-    std::lock_guard<std::mutex> lock(status_mu_);
+    MutexLock lock(&status_mu_);
     for (const auto& [key, n] : by_status_) {
       out << "tillit_http_requests_total{" << Label(key.first) << ",status=\""
           << key.second << "\"} " << n << "\n";

@@ -1,7 +1,7 @@
 // The route table and path matching.
-#include <algorithm>
+#include <cctype>
 
-#include "internal.h"
+#include "route.h"
 
 namespace tillit::api {
 

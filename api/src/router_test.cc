@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "internal.h"
+#include "route.h"
 
 namespace tillit::api::internal {
 namespace {

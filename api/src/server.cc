@@ -1,20 +1,29 @@
-// Server: cpp-httplib wiring, the worker pool, authentication, limits,
-// metrics and the server log.
+// Server: cpp-httplib wiring, authentication, admission limits (the
+// worker pool is BoundedPool), metrics and the access log.
 #include "tillit/api/server.h"
 
 #include <sys/socket.h>
 
-#include <condition_variable>
-#include <deque>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <optional>
 #include <thread>
 #include <typeinfo>
 
-#include "internal.h"
+#include "api.h"
+#include "bounded_pool.h"
+#include "call.h"
+#include "devices.h"
+#include "http_error.h"
+#include "limits.h"
+#include "route.h"
 #include "tillit/http_signature/http_signature.h"
 
 namespace tillit::api {
 
 using internal::Api;
+using internal::BoundedPool;
 using internal::Call;
 using internal::ErrorBody;
 using internal::json;
@@ -38,72 +47,6 @@ struct RequestState {
   bool prerouted = false;  // checked while answering Expect: 100-continue
 };
 thread_local RequestState t_request;
-// Set on the thread that answers connections beyond the queue limit.
-thread_local bool t_shedding = false;
-
-// A fixed set of workers with a bounded queue of connections waiting for
-// one. Connections beyond it go to a single extra thread that answers
-// every request on them with 503.
-class BoundedPool final : public httplib::TaskQueue {
- public:
-  BoundedPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
-    for (size_t i = 0; i < threads; ++i) {
-      workers_.emplace_back([this] { Work(queue_, false); });
-    }
-    shedder_ = std::thread([this] { Work(shed_, true); });
-  }
-  void enqueue(std::function<void()> fn) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      // Idle workers take queued connections at once; beyond them, at
-      // most max_queued wait.
-      if (queue_.size() < max_queued_ + idle_) {
-        queue_.push_back(std::move(fn));
-      } else {
-        shed_.push_back(std::move(fn));
-      }
-    }
-    cv_.notify_all();
-  }
-  void shutdown() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : workers_) t.join();
-    shedder_.join();
-  }
-
- private:
-  void Work(std::deque<std::function<void()>>& q, bool shedding) {
-    t_shedding = shedding;
-    for (;;) {
-      std::function<void()> fn;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        if (!shedding) ++idle_;
-        cv_.wait(lock, [&] { return stopping_ || !q.empty(); });
-        if (!shedding) --idle_;
-        if (q.empty()) return;  // stopping, and nothing left to finish
-        fn = std::move(q.front());
-        q.pop_front();
-      }
-      fn();
-    }
-  }
-
-  const size_t max_queued_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;
-  std::deque<std::function<void()>> shed_;
-  size_t idle_ = 0;  // workers waiting for a connection
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
-  std::thread shedder_;
-};
-
 std::optional<Role> RoleOf(std::string_view name) {
   for (Role r : {kAdmin, kCitizen, kProvider, kResearcher, kAuditor}) {
     if (RoleName(r) == name) return r;
@@ -133,10 +76,18 @@ bool HasBody(const httplib::Request& req) {
 struct Server::Impl {
   Impl(vault::Vault* v, const ServerOptions& o,
        std::unique_ptr<audit::AuditLog> log)
-      : options(o), api(v, o, std::move(log)) {}
+      : options(o),
+        api(v, o, std::move(log)),
+        principal_limiter(o.rate_per_second, o.rate_burst),
+        address_limiter(o.enroll_per_minute / 60.0, o.enroll_burst),
+        nonces(o.max_signature_nonces) {}
 
   ServerOptions options;
   Api api;
+  // Admission of requests, before any handler runs.
+  internal::RateLimiter principal_limiter;
+  internal::RateLimiter address_limiter;  // enrollment, per client address
+  internal::NonceCache nonces;            // of signed requests
   std::unique_ptr<httplib::Server> http;
   std::thread listener;
   int port = 0;
@@ -188,12 +139,12 @@ struct Server::Impl {
     t_request.active = true;
     t_request.start = std::chrono::steady_clock::now();
     t_request.request_id = options.rng->Hex(8);
-    api.metrics.in_flight().fetch_add(1);
+    api.metrics().in_flight().fetch_add(1);
     res.set_header("X-Request-Id", t_request.request_id);
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Content-Type-Options", "nosniff");
 
-    if (t_shedding) {
+    if (BoundedPool::OnShedThread()) {
       res.set_header("Retry-After", "1");
       res.set_header("Connection", "close");
       return Reject(req, res, 503, "unavailable",
@@ -228,7 +179,7 @@ struct Server::Impl {
 
     if (route.limit_by_address) {
       double retry = 0;
-      if (!api.address_limiter.Allow(req.remote_addr, WallSeconds(), &retry)) {
+      if (!address_limiter.Allow(req.remote_addr, WallSeconds(), &retry)) {
         res.set_header("Retry-After",
                        std::to_string(static_cast<int>(retry) + 1));
         return Reject(req, res, 429, "rate_limited",
@@ -253,11 +204,13 @@ struct Server::Impl {
       return Reject(req, res, 401, "unauthenticated",
                     "a bearer token is required");
     }
-    auto info = api.vault.VerifyToken(std::string_view(auth).substr(kBearer.size()));
+    auto info =
+        api.vault().VerifyToken(std::string_view(auth).substr(kBearer.size()));
     if (!info.ok()) {
       if (info.status().code() != StatusCode::kUnauthenticated) {
-        api.LogLine("request_id=" + t_request.request_id +
-                    " token check failed: " + info.status().ToString());
+        api.server_log().Line(
+            "request_id=" + t_request.request_id +
+            " token check failed: " + info.status().ToString());
         return Reject(req, res, 500, "internal", "internal error");
       }
       res.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
@@ -271,7 +224,7 @@ struct Server::Impl {
     }
     t_request.who = Principal{*role, info->principal, ""};
     double retry = 0;
-    if (!api.principal_limiter.Allow(info->principal, WallSeconds(), &retry)) {
+    if (!principal_limiter.Allow(info->principal, WallSeconds(), &retry)) {
       res.set_header("Retry-After", std::to_string(static_cast<int>(retry) + 1));
       return Reject(req, res, 429, "rate_limited",
                     "too many requests; retry later");
@@ -305,10 +258,11 @@ struct Server::Impl {
       return refuse("the signature's created time is not within " +
                     std::to_string(skew) + " seconds of the server's clock");
     }
-    auto device = api.devices.Find(parsed->params.keyid);
+    auto device = api.devices().Find(parsed->params.keyid);
     if (!device.ok() && device.status().code() != StatusCode::kNotFound) {
-      api.LogLine("request_id=" + t_request.request_id +
-                  " device lookup failed: " + device.status().ToString());
+      api.server_log().Line(
+          "request_id=" + t_request.request_id +
+          " device lookup failed: " + device.status().ToString());
       return Reject(req, res, 500, "internal", "internal error");
     }
     if (!device.ok() || device->revoked)
@@ -320,8 +274,8 @@ struct Server::Impl {
       return refuse("the signature does not verify");
     // Only a verified signature spends its nonce, so nobody can burn
     // another device's nonces.
-    switch (api.nonces.Remember(device->id, parsed->params.nonce,
-                                parsed->params.created + skew, now)) {
+    switch (nonces.Remember(device->id, parsed->params.nonce,
+                            parsed->params.created + skew, now)) {
       case internal::NonceCache::Result::kFresh:
         break;
       case internal::NonceCache::Result::kReplayed:
@@ -338,8 +292,7 @@ struct Server::Impl {
     t_request.who = Principal{kCitizen, device->citizen_id, device->id};
     t_request.content_digest = digest;
     double retry = 0;
-    if (!api.principal_limiter.Allow(device->citizen_id, WallSeconds(),
-                                     &retry)) {
+    if (!principal_limiter.Allow(device->citizen_id, WallSeconds(), &retry)) {
       res.set_header("Retry-After", std::to_string(static_cast<int>(retry) + 1));
       return Reject(req, res, 429, "rate_limited",
                     "too many requests; retry later");
@@ -377,8 +330,8 @@ struct Server::Impl {
     }
     internal::HttpError e = internal::ToHttpError(s);
     if (e.status >= 500) {
-      api.LogLine("request_id=" + t_request.request_id + " error: " +
-                  s.ToString());
+      api.server_log().Line("request_id=" + t_request.request_id +
+                            " error: " + s.ToString());
     }
     res.status = e.status;
     res.set_content(ErrorBody(e.code, e.message, t_request.request_id),
@@ -422,8 +375,8 @@ struct Server::Impl {
       what = typeid(e).name();
     } catch (...) {
     }
-    api.LogLine("request_id=" + t_request.request_id +
-                " uncaught exception of type " + what);
+    api.server_log().Line("request_id=" + t_request.request_id +
+                          " uncaught exception of type " + what);
     res.status = 500;
     res.set_content(ErrorBody("internal", "internal error",
                               t_request.request_id),
@@ -436,8 +389,8 @@ struct Server::Impl {
     const size_t route = t_request.match && t_request.match->route
                              ? t_request.match->index
                              : internal::RouteTable().size();
-    api.metrics.Observe(route, res.status, seconds);
-    if (active) api.metrics.in_flight().fetch_sub(1);
+    api.metrics().Observe(route, res.status, seconds);
+    if (active) api.metrics().in_flight().fetch_sub(1);
     if (options.access_log || res.status >= 500) {
       const std::string path =
           route < internal::RouteTable().size()
@@ -445,10 +398,10 @@ struct Server::Impl {
               : std::string("-");
       char ms[32];
       std::snprintf(ms, sizeof ms, "%.3f", seconds * 1000);
-      api.LogLine("request_id=" + t_request.request_id + " method=" +
-                  req.method + " route=" + path + " status=" +
-                  std::to_string(res.status) + " ms=" + ms + " role=" +
-                  std::string(RoleName(t_request.who.role)));
+      api.server_log().Line(
+          "request_id=" + t_request.request_id + " method=" + req.method +
+          " route=" + path + " status=" + std::to_string(res.status) +
+          " ms=" + ms + " role=" + std::string(RoleName(t_request.who.role)));
     }
     t_request = RequestState{};
   }
@@ -580,7 +533,7 @@ void Server::Stop() {
 int Server::port() const { return impl_->port; }
 
 void Server::FailAuditWriteForTesting(int nth) {
-  impl_->api.log->FailWriteForTesting(nth);
+  impl_->api.audit().log().FailWriteForTesting(nth);
 }
 
 std::string Server::url() const {

@@ -1,0 +1,70 @@
+// Api: the composition root of the HTTP API. One Server holds one Api; the
+// Api builds and owns the state that every request shares, and each
+// handler (route.h) takes from it only the parts it uses:
+//
+//   every handler   options(), Now(), audit(): the fail-closed audit trail
+//   citizen data    vault(); stores(), the open citizen stores; policies(),
+//                   their parsed consent; consent(), grants, restrictions,
+//                   studies and researchers; devices(), paired devices
+//   operations      metrics(), server_log()
+//
+// What only the server uses to admit a request (rate limiters, the nonces
+// of signed requests) is kept by the server, not here.
+//
+// Thread-safety: every part is safe to use from any thread; which parts an
+// Api has never changes.
+#ifndef TILLIT_API_SRC_API_H_
+#define TILLIT_API_SRC_API_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "audit_trail.h"
+#include "devices.h"
+#include "metrics.h"
+#include "server_log.h"
+#include "tillit/api/server.h"
+#include "tillit/audit/audit_log.h"
+#include "tillit/consent_service/consent_service.h"
+#include "tillit/consent_service/policy_cache.h"
+#include "tillit/vault/store_cache.h"
+#include "tillit/vault/vault.h"
+
+namespace tillit::api::internal {
+
+class Api {
+ public:
+  // `vault` is not owned and must outlive the Api.
+  Api(vault::Vault* vault, const ServerOptions& options,
+      std::unique_ptr<audit::AuditLog> log);
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  const ServerOptions& options() const { return options_; }
+  int64_t Now() const { return options_.clock->NowSeconds(); }
+  AuditTrail& audit() { return audit_; }
+
+  vault::Vault& vault() { return vault_; }
+  vault::StoreCache& stores() { return stores_; }
+  consent::PolicyCache& policies() { return policies_; }
+  consent::ConsentService& consent() { return consent_; }
+  DeviceRegistry& devices() { return devices_; }
+
+  Metrics& metrics() { return metrics_; }
+  ServerLog& server_log() { return server_log_; }
+
+ private:
+  vault::Vault& vault_;
+  const ServerOptions options_;
+  ServerLog server_log_;
+  Metrics metrics_;
+  vault::StoreCache stores_;
+  AuditTrail audit_;
+  consent::ConsentService consent_;
+  consent::PolicyCache policies_;
+  DeviceRegistry devices_;
+};
+
+}  // namespace tillit::api::internal
+
+#endif  // TILLIT_API_SRC_API_H_

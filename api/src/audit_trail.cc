@@ -1,0 +1,70 @@
+#include "audit_trail.h"
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "call.h"
+#include "metrics.h"
+#include "server_log.h"
+
+namespace tillit::api::internal {
+namespace {
+
+// The actor kind an entry names for a principal of `role`.
+std::string_view ActorKind(Role role) {
+  switch (role) {
+    case kAdmin:
+      return "operator";
+    case kCitizen:
+      return "citizen";
+    case kProvider:
+      return "provider";
+    case kResearcher:
+      return "researcher";
+    case kAuditor:
+      return "auditor";
+    case kAnyone:
+      return "system";
+  }
+  return "system";
+}
+
+}  // namespace
+
+AuditTrail::AuditTrail(std::unique_ptr<audit::AuditLog> log, Clock* clock,
+                       Metrics* metrics, ServerLog* server_log)
+    : log_(std::move(log)),
+      clock_(*clock),
+      metrics_(*metrics),
+      server_log_(*server_log) {}
+
+StatusOr<uint64_t> AuditTrail::Append(Call& call, audit::AuditEntry entry) {
+  entry.time = clock_.NowSeconds();
+  if (entry.actor_kind.empty()) {
+    entry.actor_kind = std::string(ActorKind(call.who().role));
+    entry.actor_id = call.who().id.empty() ? "system" : call.who().id;
+  }
+  entry.request_id = call.request_id();
+  if (entry.decision.empty()) entry.decision = "none";
+  TILLIT_ASSIGN_OR_RETURN(
+      std::vector<uint64_t> indexes,
+      AppendBatch(call, std::span<const audit::AuditEntry>(&entry, 1)));
+  return indexes.front();
+}
+
+StatusOr<std::vector<uint64_t>> AuditTrail::AppendBatch(
+    Call& call, std::span<const audit::AuditEntry> entries) {
+  StatusOr<std::vector<uint64_t>> indexes = log_->AppendBatch(entries);
+  if (!indexes.ok()) {
+    metrics_.AuditFailed();
+    call.audit_failed = true;
+    server_log_.Line("request_id=" + call.request_id() +
+                     " audit append failed: " + indexes.status().ToString());
+    return Status::FailedPrecondition("audit log unavailable: access refused");
+  }
+  for (size_t i = 0; i < entries.size(); ++i) metrics_.AuditAppended();
+  return indexes;
+}
+
+}  // namespace tillit::api::internal

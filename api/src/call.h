@@ -1,0 +1,79 @@
+// Call: one request being served, as a handler sees it: who is calling,
+// the path and query parameters, the body within its limits, and the
+// reply. Principal: who is calling.
+//
+// Thread-safety: a Call belongs to the worker thread serving its request.
+#ifndef TILLIT_API_SRC_CALL_H_
+#define TILLIT_API_SRC_CALL_H_
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "route.h"
+#include "tillit/api/routes.h"
+#include "tillit/api/server.h"
+#include "tillit/base/status.h"
+
+namespace tillit::api::internal {
+
+using nlohmann::json;
+
+struct Principal {
+  Role role = kAnyone;
+  std::string id;  // c_…, p_…, r_…, a_… or "operator"; empty for anyone
+  // The paired device whose signature authenticated the request (the
+  // principal is then its citizen); empty for a bearer token.
+  std::string device_id;
+};
+
+// Holds references to the request, the response and the server's state of
+// the request: all must outlive the Call.
+class Call {
+ public:
+  Call(const httplib::Request& req, httplib::Response& res,
+       const RouteMatch& match, const Principal& who,
+       const std::string& request_id, const ServerOptions& options)
+      : req(req),
+        res(res),
+        match_(match),
+        who_(who),
+        request_id_(request_id),
+        options_(options) {}
+
+  const httplib::Request& req;
+  httplib::Response& res;
+
+  const Principal& who() const { return who_; }
+  const std::string& request_id() const { return request_id_; }
+  // A path parameter ("{id}" in the route), already URL-decoded.
+  std::string Param(std::string_view name) const;
+  // A query parameter, if present.
+  std::optional<std::string> Query(std::string_view name) const;
+  // The body as JSON within the size and depth limits; InvalidArgument
+  // naming the problem otherwise.
+  StatusOr<json> Json() const;
+  // The body's bytes within the JSON depth limit (the route's size limit
+  // was enforced while reading).
+  StatusOr<std::string_view> JsonText() const;
+
+  void Reply(const json& body, int status = 200);
+  void ReplyText(std::string body, const char* content_type, int status = 200);
+
+  // Set by AuditTrail when an entry could not be written: the reply is
+  // then 503 audit_unavailable, whatever the handler returns.
+  bool audit_failed = false;
+
+ private:
+  const RouteMatch& match_;
+  const Principal& who_;
+  const std::string& request_id_;
+  const ServerOptions& options_;
+};
+
+}  // namespace tillit::api::internal
+
+#endif  // TILLIT_API_SRC_CALL_H_

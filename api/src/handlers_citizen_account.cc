@@ -1,0 +1,141 @@
+// Citizen routes about the account: the access log (with inclusion
+// proofs), paired devices and erasure (see handlers_citizen.h for the
+// audit rules).
+//
+// From the Api: audit() (and its log), devices(), stores() and vault()
+// (erasure).
+#include <algorithm>
+
+#include "api.h"
+#include "call.h"
+#include "devices.h"
+#include "handlers_citizen.h"
+#include "tillit/audit_remote/remote.h"
+#include "tillit/crypto/encoding.h"
+
+namespace tillit::api::internal::citizen {
+
+// --- access log
+
+Status AccessLog(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(size_t limit, LimitParam(call));
+  std::optional<uint64_t> before;
+  if (auto b = call.Query("before")) {
+    before = ParseInteger<uint64_t>(*b);
+    if (!before)
+      return Status::InvalidArgument("before: must be an entry index");
+  }
+  bool proofs = false;
+  if (auto p = call.Query("proofs")) {
+    if (*p != "true" && *p != "false")
+      return Status::InvalidArgument("proofs: must be true or false");
+    proofs = *p == "true";
+  }
+  // This read is itself an access the citizen may see: it is written
+  // first, and may then appear in the list.
+  TILLIT_RETURN_IF_ERROR(
+      api.audit().Append(call, Entry("access-log.read", call)).status());
+  TILLIT_ASSIGN_OR_RETURN(std::string note,
+                          api.audit().log().SignedCheckpoint());
+  TILLIT_ASSIGN_OR_RETURN(
+      audit::Checkpoint checkpoint,
+      audit::OpenCheckpoint(note, api.audit().log().key_name(),
+                            api.audit().log().public_key()));
+  const uint64_t size = checkpoint.size;
+  // Only entries the checkpoint covers, so every proof verifies against it.
+  audit::ListQuery q;
+  q.citizen_id = call.who().id;
+  q.limit = limit;
+  q.before = before ? std::min(*before, size) : size;
+  TILLIT_ASSIGN_OR_RETURN(std::vector<audit::StoredEntry> entries,
+                          api.audit().log().List(q));
+  bool more = false;
+  if (entries.size() == limit) {
+    audit::ListQuery probe = q;
+    probe.before = entries.back().index;
+    probe.limit = 1;
+    TILLIT_ASSIGN_OR_RETURN(auto next, api.audit().log().List(probe));
+    more = !next.empty();
+  }
+  json list = json::array();
+  for (const audit::StoredEntry& entry : entries) {
+    json j = json::parse(audit::EntryToApiJson(entry));
+    if (proofs) {
+      TILLIT_ASSIGN_OR_RETURN(
+          std::vector<audit::Hash> path,
+          api.audit().log().InclusionProof(entry.index, size));
+      json hashes = json::array();
+      for (const audit::Hash& h : path) hashes.push_back(crypto::HexEncode(h));
+      j["inclusion_proof"] = std::move(hashes);
+    }
+    list.push_back(std::move(j));
+  }
+  call.Reply({{"entries", std::move(list)},
+              {"next", more ? json(entries.back().index) : json(nullptr)},
+              {"tree_size", size},
+              {"checkpoint", note}});
+  return Status::Ok();
+}
+
+// --- paired devices
+
+namespace {
+
+json DeviceJson(const Device& d, const Call& call) {
+  return {{"id", d.id},
+          {"name", d.name},
+          {"created", d.created},
+          {"revoked", d.revoked ? json(*d.revoked) : json(nullptr)},
+          {"this_device", d.id == call.who().device_id}};
+}
+
+}  // namespace
+
+Status ListDevices(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(std::vector<Device> devices,
+                          api.devices().List(call.who().id));
+  TILLIT_RETURN_IF_ERROR(
+      api.audit().Append(call, Entry("device.list", call)).status());
+  json list = json::array();
+  for (const Device& d : devices) list.push_back(DeviceJson(d, call));
+  call.Reply({{"devices", std::move(list)}});
+  return Status::Ok();
+}
+
+Status RevokeDevice(Api& api, Call& call) {
+  const std::string id = call.Param("id");
+  // Checked before the entry is written: another citizen's device or an
+  // unknown id is 404 and leaves no trace.
+  TILLIT_ASSIGN_OR_RETURN(Device d, api.devices().Find(id));
+  if (d.citizen_id != call.who().id) return Status::NotFound("no such device");
+  if (d.revoked)
+    return Status::FailedPrecondition("the device is already revoked");
+  TILLIT_RETURN_IF_ERROR(
+      api.audit().Append(call, Entry("device.revoke", call)).status());
+  TILLIT_ASSIGN_OR_RETURN(d,
+                          api.devices().Revoke(call.who().id, id, api.Now()));
+  call.Reply({{"id", d.id}, {"revoked", *d.revoked}});
+  return Status::Ok();
+}
+
+// --- erasure
+
+Status Erase(Api& api, Call& call) {
+  const std::string id = call.who().id;
+  TILLIT_ASSIGN_OR_RETURN(json j, call.Json());
+  if (!j.is_object() || j.size() != 1 || !j.contains("confirm") ||
+      !j["confirm"].is_string() || j["confirm"].get<std::string>() != id) {
+    return Status::InvalidArgument(
+        "confirm: the body must be {\"confirm\": \"<your citizen id>\"}");
+  }
+  TILLIT_RETURN_IF_ERROR(
+      api.audit().Append(call, Entry("citizen.erase", call)).status());
+  TILLIT_RETURN_IF_ERROR(
+      api.stores().Exclusive(id, [&] { return api.vault().EraseCitizen(id); }));
+  TILLIT_RETURN_IF_ERROR(api.vault().RevokePrincipalTokens(id).status());
+  TILLIT_RETURN_IF_ERROR(api.devices().RevokeAll(id, api.Now()).status());
+  call.Reply({{"erased", id}});
+  return Status::Ok();
+}
+
+}  // namespace tillit::api::internal::citizen

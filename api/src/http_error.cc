@@ -1,0 +1,39 @@
+#include "http_error.h"
+
+#include <nlohmann/json.hpp>
+
+namespace tillit::api::internal {
+
+using nlohmann::json;
+
+HttpError ToHttpError(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+      return {400, "invalid_argument", status.message()};
+    case StatusCode::kUnauthenticated:
+      return {401, "unauthenticated", status.message()};
+    case StatusCode::kPermissionDenied:
+      return {403, "forbidden", status.message()};
+    case StatusCode::kNotFound:
+      return {404, "not_found", status.message()};
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+      return {409, "conflict", status.message()};
+    case StatusCode::kResourceExhausted:
+      return {413, "too_large", status.message()};
+    default:
+      // DataLoss, IoError, Internal, ...: the message may name files or
+      // SQL; it goes to the server log, never to the client.
+      return {500, "internal", "internal error"};
+  }
+}
+
+std::string ErrorBody(std::string_view code, std::string_view message,
+                      std::string_view request_id) {
+  return json{
+      {"error",
+       {{"code", code}, {"message", message}, {"request_id", request_id}}}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace tillit::api::internal

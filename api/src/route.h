@@ -1,0 +1,56 @@
+// Route, the route table and path matching. Every handler file contributes
+// its part of the table (XRoutes()); RouteTable() puts them in one order,
+// and MatchRoute finds the route of a request.
+//
+// Thread-safety: the table is built on first use and immutable after;
+// MatchRoute may be called from any thread.
+#ifndef TILLIT_API_SRC_ROUTE_H_
+#define TILLIT_API_SRC_ROUTE_H_
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "tillit/api/routes.h"
+#include "tillit/base/status.h"
+
+namespace tillit::api::internal {
+
+class Api;
+class Call;
+// A route's work. Errors become error responses (see ToHttpError).
+using Handler = Status (*)(Api&, Call&);
+
+struct Route {
+  RouteInfo info;
+  Handler handler = nullptr;
+  bool limit_by_address = false;      // enrollment: token bucket per client IP
+  std::vector<std::string> segments;  // of info.path; "{x}" is a parameter
+};
+
+// The whole table (every handler file contributes its routes).
+const std::vector<Route>& RouteTable();
+std::vector<Route> PublicRoutes();
+std::vector<Route> AdminRoutes();
+std::vector<Route> CitizenRoutes();
+std::vector<Route> ProviderRoutes();
+std::vector<Route> ResearchRoutes();
+std::vector<Route> AuditRoutes();
+
+struct RouteMatch {
+  const Route* route = nullptr;
+  size_t index = 0;  // in RouteTable()
+  std::vector<std::pair<std::string, std::string>> params;
+  // No route for this method, but the path exists: 405 with Allow.
+  std::string allow;
+};
+// nullopt: no route has this path.
+std::optional<RouteMatch> MatchRoute(std::string_view method,
+                                     std::string_view path);
+
+}  // namespace tillit::api::internal
+
+#endif  // TILLIT_API_SRC_ROUTE_H_
