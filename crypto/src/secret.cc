@@ -56,4 +56,9 @@ bool SecretBytes::Equals(const SecretBytes& other) const {
   return sodium_memcmp(data_, other.data_, size_) == 0;
 }
 
+bool SecretBytes::IsAllZero() const {
+  if (size_ == 0) return true;
+  return sodium_is_zero(data_, size_) == 1;
+}
+
 }  // namespace tillit::crypto

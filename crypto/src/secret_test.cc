@@ -87,5 +87,16 @@ TEST(SecretBytesTest, Equals) {
   EXPECT_TRUE(SecretBytes().Equals(SecretBytes()));
 }
 
+TEST(SecretBytesTest, IsAllZero) {
+  EXPECT_TRUE(SecretBytes().IsAllZero());
+  EXPECT_TRUE(SecretBytes::Allocate(32).IsAllZero());
+  for (size_t at : {0u, 17u, 31u}) {
+    SecretBytes s = SecretBytes::Allocate(32);
+    s.ExposeSecret()[at] = 0x80;
+    EXPECT_FALSE(s.IsAllZero()) << at;
+  }
+  EXPECT_FALSE(SecretBytes::CopyFrom(std::string_view("k")).IsAllZero());
+}
+
 }  // namespace
 }  // namespace tillit::crypto

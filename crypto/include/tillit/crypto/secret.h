@@ -50,6 +50,10 @@ class SecretBytes {
   // Constant-time equality (sizes are compared first; sizes are public).
   bool Equals(const SecretBytes& other) const;
 
+  // True when every byte is zero, in constant time (sodium_is_zero); true
+  // for an empty secret. For refusing a key that a source left unfilled.
+  bool IsAllZero() const;
+
  private:
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
