@@ -646,9 +646,9 @@ StatusOr<std::unique_ptr<SealedWriter>> SealedWriter::Start(
     const crypto::X25519PublicKey& recipient, Sink sink) {
   if (!sink) return Status::InvalidArgument("no sink for the sealed writer");
   crypto::SecretBytes file_key = crypto::Random::System().Secret(kFileKeySize);
-  const std::vector<uint8_t> sealed_key =
+  StatusOr<std::vector<uint8_t>> sealed_key =
       crypto::SealedBoxSeal(file_key.ExposeSecretSpan(), recipient);
-  if (sealed_key.size() != kSealedKeySize) {
+  if (!sealed_key.ok() || sealed_key->size() != kSealedKeySize) {
     return Status::InvalidArgument(
         "the recipient's public key cannot be sealed to");
   }
@@ -656,7 +656,7 @@ StatusOr<std::unique_ptr<SealedWriter>> SealedWriter::Start(
   header.reserve(kHeaderSize);
   const std::array<uint8_t, kPrefixSize> prefix = Prefix();
   header.insert(header.end(), prefix.begin(), prefix.end());
-  header.insert(header.end(), sealed_key.begin(), sealed_key.end());
+  header.insert(header.end(), sealed_key->begin(), sealed_key->end());
   header.resize(kHeaderSize);
   StreamState state;
   if (crypto_secretstream_xchacha20poly1305_init_push(

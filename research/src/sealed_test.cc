@@ -36,7 +36,7 @@ Bytes BuildByHand(const crypto::X25519PublicKey& pk,
   Bytes key(crypto_secretstream_xchacha20poly1305_KEYBYTES);
   crypto_secretstream_xchacha20poly1305_keygen(key.data());
   Bytes out = kMagicAndVersion;
-  Bytes sealed = crypto::SealedBoxSeal(key, pk);
+  Bytes sealed = *crypto::SealedBoxSeal(key, pk);
   out.insert(out.end(), sealed.begin(), sealed.end());
   crypto_secretstream_xchacha20poly1305_state st;
   Bytes header(crypto_secretstream_xchacha20poly1305_HEADERBYTES);
