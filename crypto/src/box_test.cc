@@ -44,8 +44,7 @@ BoxKeyPair PairOf(std::string_view secret_hex) {
   return *BoxKeyPair::FromSecretKey(SecretBytes::CopyFrom(secret));
 }
 
-std::vector<uint8_t> Seal(std::string_view message,
-                          const X25519PublicKey& pk) {
+std::vector<uint8_t> Seal(std::string_view message, const X25519PublicKey& pk) {
   StatusOr<std::vector<uint8_t>> sealed = SealedBoxSeal(AsBytes(message), pk);
   EXPECT_TRUE(sealed.ok()) << sealed.status().ToString();
   return sealed.ok() ? *sealed : std::vector<uint8_t>();
@@ -153,9 +152,9 @@ TEST(X25519PublicKeyTest, RefusesOtherSizes) {
 TEST(SealedBoxTest, OpensABoxLibsodiumMade) {
   // crypto_box_seal("sealed to Alice") for RFC 7748's Alice, made once with
   // libsodium 1.0.18: boxes made before keep opening.
-  const std::vector<uint8_t> sealed = Hex(
-      "c48b8b96fca7b1d490631651145ffc3718df3b516f6c80ff33213d35d2991a6f"
-      "9022b64ea06420f0931e349be1b201158267597607f40f8c6b76b1c5c42b0a");
+  const std::vector<uint8_t> sealed =
+      Hex("c48b8b96fca7b1d490631651145ffc3718df3b516f6c80ff33213d35d2991a6f"
+          "9022b64ea06420f0931e349be1b201158267597607f40f8c6b76b1c5c42b0a");
   StatusOr<SecretBytes> open = SealedBoxOpen(sealed, PairOf(kAliceSecret));
   ASSERT_TRUE(open.ok()) << open.status().ToString();
   EXPECT_EQ(View(*open), "sealed to Alice");

@@ -61,4 +61,8 @@ bool SecretBytes::IsAllZero() const {
   return sodium_is_zero(data_, size_) == 1;
 }
 
+void Wipe(std::span<uint8_t> bytes) {
+  if (!bytes.empty()) sodium_memzero(bytes.data(), bytes.size());
+}
+
 }  // namespace tillit::crypto

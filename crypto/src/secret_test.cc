@@ -5,6 +5,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace tillit::crypto {
 namespace {
@@ -96,6 +97,15 @@ TEST(SecretBytesTest, IsAllZero) {
     EXPECT_FALSE(s.IsAllZero()) << at;
   }
   EXPECT_FALSE(SecretBytes::CopyFrom(std::string_view("k")).IsAllZero());
+}
+
+TEST(WipeTest, ZeroesEveryByte) {
+  std::vector<uint8_t> bytes = {1, 2, 3, 0xff};
+  Wipe(bytes);
+  EXPECT_EQ(bytes, std::vector<uint8_t>(4, 0));
+  std::vector<uint8_t> empty;
+  Wipe(empty);
+  EXPECT_TRUE(empty.empty());
 }
 
 }  // namespace

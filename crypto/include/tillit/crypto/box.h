@@ -24,9 +24,9 @@
 #include <span>
 #include <vector>
 
+#include "tillit/base/status.h"
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
-#include "tillit/base/status.h"
 
 namespace tillit::crypto {
 

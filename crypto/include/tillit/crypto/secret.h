@@ -62,6 +62,11 @@ class SecretBytes {
 // Secrets are never printed, logged or streamed.
 std::ostream& operator<<(std::ostream&, const SecretBytes&) = delete;
 
+// Overwrites `bytes` with zeros in a way the compiler may not drop
+// (sodium_memzero): for plaintext or key-derived bytes that had to pass
+// through ordinary memory.
+void Wipe(std::span<uint8_t> bytes);
+
 }  // namespace tillit::crypto
 
 #endif  // TILLIT_CRYPTO_SECRET_H_
