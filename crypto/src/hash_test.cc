@@ -118,7 +118,8 @@ TEST(KeyedHashSecretTest, RejectsOtherKeySizes) {
 
 SecretBytes CountingKey() {
   SecretBytes k = SecretBytes::Allocate(32);
-  for (size_t i = 0; i < k.size(); ++i) k.ExposeSecret()[i] = uint8_t(i);
+  for (size_t i = 0; i < k.size(); ++i)
+    k.ExposeSecret()[i] = static_cast<uint8_t>(i);
   return k;
 }
 
