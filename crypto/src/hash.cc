@@ -1,5 +1,10 @@
 #include "tillit/crypto/hash.h"
 
+#include <sodium.h>
+
+#include <array>
+#include <string_view>
+
 #include "sodium_runtime.h"
 
 namespace tillit::crypto {
@@ -7,6 +12,32 @@ namespace tillit::crypto {
 static_assert(sizeof(Digest) == crypto_hash_sha256_BYTES);
 static_assert(kKeyedHashMinKeySize == crypto_generichash_KEYBYTES_MIN);
 static_assert(kKeyedHashMaxKeySize == crypto_generichash_KEYBYTES_MAX);
+static_assert(kKeyedHashMinDigestSize == crypto_generichash_BYTES_MIN);
+static_assert(kKeyedHashMaxDigestSize == crypto_generichash_BYTES_MAX);
+
+namespace {
+
+bool IsKeyedHashKeySize(size_t size) {
+  return size >= kKeyedHashMinKeySize && size <= kKeyedHashMaxKeySize;
+}
+
+Status BadKeySize() {
+  return Status::InvalidArgument("keyed hash key must be 16 to 64 bytes");
+}
+
+// Absorbs `field` as its length (8 bytes little-endian), then its bytes.
+void AbsorbField(crypto_generichash_state& state, std::string_view field) {
+  std::array<uint8_t, 8> length;
+  const uint64_t n = field.size();
+  for (size_t i = 0; i < length.size(); ++i) {
+    length[i] = static_cast<uint8_t>(n >> (8 * i));
+  }
+  crypto_generichash_update(&state, length.data(), length.size());
+  crypto_generichash_update(
+      &state, reinterpret_cast<const uint8_t*>(field.data()), field.size());
+}
+
+}  // namespace
 
 Digest Sha256(std::span<const uint8_t> data) {
   internal::EnsureSodium();
@@ -36,9 +67,7 @@ Digest Sha256Hasher::Finish() {
 
 StatusOr<Digest> KeyedHash(const SecretBytes& key,
                            std::span<const uint8_t> message) {
-  if (key.size() < kKeyedHashMinKeySize || key.size() > kKeyedHashMaxKeySize) {
-    return Status::InvalidArgument("keyed hash key must be 16 to 64 bytes");
-  }
+  if (!IsKeyedHashKeySize(key.size())) return BadKeySize();
   internal::EnsureSodium();
   Digest out;
   if (crypto_generichash(out.data(), out.size(), message.data(), message.size(),
@@ -46,6 +75,42 @@ StatusOr<Digest> KeyedHash(const SecretBytes& key,
     return Status::Internal("keyed hash failed");
   }
   return out;
+}
+
+StatusOr<SecretBytes> KeyedHashSecret(const SecretBytes& key,
+                                      std::span<const uint8_t> message) {
+  if (!IsKeyedHashKeySize(key.size())) return BadKeySize();
+  internal::EnsureSodium();
+  SecretBytes out = SecretBytes::Allocate(sizeof(Digest));
+  if (crypto_generichash(out.ExposeSecret(), out.size(), message.data(),
+                         message.size(), key.ExposeSecret(), key.size()) != 0) {
+    return Status::Internal("keyed hash failed");
+  }
+  return out;
+}
+
+StatusOr<KeyedHasher> KeyedHasher::Create(SecretBytes key, size_t digest_size) {
+  if (!IsKeyedHashKeySize(key.size())) return BadKeySize();
+  if (digest_size < kKeyedHashMinDigestSize ||
+      digest_size > kKeyedHashMaxDigestSize) {
+    return Status::InvalidArgument("keyed hash digest must be 16 to 64 bytes");
+  }
+  internal::EnsureSodium();
+  return KeyedHasher(std::make_shared<const SecretBytes>(std::move(key)),
+                     digest_size);
+}
+
+std::vector<uint8_t> KeyedHasher::HashFields(
+    std::initializer_list<std::string_view> fields) const {
+  // The state holds values derived from the key: wiped before returning.
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, key_->ExposeSecret(), key_->size(),
+                          digest_size_);
+  for (std::string_view field : fields) AbsorbField(state, field);
+  std::vector<uint8_t> digest(digest_size_);
+  crypto_generichash_final(&state, digest.data(), digest.size());
+  sodium_memzero(&state, sizeof state);
+  return digest;
 }
 
 }  // namespace tillit::crypto

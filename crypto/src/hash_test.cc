@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tillit/crypto/encoding.h"
 
@@ -96,6 +98,100 @@ TEST(KeyedHashTest, RejectsOtherKeySizes) {
     StatusOr<Digest> d = KeyedHash(KeyOfSize(n), AsBytes("x"));
     EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument) << n;
   }
+}
+
+TEST(KeyedHashSecretTest, EqualsKeyedHashInSecureMemory) {
+  const SecretBytes key = KeyOfSize(32, 7);
+  StatusOr<SecretBytes> secret = KeyedHashSecret(key, AsBytes("study s_1"));
+  ASSERT_TRUE(secret.ok());
+  const Digest d = *KeyedHash(key, AsBytes("study s_1"));
+  EXPECT_EQ(HexEncode(secret->ExposeSecretSpan()), HexEncode(d));
+}
+
+TEST(KeyedHashSecretTest, RejectsOtherKeySizes) {
+  for (size_t n : {0u, 15u, 65u}) {
+    EXPECT_EQ(KeyedHashSecret(KeyOfSize(n), AsBytes("x")).status().code(),
+              StatusCode::kInvalidArgument)
+        << n;
+  }
+}
+
+SecretBytes CountingKey() {
+  SecretBytes k = SecretBytes::Allocate(32);
+  for (size_t i = 0; i < k.size(); ++i)
+    k.ExposeSecret()[i] = static_cast<uint8_t>(i);
+  return k;
+}
+
+KeyedHasher HasherOf(SecretBytes key, size_t digest_size) {
+  StatusOr<KeyedHasher> h = KeyedHasher::Create(std::move(key), digest_size);
+  EXPECT_TRUE(h.ok()) << h.status().ToString();
+  return std::move(h).value();
+}
+
+// BLAKE2b keyed with the bytes 00..1f over the length-prefixed fields, as
+// libsodium's crypto_generichash (and Python's hashlib.blake2b) give it.
+TEST(KeyedHasherTest, KnownAnswers) {
+  EXPECT_EQ(HexEncode(HasherOf(CountingKey(), 16).HashFields({"abc"})),
+            "e66ff3421a8e899ea521cf234e7c5905");
+  EXPECT_EQ(
+      HexEncode(HasherOf(CountingKey(), 64).HashFields({"tillit", "", "v1"})),
+      "6510b10c90e691758a688af1ade8110b5a7067a2c0dc13e93b75b9962df5018b"
+      "83c186326b88e0c4f9d1803191487823b800a77a3bfbc2e0df6e088e293c67bb");
+  EXPECT_EQ(HexEncode(HasherOf(CountingKey(), 32).HashFields({})),
+            "4e51e7a913fc80137da52880fecca175bf81e117d5c68126dc2774033517ea0d");
+}
+
+TEST(KeyedHasherTest, OneFieldIsKeyedHashOfItsEncoding) {
+  const KeyedHasher h = HasherOf(KeyOfSize(32, 3), 32);
+  EXPECT_EQ(h.digest_size(), 32u);
+  const std::string encoded = std::string("\x05\0\0\0\0\0\0\0", 8) + "c_123";
+  const Digest expected = *KeyedHash(KeyOfSize(32, 3), AsBytes(encoded));
+  EXPECT_EQ(h.HashFields({"c_123"}),
+            std::vector<uint8_t>(expected.begin(), expected.end()));
+}
+
+TEST(KeyedHasherTest, FieldListsDoNotCollide) {
+  const KeyedHasher h = HasherOf(KeyOfSize(32), 16);
+  EXPECT_NE(h.HashFields({"ab", "c"}), h.HashFields({"a", "bc"}));
+  EXPECT_NE(h.HashFields({}), h.HashFields({""}));
+  EXPECT_NE(h.HashFields({""}), h.HashFields({"", ""}));
+  EXPECT_EQ(h.HashFields({"a", "b"}), h.HashFields({"a", "b"}));
+  EXPECT_EQ(h.HashFields({"a"}).size(), 16u);
+}
+
+TEST(KeyedHasherTest, DependsOnKeyAndDigestSize) {
+  const std::vector<uint8_t> a =
+      HasherOf(KeyOfSize(32, 1), 16).HashFields({"x"});
+  EXPECT_NE(a, HasherOf(KeyOfSize(32, 2), 16).HashFields({"x"}));
+  // A longer digest is another hash, not an extension of the shorter one.
+  const std::vector<uint8_t> b =
+      HasherOf(KeyOfSize(32, 1), 32).HashFields({"x"});
+  EXPECT_NE(a, std::vector<uint8_t>(b.begin(), b.begin() + 16));
+}
+
+TEST(KeyedHasherTest, CopiesAndMovedFromHashersKeepTheKey) {
+  KeyedHasher h = HasherOf(KeyOfSize(32), 16);
+  const std::vector<uint8_t> expected = h.HashFields({"x"});
+  const KeyedHasher copy = h;
+  const KeyedHasher moved = std::move(h);
+  EXPECT_EQ(copy.HashFields({"x"}), expected);
+  EXPECT_EQ(moved.HashFields({"x"}), expected);
+  // NOLINTNEXTLINE(bugprone-use-after-move): the contract under test
+  EXPECT_EQ(h.HashFields({"x"}), expected);
+}
+
+TEST(KeyedHasherTest, RejectsOtherKeyAndDigestSizes) {
+  for (size_t n : {0u, 1u, 15u, 65u}) {
+    EXPECT_EQ(KeyedHasher::Create(KeyOfSize(n), 32).status().code(),
+              StatusCode::kInvalidArgument)
+        << n;
+    EXPECT_EQ(KeyedHasher::Create(KeyOfSize(32), n).status().code(),
+              StatusCode::kInvalidArgument)
+        << n;
+  }
+  EXPECT_TRUE(KeyedHasher::Create(KeyOfSize(16), 64).ok());
+  EXPECT_TRUE(KeyedHasher::Create(KeyOfSize(64), 16).ok());
 }
 
 }  // namespace

@@ -56,4 +56,13 @@ bool SecretBytes::Equals(const SecretBytes& other) const {
   return sodium_memcmp(data_, other.data_, size_) == 0;
 }
 
+bool SecretBytes::IsAllZero() const {
+  if (size_ == 0) return true;
+  return sodium_is_zero(data_, size_) == 1;
+}
+
+void Wipe(std::span<uint8_t> bytes) {
+  if (!bytes.empty()) sodium_memzero(bytes.data(), bytes.size());
+}
+
 }  // namespace tillit::crypto

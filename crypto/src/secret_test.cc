@@ -5,6 +5,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace tillit::crypto {
 namespace {
@@ -85,6 +86,26 @@ TEST(SecretBytesTest, Equals) {
   EXPECT_FALSE(a.Equals(SecretBytes::CopyFrom(std::string_view("abc"))));
   EXPECT_FALSE(a.Equals(SecretBytes()));
   EXPECT_TRUE(SecretBytes().Equals(SecretBytes()));
+}
+
+TEST(SecretBytesTest, IsAllZero) {
+  EXPECT_TRUE(SecretBytes().IsAllZero());
+  EXPECT_TRUE(SecretBytes::Allocate(32).IsAllZero());
+  for (size_t at : {0u, 17u, 31u}) {
+    SecretBytes s = SecretBytes::Allocate(32);
+    s.ExposeSecret()[at] = 0x80;
+    EXPECT_FALSE(s.IsAllZero()) << at;
+  }
+  EXPECT_FALSE(SecretBytes::CopyFrom(std::string_view("k")).IsAllZero());
+}
+
+TEST(WipeTest, ZeroesEveryByte) {
+  std::vector<uint8_t> bytes = {1, 2, 3, 0xff};
+  Wipe(bytes);
+  EXPECT_EQ(bytes, std::vector<uint8_t>(4, 0));
+  std::vector<uint8_t> empty;
+  Wipe(empty);
+  EXPECT_TRUE(empty.empty());
 }
 
 }  // namespace

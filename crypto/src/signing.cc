@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include "sodium_runtime.h"
 
 namespace tillit::crypto {
@@ -32,6 +34,20 @@ Ed25519Signature SigningKey::Sign(std::span<const uint8_t> message) const {
   crypto_sign_detached(signature.data(), nullptr, message.data(),
                        message.size(), secret_key_.ExposeSecret());
   return signature;
+}
+
+StatusOr<Ed25519PublicKey> Ed25519PublicKeyFromBytes(
+    std::span<const uint8_t> bytes) {
+  if (bytes.size() != crypto_sign_PUBLICKEYBYTES) {
+    return Status::InvalidArgument("Ed25519 public key must be 32 bytes");
+  }
+  internal::EnsureSodium();
+  if (crypto_core_ed25519_is_valid_point(bytes.data()) != 1) {
+    return Status::InvalidArgument("not a usable Ed25519 public key");
+  }
+  Ed25519PublicKey key;
+  std::copy(bytes.begin(), bytes.end(), key.begin());
+  return key;
 }
 
 bool VerifyEd25519(const Ed25519PublicKey& public_key,

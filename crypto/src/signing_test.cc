@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -140,6 +141,47 @@ TEST(SigningKeyTest, MovedKeyStillSigns) {
   SigningKey b = std::move(a);
   EXPECT_EQ(b.public_key(), pk);
   EXPECT_TRUE(VerifyEd25519(pk, AsBytes("m"), b.Sign(AsBytes("m"))));
+}
+
+TEST(Ed25519PublicKeyTest, AcceptsRealKeys) {
+  for (std::string_view hex :
+       {"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"}) {
+    StatusOr<Ed25519PublicKey> key = Ed25519PublicKeyFromBytes(*HexDecode(hex));
+    ASSERT_TRUE(key.ok()) << hex;
+    EXPECT_EQ(HexEncode(*key), hex);
+  }
+  DeterministicRandom rng(12);
+  const SigningKey generated = SigningKey::Generate(rng);
+  EXPECT_TRUE(Ed25519PublicKeyFromBytes(generated.public_key()).ok());
+}
+
+TEST(Ed25519PublicKeyTest, RefusesPointsThatProveNothing) {
+  // The identity and the all-zero encoding (small order), p - 1 (order 2),
+  // p (non-canonical), a y with no point, and all ones.
+  for (std::string_view hex :
+       {"0100000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0200000000000000000000000000000000000000000000000000000000000000",
+        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"}) {
+    EXPECT_EQ(Ed25519PublicKeyFromBytes(*HexDecode(hex)).status().code(),
+              StatusCode::kInvalidArgument)
+        << hex;
+  }
+}
+
+TEST(Ed25519PublicKeyTest, RefusesOtherSizes) {
+  std::vector<uint8_t> bytes = *HexDecode(
+      "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+  for (size_t n : {0u, 31u, 33u, 64u}) {
+    std::vector<uint8_t> resized = bytes;
+    resized.resize(n, 0);
+    EXPECT_EQ(Ed25519PublicKeyFromBytes(resized).status().code(),
+              StatusCode::kInvalidArgument)
+        << n;
+  }
 }
 
 }  // namespace

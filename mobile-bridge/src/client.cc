@@ -1,7 +1,5 @@
 #include "client.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -112,7 +110,7 @@ StatusOr<crypto::SecretBytes> Client::PlatformKey(std::string_view name) {
                        "the platform key callback failed for \"" +
                            std::string(name) + "\"");
   }
-  if (sodium_is_zero(key.ExposeSecret(), key.size())) {
+  if (key.IsAllZero()) {
     return BridgeError(ErrorCode::kKeyUnavailable,
                        "the platform key callback gave no key for \"" +
                            std::string(name) + "\"");

@@ -5,14 +5,10 @@
 // minimised. docs/RELEASE_FORMAT.md lists the result per resource type.
 #include "tillit/research/deidentify.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <initializer_list>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,15 +18,6 @@ namespace tillit::research {
 namespace {
 
 using json = nlohmann::json;
-
-constexpr size_t kStudyKeyBytes = 32;
-constexpr size_t kPseudonymBytes = 16;  // 32 lowercase hex characters
-static_assert(kStudyKeyBytes >= crypto_generichash_KEYBYTES_MIN &&
-              kStudyKeyBytes <= crypto_generichash_KEYBYTES_MAX);
-
-// Domain separation: the first (length-prefixed) field of every hash input.
-constexpr std::string_view kCitizenDomain = "tillit/research/citizen/v1";
-constexpr std::string_view kResourceDomain = "tillit/research/resource/v1";
 
 // Pseudo-types, outside the resource type alphabet ([A-Z][A-Za-z]*), for
 // the other strings the release hashes.
@@ -47,38 +34,6 @@ constexpr std::string_view kRaceUrl =
     "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race";
 constexpr std::string_view kEthnicityUrl =
     "http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity";
-
-void AbsorbField(crypto_generichash_state& state, std::string_view field) {
-  std::array<unsigned char, 8> length;
-  const uint64_t n = field.size();
-  for (size_t i = 0; i < length.size(); ++i) {
-    length[i] = static_cast<unsigned char>(n >> (8 * i));
-  }
-  crypto_generichash_update(&state, length.data(), length.size());
-  crypto_generichash_update(
-      &state, reinterpret_cast<const unsigned char*>(field.data()),
-      field.size());
-}
-
-// BLAKE2b keyed with the study key over the length-prefixed fields, as 32
-// lowercase hex characters.
-std::string KeyedHash(const crypto::SecretBytes& key,
-                      std::initializer_list<std::string_view> fields) {
-  crypto_generichash_state state;
-  crypto_generichash_init(&state, key.ExposeSecret(), key.size(),
-                          kPseudonymBytes);
-  for (std::string_view field : fields) AbsorbField(state, field);
-  std::array<unsigned char, kPseudonymBytes> digest;
-  crypto_generichash_final(&state, digest.data(), digest.size());
-  sodium_memzero(&state, sizeof state);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(2 * digest.size(), '\0');
-  for (size_t i = 0; i < digest.size(); ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 0xF];
-  }
-  return out;
-}
 
 bool IsResourceType(std::string_view s) {
   if (s.empty() || s.size() > 64 || s[0] < 'A' || s[0] > 'Z') return false;
@@ -107,7 +62,7 @@ std::string UuidForm(std::string_view hex) {
 
 // "2.25.<decimal>" (a UUID-derived DICOM UID) of a 32-character pseudonym.
 std::string DicomUidForm(std::string_view hex) {
-  std::array<uint8_t, kPseudonymBytes> value{};
+  std::array<uint8_t, kPseudonymSize> value{};
   const auto nibble = [](char c) {
     return static_cast<uint8_t>(c <= '9' ? c - '0' : c - 'a' + 10);
   };
@@ -561,23 +516,6 @@ class Scrubber {
 };
 
 }  // namespace
-
-Pseudonymiser::Pseudonymiser(const crypto::SecretBytes& study_key) {
-  if (study_key.size() != kStudyKeyBytes) {
-    throw std::invalid_argument("a study key is 32 bytes");
-  }
-  key_ = study_key.Clone();
-}
-
-std::string Pseudonymiser::Citizen(std::string_view citizen_id) const {
-  return KeyedHash(key_, {kCitizenDomain, citizen_id});
-}
-
-std::string Pseudonymiser::Resource(std::string_view citizen_id,
-                                    std::string_view type,
-                                    std::string_view id) const {
-  return KeyedHash(key_, {kResourceDomain, citizen_id, type, id});
-}
 
 StatusOr<nlohmann::json> Deidentify(const nlohmann::json& resource,
                                     std::string_view citizen_id,

@@ -350,12 +350,7 @@ StatusOr<crypto::SecretBytes> StudyKey(vault::Vault& vault,
                           vault.DeriveKey(crypto::KdfContext::kStudyKeys, 1));
   std::string message = "tillit study pseudonym key\n";
   message += study_id;
-  TILLIT_ASSIGN_OR_RETURN(crypto::Digest d,
-                          crypto::KeyedHash(base, crypto::AsBytes(message)));
-  crypto::SecretBytes key = crypto::SecretBytes::CopyFrom(
-      std::span<const uint8_t>(d.data(), d.size()));
-  sodium_memzero(d.data(), d.size());
-  return key;
+  return crypto::KeyedHashSecret(base, crypto::AsBytes(message));
 }
 
 std::string ReleasePath(const vault::Vault& vault,
@@ -394,7 +389,7 @@ StatusOr<ReleaseInfo> MakeRelease(vault::Vault& vault,
   if (!vault::IsValidId(in.release_id, "rel_"))
     return Status::InvalidArgument("release id must look like rel_…");
   auto pk_bytes = crypto::Base64Decode(in.researcher->public_key);
-  if (!pk_bytes.ok() || pk_bytes->size() != 32) {
+  if (!pk_bytes.ok() || pk_bytes->size() != crypto::kX25519PublicKeySize) {
     return Status::FailedPrecondition(
         "the researcher has no public key to seal releases to");
   }
@@ -403,7 +398,8 @@ StatusOr<ReleaseInfo> MakeRelease(vault::Vault& vault,
 
   TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes study_key,
                           StudyKey(vault, in.study->study.id));
-  const Pseudonymiser pseudonyms(study_key);
+  TILLIT_ASSIGN_OR_RETURN(const Pseudonymiser pseudonyms,
+                          Pseudonymiser::Create(study_key));
 
   const std::string final_path = ReleasePath(vault, in.release_id);
   std::error_code ec;

@@ -1,7 +1,6 @@
 #include "tillit/research/sealed.h"
 
 #include <fcntl.h>
-#include <sodium.h>
 #include <stdio.h>  // renameat2, RENAME_NOREPLACE
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
+#include "tillit/crypto/secretstream.h"
 
 namespace tillit::research {
 namespace {
@@ -28,13 +28,12 @@ constexpr std::array<uint8_t, 8> kMagic = {'T', 'I', 'L', 'L',
                                            'I', 'T', 'R', 'F'};
 constexpr uint32_t kVersion = 1;
 constexpr size_t kPrefixSize = 12;  // magic + big-endian version
-constexpr size_t kFileKeySize = crypto_secretstream_xchacha20poly1305_KEYBYTES;
+constexpr size_t kFileKeySize = crypto::kSecretStreamKeySize;
 constexpr size_t kSealedKeySize = kFileKeySize + crypto::kSealedBoxOverhead;
-constexpr size_t kStreamHeaderSize =
-    crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+constexpr size_t kStreamHeaderSize = crypto::kSecretStreamHeaderSize;
 constexpr size_t kHeaderSize = kPrefixSize + kSealedKeySize + kStreamHeaderSize;
 constexpr size_t kChunkPlaintext = 64 * 1024;
-constexpr size_t kChunkOverhead = crypto_secretstream_xchacha20poly1305_ABYTES;
+constexpr size_t kChunkOverhead = crypto::kSecretStreamChunkOverhead;
 constexpr size_t kChunkCiphertext = kChunkPlaintext + kChunkOverhead;
 constexpr size_t kMaxNameSize = 64;
 // The writer splits longer appends into pieces of this size; the reader
@@ -45,8 +44,6 @@ constexpr size_t kRecordHeadMax = 2 + kMaxNameSize + 4;
 static_assert(kFileKeySize == 32 && kSealedKeySize == 80 &&
               kStreamHeaderSize == 24 && kHeaderSize == 116 &&
               kChunkOverhead == 17);
-static_assert(alignof(crypto_secretstream_xchacha20poly1305_state) == 1,
-              "the stream state lives in unaligned secure memory");
 
 std::array<uint8_t, kPrefixSize> Prefix() {
   std::array<uint8_t, kPrefixSize> p{};
@@ -63,34 +60,16 @@ uint32_t LoadBigEndian32(const uint8_t* p) {
          (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
-// The secretstream state (it holds a key derived from the file key) kept in
-// secure memory.
-class StreamState {
- public:
-  StreamState()
-      : mem_(crypto::SecretBytes::Allocate(
-            sizeof(crypto_secretstream_xchacha20poly1305_state))) {}
-  crypto_secretstream_xchacha20poly1305_state* get() {
-    return reinterpret_cast<crypto_secretstream_xchacha20poly1305_state*>(
-        mem_.ExposeSecret());
-  }
-
- private:
-  crypto::SecretBytes mem_;
-};
-
 // ------------------------------------------------------------- writer
 
 class StreamingSealedWriter final : public SealedWriter {
  public:
-  StreamingSealedWriter(Sink sink, StreamState state)
-      : sink_(std::move(sink)), state_(std::move(state)), prefix_(Prefix()) {
+  StreamingSealedWriter(Sink sink, crypto::SecretStreamPusher stream)
+      : sink_(std::move(sink)), stream_(std::move(stream)), prefix_(Prefix()) {
     buf_.reserve(kChunkPlaintext);
     out_.resize(kChunkCiphertext);
   }
-  ~StreamingSealedWriter() override {
-    if (!buf_.empty()) sodium_memzero(buf_.data(), buf_.size());
-  }
+  ~StreamingSealedWriter() override { crypto::Wipe(buf_); }
 
   Status Append(std::string_view name, std::string_view bytes) override {
     TILLIT_RETURN_IF_ERROR(CheckUsable());
@@ -122,7 +101,7 @@ class StreamingSealedWriter final : public SealedWriter {
   Status Finish() override {
     TILLIT_RETURN_IF_ERROR(CheckUsable());
     finished_ = true;
-    return Seal(crypto_secretstream_xchacha20poly1305_TAG_FINAL);
+    return Seal(/*final=*/true);
   }
 
  private:
@@ -159,8 +138,7 @@ class StreamingSealedWriter final : public SealedWriter {
   Status Put(std::span<const uint8_t> data) {
     while (!data.empty()) {
       if (buf_.size() == kChunkPlaintext) {
-        TILLIT_RETURN_IF_ERROR(
-            Seal(crypto_secretstream_xchacha20poly1305_TAG_MESSAGE));
+        TILLIT_RETURN_IF_ERROR(Seal(/*final=*/false));
       }
       const size_t n = std::min(kChunkPlaintext - buf_.size(), data.size());
       buf_.insert(buf_.end(), data.begin(), data.begin() + n);
@@ -169,23 +147,25 @@ class StreamingSealedWriter final : public SealedWriter {
     return Status::Ok();
   }
 
-  Status Seal(unsigned char tag) {
-    unsigned long long written = 0;
-    if (crypto_secretstream_xchacha20poly1305_push(
-            state_.get(), out_.data(), &written, buf_.data(), buf_.size(),
-            prefix_.data(), prefix_.size(), tag) != 0) {
+  // Seals what is buffered as the next chunk (the last one if `final`)
+  // and hands it to the sink.
+  Status Seal(bool final) {
+    StatusOr<std::span<const uint8_t>> chunk =
+        final ? stream_.PushFinal(buf_, prefix_, out_)
+              : stream_.Push(buf_, prefix_, out_);
+    if (!chunk.ok()) {
       failure_ = Status::Internal("secretstream push failed");
       return failure_;
     }
-    if (!buf_.empty()) sodium_memzero(buf_.data(), buf_.size());
+    crypto::Wipe(buf_);
     buf_.clear();
-    Status s = sink_(std::span<const uint8_t>(out_.data(), written));
+    Status s = sink_(*chunk);
     if (!s.ok()) failure_ = s;
     return s;
   }
 
   Sink sink_;
-  StreamState state_;
+  crypto::SecretStreamPusher stream_;
   const std::array<uint8_t, kPrefixSize> prefix_;
   std::vector<uint8_t> buf_;  // plaintext of the chunk being filled
   std::vector<uint8_t> out_;  // one sealed chunk
@@ -544,8 +524,9 @@ class OutputPlace {
   bool committed_ = false;
 };
 
-// Reads and checks the header; returns the initialised stream state.
-StatusOr<StreamState> OpenHeader(int fd, const crypto::BoxKeyPair& key) {
+// Reads and checks the header; returns the stream it opens.
+StatusOr<crypto::SecretStreamPuller> OpenHeader(int fd,
+                                                const crypto::BoxKeyPair& key) {
   std::array<uint8_t, kHeaderSize> header{};
   TILLIT_ASSIGN_OR_RETURN(const size_t n, ReadUpTo(fd, header));
   if (n < kMagic.size() ||
@@ -576,18 +557,18 @@ StatusOr<StreamState> OpenHeader(int fd, const crypto::BoxKeyPair& key) {
   if (file_key->size() != kFileKeySize) {
     return Status::DataLoss("release header altered: bad file key");
   }
-  StreamState state;
-  if (crypto_secretstream_xchacha20poly1305_init_pull(
-          state.get(), header.data() + kPrefixSize + kSealedKeySize,
-          file_key->ExposeSecret()) != 0) {
-    return Status::DataLoss("release header altered");
-  }
-  return state;
+  StatusOr<crypto::SecretStreamPuller> stream =
+      crypto::SecretStreamPuller::Create(
+          *file_key, std::span<const uint8_t>(header).subspan(
+                         kPrefixSize + kSealedKeySize, kStreamHeaderSize));
+  if (!stream.ok()) return Status::DataLoss("release header altered");
+  return stream;
 }
 
 // Decrypts every chunk into `files`; OK only when the FINAL chunk
 // authenticated and nothing follows it.
-Status ReadChunks(int fd, StreamState& state, MemberFiles& files) {
+Status ReadChunks(int fd, crypto::SecretStreamPuller& stream,
+                  MemberFiles& files) {
   const std::array<uint8_t, kPrefixSize> prefix = Prefix();
   RecordParser parser(files);
   std::vector<uint8_t> sealed(kChunkCiphertext);
@@ -600,17 +581,17 @@ Status ReadChunks(int fd, StreamState& state, MemberFiles& files) {
                                          : "release truncated after " + where +
                                                " (the final chunk is missing)");
     }
-    unsigned long long size = 0;
-    unsigned char tag = 0;
-    if (n < kChunkOverhead ||
-        crypto_secretstream_xchacha20poly1305_pull(
-            state.get(), plain.data(), &size, &tag, sealed.data(), n,
-            prefix.data(), prefix.size()) != 0) {
+    StatusOr<crypto::PulledChunk> chunk =
+        stream.Pull(std::span<const uint8_t>(sealed).first(n), prefix, plain);
+    if (!chunk.ok()) {
+      if (chunk.status().code() != StatusCode::kDataLoss) {
+        return chunk.status();
+      }
       return Status::DataLoss("release altered, truncated or extended: " +
                               where + " does not authenticate");
     }
-    const std::span<const uint8_t> content(plain.data(), size);
-    if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
+    const std::span<const uint8_t> content = chunk->plaintext;
+    if (chunk->tag == crypto::SecretStreamTag::kFinal) {
       std::array<uint8_t, 1> extra{};
       TILLIT_ASSIGN_OR_RETURN(const size_t more, ReadUpTo(fd, extra));
       if (more != 0) {
@@ -619,7 +600,7 @@ Status ReadChunks(int fd, StreamState& state, MemberFiles& files) {
       TILLIT_RETURN_IF_ERROR(parser.Feed(content));
       return parser.Finish();
     }
-    if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) {
+    if (chunk->tag != crypto::SecretStreamTag::kMessage) {
       return Status::DataLoss("release malformed: unexpected tag in " + where);
     }
     if (n != kChunkCiphertext) {
@@ -646,9 +627,9 @@ StatusOr<std::unique_ptr<SealedWriter>> SealedWriter::Start(
     const crypto::X25519PublicKey& recipient, Sink sink) {
   if (!sink) return Status::InvalidArgument("no sink for the sealed writer");
   crypto::SecretBytes file_key = crypto::Random::System().Secret(kFileKeySize);
-  const std::vector<uint8_t> sealed_key =
+  StatusOr<std::vector<uint8_t>> sealed_key =
       crypto::SealedBoxSeal(file_key.ExposeSecretSpan(), recipient);
-  if (sealed_key.size() != kSealedKeySize) {
+  if (!sealed_key.ok() || sealed_key->size() != kSealedKeySize) {
     return Status::InvalidArgument(
         "the recipient's public key cannot be sealed to");
   }
@@ -656,17 +637,15 @@ StatusOr<std::unique_ptr<SealedWriter>> SealedWriter::Start(
   header.reserve(kHeaderSize);
   const std::array<uint8_t, kPrefixSize> prefix = Prefix();
   header.insert(header.end(), prefix.begin(), prefix.end());
-  header.insert(header.end(), sealed_key.begin(), sealed_key.end());
-  header.resize(kHeaderSize);
-  StreamState state;
-  if (crypto_secretstream_xchacha20poly1305_init_push(
-          state.get(), header.data() + kPrefixSize + kSealedKeySize,
-          file_key.ExposeSecret()) != 0) {
-    return Status::Internal("secretstream init failed");
-  }
+  header.insert(header.end(), sealed_key->begin(), sealed_key->end());
+  StatusOr<crypto::SecretStreamPusher> stream =
+      crypto::SecretStreamPusher::Create(file_key);
+  if (!stream.ok()) return Status::Internal("secretstream init failed");
+  const crypto::SecretStreamHeader& stream_header = stream->header();
+  header.insert(header.end(), stream_header.begin(), stream_header.end());
   TILLIT_RETURN_IF_ERROR(sink(header));
   return std::unique_ptr<SealedWriter>(
-      new StreamingSealedWriter(std::move(sink), std::move(state)));
+      new StreamingSealedWriter(std::move(sink), std::move(stream).value()));
 }
 
 StatusOr<std::vector<SealedMember>> DecryptSealedFile(
@@ -680,12 +659,13 @@ StatusOr<std::vector<SealedMember>> DecryptSealedFile(
     return Errno("cannot open " + path);
   }
   FdCloser closer(fd);
-  TILLIT_ASSIGN_OR_RETURN(StreamState state, OpenHeader(fd, key));
+  TILLIT_ASSIGN_OR_RETURN(crypto::SecretStreamPuller stream,
+                          OpenHeader(fd, key));
   TILLIT_RETURN_IF_ERROR(place.MakeTemp());
   std::vector<SealedMember> members;
   {
     MemberFiles files(place.temp());
-    TILLIT_RETURN_IF_ERROR(ReadChunks(fd, state, files));
+    TILLIT_RETURN_IF_ERROR(ReadChunks(fd, stream, files));
     TILLIT_RETURN_IF_ERROR(files.Sync());
     members = files.members();
   }

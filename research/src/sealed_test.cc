@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "tillit/crypto/encoding.h"
 #include "tillit/crypto/random.h"
 
 namespace tillit::research {
@@ -36,7 +37,7 @@ Bytes BuildByHand(const crypto::X25519PublicKey& pk,
   Bytes key(crypto_secretstream_xchacha20poly1305_KEYBYTES);
   crypto_secretstream_xchacha20poly1305_keygen(key.data());
   Bytes out = kMagicAndVersion;
-  Bytes sealed = crypto::SealedBoxSeal(key, pk);
+  Bytes sealed = *crypto::SealedBoxSeal(key, pk);
   out.insert(out.end(), sealed.begin(), sealed.end());
   crypto_secretstream_xchacha20poly1305_state st;
   Bytes header(crypto_secretstream_xchacha20poly1305_HEADERBYTES);
@@ -229,6 +230,39 @@ TEST_F(SealedTest, LayoutIsAsDocumented) {
   EXPECT_EQ(ReadMember("A.ndjson"), "alpha!");
   EXPECT_EQ(ReadMember("B"), "beta");
   EXPECT_EQ(ReadMember("C"), c);
+}
+
+TEST_F(SealedTest, AReleaseMadeEarlierStillOpens) {
+  // Sealed once with libsodium 1.0.18 by the layout of
+  // docs/RELEASE_FORMAT.md, to RFC 7748's Alice: two records in one FINAL
+  // chunk. Releases already handed out must keep opening.
+  const Bytes file = *crypto::HexDecode(
+      "54494c4c4954524600000001f84fbf2f966aebc9e990cef81a98a4b3a7692899"
+      "efd46ef5b9cc4b13b7d1bd0850bfa5c9f5fb12b93c3309cdcc4a7d450f4d76eb"
+      "2bdb8e4cea232195858d83a5efd94d5750aa17bd5823dbe725fa416c8ff074f5"
+      "94b762d6b9238cd8531e3dba8fbc43dcfb160409cfa3a65a94221a4415b18837"
+      "ff54f94b58b1ddb47bb3e139e7b2125cbaa58715148c8ade16320eb165c6a051"
+      "8c22ad4884885a6d4c63d55fa1853bdfc693362508d3e6e12e47a8297c4ab9eb"
+      "696e661abfc856c145c2575cdc6d790b39a5f6a596ab");
+  StatusOr<crypto::BoxKeyPair> alice =
+      crypto::BoxKeyPair::FromSecretKey(crypto::SecretBytes::CopyFrom(
+          *crypto::HexDecode("77076d0a7318a57d3c16c17251b26645"
+                             "df4c2f87ebc0992ab177fba51db92c2a")));
+  ASSERT_TRUE(alice.ok());
+  WriteRelease(file);
+  StatusOr<std::vector<SealedMember>> members =
+      DecryptSealedFile(release_, *alice, out_);
+  ASSERT_TRUE(members.ok()) << members.status().ToString();
+  ASSERT_EQ(members->size(), 2u);
+  EXPECT_EQ((*members)[0].name, "manifest.json");
+  EXPECT_EQ((*members)[0].size, 15u);
+  EXPECT_EQ((*members)[1].name, "Patient.ndjson");
+  EXPECT_EQ((*members)[1].size, 27u);
+  EXPECT_EQ(ReadMember("manifest.json"), "{\"study\":\"s_1\"}");
+  EXPECT_EQ(ReadMember("Patient.ndjson"), "{\"resourceType\":\"Patient\"}\n");
+  // And not with another key.
+  fs::remove_all(out_);
+  EXPECT_EQ(OpenSealedFile(release_, key_, out_).code(), StatusCode::kDataLoss);
 }
 
 TEST_F(SealedTest, LargeMemberSpansManyChunksAndTheWriterStreams) {

@@ -50,6 +50,10 @@ class SecretBytes {
   // Constant-time equality (sizes are compared first; sizes are public).
   bool Equals(const SecretBytes& other) const;
 
+  // True when every byte is zero, in constant time (sodium_is_zero); true
+  // for an empty secret. For refusing a key that a source left unfilled.
+  bool IsAllZero() const;
+
  private:
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
@@ -57,6 +61,11 @@ class SecretBytes {
 
 // Secrets are never printed, logged or streamed.
 std::ostream& operator<<(std::ostream&, const SecretBytes&) = delete;
+
+// Overwrites `bytes` with zeros in a way the compiler may not drop
+// (sodium_memzero): for plaintext or key-derived bytes that had to pass
+// through ordinary memory.
+void Wipe(std::span<uint8_t> bytes);
 
 }  // namespace tillit::crypto
 

@@ -49,6 +49,14 @@ class SigningKey {
   Ed25519PublicKey public_key_;
 };
 
+// `bytes` as a public key that may stand for someone (a device, a
+// signer). InvalidArgument for a size other than 32 bytes, and for an
+// encoding that is not a canonical point of the main subgroup
+// (crypto_core_ed25519_is_valid_point): small-order points are refused,
+// since a signature under such a key proves nothing.
+StatusOr<Ed25519PublicKey> Ed25519PublicKeyFromBytes(
+    std::span<const uint8_t> bytes);
+
 // True when `signature` is a valid Ed25519 signature of `message` by
 // `public_key`. False for a signature of any length other than 64 bytes.
 bool VerifyEd25519(const Ed25519PublicKey& public_key,

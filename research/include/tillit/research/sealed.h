@@ -1,8 +1,10 @@
 // Sealed release files (SPEC §5): an archive of named members (NDJSON
 // files and manifest.json) sealed to a researcher's X25519 public key.
-// crypto_box_seal carries a random file key; crypto_secretstream_
-// xchacha20poly1305 under that key carries the content in chunks, the last
-// one tagged FINAL. The byte layout is in docs/RELEASE_FORMAT.md.
+// A sealed box (crypto::SealedBoxSeal, libsodium's crypto_box_seal)
+// carries a random file key; a secret stream (crypto::SecretStreamPusher,
+// libsodium's crypto_secretstream_xchacha20poly1305) under that key
+// carries the content in chunks, the last one tagged FINAL. The byte
+// layout is in docs/RELEASE_FORMAT.md.
 //
 // The writer streams: memory stays one chunk whatever the archive's size.
 // The reader refuses a file that is altered, truncated (at any point,
