@@ -333,9 +333,11 @@ Status RegisterCitizenLocked(Vault::Internals* in, const std::string& id,
 StatusOr<std::pair<std::string, PutResult>> CreateCitizenWith(
     Vault::Internals* in, std::mutex& mu, const std::string& data_dir,
     const std::optional<crypto::Digest>& patient_key,
-    std::span<const fhir::ParsedResource> resources, std::string_view source) {
+    std::span<const fhir::ParsedResource> resources, std::string_view source,
+    const Vault::BeforeImportWrite& before_write = nullptr) {
   crypto::Random& rng = *in->options.rng;
   const std::string id = NewId(rng, "c_");
+  if (before_write) TILLIT_RETURN_IF_ERROR(before_write(id));
   const std::string path = data_dir + "/citizens/" + id + ".db";
   crypto::SecretBytes dek = rng.Secret(32);
   PutResult put;
@@ -742,7 +744,8 @@ StatusOr<std::optional<std::string>> Vault::FindPatient(
 
 StatusOr<ImportOutcome> Vault::Import(
     std::string_view bytes, ImportFormat format,
-    const std::optional<std::string>& citizen_id, std::string_view source) {
+    const std::optional<std::string>& citizen_id, std::string_view source,
+    const BeforeImportWrite& before_write) {
   auto parsed = format == ImportFormat::kNdjson
                     ? fhir::ParseFhirNdjson(bytes, in_->options.limits)
                     : fhir::ParseFhirDocument(bytes, in_->options.limits);
@@ -759,6 +762,7 @@ StatusOr<ImportOutcome> Vault::Import(
     if (!IsValidId(*citizen_id, "c_"))
       return Status::NotFound("no such citizen");
     out.citizen_id = *citizen_id;
+    if (before_write) TILLIT_RETURN_IF_ERROR(before_write(out.citizen_id));
     if (!out.source_patient.empty()) {
       // Link the Patient to this citizen, or check it is already theirs.
       TILLIT_ASSIGN_OR_RETURN(
@@ -811,11 +815,12 @@ StatusOr<ImportOutcome> Vault::Import(
       TILLIT_ASSIGN_OR_RETURN(std::optional<std::string> existing,
                               FindPatient(key));
       if (existing) {
+        if (before_write) TILLIT_RETURN_IF_ERROR(before_write(*existing));
         out.citizen_id = *existing;
         break;
       }
       auto created = CreateCitizenWith(in_.get(), mu_, data_dir_, key,
-                                       doc.resources, source);
+                                       doc.resources, source, before_write);
       if (created.ok()) {
         out.citizen_id = created->first;
         out.created = true;
