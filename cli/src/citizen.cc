@@ -149,10 +149,16 @@ int CmdCitizen(int argc, char** argv, Io& io) {
   }
   // erase: logged first; no log entry, no erasure.
   auto log = OpenAuditLog(vault);
-  if (!log.ok()) return Fail(io, verb, log.status());
+  if (!log.ok()) {
+    return Fail(io, verb,
+                log.status().WithContext(
+                    "cannot open the audit log, so nothing was erased"));
+  }
   if (auto logged = (*log)->Append(OperatorEntry("citizen.erase", ids[0]));
       !logged.ok()) {
-    return Fail(io, verb, logged.status());
+    return Fail(io, verb,
+                logged.status().WithContext(
+                    "cannot write the audit log, so nothing was erased"));
   }
   Status s = vault.EraseCitizen(ids[0]);
   if (!s.ok()) return Fail(io, verb, s);

@@ -1,5 +1,7 @@
 // `tillit import`: FHIR R4 files and directories into the vault, one
-// document at a time, each audited as an operator import.
+// document at a time. Each import is audited as the operator's before the
+// vault writes anything, and the command stops at the first entry that
+// cannot be written.
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -79,7 +81,11 @@ int CmdImport(int argc, char** argv, Io& io) {
   auto v = OpenVault(*setup);
   if (!v.ok()) return Fail(io, "import", v.status());
   auto log = OpenAuditLog(**v);
-  if (!log.ok()) return Fail(io, "import", log.status());
+  if (!log.ok()) {
+    return Fail(io, "import",
+                log.status().WithContext(
+                    "cannot open the audit log, so nothing was imported"));
+  }
 
   std::vector<std::string> order;
   std::map<std::string, json> citizens;
@@ -91,13 +97,30 @@ int CmdImport(int argc, char** argv, Io& io) {
     auto text =
         storage::ReadFileLimited(file, setup->options.limits.max_document_bytes);
     StatusOr<vault::ImportOutcome> outcome = text.status();
+    // The entry is durable before the vault writes anything: no entry, no
+    // import (fail closed, as the server does).
+    Status audit_failure;
+    auto audit_first = [&](const std::string& citizen_id) {
+      audit_failure =
+          (*log)->Append(OperatorEntry("records.import", citizen_id)).status();
+      return audit_failure;
+    };
     if (text.ok()) {
       const std::string ext = fs::path(file).extension().string();
       const auto format = (ext == ".ndjson" || ext == ".jsonl")
                               ? vault::ImportFormat::kNdjson
                               : vault::ImportFormat::kJson;
-      outcome = (*v)->Import(*text, format, a.Get("citizen"));
+      outcome = (*v)->Import(*text, format, a.Get("citizen"), "import",
+                             audit_first);
       bytes_total += text->size();
+    }
+    if (!audit_failure.ok()) {
+      progress.Done();
+      return Fail(io, "import",
+                  audit_failure.WithContext(
+                      "cannot write the audit log, so nothing was imported "
+                      "from " +
+                      file));
     }
     if (!outcome.ok()) {
       rejected.push_back(
@@ -108,11 +131,6 @@ int CmdImport(int argc, char** argv, Io& io) {
                << "\n";
       }
     } else {
-      if (outcome->written > 0) {
-        auto logged = (*log)->Append(
-            OperatorEntry("records.import", outcome->citizen_id));
-        if (!logged.ok()) return Fail(io, "import", logged.status());
-      }
       resources_total += outcome->imported;
       auto [it, fresh] = citizens.try_emplace(outcome->citizen_id);
       json& c = it->second;
