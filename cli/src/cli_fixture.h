@@ -51,8 +51,7 @@ class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string tmpl =
-        (std::filesystem::temp_directory_path() / "tillit-cli-XXXXXX")
-            .string();
+        (std::filesystem::temp_directory_path() / "tillit-cli-XXXXXX").string();
     dir_ = mkdtemp(tmpl.data());
     data_ = dir_ + "/data";
     unsetenv("TILLIT_DATA");

@@ -108,8 +108,7 @@ audit::AuditEntry OperatorEntry(std::string_view action,
 }
 
 StatusOr<std::unique_ptr<audit::AuditLog>> OpenAuditLog(vault::Vault& vault) {
-  TILLIT_ASSIGN_OR_RETURN(
-      auto log, OpenAuditLog(vault));
+  TILLIT_ASSIGN_OR_RETURN(auto log, OpenAuditLog(vault));
   if (const int nth = audit_write_to_fail.exchange(0); nth > 0)
     log->FailWriteForTesting(nth);
   return log;

@@ -94,8 +94,8 @@ int CmdImport(int argc, char** argv, Io& io) {
   const auto started = std::chrono::steady_clock::now();
   for (size_t i = 0; i < files.size(); ++i) {
     const std::string& file = files[i];
-    auto text =
-        storage::ReadFileLimited(file, setup->options.limits.max_document_bytes);
+    auto text = storage::ReadFileLimited(
+        file, setup->options.limits.max_document_bytes);
     StatusOr<vault::ImportOutcome> outcome = text.status();
     // The entry is durable before the vault writes anything: no entry, no
     // import (fail closed, as the server does).
@@ -110,8 +110,8 @@ int CmdImport(int argc, char** argv, Io& io) {
       const auto format = (ext == ".ndjson" || ext == ".jsonl")
                               ? vault::ImportFormat::kNdjson
                               : vault::ImportFormat::kJson;
-      outcome = (*v)->Import(*text, format, a.Get("citizen"), "import",
-                             audit_first);
+      outcome =
+          (*v)->Import(*text, format, a.Get("citizen"), "import", audit_first);
       bytes_total += text->size();
     }
     if (!audit_failure.ok()) {

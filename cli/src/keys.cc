@@ -123,7 +123,8 @@ StatusOr<std::string> MakeKeyPairFiles(const std::string& prefix,
 
 // ---------------------------------------------------------------- keys
 
-const char kKeysHelp[] = R"(Usage: tillit keys rotate [--data DIR] [--citizen ID] [--json]
+const char kKeysHelp[] =
+    R"(Usage: tillit keys rotate [--data DIR] [--citizen ID] [--json]
 
 Without --citizen: adds a new root-key version, rewraps the master secret
 and every citizen's data key under it, then forgets the old version.

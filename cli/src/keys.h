@@ -16,8 +16,7 @@ namespace tillit::cli {
 // Generates a key pair and writes PREFIX.key and PREFIX.pub (durably).
 // Existing files are refused (AlreadyExists), or with `replace` replaced.
 // Returns the public key in base64.
-StatusOr<std::string> MakeKeyPairFiles(const std::string& prefix,
-                                       bool replace);
+StatusOr<std::string> MakeKeyPairFiles(const std::string& prefix, bool replace);
 
 }  // namespace tillit::cli
 
