@@ -1,3 +1,5 @@
+// Tests of the `tillit` verbs other than keys, keygen and decrypt
+// (keys_test.cc), through RunCli.
 #include "tillit/cli/cli.h"
 
 #include <gtest/gtest.h>
@@ -11,9 +13,11 @@
 #include <set>
 #include <sstream>
 
+#include "src/cli_fixture.h"
+#include "src/common.h"
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/encoding.h"
-#include "tillit/research/sealed.h"
+#include "tillit/fhir/synthetic.h"
 #include "tillit/vault/vault.h"
 
 namespace tillit::cli {
@@ -21,44 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Result Tillit(std::vector<std::string> args,
-              const std::string& stdin_text = "") {
-  args.insert(args.begin(), "tillit");
-  std::vector<char*> argv;
-  for (auto& s : args) argv.push_back(s.data());
-  std::ostringstream out, err;
-  std::istringstream in(stdin_text);
-  int code = RunCli(static_cast<int>(argv.size()), argv.data(), out, err, in);
-  return {code, out.str(), err.str()};
-}
-
-class CliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string tmpl =
-        (fs::temp_directory_path() / "tillit-cli-XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-    data_ = dir_ + "/data";
-    unsetenv("TILLIT_DATA");
-    unsetenv("TILLIT_KEY_FILE");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::unique_ptr<vault::Vault> OpenVault(const std::string& dir = "") {
-    vault::VaultOptions o;
-    o.data_dir = dir.empty() ? data_ : dir;
-    auto v = vault::Vault::Open(o);
-    EXPECT_TRUE(v.ok()) << v.status().ToString();
-    return v.ok() ? std::move(v).value() : nullptr;
-  }
-  std::string dir_, data_;
-};
 
 TEST_F(CliTest, NoArgumentsIsAUsageError) {
   Result r = Tillit({});
@@ -183,168 +149,6 @@ TEST_F(CliTest, CitizenSubcommands) {
   EXPECT_EQ(Tillit({"citizen", "list", "--data", data_, "--json"}).out, "[]\n");
 }
 
-TEST_F(CliTest, KeysRotate) {
-  ASSERT_EQ(Tillit({"init", "--data", data_}).code, 0);
-  EXPECT_EQ(Tillit({"keys", "--data", data_}).code, 2);
-  Result r = Tillit({"keys", "rotate", "--data", data_, "--json"});
-  ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(json::parse(r.out)["root_key_version"], 2);
-  const std::string id = json::parse(
-      Tillit({"citizen", "add", "--data", data_, "--json"}).out)["citizen_id"];
-  EXPECT_EQ(Tillit({"keys", "rotate", "--data", data_, "--citizen", id}).code,
-            0);
-  EXPECT_EQ(
-      Tillit({"keys", "rotate", "--data", data_, "--citizen", "c_x"}).code, 1);
-}
-
-TEST_F(CliTest, KeygenWritesAPairAndRefusesToOverwrite) {
-  EXPECT_EQ(Tillit({"keygen"}).code, 2);
-  const std::string prefix = dir_ + "/researcher";
-  Result r = Tillit({"keygen", "--out", prefix});
-  ASSERT_EQ(r.code, 0) << r.err;
-  std::ifstream pub(prefix + ".pub");
-  std::string line;
-  std::getline(pub, line);
-  auto decoded = crypto::Base64Decode(line);
-  ASSERT_TRUE(decoded.ok());
-  EXPECT_EQ(decoded->size(), 32u);
-  struct stat st;
-  ASSERT_EQ(::stat((prefix + ".key").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
-  Result again = Tillit({"keygen", "--out", prefix});
-  EXPECT_EQ(again.code, 1);
-  EXPECT_NE(again.err.find("already exists"), std::string::npos);
-}
-
-// Seals `members` to the public key in PREFIX.pub into `path`.
-void SealRelease(
-    const std::string& prefix, const std::string& path,
-    const std::vector<std::pair<std::string, std::string>>& members) {
-  std::ifstream pub(prefix + ".pub");
-  std::string line;
-  std::getline(pub, line);
-  auto decoded = crypto::Base64Decode(line);
-  ASSERT_TRUE(decoded.ok());
-  ASSERT_EQ(decoded->size(), 32u);
-  crypto::X25519PublicKey pk;
-  std::copy(decoded->begin(), decoded->end(), pk.begin());
-  std::ofstream file(path, std::ios::binary);
-  auto w =
-      research::SealedWriter::Start(pk, [&file](std::span<const uint8_t> b) {
-        file.write(reinterpret_cast<const char*>(b.data()),
-                   static_cast<std::streamsize>(b.size()));
-        return file ? Status::Ok() : Status::IoError("write");
-      });
-  ASSERT_TRUE(w.ok());
-  for (const auto& [name, bytes] : members)
-    ASSERT_TRUE((*w)->Append(name, bytes).ok());
-  ASSERT_TRUE((*w)->Finish().ok());
-}
-
-std::string ReadWhole(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-TEST_F(CliTest, DecryptOpensAReleaseSealedToAKeygenKey) {
-  const std::string prefix = dir_ + "/researcher";
-  ASSERT_EQ(Tillit({"keygen", "--out", prefix}).code, 0);
-  const std::string release = dir_ + "/release.tillit";
-  const std::string big(200000, 'o');
-  SealRelease(prefix, release,
-              {{"Patient.ndjson", "{\"id\":\"p1\"}\n"},
-               {"Observation.ndjson", big},
-               {"manifest.json", "{\"study\":\"s_1\"}"}});
-  const std::string out = dir_ + "/opened";
-  Result r = Tillit(
-      {"decrypt", "--key", prefix + ".key", "--out", out, "--json", release});
-  ASSERT_EQ(r.code, 0) << r.err;
-  json j = json::parse(r.out);
-  EXPECT_EQ(j["out"], out);
-  ASSERT_EQ(j["members"].size(), 3u);
-  EXPECT_EQ(j["members"][0]["name"], "Patient.ndjson");
-  EXPECT_EQ(j["members"][1]["name"], "Observation.ndjson");
-  EXPECT_EQ(j["members"][1]["bytes"], 200000);
-  EXPECT_EQ(j["members"][2]["name"], "manifest.json");
-  EXPECT_EQ(ReadWhole(out + "/Patient.ndjson"), "{\"id\":\"p1\"}\n");
-  EXPECT_EQ(ReadWhole(out + "/Observation.ndjson"), big);
-  EXPECT_EQ(ReadWhole(out + "/manifest.json"), "{\"study\":\"s_1\"}");
-  // The secret key never reaches the output.
-  std::string secret = ReadWhole(prefix + ".key");
-  secret.pop_back();  // newline
-  EXPECT_EQ(r.out.find(secret), std::string::npos);
-  EXPECT_EQ(r.err.find(secret), std::string::npos);
-
-  // Without --json: one line per member. A second run refuses to overwrite.
-  const std::string out2 = dir_ + "/opened2";
-  Result text =
-      Tillit({"decrypt", "--key", prefix + ".key", "--out", out2, release});
-  ASSERT_EQ(text.code, 0) << text.err;
-  EXPECT_NE(text.out.find("wrote 3 members"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("manifest.json"), std::string::npos);
-  Result again =
-      Tillit({"decrypt", "--key", prefix + ".key", "--out", out2, release});
-  EXPECT_EQ(again.code, 1);
-  EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
-}
-
-TEST_F(CliTest, DecryptRefusesABadFileAndWritesNothing) {
-  const std::string prefix = dir_ + "/researcher";
-  ASSERT_EQ(Tillit({"keygen", "--out", prefix}).code, 0);
-  ASSERT_EQ(Tillit({"keygen", "--out", dir_ + "/other"}).code, 0);
-  const std::string release = dir_ + "/release.tillit";
-  SealRelease(prefix, release, {{"manifest.json", std::string(100000, 'm')}});
-  const std::string good = ReadWhole(release);
-  const std::string out = dir_ + "/opened";
-  auto run = [&](const std::string& bytes, const std::string& key) {
-    std::ofstream(dir_ + "/bad.tillit", std::ios::binary) << bytes;
-    return Tillit(
-        {"decrypt", "--key", key, "--out", out, dir_ + "/bad.tillit"});
-  };
-  auto expect_refused = [&](const Result& r, const std::string& why) {
-    EXPECT_EQ(r.code, 1) << why;
-    EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
-    EXPECT_FALSE(fs::exists(out));
-    for (const auto& e : fs::directory_iterator(dir_))
-      EXPECT_EQ(e.path().filename().string().find(".opened"), std::string::npos)
-          << e.path();
-  };
-  std::string altered = good;
-  altered[good.size() - 100] ^= 1;
-  expect_refused(run(altered, prefix + ".key"), "altered");
-  expect_refused(run(good.substr(0, good.size() - 1), prefix + ".key"),
-                 "truncated");
-  expect_refused(run(good.substr(0, 116 + 65553), prefix + ".key"),
-                 "truncated");
-  expect_refused(run(good + "x", prefix + ".key"), "extended");
-  expect_refused(run(good + std::string(70000, 'x'), prefix + ".key"),
-                 "extended");
-  expect_refused(run(good, dir_ + "/other.key"), "not sealed to this key");
-  expect_refused(run("{\"resourceType\":\"Bundle\"}", prefix + ".key"),
-                 "not a tillit release");
-  // A public key file is not a secret key (and is world-readable).
-  expect_refused(run(good, prefix + ".pub"), "0600");
-}
-
-TEST_F(CliTest, DecryptUsageErrors) {
-  const std::string prefix = dir_ + "/researcher";
-  ASSERT_EQ(Tillit({"keygen", "--out", prefix}).code, 0);
-  const std::string key = prefix + ".key", out = dir_ + "/out";
-  EXPECT_EQ(Tillit({"decrypt", "--out", out, "f"}).code, 2);
-  EXPECT_EQ(Tillit({"decrypt", "--key", key, "f"}).code, 2);
-  EXPECT_EQ(Tillit({"decrypt", "--key", key, "--out", out}).code, 2);
-  EXPECT_EQ(Tillit({"decrypt", "--key", key, "--out", out, "a", "b"}).code, 2);
-  EXPECT_EQ(
-      Tillit({"decrypt", "--key", key, "--out", out, "--bogus", "f"}).code, 2);
-  Result help = Tillit({"decrypt", "--help"});
-  EXPECT_EQ(help.code, 0);
-  EXPECT_NE(help.out.find("--key PREFIX.key --out DIR"), std::string::npos);
-  Result missing = Tillit({"decrypt", "--key", key, "--out", out, "nope"});
-  EXPECT_EQ(missing.code, 1);
-  EXPECT_FALSE(fs::exists(out));
-}
 
 TEST_F(CliTest, DemoIsRepeatable) {
   Result r = Tillit(
@@ -713,6 +517,157 @@ TEST_F(CliTest, AuditSubcommands) {
   Result gone = Tillit({"audit", "verify", "--data", data_});
   EXPECT_EQ(gone.code, 1);
   EXPECT_NE(gone.err.find("does not exist"), std::string::npos) << gone.err;
+}
+
+// A generated bundle of one synthetic citizen (Patient and records).
+void WriteBundle(const std::string& path, uint64_t index) {
+  std::ofstream(path) << fhir::GenerateSyntheticBundle(2026, index);
+}
+
+TEST_F(CliTest, ImportFailsClosedWhenTheAuditLogCannotBeWritten) {
+  ASSERT_EQ(Tillit({"init", "--data", data_}).code, 0);
+  const std::string bundle = dir_ + "/bundle.json";
+  WriteBundle(bundle, 0);
+
+  // A new citizen: no entry, so no citizen and no file.
+  FailAuditWriteForTesting(1);
+  Result r = Tillit({"import", "--data", data_, "--json", bundle});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("tillit import: cannot write the audit log, so "
+                       "nothing was imported from " +
+                       bundle + ": "),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(Tillit({"citizen", "list", "--data", data_, "--json"}).out,
+            "[]\n");
+  EXPECT_TRUE(fs::is_empty(data_ + "/citizens"));
+
+  // A citizen named with --citizen: no entry, so no record.
+  Result add = Tillit({"citizen", "add", "--data", data_, "--json"});
+  ASSERT_EQ(add.code, 0) << add.err;
+  const std::string id = json::parse(add.out)["citizen_id"];
+  const std::string nd = dir_ + "/extra.ndjson";
+  std::ofstream(nd)
+      << R"({"resourceType":"Observation","id":"extra-1","status":"final",)"
+         R"("code":{"text":"x"},"effectiveDateTime":"2024-01-01"})"
+      << "\n";
+  FailAuditWriteForTesting(1);
+  Result named = Tillit({"import", "--data", data_, "--citizen", id, nd});
+  EXPECT_EQ(named.code, 1);
+  EXPECT_NE(named.err.find("cannot write the audit log"), std::string::npos)
+      << named.err;
+  json list =
+      json::parse(Tillit({"citizen", "list", "--data", data_, "--json"}).out);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["records"], 0);
+
+  // Two files, the second entry refused: the first is imported, the
+  // command stops at the second and fails.
+  fs::create_directories(dir_ + "/two");
+  WriteBundle(dir_ + "/two/a.json", 1);
+  WriteBundle(dir_ + "/two/b.json", 2);
+  FailAuditWriteForTesting(2);
+  Result two = Tillit({"import", "--data", data_, dir_ + "/two"});
+  EXPECT_EQ(two.code, 1);
+  EXPECT_NE(two.err.find("nothing was imported from " + dir_ + "/two/b.json"),
+            std::string::npos)
+      << two.err;
+  EXPECT_EQ(
+      json::parse(Tillit({"citizen", "list", "--data", data_, "--json"}).out)
+          .size(),
+      2u);
+
+  // The log holds what happened, each entry before its change, and
+  // verifies.
+  json entries =
+      json::parse(Tillit({"audit", "list", "--data", data_, "--json"}).out);
+  ASSERT_EQ(entries.size(), 2u) << entries.dump();
+  EXPECT_EQ(entries[0]["action"], "records.import");
+  EXPECT_EQ(entries[1]["action"], "citizen.create");
+  EXPECT_EQ(Tillit({"audit", "verify", "--data", data_}).code, 0);
+
+  // With the log writable again, the same files import.
+  Result ok = Tillit({"import", "--data", data_, "--json", bundle});
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  const std::string imported = json::parse(ok.out)["citizens"][0]["citizen_id"];
+  json own = json::parse(Tillit({"audit", "list", "--data", data_, "--json",
+                                 "--citizen", imported})
+                             .out);
+  ASSERT_EQ(own.size(), 1u);
+  EXPECT_EQ(own[0]["action"], "records.import");
+  EXPECT_EQ(Tillit({"import", "--data", data_, "--citizen", id, nd}).code, 0);
+}
+
+TEST_F(CliTest, EraseFailsClosedWhenTheAuditLogCannotBeWritten) {
+  ASSERT_EQ(Tillit({"init", "--data", data_}).code, 0);
+  WriteBundle(dir_ + "/bundle.json", 0);
+  Result imported =
+      Tillit({"import", "--data", data_, "--json", dir_ + "/bundle.json"});
+  ASSERT_EQ(imported.code, 0) << imported.err;
+  const std::string id =
+      json::parse(imported.out)["citizens"][0]["citizen_id"];
+  const std::string vault_json = ReadWhole(data_ + "/vault.json");
+  const std::string root_key = ReadWhole(data_ + "/root.key");
+
+  FailAuditWriteForTesting(1);
+  Result r = Tillit({"citizen", "erase", "--data", data_, "--yes", id});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("tillit citizen erase: cannot write the audit log, so "
+                       "nothing was erased: "),
+            std::string::npos)
+      << r.err;
+  // The citizen, their records and the root keys are as they were.
+  EXPECT_TRUE(fs::exists(data_ + "/citizens/" + id + ".db"));
+  EXPECT_EQ(Tillit({"citizen", "verify", "--data", data_, id}).code, 0);
+  json list =
+      json::parse(Tillit({"citizen", "list", "--data", data_, "--json"}).out);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_GT(list[0]["records"].get<int>(), 0);
+  EXPECT_EQ(ReadWhole(data_ + "/vault.json"), vault_json);
+  EXPECT_EQ(ReadWhole(data_ + "/root.key"), root_key);
+  json entries =
+      json::parse(Tillit({"audit", "list", "--data", data_, "--json"}).out);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0]["action"], "records.import");
+
+  ASSERT_EQ(Tillit({"citizen", "erase", "--data", data_, "--yes", id}).code,
+            0);
+  EXPECT_FALSE(fs::exists(data_ + "/citizens/" + id + ".db"));
+}
+
+TEST_F(CliTest, ImportAndEraseRefuseWhenTheAuditLogCannotBeOpened) {
+  ASSERT_EQ(Tillit({"init", "--data", data_}).code, 0);
+  WriteBundle(dir_ + "/a.json", 0);
+  Result imported =
+      Tillit({"import", "--data", data_, "--json", dir_ + "/a.json"});
+  ASSERT_EQ(imported.code, 0) << imported.err;
+  const std::string id =
+      json::parse(imported.out)["citizens"][0]["citizen_id"];
+  // A directory where the log's database should be.
+  for (const char* f : {"/audit.db", "/audit.db-wal", "/audit.db-shm"})
+    fs::remove(data_ + f);
+  fs::create_directory(data_ + "/audit.db");
+
+  WriteBundle(dir_ + "/b.json", 1);
+  Result imp = Tillit({"import", "--data", data_, dir_ + "/b.json"});
+  EXPECT_EQ(imp.code, 1);
+  EXPECT_NE(imp.err.find("tillit import: cannot open the audit log, so "
+                         "nothing was imported"),
+            std::string::npos)
+      << imp.err;
+  Result erase = Tillit({"citizen", "erase", "--data", data_, "--yes", id});
+  EXPECT_EQ(erase.code, 1);
+  EXPECT_NE(erase.err.find("tillit citizen erase: cannot open the audit log, "
+                           "so nothing was erased"),
+            std::string::npos)
+      << erase.err;
+  json list =
+      json::parse(Tillit({"citizen", "list", "--data", data_, "--json"}).out);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["citizen_id"], id);
+  EXPECT_EQ(Tillit({"citizen", "verify", "--data", data_, id}).code, 0);
 }
 
 }  // namespace

@@ -47,9 +47,11 @@ Status Vault::Internals::RegisterCitizen(
 
 StatusOr<std::pair<std::string, PutResult>> Vault::Internals::CreateCitizen(
     const std::optional<crypto::Digest>& patient_key,
-    std::span<const fhir::ParsedResource> resources, std::string_view source) {
+    std::span<const fhir::ParsedResource> resources, std::string_view source,
+    const BeforeImportWrite& before_write) {
   crypto::Random& rng = *options.rng;
   const std::string id = "c_" + rng.Hex(16);
+  if (before_write) TILLIT_RETURN_IF_ERROR(before_write(id));
   const std::string path = CitizenPath(id);
   crypto::SecretBytes dek = rng.Secret(32);
   PutResult put;

@@ -55,7 +55,8 @@ Status Vault::Internals::LinkPatient(const std::string& citizen_id,
 
 StatusOr<ImportOutcome> Vault::Import(
     std::string_view bytes, ImportFormat format,
-    const std::optional<std::string>& citizen_id, std::string_view source) {
+    const std::optional<std::string>& citizen_id, std::string_view source,
+    const BeforeImportWrite& before_write) {
   auto parsed = format == ImportFormat::kNdjson
                     ? fhir::ParseFhirNdjson(bytes, in_->options.limits)
                     : fhir::ParseFhirDocument(bytes, in_->options.limits);
@@ -72,6 +73,7 @@ StatusOr<ImportOutcome> Vault::Import(
     if (!IsValidId(*citizen_id, "c_"))
       return Status::NotFound("no such citizen");
     out.citizen_id = *citizen_id;
+    if (before_write) TILLIT_RETURN_IF_ERROR(before_write(out.citizen_id));
     if (!out.source_patient.empty()) {
       // Link the Patient to this citizen, or check it is already theirs.
       TILLIT_ASSIGN_OR_RETURN(
@@ -97,10 +99,12 @@ StatusOr<ImportOutcome> Vault::Import(
       TILLIT_ASSIGN_OR_RETURN(std::optional<std::string> existing,
                               in_->FindPatient(key));
       if (existing) {
+        if (before_write) TILLIT_RETURN_IF_ERROR(before_write(*existing));
         out.citizen_id = *existing;
         break;
       }
-      auto created = in_->CreateCitizen(key, doc.resources, source);
+      auto created = in_->CreateCitizen(key, doc.resources, source,
+                                        before_write);
       if (created.ok()) {
         out.citizen_id = created->first;
         out.created = true;

@@ -176,5 +176,64 @@ TEST_F(VaultTest, OversizedDocumentIsResourceExhausted) {
   EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted);
 }
 
+TEST_F(VaultTest, ImportAsksBeforeWriteFirstAndChangesNothingOnRefusal) {
+  auto vault = InitVault();
+  const std::string bundle = Bundle("15151515-cccc", 1).dump();
+  std::vector<std::string> seen;
+  auto refuse = [&](const std::string& id) {
+    seen.push_back(id);
+    return Status::IoError("audit log unavailable");
+  };
+  auto accept = [&](const std::string& id) {
+    seen.push_back(id);
+    return Status::Ok();
+  };
+
+  // A new Patient: asked with the id the citizen would get; refused, so
+  // there is no citizen and no file.
+  auto refused = vault->Import(bundle, ImportFormat::kJson, std::nullopt,
+                               "import", refuse);
+  EXPECT_EQ(refused.status().code(), StatusCode::kIoError);
+  EXPECT_EQ(refused.status().message(), "audit log unavailable");
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_TRUE(IsValidId(seen[0], "c_"));
+  EXPECT_TRUE(vault->ListCitizenIds()->empty());
+  EXPECT_TRUE(fs::is_empty(dir_ / "data/citizens"));
+
+  seen.clear();
+  auto first = vault->Import(bundle, ImportFormat::kJson, std::nullopt,
+                             "import", accept);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(seen, std::vector<std::string>{first->citizen_id});
+
+  // A known Patient, and a named citizen: refused, the record is unchanged.
+  json changed = Bundle("15151515-cccc", 1);
+  changed["entry"][1]["resource"]["valueQuantity"]["value"] = 99;
+  seen.clear();
+  EXPECT_FALSE(vault
+                   ->Import(changed.dump(), ImportFormat::kJson, std::nullopt,
+                            "import", refuse)
+                   .ok());
+  EXPECT_FALSE(vault
+                   ->Import(changed.dump(), ImportFormat::kJson,
+                            first->citizen_id, "import", refuse)
+                   .ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{first->citizen_id,
+                                            first->citizen_id}));
+  auto rec =
+      (*vault->OpenCitizen(first->citizen_id))->Get("Observation",
+                                                    "15151515-obs-0");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->resource.find("99"), std::string::npos);
+
+  // A document that does not parse never gets that far.
+  seen.clear();
+  EXPECT_FALSE(vault
+                   ->Import("{", ImportFormat::kJson, std::nullopt, "import",
+                            accept)
+                   .ok());
+  EXPECT_TRUE(seen.empty());
+}
+
 }  // namespace
 }  // namespace tillit::vault

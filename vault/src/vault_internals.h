@@ -77,8 +77,8 @@ class Vault::Internals {
   // concurrently.
   StatusOr<std::pair<std::string, PutResult>> CreateCitizen(
       const std::optional<crypto::Digest>& patient_key,
-      std::span<const fhir::ParsedResource> resources,
-      std::string_view source) EXCLUDES(mu);
+      std::span<const fhir::ParsedResource> resources, std::string_view source,
+      const BeforeImportWrite& before_write = nullptr) EXCLUDES(mu);
   // Registers a citizen whose file already exists. AlreadyExists when
   // `patient_key` is already registered.
   Status RegisterCitizen(const std::string& id, const crypto::SecretBytes& dek,

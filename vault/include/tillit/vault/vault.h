@@ -26,6 +26,7 @@
 #define TILLIT_VAULT_VAULT_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -111,10 +112,19 @@ class Vault final : public crypto::KeyDeriver {
 
   // --- import (SPEC §3): atomic per document. Without `citizen_id`, the
   // document's Patient names the citizen (created when new).
+  //
+  // `before_write`, if given, is called with the citizen's id once the
+  // document is parsed and its citizen known (for a new citizen, the id it
+  // will have), before anything is written: an error from it is returned
+  // and nothing is changed. It lets a caller write an audit entry first.
+  // When a concurrent import registers the same new Patient first, it is
+  // called again with that citizen's id.
+  using BeforeImportWrite = std::function<Status(const std::string&)>;
   StatusOr<ImportOutcome> Import(
       std::string_view bytes, ImportFormat format,
       const std::optional<std::string>& citizen_id = std::nullopt,
-      std::string_view source = "import");
+      std::string_view source = "import",
+      const BeforeImportWrite& before_write = nullptr);
 
   // --- keys
   // Adds a root-key version, rewraps the master secret and every DEK, and

@@ -1,0 +1,146 @@
+#include "src/common.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <istream>
+
+#include "tillit/base/clock.h"
+#include "tillit/crypto/random.h"
+
+namespace tillit::cli {
+namespace {
+
+constexpr size_t kMaxPassphrase = 4096;
+
+// Set by FailAuditWriteForTesting, taken by the next OpenAuditLog.
+std::atomic<int> audit_write_to_fail{0};
+
+// Reads the first line of `in` into secure memory.
+StatusOr<crypto::SecretBytes> ReadPassphrase(std::istream& in) {
+  crypto::SecretBytes buf = crypto::SecretBytes::Allocate(kMaxPassphrase);
+  size_t n = 0;
+  for (;;) {
+    int c = in.get();
+    if (c == EOF || c == '\n') break;
+    if (n == kMaxPassphrase) {
+      return Status::InvalidArgument("passphrase longer than 4096 bytes");
+    }
+    buf.ExposeSecret()[n++] = static_cast<uint8_t>(c);
+  }
+  if (n > 0 && buf.ExposeSecret()[n - 1] == '\r') --n;
+  if (n == 0)
+    return Status::InvalidArgument("empty passphrase on standard input");
+  return crypto::SecretBytes::CopyFrom(
+      std::span<const uint8_t>(buf.ExposeSecret(), n));
+}
+
+}  // namespace
+
+int Usage(Io& io, const std::string& verb, const std::string& problem) {
+  io.err << "tillit " << verb << ": " << problem << "\n";
+  io.err << "Run `tillit " << verb << " --help` for usage.\n";
+  return kUsage;
+}
+
+int Fail(Io& io, const std::string& verb, const Status& s) {
+  io.err << "tillit " << verb << ": " << s.message() << "\n";
+  return kFailed;
+}
+
+Args& CommonOptions(Args& a) {
+  return a.Option("data")
+      .Option("key-file")
+      .Flag("passphrase-stdin")
+      .Flag("json")
+      .Flag("help");
+}
+
+std::string DataDir(const Args& a, const std::string& fallback) {
+  if (auto d = a.Get("data")) return *d;
+  if (const char* env = std::getenv("TILLIT_DATA"); env && *env) return env;
+  return fallback;
+}
+
+StatusOr<VaultSetup> MakeSetup(const Args& a, Io& io,
+                               const std::string& fallback_dir) {
+  VaultSetup s;
+  s.options.data_dir = DataDir(a, fallback_dir);
+  if (auto k = a.Get("key-file")) {
+    s.options.key_path = *k;
+  } else if (const char* env = std::getenv("TILLIT_KEY_FILE"); env && *env) {
+    s.options.key_path = env;
+  }
+  if (a.Has("passphrase-stdin")) {
+    TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes p, ReadPassphrase(io.in));
+    s.passphrase = std::move(p);
+  }
+  return s;
+}
+
+StatusOr<std::unique_ptr<vault::Vault>> OpenVault(VaultSetup& s) {
+  s.options.passphrase = s.passphrase ? &*s.passphrase : nullptr;
+  return vault::Vault::Open(s.options);
+}
+
+nlohmann::json CountsJson(const std::map<std::string, int64_t>& m) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : m) j[k] = v;
+  return j;
+}
+
+nlohmann::json CountsJson(const std::map<std::string, size_t>& m) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : m) j[k] = v;
+  return j;
+}
+
+audit::AuditEntry OperatorEntry(std::string_view action,
+                                const std::string& citizen_id) {
+  audit::AuditEntry e;
+  e.time = Clock::System().NowSeconds();
+  e.actor_kind = "operator";
+  e.actor_id = "operator";
+  e.action = std::string(action);
+  e.citizen_id = citizen_id;
+  e.decision = "none";
+  e.request_id = "cli-" + crypto::Random::System().Hex(8);
+  return e;
+}
+
+StatusOr<std::unique_ptr<audit::AuditLog>> OpenAuditLog(vault::Vault& vault) {
+  TILLIT_ASSIGN_OR_RETURN(auto log, OpenAuditLog(vault));
+  if (const int nth = audit_write_to_fail.exchange(0); nth > 0)
+    log->FailWriteForTesting(nth);
+  return log;
+}
+
+Status StartAuditLog(vault::Vault& vault) {
+  TILLIT_ASSIGN_OR_RETURN(auto log, OpenAuditLog(vault));
+  return log->SignedCheckpoint().status();
+}
+
+Status AuditOperator(vault::Vault& vault,
+                     const std::vector<audit::AuditEntry>& entries) {
+  TILLIT_ASSIGN_OR_RETURN(auto log, OpenAuditLog(vault));
+  for (const audit::AuditEntry& e : entries) {
+    TILLIT_RETURN_IF_ERROR(log->Append(e).status());
+  }
+  return log->SignedCheckpoint().status();
+}
+
+void FailAuditWriteForTesting(int nth) { audit_write_to_fail.store(nth); }
+
+std::optional<uint64_t> ParseNumber(const std::optional<std::string>& s,
+                                    uint64_t fallback, uint64_t min,
+                                    uint64_t max) {
+  if (!s) return fallback;
+  if (s->empty() || s->size() > 19 ||
+      s->find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  const uint64_t v = std::stoull(*s);
+  if (v < min || v > max) return std::nullopt;
+  return v;
+}
+
+}  // namespace tillit::cli

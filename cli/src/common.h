@@ -1,0 +1,127 @@
+// What every verb of `tillit` shares: exit statuses, the streams of one
+// run, usage and failure messages, the common options and opening the
+// vault from them, operator audit entries, a progress line for a terminal
+// and number parsing.
+//
+// Thread-safety: one verb runs at a time per process (see cli.h); nothing
+// here is shared between threads except the audit test hook, which is
+// atomic.
+#ifndef TILLIT_CLI_SRC_COMMON_H_
+#define TILLIT_CLI_SRC_COMMON_H_
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "src/args.h"
+#include "tillit/audit/audit_log.h"
+#include "tillit/audit/entry.h"
+#include "tillit/base/status.h"
+#include "tillit/crypto/secret.h"
+#include "tillit/vault/vault.h"
+
+namespace tillit::cli {
+
+// Exit statuses (see cli.h).
+constexpr int kOk = 0;
+constexpr int kFailed = 1;
+constexpr int kUsage = 2;
+
+// The streams of one run.
+struct Io {
+  std::ostream& out;
+  std::ostream& err;
+  std::istream& in;
+  bool terminal;  // progress lines only on a terminal
+};
+
+// Prints `problem` and where to find the verb's usage; returns kUsage.
+int Usage(Io& io, const std::string& verb, const std::string& problem);
+
+// Prints the status's message; returns kFailed.
+int Fail(Io& io, const std::string& verb, const Status& s);
+
+// Declares --data, --key-file, --passphrase-stdin, --json and --help.
+Args& CommonOptions(Args& a);
+
+// --data, else $TILLIT_DATA, else `fallback`.
+std::string DataDir(const Args& a,
+                    const std::string& fallback = "./tillit-data");
+
+// Holds what VaultOptions points to.
+struct VaultSetup {
+  vault::VaultOptions options;
+  std::optional<crypto::SecretBytes> passphrase;
+};
+
+// The vault options of the common options: the data directory (default
+// `fallback_dir`), --key-file or $TILLIT_KEY_FILE, and with
+// --passphrase-stdin the passphrase read from the first line of io.in.
+StatusOr<VaultSetup> MakeSetup(
+    const Args& a, Io& io, const std::string& fallback_dir = "./tillit-data");
+
+// Opens the vault that `s` describes.
+StatusOr<std::unique_ptr<vault::Vault>> OpenVault(VaultSetup& s);
+
+// A JSON object of counts by name.
+nlohmann::json CountsJson(const std::map<std::string, int64_t>& m);
+nlohmann::json CountsJson(const std::map<std::string, size_t>& m);
+
+// A one-line progress display on a terminal.
+class Progress {
+ public:
+  explicit Progress(Io& io) : io_(io) {}
+  void Show(const std::string& line) {
+    if (!io_.terminal) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    io_.err << "\r\033[K" << line << std::flush;
+    shown_ = true;
+  }
+  void Done() {
+    if (shown_) io_.err << "\r\033[K" << std::flush;
+  }
+
+ private:
+  Io& io_;
+  std::chrono::steady_clock::time_point last_{};
+  bool shown_ = false;
+};
+
+// An audit entry for something the operator did on this machine.
+audit::AuditEntry OperatorEntry(std::string_view action,
+                                const std::string& citizen_id);
+
+// The vault's audit log (DIR/audit.db).
+StatusOr<std::unique_ptr<audit::AuditLog>> OpenAuditLog(vault::Vault& vault);
+
+// Creates a new vault's audit log with a signed checkpoint of the empty
+// tree, so that a log deleted later fails verification instead of looking
+// empty.
+Status StartAuditLog(vault::Vault& vault);
+
+// Appends operator entries to the audit log and signs a checkpoint.
+Status AuditOperator(vault::Vault& vault,
+                     const std::vector<audit::AuditEntry>& entries);
+
+// Test hook: in the next audit log that OpenAuditLog opens, the Nth
+// durable write (1 = the first) fails as if the disk had refused it (see
+// AuditLog::FailWriteForTesting).
+void FailAuditWriteForTesting(int nth);
+
+// A decimal number from `min` to `max`; `fallback` when absent.
+std::optional<uint64_t> ParseNumber(const std::optional<std::string>& s,
+                                    uint64_t fallback, uint64_t min,
+                                    uint64_t max);
+
+}  // namespace tillit::cli
+
+#endif  // TILLIT_CLI_SRC_COMMON_H_

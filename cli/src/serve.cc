@@ -1,0 +1,179 @@
+// `tillit serve`, and the server plumbing it shares with `tillit demo`
+// (serve.h).
+#include "src/serve.h"
+
+#include <pthread.h>
+
+#include <csignal>
+#include <fstream>
+#include <ostream>
+
+#include "src/verbs.h"
+
+namespace tillit::cli {
+namespace {
+
+// HOST:PORT, with an IPv6 host in brackets; port 0..65535.
+Status ParseListen(const std::string& text, std::string* host, int* port) {
+  const Status bad = Status::InvalidArgument(
+      "--listen takes HOST:PORT with a port from 0 to 65535, e.g. "
+      "127.0.0.1:8443 or [::1]:8443");
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad;
+  std::string h = text.substr(0, colon);
+  if (h.front() == '[') {
+    if (h.size() < 3 || h.back() != ']') return bad;
+    h = h.substr(1, h.size() - 2);
+    if (h.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos)
+      return bad;
+  } else if (h.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+             std::string::npos) {
+    return bad;
+  }
+  auto p = ParseNumber(text.substr(colon + 1), 0, 0, 65535);
+  if (!p) return bad;
+  *host = h;
+  *port = static_cast<int>(*p);
+  return Status::Ok();
+}
+
+// The signals that stop a server.
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+}  // namespace
+
+Status ServerFlags(const Args& a, const std::string& default_listen,
+                   api::ServerOptions* o) {
+  TILLIT_RETURN_IF_ERROR(ParseListen(a.Get("listen").value_or(default_listen),
+                                     &o->host, &o->port));
+  auto threads = ParseNumber(a.Get("threads"), o->threads, 1, 4096);
+  if (!threads) return Status::InvalidArgument("--threads: 1 to 4096");
+  o->threads = *threads;
+  auto body = ParseNumber(a.Get("max-body"), o->max_body_bytes, 1024,
+                          uint64_t{1} << 40);
+  if (!body) return Status::InvalidArgument("--max-body: 1024 to 2^40 bytes");
+  o->max_body_bytes = *body;
+  auto cache = ParseNumber(a.Get("cache"), o->store_cache_size, 1, 100000);
+  if (!cache) return Status::InvalidArgument("--cache: 1 to 100000");
+  o->store_cache_size = *cache;
+  if (auto r = a.Get("rate")) {
+    auto rate = ParseNumber(r, 0, 0, 1000000);
+    if (!rate) {
+      return Status::InvalidArgument(
+          "--rate: requests per second per principal, 0 (unlimited) to "
+          "1000000");
+    }
+    o->rate_per_second = static_cast<double>(*rate);
+    o->rate_burst = 2.0 * static_cast<double>(*rate);
+  }
+  const bool cert = a.Get("tls-cert").has_value();
+  const bool key = a.Get("tls-key").has_value();
+  if (cert != key)
+    return Status::InvalidArgument("--tls-cert and --tls-key go together");
+  if (cert) {
+    o->tls_cert = *a.Get("tls-cert");
+    o->tls_key = *a.Get("tls-key");
+    if (o->tls_cert.empty() || o->tls_key.empty())
+      return Status::InvalidArgument("--tls-cert and --tls-key name files");
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<api::Server>> StartServer(
+    vault::Vault& vault, const api::ServerOptions& options) {
+  for (const std::string& f : {options.tls_cert, options.tls_key}) {
+    if (f.empty()) continue;
+    std::ifstream probe(f);
+    if (!probe) return Status::InvalidArgument("cannot read " + f);
+  }
+  const sigset_t set = StopSignals();
+  if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0)
+    return Status::Internal("cannot block SIGTERM and SIGINT");
+  std::signal(SIGPIPE, SIG_IGN);
+  TILLIT_ASSIGN_OR_RETURN(auto server, api::Server::Create(&vault, options));
+  TILLIT_RETURN_IF_ERROR(server->Start());
+  return server;
+}
+
+int ServeUntilSignal(Io& io, api::Server& server, bool json, bool quiet) {
+  const sigset_t set = StopSignals();
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  if (!quiet) {
+    io.err << "tillit: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+           << " received; finishing the requests in flight\n"
+           << std::flush;
+  }
+  server.Stop();
+  (json ? io.err : io.out) << "stopped\n" << std::flush;
+  return kOk;
+}
+
+const char kServeHelp[] =
+    R"(Usage: tillit serve [--data DIR] [--listen HOST:PORT]
+                    [--tls-cert FILE --tls-key FILE] [--threads N]
+                    [--max-body BYTES] [--cache N] [--rate N] [--quiet]
+                    [--key-file FILE] [--passphrase-stdin]
+
+Serves the HTTP API (SPEC section 7) on HOST:PORT (default 127.0.0.1:8443;
+port 0 picks any free port; IPv6 hosts in brackets, [::1]:8443). Prints
+one line `listening on <url>` once it accepts connections, and serves until
+SIGTERM or SIGINT; then it stops accepting, finishes the requests in
+flight, prints `stopped` and exits 0.
+
+--tls-cert, --tls-key  PEM certificate and key; both or neither (HTTPS)
+--threads N            worker threads, 1 to 4096 (default 64)
+--max-body BYTES       largest import or push body (default 67108864)
+--cache N              citizen stores kept open, 1 to 100000 (default 256)
+--rate N               requests per second per principal, burst 2N;
+                       0 = unlimited (default 1000)
+--quiet                log only errors (default: one line per request on
+                       standard error; never bodies, tokens or health data)
+
+Exit status 1 when the vault cannot be opened, the TLS files are unusable
+or the address cannot be bound.
+)";
+
+int CmdServe(int argc, char** argv, Io& io) {
+  Args a;
+  a.Option("data")
+      .Option("key-file")
+      .Flag("passphrase-stdin")
+      .Flag("help")
+      .Option("listen")
+      .Option("tls-cert")
+      .Option("tls-key")
+      .Option("threads")
+      .Option("max-body")
+      .Option("cache")
+      .Option("rate")
+      .Flag("quiet");
+  if (Status s = a.Parse(argc, argv, 2); !s.ok())
+    return Usage(io, "serve", s.message());
+  if (a.Has("help")) return io.out << kServeHelp, kOk;
+  if (!a.positional().empty())
+    return Usage(io, "serve", "unexpected argument " + a.positional()[0]);
+  api::ServerOptions o;
+  if (Status s = ServerFlags(a, "127.0.0.1:8443", &o); !s.ok())
+    return Usage(io, "serve", s.message());
+  o.log = &io.err;
+  o.access_log = !a.Has("quiet");
+  auto setup = MakeSetup(a, io);
+  if (!setup.ok()) return Fail(io, "serve", setup.status());
+  auto v = OpenVault(*setup);
+  if (!v.ok()) return Fail(io, "serve", v.status());
+  auto server = StartServer(**v, o);
+  if (!server.ok()) return Fail(io, "serve", server.status());
+  io.out << "listening on " << (*server)->url() << "\n" << std::flush;
+  return ServeUntilSignal(io, **server, false, a.Has("quiet"));
+}
+
+}  // namespace tillit::cli
