@@ -18,7 +18,8 @@ docs/ARCHITECTURE.md holds two fenced blocks that this script reads:
 
 A library folder is a top-level folder of DIR with an include/ or src/
 folder. Its non-test sources are every file under include/ and every C or
-C++ file under src/ except *_test.cc. In them, the script finds
+C++ file under src/ except *_test.cc and the test fixtures *_test.h,
+*_test_util.h and *_fixture.h. In them, the script finds
 `#include "tillit/<lib>/..."` (folder `<lib>` with '_' for '-'), includes
 of a header that sits directly in another library's include/ (such as
 tillit_bridge.h) and `#include <httplib.h>`.
@@ -37,7 +38,9 @@ from pathlib import Path
 ARCHITECTURE = Path("docs") / "ARCHITECTURE.md"
 
 SOURCE_SUFFIXES = {".c", ".cc", ".cpp", ".h", ".hh", ".hpp", ".inc"}
-TEST_SUFFIXES = ("_test.cc", "_test.cpp", "_test.c")
+# Unit tests and the fixtures they share (headers named after them).
+TEST_SUFFIXES = ("_test.cc", "_test.cpp", "_test.c", "_test.h", "_test_util.h",
+                 "_fixture.h")
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 TILLIT_PREFIX_RE = re.compile(r"^tillit/([A-Za-z0-9_]+)/")
