@@ -16,9 +16,9 @@ std::string DekAd(std::string_view citizen_id, int64_t version) {
   return ad;
 }
 
-Status RemoveCitizenFiles(const std::string& path) {
+Status RemoveCitizenFiles(Env* env, const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    TILLIT_RETURN_IF_ERROR(storage::RemoveFileIfExists(path + suffix));
+    TILLIT_RETURN_IF_ERROR(storage::RemoveFileIfExists(path + suffix, env));
   }
   return Status::Ok();
 }
@@ -64,14 +64,14 @@ StatusOr<std::pair<std::string, PutResult>> Vault::Internals::CreateCitizen(
     auto db = storage::Database::Open(
         path, &dek, opts, resources.empty() ? CitizenStore::Setup : nullptr);
     if (!db.ok()) {
-      (void)RemoveCitizenFiles(path);  // best effort: the error wins
+      (void)RemoveCitizenFiles(options.env, path);  // best effort: the error wins
       return db.status().WithContext("create citizen store");
     }
     if (!resources.empty()) {
       auto store = CitizenStore::CreateNew(id, std::move(db).value());
       auto r = store->Put(resources, source, options.clock->NowSeconds());
       if (!r.ok()) {
-        (void)RemoveCitizenFiles(path);  // best effort: the error wins
+        (void)RemoveCitizenFiles(options.env, path);  // best effort: the error wins
         return r.status();
       }
       put = std::move(r).value();
@@ -81,7 +81,7 @@ StatusOr<std::pair<std::string, PutResult>> Vault::Internals::CreateCitizen(
   MutexLock lock(&mu);
   Status s = RegisterCitizen(id, dek, generation, patient_key);
   if (!s.ok()) {
-    (void)RemoveCitizenFiles(path);  // best effort: the error wins
+    (void)RemoveCitizenFiles(options.env, path);  // best effort: the error wins
     return s.code() == StatusCode::kAlreadyExists
                ? s
                : s.WithContext("register citizen");
@@ -277,7 +277,7 @@ Status Vault::EraseCitizen(const std::string& citizen_id) {
   //    holds the wrapped key, cannot be opened with the keys that remain.
   TILLIT_RETURN_IF_ERROR(in_->Rotate());
   // 3. Delete the file.
-  return RemoveCitizenFiles(in_->CitizenPath(citizen_id));
+  return RemoveCitizenFiles(in_->options.env, in_->CitizenPath(citizen_id));
 }
 
 }  // namespace tillit::vault

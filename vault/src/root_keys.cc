@@ -178,7 +178,8 @@ StatusOr<RootKeys> RootKeys::Load(const Location& where) {
 Status RootKeys::Save(const Location& where, crypto::Random& rng) const {
   crypto::SecretBytes text = Serialize();
   if (where.passphrase == nullptr) {
-    return storage::WriteFileAtomic(where.path, text.ExposeSecretSpan(), 0600);
+    return storage::WriteFileAtomic(where.path, text.ExposeSecretSpan(), 0600,
+                                    where.env);
   }
   crypto::Argon2Params params =
       where.argon2.has_value() ? *where.argon2 : crypto::NewArgon2Params(rng);
@@ -194,7 +195,7 @@ Status RootKeys::Save(const Location& where, crypto::Random& rng) const {
   out += "\nsealed ";
   out += crypto::Base64Encode(envelope);
   out += "\n";
-  return storage::WriteFileAtomic(where.path, out, 0600);
+  return storage::WriteFileAtomic(where.path, out, 0600, where.env);
 }
 
 }  // namespace tillit::vault

@@ -20,7 +20,7 @@ Status Vault::Internals::CompleteRotation() {
   crypto::Random& rng = *options.rng;
   // The master secret, under the current version.
   TILLIT_RETURN_IF_ERROR(WriteVaultJson(
-      options.data_dir, sealed,
+      options.env, options.data_dir, sealed,
       keyring.current().SealSecret(master, crypto::AsBytes(kMasterAd), rng)));
   // Every data key, under the current version.
   {

@@ -75,6 +75,7 @@ std::string VaultJsonPath(const std::string& dir) {
 
 StatusOr<RootKeys::Location> LocateKeys(const VaultOptions& o, bool sealed) {
   RootKeys::Location loc;
+  loc.env = o.env;
   loc.path =
       o.key_path.value_or(o.data_dir + (sealed ? "/root.sealed" : "/root.key"));
   loc.passphrase = o.passphrase;
@@ -95,7 +96,7 @@ bool IsValidId(std::string_view id, std::string_view prefix) {
   return true;
 }
 
-Status WriteVaultJson(const std::string& dir, bool sealed,
+Status WriteVaultJson(Env* env, const std::string& dir, bool sealed,
                       std::span<const uint8_t> master_envelope) {
   nlohmann::json j = {
       {"format", kVaultFormat},
@@ -103,7 +104,8 @@ Status WriteVaultJson(const std::string& dir, bool sealed,
       {"root_keys", sealed ? "sealed" : "file"},
       {"master", crypto::Base64Encode(master_envelope)},
   };
-  return storage::WriteFileAtomic(VaultJsonPath(dir), j.dump(2) + "\n", 0600);
+  return storage::WriteFileAtomic(VaultJsonPath(dir), j.dump(2) + "\n", 0600,
+                                  env);
 }
 
 // ------------------------------------------------------------------ internals
@@ -164,7 +166,7 @@ Status Vault::Internals::Recover() {
     TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
     TILLIT_RETURN_IF_ERROR(
-        RemoveCitizenFiles(CitizenPath(std::string(st.ColumnText(0)))));
+        RemoveCitizenFiles(options.env, CitizenPath(std::string(st.ColumnText(0)))));
   }
   return Status::Ok();
 }
@@ -192,9 +194,10 @@ StatusOr<Vault::Created> Vault::Init(const VaultOptions& options) {
     return Status::AlreadyExists(
         "a root key file already exists; refusing to overwrite a key");
   }
-  TILLIT_RETURN_IF_ERROR(storage::EnsurePrivateDirectory(options.data_dir));
   TILLIT_RETURN_IF_ERROR(
-      storage::EnsurePrivateDirectory(options.data_dir + "/citizens"));
+      storage::EnsurePrivateDirectory(options.data_dir, options.env));
+  TILLIT_RETURN_IF_ERROR(storage::EnsurePrivateDirectory(
+      options.data_dir + "/citizens", options.env));
 
   crypto::Random& rng = *options.rng;
   RootKeys keys = RootKeys::Generate(rng);
@@ -202,7 +205,7 @@ StatusOr<Vault::Created> Vault::Init(const VaultOptions& options) {
   TILLIT_ASSIGN_OR_RETURN(crypto::Keyring keyring, keys.MakeKeyring());
   crypto::SecretBytes master = rng.Secret(32);
   TILLIT_RETURN_IF_ERROR(WriteVaultJson(
-      options.data_dir, sealed,
+      options.env, options.data_dir, sealed,
       keyring.current().SealSecret(master, crypto::AsBytes(kMasterAd), rng)));
   TILLIT_ASSIGN_OR_RETURN(
       std::unique_ptr<Internals> in,

@@ -44,11 +44,11 @@ std::string DekAd(std::string_view citizen_id, int64_t version);
 
 // Removes a citizen's database file and its WAL, shared-memory and
 // journal companions (citizens.cc).
-Status RemoveCitizenFiles(const std::string& path);
+Status RemoveCitizenFiles(Env* env, const std::string& path);
 
 // Writes DIR/vault.json (mode 0600, atomically) with the master secret's
 // envelope (vault.cc).
-Status WriteVaultJson(const std::string& dir, bool sealed,
+Status WriteVaultJson(Env* env, const std::string& dir, bool sealed,
                       std::span<const uint8_t> master_envelope);
 
 class Vault::Internals {

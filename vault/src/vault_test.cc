@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <filesystem>
 
+#include "tillit/testing/fault_injection_env.h"
 #include "tillit/testing/temp_dir.h"
 #include "vault_test.h"
 
@@ -121,6 +123,48 @@ TEST(IdTest, RecognisesVaultIds) {
   EXPECT_FALSE(IsValidId("p_0123456789abcdef0123456789abcdef", "c_"));
   EXPECT_FALSE(IsValidId("c_0123", "c_"));
   EXPECT_FALSE(IsValidId("c_../../etc/passwd00000000000000000", "c_"));
+}
+
+// The vault writes its own files through the injected Env.
+TEST_F(VaultTest, InitThatCannotWriteTheRootKeyLeavesNoVault) {
+  tillit::testing::FaultInjectionEnv env;
+  env.FailNth(tillit::testing::FaultOp::kSync, 1, ENOSPC);
+  VaultOptions o = Options();
+  o.env = &env;
+  auto created = Vault::Init(o);
+  ASSERT_EQ(created.status().code(), StatusCode::kIoError);
+  EXPECT_NE(created.status().message().find("No space left on device"),
+            std::string::npos)
+      << created.status().message();
+  EXPECT_FALSE(fs::exists(dir_ / "data/root.key"));
+  EXPECT_FALSE(fs::exists(dir_ / "data/root.key.tmp"));
+  EXPECT_FALSE(fs::exists(dir_ / "data/vault.json"));
+  // Nothing half-made stands in the way of a second attempt.
+  EXPECT_TRUE(Vault::Init(Options()).ok());
+}
+
+TEST_F(VaultTest, AnInitializedVaultSurvivesAPowerCut) {
+  tillit::testing::FaultInjectionEnv env;
+  VaultOptions o = Options();
+  o.env = &env;
+  ASSERT_TRUE(Vault::Init(o).ok());
+  EXPECT_GE(env.Count(tillit::testing::FaultOp::kSyncDirectory), 2);
+  ASSERT_TRUE(env.PowerCut().ok());
+  EXPECT_TRUE(Vault::Open(Options()).ok());
+}
+
+TEST_F(VaultTest, ErasureRemovesFilesThroughTheEnv) {
+  tillit::testing::FaultInjectionEnv env;
+  VaultOptions o = Options();
+  o.env = &env;
+  auto created = Vault::Init(o);
+  ASSERT_TRUE(created.ok());
+  auto id = created->vault->CreateCitizen();
+  ASSERT_TRUE(id.ok());
+  env.FailAll(tillit::testing::FaultOp::kRemove, EIO);
+  EXPECT_EQ(created->vault->EraseCitizen(*id).code(), StatusCode::kIoError);
+  EXPECT_TRUE(fs::exists(CitizenFile(*id)));
+  env.ClearFaults();
 }
 
 }  // namespace

@@ -33,6 +33,7 @@
 #include "tillit/crypto/passphrase.h"
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
+#include "tillit/base/env.h"
 #include "tillit/base/status.h"
 
 namespace tillit::vault {
@@ -46,6 +47,8 @@ class RootKeys {
     const crypto::SecretBytes* passphrase = nullptr;
     // Argon2id cost for a newly sealed file (nullopt: moderate defaults).
     std::optional<crypto::Argon2Params> argon2;
+    // What writes the file.
+    Env* env = Env::Default();
   };
 
   // A fresh keyring with version 1. Does not touch the disk.

@@ -42,6 +42,7 @@
 #include "tillit/base/status.h"
 #include "tillit/vault/citizen_store.h"
 #include "tillit/base/clock.h"
+#include "tillit/base/env.h"
 #include "tillit/storage/database.h"
 #include "tillit/fhir/fhir.h"
 #include "tillit/vault/root_keys.h"
@@ -57,6 +58,9 @@ struct VaultOptions {
   const crypto::SecretBytes* passphrase = nullptr;  // not owned
   // Argon2id cost for sealing (init and rotation); nullopt: moderate.
   std::optional<crypto::Argon2Params> argon2;
+  // Every file the vault writes itself (root keys, vault.json, directories,
+  // removals) goes through `env`; SQLCipher files use the OS directly.
+  Env* env = Env::Default();
   Clock* clock = &Clock::System();
   crypto::Random* rng = &crypto::Random::System();
   fhir::ImportLimits limits;
