@@ -58,11 +58,18 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
       log->options_.path, &log->options_.db_key, db_options,
       [](storage::Database& d) { return d.Exec(kSchema); });
   if (!db.ok()) return db.status().WithContext("audit log");
-  log->db_ = std::move(db).value();
+  TILLIT_RETURN_IF_ERROR(log->Load(std::move(db).value()));
+  return log;
+}
+
+Status AuditLog::Load(std::unique_ptr<storage::Database> db) {
+  MutexLock write_lock(&write_mu_);
+  MutexLock lock(&mu_);
+  db_ = std::move(db);
   // Load the tree. A gap means the log was damaged: refuse to append to it.
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
-      log->db_->Prepare("SELECT idx, leaf FROM entries ORDER BY idx"));
+      db_->Prepare("SELECT idx, leaf FROM entries ORDER BY idx"));
   for (uint64_t expected = 0;; ++expected) {
     TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
@@ -71,9 +78,9 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
                               std::to_string(expected) +
                               "; run `tillit audit verify`");
     }
-    log->tree_.Append(ToHash(st.ColumnBlob(1)));
+    tree_.Append(ToHash(st.ColumnBlob(1)));
   }
-  return log;
+  return Status::Ok();
 }
 
 StatusOr<std::unique_ptr<AuditLog>> AuditLog::OpenInDirectory(
@@ -89,15 +96,15 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::OpenInDirectory(
 AuditLog::~AuditLog() = default;
 
 void AuditLog::FailWriteForTesting(int nth) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   fail_nth_ = nth;
 }
 
 Status AuditLog::WriteBatch(const std::vector<Pending*>& batch,
                             uint64_t known, std::vector<Hash>* foreign) {
-  std::lock_guard<std::mutex> lock(write_mu_);
+  MutexLock lock(&write_mu_);
   {
-    std::lock_guard<std::mutex> state(mu_);
+    MutexLock state(&mu_);
     if (fail_nth_ > 0 && --fail_nth_ == 0) {
       return Status::IoError("audit write failed (injected)");
     }
@@ -154,7 +161,7 @@ StatusOr<std::vector<uint64_t>> AuditLog::AppendBatch(
   // only the callers it wrote for and the one that leads next: waking
   // every waiter after each commit had dozens of threads contend for
   // one mutex only to go back to sleep.
-  std::condition_variable wake;
+  CondVar wake(&mu_);
   std::vector<Pending> mine(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     mine[i].entry = &entries[i];
@@ -162,17 +169,18 @@ StatusOr<std::vector<uint64_t>> AuditLog::AppendBatch(
     TILLIT_ASSIGN_OR_RETURN(mine[i].canonical, CanonicalEntry(entries[i]));
     mine[i].leaf = LeafHash(crypto::AsBytes(mine[i].canonical));
   }
-  std::unique_lock<std::mutex> lock(mu_);
-  for (Pending& p : mine) queue_.push_back(&p);
-  auto all_done = [&] {
+  // Pending::done and ::status are written by the leader under mu_.
+  auto all_done = [&mine] {
     for (const Pending& p : mine) {
       if (!p.done) return false;
     }
     return true;
   };
+  mu_.Lock();
+  for (Pending& p : mine) queue_.push_back(&p);
   while (!all_done()) {
     if (leader_active_) {
-      wake.wait(lock, [&] { return all_done() || !leader_active_; });
+      wake.Wait();
       continue;
     }
     // Lead one group commit: everything queued so far, one transaction.
@@ -181,9 +189,9 @@ StatusOr<std::vector<uint64_t>> AuditLog::AppendBatch(
     queue_.clear();
     const uint64_t known = tree_.size();
     std::vector<Hash> foreign;
-    lock.unlock();
+    mu_.Unlock();
     Status written = WriteBatch(batch, known, &foreign);
-    lock.lock();
+    mu_.Lock();
     if (written.ok()) {
       for (const Hash& h : foreign) tree_.Append(h);
     }
@@ -199,12 +207,13 @@ StatusOr<std::vector<uint64_t>> AuditLog::AppendBatch(
     }
     leader_active_ = false;
     for (Pending* p : batch) {
-      if (p->wake != &wake) p->wake->notify_one();
+      if (p->wake != &wake) p->wake->Signal();
     }
     // Whoever queued first while we wrote leads the next commit.
     if (!queue_.empty() && queue_.front()->wake != &wake)
-      queue_.front()->wake->notify_one();
+      queue_.front()->wake->Signal();
   }
+  mu_.Unlock();
   std::vector<uint64_t> indexes;
   indexes.reserve(mine.size());
   for (const Pending& p : mine) {
@@ -215,19 +224,19 @@ StatusOr<std::vector<uint64_t>> AuditLog::AppendBatch(
 }
 
 uint64_t AuditLog::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return tree_.size();
 }
 
 StatusOr<std::string> AuditLog::SignedCheckpoint() {
   Checkpoint cp;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     cp.origin = options_.origin;
     cp.size = tree_.size();
     cp.root = tree_.size() == 0 ? EmptyRoot() : tree_.Root();
   }
-  std::lock_guard<std::mutex> lock(write_mu_);
+  MutexLock lock(&write_mu_);
   {
     TILLIT_ASSIGN_OR_RETURN(
         storage::Statement st,
@@ -247,18 +256,18 @@ StatusOr<std::string> AuditLog::SignedCheckpoint() {
 
 StatusOr<std::vector<Hash>> AuditLog::InclusionProof(uint64_t index,
                                                      uint64_t size) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return tree_.InclusionProof(index, size);
 }
 
 StatusOr<std::vector<Hash>> AuditLog::ConsistencyProof(uint64_t from,
                                                        uint64_t to) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return tree_.ConsistencyProof(from, to);
 }
 
 StatusOr<Hash> AuditLog::RootAt(uint64_t size) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (size == 0) return EmptyRoot();
   return tree_.RootAt(size);
 }
@@ -275,7 +284,7 @@ StatusOr<std::vector<StoredEntry>> AuditLog::List(const ListQuery& q) {
   if (q.limit == 0 || q.limit > kMaxListLimit) {
     return Status::InvalidArgument("limit must be between 1 and 1000");
   }
-  std::lock_guard<std::mutex> lock(write_mu_);
+  MutexLock lock(&write_mu_);
   // Oldest first after a position, or newest first (before a position).
   const bool forward = q.after.has_value();
   TILLIT_ASSIGN_OR_RETURN(

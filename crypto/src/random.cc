@@ -58,7 +58,7 @@ DeterministicRandom::DeterministicRandom(uint64_t seed) {
 }
 
 void DeterministicRandom::Fill(std::span<uint8_t> out) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   uint8_t block_seed[randombytes_SEEDBYTES];
   // Each call gets its own stream: seed' = BLAKE2b(seed || counter).
   uint8_t input[sizeof(seed_) + sizeof(counter_)];

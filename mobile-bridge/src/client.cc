@@ -72,7 +72,7 @@ Client::Client(ClientOptions options, std::unique_ptr<HttpChannel> http,
 
 Client::~Client() {
   // Waits for a call in progress to finish before members go away.
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
 }
 
 StatusOr<std::unique_ptr<Client>> Client::Open(ClientOptions options) {
@@ -92,13 +92,18 @@ StatusOr<std::unique_ptr<Client>> Client::Open(ClientOptions options) {
   std::unique_ptr<Client> client(
       new Client(std::move(options), std::move(http), nullptr,
                  std::move(pinned)));
+  TILLIT_RETURN_IF_ERROR(client->OpenStore());
+  return client;
+}
+
+Status Client::OpenStore() {
+  MutexLock lock(&mu_);
   // The queue key is needed only to open the database; it is wiped when
   // `queue_key` goes out of scope.
-  TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes queue_key,
-                          client->PlatformKey("queue"));
-  TILLIT_ASSIGN_OR_RETURN(
-      client->store_, LocalStore::Open(client->options_.state_dir, queue_key));
-  return client;
+  TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes queue_key, PlatformKey("queue"));
+  TILLIT_ASSIGN_OR_RETURN(store_,
+                          LocalStore::Open(options_.state_dir, queue_key));
+  return Status::Ok();
 }
 
 StatusOr<crypto::SecretBytes> Client::PlatformKey(std::string_view name) {
@@ -178,7 +183,7 @@ StatusOr<std::string> Client::SignedCall(std::string_view method,
 // --- status and pairing
 
 StatusOr<std::string> Client::StatusJson() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(std::optional<PairedDevice> device,
                           store_->LoadDevice());
   TILLIT_ASSIGN_OR_RETURN(int64_t queued, store_->QueuedCount());
@@ -200,7 +205,7 @@ StatusOr<std::string> Client::StatusJson() {
 
 StatusOr<std::string> Client::Pair(std::string_view enrollment_code,
                                    std::string_view device_name) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (enrollment_code.empty() || enrollment_code.size() > 256 ||
       !std::all_of(enrollment_code.begin(), enrollment_code.end(),
                    [](char c) { return c > 0x20 && c < 0x7f; })) {
@@ -294,7 +299,7 @@ StatusOr<std::string> Client::Pair(std::string_view enrollment_code,
 }
 
 Status Client::Unpair() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(PairedDevice device, RequirePaired());
   TILLIT_ASSIGN_OR_RETURN(crypto::SigningKey key, UnsealSigningKey(device));
   TILLIT_ASSIGN_OR_RETURN(
@@ -312,14 +317,14 @@ Status Client::Unpair() {
 // --- typed calls
 
 StatusOr<std::string> Client::ListRecords(const char* query_json) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(std::string query, RecordsQuery(query_json));
   return SignedCall("GET", "/v1/me/records" + query, "");
 }
 
 StatusOr<std::string> Client::GetRecord(std::string_view type,
                                         std::string_view id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!IsResourceType(type)) return Invalid("type: not a FHIR resource type");
   if (!IsPathId(id)) return Invalid("id: 1 to 64 of A-Z a-z 0-9 _ - .");
   return SignedCall("GET",
@@ -337,7 +342,7 @@ StatusOr<HttpResponse> Client::PostRecord(const crypto::SigningKey& key,
 }
 
 StatusOr<std::string> Client::AddRecord(const char* resource_json) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(std::string resource,
                           CitizenResourceText(resource_json));
   TILLIT_ASSIGN_OR_RETURN(PairedDevice device, RequirePaired());
@@ -355,43 +360,43 @@ StatusOr<std::string> Client::AddRecord(const char* resource_json) {
 }
 
 StatusOr<std::string> Client::Export() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return SignedCall("GET", "/v1/me/export", "");
 }
 
 StatusOr<std::string> Client::ListConsents() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return SignedCall("GET", "/v1/me/consents", "");
 }
 
 StatusOr<std::string> Client::GrantConsent(const char* grant_json) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(json grant, ParseJsonObject(grant_json, "grant"));
   TILLIT_ASSIGN_OR_RETURN(std::string body, JsonText(grant, "grant"));
   return SignedCall("POST", "/v1/me/consents", body);
 }
 
 StatusOr<std::string> Client::RevokeConsent(std::string_view grant_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!IsPathId(grant_id)) return Invalid("grant_id: not a grant id");
   return SignedCall("DELETE", "/v1/me/consents/" + PercentEncode(grant_id),
                     "");
 }
 
 StatusOr<std::string> Client::PreviewConsent(const char* grant_json) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(json grant, ParseJsonObject(grant_json, "grant"));
   TILLIT_ASSIGN_OR_RETURN(std::string body, JsonText(grant, "grant"));
   return SignedCall("POST", "/v1/me/consents/preview", body);
 }
 
 StatusOr<std::string> Client::GetRestrictions() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return SignedCall("GET", "/v1/me/restrictions", "");
 }
 
 StatusOr<std::string> Client::SetRestrictions(const char* restrictions_json) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(json r,
                           ParseJsonObject(restrictions_json, "restrictions"));
   TILLIT_ASSIGN_OR_RETURN(std::string body, JsonText(r, "restrictions"));
@@ -399,13 +404,13 @@ StatusOr<std::string> Client::SetRestrictions(const char* restrictions_json) {
 }
 
 StatusOr<std::string> Client::SetResearchOptOut(bool opted_out) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return SignedCall("PUT", "/v1/me/research-opt-out",
                     json{{"opted_out", opted_out}}.dump());
 }
 
 StatusOr<std::string> Client::ListDevices() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(PairedDevice device, RequirePaired());
   TILLIT_ASSIGN_OR_RETURN(std::string body,
                           SignedCall("GET", "/v1/me/devices", ""));
@@ -422,7 +427,7 @@ StatusOr<std::string> Client::ListDevices() {
 }
 
 StatusOr<std::string> Client::RevokeDevice(std::string_view device_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!IsPathId(device_id)) return Invalid("device_id: not a device id");
   TILLIT_ASSIGN_OR_RETURN(PairedDevice device, RequirePaired());
   if (device_id == device.device_id) {
@@ -435,7 +440,7 @@ StatusOr<std::string> Client::RevokeDevice(std::string_view device_id) {
 StatusOr<std::string> Client::Call(std::string_view method,
                                    std::string_view path,
                                    std::string_view body, int* http_status) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (http_status != nullptr) *http_status = 0;
   if (method != "GET" && method != "POST" && method != "PUT" &&
       method != "DELETE") {
@@ -514,7 +519,7 @@ StatusOr<audit::Checkpoint> Client::FetchCheckpoint(
 }
 
 StatusOr<std::string> Client::AccessLog(const char* query_json) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(AccessLogQuery query,
                           ParseAccessLogQuery(query_json));
   TILLIT_ASSIGN_OR_RETURN(PairedDevice device, RequirePaired());
@@ -553,7 +558,7 @@ StatusOr<std::string> Client::AccessLog(const char* query_json) {
 // --- queue and sync
 
 StatusOr<std::string> Client::QueueRecord(const char* resource_json) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(std::string resource,
                           CitizenResourceText(resource_json));
   TILLIT_RETURN_IF_ERROR(RequirePaired().status());
@@ -566,7 +571,7 @@ StatusOr<std::string> Client::QueueRecord(const char* resource_json) {
 }
 
 StatusOr<std::string> Client::Sync() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(PairedDevice device, RequirePaired());
   TILLIT_ASSIGN_OR_RETURN(crypto::SigningKey key, UnsealSigningKey(device));
   int64_t sent = 0;
@@ -578,8 +583,9 @@ StatusOr<std::string> Client::Sync() {
   // a duplicate.
   constexpr size_t kRemoveBatch = 32;
   std::vector<int64_t> acknowledged;
+  LocalStore* const store = store_.get();
   auto flush = [&]() -> Status {
-    Status s = store_->RemoveQueued(acknowledged);
+    Status s = store->RemoveQueued(acknowledged);
     acknowledged.clear();
     return s;
   };

@@ -19,7 +19,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,6 +29,7 @@
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
 #include "tillit/crypto/signing.h"
+#include "tillit/base/mutex.h"
 #include "tillit/base/status.h"
 #include "witness.h"
 
@@ -92,10 +92,12 @@ class Client {
          std::optional<AuditKey> pinned_audit_key);
 
   // The device's state for a call that needs pairing; not_paired if none.
-  StatusOr<PairedDevice> RequirePaired();
-  StatusOr<crypto::SecretBytes> PlatformKey(std::string_view name);
-  StatusOr<crypto::SigningKey> UnsealSigningKey(const PairedDevice& device);
-  StatusOr<AuditKey> TrustedAuditKey(const PairedDevice& device);
+  // Opens the local store under the platform's "queue" key (at creation).
+  Status OpenStore() EXCLUDES(mu_);
+  StatusOr<PairedDevice> RequirePaired() REQUIRES(mu_);
+  StatusOr<crypto::SecretBytes> PlatformKey(std::string_view name) REQUIRES(mu_);
+  StatusOr<crypto::SigningKey> UnsealSigningKey(const PairedDevice& device) REQUIRES(mu_);
+  StatusOr<AuditKey> TrustedAuditKey(const PairedDevice& device) REQUIRES(mu_);
 
   // One request signed by `key` as device `device_id` (any status).
   StatusOr<HttpResponse> SendSigned(const crypto::SigningKey& key,
@@ -103,39 +105,39 @@ class Client {
                                     std::string_view method,
                                     const std::string& target,
                                     const std::string& body,
-                                    HeaderList extra_headers = {});
+                                    HeaderList extra_headers = {}) REQUIRES(mu_);
   // A signed call by the paired device; the body of a 2xx answer, the
   // bridge error of any other.
   StatusOr<std::string> SignedCall(std::string_view method,
                                    const std::string& target,
-                                   const std::string& body);
+                                   const std::string& body) REQUIRES(mu_);
   // POST /v1/me/records with an idempotency key (any status).
   StatusOr<HttpResponse> PostRecord(const crypto::SigningKey& key,
                                     const PairedDevice& device,
                                     const std::string& resource,
-                                    const std::string& idempotency_key);
+                                    const std::string& idempotency_key) REQUIRES(mu_);
   // Checks that `latest` (opened with the trusted key) extends the
   // witness, fetching a consistency proof when needed, and keeps it as the
   // new witness.
   StatusOr<Witness> AdvanceWitness(const crypto::SigningKey& key,
                                    const PairedDevice& device,
                                    const audit::Checkpoint& latest,
-                                   const std::string& note);
+                                   const std::string& note) REQUIRES(mu_);
   // Fetches the latest checkpoint and advances the witness to it.
   // The server's latest checkpoint, verified under `audit_key`; its signed
   // note in *note.
   StatusOr<audit::Checkpoint> FetchCheckpoint(const crypto::SigningKey& key,
                                               const std::string& device_id,
                                               const AuditKey& audit_key,
-                                              std::string* note);
+                                              std::string* note) REQUIRES(mu_);
   StatusOr<Witness> WitnessLatest(const crypto::SigningKey& key,
-                                  const PairedDevice& device);
+                                  const PairedDevice& device) REQUIRES(mu_);
 
-  std::mutex mu_;
+  Mutex mu_;
   const ClientOptions options_;
   crypto::Random& rng_;
-  std::unique_ptr<HttpChannel> http_;    // GUARDED_BY(mu_)
-  std::unique_ptr<LocalStore> store_;    // GUARDED_BY(mu_)
+  std::unique_ptr<HttpChannel> http_ PT_GUARDED_BY(mu_);
+  std::unique_ptr<LocalStore> store_ PT_GUARDED_BY(mu_);
   const std::optional<AuditKey> pinned_audit_key_;
 };
 

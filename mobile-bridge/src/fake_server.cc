@@ -69,39 +69,39 @@ std::string FakeServer::Leaf(const std::string& tag, uint64_t index) const {
 }
 
 void FakeServer::SetLog(const std::string& tag, int count) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   leaves_.clear();
   for (int i = 0; i < count; ++i) leaves_.push_back(Leaf(tag, leaves_.size()));
 }
 
 void FakeServer::GrowLog(const std::string& tag, int count) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (int i = 0; i < count; ++i) leaves_.push_back(Leaf(tag, leaves_.size()));
 }
 
 void FakeServer::SignWithOtherKey(bool on) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   other_key_ = on;
 }
 
 void FakeServer::TamperAccessLog(bool on) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   tamper_ = on;
 }
 
 void FakeServer::ForceRestrictions(int status, const std::string& code) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   forced_status_ = status;
   forced_code_ = code;
 }
 
 int FakeServer::records_posted() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return static_cast<int>(idempotency_keys_.size());
 }
 
 std::string FakeServer::last_idempotency_key() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return idempotency_keys_.empty() ? "" : idempotency_keys_.back();
 }
 
@@ -113,7 +113,7 @@ audit::MerkleTree FakeServer::Tree() const {
 }
 
 bool FakeServer::SignatureOk(const httplib::Request& req) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!enrolled_) return false;
   auto received = http_signature::ParseSignature(req.get_header_value("Signature-Input"),
                                       req.get_header_value("Signature"));
@@ -149,7 +149,7 @@ void FakeServer::Routes() {
         body.value("device_name", "").empty()) {
       return Error(res, 400, "invalid_argument", "bad enrollment");
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     std::copy(pk->begin(), pk->end(), device_key_.begin());
     enrolled_ = true;
     res.status = 201;
@@ -162,7 +162,7 @@ void FakeServer::Routes() {
             });
   http_.Get("/v1/audit/checkpoint", signed_only(
             [this](const httplib::Request&, httplib::Response& res) {
-              std::lock_guard<std::mutex> lock(mu_);
+              MutexLock lock(&mu_);
               audit::MerkleTree tree = Tree();
               const audit::Checkpoint c{kOrigin, tree.size(), tree.Root()};
               res.set_content(audit::SignCheckpoint(
@@ -172,7 +172,7 @@ void FakeServer::Routes() {
             }));
   http_.Get("/v1/audit/proofs/consistency", signed_only(
             [this](const httplib::Request& req, httplib::Response& res) {
-              std::lock_guard<std::mutex> lock(mu_);
+              MutexLock lock(&mu_);
               audit::MerkleTree tree = Tree();
               const uint64_t from = std::stoull(req.get_param_value("from"));
               const uint64_t to = std::stoull(req.get_param_value("to"));
@@ -188,7 +188,7 @@ void FakeServer::Routes() {
                                         httplib::Response& res) {
     if (req.get_param_value("proofs") != "true")
       return Error(res, 400, "invalid_argument", "the fake needs proofs");
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     audit::MerkleTree tree = Tree();
     const audit::Checkpoint c{kOrigin, tree.size(), tree.Root()};
     json entries = json::array();
@@ -217,7 +217,7 @@ void FakeServer::Routes() {
       return Error(res, 400, "invalid_argument", "the fake refuses it");
     std::string key = req.get_header_value("Idempotency-Key");
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       idempotency_keys_.push_back(key);
     }
     r["id"] = "fake";
@@ -226,7 +226,7 @@ void FakeServer::Routes() {
   }));
   http_.Get("/v1/me/restrictions", signed_only(
             [this](const httplib::Request&, httplib::Response& res) {
-              std::lock_guard<std::mutex> lock(mu_);
+              MutexLock lock(&mu_);
               if (forced_status_ != 0) {
                 return Error(res, forced_status_, forced_code_, "forced");
               }

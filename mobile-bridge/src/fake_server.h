@@ -19,11 +19,11 @@
 #include <httplib.h>
 
 #include <atomic>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tillit/base/mutex.h"
 #include "tillit/audit/merkle.h"
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/signing.h"
@@ -60,7 +60,7 @@ class FakeServer {
 
  private:
   std::string Leaf(const std::string& tag, uint64_t index) const;
-  audit::MerkleTree Tree() const;  // REQUIRES: mu_ held
+  audit::MerkleTree Tree() const REQUIRES(mu_);
   bool SignatureOk(const httplib::Request& req);
   void Routes();
 
@@ -72,15 +72,15 @@ class FakeServer {
   std::string url_;
   std::atomic<int> requests_{0};
 
-  mutable std::mutex mu_;
-  std::vector<std::string> leaves_;     // GUARDED_BY(mu_)
-  bool other_key_ = false;              // GUARDED_BY(mu_)
-  bool tamper_ = false;                 // GUARDED_BY(mu_)
-  int forced_status_ = 0;               // GUARDED_BY(mu_)
-  std::string forced_code_;             // GUARDED_BY(mu_)
-  bool enrolled_ = false;               // GUARDED_BY(mu_)
-  crypto::Ed25519PublicKey device_key_{};  // GUARDED_BY(mu_)
-  std::vector<std::string> idempotency_keys_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::vector<std::string> leaves_ GUARDED_BY(mu_);
+  bool other_key_ GUARDED_BY(mu_) = false;
+  bool tamper_ GUARDED_BY(mu_) = false;
+  int forced_status_ GUARDED_BY(mu_) = 0;
+  std::string forced_code_ GUARDED_BY(mu_);
+  bool enrolled_ GUARDED_BY(mu_) = false;
+  crypto::Ed25519PublicKey device_key_ GUARDED_BY(mu_){};
+  std::vector<std::string> idempotency_keys_ GUARDED_BY(mu_);
 };
 
 }  // namespace tillit::bridge::testing

@@ -106,9 +106,10 @@ StatusOr<std::string> RecordsQuery(const char* query_json) {
   // The server's order, so equal queries give equal targets.
   static constexpr const char* kKeys[] = {"category", "type",  "since",
                                           "until",    "limit", "cursor"};
-  for (const auto& [key, value] : query.items()) {
+  for (const auto& item : query.items()) {
+    const std::string& key = item.key();
     if (std::none_of(std::begin(kKeys), std::end(kKeys),
-                     [&](const char* k) { return key == k; })) {
+                     [&key](const char* k) { return key == k; })) {
       return Invalid("query", "unknown key (allowed: category, type, since, "
                               "until, limit, cursor)");
     }

@@ -24,11 +24,9 @@
 #ifndef TILLIT_AUDIT_AUDIT_LOG_H_
 #define TILLIT_AUDIT_AUDIT_LOG_H_
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -39,6 +37,7 @@
 #include "tillit/audit/merkle.h"
 #include "tillit/crypto/secret.h"
 #include "tillit/crypto/signing.h"
+#include "tillit/base/mutex.h"
 #include "tillit/base/status.h"
 #include "tillit/storage/database.h"
 #include "tillit/crypto/kdf.h"
@@ -129,11 +128,14 @@ class AuditLog final : public AuditSink {
 
  private:
   explicit AuditLog(Options options) : options_(std::move(options)) {}
+  // Takes the opened database and loads the tree from it.
+  Status Load(std::unique_ptr<storage::Database> db)
+      EXCLUDES(write_mu_, mu_);
   struct Pending {
     const AuditEntry* entry;
     std::string canonical;
     Hash leaf;  // computed by the caller's thread, not the leader's
-    std::condition_variable* wake;  // the waiting caller's
+    CondVar* wake;  // the waiting caller's (bound to mu_)
     bool done = false;
     Status status;
     uint64_t index = 0;
@@ -142,18 +144,19 @@ class AuditLog final : public AuditSink {
   // tree; `foreign` receives the leaves of entries another process
   // appended after those (ours are numbered after them).
   Status WriteBatch(const std::vector<Pending*>& batch, uint64_t known,
-                    std::vector<Hash>* foreign);
+                    std::vector<Hash>* foreign) EXCLUDES(mu_, write_mu_);
 
   Options options_;
   std::optional<crypto::SigningKey> signer_;
-  std::unique_ptr<storage::Database> db_;  // guarded by write_mu_
-  std::mutex write_mu_;                  // the leader's database access
+  // The leader's database access. Taken before mu_ when both are held.
+  Mutex write_mu_ ACQUIRED_BEFORE(mu_);
+  std::unique_ptr<storage::Database> db_ PT_GUARDED_BY(write_mu_);
 
-  mutable std::mutex mu_;  // queue, tree, leader flag
-  std::deque<Pending*> queue_;
-  bool leader_active_ = false;
-  MerkleTree tree_;
-  int fail_nth_ = 0;
+  mutable Mutex mu_;  // queue, tree, leader flag
+  std::deque<Pending*> queue_ GUARDED_BY(mu_);
+  bool leader_active_ GUARDED_BY(mu_) = false;
+  MerkleTree tree_ GUARDED_BY(mu_);
+  int fail_nth_ GUARDED_BY(mu_) = 0;
 };
 
 // The outcome of checking a whole log offline.

@@ -11,11 +11,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <span>
 #include <string>
 
 #include "tillit/base/env.h"
+#include "tillit/base/mutex.h"
 #include "tillit/crypto/secret.h"
 
 namespace tillit::crypto {
@@ -54,9 +54,9 @@ class DeterministicRandom final : public Random {
   void Fill(std::span<uint8_t> out) override;
 
  private:
-  std::mutex mu_;
+  Mutex mu_;
   uint8_t seed_[32] = {};
-  uint64_t counter_ = 0;
+  uint64_t counter_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tillit::crypto
