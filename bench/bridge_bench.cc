@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
   auto created = vault::Vault::Init(vo);
   if (!created.ok()) Die(created.status().ToString());
   std::unique_ptr<vault::Vault> vault = std::move(created->vault);
-  const std::string admin = created->admin_token.token;
+  const std::string admin(created->admin_token.ExposeSecretText());
   api::ServerOptions so;
   so.port = 0;
   so.threads = 8;

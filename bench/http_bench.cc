@@ -117,13 +117,13 @@ Setup Build(const Config& cfg) {
     }
     auto token = v.IssueToken("citizen", t.citizen, 3600);
     if (!token.ok()) Die("token", token.status());
-    t.citizen_token = token->token;
+    t.citizen_token = std::string(token->ExposeSecretText());
     out.targets.push_back(std::move(t));
   }
   auto provider = api::RegisterProvider(v, crypto::Random::System(),
                                         R"({"name": "Bench Hospital"})", 3600);
   if (!provider.ok()) Die("provider", provider.status());
-  out.provider_token = provider->token.token;
+  out.provider_token = std::string(provider->token.ExposeSecretText());
   return out;
 }
 

@@ -70,12 +70,14 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
   auto expired = vault_->IssueToken("citizen", owner.id, 1);
   auto revoked = vault_->IssueToken("citizen", owner.id, 3600);
   ASSERT_TRUE(expired.ok() && revoked.ok());
-  ASSERT_TRUE(vault_->RevokeToken(revoked->token).ok());
+  ASSERT_TRUE(vault_->RevokeToken(revoked->ExposeSecretText()).ok());
   sleep(2);  // let the 1-second token expire
 
+  const std::string expired_token(expired->ExposeSecretText());
+  const std::string revoked_token(revoked->ExposeSecretText());
   const std::string tokens[kWhoCount] = {
       owner.token, other.token, provider.token, researcher.token,
-      auditor.token, admin_, expired->token, revoked->token, ""};
+      auditor.token, admin_, expired_token, revoked_token, ""};
 
   // --- what each route may do, and with which request
   struct Spec {

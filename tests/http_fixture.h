@@ -68,7 +68,7 @@ class HttpTest : public ::testing::Test {
     auto created = vault::Vault::Init(vo);
     ASSERT_TRUE(created.ok()) << created.status().ToString();
     vault_ = std::move(created->vault);
-    admin_ = created->admin_token.token;
+    admin_ = std::string(created->admin_token.ExposeSecretText());
     consents_ = std::make_unique<consent::ConsentService>(
         vault_.get(), &Clock::System(), &crypto::Random::System());
     StartServer();

@@ -1,10 +1,13 @@
 #include "devices.h"
 
-#include <sodium.h>
+#include <algorithm>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
+#include "tillit/crypto/constant_time.h"
 #include "tillit/crypto/encoding.h"
+#include "tillit/crypto/signing.h"
 
 namespace tillit::api::internal {
 namespace {
@@ -41,16 +44,18 @@ StatusOr<crypto::Ed25519PublicKey> ParseDevicePublicKey(std::string_view text) {
   const Status bad = Status::InvalidArgument(
       "device_public_key: base64 of a 32-byte Ed25519 public key");
   auto bytes = crypto::Base64Decode(text);
-  if (!bytes.ok() || bytes->size() != crypto_sign_PUBLICKEYBYTES) return bad;
+  if (!bytes.ok() ||
+      bytes->size() != std::tuple_size_v<crypto::Ed25519PublicKey>) {
+    return bad;
+  }
   // Rejects small-order and non-canonical points: a key any signature
   // could match must never stand for a citizen.
-  if (crypto_core_ed25519_is_valid_point(bytes->data()) != 1) {
+  auto key = crypto::Ed25519PublicKeyFromBytes(*bytes);
+  if (!key.ok()) {
     return Status::InvalidArgument(
         "device_public_key: not a usable Ed25519 public key");
   }
-  crypto::Ed25519PublicKey key;
-  std::copy(bytes->begin(), bytes->end(), key.begin());
-  return key;
+  return *key;
 }
 
 Status CheckDeviceName(std::string_view name) {
@@ -79,8 +84,7 @@ StatusOr<Device> DeviceRegistry::Pair(const std::string& citizen_id,
                                       const std::string& name, int64_t now) {
   TILLIT_ASSIGN_OR_RETURN(std::vector<Device> existing, List(citizen_id));
   for (const Device& d : existing) {
-    if (!d.revoked && sodium_memcmp(d.public_key.data(), key.data(),
-                                    key.size()) == 0) {
+    if (!d.revoked && crypto::ConstantTimeEquals(d.public_key, key)) {
       return Status::AlreadyExists("this device key is already paired");
     }
   }

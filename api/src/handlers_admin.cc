@@ -39,7 +39,7 @@ Status CreateCitizen(Api& api, Call& call) {
   TILLIT_RETURN_IF_ERROR(
       api.audit().Append(call, Entry("citizen.create", c.citizen_id)).status());
   call.Reply({{"citizen_id", c.citizen_id},
-              {"enrollment_code", c.enrollment_code.token},
+              {"enrollment_code", c.enrollment_code.ExposeSecretText()},
               {"expires", c.enrollment_code.expires_at}},
              201);
   return Status::Ok();
@@ -54,7 +54,7 @@ Status NewCode(Api& api, Call& call) {
   TILLIT_RETURN_IF_ERROR(
       api.audit().Append(call, Entry("citizen.enrollment-code", id)).status());
   call.Reply({{"citizen_id", id},
-              {"enrollment_code", code.token},
+              {"enrollment_code", code.ExposeSecretText()},
               {"expires", code.expires_at}},
              201);
   return Status::Ok();
@@ -69,7 +69,7 @@ Status Researcher(Api& api, Call& call) {
   TILLIT_RETURN_IF_ERROR(
       api.audit().Append(call, Entry("researcher.register")).status());
   call.Reply({{"researcher_id", r.id},
-              {"token", r.token.token},
+              {"token", r.token.ExposeSecretText()},
               {"expires", r.token.expires_at}},
              201);
   return Status::Ok();
@@ -83,7 +83,7 @@ Status Provider(Api& api, Call& call) {
   TILLIT_RETURN_IF_ERROR(
       api.audit().Append(call, Entry("provider.register")).status());
   call.Reply({{"provider_id", r.id},
-              {"token", r.token.token},
+              {"token", r.token.ExposeSecretText()},
               {"expires", r.token.expires_at}},
              201);
   return Status::Ok();
@@ -97,7 +97,7 @@ Status Auditor(Api& api, Call& call) {
   TILLIT_RETURN_IF_ERROR(
       api.audit().Append(call, Entry("auditor.register")).status());
   call.Reply({{"auditor_id", r.id},
-              {"token", r.token.token},
+              {"token", r.token.ExposeSecretText()},
               {"expires", r.token.expires_at}},
              201);
   return Status::Ok();
@@ -175,7 +175,7 @@ Status Enroll(Api& api, Call& call) {
                              api.options().citizen_token_ttl));
   TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   call.Reply({{"citizen_id", citizen},
-              {"token", token.token},
+              {"token", token.ExposeSecretText()},
               {"expires", token.expires_at}});
   return Status::Ok();
 }

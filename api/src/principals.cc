@@ -1,9 +1,8 @@
 #include "tillit/api/principals.h"
 
-#include <sodium.h>
-
 #include <nlohmann/json.hpp>
 
+#include "tillit/crypto/box.h"
 #include "tillit/crypto/encoding.h"
 
 namespace tillit::api {
@@ -107,15 +106,13 @@ StatusOr<Registration> RegisterResearcher(vault::Vault& vault,
   }
   TILLIT_ASSIGN_OR_RETURN(std::string key_text, Text(j, "public_key", true));
   auto key = crypto::Base64Decode(key_text);
-  if (!key.ok() || key->size() != crypto_box_PUBLICKEYBYTES) {
+  if (!key.ok() || key->size() != crypto::kX25519PublicKeySize) {
     return Status::InvalidArgument(
         "public_key: base64 of a 32-byte X25519 public key (tillit keygen)");
   }
   // A low-order point would make every sealed release readable by anyone
   // (or by no one): refuse it now rather than at release time.
-  unsigned char shared[crypto_scalarmult_BYTES];
-  unsigned char probe[crypto_scalarmult_SCALARBYTES] = {1};
-  if (crypto_scalarmult(shared, probe, key->data()) != 0) {
+  if (!crypto::X25519PublicKeyFromBytes(*key).ok()) {
     return Status::InvalidArgument("public_key: not a usable X25519 key");
   }
   r.public_key = key_text;

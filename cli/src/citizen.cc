@@ -77,7 +77,8 @@ int CmdCitizen(int argc, char** argv, Io& io) {
     }
     if (a.Has("json")) {
       io.out << json{{"citizen_id", created->citizen_id},
-                     {"enrollment_code", created->enrollment_code.token},
+                     {"enrollment_code",
+                      created->enrollment_code.ExposeSecretText()},
                      {"expires", created->enrollment_code.expires_at}}
                     .dump()
              << "\n";
@@ -85,7 +86,7 @@ int CmdCitizen(int argc, char** argv, Io& io) {
       io.out << created->citizen_id << "\n"
              << "enrollment code (single use, valid 72 hours; the citizen "
                 "exchanges it at POST /v1/enroll):\n  "
-             << created->enrollment_code.token << "\n";
+             << created->enrollment_code.ExposeSecretText() << "\n";
     }
     return kOk;
   }

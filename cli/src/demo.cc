@@ -30,12 +30,12 @@ using nlohmann::json;
 
 // A word bash reads back unchanged: as is when it is plain, otherwise in
 // single quotes.
-std::string ShellQuote(const std::string& word) {
+std::string ShellQuote(std::string_view word) {
   if (!word.empty() &&
       word.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                             "_-./:=@%+,") == std::string::npos) {
-    return word;
+                             "_-./:=@%+,") == std::string_view::npos) {
+    return std::string(word);
   }
   std::string out = "'";
   for (char c : word) {
@@ -88,7 +88,7 @@ StatusOr<DemoConsent> SetUpDemoConsent(
         api::Registration researcher,
         api::RegisterResearcher(vault, consents, rng, body.dump(),
                                 kDemoTokenTtl));
-    out.researcher_token = researcher.token;
+    out.researcher_token = std::move(researcher.token);
     audit->push_back(OperatorEntry("researcher.register", ""));
     TILLIT_ASSIGN_OR_RETURN(
         consent::StudyDefinition study,
@@ -205,7 +205,7 @@ StatusOr<DemoPrincipal> DemoRegistrant(vault::Vault& vault,
   if (existing) {
     TILLIT_ASSIGN_OR_RETURN(vault::IssuedToken token,
                             vault.IssueToken(kind, *existing, kDemoTokenTtl));
-    return DemoPrincipal{*existing, token};
+    return DemoPrincipal{*existing, std::move(token)};
   }
   const std::string body =
       json{{"name", name}, {"organization", organization}}.dump();
@@ -216,7 +216,7 @@ StatusOr<DemoPrincipal> DemoRegistrant(vault::Vault& vault,
           ? api::RegisterProvider(vault, rng, body, kDemoTokenTtl)
           : api::RegisterAuditor(vault, rng, body, kDemoTokenTtl));
   audit->push_back(OperatorEntry(std::string(kind) + ".register", ""));
-  return DemoPrincipal{r.id, r.token};
+  return DemoPrincipal{r.id, std::move(r.token)};
 }
 
 // The `curl` lines (and an audit verification) to paste into bash.
@@ -225,9 +225,11 @@ json DemoTryLines(const std::string& url, const std::string& tillit,
                   const std::string& study_id) {
   auto get = [&](const std::string& who, const std::string& path) {
     std::string line = "curl -sS";
-    if (!who.empty())
-      line +=
-          " -H " + ShellQuote("Authorization: Bearer " + p.at(who).token.token);
+    if (!who.empty()) {
+      std::string header = "Authorization: Bearer ";
+      header += p.at(who).token.ExposeSecretText();
+      line += " -H " + ShellQuote(header);
+    }
     return line + " " + ShellQuote(url + path);
   };
   json curl = json::array(
@@ -237,18 +239,20 @@ json DemoTryLines(const std::string& url, const std::string& tillit,
        get("researcher", "/v1/studies/" + study_id + "/feasibility"),
        get("auditor", "/v1/audit/entries?limit=5"),
        get("auditor", "/v1/audit/checkpoint")});
-  return {
-      {"curl", curl},
-      {"verify", ShellQuote(tillit) + " audit verify --url " + ShellQuote(url) +
-                     " --token " + ShellQuote(p.at("auditor").token.token)}};
+  return {{"curl", curl},
+          {"verify", ShellQuote(tillit) + " audit verify --url " +
+                         ShellQuote(url) + " --token " +
+                         ShellQuote(p.at("auditor").token.ExposeSecretText())}};
 }
 
 // Three bash lines: make a release of the demo study, download it, open it
 // with the demo researcher's key.
 json DemoReleaseLines(const std::string& url, const std::string& tillit,
-                      const std::string& dir, const std::string& token,
+                      const std::string& dir, std::string_view token,
                       const std::string& study_id) {
-  const std::string auth = ShellQuote("Authorization: Bearer " + token);
+  std::string header = "Authorization: Bearer ";
+  header += token;
+  const std::string auth = ShellQuote(header);
   const std::string releases = url + "/v1/studies/" + study_id + "/releases";
   const std::string file = dir + "/release.tillit";
   return json::array(
@@ -270,7 +274,7 @@ json DemoReleaseLines(const std::string& url, const std::string& tillit,
 // phone state directory of its own (a phone pairs once), beside one shared
 // stand-in for the platform keychain.
 json DemoPhoneLines(const std::string& url, const std::string& tillit,
-                    const std::string& dir, const std::string& code) {
+                    const std::string& dir, std::string_view code) {
   std::string app = "tillit-app";
   if (tillit.find('/') != std::string::npos) {
     const fs::path beside =
@@ -373,7 +377,9 @@ int CmdDemo(int argc, char** argv, Io& io) {
       vault = std::move(created->vault);
       // Never shown (the demo prints a 7-day admin token instead), so it
       // must not stay valid.
-      if (Status s = vault->RevokeToken(created->admin_token.token); !s.ok())
+      if (Status s =
+              vault->RevokeToken(created->admin_token.ExposeSecretText());
+          !s.ok())
         return Fail(io, "demo", s);
     } else {
       return Fail(io, "demo", opened.status());
@@ -411,7 +417,7 @@ int CmdDemo(int argc, char** argv, Io& io) {
   std::map<std::string, DemoPrincipal> principals;
   auto fail = [&](const Status& s) {
     for (const auto& [role, p] : principals) {
-      (void)vault->RevokeToken(p.token.token);
+      (void)vault->RevokeToken(p.token.ExposeSecretText());
     }
     return Fail(io, "demo", s);
   };
@@ -422,38 +428,39 @@ int CmdDemo(int argc, char** argv, Io& io) {
       SetUpDemoConsent(*vault, consents, key_prefix, new_citizens, &audit);
   if (!demo.ok()) return Fail(io, "demo", demo.status());
   if (demo->researcher_token) {
-    principals["researcher"] = {demo->researcher_id, *demo->researcher_token};
+    principals["researcher"] = {demo->researcher_id,
+                                std::move(*demo->researcher_token)};
   } else {
     auto t =
         vault->IssueToken("researcher", demo->researcher_id, kDemoTokenTtl);
     if (!t.ok()) return fail(t.status());
-    principals["researcher"] = {demo->researcher_id, *t};
+    principals["researcher"] = {demo->researcher_id, std::move(*t)};
   }
   auto provider =
       DemoRegistrant(*vault, "provider", kDemoProvider, "Demo Region", &audit);
   if (!provider.ok()) return fail(provider.status());
-  principals["provider"] = *provider;
+  principals["provider"] = std::move(*provider);
   auto auditor = DemoRegistrant(*vault, "auditor", kDemoAuditor,
                                 "Demo Supervisory Authority", &audit);
   if (!auditor.ok()) return fail(auditor.status());
-  principals["auditor"] = *auditor;
+  principals["auditor"] = std::move(*auditor);
   auto citizen = DemoCitizen(*vault, consents, new_citizens);
   if (!citizen.ok()) return fail(citizen.status());
   auto citizen_token = vault->IssueToken("citizen", *citizen, kDemoTokenTtl);
   if (!citizen_token.ok()) return fail(citizen_token.status());
-  principals["citizen"] = {*citizen, *citizen_token};
+  principals["citizen"] = {*citizen, std::move(*citizen_token)};
   audit.push_back(OperatorEntry("citizen.enroll", *citizen));
   // A one-time code to pair a phone with the same citizen.
   std::optional<vault::IssuedToken> phone_code;
   if (serve) {
     auto code = api::NewEnrollmentCode(*vault, *citizen, kDemoTokenTtl);
     if (!code.ok()) return fail(code.status());
-    phone_code = *code;
+    phone_code = std::move(*code);
     audit.push_back(OperatorEntry("citizen.enrollment-code", *citizen));
   }
   auto admin = vault->IssueToken("admin", "operator", kDemoTokenTtl);
   if (!admin.ok()) return fail(admin.status());
-  principals["admin"] = {"operator", *admin};
+  principals["admin"] = {"operator", std::move(*admin)};
   if (Status s = AuditOperator(*vault, audit); !s.ok()) return fail(s);
 
   auto ids = vault->ListCitizenIds();
@@ -477,13 +484,14 @@ int CmdDemo(int argc, char** argv, Io& io) {
   }
   const bool have_keys = fs::exists(key_prefix + ".key");
   if (serve && have_keys) {
-    try_lines["release"] =
-        DemoReleaseLines(url, tillit, dir, principals["researcher"].token.token,
-                         demo->study_id);
+    try_lines["release"] = DemoReleaseLines(
+        url, tillit, dir, principals["researcher"].token.ExposeSecretText(),
+        demo->study_id);
   }
 
   if (serve) {
-    try_lines["phone"] = DemoPhoneLines(url, tillit, dir, phone_code->token);
+    try_lines["phone"] =
+        DemoPhoneLines(url, tillit, dir, phone_code->ExposeSecretText());
   }
 
   if (a.Has("json")) {
@@ -501,7 +509,8 @@ int CmdDemo(int argc, char** argv, Io& io) {
     j["provider_id"] = principals["provider"].id;
     j["auditor_id"] = principals["auditor"].id;
     json tokens = json::object();
-    for (const auto& [role, p] : principals) tokens[role] = p.token.token;
+    for (const auto& [role, p] : principals)
+      tokens[role] = p.token.ExposeSecretText();
     j["tokens"] = tokens;
     j["tokens_expire"] = principals["admin"].token.expires_at;
     if (have_keys) {
@@ -513,7 +522,7 @@ int CmdDemo(int argc, char** argv, Io& io) {
       j["curl"] = try_lines["curl"];
       j["verify"] = try_lines["verify"];
       if (try_lines.contains("release")) j["release"] = try_lines["release"];
-      j["enrollment_code"] = phone_code->token;
+      j["enrollment_code"] = phone_code->ExposeSecretText();
       j["phone"] = try_lines["phone"];
     }
     io.out << j.dump() << "\n" << std::flush;
@@ -541,19 +550,21 @@ int CmdDemo(int argc, char** argv, Io& io) {
          << demo->cohort.citizens << " citizens in the consent index\n";
   io.out << "Tokens, valid 7 days and shown only now (each run makes new "
             "ones):\n"
-         << "  admin       " << principals["admin"].token.token << "\n"
-         << "  citizen     " << principals["citizen"].token.token << "  ("
-         << principals["citizen"].id << ")\n"
-         << "  provider    " << principals["provider"].token.token << "  ("
-         << principals["provider"].id << ", " << kDemoProvider << ")\n"
-         << "  researcher  " << principals["researcher"].token.token << "  ("
+         << "  admin       " << principals["admin"].token.ExposeSecretText()
+         << "\n"
+         << "  citizen     " << principals["citizen"].token.ExposeSecretText()
+         << "  (" << principals["citizen"].id << ")\n"
+         << "  provider    " << principals["provider"].token.ExposeSecretText()
+         << "  (" << principals["provider"].id << ", " << kDemoProvider << ")\n"
+         << "  researcher  "
+         << principals["researcher"].token.ExposeSecretText() << "  ("
          << principals["researcher"].id;
   if (have_keys) {
     io.out << "; demo key pair " << key_prefix << ".key and .pub";
   }
   io.out << ")\n"
-         << "  auditor     " << principals["auditor"].token.token << "  ("
-         << principals["auditor"].id << ")\n";
+         << "  auditor     " << principals["auditor"].token.ExposeSecretText()
+         << "  (" << principals["auditor"].id << ")\n";
   if (!serve) {
     io.out << "Serve it with:\n  " << ShellQuote(tillit) << " serve --data "
            << ShellQuote(dir) << " --listen 127.0.0.1:8080\n";

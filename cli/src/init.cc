@@ -45,7 +45,7 @@ int CmdInit(int argc, char** argv, Io& io) {
   const std::string dir =
       fs::absolute(setup->options.data_dir).lexically_normal().string();
   if (a.Has("json")) {
-    io.out << json{{"admin_token", created->admin_token.token},
+    io.out << json{{"admin_token", created->admin_token.ExposeSecretText()},
                    {"data_dir", dir}}
                   .dump()
            << "\n";
@@ -58,7 +58,7 @@ int CmdInit(int argc, char** argv, Io& io) {
                          " (mode 0600) — back it up and keep it apart from the "
                          "data.\n")
            << "Operator (admin) token, shown only this once:\n  "
-           << created->admin_token.token << "\n";
+           << created->admin_token.ExposeSecretText() << "\n";
   }
   return kOk;
 }

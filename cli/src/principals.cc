@@ -134,19 +134,19 @@ int CmdRegister(int argc, char** argv, Io& io) {
   if (Status s = AuditOperator(vault, {OperatorEntry(kind + ".register", "")});
       !s.ok()) {
     // Not announced, not usable: the token never leaves this process.
-    (void)vault.RevokeToken(reg->token.token);
+    (void)vault.RevokeToken(reg->token.ExposeSecretText());
     return Fail(io, verb, s);
   }
   if (a.Has("json")) {
     io.out << json{{kind + "_id", reg->id},
-                   {"token", reg->token.token},
+                   {"token", reg->token.ExposeSecretText()},
                    {"expires", reg->token.expires_at}}
                   .dump()
            << "\n";
   } else {
     io.out << kind << " " << reg->id << " registered\n"
            << "token (valid 365 days, shown only this once):\n  "
-           << reg->token.token << "\n";
+           << reg->token.ExposeSecretText() << "\n";
   }
   return kOk;
 }

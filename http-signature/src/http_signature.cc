@@ -1,9 +1,8 @@
 #include "tillit/http_signature/http_signature.h"
 
-#include <sodium.h>
-
 #include <charconv>
 
+#include "tillit/crypto/constant_time.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/hash.h"
 
@@ -65,8 +64,8 @@ std::string ContentDigest(std::string_view body) {
 
 bool ContentDigestMatches(std::string_view field, std::string_view body) {
   const std::string expected = ContentDigest(body);
-  if (field.size() != expected.size()) return false;
-  return sodium_memcmp(field.data(), expected.data(), expected.size()) == 0;
+  return crypto::ConstantTimeEquals(crypto::AsBytes(field),
+                                    crypto::AsBytes(expected));
 }
 
 std::string SignatureInputField(const SignatureParams& params) {

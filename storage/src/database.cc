@@ -1,6 +1,5 @@
 #include "tillit/storage/database.h"
 
-#include <sodium.h>
 #include <sys/stat.h>
 #include <sqlite3.h>
 
@@ -11,6 +10,8 @@
 #include <mutex>
 #include <thread>
 #include <utility>
+
+#include "tillit/crypto/encoding.h"
 
 namespace tillit::storage {
 namespace {
@@ -49,17 +50,17 @@ bool IsCorruption(int rc) {
   return primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT;
 }
 
-// Builds the raw-key string x'<64 hex>' in secure memory.
+// Builds the raw-key string x'<64 hex>' in secure memory, NUL-terminated:
+// size() is the literal length + 1.
 crypto::SecretBytes RawKeyLiteral(const crypto::SecretBytes& key) {
-  crypto::SecretBytes lit = crypto::SecretBytes::Allocate(key.size() * 2 + 4);
+  const crypto::SecretBytes hex = crypto::HexEncodeSecret(key);
+  crypto::SecretBytes lit = crypto::SecretBytes::Allocate(hex.size() + 4);
   uint8_t* p = lit.ExposeSecret();
   p[0] = 'x';
   p[1] = '\'';
-  sodium_bin2hex(reinterpret_cast<char*>(p + 2), key.size() * 2 + 1,
-                 key.ExposeSecret(), key.size());
-  p[2 + key.size() * 2] = '\'';
-  // sodium_bin2hex wrote a NUL at p[2+2n]; the quote overwrote it, and the
-  // last byte stays 0 (size is n*2+4, literal length n*2+3).
+  if (!hex.empty()) std::memcpy(p + 2, hex.ExposeSecret(), hex.size());
+  p[2 + hex.size()] = '\'';
+  // Allocate zero-filled the buffer, so the last byte is the NUL.
   return lit;
 }
 

@@ -1,10 +1,29 @@
 #include "tillit/vault/tokens.h"
 
+#include <cstring>
 #include <utility>
 
 #include "tillit/crypto/encoding.h"
 
 namespace tillit::vault {
+namespace {
+
+constexpr std::string_view kTokenPrefix = "tlk_";
+constexpr size_t kTokenRandomBytes = 32;  // 64 hex characters
+
+// "tlk_" + the hex of kTokenRandomBytes from `rng`, built in secure memory.
+crypto::SecretBytes NewTokenText(crypto::Random& rng) {
+  const crypto::SecretBytes hex =
+      crypto::HexEncodeSecret(rng.Secret(kTokenRandomBytes));
+  crypto::SecretBytes text =
+      crypto::SecretBytes::Allocate(kTokenPrefix.size() + hex.size());
+  std::memcpy(text.ExposeSecret(), kTokenPrefix.data(), kTokenPrefix.size());
+  std::memcpy(text.ExposeSecret() + kTokenPrefix.size(), hex.ExposeSecret(),
+              hex.size());
+  return text;
+}
+
+}  // namespace
 
 TokenStore::TokenStore(storage::Database* registry, Mutex* registry_mu,
                        crypto::SecretBytes key, Clock* clock,
@@ -21,11 +40,11 @@ StatusOr<IssuedToken> TokenStore::Issue(std::string_view role,
   if (ttl_seconds <= 0)
     return Status::InvalidArgument("token lifetime must be positive");
   IssuedToken t;
-  t.token = "tlk_" + rng_->Hex(32);
+  t.token = NewTokenText(*rng_);
   const int64_t now = clock_->NowSeconds();
   t.expires_at = now + ttl_seconds;
   TILLIT_ASSIGN_OR_RETURN(crypto::Digest hash,
-                          crypto::KeyedHash(key_, crypto::AsBytes(t.token)));
+                          crypto::KeyedHash(key_, t.token.ExposeSecretSpan()));
   MutexLock lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 
 #include "tillit/vault/tokens.h"
 #include "tillit/vault/vault.h"
@@ -19,11 +20,24 @@ TEST_F(VaultTest, TokensNeedAPositiveLifetime) {
   EXPECT_EQ(t->expires_at, kNow + 60);
 }
 
+TEST_F(VaultTest, TokensAreTlkAnd64LowercaseHexDigits) {
+  auto vault = InitVault();
+  auto a = vault->IssueToken("citizen", "c_a", 60);
+  auto b = vault->IssueToken("citizen", "c_a", 60);
+  ASSERT_TRUE(a.ok() && b.ok());
+  const std::string_view text = a->ExposeSecretText();
+  ASSERT_EQ(text.size(), 4u + 64u);
+  EXPECT_EQ(text.substr(0, 4), "tlk_");
+  EXPECT_EQ(text.find_first_not_of("0123456789abcdef", 4),
+            std::string_view::npos);
+  EXPECT_NE(text, b->ExposeSecretText());
+}
+
 TEST_F(VaultTest, TokensVerifyUntilTheyExpireOrAreRevoked) {
   auto vault = InitVault();
   auto t = vault->IssueToken("provider", "p_x", 60);
   ASSERT_TRUE(t.ok());
-  auto info = vault->VerifyToken(t->token);
+  auto info = vault->VerifyToken(t->ExposeSecretText());
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_EQ(info->role, "provider");
   EXPECT_EQ(info->principal, "p_x");
@@ -31,7 +45,7 @@ TEST_F(VaultTest, TokensVerifyUntilTheyExpireOrAreRevoked) {
 
   // A token differing in one character, an empty one and a huge one are
   // all just "invalid".
-  std::string other = t->token;
+  std::string other(t->ExposeSecretText());
   other.back() = other.back() == '0' ? '1' : '0';
   EXPECT_EQ(vault->VerifyToken(other).status().code(),
             StatusCode::kUnauthenticated);
@@ -41,15 +55,15 @@ TEST_F(VaultTest, TokensVerifyUntilTheyExpireOrAreRevoked) {
             StatusCode::kUnauthenticated);
 
   clock_.Advance(60);
-  EXPECT_EQ(vault->VerifyToken(t->token).status().code(),
+  EXPECT_EQ(vault->VerifyToken(t->ExposeSecretText()).status().code(),
             StatusCode::kUnauthenticated);
   clock_.Advance(-60);
-  ASSERT_TRUE(vault->VerifyToken(t->token).ok());
+  ASSERT_TRUE(vault->VerifyToken(t->ExposeSecretText()).ok());
 
-  ASSERT_TRUE(vault->RevokeToken(t->token).ok());
-  EXPECT_EQ(vault->VerifyToken(t->token).status().code(),
+  ASSERT_TRUE(vault->RevokeToken(t->ExposeSecretText()).ok());
+  EXPECT_EQ(vault->VerifyToken(t->ExposeSecretText()).status().code(),
             StatusCode::kUnauthenticated);
-  EXPECT_EQ(vault->RevokeToken(t->token).code(),
+  EXPECT_EQ(vault->RevokeToken(t->ExposeSecretText()).code(),
             StatusCode::kFailedPrecondition);
   EXPECT_EQ(vault->RevokeToken(other).code(), StatusCode::kNotFound);
 }
@@ -59,21 +73,25 @@ TEST_F(VaultTest, RedeemedCodesWorkOnceAndOnlyForTheirRole) {
   auto code = vault->IssueToken("enroll", "c_a", 60);
   auto token = vault->IssueToken("citizen", "c_a", 60);
   ASSERT_TRUE(code.ok() && token.ok());
-  EXPECT_EQ(vault->RedeemToken(token->token, "enroll").status().code(),
-            StatusCode::kUnauthenticated);
-  EXPECT_TRUE(vault->VerifyToken(token->token).ok());  // not consumed
+  EXPECT_EQ(
+      vault->RedeemToken(token->ExposeSecretText(), "enroll").status().code(),
+      StatusCode::kUnauthenticated);
+  // Not consumed.
+  EXPECT_TRUE(vault->VerifyToken(token->ExposeSecretText()).ok());
 
-  auto first = vault->RedeemToken(code->token, "enroll");
+  auto first = vault->RedeemToken(code->ExposeSecretText(), "enroll");
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(first->principal, "c_a");
-  EXPECT_EQ(vault->RedeemToken(code->token, "enroll").status().code(),
-            StatusCode::kUnauthenticated);
+  EXPECT_EQ(
+      vault->RedeemToken(code->ExposeSecretText(), "enroll").status().code(),
+      StatusCode::kUnauthenticated);
 
   auto late = vault->IssueToken("enroll", "c_b", 60);
   ASSERT_TRUE(late.ok());
   clock_.Advance(61);
-  EXPECT_EQ(vault->RedeemToken(late->token, "enroll").status().code(),
-            StatusCode::kUnauthenticated);
+  EXPECT_EQ(
+      vault->RedeemToken(late->ExposeSecretText(), "enroll").status().code(),
+      StatusCode::kUnauthenticated);
 }
 
 TEST_F(VaultTest, RevokingAPrincipalRevokesAllItsTokensAndSurvivesReopen) {
@@ -89,9 +107,9 @@ TEST_F(VaultTest, RevokingAPrincipalRevokesAllItsTokensAndSurvivesReopen) {
   vault.reset();
   auto reopened = Vault::Open(Options());
   ASSERT_TRUE(reopened.ok());
-  EXPECT_FALSE((*reopened)->VerifyToken(a->token).ok());
-  EXPECT_FALSE((*reopened)->VerifyToken(b->token).ok());
-  EXPECT_TRUE((*reopened)->VerifyToken(other->token).ok());
+  EXPECT_FALSE((*reopened)->VerifyToken(a->ExposeSecretText()).ok());
+  EXPECT_FALSE((*reopened)->VerifyToken(b->ExposeSecretText()).ok());
+  EXPECT_TRUE((*reopened)->VerifyToken(other->ExposeSecretText()).ok());
 }
 
 }  // namespace

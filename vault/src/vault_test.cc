@@ -20,8 +20,9 @@ using testing::TempDir;
 TEST_F(VaultTest, InitCreatesAPrivateLayoutAndAnAdminToken) {
   auto created = Vault::Init(Options());
   ASSERT_TRUE(created.ok()) << created.status().ToString();
-  EXPECT_EQ(created->admin_token.token.rfind("tlk_", 0), 0u);
-  EXPECT_EQ(created->admin_token.token.size(), 4u + 64u);
+  const std::string_view token = created->admin_token.ExposeSecretText();
+  EXPECT_EQ(token.rfind("tlk_", 0), 0u);
+  EXPECT_EQ(token.size(), 4u + 64u);
   for (const char* f : {"vault.json", "root.key", "registry.db"}) {
     EXPECT_TRUE(fs::exists(dir_ / ("data/" + std::string(f)))) << f;
   }
@@ -34,9 +35,8 @@ TEST_F(VaultTest, InitCreatesAPrivateLayoutAndAnAdminToken) {
   created->vault.reset();
   for (const auto& e : fs::recursive_directory_iterator(dir_ / "data")) {
     if (e.is_regular_file()) {
-      EXPECT_EQ(
-          testing::ReadAll(e.path()).find(created->admin_token.token.substr(4)),
-          std::string::npos)
+      EXPECT_EQ(testing::ReadAll(e.path()).find(token.substr(4)),
+                std::string::npos)
           << e.path();
     }
   }

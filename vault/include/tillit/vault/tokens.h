@@ -2,12 +2,12 @@
 // (operator, citizens, providers, researchers, auditors) and the
 // single-use codes (enrollment) that stand for them.
 //
-// A token is "tlk_" + 64 random hex characters. It is shown once, when
-// issued; the registry's `tokens` table (created by the Vault's registry
-// schema) keeps only its keyed hash, with role, principal, lifetime and
-// revocation time. Lookups are by keyed hash, so nothing is ever compared
-// with the secret, and every refusal of a presented token says the same
-// thing whatever the reason.
+// A token is "tlk_" + 64 random hex characters. It is made in secure
+// memory and shown once, when issued; the registry's `tokens` table (created
+// by the Vault's registry schema) keeps only its keyed hash, with role,
+// principal, lifetime and revocation time. Lookups are by keyed hash, so
+// nothing is ever compared with the secret, and every refusal of a presented
+// token says the same thing whatever the reason.
 //
 // Thread-safety: all methods are safe to call concurrently. Each takes the
 // registry mutex it was given, which serialises every use of the registry
@@ -31,9 +31,18 @@
 
 namespace tillit::vault {
 
+// A freshly issued token. Move-only: the text is held in SecretBytes and
+// only its keyed hash is stored.
 struct IssuedToken {
-  std::string token;  // shown once; only its keyed hash is stored
-  int64_t expires_at;
+  crypto::SecretBytes token;  // "tlk_" + 64 hex characters, no NUL
+  int64_t expires_at = 0;
+
+  // The token's text, for the one place it leaves the process (the CLI's
+  // output, an HTTP response body) and for tests that present it. Valid
+  // while `token` lives and is not moved from.
+  std::string_view ExposeSecretText() const {
+    return {reinterpret_cast<const char*>(token.ExposeSecret()), token.size()};
+  }
 };
 
 // What a valid token stands for.
