@@ -1,5 +1,6 @@
 // The real Env: POSIX files, the system clock and getrandom(2).
 #include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_NOREPLACE
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -84,11 +85,38 @@ class PosixEnv final : public Env {
     return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd));
   }
 
+  StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
+      const std::string& path) override {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open", path, errno);
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd));
+  }
+
   Status RenameFile(const std::string& from, const std::string& to) override {
     if (::rename(from.c_str(), to.c_str()) != 0) {
       return ErrnoStatus("rename", from, errno);
     }
     return Status::Ok();
+  }
+
+  Status RenameNoReplace(const std::string& from,
+                         const std::string& to) override {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(),
+                    RENAME_NOREPLACE) == 0) {
+      return Status::Ok();
+    }
+    int err = errno;
+    if (err == EINVAL || err == ENOSYS) {
+      // No RENAME_NOREPLACE on this file system: link() refuses an
+      // existing name atomically (files only; a directory fails here).
+      if (::link(from.c_str(), to.c_str()) == 0) {
+        ::unlink(from.c_str());
+        return Status::Ok();
+      }
+      err = errno;
+    }
+    if (err == ENOTEMPTY) err = EEXIST;
+    return ErrnoStatus("rename", from, err);
   }
 
   Status RemoveFile(const std::string& path) override {

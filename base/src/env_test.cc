@@ -55,6 +55,45 @@ TEST(PosixEnvTest, ExclusiveCreateRefusesAnExistingFile) {
   EXPECT_EQ(ReadAll(dir / "a"), "x");
 }
 
+TEST(PosixEnvTest, AppendableFileWritesAtTheEnd) {
+  TempDir dir;
+  Env* env = Env::Default();
+  ASSERT_TRUE(WriteSynced(env, dir / "a", "one").ok());
+  auto f = env->NewAppendableFile(dir / "a");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_TRUE((*f)->Append(Bytes("two")).ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  ASSERT_TRUE((*f)->Close().ok());
+  EXPECT_EQ(ReadAll(dir / "a"), "onetwo");
+  EXPECT_EQ(env->NewAppendableFile(dir / "missing").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_FALSE(env->FileExists(dir / "missing"));
+}
+
+TEST(PosixEnvTest, RenameNoReplaceRefusesAnExistingTarget) {
+  TempDir dir;
+  Env* env = Env::Default();
+  ASSERT_TRUE(WriteSynced(env, dir / "a", "new").ok());
+  ASSERT_TRUE(WriteSynced(env, dir / "b", "old").ok());
+  EXPECT_EQ(env->RenameNoReplace(dir / "a", dir / "b").code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(ReadAll(dir / "a"), "new");
+  EXPECT_EQ(ReadAll(dir / "b"), "old");
+  ASSERT_TRUE(env->RenameNoReplace(dir / "a", dir / "c").ok());
+  EXPECT_FALSE(env->FileExists(dir / "a"));
+  EXPECT_EQ(ReadAll(dir / "c"), "new");
+  EXPECT_EQ(env->RenameNoReplace(dir / "a", dir / "d").code(),
+            StatusCode::kNotFound);
+  // Directories too.
+  ASSERT_TRUE(env->CreateDirectories(dir / "x").ok());
+  ASSERT_TRUE(env->CreateDirectories(dir / "y").ok());
+  EXPECT_EQ(env->RenameNoReplace(dir / "x", dir / "y").code(),
+            StatusCode::kAlreadyExists);
+  ASSERT_TRUE(env->RenameNoReplace(dir / "x", dir / "z").ok());
+  EXPECT_FALSE(env->FileExists(dir / "x"));
+  EXPECT_TRUE(env->FileExists(dir / "z"));
+}
+
 TEST(PosixEnvTest, CreatesPrivateDirectories) {
   TempDir dir;
   ASSERT_TRUE(Env::Default()->CreateDirectories(dir / "x/y/z").ok());
@@ -170,6 +209,40 @@ TEST(FaultInjectionEnvTest, PowerCutUndoesChangesOfAnUnsyncedDirectory) {
   EXPECT_FALSE(env.FileExists(dir / "new.tmp"));
   EXPECT_FALSE(env.FileExists(dir / "created"));
   EXPECT_EQ(ReadAll(dir / "gone"), "kept");
+}
+
+TEST(FaultInjectionEnvTest, RenameNoReplaceCanFailAndIsUndoneByAPowerCut) {
+  TempDir dir;
+  FaultInjectionEnv env;
+  ASSERT_TRUE(WriteSynced(&env, dir / "a", "x").ok());
+  ASSERT_TRUE(env.SyncDirectory(dir.path()).ok());
+  env.FailNth(FaultOp::kRename, 1, ENOSPC);
+  EXPECT_EQ(env.RenameNoReplace(dir / "a", dir / "b").code(),
+            StatusCode::kIoError);
+  EXPECT_TRUE(env.FileExists(dir / "a"));
+  EXPECT_FALSE(env.FileExists(dir / "b"));
+  ASSERT_TRUE(env.RenameNoReplace(dir / "a", dir / "b").ok());
+  EXPECT_EQ(env.Count(FaultOp::kRename), 2);
+  ASSERT_TRUE(env.PowerCut().ok());
+  EXPECT_EQ(ReadAll(dir / "a"), "x");
+  EXPECT_FALSE(env.FileExists(dir / "b"));
+}
+
+TEST(FaultInjectionEnvTest, AppendableFileKeepsWhatWasThereBefore) {
+  TempDir dir;
+  testing::WriteAll(dir / "log", "outside ");
+  FaultInjectionEnv env;
+  env.FailNth(FaultOp::kCreate, 1, EIO);
+  EXPECT_EQ(env.NewAppendableFile(dir / "log").status().code(),
+            StatusCode::kIoError);
+  auto f = env.NewAppendableFile(dir / "log");
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Append(Bytes("synced ")).ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  ASSERT_TRUE((*f)->Append(Bytes("lost")).ok());
+  ASSERT_TRUE((*f)->Close().ok());
+  ASSERT_TRUE(env.PowerCut().ok());
+  EXPECT_EQ(ReadAll(dir / "log"), "outside synced ");
 }
 
 TEST(FaultInjectionEnvTest, SyncedDirectoryChangesSurviveAPowerCut) {

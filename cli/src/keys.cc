@@ -3,14 +3,8 @@
 // these keys is in this file.
 #include "src/keys.h"
 
-#include <fcntl.h>
-#include <sodium.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -26,55 +20,53 @@
 namespace tillit::cli {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Creates `path` (AlreadyExists if it exists) holding `bytes`, synced.
-Status WriteNewFile(const std::string& path, std::span<const uint8_t> bytes,
-                    mode_t mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) {
-    if (errno == EEXIST) return Status::AlreadyExists(path + " already exists");
-    return Status::IoError("cannot create " + path + ": " +
-                           std::strerror(errno));
-  }
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      ::close(fd);
-      ::unlink(path.c_str());
-      return Status::IoError("cannot write " + path);
+// Creates `path` (AlreadyExists if it exists) holding `bytes`, synced,
+// through `env`. On failure nothing is left at `path`.
+Status WriteNewFile(Env* env, const std::string& path,
+                    std::span<const uint8_t> bytes, unsigned mode) {
+  StatusOr<std::unique_ptr<WritableFile>> file =
+      env->NewWritableFile(path, mode, /*exclusive=*/true);
+  if (!file.ok()) {
+    if (file.status().code() == StatusCode::kAlreadyExists) {
+      return Status::AlreadyExists(path + " already exists");
     }
-    done += static_cast<size_t>(w);
+    return Status::IoError("cannot create " + path + ": " +
+                           file.status().message());
   }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) return Status::IoError("cannot sync " + path);
-  return Status::Ok();
+  std::string step = "cannot write ";
+  Status s = (*file)->Append(bytes);
+  if (s.ok()) {
+    step = "cannot sync ";
+    s = (*file)->Sync();
+  }
+  Status closed = (*file)->Close();
+  if (s.ok()) s = closed;
+  if (s.ok()) return Status::Ok();
+  (void)env->RemoveFile(path);
+  return Status::IoError(step + path + ": " + s.message());
 }
 
 // Replaces `path` by a file holding `bytes`: a new file, then a rename.
-Status ReplaceFile(const std::string& path, std::span<const uint8_t> bytes,
-                   mode_t mode) {
-  const std::string tmp = path + ".tmp";
-  ::unlink(tmp.c_str());
-  TILLIT_RETURN_IF_ERROR(WriteNewFile(tmp, bytes, mode));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Status::IoError("cannot replace " + path);
-  }
-  return Status::Ok();
+Status ReplaceFile(Env* env, const std::string& path,
+                   std::span<const uint8_t> bytes, unsigned mode) {
+  return storage::WriteFileAtomic(path, bytes, mode, env)
+      .WithContext("cannot replace " + path);
 }
 
 // PREFIX.key (base64 secret key, mode 0600) and PREFIX.pub (base64 public
-// key), one line each. Existing files are refused, or with `replace`
-// replaced.
-Status WriteKeyPair(const std::string& prefix, const crypto::BoxKeyPair& pair,
-                    bool replace) {
+// key), one line each, through `env`, durably. Existing files are refused,
+// or with `replace` replaced. PREFIX.key is removed again if PREFIX.pub
+// fails, and both if their directory cannot be synced.
+Status WriteKeyPair(Env* env, const std::string& prefix,
+                    const crypto::BoxKeyPair& pair, bool replace) {
   const std::string pub_path = prefix + ".pub", key_path = prefix + ".key";
-  auto write = replace ? ReplaceFile : WriteNewFile;
+  auto write = [env, replace](const std::string& path,
+                              std::span<const uint8_t> bytes, unsigned mode) {
+    return replace ? ReplaceFile(env, path, bytes, mode)
+                   : WriteNewFile(env, path, bytes, mode);
+  };
   crypto::SecretBytes secret_b64 = crypto::Base64EncodeSecret(pair.secret_key);
   crypto::SecretBytes secret_line =
       crypto::SecretBytes::Allocate(secret_b64.size() + 1);
@@ -84,8 +76,16 @@ Status WriteKeyPair(const std::string& prefix, const crypto::BoxKeyPair& pair,
   TILLIT_RETURN_IF_ERROR(write(key_path, secret_line.ExposeSecretSpan(), 0600));
   const std::string pub = crypto::Base64Encode(pair.public_key) + "\n";
   if (Status s = write(pub_path, crypto::AsBytes(pub), 0644); !s.ok()) {
-    ::unlink(key_path.c_str());
+    (void)env->RemoveFile(key_path);
     return s;
+  }
+  if (replace) return Status::Ok();  // each replacement synced its directory
+  // The new names are durable only once their directory is synced.
+  if (Status s = env->SyncDirectory(DirectoryOf(key_path)); !s.ok()) {
+    (void)env->RemoveFile(key_path);
+    (void)env->RemoveFile(pub_path);
+    return Status::IoError("cannot sync the directory of " + key_path + ": " +
+                           s.message());
   }
   return Status::Ok();
 }
@@ -103,9 +103,9 @@ StatusOr<crypto::BoxKeyPair> ReadBoxKeyFile(const std::string& path) {
     return Status::InvalidArgument(
         path + " is not a secret key written by `tillit keygen`");
   }
-  crypto::BoxKeyPair pair{{}, std::move(secret).value()};
-  if (crypto_scalarmult_base(pair.public_key.data(),
-                             pair.secret_key.ExposeSecret()) != 0) {
+  StatusOr<crypto::BoxKeyPair> pair =
+      crypto::BoxKeyPair::FromSecretKey(std::move(secret).value());
+  if (!pair.ok()) {
     return Status::InvalidArgument(path + " holds an unusable secret key");
   }
   return pair;
@@ -113,11 +113,11 @@ StatusOr<crypto::BoxKeyPair> ReadBoxKeyFile(const std::string& path) {
 
 }  // namespace
 
-StatusOr<std::string> MakeKeyPairFiles(const std::string& prefix,
-                                       bool replace) {
-  crypto::BoxKeyPair pair =
-      crypto::BoxKeyPair::Generate(crypto::Random::System());
-  TILLIT_RETURN_IF_ERROR(WriteKeyPair(prefix, pair, replace));
+StatusOr<std::string> MakeKeyPairFiles(const std::string& prefix, bool replace,
+                                       Env* env) {
+  crypto::EnvRandom random(env);
+  crypto::BoxKeyPair pair = crypto::BoxKeyPair::Generate(random);
+  TILLIT_RETURN_IF_ERROR(WriteKeyPair(env, prefix, pair, replace));
   return crypto::Base64Encode(pair.public_key);
 }
 
@@ -186,13 +186,13 @@ int CmdKeygen(int argc, char** argv, Io& io) {
   auto prefix = a.Get("out");
   if (!prefix || prefix->empty())
     return Usage(io, "keygen", "--out PREFIX is required");
+  Env* const env = Env::Default();  // the real operating system
   const std::string pub_path = *prefix + ".pub", key_path = *prefix + ".key";
   for (const auto& p : {pub_path, key_path}) {
-    std::error_code ec;
-    if (fs::exists(p, ec))
+    if (env->FileExists(p))
       return Fail(io, "keygen", Status::AlreadyExists(p + " already exists"));
   }
-  auto public_key = MakeKeyPairFiles(*prefix, /*replace=*/false);
+  auto public_key = MakeKeyPairFiles(*prefix, /*replace=*/false, env);
   if (!public_key.ok()) return Fail(io, "keygen", public_key.status());
   if (a.Has("json")) {
     io.out << json{{"public_key", *public_key},
@@ -244,7 +244,8 @@ int CmdDecrypt(int argc, char** argv, Io& io) {
   const std::string& release = a.positional()[0];
   StatusOr<crypto::BoxKeyPair> key = ReadBoxKeyFile(*key_path);
   if (!key.ok()) return Fail(io, "decrypt", key.status());
-  auto members = research::DecryptSealedFile(release, *key, *out_dir);
+  auto members =
+      research::DecryptSealedFile(release, *key, *out_dir, Env::Default());
   if (!members.ok()) {
     return Fail(io, "decrypt",
                 members.status().WithContext(release + " refused"));

@@ -9,14 +9,18 @@
 
 #include <string>
 
+#include "tillit/base/env.h"
 #include "tillit/base/status.h"
 
 namespace tillit::cli {
 
-// Generates a key pair and writes PREFIX.key and PREFIX.pub (durably).
-// Existing files are refused (AlreadyExists), or with `replace` replaced.
-// Returns the public key in base64.
-StatusOr<std::string> MakeKeyPairFiles(const std::string& prefix, bool replace);
+// Generates a key pair from `env`'s randomness and writes PREFIX.key and
+// PREFIX.pub through `env`, each fsynced. Existing files are refused
+// (AlreadyExists), or with `replace` replaced. On an error no partial file
+// is left, nor a new PREFIX.key without its PREFIX.pub. Returns the public
+// key in base64. REQUIRES: `env` is not null.
+StatusOr<std::string> MakeKeyPairFiles(const std::string& prefix, bool replace,
+                                       Env* env = Env::Default());
 
 }  // namespace tillit::cli
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -11,8 +12,10 @@
 #include <vector>
 
 #include "src/cli_fixture.h"
+#include "src/keys.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/research/sealed.h"
+#include "tillit/testing/fault_injection_env.h"
 
 namespace tillit::cli {
 namespace {
@@ -51,6 +54,63 @@ TEST_F(CliTest, KeygenWritesAPairAndRefusesToOverwrite) {
   Result again = Tillit({"keygen", "--out", prefix});
   EXPECT_EQ(again.code, 1);
   EXPECT_NE(again.err.find("already exists"), std::string::npos);
+}
+
+// The key files are written through the Env given: each failed step is an
+// IoError that leaves no key file, no public key file and no temporary one.
+TEST_F(CliTest, KeyPairFilesGoThroughTheEnvAndAFailureLeavesNone) {
+  using testing::FaultOp;
+  const std::string prefix = dir_ + "/researcher";
+  auto expect_none = [&](const std::string& step) {
+    for (const char* suffix : {".key", ".pub", ".key.tmp", ".pub.tmp"})
+      EXPECT_FALSE(fs::exists(prefix + suffix)) << step << " " << suffix;
+  };
+  struct Case {
+    FaultOp op;
+    int nth;
+    bool replace;
+  };
+  for (const Case& c : {Case{FaultOp::kCreate, 1, false},
+                        Case{FaultOp::kCreate, 2, false},
+                        Case{FaultOp::kWrite, 1, false},
+                        Case{FaultOp::kWrite, 2, false},
+                        Case{FaultOp::kSync, 1, false},
+                        Case{FaultOp::kSync, 2, false},
+                        Case{FaultOp::kSyncDirectory, 1, false},
+                        Case{FaultOp::kWrite, 1, true},
+                        Case{FaultOp::kSync, 2, true},
+                        Case{FaultOp::kRename, 1, true},
+                        Case{FaultOp::kRename, 2, true}}) {
+    const std::string step = std::to_string(static_cast<int>(c.op)) + "/" +
+                             std::to_string(c.nth) +
+                             (c.replace ? " replace" : "");
+    testing::FaultInjectionEnv env;
+    env.FailNth(c.op, c.nth, ENOSPC);
+    StatusOr<std::string> made = MakeKeyPairFiles(prefix, c.replace, &env);
+    ASSERT_FALSE(made.ok()) << step;
+    EXPECT_EQ(made.status().code(), StatusCode::kIoError) << step;
+    EXPECT_NE(made.status().message().find("No space left on device"),
+              std::string::npos)
+        << made.status().message();
+    EXPECT_EQ(env.Count(c.op), c.nth) << step;
+    expect_none(step);
+  }
+}
+
+TEST_F(CliTest, KeyPairFilesSurviveAPowerCutAndAreNeverOverwritten) {
+  const std::string prefix = dir_ + "/researcher";
+  testing::FaultInjectionEnv env;
+  StatusOr<std::string> made = MakeKeyPairFiles(prefix, false, &env);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  ASSERT_TRUE(env.PowerCut().ok());
+  EXPECT_EQ(ReadWhole(prefix + ".pub"), *made + "\n");
+  const std::string key = ReadWhole(prefix + ".key");
+  EXPECT_FALSE(key.empty());
+  // Exclusive creation: a second pair is refused and changes nothing.
+  EXPECT_EQ(MakeKeyPairFiles(prefix, false, &env).status().code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(ReadWhole(prefix + ".key"), key);
+  EXPECT_EQ(ReadWhole(prefix + ".pub"), *made + "\n");
 }
 
 // Seals `members` to the public key in PREFIX.pub into `path`.

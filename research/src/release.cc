@@ -1,13 +1,9 @@
 #include "tillit/research/release.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <filesystem>
+#include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -16,6 +12,7 @@
 #include "tillit/consent/policy.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/hash.h"
+#include "tillit/crypto/random.h"
 #include "tillit/research/deidentify.h"
 #include "tillit/research/sealed.h"
 
@@ -23,7 +20,6 @@ namespace tillit::research {
 namespace {
 
 using nlohmann::json;
-namespace fs = std::filesystem;
 
 constexpr std::string_view kReleaseKind = "release";
 constexpr size_t kPage = 500;  // records read per store visit
@@ -239,53 +235,61 @@ Status ReadCitizen(vault::CitizenStore& store, const ReleaseInput& in,
   return Status::Ok();
 }
 
-// A new file that is removed unless Keep() is called.
+// The IoError of a failed step on the release file, with the Env's reason
+// (which names the file by its last component only).
+Status ReleaseFileError(const std::string& what, const Status& cause) {
+  return Status::IoError(what + ": " + cause.message());
+}
+
+// A new file, written through `env`, that is removed unless Keep() is
+// called.
 class PartialFile {
  public:
-  explicit PartialFile(std::string path) : path_(std::move(path)) {}
+  PartialFile(Env* env, std::string path)
+      : env_(env), path_(std::move(path)) {}
   ~PartialFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!kept_) ::unlink(path_.c_str());
+    if (file_ != nullptr) (void)file_->Close();
+    if (created_ && !kept_) (void)env_->RemoveFile(path_);
   }
   Status Open() {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd_ < 0) return Status::IoError("cannot create the release file");
+    StatusOr<std::unique_ptr<WritableFile>> file =
+        env_->NewWritableFile(path_, 0600, /*exclusive=*/true);
+    if (!file.ok()) {
+      return ReleaseFileError("cannot create the release file", file.status());
+    }
+    file_ = std::move(file).value();
+    created_ = true;
     return Status::Ok();
   }
   Status Write(std::span<const uint8_t> bytes) {
-    size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t w = ::write(fd_, bytes.data() + done, bytes.size() - done);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return Status::IoError("cannot write the release file");
-      done += static_cast<size_t>(w);
+    if (Status s = file_->Append(bytes); !s.ok()) {
+      return ReleaseFileError("cannot write the release file", s);
     }
     written_ += bytes.size();
     return Status::Ok();
   }
-  // Syncs, closes and renames to `final_path`, then syncs the directory.
+  // Syncs, closes and renames to `final_path`, then syncs the directory
+  // (best effort).
   Status Keep(const std::string& final_path) {
-    if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
-      fd_ = -1;
-      return Status::IoError("cannot sync the release file");
+    Status s = file_->Sync();
+    Status closed = file_->Close();
+    file_.reset();
+    if (s.ok()) s = closed;
+    if (!s.ok()) return ReleaseFileError("cannot sync the release file", s);
+    if (Status r = env_->RenameFile(path_, final_path); !r.ok()) {
+      return ReleaseFileError("cannot move the release file into place", r);
     }
-    fd_ = -1;
-    if (::rename(path_.c_str(), final_path.c_str()) != 0)
-      return Status::IoError("cannot move the release file into place");
     kept_ = true;
-    const std::string dir = fs::path(final_path).parent_path().string();
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
+    (void)env_->SyncDirectory(DirectoryOf(final_path));
     return Status::Ok();
   }
   uint64_t written() const { return written_; }
 
  private:
-  std::string path_;
-  int fd_ = -1;
+  Env* const env_;
+  const std::string path_;
+  std::unique_ptr<WritableFile> file_;
+  bool created_ = false;
   bool kept_ = false;
   uint64_t written_ = 0;
 };
@@ -402,18 +406,20 @@ StatusOr<ReleaseInfo> MakeRelease(vault::Vault& vault,
                           Pseudonymiser::Create(study_key));
 
   const std::string final_path = ReleasePath(vault, in.release_id);
-  std::error_code ec;
-  fs::create_directories(fs::path(final_path).parent_path(), ec);
-  if (ec) return Status::IoError("cannot create the releases directory");
-  ::chmod(fs::path(final_path).parent_path().c_str(), 0700);
-  PartialFile file(vault.data_dir() + "/releases/." + in.release_id +
-                   ".partial");
+  const std::string releases_dir = DirectoryOf(final_path);
+  if (!in.env->CreateDirectories(releases_dir).ok())
+    return Status::IoError("cannot create the releases directory");
+  ::chmod(releases_dir.c_str(), 0700);
+  PartialFile file(in.env, vault.data_dir() + "/releases/." + in.release_id +
+                               ".partial");
   TILLIT_RETURN_IF_ERROR(file.Open());
+  crypto::EnvRandom random(in.env);
   TILLIT_ASSIGN_OR_RETURN(
       std::unique_ptr<SealedWriter> writer,
-      SealedWriter::Start(recipient, [&file](std::span<const uint8_t> b) {
-        return file.Write(b);
-      }));
+      SealedWriter::Start(
+          recipient,
+          [&file](std::span<const uint8_t> b) { return file.Write(b); },
+          random));
 
   ReleaseInfo info;
   info.id = in.release_id;
@@ -509,7 +515,7 @@ StatusOr<ReleaseInfo> MakeRelease(vault::Vault& vault,
   Status listed =
       vault.PutDirectoryEntry(kReleaseKind, info.id, ReleaseInfoToJson(info));
   if (!listed.ok()) {
-    ::unlink(final_path.c_str());
+    (void)in.env->RemoveFile(final_path);
     return listed;
   }
   return info;

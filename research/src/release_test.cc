@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 
 #include "tillit/audit/merkle.h"
@@ -17,6 +18,7 @@
 #include "tillit/crypto/encoding.h"
 #include "tillit/research/sealed.h"
 #include "tillit/fhir/synthetic.h"
+#include "tillit/testing/fault_injection_env.h"
 
 namespace tillit::research {
 namespace {
@@ -135,7 +137,8 @@ class ReleaseTest : public ::testing::Test {
 
   void Run(bool everything);  // the fixture release checks
 
-  StatusOr<ReleaseInfo> TryRelease(const consent::StudyDefinition& study) {
+  StatusOr<ReleaseInfo> TryRelease(const consent::StudyDefinition& study,
+                                   Env* env = Env::Default()) {
     auto candidates = consent_->Candidates(researcher_, study.study);
     if (!candidates.ok()) return candidates.status();
     ReleaseInput in;
@@ -145,6 +148,7 @@ class ReleaseTest : public ::testing::Test {
     in.release_id = "rel_" + crypto::Random::System().Hex(16);
     in.now = clock_.NowSeconds();
     in.request_id = "test";
+    in.env = env;
     vault::DirectStoreAccess stores(vault_.get());
     return MakeRelease(*vault_, stores, *log_, in,
                        [this](const std::vector<audit::AuditEntry>& e) {
@@ -517,6 +521,71 @@ TEST_F(ReleaseTest, AuditFailureLeavesNoFileAndListsNothing) {
     ADD_FAILURE() << "left behind: " << f.path();
   }
   EXPECT_EQ(files, 0u);
+}
+
+// What is left in DATA_DIR/releases.
+std::vector<std::string> ReleaseFiles(const std::string& data_dir) {
+  std::vector<std::string> names;
+  for (const auto& f : fs::directory_iterator(data_dir + "/releases"))
+    names.push_back(f.path().filename().string());
+  return names;
+}
+
+TEST_F(ReleaseTest, EachFailedStepOfTheFileLeavesNoFileAndListsNothing) {
+  using testing::FaultOp;
+  Import(Person("p1", "female", "1980-02-03", "1"));
+  const consent::StudyDefinition s = Study();
+  // Writes: 1 is the header, 2 the final chunk.
+  for (const auto& [op, nth] :
+       std::vector<std::pair<FaultOp, int>>{{FaultOp::kCreate, 1},
+                                            {FaultOp::kWrite, 1},
+                                            {FaultOp::kWrite, 2},
+                                            {FaultOp::kSync, 1},
+                                            {FaultOp::kRename, 1}}) {
+    testing::FaultInjectionEnv env;
+    env.FailNth(op, nth, ENOSPC);
+    auto made = TryRelease(s, &env);
+    const std::string step = std::to_string(static_cast<int>(op)) + "/" +
+                             std::to_string(nth);
+    ASSERT_FALSE(made.ok()) << step;
+    EXPECT_EQ(made.status().code(), StatusCode::kIoError) << step;
+    EXPECT_NE(made.status().message().find("No space left on device"),
+              std::string::npos)
+        << made.status().message();
+    EXPECT_EQ(env.Count(op), nth) << step;
+    EXPECT_TRUE(ReleaseFiles(vault_->data_dir()).empty()) << step;
+    EXPECT_TRUE(ListReleases(*vault_, s.study.id)->empty()) << step;
+  }
+}
+
+// Counts the random bytes drawn through it.
+class CountingRandomEnv final : public EnvWrapper {
+ public:
+  CountingRandomEnv() : EnvWrapper(Env::Default()) {}
+  void FillRandom(std::span<uint8_t> out) override {
+    bytes += out.size();
+    target()->FillRandom(out);
+  }
+  size_t bytes = 0;
+};
+
+TEST_F(ReleaseTest, AMadeReleaseSurvivesAPowerCut) {
+  Import(Person("p1", "female", "1980-02-03", "1"));
+  CountingRandomEnv random_env;
+  testing::FaultInjectionEnv env(&random_env);
+  auto made = TryRelease(Study(), &env);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_GE(random_env.bytes, 32u);  // the file key came from the Env
+  EXPECT_EQ(env.Count(testing::FaultOp::kSync), 1);
+  EXPECT_EQ(env.Count(testing::FaultOp::kSyncDirectory), 1);
+  ASSERT_TRUE(env.PowerCut().ok());
+  EXPECT_EQ(ReleaseFiles(vault_->data_dir()),
+            std::vector<std::string>{made->id + ".tillit"});
+  const std::string out = dir_ + "/opened";
+  Status opened =
+      OpenSealedFile(ReleasePath(*vault_, made->id), keys_.front(), out);
+  ASSERT_TRUE(opened.ok()) << opened.ToString();
+  EXPECT_TRUE(fs::exists(out + "/manifest.json"));
 }
 
 TEST_F(ReleaseTest, ResearcherWithoutAKeyIsRefused) {

@@ -1,7 +1,6 @@
 #include "tillit/research/sealed.h"
 
 #include <fcntl.h>
-#include <stdio.h>  // renameat2, RENAME_NOREPLACE
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -194,6 +193,11 @@ Status Errno(const std::string& what) {
   return Status::IoError(what + ": " + std::strerror(errno));
 }
 
+// `what` failed because the Env refused: IoError naming both.
+Status IoFailure(const std::string& what, const Status& cause) {
+  return Status::IoError(what + ": " + cause.message());
+}
+
 // Reads until `out` is full or end of file; returns the bytes read.
 StatusOr<size_t> ReadUpTo(int fd, std::span<uint8_t> out) {
   size_t done = 0;
@@ -207,42 +211,11 @@ StatusOr<size_t> ReadUpTo(int fd, std::span<uint8_t> out) {
   return done;
 }
 
-Status WriteAll(int fd, std::span<const uint8_t> bytes) {
-  while (!bytes.empty()) {
-    ssize_t w = ::write(fd, bytes.data(), bytes.size());
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return Errno("cannot write member");
-    bytes = bytes.subspan(static_cast<size_t>(w));
-  }
-  return Status::Ok();
-}
-
-// Best effort: directory entries made durable.
-void SyncDirectory(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  (void)::fsync(fd);
-  ::close(fd);
-}
-
-// Renames the file `from` to `to` unless `to` exists (EEXIST then).
-int RenameNoReplace(const fs::path& from, const fs::path& to) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(),
-                  RENAME_NOREPLACE) == 0) {
-    return 0;
-  }
-  if (errno != EINVAL && errno != ENOSYS) return -1;
-  // A file system without RENAME_NOREPLACE: link() refuses an existing
-  // name atomically (files only).
-  if (::link(from.c_str(), to.c_str()) != 0) return -1;
-  ::unlink(from.c_str());
-  return 0;
-}
-
-// The member files being assembled in the private temporary directory.
+// The member files being assembled in the private temporary directory,
+// written through `env`.
 class MemberFiles {
  public:
-  explicit MemberFiles(fs::path dir) : dir_(std::move(dir)) {}
+  MemberFiles(Env* env, fs::path dir) : env_(env), dir_(std::move(dir)) {}
   MemberFiles(const MemberFiles&) = delete;
   MemberFiles& operator=(const MemberFiles&) = delete;
   ~MemberFiles() { CloseCurrent(); }
@@ -252,25 +225,23 @@ class MemberFiles {
     if (current_ != nullptr && current_->name == name) return Status::Ok();
     CloseCurrent();
     auto it = index_.find(name);
-    int flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW;
-    if (it == index_.end()) {
-      if (members_.size() >= kMaxSealedMembers) {
-        return Status::DataLoss("release content malformed: more than " +
-                                std::to_string(kMaxSealedMembers) + " members");
-      }
-      flags |= O_CREAT | O_EXCL;
-    } else {
-      flags |= O_APPEND;
+    if (it == index_.end() && members_.size() >= kMaxSealedMembers) {
+      return Status::DataLoss("release content malformed: more than " +
+                              std::to_string(kMaxSealedMembers) + " members");
     }
-    const fs::path path = dir_ / name;
-    fd_ = ::open(path.c_str(), flags, 0600);
-    if (fd_ < 0) {
-      if (errno == EEXIST) {
+    const std::string path = (dir_ / name).string();
+    StatusOr<std::unique_ptr<WritableFile>> file =
+        it == index_.end()
+            ? env_->NewWritableFile(path, 0600, /*exclusive=*/true)
+            : env_->NewAppendableFile(path);
+    if (!file.ok()) {
+      if (file.status().code() == StatusCode::kAlreadyExists) {
         return Status::DataLoss("release content malformed: member names " +
                                 name + " twice");
       }
-      return Errno("cannot create member " + name);
+      return IoFailure("cannot create member " + name, file.status());
     }
+    file_ = std::move(file).value();
     if (it == index_.end()) {
       it = index_.emplace(name, members_.size()).first;
       members_.push_back({name, 0});
@@ -280,7 +251,9 @@ class MemberFiles {
   }
 
   Status Write(std::span<const uint8_t> bytes) {
-    TILLIT_RETURN_IF_ERROR(WriteAll(fd_, bytes));
+    if (Status s = file_->Append(bytes); !s.ok()) {
+      return IoFailure("cannot write member", s);
+    }
     current_->size += bytes.size();
     return Status::Ok();
   }
@@ -289,31 +262,38 @@ class MemberFiles {
   Status Sync() {
     CloseCurrent();
     for (const SealedMember& m : members_) {
-      const fs::path path = dir_ / m.name;
-      int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-      if (fd < 0) return Errno("cannot open member " + m.name);
-      const bool synced = ::fsync(fd) == 0;
-      ::close(fd);
-      if (!synced) return Errno("cannot sync member " + m.name);
+      StatusOr<std::unique_ptr<WritableFile>> file =
+          env_->NewAppendableFile((dir_ / m.name).string());
+      if (!file.ok()) {
+        return IoFailure("cannot open member " + m.name, file.status());
+      }
+      Status synced = (*file)->Sync();
+      (void)(*file)->Close();
+      if (!synced.ok()) {
+        return IoFailure("cannot sync member " + m.name, synced);
+      }
     }
-    SyncDirectory(dir_);
+    (void)env_->SyncDirectory(dir_.string());  // best effort
     return Status::Ok();
   }
 
   const std::vector<SealedMember>& members() const { return members_; }
 
  private:
+  // A close error is not reported here: Sync() reopens and fsyncs every
+  // member, which reports a failed write-back.
   void CloseCurrent() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
+    if (file_ != nullptr) (void)file_->Close();
+    file_.reset();
     current_ = nullptr;
   }
 
+  Env* const env_;
   fs::path dir_;
   std::vector<SealedMember> members_;
   std::map<std::string, size_t> index_;  // name -> position in members_
   SealedMember* current_ = nullptr;
-  int fd_ = -1;
+  std::unique_ptr<WritableFile> file_;  // current_'s
 };
 
 // Parses the decrypted byte stream of records
@@ -395,10 +375,10 @@ class RecordParser {
 };
 
 // Where members end up, and the directories this call created (removed
-// again unless the release was committed).
+// again unless the release was committed). Files are moved through `env`.
 class OutputPlace {
  public:
-  OutputPlace() = default;
+  explicit OutputPlace(Env* env) : env_(env) {}
   OutputPlace(const OutputPlace&) = delete;
   OutputPlace& operator=(const OutputPlace&) = delete;
   ~OutputPlace() {
@@ -471,18 +451,14 @@ class OutputPlace {
   Status Commit(const std::vector<SealedMember>& members) {
     std::error_code ec;
     if (!fs::exists(out_, ec)) {
-      if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, out_.c_str(),
-                      RENAME_NOREPLACE) == 0) {
+      if (env_->RenameNoReplace(temp_.string(), out_.string()).ok()) {
         committed_ = true;
-        SyncDirectory(out_.parent_path());
+        (void)env_->SyncDirectory(out_.parent_path().string());  // best effort
         return Status::Ok();
       }
-      // EEXIST: made meanwhile; EINVAL: no RENAME_NOREPLACE here. Either
-      // way, go member by member.
-      if (errno != EEXIST && errno != ENOTEMPTY && errno != EINVAL &&
-          errno != ENOSYS) {
-        return Errno("cannot create " + out_.string());
-      }
+      // Made meanwhile, or a file system that cannot rename a directory
+      // without replacing: either way, go member by member (a real I/O
+      // problem shows again there).
       if (::mkdir(out_.c_str(), 0700) == 0) {
         created_out_ = true;
       } else if (errno != EEXIST) {
@@ -496,27 +472,29 @@ class OutputPlace {
                                      " already exists");
       }
     }
-    std::vector<fs::path> moved;
+    std::vector<std::string> moved;
     for (const SealedMember& m : members) {
-      const fs::path to = out_ / m.name;
-      if (RenameNoReplace(temp_ / m.name, to) != 0) {
-        Status s = errno == EEXIST
-                       ? Status::AlreadyExists(to.string() + " already exists")
-                       : Errno("cannot move member into " + out_.string());
-        for (const fs::path& p : moved) ::unlink(p.c_str());
+      const std::string to = (out_ / m.name).string();
+      Status s = env_->RenameNoReplace((temp_ / m.name).string(), to);
+      if (!s.ok()) {
+        s = s.code() == StatusCode::kAlreadyExists
+                ? Status::AlreadyExists(to + " already exists")
+                : IoFailure("cannot move member into " + out_.string(), s);
+        for (const std::string& p : moved) (void)env_->RemoveFile(p);
         return s;
       }
       moved.push_back(to);
     }
     committed_ = true;
     fs::remove_all(temp_, ec);
-    SyncDirectory(out_);
+    (void)env_->SyncDirectory(out_.string());  // best effort
     return Status::Ok();
   }
 
   const fs::path& temp() const { return temp_; }
 
  private:
+  Env* const env_;
   fs::path out_;
   fs::path temp_;
   fs::path created_top_;  // the outermost parent this call created
@@ -624,9 +602,10 @@ bool IsValidMemberName(std::string_view name) {
 }
 
 StatusOr<std::unique_ptr<SealedWriter>> SealedWriter::Start(
-    const crypto::X25519PublicKey& recipient, Sink sink) {
+    const crypto::X25519PublicKey& recipient, Sink sink,
+    crypto::Random& random) {
   if (!sink) return Status::InvalidArgument("no sink for the sealed writer");
-  crypto::SecretBytes file_key = crypto::Random::System().Secret(kFileKeySize);
+  crypto::SecretBytes file_key = random.Secret(kFileKeySize);
   StatusOr<std::vector<uint8_t>> sealed_key =
       crypto::SealedBoxSeal(file_key.ExposeSecretSpan(), recipient);
   if (!sealed_key.ok() || sealed_key->size() != kSealedKeySize) {
@@ -650,8 +629,8 @@ StatusOr<std::unique_ptr<SealedWriter>> SealedWriter::Start(
 
 StatusOr<std::vector<SealedMember>> DecryptSealedFile(
     const std::string& path, const crypto::BoxKeyPair& key,
-    const std::string& out_dir) {
-  OutputPlace place;
+    const std::string& out_dir, Env* env) {
+  OutputPlace place(env);
   TILLIT_RETURN_IF_ERROR(place.Resolve(out_dir));
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -664,7 +643,7 @@ StatusOr<std::vector<SealedMember>> DecryptSealedFile(
   TILLIT_RETURN_IF_ERROR(place.MakeTemp());
   std::vector<SealedMember> members;
   {
-    MemberFiles files(place.temp());
+    MemberFiles files(env, place.temp());
     TILLIT_RETURN_IF_ERROR(ReadChunks(fd, stream, files));
     TILLIT_RETURN_IF_ERROR(files.Sync());
     members = files.members();
@@ -674,8 +653,8 @@ StatusOr<std::vector<SealedMember>> DecryptSealedFile(
 }
 
 Status OpenSealedFile(const std::string& path, const crypto::BoxKeyPair& key,
-                      const std::string& out_dir) {
-  return DecryptSealedFile(path, key, out_dir).status();
+                      const std::string& out_dir, Env* env) {
+  return DecryptSealedFile(path, key, out_dir, env).status();
 }
 
 }  // namespace tillit::research

@@ -59,9 +59,13 @@ const char* OpName(FaultOp op) {
 // Sync() records how much of the file is durable.
 class FaultInjectionEnv::File final : public WritableFile {
  public:
+  // `size`: the bytes the file already holds.
   File(FaultInjectionEnv* env, std::string path,
-       std::unique_ptr<WritableFile> target)
-      : env_(env), path_(std::move(path)), target_(std::move(target)) {}
+       std::unique_ptr<WritableFile> target, size_t size)
+      : env_(env),
+        path_(std::move(path)),
+        target_(std::move(target)),
+        size_(size) {}
 
   Status Append(std::span<const uint8_t> data) override {
     int error = 0;
@@ -95,7 +99,7 @@ class FaultInjectionEnv::File final : public WritableFile {
   FaultInjectionEnv* const env_;
   const std::string path_;
   std::unique_ptr<WritableFile> target_;
-  size_t size_ = 0;
+  size_t size_;
 };
 
 FaultInjectionEnv::FaultInjectionEnv(Env* target) : EnvWrapper(target) {}
@@ -176,11 +180,42 @@ StatusOr<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewWritableFile(
                        before_state, before_mode};
   if (before && before_state) before->resize(before_state->synced_size);
   pending_[DirectoryOf(path)].push_back(std::move(change));
-  return std::unique_ptr<WritableFile>(new File(this, path, std::move(file)));
+  return std::unique_ptr<WritableFile>(
+      new File(this, path, std::move(file), 0));
+}
+
+StatusOr<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewAppendableFile(
+    const std::string& path) {
+  {
+    MutexLock lock(&mu_);
+    int error = 0;
+    if (ShouldFail(FaultOp::kCreate, &error)) {
+      return Injected(FaultOp::kCreate, path, error);
+    }
+  }
+  TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
+                          target()->NewAppendableFile(path));
+  struct stat st;
+  const size_t size =
+      ::stat(path.c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+  MutexLock lock(&mu_);
+  files_.try_emplace(path, FileState{size});
+  return std::unique_ptr<WritableFile>(
+      new File(this, path, std::move(file), size));
 }
 
 Status FaultInjectionEnv::RenameFile(const std::string& from,
                                      const std::string& to) {
+  return Rename(from, to, /*replace=*/true);
+}
+
+Status FaultInjectionEnv::RenameNoReplace(const std::string& from,
+                                          const std::string& to) {
+  return Rename(from, to, /*replace=*/false);
+}
+
+Status FaultInjectionEnv::Rename(const std::string& from, const std::string& to,
+                                 bool replace) {
   std::optional<FileState> before_state;
   {
     MutexLock lock(&mu_);
@@ -193,7 +228,8 @@ Status FaultInjectionEnv::RenameFile(const std::string& from,
   }
   std::optional<std::string> before = ReadWhole(to);
   const unsigned before_mode = ModeOf(to);
-  TILLIT_RETURN_IF_ERROR(target()->RenameFile(from, to));
+  TILLIT_RETURN_IF_ERROR(replace ? target()->RenameFile(from, to)
+                                 : target()->RenameNoReplace(from, to));
   MutexLock lock(&mu_);
   auto it = files_.find(from);
   if (it != files_.end()) {

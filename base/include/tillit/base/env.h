@@ -48,9 +48,21 @@ class Env {
   // otherwise an existing file is truncated.
   virtual StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
       const std::string& path, unsigned mode, bool exclusive) = 0;
+  // Opens the existing file `path` for writing at its end (O_APPEND).
+  // NotFound when it does not exist. Sync() then makes the whole file
+  // durable, what was written before it was opened included.
+  virtual StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
+      const std::string& path) = 0;
   // Atomically replaces `to` with `from` (rename(2)). Durable only after
   // SyncDirectory of their directory.
   virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
+  // Atomically renames `from` (a file or a directory) to `to` unless `to`
+  // exists: AlreadyExists then, and nothing changes (renameat2
+  // RENAME_NOREPLACE; where the file system lacks it, a file is linked
+  // and unlinked, and a directory gives IoError). Durable only after
+  // SyncDirectory of their directory.
+  virtual Status RenameNoReplace(const std::string& from,
+                                 const std::string& to) = 0;
   // NotFound when `path` does not exist.
   virtual Status RemoveFile(const std::string& path) = 0;
   // fsync of a directory: makes creations, renames and removals in it
@@ -82,8 +94,16 @@ class EnvWrapper : public Env {
       const std::string& path, unsigned mode, bool exclusive) override {
     return target_->NewWritableFile(path, mode, exclusive);
   }
+  StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
+      const std::string& path) override {
+    return target_->NewAppendableFile(path);
+  }
   Status RenameFile(const std::string& from, const std::string& to) override {
     return target_->RenameFile(from, to);
+  }
+  Status RenameNoReplace(const std::string& from,
+                         const std::string& to) override {
+    return target_->RenameNoReplace(from, to);
   }
   Status RemoveFile(const std::string& path) override {
     return target_->RemoveFile(path);

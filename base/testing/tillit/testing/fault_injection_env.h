@@ -30,10 +30,10 @@
 namespace tillit::testing {
 
 enum class FaultOp {
-  kCreate,         // NewWritableFile
+  kCreate,         // NewWritableFile, NewAppendableFile
   kWrite,          // WritableFile::Append
   kSync,           // WritableFile::Sync
-  kRename,         // RenameFile
+  kRename,         // RenameFile, RenameNoReplace
   kRemove,         // RemoveFile
   kSyncDirectory,  // SyncDirectory
 };
@@ -59,7 +59,12 @@ class FaultInjectionEnv final : public EnvWrapper {
 
   StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
       const std::string& path, unsigned mode, bool exclusive) override;
+  // A file this Env has not written before counts as durable as it is.
+  StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(
+      const std::string& path) override;
   Status RenameFile(const std::string& from, const std::string& to) override;
+  Status RenameNoReplace(const std::string& from,
+                         const std::string& to) override;
   Status RemoveFile(const std::string& path) override;
   Status SyncDirectory(const std::string& dir) override;
 
@@ -81,6 +86,9 @@ class FaultInjectionEnv final : public EnvWrapper {
   // Whether this operation fails; counts it. REQUIRES: mu_ held.
   bool ShouldFail(FaultOp op, int* error) REQUIRES(mu_);
   void Synced(const std::string& path, size_t size) EXCLUDES(mu_);
+  // RenameFile (`replace`) or RenameNoReplace, recorded for PowerCut.
+  Status Rename(const std::string& from, const std::string& to, bool replace)
+      EXCLUDES(mu_);
   Status Injected(FaultOp op, const std::string& path, int error);
 
   mutable Mutex mu_;

@@ -13,8 +13,8 @@
 // closes the file, which is only then renamed into place and listed. A
 // failure at any step removes the partial file and lists nothing.
 //
-// Files: DATA_DIR/releases/rel_….tillit (mode 0600); the listing is the
-// vault directory's kind "release".
+// Files: DATA_DIR/releases/rel_….tillit (mode 0600), written through
+// ReleaseInput::env; the listing is the vault directory's kind "release".
 //
 // Thread-safety: MakeRelease may run concurrently with itself and with a
 // server's requests (stores are reached through the given StoreAccess).
@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "tillit/audit/audit_log.h"
+#include "tillit/base/env.h"
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/secret.h"
 #include "tillit/base/status.h"
@@ -62,6 +63,8 @@ struct ReleaseInput {
   std::string release_id;  // rel_…, new
   int64_t now = 0;
   std::string request_id;  // put in the audit entries
+  // Writes the release file and draws its file key. Not owned, not null.
+  Env* env = Env::Default();
 };
 
 // Makes the audit entries durable and returns their indexes (a server
@@ -77,7 +80,8 @@ StatusOr<crypto::SecretBytes> StudyKey(vault::Vault& vault,
 
 // Builds, audits, seals and lists one release. FailedPrecondition if the
 // researcher has no usable public key; the errors of `audit` (nothing is
-// listed and no file remains); IoError for the file.
+// listed and no file remains); IoError for the file (a failed create,
+// write, fsync or rename leaves no file, partial or final).
 StatusOr<ReleaseInfo> MakeRelease(vault::Vault& vault,
                                   vault::StoreAccess& stores,
                                   audit::AuditLog& log,

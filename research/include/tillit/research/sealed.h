@@ -11,6 +11,9 @@
 // chunk boundaries included), made for another key, or has anything after
 // the final chunk, and then writes nothing.
 //
+// The reader writes its output files through an Env (default
+// Env::Default()), so tests can fail a write or cut the power under it.
+//
 // Thread-safety: a SealedWriter is used by one thread at a time; the free
 // functions are thread-safe.
 #ifndef TILLIT_RESEARCH_SEALED_H_
@@ -25,8 +28,10 @@
 #include <string_view>
 #include <vector>
 
-#include "tillit/crypto/box.h"
+#include "tillit/base/env.h"
 #include "tillit/base/status.h"
+#include "tillit/crypto/box.h"
+#include "tillit/crypto/random.h"
 
 namespace tillit::research {
 
@@ -42,9 +47,11 @@ class SealedWriter {
   using Sink = std::function<Status(std::span<const uint8_t>)>;
 
   // Writes the header (the sealed file key and the stream header) to
-  // `sink`. InvalidArgument for a public key that cannot be sealed to.
+  // `sink`; the file key comes from `random`. InvalidArgument for a public
+  // key that cannot be sealed to.
   static StatusOr<std::unique_ptr<SealedWriter>> Start(
-      const crypto::X25519PublicKey& recipient, Sink sink);
+      const crypto::X25519PublicKey& recipient, Sink sink,
+      crypto::Random& random = crypto::Random::System());
 
   virtual ~SealedWriter() = default;
   // Appends `bytes` to member `name` (created on first use, also by an
@@ -70,9 +77,11 @@ class SealedWriter {
 // malformed content (bad member names included); InvalidArgument for a
 // file that is not a tillit release (or another format version);
 // AlreadyExists if `out_dir` already holds a member's name; NotFound for a
-// missing `path`; FailedPrecondition if `out_dir` is not a directory.
+// missing `path`; FailedPrecondition if `out_dir` is not a directory;
+// IoError when a write, fsync or move fails (and then nothing is left
+// behind). Every member file is written, synced and moved through `env`.
 Status OpenSealedFile(const std::string& path, const crypto::BoxKeyPair& key,
-                      const std::string& out_dir);
+                      const std::string& out_dir, Env* env = Env::Default());
 
 // A member written by DecryptSealedFile.
 struct SealedMember {
@@ -84,7 +93,7 @@ struct SealedMember {
 // their first appearance in the file (for `tillit decrypt --json`).
 StatusOr<std::vector<SealedMember>> DecryptSealedFile(
     const std::string& path, const crypto::BoxKeyPair& key,
-    const std::string& out_dir);
+    const std::string& out_dir, Env* env = Env::Default());
 
 }  // namespace tillit::research
 
