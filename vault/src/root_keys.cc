@@ -1,7 +1,5 @@
 #include "tillit/vault/root_keys.h"
 
-#include <sodium.h>
-
 #include <cstring>
 #include <string_view>
 #include <vector>
