@@ -5,8 +5,10 @@ set(TILLIT_FHIR_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_classify.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_datetime.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_json_walker.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_members.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/sensitive_codes.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/synthetic.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/synthetic_resources.cc
 )
 
 set(TILLIT_FHIR_TESTS
