@@ -13,6 +13,7 @@ set(TILLIT_FHIR_SOURCES
 
 set(TILLIT_FHIR_TESTS
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_test.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_validation_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_datetime_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_document_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_fixtures_test.cc
