@@ -5,12 +5,15 @@ set(TILLIT_FHIR_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_classify.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_datetime.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_json_walker.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_members.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/sensitive_codes.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/synthetic.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/synthetic_resources.cc
 )
 
 set(TILLIT_FHIR_TESTS
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_test.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_validation_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_datetime_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_document_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_fixtures_test.cc

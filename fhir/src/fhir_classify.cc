@@ -5,17 +5,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
+#include "fhir_members.h"
 #include "sensitive_codes.h"
 
 namespace tillit::fhir::fhir_internal {
 namespace {
-
-using simdjson::SUCCESS;
-using simdjson::dom::array;
-using simdjson::dom::element;
-using simdjson::dom::object;
 
 constexpr std::string_view kV2Table0074[] = {
     "http://terminology.hl7.org/CodeSystem/v2-0074",
@@ -41,229 +36,6 @@ constexpr std::string_view kDischargeSummaryLoinc[] = {
 template <size_t N>
 bool OneOf(std::string_view value, const std::string_view (&set)[N]) {
   return std::find(std::begin(set), std::end(set), value) != std::end(set);
-}
-
-// Where a field is, for messages: "Condition.reasonCode[1].coding". Lives on
-// the stack and becomes text only when there is an error.
-class FieldPath {
- public:
-  explicit FieldPath(std::string_view root) : name_(root) {}
-  FieldPath Member(std::string_view name) const {
-    return FieldPath(this, name, kNoIndex);
-  }
-  FieldPath Item(size_t index) const { return FieldPath(this, {}, index); }
-  std::string ToString() const {
-    std::string out = parent_ != nullptr ? parent_->ToString() : std::string();
-    if (index_ != kNoIndex) {
-      out += '[' + std::to_string(index_) + ']';
-    } else {
-      if (parent_ != nullptr) out += '.';
-      out += name_;
-    }
-    return out;
-  }
-
- private:
-  static constexpr size_t kNoIndex = SIZE_MAX;
-  FieldPath(const FieldPath* parent, std::string_view name, size_t index)
-      : parent_(parent), name_(name), index_(index) {}
-
-  const FieldPath* parent_ = nullptr;
-  std::string_view name_;
-  size_t index_ = kNoIndex;
-};
-
-Status NotA(const FieldPath& path, std::string_view what) {
-  return Status::InvalidArgument(path.ToString() + " is not " +
-                                 std::string(what));
-}
-
-Status Twice(const FieldPath& path) {
-  return Status::InvalidArgument(path.ToString() + " occurs twice");
-}
-
-// Member `key` of `obj` (nullopt when absent). A member that occurs twice is
-// an error: other readers might take the other value.
-Status FindMember(object obj, const FieldPath& path, std::string_view key,
-                  std::optional<element>* out) {
-  out->reset();
-  for (const auto& field : obj) {
-    if (field.key == key) {
-      if (out->has_value()) return Twice(path.Member(key));
-      *out = field.value;
-    }
-  }
-  return Status::Ok();
-}
-
-Status FindString(object obj, const FieldPath& path, std::string_view key,
-                  std::optional<std::string_view>* out) {
-  out->reset();
-  std::optional<element> value;
-  TILLIT_RETURN_IF_ERROR(FindMember(obj, path, key, &value));
-  if (!value) return Status::Ok();
-  std::string_view text;
-  if (value->get_string().get(text) != SUCCESS) {
-    return NotA(path.Member(key), "a string");
-  }
-  *out = text;
-  return Status::Ok();
-}
-
-// Calls visit(system, code, has_system) for the Coding `coding`.
-template <typename Visit>
-Status VisitCoding(element coding, const FieldPath& path, Visit& visit) {
-  object obj;
-  if (coding.get_object().get(obj) != SUCCESS) {
-    return NotA(path, "a JSON object (Coding)");
-  }
-  std::optional<std::string_view> system, code;
-  TILLIT_RETURN_IF_ERROR(FindString(obj, path, "system", &system));
-  TILLIT_RETURN_IF_ERROR(FindString(obj, path, "code", &code));
-  visit(system.value_or(std::string_view()), code.value_or(std::string_view()),
-        system.has_value());
-  return Status::Ok();
-}
-
-// Calls visit(system, code, has_system) for each Coding of the
-// CodeableConcept `value`.
-template <typename Visit>
-Status VisitConcept(element value, const FieldPath& path, Visit& visit) {
-  object obj;
-  if (value.get_object().get(obj) != SUCCESS) {
-    return NotA(path, "a JSON object (CodeableConcept)");
-  }
-  std::optional<element> coding;
-  TILLIT_RETURN_IF_ERROR(FindMember(obj, path, "coding", &coding));
-  if (!coding) return Status::Ok();
-  const FieldPath coding_path = path.Member("coding");
-  array codings;
-  if (coding->get_array().get(codings) != SUCCESS) {
-    return NotA(coding_path, "an array");
-  }
-  size_t i = 0;
-  for (element item : codings) {
-    TILLIT_RETURN_IF_ERROR(VisitCoding(item, coding_path.Item(i++), visit));
-  }
-  return Status::Ok();
-}
-
-// Each CodeableConcept of the array `concepts`.
-template <typename Visit>
-Status VisitConceptArray(element concepts, const FieldPath& path,
-                         Visit& visit) {
-  array items;
-  if (concepts.get_array().get(items) != SUCCESS) {
-    return NotA(path, "an array");
-  }
-  size_t i = 0;
-  for (element item : items) {
-    TILLIT_RETURN_IF_ERROR(VisitConcept(item, path.Item(i++), visit));
-  }
-  return Status::Ok();
-}
-
-// ---------------------------------------------------------------------------
-// The top-level members the classifier reads, found in one pass.
-
-enum Key : int {
-  kResourceType,
-  kId,
-  kMeta,
-  kCategory,
-  kCode,
-  kReasonCode,
-  kValueCodeableConcept,
-  kVaccineCode,
-  kMedicationCodeableConcept,
-  kType,
-  // Date sources.
-  kEffectiveDateTime,
-  kEffectivePeriod,
-  kEffectiveInstant,
-  kIssued,
-  kOnsetDateTime,
-  kOnsetPeriod,
-  kRecordedDate,
-  kPeriod,
-  kPerformedDateTime,
-  kPerformedPeriod,
-  kAuthoredOn,
-  kWhenHandedOver,
-  kWhenPrepared,
-  kDateAsserted,
-  kOccurrenceDateTime,
-  kRecorded,
-  kStarted,
-  kStartDate,
-  kBillablePeriod,
-  kCreated,
-  kDate,
-  kCreatedDateTime,
-  kKeyCount,
-};
-
-constexpr std::array<std::string_view, kKeyCount> kKeyNames = {
-    "resourceType",
-    "id",
-    "meta",
-    "category",
-    "code",
-    "reasonCode",
-    "valueCodeableConcept",
-    "vaccineCode",
-    "medicationCodeableConcept",
-    "type",
-    "effectiveDateTime",
-    "effectivePeriod",
-    "effectiveInstant",
-    "issued",
-    "onsetDateTime",
-    "onsetPeriod",
-    "recordedDate",
-    "period",
-    "performedDateTime",
-    "performedPeriod",
-    "authoredOn",
-    "whenHandedOver",
-    "whenPrepared",
-    "dateAsserted",
-    "occurrenceDateTime",
-    "recorded",
-    "started",
-    "startDate",
-    "billablePeriod",
-    "created",
-    "date",
-    "createdDateTime",
-};
-
-const std::unordered_map<std::string_view, Key>& KeyIndex() {
-  static const auto* const index = [] {
-    auto* built = new std::unordered_map<std::string_view, Key>;
-    for (int k = 0; k < kKeyCount; ++k) {
-      built->emplace(kKeyNames[static_cast<size_t>(k)], static_cast<Key>(k));
-    }
-    return built;
-  }();
-  return *index;
-}
-
-struct Members {
-  std::array<std::optional<element>, kKeyCount> value;
-  const std::optional<element>& operator[](Key k) const { return value[k]; }
-};
-
-Status CollectMembers(object resource, const FieldPath& path, Members* out) {
-  const auto& index = KeyIndex();
-  for (const auto& field : resource) {
-    const auto it = index.find(field.key);
-    if (it == index.end()) continue;
-    std::optional<element>& slot = out->value[it->second];
-    if (slot.has_value()) return Twice(path.Member(field.key));
-    slot = field.value;
-  }
-  return Status::Ok();
 }
 
 // ---------------------------------------------------------------------------
@@ -648,11 +420,6 @@ Status ReadClinicalCodes(const Members& members, bool code_is_concept,
 }
 
 }  // namespace
-
-Status FindUniqueMember(object obj, std::string_view where,
-                        std::string_view key, std::optional<element>* out) {
-  return FindMember(obj, FieldPath(where), key, out);
-}
 
 bool IsValidFhirId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
