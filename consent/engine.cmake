@@ -3,9 +3,11 @@
 set(TILLIT_CONSENT_ENGINE_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/policy.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/policy_text.cc
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/policy_json.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/policy_json_read.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/policy_json_write.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/engine.cc
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_consent.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_consent_read.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_consent_write.cc
 )
 set(TILLIT_CONSENT_ENGINE_TESTS
   ${CMAKE_CURRENT_SOURCE_DIR}/src/policy_test.cc

@@ -6,5 +6,6 @@ set(TILLIT_RESEARCH_DEIDENTIFY_SOURCES
 )
 set(TILLIT_RESEARCH_DEIDENTIFY_TESTS
   ${CMAKE_CURRENT_SOURCE_DIR}/src/deidentify_test.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/deidentify_fixtures_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/pseudonymiser_test.cc
 )

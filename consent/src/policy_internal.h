@@ -1,6 +1,6 @@
-// Internal to consent/: time text, id shapes, and the one validating reader
-// of the grant JSON form that ParseGrant, GrantFromStoredJson and
-// GrantFromFhirConsent share. Not a public header.
+// Internal to consent/: time text, id shapes, grantee kind names, and the
+// one validating reader of the grant JSON form that ParseGrant,
+// GrantFromStoredJson and GrantFromFhirConsent share. Not a public header.
 #ifndef TILLIT_CONSENT_SRC_POLICY_INTERNAL_H_
 #define TILLIT_CONSENT_SRC_POLICY_INTERNAL_H_
 
@@ -62,6 +62,27 @@ StatusOr<Grant> GrantFromJsonValue(const nlohmann::json& value, GrantForm form,
                                    int64_t now);
 // The stored form; `with_excludes` false gives the consent index form.
 nlohmann::ordered_json GrantToJsonValue(const Grant& grant, bool with_excludes);
+
+// Grantee kinds and their names in the grant JSON form.
+struct KindName {
+  Grantee::Kind kind;
+  std::string_view name;
+};
+inline constexpr KindName kKindNames[] = {
+    {Grantee::Kind::kAnyResearcher, "any-researcher"},
+    {Grantee::Kind::kResearcher, "researcher"},
+    {Grantee::Kind::kOrganization, "organization"},
+    {Grantee::Kind::kStudy, "study"},
+    {Grantee::Kind::kProvider, "provider"},
+    {Grantee::Kind::kAnyProvider, "any-provider"},
+};
+
+inline std::string_view KindToName(Grantee::Kind k) {
+  for (const KindName& kn : kKindNames) {
+    if (kn.kind == k) return kn.name;
+  }
+  return "";
+}
 
 // dump() that cannot throw (invalid UTF-8 is replaced).
 std::string DumpJson(const nlohmann::ordered_json& value);

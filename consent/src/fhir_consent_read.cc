@@ -1,9 +1,9 @@
-// Grant <-> FHIR R4 Consent (docs/CONSENT.md has the mapping table).
+// FHIR R4 Consent -> Grant (docs/CONSENT.md has the mapping table).
 //
-// Writing builds the Consent directly. Reading checks the FHIR structure
-// here (messages name FHIR paths), rewrites the Consent into the stored
-// grant JSON form, and lets the one grant reader validate the content, so a
-// Consent can never hold a grant that the JSON form would refuse.
+// Reading checks the FHIR structure here (messages name FHIR paths),
+// rewrites the Consent into the stored grant JSON form, and lets the one
+// grant reader validate the content, so a Consent can never hold a grant that
+// the JSON form would refuse.
 //
 // Reading is strict: an element that could narrow or widen a permission and
 // that the grant model cannot express (provision.action, securityLabel,
@@ -14,18 +14,12 @@
 #include <string_view>
 #include <utility>
 
+#include "fhir_consent_internal.h"
 #include "policy_internal.h"
 #include "tillit/consent/policy.h"
 
 namespace tillit::consent {
 namespace {
-
-// Vault ids ("g_…", "c_…") contain '_', which FHIR ids ([A-Za-z0-9\-\.])
-// do not allow; in FHIR they are written with '-' ("g-…") and read back.
-std::string FhirIdFromVaultId(std::string id) {
-  if (id.size() > 2 && id[1] == '_') id[1] = '-';
-  return id;
-}
 
 std::string VaultIdFromFhirId(std::string id) {
   if (id.size() == 34 && id[1] == '-' &&
@@ -35,140 +29,20 @@ std::string VaultIdFromFhirId(std::string id) {
   return id;
 }
 
-
 using nlohmann::json;
-using nlohmann::ordered_json;
-using policy_internal::FormatDate;
+using fhir_consent_internal::ActorSystem;
+using fhir_consent_internal::kActorSystems;
+using fhir_consent_internal::kCategorySystem;
+using fhir_consent_internal::kDuoSystem;
+using fhir_consent_internal::kExtCondition;
+using fhir_consent_internal::kExtDisease;
+using fhir_consent_internal::kExtIncludeSensitive;
+using fhir_consent_internal::kExtRevokedAt;
+using fhir_consent_internal::kRoleSystem;
+using fhir_consent_internal::kScopeSystem;
+using fhir_consent_internal::kTillitPrefix;
 using policy_internal::FormatInstant;
-using policy_internal::IsDayStart;
-using policy_internal::kSecondsPerDay;
 using policy_internal::QuoteField;
-
-constexpr std::string_view kScopeSystem =
-    "http://terminology.hl7.org/CodeSystem/consentscope";
-constexpr std::string_view kLoinc = "http://loinc.org";
-constexpr std::string_view kRoleSystem =
-    "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
-constexpr std::string_view kDuoSystem = "http://purl.obolibrary.org/obo/duo";
-constexpr std::string_view kCategorySystem = "https://tillit.health/category";
-constexpr std::string_view kTillitPrefix = "https://tillit.health/";
-// Extensions: https://tillit.health/fhir/StructureDefinition/<name>.
-constexpr std::string_view kExtCondition =
-    "https://tillit.health/fhir/StructureDefinition/duo-condition";
-constexpr std::string_view kExtDisease =
-    "https://tillit.health/fhir/StructureDefinition/duo-disease";
-constexpr std::string_view kExtIncludeSensitive =
-    "https://tillit.health/fhir/StructureDefinition/include-sensitive";
-constexpr std::string_view kExtRevokedAt =
-    "https://tillit.health/fhir/StructureDefinition/revoked-at";
-constexpr std::string_view kTillitPolicy =
-    "https://tillit.health/fhir/consent-policy/grant-v1";
-constexpr std::string_view kDuoPolicy =
-    "http://purl.obolibrary.org/obo/duo.owl";
-
-// Grantee kinds and the identifier system of their actor reference. The
-// kinds without an id use the kind name as the identifier value.
-struct ActorSystem {
-  Grantee::Kind kind;
-  std::string_view system;
-  std::string_view type;  // Reference.type, informational
-};
-constexpr ActorSystem kActorSystems[] = {
-    {Grantee::Kind::kAnyResearcher, "https://tillit.health/grantee", ""},
-    {Grantee::Kind::kResearcher, "https://tillit.health/researcher",
-     "Practitioner"},
-    {Grantee::Kind::kOrganization, "https://tillit.health/organization",
-     "Organization"},
-    {Grantee::Kind::kStudy, "https://tillit.health/study", "ResearchStudy"},
-    {Grantee::Kind::kProvider, "https://tillit.health/provider", ""},
-    {Grantee::Kind::kAnyProvider, "https://tillit.health/grantee", ""},
-};
-
-std::string_view PurposeDisplay(Purpose p) {
-  switch (p) {
-    case Purpose::kGRU:
-      return "general research use";
-    case Purpose::kHMB:
-      return "health or medical or biomedical research";
-    case Purpose::kDS:
-      return "disease specific research";
-    case Purpose::kPOA:
-      return "population origins or ancestry research only";
-    case Purpose::kCC:
-      return "clinical care use";
-  }
-  return "";
-}
-
-bool IsProviderKind(Grantee::Kind k) {
-  return k == Grantee::Kind::kProvider || k == Grantee::Kind::kAnyProvider;
-}
-
-ordered_json CategoryCoding(Category c) {
-  return {{"system", kCategorySystem},
-          {"code", std::string(fhir::CategoryName(c))}};
-}
-
-ordered_json ActorReference(const Grantee& g) {
-  for (const ActorSystem& a : kActorSystems) {
-    if (a.kind != g.kind) continue;
-    std::string value;
-    switch (g.kind) {
-      case Grantee::Kind::kAnyResearcher:
-        value = "any-researcher";
-        break;
-      case Grantee::Kind::kAnyProvider:
-        value = "any-provider";
-        break;
-      case Grantee::Kind::kOrganization:
-        value = g.name;
-        break;
-      default:
-        value = g.id;
-        break;
-    }
-    ordered_json ref = ordered_json::object();
-    if (!a.type.empty()) ref["type"] = a.type;
-    ref["identifier"] = {{"system", a.system}, {"value", value}};
-    return ref;
-  }
-  return ordered_json::object();
-}
-
-ordered_json ConditionExtension(const Condition& c) {
-  ordered_json parts = ordered_json::array();
-  parts.push_back({{"url", "code"}, {"valueCode", std::string(DuoId(c.code))}});
-  switch (c.code) {
-    case ConditionCode::kGS:
-      for (const std::string& country : c.countries) {
-        parts.push_back({{"url", "country"}, {"valueCode", country}});
-      }
-      break;
-    case ConditionCode::kTS:
-    case ConditionCode::kMOR:
-      if (c.until) {
-        parts.push_back(
-            {{"url", "until"}, {"valueDateTime", FormatInstant(*c.until)}});
-      }
-      break;
-    case ConditionCode::kUS:
-    case ConditionCode::kPS:
-    case ConditionCode::kIS: {
-      const char* url = c.code == ConditionCode::kUS   ? "researcher"
-                        : c.code == ConditionCode::kPS ? "study"
-                                                       : "institution";
-      for (const std::string& id : c.ids) {
-        parts.push_back({{"url", url}, {"valueString", id}});
-      }
-      break;
-    }
-    default:
-      break;
-  }
-  return {{"url", kExtCondition}, {"extension", std::move(parts)}};
-}
-
-// ---- reading ----
 
 Status Bad(const std::string& path, std::string_view what) {
   return Status::InvalidArgument(path + ": " + std::string(what));
@@ -706,119 +580,6 @@ StatusOr<Grant> ReadConsent(const json& consent) {
 }
 
 }  // namespace
-
-std::string GrantToFhirConsent(const Grant& grant,
-                               std::string_view citizen_id) {
-  ordered_json c = ordered_json::object();
-  c["resourceType"] = "Consent";
-  if (!grant.id.empty()) c["id"] = FhirIdFromVaultId(grant.id);
-  if (grant.revoked_at) {
-    c["extension"] = ordered_json::array(
-        {{{"url", kExtRevokedAt},
-          {"valueInstant", FormatInstant(*grant.revoked_at)}}});
-  }
-  c["status"] = grant.status == Grant::Status::kActive ? "active" : "inactive";
-  const bool provider = IsProviderKind(grant.grantee.kind);
-  c["scope"] = {
-      {"coding",
-       ordered_json::array({{{"system", kScopeSystem},
-                             {"code", provider ? "treatment" : "research"}}})}};
-  c["category"] = ordered_json::array(
-      {{{"coding", ordered_json::array({{{"system", kLoinc},
-                                         {"code", "59284-0"},
-                                         {"display", "Consent Document"}}})}}});
-  c["patient"] = {
-      {"reference", "Patient/" + FhirIdFromVaultId(std::string(citizen_id))}};
-  c["dateTime"] = FormatInstant(grant.created_at);
-  c["policy"] = ordered_json::array(
-      {{{"authority", "https://tillit.health"}, {"uri", kTillitPolicy}},
-       {{"authority", kDuoSystem}, {"uri", kDuoPolicy}}});
-
-  ordered_json p = ordered_json::object();
-  ordered_json ext = ordered_json::array();
-  ext.push_back({{"url", kExtIncludeSensitive},
-                 {"valueBoolean", grant.include_sensitive}});
-  for (const Condition& cond : grant.conditions) {
-    ext.push_back(ConditionExtension(cond));
-  }
-  p["extension"] = std::move(ext);
-  p["type"] = "permit";
-  if (grant.expires) p["period"] = {{"end", FormatInstant(*grant.expires)}};
-  p["actor"] = ordered_json::array(
-      {{{"role",
-         {{"coding",
-           ordered_json::array({{{"system", kRoleSystem},
-                                 {"code", "IRCP"},
-                                 {"display", "information recipient"}}})}}},
-        {"reference", ActorReference(grant.grantee)}}});
-
-  ordered_json purposes = ordered_json::array();
-  for (const PurposeSpec& ps : grant.purposes) {
-    ordered_json coding = ordered_json::object();
-    if (!ps.disease.empty()) {
-      coding["extension"] = ordered_json::array(
-          {{{"url", kExtDisease}, {"valueCode", ps.disease}}});
-    }
-    coding["system"] = kDuoSystem;
-    coding["code"] = std::string(DuoId(ps.purpose));
-    coding["display"] = PurposeDisplay(ps.purpose);
-    purposes.push_back(std::move(coding));
-  }
-  p["purpose"] = std::move(purposes);
-
-  ordered_json classes = ordered_json::array();
-  for (Category cat : fhir::AllCategories()) {
-    if ((grant.categories & CategoryBit(cat)) != 0) {
-      classes.push_back(CategoryCoding(cat));
-    }
-  }
-  p["class"] = std::move(classes);
-
-  if (grant.data_period.start || grant.data_period.end) {
-    ordered_json dp = ordered_json::object();
-    if (grant.data_period.start) {
-      const int64_t s = *grant.data_period.start;
-      dp["start"] = IsDayStart(s) ? FormatDate(s) : FormatInstant(s);
-    }
-    if (grant.data_period.end) {
-      // FHIR Period.end is inclusive: the last day, or the last second.
-      const int64_t e = *grant.data_period.end;
-      dp["end"] =
-          IsDayStart(e) ? FormatDate(e - kSecondsPerDay) : FormatInstant(e - 1);
-    }
-    p["dataPeriod"] = std::move(dp);
-  }
-
-  if (!grant.excludes.empty()) {
-    ordered_json denies = ordered_json::array();
-    for (const Exclude& x : grant.excludes) {
-      ordered_json d = ordered_json::object();
-      d["type"] = "deny";
-      if (x.category) {
-        d["class"] = ordered_json::array({CategoryCoding(*x.category)});
-      }
-      if (!x.code.empty()) {
-        const size_t bar = x.code.find('|');
-        const std::string system =
-            bar == std::string::npos ? std::string() : x.code.substr(0, bar);
-        const std::string code =
-            bar == std::string::npos ? x.code : x.code.substr(bar + 1);
-        d["code"] = ordered_json::array(
-            {{{"coding",
-               ordered_json::array({{{"system", system}, {"code", code}}})}}});
-      }
-      if (!x.record.empty()) {
-        d["data"] =
-            ordered_json::array({{{"meaning", "instance"},
-                                  {"reference", {{"reference", x.record}}}}});
-      }
-      denies.push_back(std::move(d));
-    }
-    p["provision"] = std::move(denies);
-  }
-  c["provision"] = std::move(p);
-  return c.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
-}
 
 StatusOr<Grant> GrantFromFhirConsent(std::string_view json_text) {
   // The readers never throw (every access is type-checked first); the catch
