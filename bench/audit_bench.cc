@@ -9,8 +9,8 @@
 #include <memory>
 #include <mutex>
 
-#include "tillit/vault/vault.h"
 #include "tillit/audit/audit_log.h"
+#include "tillit/vault/vault.h"
 
 namespace {
 
@@ -44,7 +44,8 @@ struct Fixture {
     tillit::vault::VaultOptions o;
     o.data_dir = dir + "/data";
     vault = std::move(tillit::vault::Vault::Init(o)->vault);
-    log = std::move(AuditLog::OpenInDirectory(vault->data_dir(), *vault)).value();
+    log =
+        std::move(AuditLog::OpenInDirectory(vault->data_dir(), *vault)).value();
   }
   ~Fixture() {
     log.reset();

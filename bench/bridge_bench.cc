@@ -27,10 +27,10 @@
 #include <string>
 #include <vector>
 
-#include "tillit/http_signature/http_signature.h"
 #include "tillit/api/server.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/random.h"
+#include "tillit/http_signature/http_signature.h"
 #include "tillit/vault/vault.h"
 #include "tillit_bridge.h"
 
@@ -105,8 +105,8 @@ int main(int argc, char** argv) {
   crypto::Random::System().Fill(std::span<uint8_t>(&g_keys[0][0], 64));
 
   const fs::path dir =
-      fs::temp_directory_path() / ("tillit-bridge-bench-" +
-                                   crypto::Random::System().Hex(6));
+      fs::temp_directory_path() /
+      ("tillit-bridge-bench-" + crypto::Random::System().Hex(6));
   fs::create_directories(dir);
   vault::VaultOptions vo;
   vo.data_dir = (dir / "data").string();
@@ -131,14 +131,14 @@ int main(int argc, char** argv) {
   http.set_tcp_nodelay(true);
   http.set_url_encode(false);
   const httplib::Headers admin_h = {{"Authorization", "Bearer " + admin}};
-  auto citizen = http.Post("/v1/admin/citizens", admin_h, "{}",
-                           "application/json");
+  auto citizen =
+      http.Post("/v1/admin/citizens", admin_h, "{}", "application/json");
   if (!citizen || citizen->status != 201) Die("cannot create a citizen");
   const std::string cid = json::parse(citizen->body)["citizen_id"];
   auto enrolled = http.Post(
       "/v1/enroll",
-      json{{"enrollment_code",
-            json::parse(citizen->body)["enrollment_code"]}}.dump(),
+      json{{"enrollment_code", json::parse(citizen->body)["enrollment_code"]}}
+          .dump(),
       "application/json");
   if (!enrolled || enrolled->status != 200) Die("cannot enroll");
   const std::string token = json::parse(enrolled->body)["token"];
@@ -150,7 +150,8 @@ int main(int argc, char** argv) {
     if (!r || r->status != 201) Die("cannot make an enrollment code");
     return json::parse(r->body)["enrollment_code"].get<std::string>();
   };
-  crypto::SigningKey key = crypto::SigningKey::Generate(crypto::Random::System());
+  crypto::SigningKey key =
+      crypto::SigningKey::Generate(crypto::Random::System());
   auto paired = http.Post(
       "/v1/enroll",
       json{{"enrollment_code", code()},
@@ -166,8 +167,8 @@ int main(int argc, char** argv) {
   if (err) Die("pair: " + Take(err));
 
   const httplib::Headers bearer = {{"Authorization", "Bearer " + token}};
-  auto added = http.Post("/v1/me/records", bearer, kReading,
-                         "application/json");
+  auto added =
+      http.Post("/v1/me/records", bearer, kReading, "application/json");
   if (!added || added->status != 201) Die("cannot add a record");
   const std::string rid = json::parse(added->body)["id"];
   const std::string target = "/v1/me/records/Observation/" + rid;
@@ -180,10 +181,11 @@ int main(int argc, char** argv) {
     auto r = http.Get(target, bearer);
     auto t1 = SteadyClock::now();
     if (!r || r->status != 200) Die("bearer read failed");
-    http_signature::SignatureParams p{static_cast<int64_t>(std::time(nullptr)), device,
-                           crypto::Random::System().Hex(16)};
+    http_signature::SignatureParams p{static_cast<int64_t>(std::time(nullptr)),
+                                      device, crypto::Random::System().Hex(16)};
     auto t2 = SteadyClock::now();
-    http_signature::SignedFields f = http_signature::SignRequest(key, "GET", target, "", p);
+    http_signature::SignedFields f =
+        http_signature::SignRequest(key, "GET", target, "", p);
     auto s = http.Get(target, {{"Signature-Input", f.signature_input},
                                {"Signature", f.signature},
                                {"Content-Digest", f.content_digest}});
@@ -232,8 +234,7 @@ int main(int argc, char** argv) {
   if (sj.value("sent", 0) != records) Die("sync sent " + synced);
   const double queue_s = std::chrono::duration<double>(q1 - q0).count();
   const double sync_s = std::chrono::duration<double>(q2 - q1).count();
-  std::printf("queue %d records: %.0f records/s\n", records,
-              records / queue_s);
+  std::printf("queue %d records: %.0f records/s\n", records, records / queue_s);
   std::printf("sync %d records: %.0f records/s (%.2f s)\n", records,
               records / sync_s, sync_s);
 

@@ -87,8 +87,8 @@ ConsentIndex MakeIndex(size_t citizens, const std::string& study_id,
 
 void BM_Feasibility(benchmark::State& state) {
   const size_t citizens = static_cast<size_t>(state.range(0));
-  ResearcherProfile researcher{Id('r', 7), OrgType::kAcademic, "SE",
-                               "Karolinska", "", ""};
+  ResearcherProfile researcher{
+      Id('r', 7), OrgType::kAcademic, "SE", "Karolinska", "", ""};
   Study study;
   study.id = Id('s', 1);
   study.researcher_id = researcher.id;

@@ -28,11 +28,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <deque>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -142,7 +142,7 @@ Setup Build(const Config& cfg) {
   o.threads = static_cast<size_t>(cfg.threads);
   o.rate_per_second = 1e9;  // the limiter runs, but never refuses
   o.rate_burst = 1e9;
-  o.access_log = false;     // errors only, as a busy deployment would
+  o.access_log = false;  // errors only, as a busy deployment would
   o.log = &std::cerr;
   auto server = api::Server::Create(v->get(), o);
   if (!server.ok()) Die("server", server.status());
@@ -166,8 +166,8 @@ struct Result {
 
 double Percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
-  const size_t k = std::min(v.size() - 1,
-                            static_cast<size_t>(p / 100.0 * v.size()));
+  const size_t k =
+      std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * v.size()));
   std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
   return v[k];
 }
@@ -194,7 +194,8 @@ std::string NextRequest(const Setup& setup, Kind kind, std::mt19937_64& rng,
          {{"value", 60 + static_cast<int>(n % 40)}, {"unit", "/min"}}}};
     const std::string body = obs.dump();
     return "POST /v1/me/records HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-           "Authorization: Bearer " + t.citizen_token +
+           "Authorization: Bearer " +
+           t.citizen_token +
            "\r\nContent-Type: application/json\r\nContent-Length: " +
            std::to_string(body.size()) + "\r\n\r\n" + body;
   }
@@ -204,8 +205,10 @@ std::string NextRequest(const Setup& setup, Kind kind, std::mt19937_64& rng,
   } else {
     path += "?limit=20";
   }
-  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
-         "Bearer " + setup.provider_token + "\r\n\r\n";
+  return "GET " + path +
+         " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
+         "Bearer " +
+         setup.provider_token + "\r\n\r\n";
 }
 
 // One keep-alive connection of the load generator.
@@ -213,7 +216,7 @@ struct Conn {
   int fd = -1;
   std::string out;  // the request being sent
   size_t sent = 0;
-  std::string in;   // what has arrived of its response
+  std::string in;  // what has arrived of its response
   SteadyClock::time_point t0;
   bool busy = false;  // a request is in flight
 };
@@ -411,8 +414,7 @@ Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
         break;
       }
     }
-    const int k = epoll_wait(ep, events.data(),
-                             static_cast<int>(events.size()),
+    const int k = epoll_wait(ep, events.data(), static_cast<int>(events.size()),
                              cfg.rate > 0 ? 1 : 100);
     for (int e = 0; e < k; ++e) pump(events[static_cast<size_t>(e)].data.u64);
   }
@@ -444,22 +446,29 @@ int main(int argc, char** argv) {
         std::exit(2);
       }
     };
-    if (a == "--citizens") next(1, 100000, &cfg.citizens);
-    else if (a == "--connections") next(1, 1024, &cfg.connections);
-    else if (a == "--seconds") next(1, 3600, &cfg.seconds);
-    else if (a == "--threads") next(1, 4096, &cfg.threads);
-    else if (a == "--rate") next(1, 1000000, &cfg.rate);
-    else if (a == "--warmup") next(0, 3600, &cfg.warmup);
+    if (a == "--citizens")
+      next(1, 100000, &cfg.citizens);
+    else if (a == "--connections")
+      next(1, 1024, &cfg.connections);
+    else if (a == "--seconds")
+      next(1, 3600, &cfg.seconds);
+    else if (a == "--threads")
+      next(1, 4096, &cfg.threads);
+    else if (a == "--rate")
+      next(1, 1000000, &cfg.rate);
+    else if (a == "--warmup")
+      next(0, 3600, &cfg.warmup);
     else if (a == "--only" && i + 1 < argc &&
              (std::string(argv[i + 1]) == "read-one" ||
               std::string(argv[i + 1]) == "list" ||
               std::string(argv[i + 1]) == "write"))
       cfg.only = argv[++i];
     else if (a == "--help") {
-      std::printf("usage: http_bench [--citizens N] [--connections C] "
-                  "[--seconds S] [--threads T]\n"
-                  "                  [--only read-one|list|write] "
-                  "[--rate R] [--warmup S]\n");
+      std::printf(
+          "usage: http_bench [--citizens N] [--connections C] "
+          "[--seconds S] [--threads T]\n"
+          "                  [--only read-one|list|write] "
+          "[--rate R] [--warmup S]\n");
       return 0;
     } else {
       std::fprintf(stderr, "http_bench: unknown argument %s\n", a.c_str());
@@ -482,22 +491,25 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "http_bench: the server did not start\n");
     return 1;
   }
-  std::printf("server pid %d on port %d; %d citizens, %d connections, %d s "
-              "per scenario after %d s not counted, %d server threads\n",
-              static_cast<int>(child), port, cfg.citizens, cfg.connections,
-              cfg.seconds, cfg.warmup, cfg.threads);
+  std::printf(
+      "server pid %d on port %d; %d citizens, %d connections, %d s "
+      "per scenario after %d s not counted, %d server threads\n",
+      static_cast<int>(child), port, cfg.citizens, cfg.connections, cfg.seconds,
+      cfg.warmup, cfg.threads);
   if (cfg.rate > 0) {
-    std::printf("fixed rate: %d requests/s offered; latency from when each "
-                "was due\n", cfg.rate);
+    std::printf(
+        "fixed rate: %d requests/s offered; latency from when each "
+        "was due\n",
+        cfg.rate);
   } else {
     std::printf("closed loop: each connection sends again on its answer\n");
   }
   std::printf("%-10s %10s %9s %9s %9s %9s %8s\n", "scenario", "requests",
               "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors");
   uint64_t errors = 0;
-  for (auto [name, kind] : {std::pair{"read-one", Kind::kReadOne},
-                            std::pair{"list", Kind::kList},
-                            std::pair{"write", Kind::kWrite}}) {
+  for (auto [name, kind] :
+       {std::pair{"read-one", Kind::kReadOne}, std::pair{"list", Kind::kList},
+        std::pair{"write", Kind::kWrite}}) {
     if (!cfg.only.empty() && cfg.only != name) continue;
     Result r = Drive(setup, cfg, port, kind);
     errors += r.errors;

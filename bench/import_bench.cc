@@ -18,17 +18,17 @@
 #include <vector>
 
 #include "tillit/crypto/random.h"
-#include "tillit/vault/citizen_store.h"
-#include "tillit/storage/database.h"
 #include "tillit/fhir/fhir.h"
 #include "tillit/fhir/synthetic.h"
+#include "tillit/storage/database.h"
+#include "tillit/vault/citizen_store.h"
 #include "tillit/vault/vault.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using tillit::vault::CitizenStore;
 using tillit::storage::Database;
+using tillit::vault::CitizenStore;
 
 struct Corpus {
   std::vector<std::string> docs;

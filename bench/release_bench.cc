@@ -25,9 +25,9 @@
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/box.h"
 #include "tillit/crypto/encoding.h"
+#include "tillit/fhir/synthetic.h"
 #include "tillit/research/release.h"
 #include "tillit/research/sealed.h"
-#include "tillit/fhir/synthetic.h"
 #include "tillit/vault/vault.h"
 
 namespace {
@@ -186,9 +186,9 @@ int main(int argc, char** argv) {
     in.release_id = "rel_" + crypto::Random::System().Hex(16);
     in.now = Clock::System().NowSeconds();
     in.request_id = "bench";
-    vault::StoreAccess& stores =
-        warm ? static_cast<vault::StoreAccess&>(cache)
-             : static_cast<vault::StoreAccess&>(direct);
+    vault::StoreAccess& stores = warm
+                                     ? static_cast<vault::StoreAccess&>(cache)
+                                     : static_cast<vault::StoreAccess&>(direct);
     const long rss_before = StatusKb("VmRSS:");
     ResetPeak();
     const auto t0 = std::chrono::steady_clock::now();

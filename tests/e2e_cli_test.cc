@@ -166,8 +166,7 @@ TEST_F(EndToEnd, NoPlaintextOnDisk) {
       // ~12 MB of it about once in 40 runs. Short names are looked for as
       // the quoted JSON strings plaintext would hold; from 6 letters on,
       // a chance match is below one in a million runs.
-      const std::string needle =
-          name.size() >= 6 ? name : "\"" + name + "\"";
+      const std::string needle = name.size() >= 6 ? name : "\"" + name + "\"";
       EXPECT_EQ(bytes.find(needle), std::string::npos)
           << e.path() << " contains the name " << needle;
     }

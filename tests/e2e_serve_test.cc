@@ -810,8 +810,8 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
         << "the release lines need curl";
     const std::string script_path = dir_ + "/release.sh";
     std::ofstream(script_path) << script;
-    const int rc = std::system(("bash " + script_path + " > " + dir_ +
-                                "/release.out 2>&1").c_str());
+    const int rc = std::system(
+        ("bash " + script_path + " > " + dir_ + "/release.out 2>&1").c_str());
     EXPECT_EQ(rc, 0) << ReadAll(dir_ + "/release.out") << "\n" << script;
     bool opened = false;
     for (const auto& e : fs::directory_iterator(demo_dir)) {
@@ -837,8 +837,8 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
     for (const std::string& l : phone) script += l + "\n";
     const std::string script_path = dir_ + "/phone.sh";
     std::ofstream(script_path) << script;
-    const int rc = std::system(("bash " + script_path + " > " + dir_ +
-                                "/phone.out 2>&1").c_str());
+    const int rc = std::system(
+        ("bash " + script_path + " > " + dir_ + "/phone.out 2>&1").c_str());
     const std::string out = ReadAll(dir_ + "/phone.out");
     EXPECT_EQ(rc, 0) << out << "\n" << script;
     EXPECT_NE(out.find("\"sent\":1"), std::string::npos) << out;

@@ -39,11 +39,12 @@ TEST_F(AdminTest, CitizenCreationAndEnrollmentGiveAWorkingToken) {
   EXPECT_EQ(denied.status, 403);
   EXPECT_EQ(denied.ErrorCode(), "forbidden");
   // A fresh code can be issued for the citizen (another device).
-  Reply code2 = Post("/v1/admin/citizens/" + id + "/enrollment-code", "",
-                     admin_);
+  Reply code2 =
+      Post("/v1/admin/citizens/" + id + "/enrollment-code", "", admin_);
   ASSERT_EQ(code2.status, 201) << code2.body;
-  Reply e2 = Post("/v1/enroll",
-                  json{{"enrollment_code", code2.Json()["enrollment_code"]}}.dump());
+  Reply e2 =
+      Post("/v1/enroll",
+           json{{"enrollment_code", code2.Json()["enrollment_code"]}}.dump());
   EXPECT_EQ(e2.status, 200);
   EXPECT_EQ(e2.Json()["citizen_id"], id);
   EXPECT_EQ(Post("/v1/admin/citizens/c_00000000000000000000000000000000/"
@@ -72,8 +73,11 @@ TEST_F(AdminTest, BadRegistrationsAreRefusedNamingTheField) {
   };
   const std::string key = crypto::Base64Encode(
       crypto::BoxKeyPair::Generate(crypto::Random::System()).public_key);
-  json good = {{"name", "Ada"}, {"organization", "KI"}, {"org_type", "academic"},
-               {"country", "SE"}, {"public_key", key}};
+  json good = {{"name", "Ada"},
+               {"organization", "KI"},
+               {"org_type", "academic"},
+               {"country", "SE"},
+               {"public_key", key}};
   std::vector<Case> cases;
   json c = good;
   c["org_type"] = "pirate";

@@ -31,9 +31,9 @@ enum Who {
   kNoToken,
   kWhoCount
 };
-const char* kWhoNames[] = {"owner",   "other-citizen", "provider-no-grant",
-                           "researcher", "auditor",   "admin",
-                           "expired", "revoked",       "no-token"};
+const char* kWhoNames[] = {"owner",      "other-citizen", "provider-no-grant",
+                           "researcher", "auditor",       "admin",
+                           "expired",    "revoked",       "no-token"};
 
 using AuthzTest = HttpTest;
 
@@ -62,8 +62,8 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
   Reply study = Post("/v1/studies", study_body, study_owner.token);
   ASSERT_EQ(study.status, 201) << study.body;
   const std::string study_id = study.Json()["id"];
-  Reply release = Post("/v1/studies/" + study_id + "/releases", "",
-                       study_owner.token);
+  Reply release =
+      Post("/v1/studies/" + study_id + "/releases", "", study_owner.token);
   ASSERT_EQ(release.status, 201) << release.body;
   const std::string release_id = release.Json()["id"];
 
@@ -76,19 +76,20 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
   const std::string expired_token(expired->ExposeSecretText());
   const std::string revoked_token(revoked->ExposeSecretText());
   const std::string tokens[kWhoCount] = {
-      owner.token, other.token, provider.token, researcher.token,
-      auditor.token, admin_, expired_token, revoked_token, ""};
+      owner.token,      other.token,   provider.token,
+      researcher.token, auditor.token, admin_,
+      expired_token,    revoked_token, ""};
 
   // --- what each route may do, and with which request
   struct Spec {
-    std::set<Who> may;        // who may get a 2xx
-    std::string body;         // request body, if any
-    std::string query;        // appended to the path
+    std::set<Who> may;          // who may get a 2xx
+    std::string body;           // request body, if any
+    std::string query;          // appended to the path
     bool owner_object = false;  // the path names the owner's data
   };
-  const std::set<Who> everyone = {kOwner,   kOtherCitizen, kProviderNoGrant,
-                                  kResearcher, kAuditor,   kAdmin,
-                                  kExpired, kRevoked,      kNoToken};
+  const std::set<Who> everyone = {kOwner,      kOtherCitizen, kProviderNoGrant,
+                                  kResearcher, kAuditor,      kAdmin,
+                                  kExpired,    kRevoked,      kNoToken};
   const std::set<Who> citizens = {kOwner, kOtherCitizen};
   const std::string observation =
       R"({"resourceType": "Observation", "status": "final",
@@ -135,7 +136,9 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       {"POST /v1/patients/{citizen_id}/records", {{}, observation, "", true}},
       // Break-glass is open to every provider, by design (always logged).
       {"POST /v1/patients/{citizen_id}/break-glass",
-       {{kProviderNoGrant}, R"({"reason": "unconscious in the ER"})", "",
+       {{kProviderNoGrant},
+        R"({"reason": "unconscious in the ER"})",
+        "",
         true}},
       {"POST /v1/studies", {{kResearcher}, study_body, "", false}},
       {"GET /v1/studies", {{kResearcher}, "", "", false}},
@@ -146,7 +149,8 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       {"GET /v1/studies/{id}/releases", {{}, "", "", true}},
       {"GET /v1/studies/{id}/releases/{rid}", {{}, "", "", true}},
       {"GET /v1/audit/entries", {{kAuditor}, "", "?limit=5", false}},
-      {"GET /v1/audit/checkpoint", {{kAuditor, kOwner, kOtherCitizen}, "", "", false}},
+      {"GET /v1/audit/checkpoint",
+       {{kAuditor, kOwner, kOtherCitizen}, "", "", false}},
       {"GET /v1/audit/proofs/inclusion",
        {{kAuditor, kOwner, kOtherCitizen}, "", "?index=0&size=1", false}},
       {"GET /v1/audit/proofs/consistency",
@@ -177,16 +181,17 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
     if (r.path.find("break-glass") != std::string::npos) return 1;
     return 0;
   };
-  std::stable_sort(routes.begin(), routes.end(),
-                   [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+  std::stable_sort(
+      routes.begin(), routes.end(),
+      [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
 
   int cells = 0;
   int unauthorised_successes = 0;
   for (const api::RouteInfo& route : routes) {
     const std::string key = route.method + " " + route.path;
     auto it = specs.find(key);
-    ASSERT_NE(it, specs.end()) << "the matrix does not know " << key
-                               << ": add it";
+    ASSERT_NE(it, specs.end())
+        << "the matrix does not know " << key << ": add it";
     const Spec& spec = it->second;
     const std::string path = Fill(route.path) + spec.query;
     for (int w = 0; w < kWhoCount; ++w) {
@@ -218,7 +223,8 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
         EXPECT_FALSE(r.ErrorCode().empty()) << cell;
       }
       const bool public_route = (route.roles & api::kAnyone) != 0;
-      if (!public_route && (who == kExpired || who == kRevoked || who == kNoToken)) {
+      if (!public_route &&
+          (who == kExpired || who == kRevoked || who == kNoToken)) {
         EXPECT_EQ(r.status, 401) << cell;
       }
       // Another citizen's data, asked for by a citizen: 404, never 403.
@@ -240,10 +246,11 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
   EXPECT_EQ(erase.status, 200) << erase.body;
   EXPECT_EQ(Get("/v1/me", owner.token).status, 401);
 
-  std::printf("authorisation matrix: %zu routes x %d principals = %d cells, "
-              "%d unauthorised successes\n",
-              routes.size(), static_cast<int>(kWhoCount), cells,
-              unauthorised_successes);
+  std::printf(
+      "authorisation matrix: %zu routes x %d principals = %d cells, "
+      "%d unauthorised successes\n",
+      routes.size(), static_cast<int>(kWhoCount), cells,
+      unauthorised_successes);
   RecordProperty("cells", cells);
   EXPECT_EQ(unauthorised_successes, 0);
 }

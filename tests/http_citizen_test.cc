@@ -529,8 +529,8 @@ TEST_F(CitizenConsentTest, RestrictionsAndOptOutRoundTrip) {
   EXPECT_EQ(std::count(actions.begin(), actions.end(), "restrictions.read"), 3);
   // Only the accepted update is logged, even for input refused by the
   // deeper checks ("no-slash").
-  EXPECT_EQ(
-      std::count(actions.begin(), actions.end(), "restrictions.update"), 1);
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "restrictions.update"),
+            1);
   EXPECT_EQ(
       std::count(actions.begin(), actions.end(), "research-opt-out.update"), 0);
 }

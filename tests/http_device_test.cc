@@ -33,7 +33,7 @@ struct Signing {
   std::string sent_target;  // when set, sent instead of the signed target
   bool keep_digest = true;  // false: send the digest of sent_body
   bool omit_digest = false;
-  std::string bearer;       // also send a bearer token
+  std::string bearer;  // also send a bearer token
 };
 
 class DeviceTest : public HttpTest {
@@ -58,11 +58,11 @@ class DeviceTest : public HttpTest {
   }
   Reply PairWith(const std::string& code, const crypto::SigningKey& key,
                  const std::string& name = "Anna's phone") {
-    return Post("/v1/enroll",
-                json{{"enrollment_code", code},
-                     {"device_public_key", crypto::Base64Encode(key.public_key())},
-                     {"device_name", name}}
-                    .dump());
+    return Post("/v1/enroll", json{{"enrollment_code", code},
+                                   {"device_public_key",
+                                    crypto::Base64Encode(key.public_key())},
+                                   {"device_name", name}}
+                                  .dump());
   }
   TestDevice Pair(const std::string& code) {
     TestDevice d{NewKey(), "", ""};
@@ -80,24 +80,27 @@ class DeviceTest : public HttpTest {
     p.created = static_cast<int64_t>(std::time(nullptr)) + s.created_offset;
     p.keyid = d.id;
     p.nonce = s.nonce.empty() ? crypto::Random::System().Hex(16) : s.nonce;
-    http_signature::SignedFields f = http_signature::SignRequest(d.key, method, target, body, p);
+    http_signature::SignedFields f =
+        http_signature::SignRequest(d.key, method, target, body, p);
     const std::string sent_body = s.sent_body.empty() ? body : s.sent_body;
     const std::string sent_target =
         s.sent_target.empty() ? target : s.sent_target;
     httplib::Headers h = {{"Signature-Input", f.signature_input},
                           {"Signature", f.signature}};
     if (!s.omit_digest) {
-      h.emplace("Content-Digest", s.keep_digest
-                                      ? f.content_digest
-                                      : http_signature::ContentDigest(sent_body));
+      h.emplace("Content-Digest",
+                s.keep_digest ? f.content_digest
+                              : http_signature::ContentDigest(sent_body));
     }
     if (!s.bearer.empty()) h.emplace("Authorization", "Bearer " + s.bearer);
     auto c = Client();
     if (method == "GET") return From(c->Get(sent_target.c_str(), h));
     if (method == "POST")
-      return From(c->Post(sent_target.c_str(), h, sent_body, "application/json"));
+      return From(
+          c->Post(sent_target.c_str(), h, sent_body, "application/json"));
     if (method == "PUT")
-      return From(c->Put(sent_target.c_str(), h, sent_body, "application/json"));
+      return From(
+          c->Put(sent_target.c_str(), h, sent_body, "application/json"));
     return From(
         c->Delete(sent_target.c_str(), h, sent_body, "application/json"));
   }
@@ -148,7 +151,8 @@ TEST_F(DeviceTest, BadPairingRequestsSpendNothing) {
   const std::vector<json> bad = {
       {{"enrollment_code", code}, {"device_public_key", key}},
       {{"enrollment_code", code}, {"device_name", "phone"}},
-      {{"enrollment_code", code}, {"device_public_key", "not base64!"},
+      {{"enrollment_code", code},
+       {"device_public_key", "not base64!"},
        {"device_name", "phone"}},
       {{"enrollment_code", code},
        {"device_public_key", crypto::Base64Encode(std::vector<uint8_t>(31, 7))},
@@ -160,16 +164,22 @@ TEST_F(DeviceTest, BadPairingRequestsSpendNothing) {
             1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})},
        {"device_name", "phone"}},
-      {{"enrollment_code", code}, {"device_public_key", key},
+      {{"enrollment_code", code},
+       {"device_public_key", key},
        {"device_name", ""}},
-      {{"enrollment_code", code}, {"device_public_key", key},
+      {{"enrollment_code", code},
+       {"device_public_key", key},
        {"device_name", std::string(65, 'x')}},
-      {{"enrollment_code", code}, {"device_public_key", key},
+      {{"enrollment_code", code},
+       {"device_public_key", key},
        {"device_name", "line\nbreak"}},
-      {{"enrollment_code", code}, {"device_public_key", key},
+      {{"enrollment_code", code},
+       {"device_public_key", key},
        {"device_name", 7}},
-      {{"enrollment_code", code}, {"device_public_key", key},
-       {"device_name", "phone"}, {"token", "x"}},
+      {{"enrollment_code", code},
+       {"device_public_key", key},
+       {"device_name", "phone"},
+       {"token", "x"}},
   };
   for (const json& body : bad) {
     Reply r = Post("/v1/enroll", body.dump());
@@ -193,8 +203,8 @@ TEST_F(DeviceTest, SignedRequestsActAsTheCitizen) {
   Reply list = Signed(d, "GET", "/v1/me/records?limit=5&type=Observation");
   ASSERT_EQ(list.status, 200) << list.body;
   EXPECT_EQ(list.Json()["records"].size(), 1u);
-  Reply opt = Signed(d, "PUT", "/v1/me/research-opt-out",
-                     R"({"opted_out":true})");
+  Reply opt =
+      Signed(d, "PUT", "/v1/me/research-opt-out", R"({"opted_out":true})");
   EXPECT_EQ(opt.status, 200) << opt.body;
   EXPECT_EQ(Signed(d, "GET", "/v1/audit/checkpoint").status, 200);
   // Not a citizen route.
@@ -228,8 +238,10 @@ TEST_F(DeviceTest, EveryForgeryIsRefusedAndWritesNothing) {
   TestDevice stranger{NewKey(), d.id, d.citizen_id};  // right id, wrong key
   TestDevice unknown{NewKey(), "d_" + std::string(32, 'a'), d.citizen_id};
   const std::vector<Case> cases = {
-      {"wrong key", [&] { return Signed(stranger, "POST", "/v1/me/records", kReading); }},
-      {"unknown device", [&] { return Signed(unknown, "POST", "/v1/me/records", kReading); }},
+      {"wrong key",
+       [&] { return Signed(stranger, "POST", "/v1/me/records", kReading); }},
+      {"unknown device",
+       [&] { return Signed(unknown, "POST", "/v1/me/records", kReading); }},
       {"altered body, old digest",
        [&] {
          Signing s;
@@ -284,10 +296,10 @@ TEST_F(DeviceTest, EveryForgeryIsRefusedAndWritesNothing) {
 
   // A method other than the one signed.
   {
-    http_signature::SignatureParams p{static_cast<int64_t>(std::time(nullptr)), d.id,
-                           crypto::Random::System().Hex(16)};
-    http_signature::SignedFields f = http_signature::SignRequest(d.key, "PUT", "/v1/me/records",
-                                           kReading, p);
+    http_signature::SignatureParams p{static_cast<int64_t>(std::time(nullptr)),
+                                      d.id, crypto::Random::System().Hex(16)};
+    http_signature::SignedFields f = http_signature::SignRequest(
+        d.key, "PUT", "/v1/me/records", kReading, p);
     Reply r = From(Client()->Post("/v1/me/records",
                                   {{"Signature-Input", f.signature_input},
                                    {"Signature", f.signature},
@@ -297,10 +309,10 @@ TEST_F(DeviceTest, EveryForgeryIsRefusedAndWritesNothing) {
   }
   // A malformed Signature-Input says why.
   {
-    Reply r = From(Client()->Get("/v1/me",
-                                 {{"Signature-Input", "sig1=();created=1"},
-                                  {"Signature", "sig1=:AA==:"},
-                                  {"Content-Digest", http_signature::ContentDigest("")}}));
+    Reply r = From(Client()->Get(
+        "/v1/me", {{"Signature-Input", "sig1=();created=1"},
+                   {"Signature", "sig1=:AA==:"},
+                   {"Content-Digest", http_signature::ContentDigest("")}}));
     EXPECT_EQ(r.status, 401);
     EXPECT_NE(r.body.find("tillit"), std::string::npos) << r.body;
   }
@@ -360,11 +372,14 @@ TEST_F(DeviceTest, ALostPhoneIsCutOffFromAnotherDevice) {
   list = Signed(tablet, "GET", "/v1/me/devices");
   const json devices = list.Json();
   for (const json& dev : devices["devices"]) {
-    if (dev["id"] == phone.id) EXPECT_FALSE(dev["revoked"].is_null());
-    else EXPECT_TRUE(dev["revoked"].is_null());
+    if (dev["id"] == phone.id)
+      EXPECT_FALSE(dev["revoked"].is_null());
+    else
+      EXPECT_TRUE(dev["revoked"].is_null());
   }
   // A device may revoke itself (unpairing).
-  EXPECT_EQ(Signed(tablet, "DELETE", "/v1/me/devices/" + tablet.id).status, 200);
+  EXPECT_EQ(Signed(tablet, "DELETE", "/v1/me/devices/" + tablet.id).status,
+            200);
   EXPECT_EQ(Signed(tablet, "GET", "/v1/me").status, 401);
 }
 
@@ -387,8 +402,8 @@ TEST_F(DeviceTest, AnotherCitizensDeviceIsNotFound) {
 
 TEST_F(DeviceTest, ErasureRevokesDevices) {
   TestDevice d = Pair(NewCode());
-  Reply erased = Signed(d, "DELETE", "/v1/me",
-                        json{{"confirm", d.citizen_id}}.dump());
+  Reply erased =
+      Signed(d, "DELETE", "/v1/me", json{{"confirm", d.citizen_id}}.dump());
   ASSERT_EQ(erased.status, 200) << erased.body;
   EXPECT_EQ(Signed(d, "GET", "/v1/me").status, 401);
 }

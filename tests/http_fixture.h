@@ -122,8 +122,8 @@ class HttpTest : public ::testing::Test {
   }
   Reply Delete(const std::string& path, const std::string& token = "",
                const std::string& body = "") const {
-    return From(Client()->Delete(path.c_str(), Auth(token), body,
-                                 "application/json"));
+    return From(
+        Client()->Delete(path.c_str(), Auth(token), body, "application/json"));
   }
   Reply Post(const std::string& path, const std::string& body,
              const std::string& token = "",
@@ -140,8 +140,9 @@ class HttpTest : public ::testing::Test {
   Principal NewCitizen() {
     Reply c = Post("/v1/admin/citizens", "{}", admin_);
     EXPECT_EQ(c.status, 201) << c.body;
-    Reply e = Post("/v1/enroll",
-                   json{{"enrollment_code", c.Json()["enrollment_code"]}}.dump());
+    Reply e =
+        Post("/v1/enroll",
+             json{{"enrollment_code", c.Json()["enrollment_code"]}}.dump());
     EXPECT_EQ(e.status, 200) << e.body;
     return {e.Json()["citizen_id"], e.Json()["token"]};
   }
@@ -157,7 +158,8 @@ class HttpTest : public ::testing::Test {
   }
   Principal NewResearcher(const std::string& org_type = "academic",
                           const std::string& country = "SE") {
-    crypto::BoxKeyPair pair = crypto::BoxKeyPair::Generate(crypto::Random::System());
+    crypto::BoxKeyPair pair =
+        crypto::BoxKeyPair::Generate(crypto::Random::System());
     json body = {{"name", "Ada"},
                  {"organization", "Karolinska Institutet"},
                  {"org_type", org_type},

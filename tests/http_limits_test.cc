@@ -87,8 +87,8 @@ int ReadSomaxconn() {
 // The backlog of the IPv4 TCP socket listening on `port`, as the kernel
 // reports it (sock_diag); -1 if there is none or the kernel will not say.
 int ListenBacklog(int port) {
-  const int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC,
-                        NETLINK_SOCK_DIAG);
+  const int fd =
+      socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
   if (fd < 0) return -1;
   struct {
     nlmsghdr head;
@@ -146,10 +146,13 @@ TEST_F(LimitsTest, DeclaredOversizedBodyIs413BeforeItIsSent) {
   RawConnection c(server_->port());
   ASSERT_TRUE(c.connected());
   // Headers only: the server must answer without waiting for the body.
-  ASSERT_TRUE(c.Send("POST /v1/admin/providers HTTP/1.1\r\nHost: t\r\n"
-                     "Authorization: Bearer " + admin_ + "\r\n"
-                     "Content-Type: application/json\r\n"
-                     "Content-Length: 10000000\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("POST /v1/admin/providers HTTP/1.1\r\nHost: t\r\n"
+             "Authorization: Bearer " +
+             admin_ +
+             "\r\n"
+             "Content-Type: application/json\r\n"
+             "Content-Length: 10000000\r\n\r\n"));
   const std::string response = c.ReadUntilClosed();
   EXPECT_EQ(response.rfind("HTTP/1.1 413", 0), 0u) << response;
   EXPECT_NE(response.find("\"too_large\""), std::string::npos) << response;
@@ -192,8 +195,10 @@ TEST_F(LimitsTest, ExpectContinueGetsTheRefusalBeforeSendingTheBody) {
     ASSERT_TRUE(c.connected());
     std::string head = "POST " + k.path + " HTTP/1.1\r\nHost: t\r\n";
     if (!k.token.empty()) head += "Authorization: Bearer " + k.token + "\r\n";
-    head += "Content-Type: application/json\r\nExpect: 100-continue\r\n"
-            "Content-Length: " + std::to_string(k.length) + "\r\n\r\n";
+    head +=
+        "Content-Type: application/json\r\nExpect: 100-continue\r\n"
+        "Content-Length: " +
+        std::to_string(k.length) + "\r\n\r\n";
     ASSERT_TRUE(c.Send(head));
     const std::string response = c.ReadHead();
     EXPECT_EQ(response.rfind("HTTP/1.1 " + k.status, 0), 0u)
@@ -201,12 +206,16 @@ TEST_F(LimitsTest, ExpectContinueGetsTheRefusalBeforeSendingTheBody) {
   }
   // A request that passes the checks gets 100 Continue.
   RawConnection ok(server_->port());
-  ASSERT_TRUE(ok.Send("POST /v1/admin/providers HTTP/1.1\r\nHost: t\r\n"
-                      "Authorization: Bearer " + admin_ + "\r\n"
-                      "Content-Type: application/json\r\n"
-                      "Expect: 100-continue\r\nContent-Length: 14\r\n\r\n"));
+  ASSERT_TRUE(
+      ok.Send("POST /v1/admin/providers HTTP/1.1\r\nHost: t\r\n"
+              "Authorization: Bearer " +
+              admin_ +
+              "\r\n"
+              "Content-Type: application/json\r\n"
+              "Expect: 100-continue\r\nContent-Length: 14\r\n\r\n"));
   EXPECT_EQ(ok.ReadHead().rfind("HTTP/1.1 100", 0), 0u);
-  ASSERT_TRUE(ok.Send(R"({"name": "x"})" " "));
+  ASSERT_TRUE(ok.Send(R"({"name": "x"})"
+                      " "));
   EXPECT_EQ(ok.ReadHead().rfind("HTTP/1.1 201", 0), 0u);
 }
 
@@ -217,10 +226,13 @@ TEST_F(LimitsTest, ChunkedBodyOverTheJsonLimitIs413) {
   std::string chunk(70 << 10, 'a');
   char size[32];
   std::snprintf(size, sizeof size, "%zx\r\n", chunk.size());
-  ASSERT_TRUE(c.Send("POST /v1/admin/providers HTTP/1.1\r\nHost: t\r\n"
-                     "Authorization: Bearer " + admin_ + "\r\n"
-                     "Transfer-Encoding: chunked\r\n\r\n" +
-                     std::string(size) + chunk + "\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("POST /v1/admin/providers HTTP/1.1\r\nHost: t\r\n"
+             "Authorization: Bearer " +
+             admin_ +
+             "\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n" +
+             std::string(size) + chunk + "\r\n0\r\n\r\n"));
   const std::string head = c.ReadHead();
   EXPECT_EQ(head.rfind("HTTP/1.1 413", 0), 0u) << head;
   EXPECT_TRUE(vault_->ListDirectory("provider")->empty());
@@ -238,9 +250,12 @@ TEST_F(LimitsTest, SlowClientsAreTimedOut) {
   // Headers complete, body promised and never sent.
   RawConnection body(server_->port());
   ASSERT_TRUE(body.connected());
-  ASSERT_TRUE(body.Send("POST /v1/admin/providers HTTP/1.1\r\nHost: t\r\n"
-                        "Authorization: Bearer " + admin_ + "\r\n"
-                        "Content-Length: 100\r\n\r\n{\"name\""));
+  ASSERT_TRUE(
+      body.Send("POST /v1/admin/providers HTTP/1.1\r\nHost: t\r\n"
+                "Authorization: Bearer " +
+                admin_ +
+                "\r\n"
+                "Content-Length: 100\r\n\r\n{\"name\""));
   body.ReadUntilClosed();
   EXPECT_TRUE(body.closed_by_server());
   EXPECT_TRUE(vault_->ListDirectory("provider")->empty());
@@ -252,8 +267,9 @@ TEST_F(LimitsTest, EnrollmentGuessingIsRateLimitedPerAddress) {
   int unauthorized = 0;
   std::string retry_after;
   for (int i = 0; i < 12; ++i) {
-    Reply r = Post("/v1/enroll",
-                   json{{"enrollment_code", "tlk_" + std::to_string(i)}}.dump());
+    Reply r =
+        Post("/v1/enroll",
+             json{{"enrollment_code", "tlk_" + std::to_string(i)}}.dump());
     if (r.status == 429) {
       ++limited;
       EXPECT_EQ(r.ErrorCode(), "rate_limited");
@@ -325,8 +341,7 @@ TEST_F(BusyTest, ConnectionsBeyondTheQueueGet503AndServiceResumes) {
 // clients connecting at once had their handshakes dropped and retried a
 // second later. The server sets its own.
 TEST_F(LimitsTest, ListensWithTheConfiguredBacklog) {
-  EXPECT_EQ(ListenBacklog(server_->port()),
-            std::min(1024, ReadSomaxconn()));
+  EXPECT_EQ(ListenBacklog(server_->port()), std::min(1024, ReadSomaxconn()));
   StopServer();
   api::ServerOptions o;
   o.port = 0;
@@ -352,8 +367,7 @@ TEST_F(OptionsTest, OutOfRangeOptionsAreRefusedBeforeListening) {
   EXPECT_TRUE(refused([](api::ServerOptions& o) { o.threads = 0; }));
   EXPECT_TRUE(refused([](api::ServerOptions& o) { o.threads = 5000; }));
   EXPECT_TRUE(refused([](api::ServerOptions& o) { o.listen_backlog = 0; }));
-  EXPECT_TRUE(
-      refused([](api::ServerOptions& o) { o.listen_backlog = 70000; }));
+  EXPECT_TRUE(refused([](api::ServerOptions& o) { o.listen_backlog = 70000; }));
   EXPECT_TRUE(refused([](api::ServerOptions& o) { o.tls_cert = "c.pem"; }));
   EXPECT_TRUE(refused([](api::ServerOptions& o) { o.tls_key = "k.pem"; }));
 }

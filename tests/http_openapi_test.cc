@@ -883,20 +883,20 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
         Get("/v1/studies/s_00000000000000000000000000000000", rtoken), 404);
   check("GET", "/v1/studies/{id}/feasibility",
         Get("/v1/studies/" + sid + "/feasibility", rtoken), 200);
-  Reply release = check("POST", "/v1/studies/{id}/releases",
-                        Post("/v1/studies/" + sid + "/releases", "", rtoken),
-                        201);
+  Reply release =
+      check("POST", "/v1/studies/{id}/releases",
+            Post("/v1/studies/" + sid + "/releases", "", rtoken), 201);
   EXPECT_EQ(release.Json().value("cohort_size", -1), 1) << release.body;
   check("POST", "/v1/studies/{id}/releases",
         Post("/v1/studies/" + sid + "/releases", R"({"all":true})", rtoken),
         400);
   check("GET", "/v1/studies/{id}/releases",
         Get("/v1/studies/" + sid + "/releases", rtoken), 200);
-  check("GET", "/v1/studies/{id}/releases/{rid}",
-        Get("/v1/studies/" + sid + "/releases/" +
-                release.Json().value("id", ""),
-            rtoken),
-        200);
+  check(
+      "GET", "/v1/studies/{id}/releases/{rid}",
+      Get("/v1/studies/" + sid + "/releases/" + release.Json().value("id", ""),
+          rtoken),
+      200);
   check("GET", "/v1/studies/{id}/releases/{rid}",
         Get("/v1/studies/" + sid +
                 "/releases/rel_00000000000000000000000000000000",

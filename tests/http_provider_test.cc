@@ -5,8 +5,8 @@
 #include <set>
 
 #include "http_fixture.h"
-#include "tillit/consent_service/consent_service.h"
 #include "tillit/base/clock.h"
+#include "tillit/consent_service/consent_service.h"
 #include "tillit/fhir/fhir.h"
 
 namespace tillit::testing {

@@ -7,9 +7,9 @@
 #include "tillit/audit/entry.h"
 #include "tillit/audit/merkle.h"
 #include "tillit/audit_remote/remote.h"
+#include "tillit/base/clock.h"
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/encoding.h"
-#include "tillit/base/clock.h"
 
 namespace tillit::testing {
 namespace {

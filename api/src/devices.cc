@@ -1,9 +1,8 @@
 #include "devices.h"
 
 #include <algorithm>
-#include <tuple>
-
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "tillit/crypto/constant_time.h"
 #include "tillit/crypto/encoding.h"
@@ -60,9 +59,8 @@ StatusOr<crypto::Ed25519PublicKey> ParseDevicePublicKey(std::string_view text) {
 
 Status CheckDeviceName(std::string_view name) {
   if (name.empty() || name.size() > kMaxDeviceNameBytes) {
-    return Status::InvalidArgument("device_name: 1 to " +
-                                   std::to_string(kMaxDeviceNameBytes) +
-                                   " bytes");
+    return Status::InvalidArgument(
+        "device_name: 1 to " + std::to_string(kMaxDeviceNameBytes) + " bytes");
   }
   for (unsigned char c : name) {
     if (c < 0x20 || c == 0x7f)
@@ -121,7 +119,8 @@ StatusOr<Device> DeviceRegistry::Load(const std::string& device_id) {
     return text.status();
   }
   TILLIT_ASSIGN_OR_RETURN(Device d, DeviceFromJson(*text));
-  if (d.id != device_id) return Status::DataLoss("a stored device is malformed");
+  if (d.id != device_id)
+    return Status::DataLoss("a stored device is malformed");
   MutexLock lock(&mu_);
   cache_[d.id] = d;
   return d;

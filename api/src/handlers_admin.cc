@@ -152,13 +152,14 @@ Status Enroll(Api& api, Call& call) {
   auto redeemed = api.vault().RedeemToken(code, "enroll");
   if (!redeemed.ok()) {
     if (redeemed.status().code() == StatusCode::kUnauthenticated) {
-      return Status::Unauthenticated("invalid, used or expired enrollment code");
+      return Status::Unauthenticated(
+          "invalid, used or expired enrollment code");
     }
     return redeemed.status();
   }
   const std::string citizen = redeemed->principal;
-  audit::AuditEntry e = Entry(device ? "device.pair" : "citizen.enroll",
-                              citizen);
+  audit::AuditEntry e =
+      Entry(device ? "device.pair" : "citizen.enroll", citizen);
   e.actor_kind = "citizen";
   e.actor_id = citizen;
   if (device) {
@@ -184,10 +185,22 @@ Status Enroll(Api& api, Call& call) {
 
 std::vector<Route> AdminRoutes() {
   return {
-      {{"POST", "/v1/admin/citizens", kAdmin, {}, false}, CreateCitizen, false, {}},
-      {{"POST", "/v1/admin/citizens/{citizen_id}/enrollment-code", kAdmin, {}, false},
-       NewCode, false, {}},
-      {{"POST", "/v1/admin/researchers", kAdmin, {}, false}, Researcher, false, {}},
+      {{"POST", "/v1/admin/citizens", kAdmin, {}, false},
+       CreateCitizen,
+       false,
+       {}},
+      {{"POST",
+        "/v1/admin/citizens/{citizen_id}/enrollment-code",
+        kAdmin,
+        {},
+        false},
+       NewCode,
+       false,
+       {}},
+      {{"POST", "/v1/admin/researchers", kAdmin, {}, false},
+       Researcher,
+       false,
+       {}},
       {{"POST", "/v1/admin/providers", kAdmin, {}, false}, Provider, false, {}},
       {{"POST", "/v1/admin/auditors", kAdmin, {}, false}, Auditor, false, {}},
       {{"POST", "/v1/enroll", kAnyone, {}, false}, Enroll, true, {}},

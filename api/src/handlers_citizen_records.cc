@@ -184,12 +184,11 @@ StatusOr<std::optional<std::string>> IdempotencyKey(const Call& call) {
   std::string key = call.req.get_header_value("Idempotency-Key");
   if (key.size() >= 2 && key.front() == '"' && key.back() == '"')
     key = key.substr(1, key.size() - 2);
-  const bool ok =
-      count == 1 && key.size() >= 16 && key.size() <= 64 &&
-      std::all_of(key.begin(), key.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-               (c >= '0' && c <= '9') || c == '_' || c == '-';
-      });
+  const bool ok = count == 1 && key.size() >= 16 && key.size() <= 64 &&
+                  std::all_of(key.begin(), key.end(), [](char c) {
+                    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                           (c >= '0' && c <= '9') || c == '_' || c == '-';
+                  });
   if (!ok) {
     return Status::InvalidArgument(
         "Idempotency-Key: one value of 16 to 64 of A-Z a-z 0-9 _ -");
@@ -208,8 +207,8 @@ StatusOr<std::string> IdempotentRecordId(Api& api, const std::string& citizen,
       crypto::SecretBytes hash_key,
       api.vault().DeriveKey(crypto::KdfContext::kIdempotency, 1));
   const std::string message = citizen + "\n" + type + "\n" + key;
-  TILLIT_ASSIGN_OR_RETURN(crypto::Digest d,
-                          crypto::KeyedHash(hash_key, crypto::AsBytes(message)));
+  TILLIT_ASSIGN_OR_RETURN(
+      crypto::Digest d, crypto::KeyedHash(hash_key, crypto::AsBytes(message)));
   return crypto::HexEncode(std::span<const uint8_t>(d.data(), 16));
 }
 
@@ -252,7 +251,8 @@ StatusOr<std::string> CitizenResource(
   meta["tag"] = std::move(tags);
   if (idempotency_key) {
     TILLIT_ASSIGN_OR_RETURN(
-        r["id"], IdempotentRecordId(api, call.who().id, type, *idempotency_key));
+        r["id"],
+        IdempotentRecordId(api, call.who().id, type, *idempotency_key));
   } else {
     r["id"] = api.options().rng->Hex(16);
   }

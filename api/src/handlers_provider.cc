@@ -314,8 +314,8 @@ Status ReadRecord(Api& api, Call& call) {
                             StandingOf(api, store, call.who().id, now));
     const CitizenPolicy& policy = *standing.policy;
     const Decision& decision = standing.decision;
-    audit::AuditEntry& e = entry.emplace(
-        ProviderEntry("records.read", citizen, policy, decision));
+    audit::AuditEntry& e =
+        entry.emplace(ProviderEntry("records.read", citizen, policy, decision));
     if (!decision.permit) {
       denied = true;
       return Status::Ok();

@@ -42,7 +42,10 @@ std::vector<Route> PublicRoutes() {
       {{"GET", "/healthz", kAnyone, {}, false}, Healthz, false, {}},
       {{"GET", "/metrics", kAnyone, {}, false}, MetricsText, false, {}},
       {{"GET", "/openapi.json", kAnyone, {}, false}, OpenApi, false, {}},
-      {{"GET", "/v1/audit/public-key", kAnyone, {}, false}, PublicKey, false, {}},
+      {{"GET", "/v1/audit/public-key", kAnyone, {}, false},
+       PublicKey,
+       false,
+       {}},
   };
 }
 

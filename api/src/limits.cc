@@ -35,9 +35,10 @@ Status CheckJsonShape(std::string_view body, size_t max_bytes, int max_depth) {
   return Status::Ok();
 }
 
-RateLimiter::RateLimiter(double rate_per_second, double burst,
-                         size_t max_keys)
-    : rate_(rate_per_second), burst_(std::max(1.0, burst)), max_keys_(max_keys) {}
+RateLimiter::RateLimiter(double rate_per_second, double burst, size_t max_keys)
+    : rate_(rate_per_second),
+      burst_(std::max(1.0, burst)),
+      max_keys_(max_keys) {}
 
 bool RateLimiter::Allow(const std::string& key, double now,
                         double* retry_after) {
@@ -59,7 +60,8 @@ bool RateLimiter::Allow(const std::string& key, double now,
     it = buckets_.emplace(key, Bucket{burst_, now}).first;
   }
   Bucket& b = it->second;
-  b.tokens = std::min(burst_, b.tokens + std::max(0.0, now - b.updated) * rate_);
+  b.tokens =
+      std::min(burst_, b.tokens + std::max(0.0, now - b.updated) * rate_);
   b.updated = now;
   if (b.tokens >= 1.0) {
     b.tokens -= 1.0;

@@ -8,9 +8,8 @@
 namespace tillit::api::internal {
 namespace {
 
-constexpr double kBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
-                              0.025,  0.05,  0.1,    0.25,  0.5,
-                              1,      2.5,   5,      10};
+constexpr double kBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                              0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 
 std::string Label(size_t route) {
   const auto& table = RouteTable();
@@ -66,8 +65,8 @@ std::string Metrics::Render(size_t open_stores, uint64_t evictions,
       cumulative += r.buckets[b].load();
       char le[32];
       std::snprintf(le, sizeof le, "%g", kBounds[b]);
-      out << "tillit_http_request_duration_seconds_bucket{" << label
-          << ",le=\"" << le << "\"} " << cumulative << "\n";
+      out << "tillit_http_request_duration_seconds_bucket{" << label << ",le=\""
+          << le << "\"} " << cumulative << "\n";
     }
     cumulative += r.buckets[kBuckets].load();
     out << "tillit_http_request_duration_seconds_bucket{" << label

@@ -48,8 +48,7 @@ StatusOr<std::string> Text(const json& j, const char* field, bool required) {
 
 StatusOr<Registration> Register(vault::Vault& vault, crypto::Random& rng,
                                 std::string_view kind, std::string_view role,
-                                char prefix, const json& profile,
-                                int64_t ttl) {
+                                char prefix, const json& profile, int64_t ttl) {
   Registration out;
   out.id = std::string(1, prefix) + "_" + rng.Hex(16);
   json stored = profile;
@@ -65,9 +64,9 @@ StatusOr<NewCitizen> CreateCitizenWithCode(vault::Vault& vault,
                                            int64_t code_ttl_seconds) {
   NewCitizen out;
   TILLIT_ASSIGN_OR_RETURN(out.citizen_id, vault.CreateCitizen());
-  TILLIT_ASSIGN_OR_RETURN(out.enrollment_code,
-                          vault.IssueToken("enroll", out.citizen_id,
-                                           code_ttl_seconds));
+  TILLIT_ASSIGN_OR_RETURN(
+      out.enrollment_code,
+      vault.IssueToken("enroll", out.citizen_id, code_ttl_seconds));
   return out;
 }
 
@@ -83,8 +82,7 @@ StatusOr<vault::IssuedToken> NewEnrollmentCode(vault::Vault& vault,
 StatusOr<Registration> RegisterResearcher(vault::Vault& vault,
                                           consent::ConsentService& consents,
                                           crypto::Random& rng,
-                                          std::string_view text,
-                                          int64_t ttl) {
+                                          std::string_view text, int64_t ttl) {
   TILLIT_ASSIGN_OR_RETURN(
       json j, ParseBody(text, {"name", "organization", "org_type", "country",
                                "public_key"}));
@@ -99,7 +97,8 @@ StatusOr<Registration> RegisterResearcher(vault::Vault& vault,
   }
   r.org_type = *type;
   TILLIT_ASSIGN_OR_RETURN(r.country, Text(j, "country", true));
-  if (r.country.size() != 2 || !isupper(static_cast<unsigned char>(r.country[0])) ||
+  if (r.country.size() != 2 ||
+      !isupper(static_cast<unsigned char>(r.country[0])) ||
       !isupper(static_cast<unsigned char>(r.country[1]))) {
     return Status::InvalidArgument(
         "country: an ISO 3166-1 alpha-2 code such as SE");
@@ -147,8 +146,7 @@ StatusOr<Registration> RegisterProvider(vault::Vault& vault,
   return RegisterNamed(vault, rng, text, ttl, "provider", 'p');
 }
 
-StatusOr<Registration> RegisterAuditor(vault::Vault& vault,
-                                       crypto::Random& rng,
+StatusOr<Registration> RegisterAuditor(vault::Vault& vault, crypto::Random& rng,
                                        std::string_view text, int64_t ttl) {
   return RegisterNamed(vault, rng, text, ttl, "auditor", 'a');
 }

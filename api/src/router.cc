@@ -7,12 +7,18 @@ namespace tillit::api {
 
 std::string_view RoleName(Role r) {
   switch (r) {
-    case kAnyone: return "anyone";
-    case kAdmin: return "admin";
-    case kCitizen: return "citizen";
-    case kProvider: return "provider";
-    case kResearcher: return "researcher";
-    case kAuditor: return "auditor";
+    case kAnyone:
+      return "anyone";
+    case kAdmin:
+      return "admin";
+    case kCitizen:
+      return "citizen";
+    case kProvider:
+      return "provider";
+    case kResearcher:
+      return "researcher";
+    case kAuditor:
+      return "auditor";
   }
   return "unknown";
 }

@@ -43,8 +43,8 @@ struct RequestState {
   std::optional<RouteMatch> match;
   Principal who;
   std::string content_digest;  // of a signed request, checked in Dispatch
-  bool rejected = false;   // answered before routing
-  bool prerouted = false;  // checked while answering Expect: 100-continue
+  bool rejected = false;       // answered before routing
+  bool prerouted = false;      // checked while answering Expect: 100-continue
 };
 thread_local RequestState t_request;
 std::optional<Role> RoleOf(std::string_view name) {
@@ -167,8 +167,8 @@ struct Server::Impl {
       }
     }
     // A declared body over the route's limit is refused before it is read.
-    const size_t limit = route.info.large_body ? options.max_body_bytes
-                                               : options.max_json_bytes;
+    const size_t limit =
+        route.info.large_body ? options.max_body_bytes : options.max_json_bytes;
     if (req.has_header("Content-Length")) {
       const std::string cl = req.get_header_value("Content-Length");
       if (cl.size() > 19 || std::stoull("0" + cl) > limit) {
@@ -225,7 +225,8 @@ struct Server::Impl {
     t_request.who = Principal{*role, info->principal, ""};
     double retry = 0;
     if (!principal_limiter.Allow(info->principal, WallSeconds(), &retry)) {
-      res.set_header("Retry-After", std::to_string(static_cast<int>(retry) + 1));
+      res.set_header("Retry-After",
+                     std::to_string(static_cast<int>(retry) + 1));
       return Reject(req, res, 429, "rate_limited",
                     "too many requests; retry later");
     }
@@ -248,8 +249,9 @@ struct Server::Impl {
           "a signed request needs one Signature-Input, Signature and "
           "Content-Digest field each");
     }
-    auto parsed = http_signature::ParseSignature(req.get_header_value("Signature-Input"),
-                                 req.get_header_value("Signature"));
+    auto parsed =
+        http_signature::ParseSignature(req.get_header_value("Signature-Input"),
+                                       req.get_header_value("Signature"));
     if (!parsed.ok()) return refuse(parsed.status().message());
     const int64_t now = api.Now();
     const int64_t skew = options.signature_max_skew_seconds;
@@ -270,7 +272,8 @@ struct Server::Impl {
     const std::string digest = req.get_header_value("Content-Digest");
     // The target as it was sent (cpp-httplib keeps it undecoded).
     const http_signature::RequestParts parts{req.method, req.target, digest};
-    if (!http_signature::VerifyRequestSignature(device->public_key, *parsed, parts))
+    if (!http_signature::VerifyRequestSignature(device->public_key, *parsed,
+                                                parts))
       return refuse("the signature does not verify");
     // Only a verified signature spends its nonce, so nobody can burn
     // another device's nonces.
@@ -293,7 +296,8 @@ struct Server::Impl {
     t_request.content_digest = digest;
     double retry = 0;
     if (!principal_limiter.Allow(device->citizen_id, WallSeconds(), &retry)) {
-      res.set_header("Retry-After", std::to_string(static_cast<int>(retry) + 1));
+      res.set_header("Retry-After",
+                     std::to_string(static_cast<int>(retry) + 1));
       return Reject(req, res, 429, "rate_limited",
                     "too many requests; retry later");
     }
@@ -306,13 +310,14 @@ struct Server::Impl {
       return;
     }
     if (!t_request.who.device_id.empty() &&
-        !http_signature::ContentDigestMatches(t_request.content_digest, req.body)) {
+        !http_signature::ContentDigestMatches(t_request.content_digest,
+                                              req.body)) {
       res.status = 401;
       res.set_header("WWW-Authenticate", "Signature");
-      res.set_content(ErrorBody("unauthenticated",
-                                "the body does not match Content-Digest",
-                                t_request.request_id),
-                      "application/json");
+      res.set_content(
+          ErrorBody("unauthenticated", "the body does not match Content-Digest",
+                    t_request.request_id),
+          "application/json");
       return;
     }
     Call call(req, res, *t_request.match, t_request.who, t_request.request_id,
@@ -352,12 +357,28 @@ struct Server::Impl {
     std::string code = "bad_request";
     std::string message = "the request could not be read";
     switch (res.status) {
-      case 404: code = "not_found"; message = "not found"; break;
-      case 408: code = "timeout"; message = "the request took too long"; break;
-      case 413: code = "too_large"; message = "the body is too large"; break;
-      case 414: code = "too_large"; message = "the URI is too long"; break;
-      case 500: code = "internal"; message = "internal error"; break;
-      default: break;
+      case 404:
+        code = "not_found";
+        message = "not found";
+        break;
+      case 408:
+        code = "timeout";
+        message = "the request took too long";
+        break;
+      case 413:
+        code = "too_large";
+        message = "the body is too large";
+        break;
+      case 414:
+        code = "too_large";
+        message = "the URI is too long";
+        break;
+      case 500:
+        code = "internal";
+        message = "internal error";
+        break;
+      default:
+        break;
     }
     res.set_content(ErrorBody(code, message, t_request.request_id),
                     "application/json");
@@ -378,9 +399,9 @@ struct Server::Impl {
     api.server_log().Line("request_id=" + t_request.request_id +
                           " uncaught exception of type " + what);
     res.status = 500;
-    res.set_content(ErrorBody("internal", "internal error",
-                              t_request.request_id),
-                    "application/json");
+    res.set_content(
+        ErrorBody("internal", "internal error", t_request.request_id),
+        "application/json");
   }
 
   void OnLogged(const httplib::Request& req, const httplib::Response& res) {
@@ -392,10 +413,9 @@ struct Server::Impl {
     api.metrics().Observe(route, res.status, seconds);
     if (active) api.metrics().in_flight().fetch_sub(1);
     if (options.access_log || res.status >= 500) {
-      const std::string path =
-          route < internal::RouteTable().size()
-              ? internal::RouteTable()[route].info.path
-              : std::string("-");
+      const std::string path = route < internal::RouteTable().size()
+                                   ? internal::RouteTable()[route].info.path
+                                   : std::string("-");
       char ms[32];
       std::snprintf(ms, sizeof ms, "%.3f", seconds * 1000);
       api.server_log().Line(
@@ -419,8 +439,9 @@ StatusOr<std::unique_ptr<Server>> Server::Create(vault::Vault* vault,
   if (options.listen_backlog < 1 || options.listen_backlog > 65535) {
     return Status::InvalidArgument("listen backlog: 1 to 65535");
   }
-  TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<audit::AuditLog> log,
-                          audit::AuditLog::OpenInDirectory(vault->data_dir(), *vault));
+  TILLIT_ASSIGN_OR_RETURN(
+      std::unique_ptr<audit::AuditLog> log,
+      audit::AuditLog::OpenInDirectory(vault->data_dir(), *vault));
   auto impl = std::make_unique<Impl>(vault, options, std::move(log));
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
@@ -484,15 +505,13 @@ Status Server::Start() {
       [&in](const httplib::Request& req, httplib::Response& res) {
         return in.OnError(req, res);
       }));
-  http.set_exception_handler([&in](const httplib::Request& req,
-                                   httplib::Response& res,
-                                   std::exception_ptr ep) {
-    in.OnException(req, res, ep);
-  });
-  http.set_logger([&in](const httplib::Request& req,
-                        const httplib::Response& res) {
-    in.OnLogged(req, res);
-  });
+  http.set_exception_handler(
+      [&in](const httplib::Request& req, httplib::Response& res,
+            std::exception_ptr ep) { in.OnException(req, res, ep); });
+  http.set_logger(
+      [&in](const httplib::Request& req, const httplib::Response& res) {
+        in.OnLogged(req, res);
+      });
 
   if (o.port == 0) {
     in.port = http.bind_to_any_port(o.host.c_str());

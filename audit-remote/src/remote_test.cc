@@ -1,4 +1,3 @@
-#include "tillit/vault/vault.h"
 #include "tillit/audit_remote/remote.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +7,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
+
+#include "tillit/vault/vault.h"
 
 namespace tillit::audit {
 namespace {
@@ -110,7 +111,8 @@ class RemoteVerifyTest : public ::testing::Test {
     vault::VaultOptions o;
     o.data_dir = dir_ + "/data";
     vault_ = std::move(vault::Vault::Init(o)->vault);
-    log_ = std::move(AuditLog::OpenInDirectory(vault_->data_dir(), *vault_)).value();
+    log_ = std::move(AuditLog::OpenInDirectory(vault_->data_dir(), *vault_))
+               .value();
     // 2,500 entries: three pages of 1,000.
     std::vector<AuditEntry> batch;
     for (int i = 0; i < 2500; ++i) batch.push_back(Entry(i));

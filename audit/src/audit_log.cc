@@ -100,8 +100,8 @@ void AuditLog::FailWriteForTesting(int nth) {
   fail_nth_ = nth;
 }
 
-Status AuditLog::WriteBatch(const std::vector<Pending*>& batch,
-                            uint64_t known, std::vector<Hash>* foreign) {
+Status AuditLog::WriteBatch(const std::vector<Pending*>& batch, uint64_t known,
+                            std::vector<Hash>* foreign) {
   MutexLock lock(&write_mu_);
   {
     MutexLock state(&mu_);
@@ -125,7 +125,8 @@ Status AuditLog::WriteBatch(const std::vector<Pending*>& batch,
       TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
       if (static_cast<uint64_t>(st.ColumnInt64(0)) != known + foreign->size())
-        return Status::DataLoss("audit log has a gap; run `tillit audit verify`");
+        return Status::DataLoss(
+            "audit log has a gap; run `tillit audit verify`");
       foreign->push_back(ToHash(st.ColumnBlob(1)));
     }
   }

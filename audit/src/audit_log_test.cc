@@ -1,4 +1,3 @@
-#include "tillit/vault/vault.h"
 #include "tillit/audit/audit_log.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +9,7 @@
 
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/kdf.h"
+#include "tillit/vault/vault.h"
 
 namespace tillit::audit {
 namespace {
@@ -279,8 +279,9 @@ TEST_F(AuditLogTest, RemovedEntryIsFound) {
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_index, 3u) << r.problem;
   // The log refuses to be appended to while damaged.
-  EXPECT_EQ(AuditLog::OpenInDirectory(vault_->data_dir(), *vault_).status().code(),
-            StatusCode::kDataLoss);
+  EXPECT_EQ(
+      AuditLog::OpenInDirectory(vault_->data_dir(), *vault_).status().code(),
+      StatusCode::kDataLoss);
 }
 
 TEST_F(AuditLogTest, TruncatedLogIsFound) {

@@ -48,10 +48,9 @@ TEST(PosixEnvTest, WritesRenamesAndRemovesFiles) {
 TEST(PosixEnvTest, ExclusiveCreateRefusesAnExistingFile) {
   TempDir dir;
   ASSERT_TRUE(WriteSynced(Env::Default(), dir / "a", "x").ok());
-  EXPECT_EQ(Env::Default()->NewWritableFile(dir / "a", 0600, true)
-                .status()
-                .code(),
-            StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      Env::Default()->NewWritableFile(dir / "a", 0600, true).status().code(),
+      StatusCode::kAlreadyExists);
   EXPECT_EQ(ReadAll(dir / "a"), "x");
 }
 

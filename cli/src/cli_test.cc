@@ -149,7 +149,6 @@ TEST_F(CliTest, CitizenSubcommands) {
   EXPECT_EQ(Tillit({"citizen", "list", "--data", data_, "--json"}).out, "[]\n");
 }
 
-
 TEST_F(CliTest, DemoIsRepeatable) {
   Result r = Tillit(
       {"demo", "--data", data_, "--citizens", "5", "--json", "--no-serve"});
@@ -539,8 +538,7 @@ TEST_F(CliTest, ImportFailsClosedWhenTheAuditLogCannotBeWritten) {
                        bundle + ": "),
             std::string::npos)
       << r.err;
-  EXPECT_EQ(Tillit({"citizen", "list", "--data", data_, "--json"}).out,
-            "[]\n");
+  EXPECT_EQ(Tillit({"citizen", "list", "--data", data_, "--json"}).out, "[]\n");
   EXPECT_TRUE(fs::is_empty(data_ + "/citizens"));
 
   // A citizen named with --citizen: no entry, so no record.
@@ -605,8 +603,7 @@ TEST_F(CliTest, EraseFailsClosedWhenTheAuditLogCannotBeWritten) {
   Result imported =
       Tillit({"import", "--data", data_, "--json", dir_ + "/bundle.json"});
   ASSERT_EQ(imported.code, 0) << imported.err;
-  const std::string id =
-      json::parse(imported.out)["citizens"][0]["citizen_id"];
+  const std::string id = json::parse(imported.out)["citizens"][0]["citizen_id"];
   const std::string vault_json = ReadWhole(data_ + "/vault.json");
   const std::string root_key = ReadWhole(data_ + "/root.key");
 
@@ -632,8 +629,7 @@ TEST_F(CliTest, EraseFailsClosedWhenTheAuditLogCannotBeWritten) {
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0]["action"], "records.import");
 
-  ASSERT_EQ(Tillit({"citizen", "erase", "--data", data_, "--yes", id}).code,
-            0);
+  ASSERT_EQ(Tillit({"citizen", "erase", "--data", data_, "--yes", id}).code, 0);
   EXPECT_FALSE(fs::exists(data_ + "/citizens/" + id + ".db"));
 }
 
@@ -643,8 +639,7 @@ TEST_F(CliTest, ImportAndEraseRefuseWhenTheAuditLogCannotBeOpened) {
   Result imported =
       Tillit({"import", "--data", data_, "--json", dir_ + "/a.json"});
   ASSERT_EQ(imported.code, 0) << imported.err;
-  const std::string id =
-      json::parse(imported.out)["citizens"][0]["citizen_id"];
+  const std::string id = json::parse(imported.out)["citizens"][0]["citizen_id"];
   // A directory where the log's database should be.
   for (const char* f : {"/audit.db", "/audit.db-wal", "/audit.db-shm"})
     fs::remove(data_ + f);

@@ -108,8 +108,8 @@ audit::AuditEntry OperatorEntry(std::string_view action,
 }
 
 StatusOr<std::unique_ptr<audit::AuditLog>> OpenAuditLog(vault::Vault& vault) {
-  TILLIT_ASSIGN_OR_RETURN(auto log, audit::AuditLog::OpenInDirectory(
-                                        vault.data_dir(), vault));
+  TILLIT_ASSIGN_OR_RETURN(
+      auto log, audit::AuditLog::OpenInDirectory(vault.data_dir(), vault));
   if (const int nth = audit_write_to_fail.exchange(0); nth > 0)
     log->FailWriteForTesting(nth);
   return log;

@@ -277,16 +277,14 @@ json DemoPhoneLines(const std::string& url, const std::string& tillit,
                     const std::string& dir, std::string_view code) {
   std::string app = "tillit-app";
   if (tillit.find('/') != std::string::npos) {
-    const fs::path beside =
-        fs::path(tillit).parent_path().parent_path() / "mobile-bridge" /
-        "tillit-app";
+    const fs::path beside = fs::path(tillit).parent_path().parent_path() /
+                            "mobile-bridge" / "tillit-app";
     if (fs::exists(beside)) app = beside.string();
   }
-  const std::string run = ShellQuote(app) + " --url " + ShellQuote(url) +
-                          " --state " +
-                          ShellQuote(dir + "/phone-" +
-                                     crypto::Random::System().Hex(4)) +
-                          " --keys " + ShellQuote(dir + "/phone-keychain");
+  const std::string run =
+      ShellQuote(app) + " --url " + ShellQuote(url) + " --state " +
+      ShellQuote(dir + "/phone-" + crypto::Random::System().Hex(4)) +
+      " --keys " + ShellQuote(dir + "/phone-keychain");
   return json::array(
       {run + " pair " + ShellQuote(code) + " 'Demo phone'",
        run + " queue " +

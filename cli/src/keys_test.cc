@@ -1,4 +1,6 @@
 // Tests of `tillit keys rotate`, `tillit keygen` and `tillit decrypt`.
+#include "src/keys.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -12,7 +14,6 @@
 #include <vector>
 
 #include "src/cli_fixture.h"
-#include "src/keys.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/research/sealed.h"
 #include "tillit/testing/fault_injection_env.h"
@@ -70,17 +71,13 @@ TEST_F(CliTest, KeyPairFilesGoThroughTheEnvAndAFailureLeavesNone) {
     int nth;
     bool replace;
   };
-  for (const Case& c : {Case{FaultOp::kCreate, 1, false},
-                        Case{FaultOp::kCreate, 2, false},
-                        Case{FaultOp::kWrite, 1, false},
-                        Case{FaultOp::kWrite, 2, false},
-                        Case{FaultOp::kSync, 1, false},
-                        Case{FaultOp::kSync, 2, false},
-                        Case{FaultOp::kSyncDirectory, 1, false},
-                        Case{FaultOp::kWrite, 1, true},
-                        Case{FaultOp::kSync, 2, true},
-                        Case{FaultOp::kRename, 1, true},
-                        Case{FaultOp::kRename, 2, true}}) {
+  for (const Case& c :
+       {Case{FaultOp::kCreate, 1, false}, Case{FaultOp::kCreate, 2, false},
+        Case{FaultOp::kWrite, 1, false}, Case{FaultOp::kWrite, 2, false},
+        Case{FaultOp::kSync, 1, false}, Case{FaultOp::kSync, 2, false},
+        Case{FaultOp::kSyncDirectory, 1, false}, Case{FaultOp::kWrite, 1, true},
+        Case{FaultOp::kSync, 2, true}, Case{FaultOp::kRename, 1, true},
+        Case{FaultOp::kRename, 2, true}}) {
     const std::string step = std::to_string(static_cast<int>(c.op)) + "/" +
                              std::to_string(c.nth) +
                              (c.replace ? " replace" : "");

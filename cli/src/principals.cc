@@ -1,5 +1,7 @@
 // `tillit researcher|provider|auditor add` and `tillit token revoke`: the
 // principals who call the HTTP API, and their tokens.
+#include "tillit/api/principals.h"
+
 #include <cctype>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -7,7 +9,6 @@
 
 #include "src/common.h"
 #include "src/verbs.h"
-#include "tillit/api/principals.h"
 #include "tillit/api/server.h"
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/random.h"

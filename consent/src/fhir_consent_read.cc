@@ -29,7 +29,6 @@ std::string VaultIdFromFhirId(std::string id) {
   return id;
 }
 
-using nlohmann::json;
 using fhir_consent_internal::ActorSystem;
 using fhir_consent_internal::kActorSystems;
 using fhir_consent_internal::kCategorySystem;
@@ -41,6 +40,7 @@ using fhir_consent_internal::kExtRevokedAt;
 using fhir_consent_internal::kRoleSystem;
 using fhir_consent_internal::kScopeSystem;
 using fhir_consent_internal::kTillitPrefix;
+using nlohmann::json;
 using policy_internal::FormatInstant;
 using policy_internal::QuoteField;
 

@@ -55,11 +55,13 @@ TEST(FhirConsentTest, ExampleMapsToTheConsentElements) {
   EXPECT_EQ(c["category"][0]["coding"][0]["system"], "http://loinc.org");
   EXPECT_EQ(c["category"][0]["coding"][0]["code"], "59284-0");
   EXPECT_EQ(c["patient"]["reference"], "Patient/c-" + kCitizen.substr(2));
-  for (const std::string& id : {c["id"].get<std::string>(),
-                               c["patient"]["reference"].get<std::string>().substr(8)}) {
-    EXPECT_EQ(id.find_first_not_of(
-                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-."),
-              std::string::npos)
+  for (const std::string& id :
+       {c["id"].get<std::string>(),
+        c["patient"]["reference"].get<std::string>().substr(8)}) {
+    EXPECT_EQ(
+        id.find_first_not_of(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-."),
+        std::string::npos)
         << id << " is not a valid FHIR id";
   }
   EXPECT_EQ(c["dateTime"], "2026-01-01T00:00:00Z");

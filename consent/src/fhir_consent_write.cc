@@ -20,7 +20,6 @@ std::string FhirIdFromVaultId(std::string id) {
   return id;
 }
 
-using nlohmann::ordered_json;
 using fhir_consent_internal::ActorSystem;
 using fhir_consent_internal::kActorSystems;
 using fhir_consent_internal::kCategorySystem;
@@ -34,6 +33,7 @@ using fhir_consent_internal::kLoinc;
 using fhir_consent_internal::kRoleSystem;
 using fhir_consent_internal::kScopeSystem;
 using fhir_consent_internal::kTillitPolicy;
+using nlohmann::ordered_json;
 using policy_internal::FormatDate;
 using policy_internal::FormatInstant;
 using policy_internal::IsDayStart;

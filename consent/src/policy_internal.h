@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "tillit/consent/policy.h"
 #include "tillit/base/status.h"
+#include "tillit/consent/policy.h"
 
 namespace tillit::consent::policy_internal {
 

@@ -486,9 +486,8 @@ Status ReadExcludes(const json& value, std::vector<Exclude>* out) {
     Exclude ex;
     if (const json* c = Member(item, "category")) {
       const std::optional<Category> cat =
-          c->is_string()
-              ? fhir::ParseCategory(c->get_ref<const std::string&>())
-              : std::nullopt;
+          c->is_string() ? fhir::ParseCategory(c->get_ref<const std::string&>())
+                         : std::nullopt;
       if (!cat) return Bad(path + ".category", "not a category");
       ex.category = *cat;
     }

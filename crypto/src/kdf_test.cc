@@ -39,10 +39,10 @@ TEST(DeriveSubkeyTest, IsDeterministic) {
 TEST(DeriveSubkeyTest, ContextsAndIdsGiveUnrelatedKeys) {
   const SecretBytes master = Master();
   const KdfContext contexts[] = {
-      KdfContext::kRegistry,     KdfContext::kAuditSigning,
+      KdfContext::kRegistry,      KdfContext::kAuditSigning,
       KdfContext::kAuditDatabase, KdfContext::kPseudonyms,
-      KdfContext::kTokens,       KdfContext::kPatientIndex,
-      KdfContext::kIdempotency,  KdfContext::kStudyKeys};
+      KdfContext::kTokens,        KdfContext::kPatientIndex,
+      KdfContext::kIdempotency,   KdfContext::kStudyKeys};
   std::set<std::string> seen;
   for (KdfContext context : contexts) {
     EXPECT_EQ(KdfContextLabel(context).size(), 8u);

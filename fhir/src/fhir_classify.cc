@@ -511,9 +511,9 @@ Status ClassifyResource(object resource, std::string_view fallback_id,
   TILLIT_RETURN_IF_ERROR(
       ReadMeta(members[kMeta], path, &sensitive, &last_updated));
   out->codes.clear();
-  TILLIT_RETURN_IF_ERROR(ReadClinicalCodes(members,
-                                           rule != nullptr && rule->code_is_concept,
-                                           path, &sensitive, &out->codes));
+  TILLIT_RETURN_IF_ERROR(
+      ReadClinicalCodes(members, rule != nullptr && rule->code_is_concept, path,
+                        &sensitive, &out->codes));
 
   // Category.
   Category category = kOther;

@@ -1,12 +1,11 @@
 // Single resources: sensitivity, the shapes of the fields the vault relies
 // on, identity (resourceType and id), and the JSON that is stored.
-#include "tillit/fhir/fhir.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "fhir_test_util.h"
+#include "tillit/fhir/fhir.h"
 
 namespace tillit::fhir {
 namespace {

@@ -28,8 +28,7 @@ bool IsTokenText(std::string_view s, size_t min, size_t max) {
 // The part of the Signature-Input value after "tillit=".
 std::string ParamsValue(const SignatureParams& p) {
   return std::string(kCovered) + ";created=" + std::to_string(p.created) +
-         ";keyid=\"" + p.keyid + "\";nonce=\"" + p.nonce +
-         "\";alg=\"ed25519\"";
+         ";keyid=\"" + p.keyid + "\";nonce=\"" + p.nonce + "\";alg=\"ed25519\"";
 }
 
 // Reads `name=` then a value up to the next ';' (or the end).
@@ -76,9 +75,9 @@ std::string SignatureBase(const RequestParts& request,
                           const SignatureParams& params) {
   const size_t q = request.target.find('?');
   const std::string_view path = request.target.substr(0, q);
-  const std::string_view query =
-      q == std::string_view::npos ? std::string_view("?")
-                                  : request.target.substr(q);
+  const std::string_view query = q == std::string_view::npos
+                                     ? std::string_view("?")
+                                     : request.target.substr(q);
   std::string base;
   base.reserve(256 + request.target.size());
   base += "\"@method\": ";
@@ -94,17 +93,17 @@ std::string SignatureBase(const RequestParts& request,
   return base;
 }
 
-SignedFields SignRequest(const crypto::SigningKey& key,
-                         std::string_view method, std::string_view target,
-                         std::string_view body, const SignatureParams& params) {
+SignedFields SignRequest(const crypto::SigningKey& key, std::string_view method,
+                         std::string_view target, std::string_view body,
+                         const SignatureParams& params) {
   SignedFields out;
   out.content_digest = ContentDigest(body);
   out.signature_input = SignatureInputField(params);
   const std::string base =
       SignatureBase({method, target, out.content_digest}, params);
   const crypto::Ed25519Signature sig = key.Sign(crypto::AsBytes(base));
-  out.signature = std::string(kSignatureLabel) + "=:" +
-                  crypto::Base64Encode(sig) + ":";
+  out.signature =
+      std::string(kSignatureLabel) + "=:" + crypto::Base64Encode(sig) + ":";
   return out;
 }
 
@@ -131,9 +130,8 @@ StatusOr<ReceivedSignature> ParseSignature(std::string_view signature_input,
       !TakeParam(rest, "alg", &alg) || !rest.empty()) {
     return bad("the parameters must be created, keyid, nonce and alg");
   }
-  auto [end, ec] = std::from_chars(created.data(),
-                                   created.data() + created.size(),
-                                   out.params.created);
+  auto [end, ec] = std::from_chars(
+      created.data(), created.data() + created.size(), out.params.created);
   if (ec != std::errc() || end != created.data() + created.size() ||
       created.empty() || created.size() > 12 || out.params.created < 0 ||
       (created.size() > 1 && created[0] == '0')) {
@@ -174,7 +172,8 @@ bool VerifyRequestSignature(const crypto::Ed25519PublicKey& public_key,
                             const ReceivedSignature& received,
                             const RequestParts& request) {
   const std::string base = SignatureBase(request, received.params);
-  return crypto::VerifyEd25519(public_key, crypto::AsBytes(base), received.signature);
+  return crypto::VerifyEd25519(public_key, crypto::AsBytes(base),
+                               received.signature);
 }
 
 }  // namespace tillit::http_signature

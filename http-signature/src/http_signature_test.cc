@@ -18,7 +18,8 @@ SignatureParams Params() {
 
 crypto::SigningKey Key() {
   crypto::SecretBytes seed = crypto::SecretBytes::Allocate(32);
-  for (size_t i = 0; i < 32; ++i) seed.ExposeSecret()[i] = static_cast<uint8_t>(i);
+  for (size_t i = 0; i < 32; ++i)
+    seed.ExposeSecret()[i] = static_cast<uint8_t>(i);
   return std::move(crypto::SigningKey::FromSeed(seed)).value();
 }
 
@@ -34,9 +35,8 @@ TEST(ContentDigest, MatchesRfc9530Example) {
 }
 
 TEST(SignatureBase, IsTheRfc9421Form) {
-  const std::string base =
-      SignatureBase({"POST", "/v1/me/records?x=1%202", "sha-256=:AA==:"},
-                    Params());
+  const std::string base = SignatureBase(
+      {"POST", "/v1/me/records?x=1%202", "sha-256=:AA==:"}, Params());
   EXPECT_EQ(base,
             "\"@method\": POST\n"
             "\"@path\": /v1/me/records\n"
@@ -47,9 +47,9 @@ TEST(SignatureBase, IsTheRfc9421Form) {
             "keyid=\"d_0123456789abcdef0123456789abcdef\";"
             "nonce=\"00112233445566778899aabbccddeeff\";alg=\"ed25519\"");
   // No query: "?" alone.
-  EXPECT_NE(SignatureBase({"GET", "/v1/me", "d"}, Params())
-                .find("\"@query\": ?\n"),
-            std::string::npos);
+  EXPECT_NE(
+      SignatureBase({"GET", "/v1/me", "d"}, Params()).find("\"@query\": ?\n"),
+      std::string::npos);
 }
 
 TEST(SignRequest, VerifiesAndCatchesEveryChange) {

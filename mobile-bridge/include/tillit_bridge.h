@@ -103,7 +103,7 @@ TILLIT_BRIDGE_EXPORT tillit_options_t* tillit_options_create(void);
 TILLIT_BRIDGE_EXPORT void tillit_options_destroy(tillit_options_t* options);
 /* Required: the server, "http://host:port" or "https://host:port". */
 TILLIT_BRIDGE_EXPORT void tillit_options_set_base_url(tillit_options_t* options,
-                                                     const char* url);
+                                                      const char* url);
 /* Required: a directory private to the app (created 0700 if missing). */
 TILLIT_BRIDGE_EXPORT void tillit_options_set_state_dir(
     tillit_options_t* options, const char* dir);
@@ -148,8 +148,7 @@ TILLIT_BRIDGE_EXPORT char* tillit_client_status(tillit_client_t* client,
  * {"citizen_id", "device_id", "witness": {"size", "root"} or null}. */
 TILLIT_BRIDGE_EXPORT char* tillit_pair(tillit_client_t* client,
                                        const char* enrollment_code,
-                                       const char* device_name,
-                                       char** errptr);
+                                       const char* device_name, char** errptr);
 /* Revokes this device on the server (DELETE /v1/me/devices/{id}) and
  * forgets the key, the witness and the queue. When the server no longer
  * accepts the device (revoked from another device, or the citizen erased),
@@ -193,8 +192,9 @@ TILLIT_BRIDGE_EXPORT char* tillit_get_restrictions(tillit_client_t* client,
                                                    char** errptr);
 TILLIT_BRIDGE_EXPORT char* tillit_set_restrictions(
     tillit_client_t* client, const char* restrictions_json, char** errptr);
-TILLIT_BRIDGE_EXPORT char* tillit_set_research_opt_out(
-    tillit_client_t* client, int opted_out, char** errptr);
+TILLIT_BRIDGE_EXPORT char* tillit_set_research_opt_out(tillit_client_t* client,
+                                                       int opted_out,
+                                                       char** errptr);
 /* `query_json`: NULL or {"limit", "before", "verify": bool}. With
  * "verify": true every entry's inclusion proof is checked against the
  * response's checkpoint, which must verify under the audit key and extend

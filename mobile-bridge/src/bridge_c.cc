@@ -58,9 +58,9 @@ void SetError(char** errptr, const std::string& message) {
 void SetError(char** errptr, const Status& status) {
   // Every Status from the Client is a bridge error; anything else is a
   // bug, reported as such.
-  SetError(errptr,
-           tillit::bridge::AsBridgeError(status, ErrorCode::kInternal)
-               .message());
+  SetError(
+      errptr,
+      tillit::bridge::AsBridgeError(status, ErrorCode::kInternal).message());
 }
 
 // Runs `body` (returning StatusOr<std::string>) and hands its result to
@@ -94,8 +94,7 @@ Status NoClient() {
 }
 
 Status NullArgument(const char* name) {
-  return BridgeError(ErrorCode::kInvalidArgument,
-                     std::string(name) + ": NULL");
+  return BridgeError(ErrorCode::kInvalidArgument, std::string(name) + ": NULL");
 }
 
 }  // namespace
@@ -109,7 +108,8 @@ int tillit_bridge_abi_version(void) { return TILLIT_BRIDGE_ABI_VERSION; }
 void tillit_bridge_free(void* ptr) { std::free(ptr); }
 
 const char* tillit_error_code(const char* err) {
-  if (err == nullptr) return tillit::bridge::ErrorCodeName(ErrorCode::kInternal);
+  if (err == nullptr)
+    return tillit::bridge::ErrorCodeName(ErrorCode::kInternal);
   return tillit::bridge::ErrorCodeOfMessage(err);
 }
 
@@ -347,9 +347,9 @@ char* tillit_revoke_device(tillit_client_t* client, const char* device_id,
   });
 }
 
-char* tillit_call(tillit_client_t* client, const char* method,
-                  const char* path, const char* body, size_t body_len,
-                  int* status_out, char** errptr) {
+char* tillit_call(tillit_client_t* client, const char* method, const char* path,
+                  const char* body, size_t body_len, int* status_out,
+                  char** errptr) {
   if (status_out != nullptr) *status_out = 0;
   return Guard(errptr, [&]() -> StatusOr<std::string> {
     if (client == nullptr) return NoClient();

@@ -26,8 +26,6 @@ const json kResearchGrant = {
     {"expires", "2099-12-31T00:00:00Z"},
     {"include_sensitive", false}};
 
-
-
 class RealServerTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(server_.Start()); }
@@ -85,11 +83,13 @@ TEST_F(RealServerTest, PairsAndMakesEverySignedCall) {
   ASSERT_TRUE(listed.ok) << listed.error;
   ASSERT_EQ(listed.Json()["records"].size(), 1u);
   EXPECT_EQ(listed.Json()["records"][0]["id"], id);
-  Outcome one = CALL(tillit_get_record(a->get(), "Observation", id.c_str(), &err));
+  Outcome one =
+      CALL(tillit_get_record(a->get(), "Observation", id.c_str(), &err));
   ASSERT_TRUE(one.ok) << one.error;
   EXPECT_EQ(one.Json()["valueQuantity"]["value"], 61);
-  EXPECT_EQ(CALL(tillit_get_record(a->get(), "Observation", "nothere", &err)).code,
-            "not_found");
+  EXPECT_EQ(
+      CALL(tillit_get_record(a->get(), "Observation", "nothere", &err)).code,
+      "not_found");
   Outcome exported = CALL(tillit_export(a->get(), &err));
   ASSERT_TRUE(exported.ok) << exported.error;
   EXPECT_EQ(exported.Json()["resourceType"], "Bundle");
@@ -103,8 +103,7 @@ TEST_F(RealServerTest, PairsAndMakesEverySignedCall) {
 
   // Consents.
   const std::string grant = kResearchGrant.dump();
-  Outcome preview =
-      CALL(tillit_preview_consent(a->get(), grant.c_str(), &err));
+  Outcome preview = CALL(tillit_preview_consent(a->get(), grant.c_str(), &err));
   ASSERT_TRUE(preview.ok) << preview.error;
   EXPECT_TRUE(preview.Json().contains("total"));
   Outcome granted = CALL(tillit_grant_consent(a->get(), grant.c_str(), &err));
@@ -132,7 +131,8 @@ TEST_F(RealServerTest, PairsAndMakesEverySignedCall) {
 
   // The generic call.
   int status = 0;
-  Outcome me = CALL(tillit_call(a->get(), "GET", "/v1/me", nullptr, 0, &status, &err));
+  Outcome me =
+      CALL(tillit_call(a->get(), "GET", "/v1/me", nullptr, 0, &status, &err));
   ASSERT_TRUE(me.ok) << me.error;
   EXPECT_EQ(status, 200);
   EXPECT_EQ(me.Json()["records"], 1);
@@ -251,11 +251,11 @@ TEST_F(RealServerTest, ASyncKilledHalfwayLosesAndDuplicatesNothing) {
   }  // closed: the child owns the state directory now
   const int64_t baseline = server_.AuditEntries();
   ASSERT_GE(baseline, 0);
-  ChildProcess child = Spawn(
-      {TILLIT_BRIDGE_SYNC_CHILD, dir_.path() + "/a", server_.url()},
-      {"TILLIT_TEST_DEVICE_KEY=" + keys.DeviceHex(),
-       "TILLIT_TEST_QUEUE_KEY=" + keys.QueueHex()},
-      dir_.path() + "/child.err");
+  ChildProcess child =
+      Spawn({TILLIT_BRIDGE_SYNC_CHILD, dir_.path() + "/a", server_.url()},
+            {"TILLIT_TEST_DEVICE_KEY=" + keys.DeviceHex(),
+             "TILLIT_TEST_QUEUE_KEY=" + keys.QueueHex()},
+            dir_.path() + "/child.err");
   int64_t seen = 0;
   for (int waited = 0; waited < 60000; ++waited) {
     seen = server_.AuditEntries() - baseline;

@@ -24,8 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
-
 // ---------------------------------------------------------------- library
 
 TEST(BridgeLibraryTest, VersionsAndErrorCodes) {
@@ -120,8 +118,7 @@ TEST(BridgeLibraryTest, AnAllZeroPlatformKeyIsKeyUnavailable) {
   TestKeys keys;
   std::memset(keys.queue, 0, sizeof keys.queue);
   Bridge b("http://127.0.0.1:1", dir.path(), &keys);
-  EXPECT_EQ(b.open_outcome().code, "key_unavailable")
-      << b.open_outcome().error;
+  EXPECT_EQ(b.open_outcome().code, "key_unavailable") << b.open_outcome().error;
 }
 
 TEST(BridgeLibraryTest, AWrongQueueKeyIsAStorageError) {
@@ -371,31 +368,76 @@ TEST_F(FakeServerTest, BadInputIsRefusedWithNothingSent) {
     Outcome o = Take(result, err);
     EXPECT_EQ(o.code, "invalid_argument") << what << ": " << o.error;
   };
-  expect_invalid([&](char** err) { return tillit_add_record(c, "{", err); }, "add: malformed");
-  expect_invalid([&](char** err) { return tillit_add_record(c, nullptr, err); }, "add: NULL");
-  expect_invalid([&](char** err) { return tillit_add_record(c, R"({"resourceType": "Bundle"})", err); }, "add: bundle");
-  expect_invalid([&](char** err) { return tillit_queue_record(c, "[]", err); }, "queue: array");
-  expect_invalid([&](char** err) { return tillit_grant_consent(c, "not json", err); }, "grant");
-  expect_invalid([&](char** err) { return tillit_preview_consent(c, "[1]", err); }, "preview");
-  expect_invalid([&](char** err) { return tillit_set_restrictions(c, "{\"a\":", err); },
-                 "restrictions");
-  expect_invalid([&](char** err) { return tillit_list_records(c, R"({"colour": "red"})", err); },
-                 "records query");
-  expect_invalid([&](char** err) { return tillit_access_log(c, R"({"limit": 0})", err); },
-                 "access log query");
-  expect_invalid([&](char** err) { return tillit_get_record(c, "Observation", "../etc", err); },
-                 "record id");
-  expect_invalid([&](char** err) { return tillit_get_record(c, "observation", "x", err); },
-                 "record type");
-  expect_invalid([&](char** err) { return tillit_revoke_consent(c, "g/1", err); }, "grant id");
-  expect_invalid([&](char** err) { return tillit_revoke_device(c, FakeServer::kDevice.c_str(), err); }, "own device");
-  expect_invalid([&](char** err) { return tillit_call(c, "PATCH", "/v1/me", nullptr, 0, nullptr, err); }, "call: method");
-  expect_invalid([&](char** err) { return tillit_call(c, "GET", "/admin", nullptr, 0, nullptr, err); }, "call: path");
-  expect_invalid([&](char** err) { return tillit_call(c, "GET", "/v1/me records", nullptr, 0, nullptr, err); },
+  expect_invalid([&](char** err) { return tillit_add_record(c, "{", err); },
+                 "add: malformed");
+  expect_invalid([&](char** err) { return tillit_add_record(c, nullptr, err); },
+                 "add: NULL");
+  expect_invalid(
+      [&](char** err) {
+        return tillit_add_record(c, R"({"resourceType": "Bundle"})", err);
+      },
+      "add: bundle");
+  expect_invalid([&](char** err) { return tillit_queue_record(c, "[]", err); },
+                 "queue: array");
+  expect_invalid(
+      [&](char** err) { return tillit_grant_consent(c, "not json", err); },
+      "grant");
+  expect_invalid(
+      [&](char** err) { return tillit_preview_consent(c, "[1]", err); },
+      "preview");
+  expect_invalid(
+      [&](char** err) { return tillit_set_restrictions(c, "{\"a\":", err); },
+      "restrictions");
+  expect_invalid(
+      [&](char** err) {
+        return tillit_list_records(c, R"({"colour": "red"})", err);
+      },
+      "records query");
+  expect_invalid(
+      [&](char** err) { return tillit_access_log(c, R"({"limit": 0})", err); },
+      "access log query");
+  expect_invalid(
+      [&](char** err) {
+        return tillit_get_record(c, "Observation", "../etc", err);
+      },
+      "record id");
+  expect_invalid(
+      [&](char** err) { return tillit_get_record(c, "observation", "x", err); },
+      "record type");
+  expect_invalid(
+      [&](char** err) { return tillit_revoke_consent(c, "g/1", err); },
+      "grant id");
+  expect_invalid(
+      [&](char** err) {
+        return tillit_revoke_device(c, FakeServer::kDevice.c_str(), err);
+      },
+      "own device");
+  expect_invalid(
+      [&](char** err) {
+        return tillit_call(c, "PATCH", "/v1/me", nullptr, 0, nullptr, err);
+      },
+      "call: method");
+  expect_invalid(
+      [&](char** err) {
+        return tillit_call(c, "GET", "/admin", nullptr, 0, nullptr, err);
+      },
+      "call: path");
+  expect_invalid(
+      [&](char** err) {
+        return tillit_call(c, "GET", "/v1/me records", nullptr, 0, nullptr,
+                           err);
+      },
       "call: space");
-  expect_invalid([&](char** err) { return tillit_call(c, "POST", "/v1/me", "{x", 2, nullptr, err); },
-                 "call: body");
-  expect_invalid([&](char** err) { return tillit_call(c, "POST", "/v1/me", nullptr, 3, nullptr, err); }, "call: NULL body");
+  expect_invalid(
+      [&](char** err) {
+        return tillit_call(c, "POST", "/v1/me", "{x", 2, nullptr, err);
+      },
+      "call: body");
+  expect_invalid(
+      [&](char** err) {
+        return tillit_call(c, "POST", "/v1/me", nullptr, 3, nullptr, err);
+      },
+      "call: NULL body");
   EXPECT_EQ(fake_.requests(), before);
   EXPECT_EQ(b->Status().Json()["queued"], 0);
 }
@@ -403,14 +445,15 @@ TEST_F(FakeServerTest, BadInputIsRefusedWithNothingSent) {
 TEST_F(FakeServerTest, QueriesArePercentEncodedAndBodiesSentAsGiven) {
   auto b = Paired();
   int status = 0;
-  Outcome echo = CALL(tillit_call(b->get(), "POST", "/v1/echo?a=%20b", "", 0, &status, &err));
+  Outcome echo = CALL(
+      tillit_call(b->get(), "POST", "/v1/echo?a=%20b", "", 0, &status, &err));
   ASSERT_TRUE(echo.ok) << echo.error;
   EXPECT_EQ(status, 200);
   // The target as signed, and a POST without a body still says so.
   EXPECT_EQ(echo.Json()["target"], "/v1/echo?a=%20b");
   EXPECT_EQ(echo.Json()["length"], "0");
-  Outcome preview = CALL(tillit_preview_consent(b->get(), R"({ "categories" : ["lab-results"] })",
-                             &err));
+  Outcome preview = CALL(tillit_preview_consent(
+      b->get(), R"({ "categories" : ["lab-results"] })", &err));
   ASSERT_TRUE(preview.ok) << preview.error;
   EXPECT_EQ(preview.value, R"({"categories":["lab-results"]})");
   // An error status comes back through status_out too.
@@ -456,8 +499,8 @@ TEST_F(FakeServerTest, ARefusedRecordStaysQueuedAndTheRestAreSent) {
   auto b = Paired();
   Outcome q1 = b->QueueRecord(HeartRate(1));
   ASSERT_TRUE(q1.ok) << q1.error;
-  Outcome q2 = b->QueueRecord(
-      R"({"resourceType": "Observation", "reject": true})");
+  Outcome q2 =
+      b->QueueRecord(R"({"resourceType": "Observation", "reject": true})");
   Outcome q3 = b->QueueRecord(HeartRate(3));
   ASSERT_TRUE(q2.ok && q3.ok);
   EXPECT_EQ(b->Status().Json()["queued"], 3);

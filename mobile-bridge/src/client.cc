@@ -8,8 +8,8 @@
 #include "device_key.h"
 #include "error.h"
 #include "json_input.h"
-#include "tillit/http_signature/http_signature.h"
 #include "tillit/crypto/encoding.h"
+#include "tillit/http_signature/http_signature.h"
 
 namespace tillit::bridge {
 namespace {
@@ -89,9 +89,8 @@ StatusOr<std::unique_ptr<Client>> Client::Open(ClientOptions options) {
   TILLIT_ASSIGN_OR_RETURN(
       std::unique_ptr<HttpChannel> http,
       HttpChannel::Create(options.base_url, options.timeout_ms));
-  std::unique_ptr<Client> client(
-      new Client(std::move(options), std::move(http), nullptr,
-                 std::move(pinned)));
+  std::unique_ptr<Client> client(new Client(std::move(options), std::move(http),
+                                            nullptr, std::move(pinned)));
   TILLIT_RETURN_IF_ERROR(client->OpenStore());
   return client;
 }
@@ -111,9 +110,9 @@ StatusOr<crypto::SecretBytes> Client::PlatformKey(std::string_view name) {
   const bool ok = options_.platform_keys(
       name, std::span<uint8_t>(key.ExposeSecret(), key.size()));
   if (!ok) {
-    return BridgeError(ErrorCode::kKeyUnavailable,
-                       "the platform key callback failed for \"" +
-                           std::string(name) + "\"");
+    return BridgeError(
+        ErrorCode::kKeyUnavailable,
+        "the platform key callback failed for \"" + std::string(name) + "\"");
   }
   if (key.IsAllZero()) {
     return BridgeError(ErrorCode::kKeyUnavailable,
@@ -231,7 +230,8 @@ StatusOr<std::string> Client::Pair(std::string_view enrollment_code,
   TILLIT_ASSIGN_OR_RETURN(
       HttpResponse key_answer,
       http_->Send("GET", "/v1/audit/public-key", {}, std::string()));
-  TILLIT_ASSIGN_OR_RETURN(std::string served_key, BodyOf(std::move(key_answer)));
+  TILLIT_ASSIGN_OR_RETURN(std::string served_key,
+                          BodyOf(std::move(key_answer)));
   while (!served_key.empty() &&
          (served_key.back() == '\n' || served_key.back() == '\r')) {
     served_key.pop_back();
@@ -244,13 +244,14 @@ StatusOr<std::string> Client::Pair(std::string_view enrollment_code,
 
   crypto::SecretBytes seed = rng_.Secret(crypto::kEd25519SeedSize);
   auto signing = crypto::SigningKey::FromSeed(seed);
-  if (!signing.ok()) return AsBridgeError(signing.status(), ErrorCode::kInternal);
+  if (!signing.ok())
+    return AsBridgeError(signing.status(), ErrorCode::kInternal);
   const crypto::SigningKey& key = *signing;
 
-  const json enroll = {{"enrollment_code", enrollment_code},
-                       {"device_public_key",
-                        crypto::Base64Encode(key.public_key())},
-                       {"device_name", device_name}};
+  const json enroll = {
+      {"enrollment_code", enrollment_code},
+      {"device_public_key", crypto::Base64Encode(key.public_key())},
+      {"device_name", device_name}};
   TILLIT_ASSIGN_OR_RETURN(HttpResponse enrolled,
                           http_->Send("POST", "/v1/enroll", {}, enroll.dump()));
   TILLIT_ASSIGN_OR_RETURN(std::string enrolled_body,
@@ -327,10 +328,9 @@ StatusOr<std::string> Client::GetRecord(std::string_view type,
   MutexLock lock(&mu_);
   if (!IsResourceType(type)) return Invalid("type: not a FHIR resource type");
   if (!IsPathId(id)) return Invalid("id: 1 to 64 of A-Z a-z 0-9 _ - .");
-  return SignedCall("GET",
-                    "/v1/me/records/" + std::string(type) + "/" +
-                        PercentEncode(id),
-                    "");
+  return SignedCall(
+      "GET", "/v1/me/records/" + std::string(type) + "/" + PercentEncode(id),
+      "");
 }
 
 StatusOr<HttpResponse> Client::PostRecord(const crypto::SigningKey& key,
@@ -379,8 +379,7 @@ StatusOr<std::string> Client::GrantConsent(const char* grant_json) {
 StatusOr<std::string> Client::RevokeConsent(std::string_view grant_id) {
   MutexLock lock(&mu_);
   if (!IsPathId(grant_id)) return Invalid("grant_id: not a grant id");
-  return SignedCall("DELETE", "/v1/me/consents/" + PercentEncode(grant_id),
-                    "");
+  return SignedCall("DELETE", "/v1/me/consents/" + PercentEncode(grant_id), "");
 }
 
 StatusOr<std::string> Client::PreviewConsent(const char* grant_json) {
@@ -420,7 +419,8 @@ StatusOr<std::string> Client::ListDevices() {
     return Malformed("GET /v1/me/devices");
   }
   for (json& d : list["devices"]) {
-    if (!d.is_object() || !d.contains("id")) return Malformed("GET /v1/me/devices");
+    if (!d.is_object() || !d.contains("id"))
+      return Malformed("GET /v1/me/devices");
     d["this_device"] = d["id"] == device.device_id;
   }
   return list.dump();
@@ -433,13 +433,12 @@ StatusOr<std::string> Client::RevokeDevice(std::string_view device_id) {
   if (device_id == device.device_id) {
     return Invalid("device_id: this device's own id; use tillit_unpair");
   }
-  return SignedCall("DELETE", "/v1/me/devices/" + PercentEncode(device_id),
-                    "");
+  return SignedCall("DELETE", "/v1/me/devices/" + PercentEncode(device_id), "");
 }
 
 StatusOr<std::string> Client::Call(std::string_view method,
-                                   std::string_view path,
-                                   std::string_view body, int* http_status) {
+                                   std::string_view path, std::string_view body,
+                                   int* http_status) {
   MutexLock lock(&mu_);
   if (http_status != nullptr) *http_status = 0;
   if (method != "GET" && method != "POST" && method != "PUT" &&
@@ -447,8 +446,9 @@ StatusOr<std::string> Client::Call(std::string_view method,
     return Invalid("method: must be GET, POST, PUT or DELETE");
   }
   if (!IsCallPath(path)) {
-    return Invalid("path: must start with /v1/ and hold printable ASCII "
-                   "without spaces");
+    return Invalid(
+        "path: must start with /v1/ and hold printable ASCII "
+        "without spaces");
   }
   if (body.size() > kMaxJsonArgumentBytes)
     return Invalid("body: larger than 1 MiB");
@@ -457,10 +457,9 @@ StatusOr<std::string> Client::Call(std::string_view method,
   }
   TILLIT_ASSIGN_OR_RETURN(PairedDevice device, RequirePaired());
   TILLIT_ASSIGN_OR_RETURN(crypto::SigningKey key, UnsealSigningKey(device));
-  TILLIT_ASSIGN_OR_RETURN(
-      HttpResponse response,
-      SendSigned(key, device.device_id, method, std::string(path),
-                 std::string(body)));
+  TILLIT_ASSIGN_OR_RETURN(HttpResponse response,
+                          SendSigned(key, device.device_id, method,
+                                     std::string(path), std::string(body)));
   if (http_status != nullptr) *http_status = response.status;
   if (response.status >= 400) return ServerError(response);
   return std::move(response.body);
@@ -480,8 +479,7 @@ StatusOr<Witness> Client::AdvanceWitness(const crypto::SigningKey& key,
     TILLIT_ASSIGN_OR_RETURN(
         HttpResponse answer,
         SendSigned(key, device.device_id, "GET",
-                   "/v1/audit/proofs/consistency?from=" +
-                       std::to_string(from) +
+                   "/v1/audit/proofs/consistency?from=" + std::to_string(from) +
                        "&to=" + std::to_string(latest.size),
                    ""));
     TILLIT_ASSIGN_OR_RETURN(std::string body, BodyOf(std::move(answer)));

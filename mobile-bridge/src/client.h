@@ -26,11 +26,11 @@
 
 #include "http_channel.h"
 #include "local_store.h"
+#include "tillit/base/mutex.h"
+#include "tillit/base/status.h"
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
 #include "tillit/crypto/signing.h"
-#include "tillit/base/mutex.h"
-#include "tillit/base/status.h"
 #include "witness.h"
 
 namespace tillit::bridge {
@@ -40,13 +40,13 @@ using PlatformKeyFn =
     std::function<bool(std::string_view name, std::span<uint8_t> key)>;
 
 struct ClientOptions {
-  std::string base_url;   // required
-  std::string state_dir;  // required
+  std::string base_url;         // required
+  std::string state_dir;        // required
   PlatformKeyFn platform_keys;  // required
   int timeout_ms = 10000;
   std::string audit_key;  // pinned verifier key, or "" to pin at pairing
   // Seconds since the epoch (the device's clock; signatures carry it).
-  std::function<int64_t()> now;  // default: the system clock
+  std::function<int64_t()> now;   // default: the system clock
   crypto::Random* rng = nullptr;  // default: Random::System()
 };
 
@@ -95,17 +95,17 @@ class Client {
   // Opens the local store under the platform's "queue" key (at creation).
   Status OpenStore() EXCLUDES(mu_);
   StatusOr<PairedDevice> RequirePaired() REQUIRES(mu_);
-  StatusOr<crypto::SecretBytes> PlatformKey(std::string_view name) REQUIRES(mu_);
-  StatusOr<crypto::SigningKey> UnsealSigningKey(const PairedDevice& device) REQUIRES(mu_);
+  StatusOr<crypto::SecretBytes> PlatformKey(std::string_view name)
+      REQUIRES(mu_);
+  StatusOr<crypto::SigningKey> UnsealSigningKey(const PairedDevice& device)
+      REQUIRES(mu_);
   StatusOr<AuditKey> TrustedAuditKey(const PairedDevice& device) REQUIRES(mu_);
 
   // One request signed by `key` as device `device_id` (any status).
-  StatusOr<HttpResponse> SendSigned(const crypto::SigningKey& key,
-                                    std::string_view device_id,
-                                    std::string_view method,
-                                    const std::string& target,
-                                    const std::string& body,
-                                    HeaderList extra_headers = {}) REQUIRES(mu_);
+  StatusOr<HttpResponse> SendSigned(
+      const crypto::SigningKey& key, std::string_view device_id,
+      std::string_view method, const std::string& target,
+      const std::string& body, HeaderList extra_headers = {}) REQUIRES(mu_);
   // A signed call by the paired device; the body of a 2xx answer, the
   // bridge error of any other.
   StatusOr<std::string> SignedCall(std::string_view method,
@@ -115,7 +115,8 @@ class Client {
   StatusOr<HttpResponse> PostRecord(const crypto::SigningKey& key,
                                     const PairedDevice& device,
                                     const std::string& resource,
-                                    const std::string& idempotency_key) REQUIRES(mu_);
+                                    const std::string& idempotency_key)
+      REQUIRES(mu_);
   // Checks that `latest` (opened with the trusted key) extends the
   // witness, fetching a consistency proof when needed, and keeps it as the
   // new witness.

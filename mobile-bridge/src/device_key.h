@@ -11,10 +11,10 @@
 #include <string_view>
 #include <vector>
 
+#include "tillit/base/status.h"
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
 #include "tillit/crypto/signing.h"
-#include "tillit/base/status.h"
 
 namespace tillit::bridge {
 

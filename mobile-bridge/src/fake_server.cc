@@ -3,10 +3,10 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "tillit/http_signature/http_signature.h"
 #include "tillit/audit/checkpoint.h"
 #include "tillit/audit/entry.h"
 #include "tillit/crypto/encoding.h"
+#include "tillit/http_signature/http_signature.h"
 
 namespace tillit::bridge::testing {
 namespace {
@@ -20,12 +20,11 @@ void Error(httplib::Response& res, int status, const std::string& code,
            const std::string& message) {
   res.status = status;
   res.set_header("X-Request-Id", "fake0001");
-  res.set_content(json{{"error",
-                        {{"code", code},
-                         {"message", message},
-                         {"request_id", "fake0001"}}}}
-                      .dump(),
-                  "application/json");
+  res.set_content(
+      json{{"error",
+            {{"code", code}, {"message", message}, {"request_id", "fake0001"}}}}
+          .dump(),
+      "application/json");
 }
 
 json Hexes(const std::vector<audit::Hash>& hashes) {
@@ -115,13 +114,14 @@ audit::MerkleTree FakeServer::Tree() const {
 bool FakeServer::SignatureOk(const httplib::Request& req) {
   MutexLock lock(&mu_);
   if (!enrolled_) return false;
-  auto received = http_signature::ParseSignature(req.get_header_value("Signature-Input"),
-                                      req.get_header_value("Signature"));
+  auto received =
+      http_signature::ParseSignature(req.get_header_value("Signature-Input"),
+                                     req.get_header_value("Signature"));
   if (!received.ok() || received->params.keyid != kDevice) return false;
   const std::string digest = req.get_header_value("Content-Digest");
   if (!http_signature::ContentDigestMatches(digest, req.body)) return false;
-  return http_signature::VerifyRequestSignature(device_key_, *received,
-                                     {req.method, req.target, digest});
+  return http_signature::VerifyRequestSignature(
+      device_key_, *received, {req.method, req.target, digest});
 }
 
 void FakeServer::Routes() {
@@ -133,13 +133,13 @@ void FakeServer::Routes() {
         return httplib::Server::HandlerResponse::Unhandled;
       });
   auto signed_only = [this](httplib::Server::Handler handler) {
-    return [this, handler](const httplib::Request& req,
-                           httplib::Response& res) {
-      if (!SignatureOk(req)) {
-        return Error(res, 401, "unauthenticated", "bad signature");
-      }
-      handler(req, res);
-    };
+    return
+        [this, handler](const httplib::Request& req, httplib::Response& res) {
+          if (!SignatureOk(req)) {
+            return Error(res, 401, "unauthenticated", "bad signature");
+          }
+          handler(req, res);
+        };
   };
   http_.Post("/v1/enroll", [this](const httplib::Request& req,
                                   httplib::Response& res) {
@@ -153,98 +153,102 @@ void FakeServer::Routes() {
     std::copy(pk->begin(), pk->end(), device_key_.begin());
     enrolled_ = true;
     res.status = 201;
-    res.set_content(json{{"citizen_id", kCitizen}, {"device_id", kDevice}}.dump(),
-                    "application/json");
+    res.set_content(
+        json{{"citizen_id", kCitizen}, {"device_id", kDevice}}.dump(),
+        "application/json");
   });
   http_.Get("/v1/audit/public-key",
             [this](const httplib::Request&, httplib::Response& res) {
               res.set_content(verifier_key() + "\n", "text/plain");
             });
-  http_.Get("/v1/audit/checkpoint", signed_only(
-            [this](const httplib::Request&, httplib::Response& res) {
-              MutexLock lock(&mu_);
-              audit::MerkleTree tree = Tree();
-              const audit::Checkpoint c{kOrigin, tree.size(), tree.Root()};
-              res.set_content(audit::SignCheckpoint(
-                                  c, kKeyName,
-                                  other_key_ ? other_signer_ : signer_),
-                              "text/plain");
-            }));
-  http_.Get("/v1/audit/proofs/consistency", signed_only(
-            [this](const httplib::Request& req, httplib::Response& res) {
-              MutexLock lock(&mu_);
-              audit::MerkleTree tree = Tree();
-              const uint64_t from = std::stoull(req.get_param_value("from"));
-              const uint64_t to = std::stoull(req.get_param_value("to"));
-              auto proof = tree.ConsistencyProof(from, to);
-              if (!proof.ok())
-                return Error(res, 400, "invalid_argument", "bad sizes");
-              res.set_content(
-                  json{{"from", from}, {"to", to}, {"hashes", Hexes(*proof)}}
-                      .dump(),
-                  "application/json");
-            }));
-  http_.Get("/v1/me/access-log", signed_only( [this](const httplib::Request& req,
-                                        httplib::Response& res) {
-    if (req.get_param_value("proofs") != "true")
-      return Error(res, 400, "invalid_argument", "the fake needs proofs");
-    MutexLock lock(&mu_);
-    audit::MerkleTree tree = Tree();
-    const audit::Checkpoint c{kOrigin, tree.size(), tree.Root()};
-    json entries = json::array();
-    for (uint64_t i = tree.size(); i-- > 0;) {
-      json e = json::parse(leaves_[i]);
-      e["index"] = i;
-      e["actor"] = e["actor_id"];
-      e["inclusion_proof"] = Hexes(*tree.InclusionProof(i, tree.size()));
-      entries.push_back(e);
-    }
-    if (tamper_ && !entries.empty()) entries[0]["action"] = "test.tampered";
-    res.set_content(
-        json{{"entries", entries},
-             {"next", nullptr},
-             {"tree_size", tree.size()},
-             {"checkpoint",
-              audit::SignCheckpoint(c, kKeyName,
-                                    other_key_ ? other_signer_ : signer_)}}
-            .dump(),
-        "application/json");
-  }));
-  http_.Post("/v1/me/records", signed_only( [this](const httplib::Request& req,
-                                      httplib::Response& res) {
-    json r = json::parse(req.body, nullptr, false);
-    if (!r.is_object() || r.contains("reject"))
-      return Error(res, 400, "invalid_argument", "the fake refuses it");
-    std::string key = req.get_header_value("Idempotency-Key");
-    {
-      MutexLock lock(&mu_);
-      idempotency_keys_.push_back(key);
-    }
-    r["id"] = "fake";
-    res.status = 201;
-    res.set_content(r.dump(), "application/fhir+json");
-  }));
-  http_.Get("/v1/me/restrictions", signed_only(
-            [this](const httplib::Request&, httplib::Response& res) {
+  http_.Get(
+      "/v1/audit/checkpoint",
+      signed_only([this](const httplib::Request&, httplib::Response& res) {
+        MutexLock lock(&mu_);
+        audit::MerkleTree tree = Tree();
+        const audit::Checkpoint c{kOrigin, tree.size(), tree.Root()};
+        res.set_content(audit::SignCheckpoint(
+                            c, kKeyName, other_key_ ? other_signer_ : signer_),
+                        "text/plain");
+      }));
+  http_.Get(
+      "/v1/audit/proofs/consistency",
+      signed_only([this](const httplib::Request& req, httplib::Response& res) {
+        MutexLock lock(&mu_);
+        audit::MerkleTree tree = Tree();
+        const uint64_t from = std::stoull(req.get_param_value("from"));
+        const uint64_t to = std::stoull(req.get_param_value("to"));
+        auto proof = tree.ConsistencyProof(from, to);
+        if (!proof.ok())
+          return Error(res, 400, "invalid_argument", "bad sizes");
+        res.set_content(
+            json{{"from", from}, {"to", to}, {"hashes", Hexes(*proof)}}.dump(),
+            "application/json");
+      }));
+  http_.Get(
+      "/v1/me/access-log",
+      signed_only([this](const httplib::Request& req, httplib::Response& res) {
+        if (req.get_param_value("proofs") != "true")
+          return Error(res, 400, "invalid_argument", "the fake needs proofs");
+        MutexLock lock(&mu_);
+        audit::MerkleTree tree = Tree();
+        const audit::Checkpoint c{kOrigin, tree.size(), tree.Root()};
+        json entries = json::array();
+        for (uint64_t i = tree.size(); i-- > 0;) {
+          json e = json::parse(leaves_[i]);
+          e["index"] = i;
+          e["actor"] = e["actor_id"];
+          e["inclusion_proof"] = Hexes(*tree.InclusionProof(i, tree.size()));
+          entries.push_back(e);
+        }
+        if (tamper_ && !entries.empty()) entries[0]["action"] = "test.tampered";
+        res.set_content(
+            json{{"entries", entries},
+                 {"next", nullptr},
+                 {"tree_size", tree.size()},
+                 {"checkpoint",
+                  audit::SignCheckpoint(c, kKeyName,
+                                        other_key_ ? other_signer_ : signer_)}}
+                .dump(),
+            "application/json");
+      }));
+  http_.Post(
+      "/v1/me/records",
+      signed_only([this](const httplib::Request& req, httplib::Response& res) {
+        json r = json::parse(req.body, nullptr, false);
+        if (!r.is_object() || r.contains("reject"))
+          return Error(res, 400, "invalid_argument", "the fake refuses it");
+        std::string key = req.get_header_value("Idempotency-Key");
+        {
+          MutexLock lock(&mu_);
+          idempotency_keys_.push_back(key);
+        }
+        r["id"] = "fake";
+        res.status = 201;
+        res.set_content(r.dump(), "application/fhir+json");
+      }));
+  http_.Get("/v1/me/restrictions", signed_only([this](const httplib::Request&,
+                                                      httplib::Response& res) {
               MutexLock lock(&mu_);
               if (forced_status_ != 0) {
                 return Error(res, forced_status_, forced_code_, "forced");
               }
               res.set_content(R"({"categories":[]})", "application/json");
             }));
-  http_.Post("/v1/me/consents/preview", signed_only(
-             [](const httplib::Request& req, httplib::Response& res) {
-               // Echoes what arrived, so the test sees the bytes sent.
-               res.set_content(req.body, "application/json");
-             }));
-  http_.Post("/v1/echo", signed_only(
-             [](const httplib::Request& req, httplib::Response& res) {
-               res.set_content(
-                   json{{"length", req.get_header_value("Content-Length")},
-                        {"target", req.target}}
-                       .dump(),
-                   "application/json");
-             }));
+  http_.Post(
+      "/v1/me/consents/preview",
+      signed_only([](const httplib::Request& req, httplib::Response& res) {
+        // Echoes what arrived, so the test sees the bytes sent.
+        res.set_content(req.body, "application/json");
+      }));
+  http_.Post(
+      "/v1/echo",
+      signed_only([](const httplib::Request& req, httplib::Response& res) {
+        res.set_content(json{{"length", req.get_header_value("Content-Length")},
+                             {"target", req.target}}
+                            .dump(),
+                        "application/json");
+      }));
 }
 
 }  // namespace tillit::bridge::testing

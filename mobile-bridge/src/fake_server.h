@@ -23,8 +23,8 @@
 #include <thread>
 #include <vector>
 
-#include "tillit/base/mutex.h"
 #include "tillit/audit/merkle.h"
+#include "tillit/base/mutex.h"
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/signing.h"
 

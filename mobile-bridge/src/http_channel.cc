@@ -88,8 +88,10 @@ StatusOr<HttpResponse> HttpChannel::Send(std::string_view method,
   for (const auto& [k, v] : headers) h.emplace(k, v);
   auto send = [&]() -> httplib::Result {
     if (method == "GET") return client_->Get(target, h);
-    if (method == "POST") return client_->Post(target, h, body, "application/json");
-    if (method == "PUT") return client_->Put(target, h, body, "application/json");
+    if (method == "POST")
+      return client_->Post(target, h, body, "application/json");
+    if (method == "PUT")
+      return client_->Put(target, h, body, "application/json");
     return body.empty() ? client_->Delete(target, h)
                         : client_->Delete(target, h, body, "application/json");
   };
@@ -100,9 +102,9 @@ StatusOr<HttpResponse> HttpChannel::Send(std::string_view method,
   }
   httplib::Result res = send();
   if (!res) {
-    return BridgeError(ErrorCode::kNetwork,
-                       "cannot reach the server (" +
-                           httplib::to_string(res.error()) + ")");
+    return BridgeError(
+        ErrorCode::kNetwork,
+        "cannot reach the server (" + httplib::to_string(res.error()) + ")");
   }
   HttpResponse out;
   out.status = res->status;
@@ -157,8 +159,8 @@ Status ServerError(const HttpResponse& response) {
   if (message.size() > 512) message = message.substr(0, 512) + "…";
   if (code.size() > 64) code = code.substr(0, 64);
   if (request_id.size() > 64) request_id = request_id.substr(0, 64);
-  std::string text = message + " (HTTP " + std::to_string(response.status) +
-                     " " + code;
+  std::string text =
+      message + " (HTTP " + std::to_string(response.status) + " " + code;
   if (!request_id.empty()) text += ", request_id " + request_id;
   text += ")";
   return BridgeError(bridge, text);

@@ -17,7 +17,9 @@ Status Invalid(std::string_view what, std::string_view why) {
   return BridgeError(ErrorCode::kInvalidArgument, text);
 }
 
-bool IsLetter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool IsLetter(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // A query value given as a string, or (when `integer_ok`) a non-negative
@@ -110,18 +112,18 @@ StatusOr<std::string> RecordsQuery(const char* query_json) {
     const std::string& key = item.key();
     if (std::none_of(std::begin(kKeys), std::end(kKeys),
                      [&key](const char* k) { return key == k; })) {
-      return Invalid("query", "unknown key (allowed: category, type, since, "
-                              "until, limit, cursor)");
+      return Invalid("query",
+                     "unknown key (allowed: category, type, since, "
+                     "until, limit, cursor)");
     }
   }
   std::string target;
   for (const char* key : kKeys) {
     auto it = query.find(key);
     if (it == query.end() || it->is_null()) continue;
-    TILLIT_ASSIGN_OR_RETURN(
-        std::string value,
-        QueryValue(*it, std::string("query.") + key,
-                   std::strcmp(key, "limit") == 0));
+    TILLIT_ASSIGN_OR_RETURN(std::string value,
+                            QueryValue(*it, std::string("query.") + key,
+                                       std::strcmp(key, "limit") == 0));
     target += target.empty() ? '?' : '&';
     target += key;
     target += '=';
@@ -190,9 +192,12 @@ bool IsDeviceName(std::string_view name) {
 
 bool IsPathId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return IsLetter(c) || IsDigit(c) || c == '_' || c == '-' || c == '.';
-  }) && id != "." && id != "..";
+  return std::all_of(id.begin(), id.end(),
+                     [](char c) {
+                       return IsLetter(c) || IsDigit(c) || c == '_' ||
+                              c == '-' || c == '.';
+                     }) &&
+         id != "." && id != "..";
 }
 
 bool IsResourceType(std::string_view type) {
@@ -204,10 +209,9 @@ bool IsResourceType(std::string_view type) {
 bool IsServerId(std::string_view id, std::string_view prefix) {
   if (id.size() != prefix.size() + 32 || id.substr(0, prefix.size()) != prefix)
     return false;
-  return std::all_of(id.begin() + static_cast<std::ptrdiff_t>(prefix.size()),
-                     id.end(), [](char c) {
-                       return IsDigit(c) || (c >= 'a' && c <= 'f');
-                     });
+  return std::all_of(
+      id.begin() + static_cast<std::ptrdiff_t>(prefix.size()), id.end(),
+      [](char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); });
 }
 
 }  // namespace tillit::bridge

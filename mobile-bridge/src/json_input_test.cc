@@ -27,8 +27,8 @@ TEST(JsonInputTest, BuildsRecordQueriesInAFixedOrder) {
   EXPECT_EQ(*RecordsQuery(R"({"cursor": "1.2", "limit": "7"})"),
             "?limit=7&cursor=1.2");
   for (const char* bad :
-       {"[", "[]", R"({"colour": "red"})", R"({"type": 3})",
-        R"({"limit": -1})", R"({"limit": 1.5})", R"({"type": ""})"}) {
+       {"[", "[]", R"({"colour": "red"})", R"({"type": 3})", R"({"limit": -1})",
+        R"({"limit": 1.5})", R"({"type": ""})"}) {
     EXPECT_EQ(CodeOfResult(RecordsQuery(bad).status()),
               ErrorCode::kInvalidArgument)
         << bad;
@@ -36,13 +36,15 @@ TEST(JsonInputTest, BuildsRecordQueriesInAFixedOrder) {
 }
 
 TEST(JsonInputTest, ParsesAccessLogQueries) {
-  AccessLogQuery q = *ParseAccessLogQuery(
-      R"({"limit": 10, "before": 99, "verify": true})");
-  EXPECT_EQ(AccessLogTarget(q), "/v1/me/access-log?limit=10&before=99&proofs=true");
-  EXPECT_EQ(AccessLogTarget(*ParseAccessLogQuery(nullptr)), "/v1/me/access-log");
-  for (const char* bad : {R"({"limit": 0})", R"({"limit": 1001})",
-                          R"({"verify": "yes"})", R"({"before": -2})",
-                          R"({"proofs": true})"}) {
+  AccessLogQuery q =
+      *ParseAccessLogQuery(R"({"limit": 10, "before": 99, "verify": true})");
+  EXPECT_EQ(AccessLogTarget(q),
+            "/v1/me/access-log?limit=10&before=99&proofs=true");
+  EXPECT_EQ(AccessLogTarget(*ParseAccessLogQuery(nullptr)),
+            "/v1/me/access-log");
+  for (const char* bad :
+       {R"({"limit": 0})", R"({"limit": 1001})", R"({"verify": "yes"})",
+        R"({"before": -2})", R"({"proofs": true})"}) {
     EXPECT_EQ(CodeOfResult(ParseAccessLogQuery(bad).status()),
               ErrorCode::kInvalidArgument)
         << bad;
@@ -76,7 +78,7 @@ TEST(JsonInputTest, ChecksNamesAndIds) {
   EXPECT_FALSE(IsDeviceName(std::string(65, 'a')));
   EXPECT_FALSE(IsDeviceName("tab\there"));
   EXPECT_TRUE(IsDeviceName("\xc3\x85sas telefon"));  // Åsas telefon
-  EXPECT_FALSE(IsDeviceName("\xc3"));                 // cut UTF-8
+  EXPECT_FALSE(IsDeviceName("\xc3"));                // cut UTF-8
   EXPECT_FALSE(IsDeviceName("del\x7f"));
   EXPECT_TRUE(IsPathId("g_0123"));
   EXPECT_FALSE(IsPathId("../x"));

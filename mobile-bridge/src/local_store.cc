@@ -36,18 +36,20 @@ CREATE TABLE IF NOT EXISTS queue (
 );
 )sql";
 
-Status Storage(const Status& s) { return AsBridgeError(s, ErrorCode::kStorage); }
+Status Storage(const Status& s) {
+  return AsBridgeError(s, ErrorCode::kStorage);
+}
 
-#define STORE_TRY(expr)                                    \
-  do {                                                     \
-    ::tillit::Status store_status_ = (expr);               \
+#define STORE_TRY(expr)                                     \
+  do {                                                      \
+    ::tillit::Status store_status_ = (expr);                \
     if (!store_status_.ok()) return Storage(store_status_); \
   } while (0)
 
 #define STORE_ASSIGN(lhs, expr) \
   STORE_ASSIGN_IMPL_(TILLIT_STATUS_CONCAT_(store_sor_, __LINE__), lhs, expr)
-#define STORE_ASSIGN_IMPL_(tmp, lhs, expr)      \
-  auto tmp = (expr);                            \
+#define STORE_ASSIGN_IMPL_(tmp, lhs, expr)     \
+  auto tmp = (expr);                           \
   if (!tmp.ok()) return Storage(tmp.status()); \
   lhs = std::move(tmp).value()
 
@@ -70,10 +72,9 @@ StatusOr<std::unique_ptr<LocalStore>> LocalStore::Open(
   storage::Database::Options options;
   options.create = true;
   STORE_ASSIGN(std::unique_ptr<storage::Database> db,
-               storage::Database::Open(dir + "/bridge.db", &queue_key, options,
-                                     [](storage::Database& d) {
-                                       return d.Exec(kSchema);
-                                     }));
+               storage::Database::Open(
+                   dir + "/bridge.db", &queue_key, options,
+                   [](storage::Database& d) { return d.Exec(kSchema); }));
   return std::unique_ptr<LocalStore>(new LocalStore(std::move(db)));
 }
 
@@ -224,7 +225,8 @@ Status LocalStore::NoteRefused(int64_t queue_id, const std::string& error) {
 }
 
 StatusOr<int64_t> LocalStore::QueuedCount() {
-  STORE_ASSIGN(storage::Statement st, db_->Prepare("SELECT COUNT(*) FROM queue"));
+  STORE_ASSIGN(storage::Statement st,
+               db_->Prepare("SELECT COUNT(*) FROM queue"));
   STORE_ASSIGN(bool row, st.Step());
   if (!row) return BridgeError(ErrorCode::kStorage, "cannot count the queue");
   return st.ColumnInt64(0);

@@ -25,9 +25,9 @@
 #include <string>
 #include <vector>
 
+#include "tillit/base/status.h"
 #include "tillit/crypto/secret.h"
 #include "tillit/crypto/signing.h"
-#include "tillit/base/status.h"
 #include "tillit/storage/database.h"
 #include "witness.h"
 

@@ -106,9 +106,9 @@ Bridge::Bridge(const std::string& url, const std::string& state_dir,
 
 Bridge::~Bridge() { tillit_client_close(client_); }
 
-#define BRIDGE_CALL(expr)          \
-  char* err = nullptr;             \
-  char* result = (expr);           \
+#define BRIDGE_CALL(expr) \
+  char* err = nullptr;    \
+  char* result = (expr);  \
   return Take(result, err)
 
 Outcome Bridge::Status() { BRIDGE_CALL(tillit_client_status(client_, &err)); }
@@ -215,8 +215,8 @@ TillitServer::~TillitServer() {
 
 bool TillitServer::Start() {
   const std::string err = dir_ + "/serve-" + std::to_string(starts_++) + ".err";
-  child_ = Spawn({kTillit, "serve", "--data", data_, "--listen",
-                  "127.0.0.1:0", "--quiet", "--rate", "0"},
+  child_ = Spawn({kTillit, "serve", "--data", data_, "--listen", "127.0.0.1:0",
+                  "--quiet", "--rate", "0"},
                  {}, err);
   const std::string line = ReadLine(child_);
   const std::string prefix = "listening on ";
@@ -244,10 +244,10 @@ TillitServer::Reply TillitServer::Admin(const std::string& method,
   httplib::Client cli(url_);
   cli.set_read_timeout(60, 0);
   httplib::Headers h = {{"Authorization", "Bearer " + admin_token_}};
-  httplib::Result res = method == "GET"
-                            ? cli.Get(path, h)
-                            : cli.Post(path, h, body.empty() ? "{}" : body,
-                                       "application/json");
+  httplib::Result res =
+      method == "GET"
+          ? cli.Get(path, h)
+          : cli.Post(path, h, body.empty() ? "{}" : body, "application/json");
   if (!res) return {};
   return {res->status, res->body};
 }
@@ -274,19 +274,19 @@ int64_t TillitServer::AuditEntries() {
 }
 
 std::string HeartRate(int marker) {
-  return json{{"resourceType", "Observation"},
-              {"status", "final"},
-              {"category",
-               {{{"coding",
-                  {{{"system",
-                     "http://terminology.hl7.org/CodeSystem/"
-                     "observation-category"},
-                    {"code", "vital-signs"}}}}}}},
-              {"code",
-               {{"coding",
-                 {{{"system", "http://loinc.org"}, {"code", "8867-4"}}}}}},
-              {"effectiveDateTime", "2024-05-01T08:00:00Z"},
-              {"valueQuantity", {{"value", marker}, {"unit", "/min"}}}}
+  return json{
+      {"resourceType", "Observation"},
+      {"status", "final"},
+      {"category",
+       {{{"coding",
+          {{{"system",
+             "http://terminology.hl7.org/CodeSystem/"
+             "observation-category"},
+            {"code", "vital-signs"}}}}}}},
+      {"code",
+       {{"coding", {{{"system", "http://loinc.org"}, {"code", "8867-4"}}}}}},
+      {"effectiveDateTime", "2024-05-01T08:00:00Z"},
+      {"valueQuantity", {{"value", marker}, {"unit", "/min"}}}}
       .dump();
 }
 

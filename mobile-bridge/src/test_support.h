@@ -27,8 +27,8 @@ struct TestKeys {
   TestKeys();  // fresh random keys
   unsigned char device[32];
   unsigned char queue[32];
-  std::atomic<bool> fail{false};          // every call fails
-  std::atomic<bool> fail_device{false};   // only "device-key" fails
+  std::atomic<bool> fail{false};         // every call fails
+  std::atomic<bool> fail_device{false};  // only "device-key" fails
   std::atomic<int> calls{0};
   std::string DeviceHex() const;
   std::string QueueHex() const;
@@ -49,11 +49,11 @@ struct Outcome {
 Outcome Take(char* result, char* err);
 
 // The outcome of a C call written with `&err` as its errptr.
-#define CALL(...)                \
-  ([&] {                         \
-    char* err = nullptr;         \
-    char* result = __VA_ARGS__;  \
-    return Take(result, err);    \
+#define CALL(...)               \
+  ([&] {                        \
+    char* err = nullptr;        \
+    char* result = __VA_ARGS__; \
+    return Take(result, err);   \
   }())
 
 // A heart-rate Observation whose value is `marker`, so each one can be

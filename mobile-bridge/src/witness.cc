@@ -59,9 +59,10 @@ StatusOr<audit::Checkpoint> OpenServerCheckpoint(std::string_view note,
                                                  const AuditKey& key) {
   auto opened = audit::OpenCheckpoint(note, key.name, key.public_key);
   if (!opened.ok()) {
-    return ProofInvalid("the server's checkpoint does not verify under the "
-                        "audit key (" +
-                        opened.status().message() + ")");
+    return ProofInvalid(
+        "the server's checkpoint does not verify under the "
+        "audit key (" +
+        opened.status().message() + ")");
   }
   return opened;
 }
@@ -72,8 +73,9 @@ bool NeedsConsistencyProof(const std::optional<Witness>& witnessed,
          latest.size > witnessed->checkpoint.size;
 }
 
-StatusOr<std::vector<audit::Hash>> ParseConsistencyProof(
-    std::string_view body, uint64_t from, uint64_t to) {
+StatusOr<std::vector<audit::Hash>> ParseConsistencyProof(std::string_view body,
+                                                         uint64_t from,
+                                                         uint64_t to) {
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("hashes") ||
       !j.contains("from") || !j.contains("to")) {

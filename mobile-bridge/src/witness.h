@@ -22,8 +22,8 @@
 
 #include "tillit/audit/checkpoint.h"
 #include "tillit/audit/merkle.h"
-#include "tillit/crypto/signing.h"
 #include "tillit/base/status.h"
+#include "tillit/crypto/signing.h"
 
 namespace tillit::bridge {
 
@@ -53,8 +53,9 @@ bool NeedsConsistencyProof(const std::optional<Witness>& witnessed,
 
 // The hashes of a GET /v1/audit/proofs/consistency answer, which must name
 // `from` and `to`.
-StatusOr<std::vector<audit::Hash>> ParseConsistencyProof(
-    std::string_view body, uint64_t from, uint64_t to);
+StatusOr<std::vector<audit::Hash>> ParseConsistencyProof(std::string_view body,
+                                                         uint64_t from,
+                                                         uint64_t to);
 
 // OK when `latest` (already opened) extends `witnessed`; `proof` is the
 // consistency proof between them (ignored when none is needed). No

@@ -16,7 +16,8 @@ using nlohmann::json;
 class WitnessTest : public ::testing::Test {
  protected:
   WitnessTest()
-      : rng_(7), signer_(crypto::SigningKey::Generate(rng_)),
+      : rng_(7),
+        signer_(crypto::SigningKey::Generate(rng_)),
         other_(crypto::SigningKey::Generate(rng_)) {
     key_ = *ParseAuditKey(audit::VerifierKey("test-log", signer_.public_key()));
   }
@@ -27,8 +28,7 @@ class WitnessTest : public ::testing::Test {
       tree.Append(audit::LeafHash(crypto::AsBytes(leaf)));
     }
   }
-  static audit::Checkpoint Head(const audit::MerkleTree& tree,
-                                uint64_t size) {
+  static audit::Checkpoint Head(const audit::MerkleTree& tree, uint64_t size) {
     return {"tillit.test/log", size, *tree.RootAt(size)};
   }
   Witness WitnessOf(const audit::MerkleTree& tree, uint64_t size) {
@@ -78,9 +78,9 @@ TEST_F(WitnessTest, AcceptsAnHonestExtensionAndRefusesForksAndRollbacks) {
   EXPECT_EQ(CodeOf(CheckExtends(w, Head(fork, 5), {})), ErrorCode::kLogFork);
   // A bigger tree whose honest proof does not lead back to the witness.
   Grow(fork, 4, "b");
-  EXPECT_EQ(CodeOf(CheckExtends(w, Head(fork, 9),
-                                *fork.ConsistencyProof(5, 9))),
-            ErrorCode::kLogFork);
+  EXPECT_EQ(
+      CodeOf(CheckExtends(w, Head(fork, 9), *fork.ConsistencyProof(5, 9))),
+      ErrorCode::kLogFork);
   // A proof altered in transit.
   proof[0][0] ^= 1;
   EXPECT_EQ(CodeOf(CheckExtends(w, grown, proof)), ErrorCode::kLogFork);
@@ -114,8 +114,8 @@ TEST_F(WitnessTest, ParsesConsistencyProofsStrictly) {
   for (const std::string& bad :
        {json{{"from", 2}, {"to", 6}, {"hashes", {h}}}.dump(),
         json{{"from", 2}, {"to", 5}, {"hashes", {"zz"}}}.dump(),
-        json{{"from", 2}, {"to", 5}, {"hashes", "x"}}.dump(),
-        std::string("{"), json{{"to", 5}}.dump()}) {
+        json{{"from", 2}, {"to", 5}, {"hashes", "x"}}.dump(), std::string("{"),
+        json{{"to", 5}}.dump()}) {
     EXPECT_EQ(CodeOf(ParseConsistencyProof(bad, 2, 5).status()),
               ErrorCode::kProofInvalid)
         << bad;

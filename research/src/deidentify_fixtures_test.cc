@@ -1,7 +1,5 @@
 // Deidentify on the 32 Synthea fixtures: nothing identifying survives,
 // references resolve, studies cannot link, and kept data is still there.
-#include "tillit/research/deidentify.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,6 +19,7 @@
 
 #include "deidentify_test_util.h"
 #include "tillit/fhir/fhir.h"
+#include "tillit/research/deidentify.h"
 
 namespace tillit::research {
 namespace {

@@ -245,8 +245,7 @@ Status ReleaseFileError(const std::string& what, const Status& cause) {
 // called.
 class PartialFile {
  public:
-  PartialFile(Env* env, std::string path)
-      : env_(env), path_(std::move(path)) {}
+  PartialFile(Env* env, std::string path) : env_(env), path_(std::move(path)) {}
   ~PartialFile() {
     if (file_ != nullptr) (void)file_->Close();
     if (created_ && !kept_) (void)env_->RemoveFile(path_);
@@ -410,8 +409,8 @@ StatusOr<ReleaseInfo> MakeRelease(vault::Vault& vault,
   if (!in.env->CreateDirectories(releases_dir).ok())
     return Status::IoError("cannot create the releases directory");
   ::chmod(releases_dir.c_str(), 0700);
-  PartialFile file(in.env, vault.data_dir() + "/releases/." + in.release_id +
-                               ".partial");
+  PartialFile file(
+      in.env, vault.data_dir() + "/releases/." + in.release_id + ".partial");
   TILLIT_RETURN_IF_ERROR(file.Open());
   crypto::EnvRandom random(in.env);
   TILLIT_ASSIGN_OR_RETURN(

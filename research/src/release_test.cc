@@ -3,21 +3,21 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include <cctype>
-#include <cerrno>
-#include <cstring>
 
 #include "tillit/audit/merkle.h"
 #include "tillit/crypto/box.h"
 #include "tillit/crypto/encoding.h"
-#include "tillit/research/sealed.h"
 #include "tillit/fhir/synthetic.h"
+#include "tillit/research/sealed.h"
 #include "tillit/testing/fault_injection_env.h"
 
 namespace tillit::research {
@@ -219,9 +219,7 @@ TEST_F(ReleaseTest, FixturesReleaseOnlyPermittedDataAndNothingIdentifying) {
   Run(false);
 }
 
-TEST_F(ReleaseTest, EveryResourceTypeOfTheFixturesIsDeidentified) {
-  Run(true);
-}
+TEST_F(ReleaseTest, EveryResourceTypeOfTheFixturesIsDeidentified) { Run(true); }
 
 // The 32 fixtures, each citizen granting kGrant (three categories, no
 // sensitive records) or kEverything, released to a study asking for more:
@@ -318,10 +316,9 @@ void ReleaseTest::Run(bool everything) {
           auto digitish = [](char c) {
             return std::isalnum(static_cast<unsigned char>(c)) || c == '.';
           };
-          const bool alone =
-              (at == 0 || !digitish(content[at - 1])) &&
-              (at + s.size() == content.size() ||
-               !digitish(content[at + s.size()]));
+          const bool alone = (at == 0 || !digitish(content[at - 1])) &&
+                             (at + s.size() == content.size() ||
+                              !digitish(content[at + s.size()]));
           ASSERT_FALSE(alone) << name << " contains " << s << ": …"
                               << content.substr(at < 120 ? 0 : at - 120, 240);
         }
@@ -545,8 +542,8 @@ TEST_F(ReleaseTest, EachFailedStepOfTheFileLeavesNoFileAndListsNothing) {
     testing::FaultInjectionEnv env;
     env.FailNth(op, nth, ENOSPC);
     auto made = TryRelease(s, &env);
-    const std::string step = std::to_string(static_cast<int>(op)) + "/" +
-                             std::to_string(nth);
+    const std::string step =
+        std::to_string(static_cast<int>(op)) + "/" + std::to_string(nth);
     ASSERT_FALSE(made.ok()) << step;
     EXPECT_EQ(made.status().code(), StatusCode::kIoError) << step;
     EXPECT_NE(made.status().message().find("No space left on device"),
@@ -631,16 +628,16 @@ TEST_F(ReleaseTest, ReleaseOfTwoThousandCitizensHasBoundedMemory) {
   const long peak = StatusKb("VmHWM:");
   EXPECT_EQ(made->cohort_size, kCitizens);
   EXPECT_GT(made->ndjson_bytes, 2000u * 1000u);
-  std::printf("release of %d citizens: %.1f MB of NDJSON, peak RSS %.1f MB "
-              "(%.1f MB before)\n",
-              kCitizens, made->ndjson_bytes / 1e6, peak / 1024.0,
-              before / 1024.0);
+  std::printf(
+      "release of %d citizens: %.1f MB of NDJSON, peak RSS %.1f MB "
+      "(%.1f MB before)\n",
+      kCitizens, made->ndjson_bytes / 1e6, peak / 1024.0, before / 1024.0);
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_SKIP() << "resident memory is not meaningful under AddressSanitizer";
 #else
   ASSERT_GT(before, 0);
-  EXPECT_LT(peak - before, 64 * 1024) << "peak " << peak << " kB, before "
-                                      << before << " kB";
+  EXPECT_LT(peak - before, 64 * 1024)
+      << "peak " << peak << " kB, before " << before << " kB";
 #endif
 }
 

@@ -1,11 +1,11 @@
 #include "tillit/storage/database.h"
 
-#include <sys/stat.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <atomic>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -194,7 +194,8 @@ StatusOr<std::unique_ptr<Database>> Database::Open(
   // SQLite creates files 0644 (less the umask), and its -wal and -shm
   // files copy the database's mode: owner-only before either exists.
   if (!existed && ::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) {
-    return Status::IoError("cannot restrict the new database file to its owner");
+    return Status::IoError(
+        "cannot restrict the new database file to its owner");
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
@@ -373,10 +374,11 @@ int64_t Database::LastInsertRowId() const {
 
 int Database::Changes() const { return sqlite3_changes(db_); }
 
-Database::Database(sqlite3* db) : db_(db), serial_([] {
-  static std::atomic<uint64_t> next{1};
-  return next.fetch_add(1, std::memory_order_relaxed);
-}()) {}
+Database::Database(sqlite3* db)
+    : db_(db), serial_([] {
+        static std::atomic<uint64_t> next{1};
+        return next.fetch_add(1, std::memory_order_relaxed);
+      }()) {}
 
 StatusOr<Database::Version> Database::ContentVersion() {
   TILLIT_ASSIGN_OR_RETURN(Statement st, Prepare("PRAGMA data_version"));

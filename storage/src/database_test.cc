@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "tillit/testing/temp_dir.h"
 #include "tillit/crypto/random.h"
+#include "tillit/testing/temp_dir.h"
 
 namespace tillit::storage {
 namespace {

@@ -19,8 +19,8 @@ TEST(WriteFileAtomicTest, ReplacesTheFileDurably) {
   TempDir dir;
   FaultInjectionEnv env;
   testing::WriteAll(dir / "key", "old");
-  ASSERT_TRUE(WriteFileAtomic(dir / "key", std::string_view("new"), 0600, &env)
-                  .ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(dir / "key", std::string_view("new"), 0600, &env).ok());
   EXPECT_EQ(ReadAll(dir / "key"), "new");
   EXPECT_EQ(env.Count(FaultOp::kSync), 1);
   EXPECT_EQ(env.Count(FaultOp::kSyncDirectory), 1);
@@ -31,14 +31,14 @@ TEST(WriteFileAtomicTest, ReplacesTheFileDurably) {
 }
 
 TEST(WriteFileAtomicTest, EachFailedStepLeavesTheOldContent) {
-  for (FaultOp op : {FaultOp::kCreate, FaultOp::kWrite, FaultOp::kSync,
-                     FaultOp::kRename}) {
+  for (FaultOp op :
+       {FaultOp::kCreate, FaultOp::kWrite, FaultOp::kSync, FaultOp::kRename}) {
     TempDir dir;
     FaultInjectionEnv env;
     testing::WriteAll(dir / "key", "old");
     env.FailNth(op, 1, ENOSPC);
-    Status s = WriteFileAtomic(dir / "key", std::string_view("new"), 0600,
-                               &env);
+    Status s =
+        WriteFileAtomic(dir / "key", std::string_view("new"), 0600, &env);
     EXPECT_EQ(s.code(), StatusCode::kIoError) << static_cast<int>(op);
     EXPECT_NE(s.message().find("No space left on device"), std::string::npos)
         << s.message();

@@ -1,7 +1,6 @@
 #include "tillit/vault/citizen_store.h"
 
 #include <algorithm>
-
 #include <climits>
 #include <utility>
 
@@ -72,8 +71,8 @@ std::vector<std::string> SplitCodes(std::string_view joined) {
 }
 
 // Binds ?1..?9 of the insert and update statements of Put.
-void BindRecord(storage::Statement& st, const fhir::ParsedResource& r, std::string_view source,
-                int64_t now) {
+void BindRecord(storage::Statement& st, const fhir::ParsedResource& r,
+                std::string_view source, int64_t now) {
   st.Bind(1, r.type)
       .Bind(2, r.id)
       .Bind(3, fhir::CategoryName(r.category))
@@ -90,7 +89,8 @@ StoredRecord ReadRow(const storage::Statement& st) {
   r.seq = st.ColumnInt64(0);
   r.type = std::string(st.ColumnText(1));
   r.id = std::string(st.ColumnText(2));
-  r.category = fhir::ParseCategory(st.ColumnText(3)).value_or(fhir::Category::kOther);
+  r.category =
+      fhir::ParseCategory(st.ColumnText(3)).value_or(fhir::Category::kOther);
   int64_t eff = st.ColumnInt64(4);
   if (eff != kNoDate) r.effective = eff;
   r.sensitive = st.ColumnInt64(5) != 0;
@@ -117,7 +117,8 @@ std::unique_ptr<CitizenStore> CitizenStore::CreateNew(
   return store;
 }
 
-CitizenStore::CitizenStore(std::string citizen_id, std::unique_ptr<storage::Database> db,
+CitizenStore::CitizenStore(std::string citizen_id,
+                           std::unique_ptr<storage::Database> db,
                            int64_t generation, GenerationSink sink, int64_t)
     : citizen_id_(std::move(citizen_id)),
       db_(std::move(db)),
@@ -133,8 +134,9 @@ StatusOr<int64_t> CitizenStore::ReadGeneration(storage::Database& db) {
   return st.ColumnInt64(0);
 }
 
-StatusOr<PutResult> CitizenStore::Put(std::span<const fhir::ParsedResource> resources,
-                                      std::string_view source, int64_t now) {
+StatusOr<PutResult> CitizenStore::Put(
+    std::span<const fhir::ParsedResource> resources, std::string_view source,
+    int64_t now) {
   PutResult result;
   TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
   if (needs_schema_) TILLIT_RETURN_IF_ERROR(db_->Exec(kSchema));
@@ -300,7 +302,8 @@ StatusOr<std::vector<RecordMeta>> CitizenStore::ListRecordMeta() {
     RecordMeta m;
     m.type = std::string(st.ColumnText(0));
     m.id = std::string(st.ColumnText(1));
-    m.category = fhir::ParseCategory(st.ColumnText(2)).value_or(fhir::Category::kOther);
+    m.category =
+        fhir::ParseCategory(st.ColumnText(2)).value_or(fhir::Category::kOther);
     int64_t eff = st.ColumnInt64(3);
     if (eff != kNoDate) m.effective = eff;
     m.sensitive = st.ColumnInt64(4) != 0;

@@ -64,14 +64,16 @@ StatusOr<std::pair<std::string, PutResult>> Vault::Internals::CreateCitizen(
     auto db = storage::Database::Open(
         path, &dek, opts, resources.empty() ? CitizenStore::Setup : nullptr);
     if (!db.ok()) {
-      (void)RemoveCitizenFiles(options.env, path);  // best effort: the error wins
+      (void)RemoveCitizenFiles(options.env,
+                               path);  // best effort: the error wins
       return db.status().WithContext("create citizen store");
     }
     if (!resources.empty()) {
       auto store = CitizenStore::CreateNew(id, std::move(db).value());
       auto r = store->Put(resources, source, options.clock->NowSeconds());
       if (!r.ok()) {
-        (void)RemoveCitizenFiles(options.env, path);  // best effort: the error wins
+        (void)RemoveCitizenFiles(options.env,
+                                 path);  // best effort: the error wins
         return r.status();
       }
       put = std::move(r).value();
@@ -133,7 +135,8 @@ StatusOr<std::vector<std::string>> Vault::ListCitizenIds() {
   std::vector<std::string> out;
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
-      in_->registry->Prepare("SELECT id FROM citizens ORDER BY created_at, id"));
+      in_->registry->Prepare(
+          "SELECT id FROM citizens ORDER BY created_at, id"));
   for (;;) {
     TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
@@ -178,9 +181,10 @@ StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
       MutexLock lock(&in_->mu);
       TILLIT_ASSIGN_OR_RETURN(
           storage::Statement st,
-          in_->registry->Prepare("UPDATE citizens SET wrapped_dek = "
-                                 "pending_dek, pending_dek = NULL, "
-                                 "dek_version = dek_version + 1 WHERE id = ?1"));
+          in_->registry->Prepare(
+              "UPDATE citizens SET wrapped_dek = "
+              "pending_dek, pending_dek = NULL, "
+              "dek_version = dek_version + 1 WHERE id = ?1"));
       st.Bind(1, citizen_id);
       TILLIT_RETURN_IF_ERROR(st.Run());
     }

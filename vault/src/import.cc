@@ -103,8 +103,8 @@ StatusOr<ImportOutcome> Vault::Import(
         out.citizen_id = *existing;
         break;
       }
-      auto created = in_->CreateCitizen(key, doc.resources, source,
-                                        before_write);
+      auto created =
+          in_->CreateCitizen(key, doc.resources, source, before_write);
       if (created.ok()) {
         out.citizen_id = created->first;
         out.created = true;

@@ -218,20 +218,18 @@ TEST_F(VaultTest, ImportAsksBeforeWriteFirstAndChangesNothingOnRefusal) {
                    ->Import(changed.dump(), ImportFormat::kJson,
                             first->citizen_id, "import", refuse)
                    .ok());
-  EXPECT_EQ(seen, (std::vector<std::string>{first->citizen_id,
-                                            first->citizen_id}));
-  auto rec =
-      (*vault->OpenCitizen(first->citizen_id))->Get("Observation",
-                                                    "15151515-obs-0");
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{first->citizen_id, first->citizen_id}));
+  auto rec = (*vault->OpenCitizen(first->citizen_id))
+                 ->Get("Observation", "15151515-obs-0");
   ASSERT_TRUE(rec.ok());
   EXPECT_EQ(rec->resource.find("99"), std::string::npos);
 
   // A document that does not parse never gets that far.
   seen.clear();
-  EXPECT_FALSE(vault
-                   ->Import("{", ImportFormat::kJson, std::nullopt, "import",
-                            accept)
-                   .ok());
+  EXPECT_FALSE(
+      vault->Import("{", ImportFormat::kJson, std::nullopt, "import", accept)
+          .ok());
   EXPECT_TRUE(seen.empty());
 }
 

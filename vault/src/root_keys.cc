@@ -136,12 +136,14 @@ StatusOr<RootKeys> RootKeys::Parse(const crypto::SecretBytes& text) {
 
 StatusOr<RootKeys> RootKeys::Load(const Location& where) {
   if (where.passphrase == nullptr) {
-    TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes text,
-                            storage::ReadSecretFile(where.path, kMaxKeyFileBytes));
+    TILLIT_ASSIGN_OR_RETURN(
+        crypto::SecretBytes text,
+        storage::ReadSecretFile(where.path, kMaxKeyFileBytes));
     return Parse(text);
   }
-  TILLIT_ASSIGN_OR_RETURN(std::string sealed,
-                          storage::ReadFileLimited(where.path, kMaxKeyFileBytes));
+  TILLIT_ASSIGN_OR_RETURN(
+      std::string sealed,
+      storage::ReadFileLimited(where.path, kMaxKeyFileBytes));
   const Status bad = Status::DataLoss("sealed root key file is malformed");
   std::vector<std::string_view> lines;
   {

@@ -109,9 +109,9 @@ Status Vault::RekeyCitizen(const std::string& citizen_id) {
         in_->registry->Prepare(
             "UPDATE citizens SET pending_dek = ?2 WHERE id = ?1"));
     up.Bind(1, citizen_id)
-        .BindBlob(2, in_->keyring.current().SealSecret(
-                         next, crypto::AsBytes(DekAd(citizen_id, version + 1)),
-                         rng));
+        .BindBlob(
+            2, in_->keyring.current().SealSecret(
+                   next, crypto::AsBytes(DekAd(citizen_id, version + 1)), rng));
     TILLIT_RETURN_IF_ERROR(up.Run());
   }
   TILLIT_ASSIGN_OR_RETURN(auto store, OpenCitizen(citizen_id));

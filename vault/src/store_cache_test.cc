@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include "tillit/testing/temp_dir.h"
 #include "tillit/fhir/synthetic.h"
+#include "tillit/testing/temp_dir.h"
 
 namespace tillit::vault {
 namespace {
@@ -71,8 +71,8 @@ TEST_F(StoreCacheTest, KeepsAtMostCapacityStoresEvictingTheLeastRecent) {
   ASSERT_TRUE(cache
                   .With(ids_[1],
                         [&](CitizenStore& s) -> Status {
-                          TILLIT_ASSIGN_OR_RETURN(got,
-                                                  s.GetDocument("setting", "k"));
+                          TILLIT_ASSIGN_OR_RETURN(
+                              got, s.GetDocument("setting", "k"));
                           return Status::Ok();
                         })
                   .ok());
@@ -85,9 +85,9 @@ TEST_F(StoreCacheTest, UnknownCitizenIsNotFoundAndNotCached) {
   Status s = cache.With("c_00000000000000000000000000000000",
                         [](CitizenStore&) { return Status::Ok(); });
   EXPECT_EQ(s.code(), StatusCode::kNotFound);
-  EXPECT_EQ(cache.With("../etc", [](CitizenStore&) { return Status::Ok(); })
-                .code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(
+      cache.With("../etc", [](CitizenStore&) { return Status::Ok(); }).code(),
+      StatusCode::kNotFound);
   EXPECT_EQ(cache.open_stores(), 0u);
 }
 
@@ -135,10 +135,9 @@ TEST_F(StoreCacheTest, ExclusiveClosesTheStoreForErasure) {
   StoreCache cache(vault_.get(), 4);
   ASSERT_TRUE(WriteSetting(cache, ids_[0], "x").ok());
   EXPECT_EQ(cache.open_stores(), 1u);
-  ASSERT_TRUE(cache
-                  .Exclusive(ids_[0],
-                             [&] { return vault_->EraseCitizen(ids_[0]); })
-                  .ok());
+  ASSERT_TRUE(
+      cache.Exclusive(ids_[0], [&] { return vault_->EraseCitizen(ids_[0]); })
+          .ok());
   EXPECT_EQ(cache.open_stores(), 0u);
   EXPECT_EQ(WriteSetting(cache, ids_[0], "y").code(), StatusCode::kNotFound);
 }

@@ -48,8 +48,9 @@ StatusOr<IssuedToken> TokenStore::Issue(std::string_view role,
   MutexLock lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
-      registry_->Prepare("INSERT INTO tokens (hash, role, principal, "
-                         "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)"));
+      registry_->Prepare(
+          "INSERT INTO tokens (hash, role, principal, "
+          "created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)"));
   st.BindBlob(1, hash)
       .Bind(2, role)
       .Bind(3, principal)
@@ -105,7 +106,8 @@ StatusOr<TokenInfo> TokenStore::Redeem(std::string_view token,
   {
     TILLIT_ASSIGN_OR_RETURN(
         storage::Statement up,
-        registry_->Prepare("UPDATE tokens SET revoked_at = ?2 WHERE hash = ?1"));
+        registry_->Prepare(
+            "UPDATE tokens SET revoked_at = ?2 WHERE hash = ?1"));
     up.BindBlob(1, hash).Bind(2, now);
     TILLIT_RETURN_IF_ERROR(up.Run());
   }

@@ -1,10 +1,11 @@
 // Tests of the vault's tokens (TokenStore, through the Vault).
+#include "tillit/vault/tokens.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <string_view>
 
-#include "tillit/vault/tokens.h"
 #include "tillit/vault/vault.h"
 #include "vault_test.h"
 

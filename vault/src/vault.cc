@@ -148,9 +148,9 @@ StatusOr<std::unique_ptr<Vault::Internals>> Vault::Internals::Open(
       [](storage::Database& d) { return d.Exec(kRegistrySchema); });
   if (!db.ok()) return db.status().WithContext("registry");
   return std::unique_ptr<Internals>(new Internals(
-      options, std::move(location), sealed, std::move(keys),
-      std::move(keyring), std::move(master), std::move(patient_index_key),
-      std::move(token_key), std::move(db).value()));
+      options, std::move(location), sealed, std::move(keys), std::move(keyring),
+      std::move(master), std::move(patient_index_key), std::move(token_key),
+      std::move(db).value()));
 }
 
 Status Vault::Internals::Recover() {
@@ -165,8 +165,8 @@ Status Vault::Internals::Recover() {
   for (;;) {
     TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    TILLIT_RETURN_IF_ERROR(
-        RemoveCitizenFiles(options.env, CitizenPath(std::string(st.ColumnText(0)))));
+    TILLIT_RETURN_IF_ERROR(RemoveCitizenFiles(
+        options.env, CitizenPath(std::string(st.ColumnText(0)))));
   }
   return Status::Ok();
 }
@@ -220,8 +220,8 @@ StatusOr<Vault::Created> Vault::Init(const VaultOptions& options) {
 }
 
 StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
-  auto text =
-      storage::ReadFileLimited(VaultJsonPath(options.data_dir), kMaxVaultJsonBytes);
+  auto text = storage::ReadFileLimited(VaultJsonPath(options.data_dir),
+                                       kMaxVaultJsonBytes);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound) {
       return Status::NotFound(

@@ -55,10 +55,12 @@ class Vault::Internals {
  public:
   // Derives the sub-keys from `master` and opens the registry (creating
   // it, with its schema, when `create`).
-  static StatusOr<std::unique_ptr<Internals>> Open(
-      const VaultOptions& options, RootKeys::Location location, bool sealed,
-      RootKeys keys, crypto::Keyring keyring, crypto::SecretBytes master,
-      bool create);
+  static StatusOr<std::unique_ptr<Internals>> Open(const VaultOptions& options,
+                                                   RootKeys::Location location,
+                                                   bool sealed, RootKeys keys,
+                                                   crypto::Keyring keyring,
+                                                   crypto::SecretBytes master,
+                                                   bool create);
 
   Internals(const Internals&) = delete;
   Internals& operator=(const Internals&) = delete;
@@ -130,7 +132,7 @@ class Vault::Internals {
   const std::unique_ptr<storage::Database> registry PT_GUARDED_BY(mu);
   RootKeys keys GUARDED_BY(mu);
   crypto::Keyring keyring GUARDED_BY(mu);  // over `keys`
-  TokenStore tokens;  // in `registry`, under `mu`
+  TokenStore tokens;                       // in `registry`, under `mu`
 
  private:
   Internals(const VaultOptions& options, RootKeys::Location location,

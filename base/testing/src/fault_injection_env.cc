@@ -176,8 +176,8 @@ StatusOr<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewWritableFile(
                           target()->NewWritableFile(path, mode, exclusive));
   MutexLock lock(&mu_);
   files_[path] = FileState{};
-  PendingChange change{PendingChange::kCreated, path, "", before,
-                       before_state, before_mode};
+  PendingChange change{
+      PendingChange::kCreated, path, "", before, before_state, before_mode};
   if (before && before_state) before->resize(before_state->synced_size);
   pending_[DirectoryOf(path)].push_back(std::move(change));
   return std::unique_ptr<WritableFile>(

@@ -11,9 +11,9 @@
 #include <string>
 #include <string_view>
 
+#include "tillit/base/status.h"
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/random.h"
-#include "tillit/base/status.h"
 #include "tillit/vault/vault.h"
 
 namespace tillit::api {
@@ -49,8 +49,7 @@ StatusOr<Registration> RegisterProvider(vault::Vault& vault,
                                         crypto::Random& rng,
                                         std::string_view json,
                                         int64_t token_ttl_seconds);
-StatusOr<Registration> RegisterAuditor(vault::Vault& vault,
-                                       crypto::Random& rng,
+StatusOr<Registration> RegisterAuditor(vault::Vault& vault, crypto::Random& rng,
                                        std::string_view json,
                                        int64_t token_ttl_seconds);
 

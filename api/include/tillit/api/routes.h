@@ -24,11 +24,11 @@ enum Role : uint32_t {
 std::string_view RoleName(Role r);  // "admin", "citizen", ...
 
 struct RouteInfo {
-  std::string method;                // GET, POST, PUT, DELETE
-  std::string path;                  // OpenAPI form: /v1/studies/{id}
-  uint32_t roles = 0;                // Role bits
-  std::vector<std::string> query;    // accepted query parameters
-  bool large_body = false;           // up to max_body_bytes (else JSON limit)
+  std::string method;              // GET, POST, PUT, DELETE
+  std::string path;                // OpenAPI form: /v1/studies/{id}
+  uint32_t roles = 0;              // Role bits
+  std::vector<std::string> query;  // accepted query parameters
+  bool large_body = false;         // up to max_body_bytes (else JSON limit)
 };
 
 // Every route the server answers, in table order.

@@ -3,9 +3,10 @@
 // One Server serves one opened Vault. It owns the audit log, the consent
 // service and a StoreCache of open citizen stores. Every request is
 // matched against the route table (routes.h), authenticated by bearer
-// token or by a paired device's RFC 9421 signature, authorised by role and then by object (another citizen's data is
-// 404), rate limited, and answered; every access to a citizen's data is
-// written to the audit log before anything is released (fail closed).
+// token or by a paired device's RFC 9421 signature, authorised by role and then
+// by object (another citizen's data is 404), rate limited, and answered; every
+// access to a citizen's data is written to the audit log before anything is
+// released (fail closed).
 //
 // Limits (all set at run time: cpp-httplib is a shared library, its
 // compile-time macros do nothing here): body size (413 before the body is
@@ -25,9 +26,9 @@
 #include <ostream>
 #include <string>
 
-#include "tillit/crypto/random.h"
-#include "tillit/base/status.h"
 #include "tillit/base/clock.h"
+#include "tillit/base/status.h"
+#include "tillit/crypto/random.h"
 #include "tillit/vault/vault.h"
 
 namespace tillit::api {
@@ -39,9 +40,9 @@ struct ServerOptions {
   std::string tls_cert;
   std::string tls_key;
 
-  size_t threads = 64;          // workers; one per open connection
-  size_t max_queued = 256;      // connections waiting for a worker
-  int listen_backlog = 1024;    // handshakes waiting for accept()
+  size_t threads = 64;                // workers; one per open connection
+  size_t max_queued = 256;            // connections waiting for a worker
+  int listen_backlog = 1024;          // handshakes waiting for accept()
   size_t max_body_bytes = 64u << 20;  // imports and pushes
   size_t max_json_bytes = 1u << 20;   // every other JSON body
   int max_json_depth = 64;

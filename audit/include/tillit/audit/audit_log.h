@@ -35,12 +35,11 @@
 #include "tillit/audit/checkpoint.h"
 #include "tillit/audit/entry.h"
 #include "tillit/audit/merkle.h"
-#include "tillit/crypto/secret.h"
-#include "tillit/crypto/signing.h"
 #include "tillit/base/mutex.h"
 #include "tillit/base/status.h"
-#include "tillit/storage/database.h"
 #include "tillit/crypto/kdf.h"
+#include "tillit/crypto/secret.h"
+#include "tillit/crypto/signing.h"
 #include "tillit/storage/database.h"
 
 namespace tillit::audit {
@@ -129,12 +128,11 @@ class AuditLog final : public AuditSink {
  private:
   explicit AuditLog(Options options) : options_(std::move(options)) {}
   // Takes the opened database and loads the tree from it.
-  Status Load(std::unique_ptr<storage::Database> db)
-      EXCLUDES(write_mu_, mu_);
+  Status Load(std::unique_ptr<storage::Database> db) EXCLUDES(write_mu_, mu_);
   struct Pending {
     const AuditEntry* entry;
     std::string canonical;
-    Hash leaf;  // computed by the caller's thread, not the leader's
+    Hash leaf;      // computed by the caller's thread, not the leader's
     CondVar* wake;  // the waiting caller's (bound to mu_)
     bool done = false;
     Status status;

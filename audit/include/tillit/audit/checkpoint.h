@@ -23,8 +23,8 @@
 #include <utility>
 
 #include "tillit/audit/merkle.h"
-#include "tillit/crypto/signing.h"
 #include "tillit/base/status.h"
+#include "tillit/crypto/signing.h"
 
 namespace tillit::audit {
 

@@ -20,8 +20,8 @@
 #include <span>
 #include <vector>
 
-#include "tillit/crypto/hash.h"
 #include "tillit/base/status.h"
+#include "tillit/crypto/hash.h"
 
 namespace tillit::audit {
 

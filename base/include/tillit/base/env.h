@@ -118,9 +118,7 @@ class EnvWrapper : public Env {
     return target_->FileExists(path);
   }
   int64_t NowSeconds() override { return target_->NowSeconds(); }
-  void FillRandom(std::span<uint8_t> out) override {
-    target_->FillRandom(out);
-  }
+  void FillRandom(std::span<uint8_t> out) override { target_->FillRandom(out); }
 
  private:
   Env* const target_;

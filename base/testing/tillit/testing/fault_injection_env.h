@@ -76,9 +76,9 @@ class FaultInjectionEnv final : public EnvWrapper {
   // A directory change not yet made durable, and how to undo it.
   struct PendingChange {
     enum Kind { kCreated, kRenamed, kRemoved } kind;
-    std::string path;                    // created/removed path, or target
-    std::string from;                    // kRenamed: the source
-    std::optional<std::string> before;   // content `path` had, if any
+    std::string path;                   // created/removed path, or target
+    std::string from;                   // kRenamed: the source
+    std::optional<std::string> before;  // content `path` had, if any
     std::optional<FileState> before_state;
     unsigned mode = 0600;
   };

@@ -60,8 +60,8 @@ enum class ConditionCode : uint8_t {
   kMOR,     // DUO:0000024 publication moratorium (obligation)
 };
 
-std::string_view DuoId(Purpose p);         // "DUO:0000042", ...
-std::string_view DuoId(ConditionCode c);   // "DUO:0000045", ...
+std::string_view DuoId(Purpose p);        // "DUO:0000042", ...
+std::string_view DuoId(ConditionCode c);  // "DUO:0000045", ...
 std::optional<Purpose> ParsePurpose(std::string_view duo_id);
 std::optional<ConditionCode> ParseCondition(std::string_view duo_id);
 // PUB, COL, RTN and MOR: obligations a study must have accepted.
@@ -173,10 +173,10 @@ struct Study {
   PurposeSpec purpose;
   CategorySet categories = 0;
   Period data_period;
-  std::string ethics_approval;                // empty: none
-  std::vector<ConditionCode> obligations;     // accepted PUB/COL/RTN/MOR
-  bool commercial_use = false;                // forced by a commercial org
-  bool genetic = false;                       // a genetic study (for GSO)
+  std::string ethics_approval;             // empty: none
+  std::vector<ConditionCode> obligations;  // accepted PUB/COL/RTN/MOR
+  bool commercial_use = false;             // forced by a commercial org
+  bool genetic = false;                    // a genetic study (for GSO)
 };
 
 // Primary-use restrictions (EHDS): hidden from care providers.
@@ -215,7 +215,7 @@ struct ProviderRequest {
 
 // Why a grant did not permit: the first clause that failed, in this order.
 enum class Clause : uint8_t {
-  kOptOut,      // research opt-out is on (research requests only)
+  kOptOut,  // research opt-out is on (research requests only)
   kRevoked,
   kExpired,
   kGrantee,
@@ -242,11 +242,11 @@ struct ScopePart {
 
 struct Decision {
   bool permit = false;
-  bool break_glass = false;  // a provider's active break-glass applied
+  bool break_glass = false;          // a provider's active break-glass applied
   std::vector<uint32_t> permitting;  // indexes into CitizenPolicy::grants
   std::vector<Reason> reasons;       // one per grant that did not permit
   std::vector<ScopePart> scope;      // one per permitting grant
-  void Clear();  // keeps capacity, for reuse in hot loops
+  void Clear();                      // keeps capacity, for reuse in hot loops
 };
 
 // Research use: default deny; opt-out denies all; a grant permits when it is

@@ -30,9 +30,9 @@
 #include <utility>
 #include <vector>
 
+#include "tillit/base/status.h"
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
-#include "tillit/base/status.h"
 
 namespace tillit::crypto {
 

@@ -20,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "tillit/crypto/secret.h"
 #include "tillit/base/status.h"
+#include "tillit/crypto/secret.h"
 
 namespace tillit::crypto {
 

@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "tillit/crypto/secret.h"
 #include "tillit/base/status.h"
+#include "tillit/crypto/secret.h"
 
 namespace tillit::crypto {
 

@@ -17,10 +17,10 @@
 #include <span>
 #include <vector>
 
+#include "tillit/base/status.h"
 #include "tillit/crypto/aead.h"
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
-#include "tillit/base/status.h"
 
 namespace tillit::crypto {
 

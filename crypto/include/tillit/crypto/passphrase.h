@@ -18,9 +18,9 @@
 #include <string>
 #include <string_view>
 
+#include "tillit/base/status.h"
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
-#include "tillit/base/status.h"
 
 namespace tillit::crypto {
 

@@ -1,8 +1,8 @@
 // Random: the injected source of randomness.
 //
 // Production code takes a Random& and gets Random::System() (the default
-// Env's randomness, getrandom(2)) or an EnvRandom over an injected Env. Tests pass a DeterministicRandom to make keys, nonces and
-// ids reproducible.
+// Env's randomness, getrandom(2)) or an EnvRandom over an injected Env. Tests
+// pass a DeterministicRandom to make keys, nonces and ids reproducible.
 //
 // Thread-safety: System() is safe from any thread. A DeterministicRandom is
 // internally synchronised.

@@ -13,9 +13,9 @@
 #include <span>
 #include <utility>
 
+#include "tillit/base/status.h"
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
-#include "tillit/base/status.h"
 
 namespace tillit::crypto {
 

@@ -35,8 +35,8 @@
 #include <string>
 #include <string_view>
 
-#include "tillit/crypto/signing.h"
 #include "tillit/base/status.h"
+#include "tillit/crypto/signing.h"
 
 namespace tillit::http_signature {
 
@@ -76,9 +76,9 @@ struct SignedFields {
   std::string signature;
 };
 // The three fields for a request with `method`, `target` and `body`.
-SignedFields SignRequest(const crypto::SigningKey& key,
-                         std::string_view method, std::string_view target,
-                         std::string_view body, const SignatureParams& params);
+SignedFields SignRequest(const crypto::SigningKey& key, std::string_view method,
+                         std::string_view target, std::string_view body,
+                         const SignatureParams& params);
 
 struct ReceivedSignature {
   SignatureParams params;

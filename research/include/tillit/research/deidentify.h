@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "tillit/research/pseudonymiser.h"
 #include "tillit/base/status.h"
+#include "tillit/research/pseudonymiser.h"
 
 namespace tillit::research {
 

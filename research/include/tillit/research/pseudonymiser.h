@@ -23,9 +23,9 @@
 #include <string_view>
 #include <utility>
 
+#include "tillit/base/status.h"
 #include "tillit/crypto/hash.h"
 #include "tillit/crypto/secret.h"
-#include "tillit/base/status.h"
 
 namespace tillit::research {
 

@@ -30,9 +30,9 @@
 
 #include "tillit/audit/audit_log.h"
 #include "tillit/base/env.h"
+#include "tillit/base/status.h"
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/secret.h"
-#include "tillit/base/status.h"
 #include "tillit/vault/store_cache.h"
 #include "tillit/vault/vault.h"
 

@@ -28,8 +28,8 @@
 #include <string>
 #include <string_view>
 
-#include "tillit/crypto/secret.h"
 #include "tillit/base/status.h"
+#include "tillit/crypto/secret.h"
 
 struct sqlite3;
 struct sqlite3_stmt;

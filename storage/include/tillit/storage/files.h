@@ -12,9 +12,9 @@
 #include <span>
 #include <string>
 
-#include "tillit/crypto/secret.h"
 #include "tillit/base/env.h"
 #include "tillit/base/status.h"
+#include "tillit/crypto/secret.h"
 
 namespace tillit::storage {
 

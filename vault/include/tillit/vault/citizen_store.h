@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "tillit/base/status.h"
-#include "tillit/storage/database.h"
 #include "tillit/fhir/fhir.h"
+#include "tillit/storage/database.h"
 
 namespace tillit::vault {
 
@@ -104,8 +104,8 @@ class CitizenStore {
   // A store over a brand-new, empty file opened without Setup: the schema
   // is created inside the first Put's transaction, so a new citizen's
   // file is written and synced once.
-  static std::unique_ptr<CitizenStore> CreateNew(std::string citizen_id,
-                                                 std::unique_ptr<storage::Database> db);
+  static std::unique_ptr<CitizenStore> CreateNew(
+      std::string citizen_id, std::unique_ptr<storage::Database> db);
   CitizenStore(std::string citizen_id, std::unique_ptr<storage::Database> db,
                int64_t generation, GenerationSink sink, int64_t now);
 
@@ -157,7 +157,8 @@ class CitizenStore {
  private:
   StatusOr<std::map<std::string, int64_t>> CountBy(const char* sql);
   // Bumps the generation inside `txn`, commits, then tells the sink.
-  Status CommitWrite(storage::Database::Transaction& txn, const IndexUpdate* index);
+  Status CommitWrite(storage::Database::Transaction& txn,
+                     const IndexUpdate* index);
 
   std::string citizen_id_;
   std::unique_ptr<storage::Database> db_;

@@ -29,12 +29,12 @@
 #include <optional>
 #include <string>
 
+#include "tillit/base/env.h"
+#include "tillit/base/status.h"
 #include "tillit/crypto/keyring.h"
 #include "tillit/crypto/passphrase.h"
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
-#include "tillit/base/env.h"
-#include "tillit/base/status.h"
 
 namespace tillit::vault {
 

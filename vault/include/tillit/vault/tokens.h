@@ -65,9 +65,8 @@ class TokenStore {
   TokenStore& operator=(const TokenStore&) = delete;
 
   // InvalidArgument unless ttl_seconds > 0.
-  StatusOr<IssuedToken> Issue(std::string_view role,
-                              std::string_view principal, int64_t ttl_seconds)
-      EXCLUDES(mu_);
+  StatusOr<IssuedToken> Issue(std::string_view role, std::string_view principal,
+                              int64_t ttl_seconds) EXCLUDES(mu_);
   // The role and principal of a token that exists, has not expired and is
   // not revoked; Unauthenticated otherwise (one message for every case).
   StatusOr<TokenInfo> Verify(std::string_view token) EXCLUDES(mu_);
@@ -80,8 +79,7 @@ class TokenStore {
   // is already revoked.
   Status Revoke(std::string_view token) EXCLUDES(mu_);
   // Revokes every live token of a principal; returns how many.
-  StatusOr<int64_t> RevokePrincipal(std::string_view principal)
-      EXCLUDES(mu_);
+  StatusOr<int64_t> RevokePrincipal(std::string_view principal) EXCLUDES(mu_);
 
  private:
   // The keyed hash a presented token is stored under, or `refusal` for a

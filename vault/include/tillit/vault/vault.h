@@ -33,18 +33,18 @@
 #include <string>
 #include <vector>
 
+#include "tillit/base/clock.h"
+#include "tillit/base/env.h"
+#include "tillit/base/status.h"
 #include "tillit/crypto/hash.h"
 #include "tillit/crypto/kdf.h"
 #include "tillit/crypto/keyring.h"
 #include "tillit/crypto/passphrase.h"
 #include "tillit/crypto/random.h"
 #include "tillit/crypto/secret.h"
-#include "tillit/base/status.h"
-#include "tillit/vault/citizen_store.h"
-#include "tillit/base/clock.h"
-#include "tillit/base/env.h"
-#include "tillit/storage/database.h"
 #include "tillit/fhir/fhir.h"
+#include "tillit/storage/database.h"
+#include "tillit/vault/citizen_store.h"
 #include "tillit/vault/root_keys.h"
 #include "tillit/vault/tokens.h"
 
