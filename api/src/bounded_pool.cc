@@ -11,7 +11,7 @@ thread_local bool t_shedding = false;
 }  // namespace
 
 BoundedPool::BoundedPool(size_t threads, size_t max_queued)
-    : max_queued_(max_queued) {
+    : max_queued_(max_queued), idle_(threads) {
   for (size_t i = 0; i < threads; ++i) {
     workers_.emplace_back([this] { Work(false); });
   }
@@ -51,14 +51,17 @@ void BoundedPool::Work(bool shedding) {
     {
       MutexLock lock(&mu_);
       Queue& q = shedding ? shed_ : queue_;
-      if (!shedding) ++idle_;
       while (!stopping_ && q.empty()) WaitLocked();
-      if (!shedding) --idle_;
       if (q.empty()) return;  // stopping, and nothing left to finish
       fn = std::move(q.front());
       q.pop_front();
+      if (!shedding) --idle_;
     }
     fn();
+    if (!shedding) {
+      MutexLock lock(&mu_);
+      ++idle_;
+    }
   }
 }
 

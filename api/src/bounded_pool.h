@@ -47,7 +47,10 @@ class BoundedPool final : public httplib::TaskQueue {
   CondVar cv_{&mu_};
   Queue queue_ GUARDED_BY(mu_);
   Queue shed_ GUARDED_BY(mu_);
-  size_t idle_ GUARDED_BY(mu_) = 0;  // workers waiting for a connection
+  // Workers not running a connection. A worker counts as idle from the
+  // start, before its thread first waits: otherwise the first connections
+  // after listening could be shed while the workers are still starting.
+  size_t idle_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
   std::thread shedder_;
