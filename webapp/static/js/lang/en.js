@@ -114,4 +114,8 @@ export default {
   'record.id': 'Record id',
   'record.showRaw': 'Show the raw FHIR data',
   'record.hideRaw': 'Hide the raw FHIR data',
+
+  // --- sharing and hiding (views/sharing.js, grant.js, hide.js)
+
+  // --- end of sharing and hiding
 };
