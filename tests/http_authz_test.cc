@@ -122,6 +122,7 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       {"GET /v1/me/restrictions", {citizens, "", "", false}},
       {"PUT /v1/me/restrictions",
        {citizens, R"({"categories": [], "records": []})", "", false}},
+      {"GET /v1/me/research-opt-out", {citizens, "", "", false}},
       {"PUT /v1/me/research-opt-out",
        {citizens, R"({"opted_out": false})", "", false}},
       {"GET /v1/me/access-log", {citizens, "", "?limit=5", false}},

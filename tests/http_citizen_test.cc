@@ -401,9 +401,13 @@ TEST_F(CitizenConsentTest, GrantPreviewListRevoke) {
   EXPECT_EQ(list.Json()["consents"][0]["id"], gid);
 
   // Opt-out: previews match no study any more.
+  EXPECT_EQ(Get("/v1/me/research-opt-out", c.token).Json(),
+            json({{"opted_out", false}}));
   Reply out = Put("/v1/me/research-opt-out", R"({"opted_out": true})", c.token);
   ASSERT_EQ(out.status, 200) << out.body;
   EXPECT_EQ(out.Json(), json({{"opted_out", true}}));
+  EXPECT_EQ(Get("/v1/me/research-opt-out", c.token).Json(),
+            json({{"opted_out", true}}));
   EXPECT_EQ(Post("/v1/me/consents/preview", kResearchGrant.dump(), c.token)
                 .Json()["matching_studies"],
             json::array());

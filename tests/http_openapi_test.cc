@@ -836,6 +836,8 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
         Put("/v1/me/restrictions", R"({"categories":["financial"]})", citizen),
         200);
   check("GET", "/v1/me/restrictions", Get("/v1/me/restrictions", citizen), 200);
+  check("GET", "/v1/me/research-opt-out",
+        Get("/v1/me/research-opt-out", citizen), 200);
   check("PUT", "/v1/me/research-opt-out",
         Put("/v1/me/research-opt-out", R"({"opted_out":false})", citizen), 200);
 

@@ -391,6 +391,21 @@ TEST_F(ProviderTest, BreakGlassOverridesRestrictionsAndIsLogged) {
   EXPECT_EQ(short_session.Json()["expires"].get<int64_t>() -
                 short_session.Json()["started"].get<int64_t>(),
             7200);
+
+  // The citizen's access log carries both sessions with their reasons.
+  auto citizen = vault_->IssueToken("citizen", c, 3600);
+  ASSERT_TRUE(citizen.ok());
+  Reply log =
+      Get("/v1/me/access-log", std::string(citizen->ExposeSecretText()));
+  ASSERT_EQ(log.status, 200) << log.body;
+  const json sessions = log.Json()["break_glass"];
+  ASSERT_EQ(sessions.size(), 2u) << log.body;
+  std::set<std::string> reasons;
+  for (const json& s : sessions) {
+    reasons.insert(s["reason"].get<std::string>());
+    EXPECT_GT(s["expires"].get<int64_t>(), s["started"].get<int64_t>());
+  }
+  EXPECT_EQ(reasons, (std::set<std::string>{"cardiac arrest in ER", "x-ray"}));
 }
 
 TEST_F(ProviderTest, BreakGlassBodiesAreCheckedAndUnknownCitizensAre404) {

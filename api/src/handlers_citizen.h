@@ -75,6 +75,7 @@ Status PreviewConsent(Api& api, Call& call);
 Status RevokeConsent(Api& api, Call& call);
 Status GetRestrictions(Api& api, Call& call);
 Status PutRestrictions(Api& api, Call& call);
+Status GetOptOut(Api& api, Call& call);
 Status PutOptOut(Api& api, Call& call);
 
 // handlers_citizen_account.cc

@@ -2,8 +2,8 @@
 // proofs), paired devices and erasure (see handlers_citizen.h for the
 // audit rules).
 //
-// From the Api: audit() (and its log), devices(), stores() and vault()
-// (erasure).
+// From the Api: audit() (and its log), consent() (break-glass reasons),
+// devices(), stores() and vault() (erasure).
 #include <algorithm>
 
 #include "api.h"
@@ -70,10 +70,23 @@ Status AccessLog(Api& api, Call& call) {
     }
     list.push_back(std::move(j));
   }
+  // Break-glass sessions opened on the citizen, with the reason the
+  // provider gave: the log's entries hold no free text, so the reason
+  // travels beside them (the citizen's own data, read from their store).
+  TILLIT_ASSIGN_OR_RETURN(consent::CitizenPolicy policy,
+                          api.consent().LoadPolicy(call.who().id));
+  json sessions = json::array();
+  for (const consent::BreakGlass& b : policy.break_glass) {
+    sessions.push_back({{"provider_id", b.provider_id},
+                        {"reason", b.reason},
+                        {"started", b.started},
+                        {"expires", b.expires}});
+  }
   call.Reply({{"entries", std::move(list)},
               {"next", more ? json(entries.back().index) : json(nullptr)},
               {"tree_size", size},
-              {"checkpoint", note}});
+              {"checkpoint", note},
+              {"break_glass", std::move(sessions)}});
   return Status::Ok();
 }
 

@@ -117,6 +117,17 @@ Status PutRestrictions(Api& api, Call& call) {
   return Status::Ok();
 }
 
+Status GetOptOut(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(bool opted_out,
+                          api.consent().GetResearchOptOut(call.who().id));
+  TILLIT_RETURN_IF_ERROR(
+      api.audit()
+          .Append(call, Entry("research-opt-out.read", call))
+          .status());
+  call.Reply({{"opted_out", opted_out}});
+  return Status::Ok();
+}
+
 Status PutOptOut(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(json j, call.Json());
   if (!j.is_object() || j.size() != 1 || !j.contains("opted_out") ||

@@ -212,6 +212,17 @@ StatusOr<Restrictions> ConsentService::SetRestrictions(
   return r;
 }
 
+StatusOr<bool> ConsentService::GetResearchOptOut(
+    const std::string& citizen_id) {
+  bool opted_out = false;
+  TILLIT_RETURN_IF_ERROR(
+      access_->With(citizen_id, [&](vault::CitizenStore& store) -> Status {
+        TILLIT_ASSIGN_OR_RETURN(opted_out, ReadOptOut(store));
+        return Status::Ok();
+      }));
+  return opted_out;
+}
+
 Status ConsentService::SetResearchOptOut(const std::string& citizen_id,
                                          bool opted_out) {
   return access_->With(citizen_id, [&](vault::CitizenStore& store) -> Status {

@@ -51,7 +51,7 @@ async function toError(res) {
  * Sends a signed request and returns the Response (status 2xx) or throws
  * ApiError / NetworkError. `path` includes any query string.
  */
-export async function send(method, path, body) {
+export async function send(method, path, body, extraHeaders = {}) {
   const pairing = await device.load();
   if (!pairing) throw new ApiError(401, 'unauthenticated', '', '');
   const bytes = body === undefined ? new Uint8Array()
@@ -60,6 +60,7 @@ export async function send(method, path, body) {
     method, target: path, body: bytes,
     privateKey: pairing.privateKey, keyId: pairing.deviceId,
   });
+  Object.assign(headers, extraHeaders);
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res;
   try {

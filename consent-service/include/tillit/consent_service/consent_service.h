@@ -80,6 +80,7 @@ class ConsentService {
 
   // --- research opt-out
   Status SetResearchOptOut(const std::string& citizen_id, bool opted_out);
+  StatusOr<bool> GetResearchOptOut(const std::string& citizen_id);
 
   // --- break-glass: a reason of 1..1000 bytes; lasts 24 hours (or less
   // with `hours`).

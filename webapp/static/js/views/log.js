@@ -1,0 +1,114 @@
+// Who looked at my data: the access log, newest first. An entry is marked
+// "verified" only after this app has checked its inclusion proof against a
+// checkpoint signed by the pinned audit key, and that checkpoint's
+// consistency with the last one this browser saw (kept in IndexedDB). A
+// rolled-back or forked log is shown as a warning, never silently.
+import { parseVerifierKey } from '../crypto/checkpoint.js';
+import { verifyAccessLogPage } from '../crypto/auditlog.js';
+import * as store from '../store.js';
+import { formatDateTime, formatNumber, t } from '../i18n.js';
+import { h } from '../ui.js';
+
+const PAGE = 50;
+const WITNESS = 'witness';
+
+function actorText(e, ctx) {
+  switch (e.actor_kind) {
+    case 'citizen':
+      return e.actor_id === ctx.pairing.citizenId ? t('log.actor.you')
+        : t('log.actor.citizen', { id: e.actor_id });
+    case 'provider': return t('log.actor.provider', { id: e.actor_id });
+    case 'researcher': return t('log.actor.researcher', { id: e.actor_id });
+    case 'auditor': return t('log.actor.auditor', { id: e.actor_id });
+    case 'operator': return t('log.actor.operator');
+    default: return t('log.actor.system');
+  }
+}
+
+function actionText(action) {
+  const key = `log.action.${action}`;
+  const text = t(key);
+  return text === key ? action : text;
+}
+
+function breakGlassFor(e, sessions) {
+  return sessions.find((s) => s.provider_id === e.actor_id &&
+    e.time >= s.started - 60 && e.time <= s.expires);
+}
+
+function entryItem(e, ctx, verified, sessions) {
+  const session = e.actor_kind === 'provider' ? breakGlassFor(e, sessions) : null;
+  const isBreakGlass = e.action.startsWith('break-glass') || !!session;
+  const ok = verified === true;
+  const categories = (e.categories || []).map((c) => t(`category.${c}`));
+  return h('li', { class: ['log-entry', isBreakGlass && 'break-glass'],
+    dataset: { index: String(e.index), action: e.action } },
+  h('p', {},
+    h('span', { class: 'who' }, actorText(e, ctx)), ' ',
+    h('span', {}, actionText(e.action)), ' ',
+    isBreakGlass ? h('span', { class: 'badge break-glass' }, t('log.breakGlass')) : null),
+  session ? h('p', { class: 'reason' }, t('log.breakGlassReason', { reason: session.reason })) : null,
+  h('p', { class: 'when' }, formatDateTime(e.time * 1000)),
+  categories.length ? h('p', {}, t('log.categories', { list: categories.join(', ') })) : null,
+  e.purpose ? h('p', {}, t('log.purpose', { purpose: t(`duo.${e.purpose}`) === `duo.${e.purpose}`
+    ? e.purpose : t(`duo.${e.purpose}`) })) : null,
+  e.study_id ? h('p', {}, t('log.study', { id: e.study_id })) : null,
+  e.decision && e.decision !== 'none'
+    ? h('p', {}, h('span', { class: ['badge', e.decision === 'deny' && 'deny'] },
+      t(`log.decision.${e.decision}`))) : null,
+  h('p', {}, ok
+    ? h('span', { class: 'badge verified', title: t('log.verifiedHelp') }, `✓ ${t('log.verified')}`)
+    : h('span', { class: 'badge unverified' }, t('log.unverified'))));
+}
+
+export async function render(main, ctx) {
+  const before = ctx.params.get('before');
+  const q = new URLSearchParams({ proofs: 'true', limit: String(PAGE) });
+  if (before && /^\d+$/.test(before)) q.set('before', before);
+  const page = await ctx.api.get(`/v1/me/access-log?${q}`);
+
+  let verified = new Map();
+  let warning = null;
+  try {
+    const key = await parseVerifierKey(ctx.pairing.auditKey);
+    const stored = (await store.get(WITNESS)) || null;
+    const fetchConsistency = async (from, to) =>
+      (await ctx.api.get(`/v1/audit/proofs/consistency?from=${from}&to=${to}`)).hashes;
+    const result = await verifyAccessLogPage(page, key, stored, fetchConsistency,
+      ctx.pairing.citizenId);
+    verified = result.verified;
+    await store.put(WITNESS, result.witness);
+    if ([...verified.values()].some((v) => v !== true)) {
+      warning = h('div', { class: 'warning', role: 'alert', id: 'log-warning' },
+        h('p', {}, t('log.warning.invalid')), h('p', {}, t('log.warning.advice')));
+    }
+  } catch (err) {
+    if (err && err.name === 'ProofError') {
+      const kind = err.kind === 'rollback' || err.kind === 'fork' ? err.kind : 'invalid';
+      warning = h('div', { class: 'warning', role: 'alert', id: 'log-warning' },
+        h('p', {}, t(`log.warning.${kind}`)),
+        h('p', {}, t('log.warning.advice')));
+    } else {
+      throw err;
+    }
+  }
+
+  const sessions = Array.isArray(page.break_glass) ? page.break_glass : [];
+  const entries = page.entries || [];
+  const count = [...verified.values()].filter((v) => v === true).length;
+  main.append(
+    h('h1', {}, t('log.title')),
+    h('p', {}, t('log.intro')),
+    warning,
+    h('p', { class: 'muted', id: 'log-summary' },
+      t('log.summary', { verified: formatNumber(count), shown: formatNumber(entries.length),
+        size: formatNumber(page.tree_size) })),
+    entries.length ? h('ol', { class: 'log' },
+      entries.map((e) => entryItem(e, ctx, verified.get(e.index), sessions)))
+      : h('p', {}, t('log.none')),
+    page.next !== null && page.next !== undefined
+      ? h('p', {}, h('a', { href: `#/log?before=${page.next}`, id: 'log-older' }, t('log.older')))
+      : null,
+    before ? h('p', {}, h('a', { href: '#/log' }, t('log.newest'))) : null);
+}
+
