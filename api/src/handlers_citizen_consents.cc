@@ -121,9 +121,7 @@ Status GetOptOut(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(bool opted_out,
                           api.consent().GetResearchOptOut(call.who().id));
   TILLIT_RETURN_IF_ERROR(
-      api.audit()
-          .Append(call, Entry("research-opt-out.read", call))
-          .status());
+      api.audit().Append(call, Entry("research-opt-out.read", call)).status());
   call.Reply({{"opted_out", opted_out}});
   return Status::Ok();
 }
