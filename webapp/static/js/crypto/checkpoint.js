@@ -51,12 +51,14 @@ export class ProofError extends Error {
 }
 
 const malformed = (why) => new ProofError("malformed", why);
+const tooLarge = () => malformed("note is larger than 64 KiB");
 
 // Control characters: C0, DEL and C1.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 // Unicode White_Space outside ASCII.
-const UNICODE_SPACE = /[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+const UNICODE_SPACE =
+  /[\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
 
 /**
  * True when `name` can name a note key: a non-empty well-formed string with
@@ -71,7 +73,8 @@ export function isValidKeyName(name) {
 }
 
 async function sha256(bytes) {
-  return new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", bytes));
+  const digest = await globalThis.crypto.subtle.digest("SHA-256", bytes);
+  return new Uint8Array(digest);
 }
 
 /**
@@ -122,8 +125,11 @@ export async function parseVerifierKey(text) {
   if (first < 0) throw malformed("verifier key has no '+'");
   const name = text.slice(0, first);
   const rest = text.slice(first + 1);
-  if (!isValidKeyName(name)) throw malformed("verifier key has an invalid name");
-  if (rest.length < 9 || rest[8] !== "+" || !/^[0-9a-fA-F]{8}$/.test(rest.slice(0, 8))) {
+  if (!isValidKeyName(name)) {
+    throw malformed("verifier key has an invalid name");
+  }
+  if (rest.length < 9 || rest[8] !== "+" ||
+      !/^[0-9a-fA-F]{8}$/.test(rest.slice(0, 8))) {
     throw malformed("verifier key id is not 8 hex digits");
   }
   let typed;
@@ -166,7 +172,9 @@ function parseSignatureLines(text) {
     throw malformed("note has too many signatures");
   }
   return lines.map((line) => {
-    if (!line.startsWith(SIG_PREFIX)) throw malformed("malformed signature line");
+    if (!line.startsWith(SIG_PREFIX)) {
+      throw malformed("malformed signature line");
+    }
     const rest = line.slice(SIG_PREFIX.length);
     const space = rest.indexOf(" ");
     if (space < 0) throw malformed("malformed signature line");
@@ -178,7 +186,9 @@ function parseSignatureLines(text) {
     } catch {
       throw malformed("malformed signature encoding");
     }
-    if (bytes.length <= KEY_ID_SIZE) throw malformed("malformed signature encoding");
+    if (bytes.length <= KEY_ID_SIZE) {
+      throw malformed("malformed signature encoding");
+    }
     return {
       name,
       keyId: encodeHex(bytes.subarray(0, KEY_ID_SIZE)),
@@ -189,7 +199,9 @@ function parseSignatureLines(text) {
 
 function parseBody(body) {
   const lines = body.slice(0, -1).split("\n");
-  if (lines.length < 3) throw malformed("checkpoint needs origin, size and root");
+  if (lines.length < 3) {
+    throw malformed("checkpoint needs origin, size and root");
+  }
   if (lines.some((l) => l.length === 0)) {
     throw malformed("checkpoint has an empty line");
   }
@@ -231,7 +243,7 @@ export async function openCheckpoint(note, verifierKey) {
   }
   let text = note;
   if (note instanceof Uint8Array) {
-    if (note.length > MAX_NOTE_SIZE) throw malformed("note is larger than 64 KiB");
+    if (note.length > MAX_NOTE_SIZE) throw tooLarge();
     try {
       text = utf8Decode(note);
     } catch {
@@ -240,11 +252,9 @@ export async function openCheckpoint(note, verifierKey) {
   }
   if (typeof text !== "string") throw malformed("note is not text");
   // A string of more than 64 Ki UTF-16 units has more than 64 KiB of UTF-8.
-  if (text.length > MAX_NOTE_SIZE) throw malformed("note is larger than 64 KiB");
+  if (text.length > MAX_NOTE_SIZE) throw tooLarge();
   if (!isWellFormedText(text)) throw malformed("note is not UTF-8 text");
-  if (utf8Encode(text).length > MAX_NOTE_SIZE) {
-    throw malformed("note is larger than 64 KiB");
-  }
+  if (utf8Encode(text).length > MAX_NOTE_SIZE) throw tooLarge();
   if (CONTROL_BUT_NEWLINE.test(text)) {
     throw malformed("note has a control character");
   }
@@ -264,7 +274,9 @@ export async function openCheckpoint(note, verifierKey) {
   const bodyBytes = utf8Encode(body);
   let verified = false;
   for (const sig of sigs) {
-    if (sig.name !== verifierKey.name || sig.keyId !== verifierKey.keyId) continue;
+    if (sig.name !== verifierKey.name || sig.keyId !== verifierKey.keyId) {
+      continue; // another key's line, e.g. a witness cosignature
+    }
     const ok = sig.signature.length === SIGNATURE_SIZE &&
       await globalThis.crypto.subtle.verify({ name: "Ed25519" },
         verifierKey.publicKey, sig.signature, bodyBytes);

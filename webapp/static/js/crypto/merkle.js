@@ -19,7 +19,8 @@ const EMPTY_ROOT_HEX =
   "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 async function sha256(bytes) {
-  return new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", bytes));
+  const digest = await globalThis.crypto.subtle.digest("SHA-256", bytes);
+  return new Uint8Array(digest);
 }
 
 function isHash(h) {
