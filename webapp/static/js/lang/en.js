@@ -300,6 +300,7 @@ export default {
   'grant.preview.total': 'Total',
   'grant.preview.providerNote': 'Records you have hidden from care providers are not counted and are not shared with them.',
   'grant.preview.loading': 'Working out what would be shared…',
+  'grant.preview.retry': 'Try again',
   'grant.studies.title': 'Studies it would let in today',
   'grant.studies.none': 'No active study would get your data today. Studies registered later can, if they fit.',
   'grant.studies.optedOut': 'You have opted out of research, so no study gets your data while the opt-out is on.',

@@ -39,7 +39,7 @@ function groupError(name, inputs) {
       }
     },
     focus() {
-      inputs.find((i) => !i.disabled && i.offsetParent !== null)?.focus();
+      inputs.find((i) => !i.disabled && !i.closest('[hidden]'))?.focus();
     },
   };
 }
@@ -311,7 +311,13 @@ export async function render(main, ctx) {
       ]);
     } catch (err) {
       if (seq !== reviewSeq) return;
-      review.lastChild.replaceWith(errorBox(err));
+      const retry = h('button', { type: 'button', class: 'secondary', id: 'preview-retry' },
+        t('grant.preview.retry'));
+      retry.addEventListener('click', () => {
+        headings[current].focus();
+        loadReview();
+      });
+      review.lastChild.replaceWith(h('div', {}, errorBox(err), retry));
       return;
     }
     if (seq !== reviewSeq) return;
