@@ -451,6 +451,9 @@ StatusOr<std::unique_ptr<Server>> Server::Create(vault::Vault* vault,
   if (options.listen_backlog < 1 || options.listen_backlog > 65535) {
     return Status::InvalidArgument("listen backlog: 1 to 65535");
   }
+  if (options.pairing_code_ttl <= 0) {
+    return Status::InvalidArgument("pairing code lifetime: must be positive");
+  }
   TILLIT_ASSIGN_OR_RETURN(
       std::unique_ptr<audit::AuditLog> log,
       audit::AuditLog::OpenInDirectory(vault->data_dir(), *vault));
