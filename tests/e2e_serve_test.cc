@@ -676,6 +676,34 @@ TEST_F(ServeTest, ServesHttpsWithACertificateAndKey) {
 
 // --------------------------------------------------------------- demo
 
+// Base64 of the public half of a fresh Ed25519 key: a device key for
+// POST /v1/enroll.
+std::string NewDevicePublicKey() {
+  PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"), EVP_PKEY_free);
+  unsigned char raw[32];
+  size_t length = sizeof raw;
+  if (!key || EVP_PKEY_get_raw_public_key(key.get(), raw, &length) != 1 ||
+      length != sizeof raw) {
+    return "";
+  }
+  unsigned char text[64];
+  const int n = EVP_EncodeBlock(text, raw, sizeof raw);
+  return std::string(reinterpret_cast<const char*>(text), n);
+}
+
+// The one-time code in the demo's "Citizen web app:" line, after checking
+// the rest of the line; "" if the line is not as promised.
+std::string AppPairingCode(const std::string& line, const std::string& url) {
+  const std::string head =
+      "Citizen web app: " + url + "/app/  (pair this browser with code ";
+  const std::string tail = ", valid 7 days)";
+  if (!StartsWith(line, head) || line.size() <= head.size() + tail.size() ||
+      line.compare(line.size() - tail.size(), tail.size(), tail) != 0) {
+    return "";
+  }
+  return line.substr(head.size(), line.size() - head.size() - tail.size());
+}
+
 TEST_F(ServeTest, DemoServesWhatItPrints) {
   const std::string demo_dir = dir_ + "/demo";
   Child& demo = Spawn({"demo", "--data", demo_dir, "--citizens", "30",
@@ -686,6 +714,8 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
   std::vector<std::string> release;
   std::vector<std::string> phone;
   std::string verify;
+  std::string app_line;
+  std::string citizen_id;
   bool in_tokens = false, in_try = false, in_release = false, in_phone = false;
   for (;;) {
     auto line = ReadLine(demo);
@@ -698,6 +728,10 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
     if (StartsWith(*line, "listening on ")) {
       url = line->substr(13);
       in_tokens = false;
+      continue;
+    }
+    if (StartsWith(*line, "Citizen web app: ")) {
+      app_line = *line;
       continue;
     }
     if (StartsWith(*line, "Try (bash):")) {
@@ -720,9 +754,12 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
       release.push_back(line->substr(2));
     } else if (in_tokens && StartsWith(*line, "  ")) {
       std::istringstream words(*line);
-      std::string role, token;
-      words >> role >> token;
+      std::string role, token, id;
+      words >> role >> token >> id;
       tokens[role] = token;
+      if (role == "citizen" && id.size() > 2) {
+        citizen_id = id.substr(1, id.size() - 2);  // "(c_…)"
+      }
     } else if (in_try && StartsWith(*line, "  curl ")) {
       curl.push_back(line->substr(2));
     } else if (in_try && StartsWith(*line, "  ")) {
@@ -792,6 +829,27 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
     }
   }
   EXPECT_EQ(seen.size(), 6u);
+
+  // The web app: its URL serves the app, and its code pairs a browser's
+  // key with the demo citizen, once.
+  {
+    const std::string code = AppPairingCode(app_line, url);
+    ASSERT_TRUE(StartsWith(code, "tlk_")) << "app line: " << app_line;
+    Reply page = Call(url, "GET", "/app/");
+    EXPECT_EQ(page.status, 200);
+    EXPECT_NE(page.body.find("<html"), std::string::npos) << page.body;
+    const std::string key = NewDevicePublicKey();
+    ASSERT_FALSE(key.empty());
+    const json pair = {{"enrollment_code", code},
+                       {"device_public_key", key},
+                       {"device_name", "Browser"}};
+    Reply paired = Call(url, "POST", "/v1/enroll", "", pair.dump());
+    ASSERT_EQ(paired.status, 200) << paired.body;
+    EXPECT_TRUE(StartsWith(citizen_id, "c_")) << citizen_id;
+    EXPECT_EQ(paired.Json().value("citizen_id", ""), citizen_id);
+    EXPECT_TRUE(StartsWith(paired.Json().value("device_id", ""), "d_"));
+    EXPECT_EQ(Call(url, "POST", "/v1/enroll", "", pair.dump()).status, 401);
+  }
 
   // The audit verification line works too.
   std::vector<std::string> v = ShellWords(verify);
@@ -873,6 +931,11 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
   EXPECT_EQ(j["phone"].size(), phone.size());
   EXPECT_TRUE(StartsWith(j.value("enrollment_code", ""), "tlk_"));
   const std::string url2 = j["url"];
+  ASSERT_TRUE(j["app"].is_object()) << *line;
+  EXPECT_EQ(j["app"].value("url", ""), url2 + "/app/");
+  EXPECT_TRUE(StartsWith(j["app"].value("pairing_code", ""), "tlk_"));
+  EXPECT_NE(j["app"]["pairing_code"], j["enrollment_code"]);
+  EXPECT_EQ(Call(url2, "GET", "/app/").status, 200);
   Reply mine = Call(url2, "GET", "/v1/me/records?limit=2",
                     j["tokens"]["citizen"].get<std::string>());
   EXPECT_EQ(mine.status, 200) << mine.body;

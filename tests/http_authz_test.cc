@@ -127,6 +127,7 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
        {citizens, R"({"opted_out": false})", "", false}},
       {"GET /v1/me/access-log", {citizens, "", "?limit=5", false}},
       {"GET /v1/me/devices", {citizens, "", "", false}},
+      {"POST /v1/me/devices/pairing-codes", {citizens, "", "", false}},
       // An unknown device: nobody may revoke it.
       {"DELETE /v1/me/devices/{id}", {{}, "", "", true}},
       // The owner's erasure is the last call of all (see below); the body

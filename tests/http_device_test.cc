@@ -1,6 +1,7 @@
 // Paired devices over HTTP (docs/MOBILE_BRIDGE.md): pairing at enrollment,
 // RFC 9421 signed requests and every way they must fail, the device list
-// and revocation, and idempotent record creation.
+// and revocation, pairing codes a citizen issues for another device, and
+// idempotent record creation.
 #include <set>
 
 #include "http_fixture.h"
@@ -446,6 +447,154 @@ TEST_F(DeviceTest, IdempotencyKeyNeverDuplicates) {
     EXPECT_EQ(r.status, 400) << bad << " " << r.body;
   }
   EXPECT_EQ(RecordCount(c.id), 2);
+}
+
+// --- pairing codes a citizen issues for another device
+
+// The actions of an access-log page.
+std::multiset<std::string> LoggedActions(const Reply& log) {
+  std::multiset<std::string> actions;
+  const json body = log.Json();
+  if (!body.contains("entries")) return actions;
+  for (const json& e : body["entries"]) actions.insert(e.value("action", ""));
+  return actions;
+}
+
+TEST_F(DeviceTest, APairingCodePairsAnotherDeviceOnce) {
+  Principal c = NewCitizen();
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  Reply r = Post("/v1/me/devices/pairing-codes", "", c.token);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json issued = r.Json();
+  ASSERT_EQ(issued.size(), 2u) << r.body;
+  ASSERT_TRUE(issued["pairing_code"].is_string()) << r.body;
+  ASSERT_TRUE(issued["expires"].is_number_integer()) << r.body;
+  const std::string code = issued["pairing_code"];
+  EXPECT_EQ(code.rfind("tlk_", 0), 0u);
+  EXPECT_GE(issued["expires"].get<int64_t>(), now + 600 - 5);
+  EXPECT_LE(issued["expires"].get<int64_t>(), now + 600 + 5);
+
+  // The code pairs a device of this citizen, once.
+  TestDevice d{NewKey(), "", ""};
+  Reply paired = PairWith(code, d.key, "Browser");
+  ASSERT_EQ(paired.status, 200) << paired.body;
+  EXPECT_EQ(paired.Json()["citizen_id"], c.id);
+  d.id = paired.Json()["device_id"];
+  d.citizen_id = c.id;
+  EXPECT_EQ(Signed(d, "GET", "/v1/me").status, 200);
+  Reply again = PairWith(code, NewKey());
+  EXPECT_EQ(again.status, 401) << again.body;
+  EXPECT_EQ(again.ErrorCode(), "unauthenticated");
+
+  // Both steps are in the citizen's access log, by the citizen; the code
+  // itself is nowhere.
+  Reply log = Get("/v1/me/access-log", c.token);
+  ASSERT_EQ(log.status, 200) << log.body;
+  const std::multiset<std::string> actions = LoggedActions(log);
+  EXPECT_EQ(actions.count("device.pairing-code"), 1u) << log.body;
+  EXPECT_EQ(actions.count("device.pair"), 1u) << log.body;
+  for (const json& e : log.Json()["entries"]) {
+    if (e["action"] == "device.pairing-code") {
+      EXPECT_EQ(e["actor_id"], c.id) << e.dump();
+      EXPECT_EQ(e["citizen"], c.id) << e.dump();
+    }
+  }
+  EXPECT_EQ(log.body.find(code), std::string::npos);
+  StopServer();
+  EXPECT_EQ(log_.str().find(code), std::string::npos);
+}
+
+TEST_F(DeviceTest, APairedDeviceIssuesPairingCodes) {
+  TestDevice phone = Pair(NewCode());
+  Reply first = Signed(phone, "POST", "/v1/me/devices/pairing-codes");
+  ASSERT_EQ(first.status, 201) << first.body;
+  Reply second = Signed(phone, "POST", "/v1/me/devices/pairing-codes", "{}");
+  ASSERT_EQ(second.status, 201) << second.body;
+  EXPECT_NE(first.Json()["pairing_code"], second.Json()["pairing_code"]);
+
+  // A new code leaves the earlier one valid: both pair a device.
+  TestDevice browser = Pair(second.Json()["pairing_code"]);
+  TestDevice tablet = Pair(first.Json()["pairing_code"]);
+  EXPECT_EQ(browser.citizen_id, phone.citizen_id);
+  EXPECT_EQ(tablet.citizen_id, phone.citizen_id);
+  Reply list = Signed(browser, "GET", "/v1/me/devices");
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(list.Json()["devices"].size(), 3u);
+  EXPECT_EQ(Signed(phone, "GET", "/v1/me").status, 200);
+
+  // Without a device key the code gives a bearer token, as an operator's.
+  Reply code = Signed(tablet, "POST", "/v1/me/devices/pairing-codes");
+  ASSERT_EQ(code.status, 201) << code.body;
+  Reply enrolled =
+      Post("/v1/enroll",
+           json{{"enrollment_code", code.Json()["pairing_code"]}}.dump());
+  ASSERT_EQ(enrolled.status, 200) << enrolled.body;
+  EXPECT_EQ(enrolled.Json()["citizen_id"], phone.citizen_id);
+}
+
+TEST_F(DeviceTest, OnlyACitizenIssuesPairingCodes) {
+  Principal provider = NewProvider();
+  Reply r = Post("/v1/me/devices/pairing-codes", "", provider.token);
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(r.ErrorCode(), "forbidden");
+  EXPECT_EQ(Post("/v1/me/devices/pairing-codes", "", admin_).status, 403);
+  Reply none = Post("/v1/me/devices/pairing-codes", "");
+  EXPECT_EQ(none.status, 401) << none.body;
+  EXPECT_EQ(none.Json().find("pairing_code"), none.Json().end());
+}
+
+TEST_F(DeviceTest, APairingCodeBodyOtherThanEmptyIsRefusedUnrecorded) {
+  Principal c = NewCitizen();
+  for (const char* body :
+       {"[1]", "{\"x\":1}", "null", "1", "\"\"", "[]", "{", "{}{}", " "}) {
+    Reply r = Post("/v1/me/devices/pairing-codes", body, c.token);
+    EXPECT_EQ(r.status, 400) << body << " " << r.body;
+    EXPECT_EQ(r.ErrorCode(), "invalid_argument") << body;
+  }
+  Reply log = Get("/v1/me/access-log", c.token);
+  ASSERT_EQ(log.status, 200) << log.body;
+  EXPECT_EQ(LoggedActions(log).count("device.pairing-code"), 0u) << log.body;
+  // No code was made: the citizen's token is their only live one.
+  auto live = vault_->RevokePrincipalTokens(c.id);
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  EXPECT_EQ(*live, 1);
+}
+
+TEST_F(DeviceTest, APairingCodeFailsClosedWithoutTheAuditLog) {
+  Principal c = NewCitizen();
+  server_->FailAuditWriteForTesting(1);
+  Reply r = Post("/v1/me/devices/pairing-codes", "{}", c.token);
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(r.ErrorCode(), "audit_unavailable");
+  EXPECT_EQ(r.Json().find("pairing_code"), r.Json().end());
+  EXPECT_EQ(r.body.find("tlk_"), std::string::npos);
+  // No code was made: the citizen's token is their only live one.
+  auto live = vault_->RevokePrincipalTokens(c.id);
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  EXPECT_EQ(*live, 1);
+}
+
+class ShortPairingCodeTest : public DeviceTest {
+ protected:
+  void Configure(api::ServerOptions& o) override {
+    DeviceTest::Configure(o);
+    o.pairing_code_ttl = 30;
+  }
+};
+
+TEST_F(ShortPairingCodeTest, TheLifetimeIsTheServersOption) {
+  Principal c = NewCitizen();
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  Reply r = Post("/v1/me/devices/pairing-codes", "", c.token);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_GE(r.Json()["expires"].get<int64_t>(), now + 30 - 5);
+  EXPECT_LE(r.Json()["expires"].get<int64_t>(), now + 30 + 5);
+
+  api::ServerOptions o;
+  o.port = 0;
+  o.pairing_code_ttl = 0;
+  auto refused = api::Server::Create(vault_.get(), o);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
 }
 
 class SmallNonceCacheTest : public DeviceTest {

@@ -923,6 +923,10 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
   check("GET", "/v1/me/access-log",
         Get("/v1/me/access-log?limit=3&proofs=true", citizen), 200);
   check("GET", "/v1/me/devices", Get("/v1/me/devices", citizen), 200);
+  check("POST", "/v1/me/devices/pairing-codes",
+        Post("/v1/me/devices/pairing-codes", "", citizen), 201);
+  check("POST", "/v1/me/devices/pairing-codes",
+        Post("/v1/me/devices/pairing-codes", "[1]", citizen), 400);
   check("DELETE", "/v1/me/devices/{id}",
         Delete("/v1/me/devices/d_" + std::string(32, '0'), citizen), 404);
 

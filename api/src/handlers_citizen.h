@@ -81,6 +81,7 @@ Status PutOptOut(Api& api, Call& call);
 // handlers_citizen_account.cc
 Status AccessLog(Api& api, Call& call);
 Status ListDevices(Api& api, Call& call);
+Status NewPairingCode(Api& api, Call& call);
 Status RevokeDevice(Api& api, Call& call);
 Status Erase(Api& api, Call& call);
 

@@ -1,15 +1,16 @@
 // Citizen routes about the account: the access log (with inclusion
-// proofs), paired devices and erasure (see handlers_citizen.h for the
-// audit rules).
+// proofs), paired devices and their pairing codes, and erasure (see
+// handlers_citizen.h for the audit rules).
 //
 // From the Api: audit() (and its log), consent() (break-glass reasons),
-// devices(), stores() and vault() (erasure).
+// devices(), vault() (pairing codes, erasure) and stores() (erasure).
 #include <algorithm>
 
 #include "api.h"
 #include "call.h"
 #include "devices.h"
 #include "handlers_citizen.h"
+#include "tillit/api/principals.h"
 #include "tillit/audit_remote/remote.h"
 #include "tillit/crypto/encoding.h"
 
@@ -112,6 +113,28 @@ Status ListDevices(Api& api, Call& call) {
   json list = json::array();
   for (const Device& d : devices) list.push_back(DeviceJson(d, call));
   call.Reply({{"devices", std::move(list)}});
+  return Status::Ok();
+}
+
+// A one-time enrollment code for the calling citizen, for another device
+// (docs/MOBILE_BRIDGE.md): redeemed at POST /v1/enroll like an operator's.
+// Earlier codes, the caller's token and paired devices are left as they
+// are.
+Status NewPairingCode(Api& api, Call& call) {
+  // Checked before the entry is written: any other body leaves no trace.
+  if (!call.req.body.empty()) {
+    TILLIT_ASSIGN_OR_RETURN(json j, call.Json());
+    if (!j.is_object() || !j.empty())
+      return Status::InvalidArgument("the body must be empty or {}");
+  }
+  TILLIT_RETURN_IF_ERROR(
+      api.audit().Append(call, Entry("device.pairing-code", call)).status());
+  TILLIT_ASSIGN_OR_RETURN(vault::IssuedToken code,
+                          NewEnrollmentCode(api.vault(), call.who().id,
+                                            api.options().pairing_code_ttl));
+  call.Reply(
+      {{"pairing_code", code.ExposeSecretText()}, {"expires", code.expires_at}},
+      201);
   return Status::Ok();
 }
 

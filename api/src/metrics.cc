@@ -13,6 +13,7 @@ constexpr double kBounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 
 std::string Label(size_t route) {
   const auto& table = RouteTable();
+  if (route == AppRouteIndex()) return "method=\"\",route=\"/app/\"";
   if (route >= table.size()) return "method=\"\",route=\"unmatched\"";
   return "method=\"" + table[route].info.method + "\",route=\"" +
          table[route].info.path + "\"";
@@ -22,12 +23,13 @@ std::string Label(size_t route) {
 
 Metrics::Metrics(size_t routes) {
   static_assert(sizeof(kBounds) / sizeof(kBounds[0]) == kBuckets);
-  for (size_t i = 0; i <= routes; ++i)
+  // The table's routes, then unmatched requests, then the web app.
+  for (size_t i = 0; i < routes + 2; ++i)
     routes_.push_back(std::make_unique<PerRoute>());
 }
 
 void Metrics::Observe(size_t route, int status, double seconds) {
-  if (route >= routes_.size()) route = routes_.size() - 1;
+  if (route >= routes_.size()) route = routes_.size() - 2;  // unmatched
   PerRoute& r = *routes_[route];
   int b = 0;
   while (b < kBuckets && seconds > kBounds[b]) ++b;

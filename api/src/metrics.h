@@ -26,7 +26,8 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // `route` is an index into RouteTable(), or routes (unmatched).
+  // `route` is an index into RouteTable(), UnmatchedRouteIndex() or
+  // AppRouteIndex() (route.h).
   void Observe(size_t route, int status, double seconds);
   void AuditAppended() { audit_appends_.fetch_add(1); }
   void AuditFailed() { audit_failures_.fetch_add(1); }

@@ -40,6 +40,11 @@ std::vector<Route> ProviderRoutes();
 std::vector<Route> ResearchRoutes();
 std::vector<Route> AuditRoutes();
 
+// Metrics and the access log count a request under its route's index in
+// RouteTable(), or under one of these two past its end.
+inline size_t UnmatchedRouteIndex() { return RouteTable().size(); }
+inline size_t AppRouteIndex() { return RouteTable().size() + 1; }  // /app/
+
 struct RouteMatch {
   const Route* route = nullptr;
   size_t index = 0;  // in RouteTable()

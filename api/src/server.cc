@@ -12,6 +12,7 @@
 #include <typeinfo>
 
 #include "api.h"
+#include "app_assets.h"
 #include "bounded_pool.h"
 #include "call.h"
 #include "devices.h"
@@ -45,6 +46,7 @@ struct RequestState {
   std::string content_digest;  // of a signed request, checked in Dispatch
   bool rejected = false;       // answered before routing
   bool prerouted = false;      // checked while answering Expect: 100-continue
+  bool app = false;            // a file of the web app (app_assets.h)
 };
 thread_local RequestState t_request;
 std::optional<Role> RoleOf(std::string_view name) {
@@ -149,6 +151,15 @@ struct Server::Impl {
       res.set_header("Connection", "close");
       return Reject(req, res, 503, "unavailable",
                     "the server is busy; retry later");
+    }
+    if (internal::IsAppPath(req.path)) {
+      t_request.app = true;
+      internal::ServeApp(
+          req, res,
+          [&](int status, std::string_view code, std::string_view message) {
+            Reject(req, res, status, code, message);
+          });
+      return HandlerResponse::Handled;
     }
     auto match = internal::MatchRoute(req.method, req.path);
     if (!match) return Reject(req, res, 404, "not_found", "no such route");
@@ -407,15 +418,16 @@ struct Server::Impl {
   void OnLogged(const httplib::Request& req, const httplib::Response& res) {
     const bool active = t_request.active;
     const double seconds = active ? SecondsSince(t_request.start) : 0;
-    const size_t route = t_request.match && t_request.match->route
+    const size_t route = t_request.app ? internal::AppRouteIndex()
+                         : t_request.match && t_request.match->route
                              ? t_request.match->index
-                             : internal::RouteTable().size();
+                             : internal::UnmatchedRouteIndex();
     api.metrics().Observe(route, res.status, seconds);
     if (active) api.metrics().in_flight().fetch_sub(1);
     if (options.access_log || res.status >= 500) {
       const std::string path = route < internal::RouteTable().size()
                                    ? internal::RouteTable()[route].info.path
-                                   : std::string("-");
+                                   : std::string(t_request.app ? "/app/" : "-");
       char ms[32];
       std::snprintf(ms, sizeof ms, "%.3f", seconds * 1000);
       api.server_log().Line(
@@ -438,6 +450,9 @@ StatusOr<std::unique_ptr<Server>> Server::Create(vault::Vault* vault,
   }
   if (options.listen_backlog < 1 || options.listen_backlog > 65535) {
     return Status::InvalidArgument("listen backlog: 1 to 65535");
+  }
+  if (options.pairing_code_ttl <= 0) {
+    return Status::InvalidArgument("pairing code lifetime: must be positive");
   }
   TILLIT_ASSIGN_OR_RETURN(
       std::unique_ptr<audit::AuditLog> log,

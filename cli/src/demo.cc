@@ -317,14 +317,17 @@ Every run issues fresh tokens, valid 7 days and shown only then: admin,
 one citizen (among those who granted any provider), provider, researcher
 and auditor. Then, unless --no-serve, it serves the HTTP API like
 `tillit serve` on --listen (default 127.0.0.1:8080; port 0 = any free
-port) and prints the URL, `curl` lines to try and three bash lines that
-make a research release of the study, download it and open it with
-`tillit decrypt` and the demo key, and four that pair a phone with the
-mobile bridge's reference app (build/mobile-bridge/tillit-app) using a
-one-time enrollment code for the citizen, queue a reading, sync it and
-verify the access log, until SIGTERM or Ctrl-C. --quiet logs only errors.
---json prints one object with "url", "tokens", the ids, "curl",
-"release", "enrollment_code", "phone" and what was stored, then serves.
+port) and prints the URL; the citizen web app's URL (URL/app/) with a
+one-time code, valid 7 days, that pairs a browser with the citizen;
+`curl` lines to try; three bash lines that make a research release of the
+study, download it and open it with `tillit decrypt` and the demo key;
+and four that pair a phone with the mobile bridge's reference app
+(build/mobile-bridge/tillit-app) using another one-time enrollment code
+for the citizen, queue a reading, sync it and verify the access log. It
+serves until SIGTERM or Ctrl-C. --quiet logs only errors. --json prints
+one object with "url", "app" ({"url", "pairing_code"}), "tokens", the
+ids, "curl", "release", "enrollment_code", "phone" and what was stored,
+then serves.
 )";
 
 int CmdDemo(int argc, char** argv, Io& io) {
@@ -413,9 +416,14 @@ int CmdDemo(int argc, char** argv, Io& io) {
   // Consent, principals and fresh tokens. Tokens issued in this run are
   // revoked again if the run fails before printing them.
   std::map<std::string, DemoPrincipal> principals;
+  // One-time codes that pair a phone and a browser with the citizen.
+  std::optional<vault::IssuedToken> phone_code, browser_code;
   auto fail = [&](const Status& s) {
     for (const auto& [role, p] : principals) {
       (void)vault->RevokeToken(p.token.ExposeSecretText());
+    }
+    for (const auto* code : {&phone_code, &browser_code}) {
+      if (*code) (void)vault->RevokeToken((*code)->ExposeSecretText());
     }
     return Fail(io, "demo", s);
   };
@@ -448,13 +456,13 @@ int CmdDemo(int argc, char** argv, Io& io) {
   if (!citizen_token.ok()) return fail(citizen_token.status());
   principals["citizen"] = {*citizen, std::move(*citizen_token)};
   audit.push_back(OperatorEntry("citizen.enroll", *citizen));
-  // A one-time code to pair a phone with the same citizen.
-  std::optional<vault::IssuedToken> phone_code;
   if (serve) {
-    auto code = api::NewEnrollmentCode(*vault, *citizen, kDemoTokenTtl);
-    if (!code.ok()) return fail(code.status());
-    phone_code = std::move(*code);
-    audit.push_back(OperatorEntry("citizen.enrollment-code", *citizen));
+    for (auto* code : {&phone_code, &browser_code}) {
+      auto issued = api::NewEnrollmentCode(*vault, *citizen, kDemoTokenTtl);
+      if (!issued.ok()) return fail(issued.status());
+      *code = std::move(*issued);
+      audit.push_back(OperatorEntry("citizen.enrollment-code", *citizen));
+    }
   }
   auto admin = vault->IssueToken("admin", "operator", kDemoTokenTtl);
   if (!admin.ok()) return fail(admin.status());
@@ -520,6 +528,8 @@ int CmdDemo(int argc, char** argv, Io& io) {
       j["curl"] = try_lines["curl"];
       j["verify"] = try_lines["verify"];
       if (try_lines.contains("release")) j["release"] = try_lines["release"];
+      j["app"] = {{"url", url + "/app/"},
+                  {"pairing_code", browser_code->ExposeSecretText()}};
       j["enrollment_code"] = phone_code->ExposeSecretText();
       j["phone"] = try_lines["phone"];
     }
@@ -569,6 +579,8 @@ int CmdDemo(int argc, char** argv, Io& io) {
     return kOk;
   }
   io.out << "listening on " << url << "\n"
+         << "Citizen web app: " << url << "/app/  (pair this browser with code "
+         << browser_code->ExposeSecretText() << ", valid 7 days)\n"
          << "Try (bash):\n";
   for (const auto& line : try_lines["curl"])
     io.out << "  " << line.get<std::string>() << "\n";

@@ -70,6 +70,9 @@ struct ServerOptions {
   int64_t citizen_token_ttl = 30LL * 24 * 3600;
   int64_t principal_token_ttl = 365LL * 24 * 3600;
   int64_t enrollment_code_ttl = 72LL * 3600;
+  // A pairing code, issued by a citizen for another device of theirs
+  // (POST /v1/me/devices/pairing-codes): one use, within this many seconds.
+  int64_t pairing_code_ttl = 600;
 
   // One line per request (request id, method, route, status, duration) and
   // every server-side error; never bodies, tokens or health data.
