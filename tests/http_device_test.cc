@@ -540,7 +540,7 @@ TEST_F(DeviceTest, OnlyACitizenIssuesPairingCodes) {
   EXPECT_EQ(Post("/v1/me/devices/pairing-codes", "", admin_).status, 403);
   Reply none = Post("/v1/me/devices/pairing-codes", "");
   EXPECT_EQ(none.status, 401) << none.body;
-  EXPECT_EQ(none.Json().find("pairing_code"), none.Json().end());
+  EXPECT_FALSE(none.Json().contains("pairing_code"));
 }
 
 TEST_F(DeviceTest, APairingCodeBodyOtherThanEmptyIsRefusedUnrecorded) {
@@ -566,7 +566,7 @@ TEST_F(DeviceTest, APairingCodeFailsClosedWithoutTheAuditLog) {
   Reply r = Post("/v1/me/devices/pairing-codes", "{}", c.token);
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(r.ErrorCode(), "audit_unavailable");
-  EXPECT_EQ(r.Json().find("pairing_code"), r.Json().end());
+  EXPECT_FALSE(r.Json().contains("pairing_code"));
   EXPECT_EQ(r.body.find("tlk_"), std::string::npos);
   // No code was made: the citizen's token is their only live one.
   auto live = vault_->RevokePrincipalTokens(c.id);

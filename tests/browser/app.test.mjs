@@ -212,6 +212,153 @@ test('a tampered proof and a rolled-back log are shown as warnings', async () =>
   }
 });
 
+const GRANT = {
+  grantee: { kind: 'any-researcher' },
+  purposes: ['DUO:0000006'],
+  categories: ['lab-results', 'vital-signs'],
+  conditions: [{ code: 'DUO:0000046' }],
+  include_sensitive: false,
+};
+
+async function grantIds() {
+  const r = await api(demo.url, 'GET', '/v1/me/consents', tokens.citizen);
+  return r.json.consents.map((g) => [g.id, g.status]);
+}
+
+test('a grant made in the wizard shows the preview the API computes, then is revoked', async () => {
+  const before = await grantIds();
+  await open(page, base, 'sharing');
+  await checkPage('sharing');
+  await page.click('#new-grant');
+  await page.waitForSelector('#step-who:not([hidden])');
+  await page.click('#grantee-kind-any-researcher');
+  await page.click('#grant-next');
+  await page.waitForSelector('#step-why:not([hidden])');
+  // Next without a purpose: the step says what is missing and stays.
+  await page.click('#grant-next');
+  await page.waitForSelector('#purpose-error:not(:empty)');
+  await page.click('#purpose-HMB');
+  await page.click('#grant-next');
+  await page.waitForSelector('#step-data:not([hidden])');
+  await page.click('#category-lab-results');
+  await page.click('#category-vital-signs');
+  await checkPage('grant-wizard', { widths: [360] });
+  for (const step of ['period', 'expiry', 'conditions']) {
+    await page.click('#grant-next');
+    await page.waitForSelector(`#step-${step}:not([hidden])`);
+  }
+  await page.click('#cond-NCU');
+  await page.click('#grant-next');
+  await page.waitForSelector('#step-sensitive:not([hidden])');
+  await page.click('#grant-next');
+  await page.waitForSelector('#preview-total[data-count]');
+
+  const expected = await api(demo.url, 'POST', '/v1/me/consents/preview', tokens.citizen, GRANT);
+  assert.equal(expected.status, 200, expected.text);
+  assert.equal(await page.$eval('#preview-total', (el) => Number(el.dataset.count)), expected.json.total);
+  const rows = await page.$$eval('#preview-table tr[data-category]', (trs) => Object.fromEntries(
+    trs.map((tr) => [tr.dataset.category, Number(tr.querySelector('td[data-count]').dataset.count)])));
+  for (const [c, n] of Object.entries(expected.json.by_category)) assert.equal(rows[c], n, c);
+  const studies = await page.$$('#preview-studies li');
+  assert.equal(studies.length, expected.json.matching_studies.length);
+  await checkPage('grant-review');
+  await page.click('#grant-save');
+  await page.waitForFunction(() => location.hash.startsWith('#/sharing') && document.querySelector('#grants'));
+
+  const afterSave = await grantIds();
+  assert.equal(afterSave.length, before.length + 1);
+  const id = afterSave.find(([g]) => !before.some(([b]) => b === g))[0];
+  const text = await page.$eval(`li.grant[data-grant-id="${id}"] .grant-text`, (el) => el.textContent);
+  assert.match(text, /research/i);
+  assert.match(text, /lab results/i);
+  assert.match(text, /commercial/i);
+
+  await page.click(`button.revoke[data-grant-id="${id}"]`);
+  await page.waitForSelector('dialog[open] button.danger');
+  await page.click('dialog[open] button.danger');
+  await page.waitForSelector(`li.grant[data-grant-id="${id}"][data-status=revoked]`);
+  assert.deepEqual((await grantIds()).find(([g]) => g === id), [id, 'revoked']);
+});
+
+async function tabTo(p, selector) {
+  for (let i = 0; i < 80; i += 1) {
+    await p.keyboard.press('Tab');
+    if (await p.evaluate((s) => document.activeElement?.matches(s), selector)) return;
+  }
+  throw new Error(`Tab never reached ${selector}`);
+}
+
+test('the grant wizard can be walked by keyboard alone', async () => {
+  const before = await grantIds();
+  await open(page, base, 'sharing');
+  await tabTo(page, '#new-grant');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#step-who:not([hidden])');
+  const steps = [
+    ['who', '#grantee-kind-any-researcher', 'Space'],
+    ['why', '#purpose-GRU', 'Space'],
+    ['data', '#category-vital-signs', 'Space'],
+    ['period', null], ['expiry', null], ['conditions', null], ['sensitive', null],
+  ];
+  for (const [name, control, key] of steps) {
+    // The page's heading has focus on arrival; each later step's heading
+    // takes it when the step opens.
+    if (name === 'who') await page.waitForFunction(() => document.activeElement?.tagName === 'H1');
+    else await page.waitForFunction((n) => document.activeElement?.id === `step-${n}-heading`, {}, name)
+      .catch(async (e) => {
+        await shot(page, `keyboard-${name}-failed`);
+        throw new Error(`focus is on ${await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 120))}, not the ${name} step: ${e.message}`);
+      });
+    if (control) {
+      await tabTo(page, control);
+      await page.keyboard.press(key);
+    }
+    await tabTo(page, '#grant-next');
+    await page.keyboard.press('Enter');
+  }
+  await page.waitForSelector('#preview-total[data-count]');
+  await tabTo(page, '#grant-save:not([disabled])');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => location.hash.startsWith('#/sharing') && document.querySelector('#grants'));
+  const after = await grantIds();
+  assert.equal(after.length, before.length + 1);
+  const g = (await api(demo.url, 'GET', '/v1/me/consents', tokens.citizen)).json.consents
+    .find((x) => !before.some(([b]) => b === x.id));
+  assert.deepEqual(g.categories, ['vital-signs']);
+  assert.deepEqual(g.purposes, ['DUO:0000042']);
+});
+
+test('hiding a category from care providers, and opting out of research', async () => {
+  const path = `/v1/patients/${citizen}/records?category=lab-results&limit=5`;
+  const seen = await api(demo.url, 'GET', path, tokens.provider);
+  assert.equal(seen.status, 200, seen.text);
+  assert.ok(seen.json.records.length > 0, 'the provider sees lab results before');
+  await open(page, base, 'hide');
+  await checkPage('hide');
+  await page.click('#hide-category-lab-results');
+  await page.click('#hide-save');
+  for (let i = 0; i < 50; i += 1) {
+    const r = await api(demo.url, 'GET', '/v1/me/restrictions', tokens.citizen);
+    if (r.json.categories.includes('lab-results')) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const hidden = await api(demo.url, 'GET', path, tokens.provider);
+  assert.equal(hidden.status, 200);
+  assert.equal(hidden.json.records.length, 0, 'the provider no longer sees lab results');
+
+  assert.equal((await api(demo.url, 'GET', '/v1/me/research-opt-out', tokens.citizen)).json.opted_out, false);
+  await page.click('#research-opt-out');
+  let opted = false;
+  for (let i = 0; i < 50 && !opted; i += 1) {
+    opted = (await api(demo.url, 'GET', '/v1/me/research-opt-out', tokens.citizen)).json.opted_out;
+    if (!opted) await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(opted, true);
+  await open(page, base, 'records');
+  await open(page, base, 'hide');
+  assert.equal(await page.$eval('#research-opt-out', (el) => el.checked), true);
+});
+
 test('another device pairs with a code made in the app, and is revoked from it', async () => {
   await open(page, base, 'devices');
   await page.click('#make-pairing-code');
@@ -239,4 +386,38 @@ test('another device pairs with a code made in the app, and is revoked from it',
   await phone.waitForSelector('input[name=code]');
   assert.match(await phone.$eval('main', (m) => m.textContent), /no longer connected/);
   await phone.browserContext().close();
+});
+
+test('switching language changes every text and is remembered', async () => {
+  const sv = (await import('../../webapp/static/js/lang/sv.js')).default;
+  await open(page, base, 'records');
+  await page.select('#lang-select', 'sv');
+  await page.waitForFunction((title) => document.querySelector('main h1')?.textContent === title,
+    {}, sv['records.title']);
+  assert.equal(await page.$eval('html', (el) => el.lang), 'sv');
+  assert.deepEqual((await texts(page, '#nav a')).slice(0, 2), [sv['nav.records'], sv['nav.charts']]);
+  await shot(page, 'records-sv');
+  await page.reload();
+  await page.waitForFunction((title) => document.querySelector('main h1')?.textContent === title,
+    {}, sv['records.title']);
+  await page.select('#lang-select', 'en');
+  await page.waitForFunction(() => document.querySelector('main h1')?.textContent === 'My health data');
+});
+
+test('erasing the vault needs the typed phrase, then nothing is left', async () => {
+  await open(page, base, 'erase');
+  assert.equal(await page.$eval('#erase-submit', (b) => b.disabled), true);
+  await checkPage('erase');
+  await page.type('#erase-confirm', 'erase my vault');
+  assert.equal(await page.$eval('#erase-submit', (b) => b.disabled), false);
+  await page.click('#erase-submit');
+  await page.waitForFunction(() => document.querySelector('main h1')?.textContent === 'Your vault is erased');
+  assert.equal((await api(demo.url, 'GET', '/v1/me', tokens.citizen)).status, 401);
+  // The browser forgot its pairing: the app asks for a code again.
+  await page.goto(`${base}/app/`);
+  await page.waitForSelector('input[name=code]');
+});
+
+test('no page logged an error or broke its content security policy', () => {
+  assert.deepEqual(page.problems, []);
 });

@@ -22,7 +22,7 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export async function startDemo() {
   if (!TILLIT) throw new Error('TILLIT_BIN must name the tillit binary');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tillit-browser-'));
-  const child = spawn(TILLIT, ['demo', '--data', path.join(dir, 'vault'), '--citizens', '3',
+  const child = spawn(TILLIT, ['demo', '--data', path.join(dir, 'vault'), '--citizens', '4',
     '--seed', '11', '--listen', '127.0.0.1:0', '--json', '--quiet'],
   { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -68,7 +68,9 @@ export async function startProxy(target) {
         res.end(mode.firstLog);
         return;
       }
+      // Plain bodies, so the proxy can read and change them.
       const headers = { ...req.headers, host: upstream.host };
+      delete headers['accept-encoding'];
       const up = http.request({ host: upstream.hostname, port: upstream.port, method: req.method,
         path: req.url, headers }, (upRes) => {
         const body = [];
