@@ -26,6 +26,8 @@ async function pair(p, code, name) {
 }
 
 async function checkPage(name, { widths = [1280, 360] } = {}) {
+  const shown = await page.$eval('body', (b) => b.innerText);
+  assert.doesNotMatch(shown, /\bnull\b|\bundefined\b|\bNaN\b|\[object /, `${name} shows a programming value`);
   const violations = await axe(page);
   axeResults[name] = violations.length;
   assert.deepEqual(violations, [], `accessibility violations on ${name}`);
@@ -34,6 +36,8 @@ async function checkPage(name, { widths = [1280, 360] } = {}) {
       await page.setViewport({ width: w, height: w < 600 ? 780 : 900 });
     }
     await shot(page, name);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(wide <= w, `${name} is ${wide} px wide at ${w} px`);
   }
   await page.setViewport({ width: 1280, height: 900 });
 }

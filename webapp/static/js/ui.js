@@ -49,6 +49,13 @@ function append(el, children) {
   }
 }
 
+/** Appends children as h() takes them (null and false are skipped, where
+ * the DOM's own append would write "null"). */
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 /** Replaces the children of `el`. */
 export function replace(el, ...children) {
   el.replaceChildren();

@@ -2,7 +2,7 @@
 // in the form, stored as a FHIR Observation the vault tags as entered by
 // the citizen. An idempotency key makes a double submit store it once.
 import { formatNumber, parseNumber, t } from '../i18n.js';
-import { announce, errorBox, field, h } from '../ui.js';
+import { add, announce, errorBox, field, h } from '../ui.js';
 
 const LOINC = 'http://loinc.org';
 const UCUM = 'http://unitsofmeasure.org';
@@ -164,5 +164,5 @@ export async function render(main, ctx) {
       save.disabled = false;
     }
   });
-  main.append(h('h1', {}, t('add.title')), h('p', {}, t('add.intro')), form);
+  add(main, h('h1', {}, t('add.title')), h('p', {}, t('add.intro')), form);
 }

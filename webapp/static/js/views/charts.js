@@ -4,7 +4,7 @@
 // the page's CSP would have to allow. Each chart also has its values as a
 // table for screen readers and keyboard users.
 import { formatDate, formatNumber, t } from '../i18n.js';
-import { h } from '../ui.js';
+import { add, h } from '../ui.js';
 
 // Each measure: LOINC codes, the unit shown, and a factor per source unit.
 export const MEASURES = [
@@ -80,7 +80,7 @@ function niceTicks(min, max, count) {
 }
 
 function chartSvg(measure, points, titleId) {
-  const W = 600; const H = 260; const L = 56; const R = 16; const T = 12; const B = 44;
+  const W = 600; const H = 272; const L = 56; const R = 16; const T = 26; const B = 44;
   const values = points.flatMap((p) => (p.value2 === undefined ? [p.value] : [p.value, p.value2]));
   const yt = niceTicks(Math.min(...values), Math.max(...values), 4);
   const y0 = yt[0]; const y1 = yt[yt.length - 1];
@@ -88,7 +88,10 @@ function chartSvg(measure, points, titleId) {
   if (x0 === x1) { x0 -= 86400000; x1 += 86400000; }
   const x = (t) => L + ((t - x0) / (x1 - x0)) * (W - L - R);
   const y = (v) => T + (1 - (v - y0) / (y1 - y0)) * (H - T - B);
-  const digits = measure.unit === 'mmol/L' || measure.unit === '%' ? 1 : 0;
+  // Enough decimals that neighbouring ticks never read the same.
+  const step = yt.length > 1 ? yt[1] - yt[0] : 1;
+  const digits = Math.max(0, Math.min(3, -Math.floor(Math.log10(step) + 1e-9)));
+  const pointDigits = measure.unit === 'mmol/L' || measure.unit === '%' ? 1 : 0;
   const parts = [];
   for (const v of yt) {
     parts.push(h('svg:line', { class: 'grid', x1: L, x2: W - R, y1: y(v), y2: y(v) }));
@@ -103,7 +106,8 @@ function chartSvg(measure, points, titleId) {
   }
   parts.push(h('svg:line', { class: 'axis', x1: L, x2: L, y1: T, y2: H - B }));
   parts.push(h('svg:line', { class: 'axis', x1: L, x2: W - R, y1: H - B, y2: H - B }));
-  parts.push(h('svg:text', { class: 'axis-label', x: 4, y: T + 4 }, measure.unit));
+  parts.push(h('svg:text', { class: 'axis-label', x: L, y: T - 12, 'text-anchor': 'middle' },
+    measure.unit));
   parts.push(h('svg:text', { class: 'axis-label', x: W - R, y: H - 6, 'text-anchor': 'end' },
     t('charts.dateAxis')));
   const series = (key, cls) => {
@@ -112,7 +116,7 @@ function chartSvg(measure, points, titleId) {
     for (const p of points) {
       parts.push(h('svg:circle', { class: ['point', cls], cx: x(p.time).toFixed(1),
         cy: y(p[key]).toFixed(1), r: 3.5 },
-      h('svg:title', {}, `${formatDate(p.time)}: ${formatNumber(p[key], digits)} ${measure.unit}`)));
+      h('svg:title', {}, `${formatDate(p.time)}: ${formatNumber(p[key], pointDigits)} ${measure.unit}`)));
     }
   };
   series('value', null);
@@ -167,7 +171,7 @@ export async function render(main, ctx) {
     fetchCategory(ctx, 'vital-signs'), fetchCategory(ctx, 'lab-results')]);
   const data = collect([...vitals, ...labs]);
   const shown = MEASURES.filter((m) => data[m.id].length > 0);
-  main.append(
+  add(main, 
     h('h1', {}, t('charts.title')),
     h('p', {}, t('charts.intro')),
     shown.length ? h('div', { class: 'charts' }, shown.map((m) => chart(m, data[m.id])))

@@ -2,7 +2,7 @@
 // pairing code to connect another device.
 import * as device from '../device.js';
 import { formatDateTime, t } from '../i18n.js';
-import { announce, confirmDialog, errorBox, h } from '../ui.js';
+import { add, announce, confirmDialog, errorBox, h } from '../ui.js';
 
 function deviceItem(d, ctx) {
   const revoke = d.revoked ? null : h('button', { type: 'button', class: 'link-danger',
@@ -59,7 +59,7 @@ export async function render(main, ctx) {
       make.disabled = false;
     }
   });
-  main.append(
+  add(main, 
     h('h1', {}, t('devices.title')),
     h('p', {}, t('devices.intro')),
     h('ul', { class: 'grants', id: 'device-list' }, live.map((d) => deviceItem(d, ctx))),

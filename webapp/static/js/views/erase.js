@@ -2,7 +2,7 @@
 // deleted, after a typed confirmation. It cannot be undone.
 import * as device from '../device.js';
 import { t } from '../i18n.js';
-import { errorBox, field, h } from '../ui.js';
+import { add, errorBox, field, h } from '../ui.js';
 
 export async function render(main, ctx) {
   const phrase = t('erase.phrase');
@@ -37,7 +37,7 @@ export async function render(main, ctx) {
       button.disabled = false;
     }
   });
-  main.append(
+  add(main, 
     h('h1', {}, t('erase.title')),
     h('div', { class: 'warning' }, h('p', {}, t('erase.warning'))),
     h('ul', {}, ['erase.what1', 'erase.what2', 'erase.what3', 'erase.what4']

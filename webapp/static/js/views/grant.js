@@ -10,7 +10,7 @@ import {
 } from '../consent.js';
 import { CATEGORIES } from '../fhir.js';
 import { formatNumber, t } from '../i18n.js';
-import { announce, errorBox, field, h } from '../ui.js';
+import { add, announce, errorBox, field, h } from '../ui.js';
 
 const ID_KINDS = { researcher: 'grant.researcherId', study: 'grant.studyId',
   provider: 'grant.providerId' };
@@ -398,7 +398,7 @@ export async function render(main, ctx) {
   stepItems[0].setAttribute('aria-current', 'step');
   sync();
 
-  main.append(
+  add(main, 
     h('p', {}, h('a', { href: '#/sharing' }, `← ${t('nav.sharing')}`)),
     h('h1', {}, t('grant.title')),
     h('p', {}, t('grant.intro')),

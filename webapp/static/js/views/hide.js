@@ -4,7 +4,7 @@
 import { updateRestrictions } from '../consent.js';
 import { CATEGORIES, typeLabel } from '../fhir.js';
 import { formatNumber, t } from '../i18n.js';
-import { announce, errorBox, h } from '../ui.js';
+import { add, announce, errorBox, h } from '../ui.js';
 
 /** "Observation/obs-17" → ["Observation", "obs-17"]. */
 function splitRef(ref) {
@@ -138,7 +138,7 @@ export async function render(main, ctx) {
     });
   });
 
-  main.append(
+  add(main, 
     h('h1', {}, t('hide.title')),
     h('section', { class: 'card', 'aria-labelledby': 'hide-providers-title' },
       h('h2', { id: 'hide-providers-title' }, t('hide.providers.title')),

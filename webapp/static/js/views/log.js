@@ -7,7 +7,7 @@ import { parseVerifierKey } from '../crypto/checkpoint.js';
 import { verifyAccessLogPage } from '../crypto/auditlog.js';
 import * as store from '../store.js';
 import { formatDateTime, formatNumber, t } from '../i18n.js';
-import { h } from '../ui.js';
+import { add, h } from '../ui.js';
 
 const PAGE = 50;
 const WITNESS = 'witness';
@@ -31,6 +31,14 @@ function actionText(action) {
   return text === key ? action : text;
 }
 
+const DUO_ABBR = { 'DUO:0000042': 'GRU', 'DUO:0000006': 'HMB', 'DUO:0000007': 'DS',
+  'DUO:0000011': 'POA', 'DUO:0000043': 'CC' };
+
+function purposeText(code) {
+  const abbr = DUO_ABBR[code];
+  return abbr ? t(`duo.${abbr}.label`) : code;
+}
+
 function breakGlassFor(e, sessions) {
   return sessions.find((s) => s.provider_id === e.actor_id &&
     e.time >= s.started - 60 && e.time <= s.expires);
@@ -50,8 +58,7 @@ function entryItem(e, ctx, verified, sessions) {
   session ? h('p', { class: 'reason' }, t('log.breakGlassReason', { reason: session.reason })) : null,
   h('p', { class: 'when' }, formatDateTime(e.time * 1000)),
   categories.length ? h('p', {}, t('log.categories', { list: categories.join(', ') })) : null,
-  e.purpose ? h('p', {}, t('log.purpose', { purpose: t(`duo.${e.purpose}`) === `duo.${e.purpose}`
-    ? e.purpose : t(`duo.${e.purpose}`) })) : null,
+  e.purpose ? h('p', {}, t('log.purpose', { purpose: purposeText(e.purpose) })) : null,
   e.study_id ? h('p', {}, t('log.study', { id: e.study_id })) : null,
   e.decision && e.decision !== 'none'
     ? h('p', {}, h('span', { class: ['badge', e.decision === 'deny' && 'deny'] },
@@ -96,7 +103,7 @@ export async function render(main, ctx) {
   const sessions = Array.isArray(page.break_glass) ? page.break_glass : [];
   const entries = page.entries || [];
   const count = [...verified.values()].filter((v) => v === true).length;
-  main.append(
+  add(main, 
     h('h1', {}, t('log.title')),
     h('p', {}, t('log.intro')),
     warning,

@@ -3,7 +3,7 @@
 import * as device from '../device.js';
 import { publicFetch } from '../api.js';
 import { t } from '../i18n.js';
-import { errorBox, field, h } from '../ui.js';
+import { add, errorBox, field, h } from '../ui.js';
 
 export async function render(main, ctx) {
   const code = h('input', { type: 'text', name: 'code', autocomplete: 'one-time-code',
@@ -47,7 +47,7 @@ export async function render(main, ctx) {
       button.disabled = false;
     }
   });
-  main.append(
+  add(main, 
     h('h1', {}, t('pair.title')),
     ctx.params.get('lost') ? h('p', { class: 'notice', role: 'alert' }, t('pair.lost')) : null,
     h('p', {}, t('pair.intro')),

@@ -3,7 +3,7 @@
 import { updateRestrictions } from '../consent.js';
 import { recordDate, recordTitle, recordValue, sourceText, typeLabel } from '../fhir.js';
 import { formatDateTime, t } from '../i18n.js';
-import { announce, errorBox, h } from '../ui.js';
+import { add, announce, errorBox, h } from '../ui.js';
 
 function row(label, value) {
   if (!value) return null;
@@ -66,7 +66,7 @@ export async function render(main, ctx) {
     toggle.setAttribute('aria-expanded', String(!raw.hidden));
     toggle.textContent = raw.hidden ? t('record.showRaw') : t('record.hideRaw');
   });
-  main.append(
+  add(main, 
     h('p', {}, h('a', { href: '#/records' }, `← ${t('record.back')}`)),
     h('h1', {}, recordTitle(r)),
     h('dl', { class: 'details' },

@@ -3,7 +3,7 @@
 import { CATEGORIES, recordDate, recordTitle, recordValue, sourceText, typeLabel }
   from '../fhir.js';
 import { formatDate, formatNumber, t } from '../i18n.js';
-import { announce, errorBox, h } from '../ui.js';
+import { add, announce, errorBox, h } from '../ui.js';
 
 const PAGE = 25;
 
@@ -92,7 +92,7 @@ export async function render(main, ctx) {
     t('records.download'));
   downloadButton.addEventListener('click', () => download(ctx, downloadButton, downloadOut));
 
-  main.append(
+  add(main, 
     h('h1', {}, t('records.title')),
     h('p', {}, t('records.intro')),
     h('div', { class: 'toolbar' },

@@ -2,7 +2,7 @@
 // active one revocable after a confirmation; the way into the grant wizard.
 import { grantDetails, grantSentence, grantStatus, sortGrants, formatWhen } from '../consent.js';
 import { t } from '../i18n.js';
-import { announce, confirmDialog, errorBox, h } from '../ui.js';
+import { add, announce, confirmDialog, errorBox, h } from '../ui.js';
 
 async function revoke(ctx, grant, sentence, button, out) {
   const ok = await confirmDialog({
@@ -68,7 +68,7 @@ export async function render(main, ctx) {
   const nowMs = Date.now();
   const grants = sortGrants(Array.isArray(list?.consents) ? list.consents : [], nowMs);
 
-  main.append(
+  add(main, 
     h('h1', {}, t('sharing.title')),
     h('p', {}, t('sharing.intro')),
     opted ? h('p', { class: 'notice', id: 'opted-out-notice' }, t('sharing.optedOut'), ' ',
