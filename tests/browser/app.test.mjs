@@ -129,6 +129,10 @@ test('a chart has a point for every body weight the vault holds', async () => {
   assert.ok(weights.length > 0, 'the demo citizen has body weights');
   const points = await page.$$eval('.chart[data-measure=weight] circle.point', (c) => c.length);
   assert.equal(points, weights.length);
+  const pressures = all.filter((r) => (r.code?.coding || []).some((c) => c.code === '85354-9'));
+  assert.ok(pressures.length > 0, 'the demo citizen has blood pressures');
+  assert.equal(await page.$$eval('.chart[data-measure=blood-pressure] circle.point', (c) => c.length),
+    2 * pressures.length, 'a systolic and a diastolic point per reading');
   const axisText = await texts(page, '.chart[data-measure=weight] text');
   assert.ok(axisText.includes('kg'), 'the unit is on the axis');
   await checkPage('charts');
@@ -193,6 +197,50 @@ test("the access log shows a provider's read as verified", async () => {
   assert.ok(mine.every((e) => e.verified), 'and verified');
   assert.equal(await page.$('#log-warning'), null);
   await checkPage('log');
+});
+
+test('an API error is a sentence with the request id, never raw JSON', async () => {
+  proxy.mode.failPath = '/v1/me/devices';
+  try {
+    await open(page, base, 'devices');
+    const text = await page.$eval('main .error', (el) => el.textContent);
+    assert.match(text, /busy/);
+    assert.match(text, /proxy-503-test/);
+    assert.doesNotMatch(await page.$eval('main', (m) => m.textContent), /[{}]|"code"/);
+    await shot(page, 'error');
+  } finally {
+    proxy.mode.failPath = null;
+  }
+});
+
+test('the app is installable and its shell opens offline', async () => {
+  // Chromium never offers to install from a private profile, which the
+  // other pages use: this check runs in the browser's default profile.
+  const fresh = await browser.newPage();
+  await fresh.goto(`${base}/app/`);
+  await fresh.evaluate(() => navigator.serviceWorker.ready);
+  const cdp = await fresh.createCDPSession();
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  assert.deepEqual(installabilityErrors, []);
+  const manifest = await cdp.send('Page.getAppManifest');
+  assert.deepEqual(manifest.errors, []);
+  await fresh.close();
+
+  await open(page, base, 'records');
+  await page.evaluate(() => navigator.serviceWorker.ready);
+
+  // Wait until the worker has cached the shell, then cut the network.
+  await page.waitForFunction(async () => (await (await caches.open('tillit-shell-v1')).keys()).length > 30);
+  await page.setOfflineMode(true);
+  try {
+    await page.reload();
+    await page.waitForSelector('main .error');
+    assert.match(await page.$eval('main .error', (el) => el.textContent), /could not be reached/);
+    assert.ok((await texts(page, '#nav a')).length > 0, 'the navigation is there offline');
+  } finally {
+    await page.setOfflineMode(false);
+  }
+  await open(page, base, 'records');
 });
 
 test('a tampered proof and a rolled-back log are shown as warnings', async () => {
@@ -390,6 +438,18 @@ test('another device pairs with a code made in the app, and is revoked from it',
   await phone.waitForSelector('input[name=code]');
   assert.match(await phone.$eval('main', (m) => m.textContent), /no longer connected/);
   await phone.browserContext().close();
+});
+
+test('break-glass access stands out in the access log, with its reason', async () => {
+  const reason = 'Unconscious in the emergency room';
+  const r = await api(demo.url, 'POST', `/v1/patients/${citizen}/break-glass`, tokens.provider, { reason });
+  assert.equal(r.status, 201, r.text);
+  await open(page, base, 'records');
+  await open(page, base, 'log');
+  const marked = await page.$$eval('.log-entry.break-glass', (lis) => lis.map((li) => li.textContent));
+  assert.ok(marked.length > 0, 'a break-glass entry is marked');
+  assert.ok(marked.some((t) => t.includes(reason) && t.includes('Emergency access')), marked.join(' | '));
+  await shot(page, 'log-break-glass');
 });
 
 test('switching language changes every text and is remembered', async () => {

@@ -50,7 +50,8 @@ export async function startDemo() {
 }
 
 /**
- * A proxy in front of the server. mode.value: 'pass' (default),
+ * A proxy in front of the server. mode.failPath: requests whose path starts
+ * with it get a 503 error as the API writes them. mode.value: 'pass' (default),
  * 'tamper' (flips a byte of the first inclusion proof hash in access-log
  * answers), 'replay' (answers access-log requests with the first one it
  * saw, an older, smaller log).
@@ -63,6 +64,12 @@ export async function startProxy(target) {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const isLog = req.url.startsWith('/v1/me/access-log');
+      if (mode.failPath && req.url.startsWith(mode.failPath)) {
+        res.writeHead(503, { 'Content-Type': 'application/json', 'X-Request-Id': 'proxy-503-test' });
+        res.end(JSON.stringify({ error: { code: 'unavailable', message: 'the server is busy; retry later',
+          request_id: 'proxy-503-test' } }));
+        return;
+      }
       if (isLog && mode.value === 'replay' && mode.firstLog) {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(mode.firstLog);
@@ -126,7 +133,7 @@ export async function newPage(browser, width = 1280) {
   await page.setViewport({ width, height: width < 600 ? 780 : 900 });
   page.problems = [];
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/status of 4\d\d|status of 503/.test(m.text())) {
+    if (m.type() === 'error' && !/status of 4\d\d|status of 503|ERR_INTERNET_DISCONNECTED/.test(m.text())) {
       page.problems.push(`console: ${m.text()}`);
     }
   });

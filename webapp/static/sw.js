@@ -4,7 +4,7 @@
 // cannot reach the vault.
 const CACHE = 'tillit-shell-v1';
 const SHELL = [
-  '/app/', '/app/app.css', '/app/icon.svg', '/app/manifest.webmanifest',
+  '/app/', '/app/app.css', '/app/icon.svg', '/app/icon-192.png', '/app/manifest.webmanifest',
   '/app/js/main.js', '/app/js/api.js', '/app/js/device.js', '/app/js/store.js',
   '/app/js/i18n.js', '/app/js/ui.js', '/app/js/fhir.js', '/app/js/consent.js',
   '/app/js/lang/en.js', '/app/js/lang/sv.js', '/app/js/lang/nb.js',

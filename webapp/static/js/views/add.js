@@ -32,7 +32,7 @@ export function observation(kind, values, when) {
   switch (kind) {
     case 'blood-pressure':
       return { ...base, category: [VITALS],
-        code: { coding: [{ system: LOINC, code: '85354-6', display: 'Blood pressure panel' }],
+        code: { coding: [{ system: LOINC, code: '85354-9', display: 'Blood pressure panel' }],
           text: 'Blood pressure' },
         component: [
           { code: { coding: [{ system: LOINC, code: '8480-6', display: 'Systolic blood pressure' }] },

@@ -9,7 +9,7 @@ import { add, h } from '../ui.js';
 // Each measure: LOINC codes, the unit shown, and a factor per source unit.
 export const MEASURES = [
   { id: 'weight', codes: ['29463-7'], unit: 'kg', convert: { kg: 1, g: 0.001, '[lb_av]': 0.45359237 } },
-  { id: 'blood-pressure', codes: ['85354-6', '55284-4'], unit: 'mmHg', pair: true },
+  { id: 'blood-pressure', codes: ['85354-9', '55284-4'], unit: 'mmHg', pair: true },
   { id: 'heart-rate', codes: ['8867-4'], unit: '/min', convert: { '/min': 1, '{beats}/min': 1 } },
   { id: 'glucose', codes: ['2339-0', '2345-7', '15074-8', '14749-6'], unit: 'mmol/L',
     convert: { 'mmol/L': 1, 'mg/dL': 1 / 18.016 } },

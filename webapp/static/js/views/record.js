@@ -2,7 +2,7 @@
 // and the switch that hides it from care providers (a restriction).
 import { updateRestrictions } from '../consent.js';
 import { recordDate, recordTitle, recordValue, sourceText, typeLabel } from '../fhir.js';
-import { formatDateTime, t } from '../i18n.js';
+import { formatDate, formatDateTime, t } from '../i18n.js';
 import { add, announce, errorBox, h } from '../ui.js';
 
 function row(label, value) {
@@ -71,7 +71,8 @@ export async function render(main, ctx) {
     h('h1', {}, recordTitle(r)),
     h('dl', { class: 'details' },
       row(t('record.type'), typeLabel(r.resourceType)),
-      row(t('record.date'), date ? formatDateTime(date) : t('records.noDate')),
+      row(t('record.date'), !date ? t('records.noDate')
+        : date.length <= 10 ? formatDate(date) : formatDateTime(date)),
       row(t('record.value'), recordValue(r)),
       row(t('record.status'), typeof r.status === 'string' ? r.status : ''),
       row(t('record.source'), sourceText(r)),
