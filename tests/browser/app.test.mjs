@@ -409,6 +409,29 @@ test('hiding a category from care providers, and opting out of research', async 
   await open(page, base, 'records');
   await open(page, base, 'hide');
   assert.equal(await page.$eval('#research-opt-out', (el) => el.checked), true);
+
+  // One record: hidden from its own page, listed under Hide, shown again.
+  const rec = (await api(demo.url, 'GET', '/v1/me/records?category=vital-signs&limit=1',
+    tokens.citizen)).json.records[0];
+  const ref = `${rec.resourceType}/${rec.id}`;
+  const direct = `/v1/patients/${citizen}/records/${ref}`;
+  assert.equal((await api(demo.url, 'GET', direct, tokens.provider)).status, 200);
+  const restricted = async (want) => {
+    for (let i = 0; i < 50; i += 1) {
+      const r = await api(demo.url, 'GET', '/v1/me/restrictions', tokens.citizen);
+      if (r.json.records.includes(ref) === want) return;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.fail(`${ref} ${want ? 'never hidden' : 'still hidden'}`);
+  };
+  await open(page, base, `record/${rec.resourceType}/${rec.id}`);
+  await page.click('#toggle-hide');
+  await restricted(true);
+  assert.equal((await api(demo.url, 'GET', direct, tokens.provider)).status, 404);
+  await open(page, base, 'hide');
+  await page.click(`button.unhide[data-record="${ref}"]`);
+  await restricted(false);
+  assert.equal((await api(demo.url, 'GET', direct, tokens.provider)).status, 200);
 });
 
 test('another device pairs with a code made in the app, and is revoked from it', async () => {

@@ -284,16 +284,24 @@ export async function render(main, ctx) {
     showErrors(problems.filter((p) => p.step === problems[0].step));
   }
 
-  async function loadReview() {
-    const seq = ++reviewSeq;
-    save.disabled = true;
-    saveOut.replaceChildren();
+  // The draft, checked again right before it is sent; null after taking
+  // the citizen to the first problem.
+  function checkedDraft() {
     const d = readDraft();
     const problems = validateDraft(d, Date.now());
     if (problems.length) {
       returnToProblem(problems);
-      return;
+      return null;
     }
+    return d;
+  }
+
+  async function loadReview() {
+    const seq = ++reviewSeq;
+    save.disabled = true;
+    saveOut.replaceChildren();
+    const d = checkedDraft();
+    if (!d) return;
     const grant = buildGrant(d);
     review.replaceChildren(
       h('h3', {}, t('grant.review.sentence')),
@@ -359,12 +367,8 @@ export async function render(main, ctx) {
 
   async function saveGrant() {
     saveOut.replaceChildren();
-    const d = readDraft();
-    const problems = validateDraft(d, Date.now());
-    if (problems.length) {
-      returnToProblem(problems);
-      return;
-    }
+    const d = checkedDraft();
+    if (!d) return;
     save.disabled = true;
     try {
       await ctx.api.post('/v1/me/consents', buildGrant(d));
