@@ -493,7 +493,8 @@ TEST_F(DeviceTest, APairingCodePairsAnotherDeviceOnce) {
   const std::multiset<std::string> actions = LoggedActions(log);
   EXPECT_EQ(actions.count("device.pairing-code"), 1u) << log.body;
   EXPECT_EQ(actions.count("device.pair"), 1u) << log.body;
-  for (const json& e : log.Json()["entries"]) {
+  const json entries = log.Json()["entries"];
+  for (const json& e : entries) {
     if (e["action"] == "device.pairing-code") {
       EXPECT_EQ(e["actor_id"], c.id) << e.dump();
       EXPECT_EQ(e["citizen"], c.id) << e.dump();
