@@ -396,8 +396,8 @@ TEST_F(EndToEnd, DataDirectoryFromANewerTillitIsRefused) {
   WriteAll(data + "/vault.json", j.dump());
   Result r = Tillit({"citizen", "list", "--data", data});
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find(NewerMessage("data directory at vault.json",
-                                    current + 1, current)),
+  EXPECT_NE(r.err.find(NewerMessage("data directory at vault.json", current + 1,
+                                    current)),
             std::string::npos)
       << r.err;
 }

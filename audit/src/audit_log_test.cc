@@ -367,13 +367,13 @@ TEST_F(AuditLogTest, ForkedCheckpointIsFound) {
 void StampLog(const vault::Vault& vault, int64_t version) {
   auto key = vault.DeriveKey(crypto::KdfContext::kAuditDatabase, 1);
   ASSERT_TRUE(key.ok());
-  auto db = storage::Database::Open(
-      vault.data_dir() + "/audit.db", &*key, {},
-      [version](storage::Database& d) {
-        std::string sql = "PRAGMA user_version = ";
-        sql += std::to_string(version);
-        return d.Exec(sql.c_str());
-      });
+  const auto stamp = [version](storage::Database& d) {
+    std::string sql = "PRAGMA user_version = ";
+    sql += std::to_string(version);
+    return d.Exec(sql.c_str());
+  };
+  auto db =
+      storage::Database::Open(vault.data_dir() + "/audit.db", &*key, {}, stamp);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
 }
 

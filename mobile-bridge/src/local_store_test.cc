@@ -36,9 +36,10 @@ class LocalStoreFormatTest : public ::testing::Test {
     device.sealed_seed = {1, 2, 3};
     device.audit_key = "test-log+00000000+AAAA";
     ASSERT_TRUE((*store)->SavePairing(device).ok());
-    ASSERT_TRUE((*store)->Enqueue("k1", R"({"resourceType":"Observation"})",
-                                  1767225600)
-                    .ok());
+    ASSERT_TRUE(
+        (*store)
+            ->Enqueue("k1", R"({"resourceType":"Observation"})", 1767225600)
+            .ok());
   }
   // Writes `version` into bridge.db's header directly.
   void Stamp(int64_t version) {

@@ -74,9 +74,9 @@ class FormatsTest : public VaultTest {
   void MakeDirectory() {
     auto vault = InitVault();
     ASSERT_TRUE(vault);
-    ASSERT_TRUE(vault->Import(Bundle("aaaaaaaa-1111", 2).dump(),
-                              ImportFormat::kJson)
-                    .ok());
+    ASSERT_TRUE(
+        vault->Import(Bundle("aaaaaaaa-1111", 2).dump(), ImportFormat::kJson)
+            .ok());
     auto key = vault->DeriveKey(crypto::kContextRegistry, 1);
     ASSERT_TRUE(key.ok());
     registry_key_ = std::move(key).value();
@@ -112,9 +112,8 @@ TEST_F(FormatsTest, NewerRegistryIsRefusedAndLeftAsItWas) {
   auto vault = Vault::Open(Options());
   ASSERT_FALSE(vault.ok());
   EXPECT_EQ(vault.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(vault.status().message(),
-            Newer("registry at registry.db", future,
-                  Vault::kRegistrySchemaVersion));
+  EXPECT_EQ(vault.status().message(), Newer("registry at registry.db", future,
+                                            Vault::kRegistrySchemaVersion));
   EXPECT_EQ(VersionOf(Registry(), registry_key_), future);
   EXPECT_EQ(Count(Registry(), registry_key_, "SELECT count(*) FROM citizens"),
             1);
@@ -156,15 +155,15 @@ class CitizenStoreFormatTest : public ::testing::Test {
     o.create = true;
     auto db = Database::Open(path_, &key_, o);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    auto store = CitizenStore::CreateNew(
-        "c_0123456789abcdef0123456789abcdef", std::move(db).value());
+    auto store = CitizenStore::CreateNew("c_0123456789abcdef0123456789abcdef",
+                                         std::move(db).value());
     fhir::ParsedResource r;
     r.type = "Observation";
     r.id = "o1";
     r.category = fhir::Category::kVitalSigns;
     r.json = R"({"resourceType":"Observation","id":"o1"})";
-    auto put = store->Put(std::span<const fhir::ParsedResource>(&r, 1),
-                          "test", kNow);
+    auto put =
+        store->Put(std::span<const fhir::ParsedResource>(&r, 1), "test", kNow);
     ASSERT_TRUE(put.ok()) << put.status().ToString();
     EXPECT_EQ(put->written, 1u);
   }

@@ -208,7 +208,7 @@ class Database {
   friend class Statement;
 
   sqlite3* db_;
-  bool guarded_ = false;  // the authorizer is installed
+  bool guarded_ = false;   // the authorizer is installed
   const uint64_t serial_;  // unique in this process, for Version
   // Idle prepared statements by SQL text.
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
