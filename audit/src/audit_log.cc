@@ -42,13 +42,6 @@ const storage::SchemaHistory kHistory{"audit log", kSteps};
 
 Status MigrateLog(storage::Database& db) { return db.Migrate(kHistory); }
 
-// A refused format already names the log; other errors get the context.
-Status OpenError(const Status& s) {
-  return s.code() == StatusCode::kFailedPrecondition
-             ? s
-             : s.WithContext("audit log");
-}
-
 Hash ToHash(std::span<const uint8_t> blob) {
   Hash h{};
   if (blob.size() == h.size()) std::copy(blob.begin(), blob.end(), h.begin());
@@ -76,7 +69,7 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
   db_options.wal_autocheckpoint_pages = 16384;  // 64 MB of 4 KiB pages
   auto db = storage::Database::Open(log->options_.path, &log->options_.db_key,
                                     db_options, MigrateLog);
-  if (!db.ok()) return OpenError(db.status());
+  if (!db.ok()) return storage::WithOpenContext(db.status(), "audit log");
   TILLIT_RETURN_IF_ERROR(log->Load(std::move(db).value()));
   return log;
 }
@@ -360,7 +353,7 @@ StatusOr<VerifyReport> VerifyStoredLog(const std::string& data_dir,
   const crypto::Ed25519PublicKey pk = signer.public_key();
   const std::string path = data_dir + "/audit.db";
   auto db = storage::Database::Open(path, &key, {}, MigrateLog);
-  if (!db.ok()) return OpenError(db.status());
+  if (!db.ok()) return storage::WithOpenContext(db.status(), "audit log");
 
   // 1. Every entry: contiguous, its stored leaf hash recomputed. (Entries
   //    are parsed strictly when listed; the signed tree is what proves they

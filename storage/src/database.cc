@@ -380,6 +380,11 @@ Status Database::Checkpoint() {
 
 // ----------------------------------------------------------- schema versions
 
+Status WithOpenContext(const Status& s, std::string_view context) {
+  if (s.code() == StatusCode::kFailedPrecondition) return s;
+  return s.WithContext(context);
+}
+
 StatusOr<int64_t> Database::SchemaVersion() {
   TILLIT_ASSIGN_OR_RETURN(Statement st, Prepare("PRAGMA user_version"));
   TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());

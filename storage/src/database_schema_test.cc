@@ -210,5 +210,16 @@ TEST_F(SchemaVersionTest, VersionIsReadableButNotWritableAfterOpen) {
   EXPECT_EQ(*(*db)->SchemaVersion(), 2);
 }
 
+TEST(WithOpenContextTest, NamesTheDatabaseUnlessTheRefusalAlreadyDoes) {
+  EXPECT_EQ(WithOpenContext(Status::DataLoss("damaged"), "registry").message(),
+            "registry: damaged");
+  const Status newer = Status::FailedPrecondition(
+      "registry at registry.db: format 2 is newer than this tillit supports "
+      "(1); upgrade tillit");
+  const Status kept = WithOpenContext(newer, "registry");
+  EXPECT_EQ(kept.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(kept.message(), newer.message());
+}
+
 }  // namespace
 }  // namespace tillit::storage

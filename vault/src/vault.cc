@@ -161,13 +161,7 @@ StatusOr<std::unique_ptr<Vault::Internals>> Vault::Internals::Open(
   auto db = storage::Database::Open(
       options.data_dir + "/registry.db", &registry_key, opts,
       [](storage::Database& d) { return d.Migrate(kRegistryHistory); });
-  if (!db.ok()) {
-    // A refused format already names the registry.
-    if (db.status().code() == StatusCode::kFailedPrecondition) {
-      return db.status();
-    }
-    return db.status().WithContext("registry");
-  }
+  if (!db.ok()) return storage::WithOpenContext(db.status(), "registry");
   return std::unique_ptr<Internals>(new Internals(
       options, std::move(location), sealed, std::move(keys), std::move(keyring),
       std::move(master), std::move(patient_index_key), std::move(token_key),

@@ -59,6 +59,11 @@ struct SchemaHistory {
   int64_t current() const { return static_cast<int64_t>(steps.size()); }
 };
 
+// The error of opening a database with `context` ("registry") prefixed,
+// except Migrate's refusal of a newer file (FailedPrecondition), whose
+// message already names the database and its file.
+Status WithOpenContext(const Status& s, std::string_view context);
+
 // A prepared statement borrowed from the Database's cache. Parameters are
 // numbered from 1, columns from 0. On destruction it is reset and returned.
 class Statement {
