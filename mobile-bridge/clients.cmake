@@ -11,7 +11,8 @@ set_target_properties(tillit_app PROPERTIES
   C_STANDARD 11
   C_STANDARD_REQUIRED ON
   C_EXTENSIONS OFF)
-target_compile_options(tillit_app PRIVATE -Wall -Wextra -Werror -pedantic)
+# -Wall -Wextra (and -Werror under TILLIT_WERROR) come from the top level.
+target_compile_options(tillit_app PRIVATE -pedantic)
 target_link_libraries(tillit_app PRIVATE tillit_bridge)
 
 if(NOT TILLIT_BUILD_TESTS)

@@ -12,6 +12,11 @@
 #include <set>
 #include <string>
 
+#include "tillit/audit/audit_log.h"
+#include "tillit/crypto/kdf.h"
+#include "tillit/storage/database.h"
+#include "tillit/vault/vault.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -321,6 +326,80 @@ TEST_F(EndToEnd, DamagedAuditLogFailsVerification) {
   WriteAll(file, bytes);
   Result r = Tillit({"audit", "verify", "--data", data});
   EXPECT_NE(r.code, 0);
+}
+
+// ------------------------------------------------------------ data formats
+
+// Writes `version` into the header of the data directory's `file`
+// (registry.db or audit.db, keyed by `context`), as a newer tillit would.
+void StampFuture(const std::string& data, tillit::crypto::KdfContext context,
+                 const std::string& file, int64_t version) {
+  tillit::vault::VaultOptions o;
+  o.data_dir = data;
+  auto vault = tillit::vault::Vault::Open(o);
+  ASSERT_TRUE(vault.ok()) << vault.status().ToString();
+  auto key = (*vault)->DeriveKey(context, 1);
+  ASSERT_TRUE(key.ok());
+  vault->reset();
+  auto db = tillit::storage::Database::Open(
+      data + "/" + file, &*key, {}, [version](tillit::storage::Database& d) {
+        std::string sql = "PRAGMA user_version = ";
+        sql += std::to_string(version);
+        return d.Exec(sql.c_str());
+      });
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+}
+
+std::string NewerMessage(const std::string& what, int64_t found,
+                         int64_t supported) {
+  return what + ": format " + std::to_string(found) +
+         " is newer than this tillit supports (" + std::to_string(supported) +
+         "); upgrade tillit";
+}
+
+TEST_F(EndToEnd, RegistryFromANewerTillitIsRefused) {
+  const std::string data = CopyData("future-registry");
+  const int64_t current = tillit::vault::Vault::kRegistrySchemaVersion;
+  StampFuture(data, tillit::crypto::kContextRegistry, "registry.db",
+              current + 1);
+  const std::string message =
+      NewerMessage("registry at registry.db", current + 1, current);
+  Result r = Tillit({"citizen", "list", "--data", data});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  // Refusing changed nothing: a second run is refused the same way.
+  Result again = Tillit({"citizen", "list", "--data", data});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.err.find(message), std::string::npos) << again.err;
+}
+
+TEST_F(EndToEnd, AuditLogFromANewerTillitIsRefused) {
+  const std::string data = CopyData("future-audit");
+  ASSERT_TRUE(fs::exists(data + "/audit.db"));
+  const int64_t current = tillit::audit::AuditLog::kSchemaVersion;
+  StampFuture(data, tillit::crypto::KdfContext::kAuditDatabase, "audit.db",
+              current + 1);
+  Result r = Tillit({"audit", "verify", "--data", data});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(
+      r.err.find(NewerMessage("audit log at audit.db", current + 1, current)),
+      std::string::npos)
+      << r.err;
+}
+
+TEST_F(EndToEnd, DataDirectoryFromANewerTillitIsRefused) {
+  const std::string data = CopyData("future-vault-json");
+  json j = json::parse(ReadAll(data + "/vault.json"));
+  const int64_t current = tillit::vault::Vault::kDataDirFormatVersion;
+  j["version"] = current + 1;
+  WriteAll(data + "/vault.json", j.dump());
+  Result r = Tillit({"citizen", "list", "--data", data});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(NewerMessage("data directory at vault.json", current + 1,
+                                    current)),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace

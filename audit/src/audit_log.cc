@@ -1,5 +1,6 @@
 #include "tillit/audit/audit_log.h"
 
+#include <iterator>
 #include <utility>
 
 #include "tillit/crypto/encoding.h"
@@ -10,8 +11,8 @@ namespace {
 
 constexpr size_t kMaxListLimit = 1000;
 
-constexpr const char* kSchema = R"sql(
-BEGIN;
+// The first schema, exactly as tillit wrote it before schema versions.
+constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE IF NOT EXISTS entries (
   idx        INTEGER PRIMARY KEY,   -- 0-based position in the tree
   entry      TEXT    NOT NULL,      -- canonical bytes (hashed as the leaf)
@@ -26,8 +27,20 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   size INTEGER PRIMARY KEY,
   note TEXT    NOT NULL
 );
-COMMIT;
 )sql";
+
+// The log's schema history: step i takes version i to i + 1. A new step is
+// added here with a test on a directory made by
+// scripts/make_format_fixture.sh (docs/OPERATIONS.md).
+constexpr storage::SchemaStep kSteps[] = {
+    // 0 to 1: the first schema. IF NOT EXISTS: a log an older tillit made
+    // already has it, and is only stamped.
+    [](storage::Database& db) { return db.Exec(kSchemaV1); },
+};
+static_assert(std::size(kSteps) == AuditLog::kSchemaVersion);
+const storage::SchemaHistory kHistory{"audit log", kSteps};
+
+Status MigrateLog(storage::Database& db) { return db.Migrate(kHistory); }
 
 Hash ToHash(std::span<const uint8_t> blob) {
   Hash h{};
@@ -54,10 +67,9 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
   // Every group commit rewrites the log's last pages; checkpointing every
   // 4 MB copied them back into the file several times a second under load.
   db_options.wal_autocheckpoint_pages = 16384;  // 64 MB of 4 KiB pages
-  auto db = storage::Database::Open(
-      log->options_.path, &log->options_.db_key, db_options,
-      [](storage::Database& d) { return d.Exec(kSchema); });
-  if (!db.ok()) return db.status().WithContext("audit log");
+  auto db = storage::Database::Open(log->options_.path, &log->options_.db_key,
+                                    db_options, MigrateLog);
+  if (!db.ok()) return storage::WithOpenContext(db.status(), "audit log");
   TILLIT_RETURN_IF_ERROR(log->Load(std::move(db).value()));
   return log;
 }
@@ -340,9 +352,8 @@ StatusOr<VerifyReport> VerifyStoredLog(const std::string& data_dir,
   TILLIT_ASSIGN_OR_RETURN(auto signer, crypto::SigningKey::FromSeed(seed));
   const crypto::Ed25519PublicKey pk = signer.public_key();
   const std::string path = data_dir + "/audit.db";
-  auto db = storage::Database::Open(
-      path, &key, {}, [](storage::Database& d) { return d.Exec(kSchema); });
-  if (!db.ok()) return db.status().WithContext("audit log");
+  auto db = storage::Database::Open(path, &key, {}, MigrateLog);
+  if (!db.ok()) return storage::WithOpenContext(db.status(), "audit log");
 
   // 1. Every entry: contiguous, its stored leaf hash recomputed. (Entries
   //    are parsed strictly when listed; the signed tree is what proves they

@@ -360,5 +360,64 @@ TEST_F(AuditLogTest, ForkedCheckpointIsFound) {
   EXPECT_TRUE(Verify(*genuine).ok);
 }
 
+// ------------------------------------------------------------ schema version
+
+// Writes `version` into audit.db's header directly, as another program
+// would.
+void StampLog(const vault::Vault& vault, int64_t version) {
+  auto key = vault.DeriveKey(crypto::KdfContext::kAuditDatabase, 1);
+  ASSERT_TRUE(key.ok());
+  const auto stamp = [version](storage::Database& d) {
+    std::string sql = "PRAGMA user_version = ";
+    sql += std::to_string(version);
+    return d.Exec(sql.c_str());
+  };
+  auto db =
+      storage::Database::Open(vault.data_dir() + "/audit.db", &*key, {}, stamp);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+}
+
+TEST_F(AuditLogTest, NewLogIsStampedWithTheCurrentVersion) {
+  log_.reset();
+  EXPECT_EQ(*RawDb()->SchemaVersion(), AuditLog::kSchemaVersion);
+}
+
+TEST_F(AuditLogTest, UnstampedLogFromAnOlderTillitOpensAndIsStamped) {
+  Standard();
+  // Before schema versions, tillit wrote this same schema and no stamp.
+  StampLog(*vault_, 0);
+  Reopen();
+  EXPECT_EQ(log_->size(), 12u);
+  log_.reset();
+  EXPECT_EQ(*RawDb()->SchemaVersion(), AuditLog::kSchemaVersion);
+  EXPECT_TRUE(Verify().ok);
+}
+
+TEST_F(AuditLogTest, NewerLogIsRefusedAndLeftAsItWas) {
+  Standard();
+  const int64_t future = AuditLog::kSchemaVersion + 1;
+  StampLog(*vault_, future);
+  std::string expected = "audit log at audit.db: format ";
+  expected += std::to_string(future);
+  expected += " is newer than this tillit supports (";
+  expected += std::to_string(AuditLog::kSchemaVersion);
+  expected += "); upgrade tillit";
+  auto log = AuditLog::OpenInDirectory(vault_->data_dir(), *vault_);
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(log.status().message(), expected);
+  auto report = VerifyStoredLog(vault_->data_dir(), *vault_);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(report.status().message(), expected);
+  // Untouched: the stamp and all 12 entries.
+  auto db = RawDb();
+  EXPECT_EQ(*db->SchemaVersion(), future);
+  auto count = db->Prepare("SELECT count(*) FROM entries");
+  ASSERT_TRUE(count.ok());
+  ASSERT_TRUE(*count->Step());
+  EXPECT_EQ(count->ColumnInt64(0), 12);
+}
+
 }  // namespace
 }  // namespace tillit::audit

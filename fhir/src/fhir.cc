@@ -151,10 +151,17 @@ std::string EntryName(size_t index) { return "entry " + std::to_string(index); }
 std::string LineName(size_t line) { return "line " + std::to_string(line); }
 
 // Bundle.type values quoted in messages are codes, never free text.
+// Built by appending (see QuoteDateForMessage: g++ 12's false -Wrestrict).
 std::string QuoteCode(std::string_view code) {
   bool safe = !code.empty() && code.size() <= 32;
   for (char c : code) safe = safe && ((c >= 'a' && c <= 'z') || c == '-');
-  return safe ? "\"" + std::string(code) + "\"" : "(value not shown)";
+  if (!safe) return "(value not shown)";
+  std::string quoted;
+  quoted.reserve(code.size() + 2);
+  quoted.push_back('"');
+  quoted.append(code);
+  quoted.push_back('"');
+  return quoted;
 }
 
 // One resource that is the whole of `minified` (a single-resource document,

@@ -159,7 +159,8 @@ std::string GenerateSyntheticBundle(uint64_t seed, uint64_t index,
     w.Field("birthDate", FormatDate(c.birth));
     w.Key("address").Open('[').Open('{').Key("line").Open('[');
     std::string street(rng.Pick(country.streets));
-    street += " " + std::to_string(rng.Between(1, 120));
+    street += ' ';  // two appends: see QuoteDateForMessage on g++ 12
+    street += std::to_string(rng.Between(1, 120));
     w.String(street);
     w.Close(']').Field("city", country.cities[city]);
     char postal[8];

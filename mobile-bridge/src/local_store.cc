@@ -4,13 +4,15 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 
 #include "error.h"
 
 namespace tillit::bridge {
 namespace {
 
-constexpr const char* kSchema = R"sql(
+// The first schema, exactly as the bridge wrote it before schema versions.
+constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE IF NOT EXISTS device (
   singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
   citizen_id  TEXT NOT NULL,
@@ -35,6 +37,15 @@ CREATE TABLE IF NOT EXISTS queue (
   last_error      TEXT
 );
 )sql";
+
+// bridge.db's schema history: step i takes version i to i + 1.
+constexpr storage::SchemaStep kSteps[] = {
+    // 0 to 1: the first schema. IF NOT EXISTS: a state directory an older
+    // bridge made already has it, and is only stamped.
+    [](storage::Database& db) { return db.Exec(kSchemaV1); },
+};
+static_assert(std::size(kSteps) == LocalStore::kSchemaVersion);
+const storage::SchemaHistory kHistory{"bridge state", kSteps};
 
 Status Storage(const Status& s) {
   return AsBridgeError(s, ErrorCode::kStorage);
@@ -74,7 +85,7 @@ StatusOr<std::unique_ptr<LocalStore>> LocalStore::Open(
   STORE_ASSIGN(std::unique_ptr<storage::Database> db,
                storage::Database::Open(
                    dir + "/bridge.db", &queue_key, options,
-                   [](storage::Database& d) { return d.Exec(kSchema); }));
+                   [](storage::Database& d) { return d.Migrate(kHistory); }));
   return std::unique_ptr<LocalStore>(new LocalStore(std::move(db)));
 }
 

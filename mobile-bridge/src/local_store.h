@@ -50,10 +50,15 @@ struct QueuedRecord {
 
 class LocalStore {
  public:
+  // bridge.db's schema version (PRAGMA user_version).
+  static constexpr int64_t kSchemaVersion = 1;
+
   // Opens `dir`/bridge.db, creating the directory (mode 0700) and the
   // database when missing. `queue_key` must be 32 bytes; it is not kept
   // (SQLCipher holds what it derives from it for the connection's life).
-  // A wrong key is a storage error.
+  // A wrong key is a storage error. An older database is upgraded; a newer
+  // one is a storage error ("bridge state at bridge.db: format N is newer
+  // than this tillit supports (M); upgrade tillit") and is left as it is.
   static StatusOr<std::unique_ptr<LocalStore>> Open(
       const std::string& dir, const crypto::SecretBytes& queue_key);
 

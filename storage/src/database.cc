@@ -21,9 +21,11 @@ int DenyDangerous(void*, int action, const char* arg1, const char* arg2,
                   const char*, const char*) {
   switch (action) {
     case SQLITE_PRAGMA:
-      // Reading data_version (ContentVersion) is harmless; no other pragma.
+      // Reading data_version (ContentVersion) or user_version
+      // (SchemaVersion) is harmless; nothing else, and no pragma's writing.
       return arg1 != nullptr && arg2 == nullptr &&
-                     sqlite3_stricmp(arg1, "data_version") == 0
+                     (sqlite3_stricmp(arg1, "data_version") == 0 ||
+                      sqlite3_stricmp(arg1, "user_version") == 0)
                  ? SQLITE_OK
                  : SQLITE_DENY;
     case SQLITE_ATTACH:
@@ -62,6 +64,13 @@ crypto::SecretBytes RawKeyLiteral(const crypto::SecretBytes& key) {
   p[2 + hex.size()] = '\'';
   // Allocate zero-filled the buffer, so the last byte is the NUL.
   return lit;
+}
+
+// The database file's name without its directories, for messages.
+std::string FileName(sqlite3* db) {
+  const char* path = sqlite3_db_filename(db, "main");
+  if (path == nullptr || *path == '\0') return "(temporary database)";
+  return std::filesystem::path(path).filename().string();
 }
 
 }  // namespace
@@ -229,6 +238,7 @@ StatusOr<std::unique_ptr<Database>> Database::Open(
     return db;
   }
   sqlite3_set_authorizer(raw, DenyDangerous, nullptr);
+  db->guarded_ = true;
   return db;
 }
 
@@ -365,6 +375,93 @@ Status Database::Checkpoint() {
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE,
                                      nullptr, nullptr);
   if (rc != SQLITE_OK) return Error(rc, "checkpoint");
+  return Status::Ok();
+}
+
+// ----------------------------------------------------------- schema versions
+
+Status WithOpenContext(const Status& s, std::string_view context) {
+  if (s.code() == StatusCode::kFailedPrecondition) return s;
+  return s.WithContext(context);
+}
+
+StatusOr<int64_t> Database::SchemaVersion() {
+  TILLIT_ASSIGN_OR_RETURN(Statement st, Prepare("PRAGMA user_version"));
+  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::Internal("PRAGMA user_version returned nothing");
+  return st.ColumnInt64(0);
+}
+
+Status Database::CheckSchemaVersion(const SchemaHistory& history,
+                                    int64_t version) const {
+  if (version >= 0 && version <= history.current()) return Status::Ok();
+  std::string msg(history.what);
+  msg += " at ";
+  msg += FileName(db_);
+  msg += ": format ";
+  msg += std::to_string(version);
+  if (version < 0) {
+    msg += " is not a tillit format";
+    return Status::DataLoss(std::move(msg));
+  }
+  msg += " is newer than this tillit supports (";
+  msg += std::to_string(history.current());
+  msg += "); upgrade tillit";
+  return Status::FailedPrecondition(std::move(msg));
+}
+
+Status Database::WriteSchemaVersion(int64_t version) {
+  // A pragma takes no bound parameters. `version` is a step number of this
+  // program's own history, never input.
+  std::string sql = "PRAGMA user_version = ";
+  sql += std::to_string(version);
+  if (guarded_) sqlite3_set_authorizer(db_, nullptr, nullptr);
+  Status s = Exec(sql.c_str());
+  if (guarded_) sqlite3_set_authorizer(db_, DenyDangerous, nullptr);
+  return s;
+}
+
+Status Database::RunSchemaStep(const SchemaHistory& history, int64_t version) {
+  Status s = history.steps[static_cast<size_t>(version)](*this);
+  if (!s.ok()) {
+    std::string context(history.what);
+    context += " at ";
+    context += FileName(db_);
+    context += ": upgrading format ";
+    context += std::to_string(version);
+    context += " to ";
+    context += std::to_string(version + 1);
+    return s.WithContext(context);
+  }
+  return WriteSchemaVersion(version + 1);
+}
+
+Status Database::Migrate(const SchemaHistory& history) {
+  TILLIT_ASSIGN_OR_RETURN(int64_t version, SchemaVersion());
+  TILLIT_RETURN_IF_ERROR(CheckSchemaVersion(history, version));
+  while (version < history.current()) {
+    TILLIT_ASSIGN_OR_RETURN(Transaction txn, Begin());
+    // Read again under the write lock: another connection may have
+    // upgraded the file since.
+    TILLIT_ASSIGN_OR_RETURN(version, SchemaVersion());
+    TILLIT_RETURN_IF_ERROR(CheckSchemaVersion(history, version));
+    if (version == history.current()) break;  // rolled back: nothing written
+    TILLIT_RETURN_IF_ERROR(RunSchemaStep(history, version));
+    TILLIT_RETURN_IF_ERROR(txn.Commit());
+    ++version;
+  }
+  return Status::Ok();
+}
+
+Status Database::MigrateInTransaction(const SchemaHistory& history) {
+  if (sqlite3_get_autocommit(db_) != 0) {
+    return Status::Internal("MigrateInTransaction outside a transaction");
+  }
+  TILLIT_ASSIGN_OR_RETURN(int64_t version, SchemaVersion());
+  TILLIT_RETURN_IF_ERROR(CheckSchemaVersion(history, version));
+  for (; version < history.current(); ++version) {
+    TILLIT_RETURN_IF_ERROR(RunSchemaStep(history, version));
+  }
   return Status::Ok();
 }
 

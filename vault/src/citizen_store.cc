@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <iterator>
 #include <utility>
 
 namespace tillit::vault {
@@ -9,8 +10,10 @@ namespace {
 
 constexpr int64_t kNoDate = INT64_MIN;
 
-// Idempotent; runs inside the caller's transaction.
-constexpr const char* kSchema = R"sql(
+// The first schema, exactly as tillit wrote it before schema versions
+// (meta.schema is 1 in every such file and is not read: the version is the
+// file's user_version).
+constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
   value INTEGER NOT NULL
@@ -49,6 +52,17 @@ CREATE INDEX IF NOT EXISTS records_by_category
 CREATE INDEX IF NOT EXISTS records_by_type
   ON records (type, effective DESC, seq DESC);
 )sql";
+
+// A citizen store's schema history: step i takes version i to i + 1. A new
+// step is added here with a test on a directory made by
+// scripts/make_format_fixture.sh (docs/OPERATIONS.md).
+constexpr storage::SchemaStep kSteps[] = {
+    // 0 to 1: the first schema. IF NOT EXISTS: a store an older tillit
+    // made already has it, and is only stamped.
+    [](storage::Database& db) { return db.Exec(kSchemaV1); },
+};
+static_assert(std::size(kSteps) == CitizenStore::kSchemaVersion);
+const storage::SchemaHistory kHistory{"citizen store", kSteps};
 
 std::string JoinCodes(const std::vector<std::string>& codes) {
   std::string out;
@@ -104,9 +118,7 @@ StoredRecord ReadRow(const storage::Statement& st) {
 }  // namespace
 
 Status CitizenStore::Setup(storage::Database& db) {
-  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db.Begin());
-  TILLIT_RETURN_IF_ERROR(db.Exec(kSchema));
-  return txn.Commit();
+  return db.Migrate(kHistory);
 }
 
 std::unique_ptr<CitizenStore> CitizenStore::CreateNew(
@@ -139,7 +151,9 @@ StatusOr<PutResult> CitizenStore::Put(
     int64_t now) {
   PutResult result;
   TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
-  if (needs_schema_) TILLIT_RETURN_IF_ERROR(db_->Exec(kSchema));
+  if (needs_schema_) {
+    TILLIT_RETURN_IF_ERROR(db_->MigrateInTransaction(kHistory));
+  }
   {
     TILLIT_ASSIGN_OR_RETURN(
         storage::Statement insert,
@@ -209,7 +223,9 @@ Status CitizenStore::WriteDocuments(std::span<const DocumentWrite> writes,
                                     const IndexUpdate* index, int64_t now) {
   if (writes.empty() && index == nullptr) return Status::Ok();
   TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
-  if (needs_schema_) TILLIT_RETURN_IF_ERROR(db_->Exec(kSchema));
+  if (needs_schema_) {
+    TILLIT_RETURN_IF_ERROR(db_->MigrateInTransaction(kHistory));
+  }
   for (const DocumentWrite& w : writes) {
     if (w.value) {
       TILLIT_ASSIGN_OR_RETURN(

@@ -193,7 +193,7 @@ StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
     if (db.status().code() == StatusCode::kNotFound) {
       return Status::DataLoss("the citizen's store file is missing");
     }
-    return db.status().WithContext("citizen store");
+    return storage::WithOpenContext(db.status(), "citizen store");
   }
   TILLIT_ASSIGN_OR_RETURN(int64_t file_generation,
                           CitizenStore::ReadGeneration(**db));

@@ -4,8 +4,11 @@
 // they share is in vault_internals.h.
 #include "tillit/vault/vault.h"
 
+#include <cstdint>
 #include <filesystem>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <utility>
 
 #include "tillit/crypto/encoding.h"
@@ -18,12 +21,14 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kVaultFormat = "tillit-data-dir";
-constexpr int kVaultFormatVersion = 1;
+constexpr int64_t kVaultFormatVersion = Vault::kDataDirFormatVersion;
 constexpr size_t kMaxVaultJsonBytes = 64 * 1024;
 constexpr int64_t kAdminTokenTtl = 365LL * 24 * 3600;
 
-constexpr const char* kRegistrySchema = R"sql(
-BEGIN;
+// The registry's first schema, exactly as tillit wrote it before schema
+// versions (meta.schema is 1 in every such file and is not read: the
+// version is the file's user_version).
+constexpr const char* kRegistrySchemaV1 = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
   value INTEGER NOT NULL
@@ -66,8 +71,18 @@ CREATE TABLE IF NOT EXISTS tokens (
   expires_at INTEGER NOT NULL,
   revoked_at INTEGER
 );
-COMMIT;
 )sql";
+
+// The registry's schema history: step i takes version i to i + 1. A new
+// step is added here with a test on a directory made by
+// scripts/make_format_fixture.sh (docs/OPERATIONS.md).
+constexpr storage::SchemaStep kRegistrySteps[] = {
+    // 0 to 1: the first schema. IF NOT EXISTS: a registry an older tillit
+    // made already has it, and is only stamped.
+    [](storage::Database& db) { return db.Exec(kRegistrySchemaV1); },
+};
+static_assert(std::size(kRegistrySteps) == Vault::kRegistrySchemaVersion);
+const storage::SchemaHistory kRegistryHistory{"registry", kRegistrySteps};
 
 std::string VaultJsonPath(const std::string& dir) {
   return dir + "/vault.json";
@@ -145,8 +160,8 @@ StatusOr<std::unique_ptr<Vault::Internals>> Vault::Internals::Open(
   opts.create = create;
   auto db = storage::Database::Open(
       options.data_dir + "/registry.db", &registry_key, opts,
-      [](storage::Database& d) { return d.Exec(kRegistrySchema); });
-  if (!db.ok()) return db.status().WithContext("registry");
+      [](storage::Database& d) { return d.Migrate(kRegistryHistory); });
+  if (!db.ok()) return storage::WithOpenContext(db.status(), "registry");
   return std::unique_ptr<Internals>(new Internals(
       options, std::move(location), sealed, std::move(keys), std::move(keyring),
       std::move(master), std::move(patient_index_key), std::move(token_key),
@@ -233,6 +248,20 @@ StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
   auto field_is = [&](const char* name, auto check) {
     return j.is_object() && j.contains(name) && check(j[name]);
   };
+  if (field_is("format",
+               [](const nlohmann::json& v) {
+                 return v.is_string() && v == kVaultFormat;
+               }) &&
+      field_is("version", [](const nlohmann::json& v) {
+        return v.is_number_integer() && v.get<int64_t>() > kVaultFormatVersion;
+      })) {
+    std::string msg = "data directory at vault.json: format ";
+    msg += std::to_string(j["version"].get<int64_t>());
+    msg += " is newer than this tillit supports (";
+    msg += std::to_string(kVaultFormatVersion);
+    msg += "); upgrade tillit";
+    return Status::FailedPrecondition(std::move(msg));
+  }
   if (j.is_discarded() ||
       !field_is("format",
                 [](const nlohmann::json& v) {

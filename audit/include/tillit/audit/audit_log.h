@@ -91,6 +91,12 @@ class AuditLog final : public AuditSink {
     std::string origin = "tillit.health/audit";
     std::string key_name = "tillit-audit";
   };
+  // The schema version of audit.db this program writes (PRAGMA
+  // user_version). An older log is upgraded at open; a newer one is
+  // refused with FailedPrecondition ("audit log at audit.db: format N is
+  // newer than this tillit supports (M); upgrade tillit").
+  static constexpr int64_t kSchemaVersion = 1;
+
   // Opens (or creates) the log and loads its tree.
   static StatusOr<std::unique_ptr<AuditLog>> Open(Options options);
   // The log of a vault: DATA_DIR/audit.db with keys derived by `keys` (the

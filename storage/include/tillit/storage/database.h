@@ -10,6 +10,11 @@
 // connection's life. Only statements with bound parameters are used: no SQL
 // text is ever built from input.
 //
+// Every kind of database keeps its schema version in the file's header
+// (PRAGMA user_version) and describes its history in a SchemaHistory; the
+// setup function calls Migrate, which refuses a file newer than this
+// program and upgrades an older one a step at a time.
+//
 // A Database opened without a key is a plain SQLite file (same engine, same
 // pipeline); it exists only so benchmarks can measure the cost of
 // encryption.
@@ -37,6 +42,27 @@ struct sqlite3_stmt;
 namespace tillit::storage {
 
 class Database;
+
+// One step of a schema's history: changes the schema from version N to
+// N + 1 with constant SQL (no PRAGMA). It runs inside the transaction that
+// stamps N + 1, so it is all or nothing.
+using SchemaStep = Status (*)(Database& db);
+
+// The schema versions of one kind of database. Version 0 is a file no
+// tillit has stamped: a new one, or one made before schema versions
+// existed. steps[i] takes version i to i + 1, so the current version is
+// steps.size(); the first step creates the first schema with IF NOT EXISTS,
+// which also stamps an older tillit's file without changing it.
+struct SchemaHistory {
+  std::string_view what;              // names the database: "registry"
+  std::span<const SchemaStep> steps;  // steps[i]: version i to i + 1
+  int64_t current() const { return static_cast<int64_t>(steps.size()); }
+};
+
+// The error of opening a database with `context` ("registry") prefixed,
+// except Migrate's refusal of a newer file (FailedPrecondition), whose
+// message already names the database and its file.
+Status WithOpenContext(const Status& s, std::string_view context);
 
 // A prepared statement borrowed from the Database's cache. Parameters are
 // numbered from 1, columns from 0. On destruction it is reset and returned.
@@ -123,6 +149,22 @@ class Database {
   };
   StatusOr<Transaction> Begin();
 
+  // The file's schema version (PRAGMA user_version); 0 when never stamped.
+  StatusOr<int64_t> SchemaVersion();
+  // Brings the file to `history`'s current version: each missing step runs
+  // in its own transaction, which also stamps the version it reaches, so a
+  // failing step leaves the file at the version before it. A file already
+  // current is not written. Meant for Open's `setup`.
+  // Errors: FailedPrecondition for a file newer than `history` ("<what> at
+  // <file name>: format N is newer than this tillit supports (M); upgrade
+  // tillit"), nothing written; DataLoss for a negative version; a step's
+  // own error, with the versions it was between.
+  Status Migrate(const SchemaHistory& history);
+  // As Migrate, but every missing step runs inside the caller's
+  // transaction: for a new file whose schema is written with its first
+  // data. REQUIRES: a transaction is open (else Internal).
+  Status MigrateInTransaction(const SchemaHistory& history);
+
   // Re-encrypts every page under `new_key` (sqlite3_rekey).
   Status Rekey(const crypto::SecretBytes& new_key);
   // Reads every page and checks the b-tree structure and, through
@@ -160,9 +202,18 @@ class Database {
   // The probe, connection settings and `setup`, run before the authorizer.
   Status Initialise(const Options& options, const SetupFn& setup);
   void Release(sqlite3_stmt* stmt);
+  // OK for 0 <= version <= history.current(); the refusals of Migrate.
+  Status CheckSchemaVersion(const SchemaHistory& history,
+                            int64_t version) const;
+  // Runs history.steps[version] and stamps version + 1.
+  // REQUIRES: inside a transaction.
+  Status RunSchemaStep(const SchemaHistory& history, int64_t version);
+  // PRAGMA user_version = version, past the authorizer.
+  Status WriteSchemaVersion(int64_t version);
   friend class Statement;
 
   sqlite3* db_;
+  bool guarded_ = false;   // the authorizer is installed
   const uint64_t serial_;  // unique in this process, for Version
   // Idle prepared statements by SQL text.
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;

@@ -98,12 +98,18 @@ class CitizenStore {
   using GenerationSink =
       std::function<Status(int64_t generation, const IndexUpdate* index)>;
 
-  // Creates the schema (idempotent, in its own transaction); the setup
-  // function for Database::Open.
+  // The schema version this program writes (PRAGMA user_version).
+  static constexpr int64_t kSchemaVersion = 1;
+
+  // The setup function for Database::Open: creates the schema of a new
+  // file, upgrades an older one (each step in its own transaction), and
+  // refuses a newer one with FailedPrecondition ("citizen store at
+  // <id>.db: format N is newer than this tillit supports (M); upgrade
+  // tillit").
   static Status Setup(storage::Database& db);
   // A store over a brand-new, empty file opened without Setup: the schema
-  // is created inside the first Put's transaction, so a new citizen's
-  // file is written and synced once.
+  // is created and stamped inside the first Put's (or WriteDocuments')
+  // transaction, so a new citizen's file is written and synced once.
   static std::unique_ptr<CitizenStore> CreateNew(
       std::string citizen_id, std::unique_ptr<storage::Database> db);
   CitizenStore(std::string citizen_id, std::unique_ptr<storage::Database> db,

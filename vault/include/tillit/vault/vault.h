@@ -10,6 +10,11 @@
 //   DIR/citizens/<id>.db  SQLCipher, one per citizen, keyed with its own
 //                         random 256-bit data key (DEK)
 //
+// Formats: vault.json carries its own version; registry.db and every
+// citizen store carry a schema version (storage::SchemaHistory). Opening
+// upgrades an older file in place and refuses a newer one with
+// FailedPrecondition ("... is newer than this tillit supports ...").
+//
 // Key hierarchy: root keys (numbered) → wrap the master secret and every
 // DEK (XChaCha20-Poly1305, associated data = purpose, citizen id and key
 // version); sub-keys for the registry, patient index and token hashing are
@@ -95,6 +100,11 @@ class Vault final : public crypto::KeyDeriver {
  public:
   // Creates a new data directory (it must not already hold a vault) and
   // returns it opened, with a first operator (admin) token.
+  // The formats this program writes: vault.json's "version", and the
+  // registry's schema version (PRAGMA user_version of registry.db).
+  static constexpr int64_t kDataDirFormatVersion = 1;
+  static constexpr int64_t kRegistrySchemaVersion = 1;
+
   struct Created;
   static StatusOr<Created> Init(const VaultOptions& options);
   static StatusOr<std::unique_ptr<Vault>> Open(const VaultOptions& options);
@@ -107,7 +117,8 @@ class Vault final : public crypto::KeyDeriver {
   StatusOr<std::vector<std::string>> ListCitizenIds();
   StatusOr<CitizenSummary> Summarize(const std::string& citizen_id);
   // NotFound for an unknown (or erased) id; DataLoss for a wrong key,
-  // damaged file or a file older than the registry's generation.
+  // damaged file or a file older than the registry's generation;
+  // FailedPrecondition for a store in a newer format (CitizenStore::Setup).
   StatusOr<std::unique_ptr<CitizenStore>> OpenCitizen(
       const std::string& citizen_id);
   // Reads every page of the citizen's file (HMAC and structure check).
