@@ -283,6 +283,32 @@ class ServeTest : public ::testing::Test {
   std::vector<std::unique_ptr<Child>> children_;
 };
 
+// The binary names its version and commit; the server reports the same.
+TEST_F(ServeTest, VersionIsTheServersVersion) {
+  Result v = Run({"--version"});
+  ASSERT_EQ(v.code, 0) << v.err;
+  ASSERT_TRUE(StartsWith(v.out, "tillit ")) << v.out;
+  const size_t open = v.out.find(" (");
+  ASSERT_NE(open, std::string::npos) << v.out;
+  ASSERT_GE(v.out.size(), open + 4);
+  EXPECT_EQ(v.out.substr(v.out.size() - 2), ")\n") << v.out;
+  const std::string version = v.out.substr(7, open - 7);
+  const std::string commit =
+      v.out.substr(open + 2, v.out.size() - 2 - (open + 2));
+  EXPECT_FALSE(version.empty());
+  EXPECT_FALSE(commit.empty());
+  EXPECT_EQ(Run({"version"}).out, v.out);
+
+  Init();
+  Child* server = nullptr;
+  const std::string url = Serve(&server, {"--quiet"});
+  Reply h = Call(url, "GET", "/healthz");
+  ASSERT_EQ(h.status, 200);
+  EXPECT_EQ(h.Json().value("version", ""), version) << h.body;
+  EXPECT_EQ(h.Json().value("commit", ""), commit) << h.body;
+  EXPECT_EQ(Stop(*server), 0);
+}
+
 TEST_F(ServeTest, AnswersHealthzAndStopsOnSigterm) {
   Init();
   Child* server = nullptr;
