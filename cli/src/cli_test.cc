@@ -284,6 +284,8 @@ TEST_F(CliTest, ServeUsageErrors) {
       {"--rate", "-1"},
       {"--rate", "fast"},
       {"--max-body", "10"},
+      {"--log-format", "xml"},
+      {"--log-format", "JSON"},
       {"--tls-cert", "c.pem"},
       {"--tls-key", "k.pem"},
       {"--json"},

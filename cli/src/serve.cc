@@ -73,6 +73,15 @@ Status ServerFlags(const Args& a, const std::string& default_listen,
     o->rate_per_second = static_cast<double>(*rate);
     o->rate_burst = 2.0 * static_cast<double>(*rate);
   }
+  if (auto format = a.Get("log-format")) {
+    if (*format == "text") {
+      o->log_format = api::LogFormat::kText;
+    } else if (*format == "json") {
+      o->log_format = api::LogFormat::kJson;
+    } else {
+      return Status::InvalidArgument("--log-format: text or json");
+    }
+  }
   const bool cert = a.Get("tls-cert").has_value();
   const bool key = a.Get("tls-key").has_value();
   if (cert != key)
@@ -108,9 +117,10 @@ int ServeUntilSignal(Io& io, api::Server& server, bool json, bool quiet) {
   while (sigwait(&set, &sig) != 0) {
   }
   if (!quiet) {
-    io.err << "tillit: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
-           << " received; finishing the requests in flight\n"
-           << std::flush;
+    // Through the server log: in its format, and never inside a line that
+    // a request still in flight is writing.
+    server.LogNotice(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                     " received; finishing the requests in flight");
   }
   server.Stop();
   (json ? io.err : io.out) << "stopped\n" << std::flush;
@@ -121,6 +131,7 @@ const char kServeHelp[] =
     R"(Usage: tillit serve [--data DIR] [--listen HOST:PORT]
                     [--tls-cert FILE --tls-key FILE] [--threads N]
                     [--max-body BYTES] [--cache N] [--rate N] [--quiet]
+                    [--log-format text|json]
                     [--key-file FILE] [--passphrase-stdin]
 
 Serves the HTTP API (SPEC section 7) on HOST:PORT (default 127.0.0.1:8443;
@@ -136,7 +147,11 @@ flight, prints `stopped` and exits 0.
 --rate N               requests per second per principal, burst 2N;
                        0 = unlimited (default 1000)
 --quiet                log only errors (default: one line per request on
-                       standard error; never bodies, tokens or health data)
+                       standard error; never bodies, tokens, query strings
+                       or health data)
+--log-format FORMAT    text (default) or json: one JSON object per line
+                       with time, level, request_id, method, route,
+                       status and latency_ms, or msg for an error
 
 Exit status 1 when the vault cannot be opened, the TLS files are unusable
 or the address cannot be bound.
@@ -155,6 +170,7 @@ int CmdServe(int argc, char** argv, Io& io) {
       .Option("max-body")
       .Option("cache")
       .Option("rate")
+      .Option("log-format")
       .Flag("quiet");
   if (Status s = a.Parse(argc, argv, 2); !s.ok())
     return Usage(io, "serve", s.message());
