@@ -283,6 +283,32 @@ class ServeTest : public ::testing::Test {
   std::vector<std::unique_ptr<Child>> children_;
 };
 
+// The binary names its version and commit; the server reports the same.
+TEST_F(ServeTest, VersionIsTheServersVersion) {
+  Result v = Run({"--version"});
+  ASSERT_EQ(v.code, 0) << v.err;
+  ASSERT_TRUE(StartsWith(v.out, "tillit ")) << v.out;
+  const size_t open = v.out.find(" (");
+  ASSERT_NE(open, std::string::npos) << v.out;
+  ASSERT_GE(v.out.size(), open + 4);
+  EXPECT_EQ(v.out.substr(v.out.size() - 2), ")\n") << v.out;
+  const std::string version = v.out.substr(7, open - 7);
+  const std::string commit =
+      v.out.substr(open + 2, v.out.size() - 2 - (open + 2));
+  EXPECT_FALSE(version.empty());
+  EXPECT_FALSE(commit.empty());
+  EXPECT_EQ(Run({"version"}).out, v.out);
+
+  Init();
+  Child* server = nullptr;
+  const std::string url = Serve(&server, {"--quiet"});
+  Reply h = Call(url, "GET", "/healthz");
+  ASSERT_EQ(h.status, 200);
+  EXPECT_EQ(h.Json().value("version", ""), version) << h.body;
+  EXPECT_EQ(h.Json().value("commit", ""), commit) << h.body;
+  EXPECT_EQ(Stop(*server), 0);
+}
+
 TEST_F(ServeTest, AnswersHealthzAndStopsOnSigterm) {
   Init();
   Child* server = nullptr;
@@ -297,6 +323,54 @@ TEST_F(ServeTest, AnswersHealthzAndStopsOnSigterm) {
   const std::string log = ReadAll(server->err_path);
   EXPECT_NE(log.find("route=/healthz status=200"), std::string::npos) << log;
   EXPECT_NE(log.find("SIGTERM received"), std::string::npos) << log;
+}
+
+// How the service starts: everything from a configuration file, as the
+// Debian package's unit does it; a flag on the command line wins over the
+// file (here: JSON log lines over the file's text).
+TEST_F(ServeTest, ServesFromAConfigFileAndAFlagOverridesIt) {
+  const std::string admin = Init();
+  const std::string conf = dir_ + "/tillit.conf";
+  std::ofstream(conf) << "# tillit.conf\n\nlisten = 127.0.0.1:0\ndata = "
+                      << data_ << "\nthreads = 4\nlog-format = text\n";
+  ASSERT_EQ(::chmod(conf.c_str(), 0640), 0);
+  Child& server = Spawn({"serve", "--config", conf, "--log-format", "json"});
+  auto line = ReadLine(server);
+  ASSERT_TRUE(line && StartsWith(*line, "listening on http://127.0.0.1:"))
+      << ReadAll(server.err_path);
+  const std::string url = line->substr(std::string("listening on ").size());
+  EXPECT_EQ(Call(url, "GET", "/healthz").status, 200);
+  Reply p =
+      Call(url, "POST", "/v1/admin/providers", admin, R"({"name": "Clinic"})");
+  EXPECT_EQ(p.status, 201) << p.body;
+  EXPECT_EQ(Stop(server), 0) << ReadAll(server.err_path);
+  EXPECT_EQ(ReadRest(server), "stopped\n");
+
+  const std::string log = ReadAll(server.err_path);
+  std::istringstream lines(log);
+  int healthz = 0, providers = 0, notices = 0;
+  for (std::string l; std::getline(lines, l);) {
+    const json j = json::parse(l, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << "not JSON: " << l;
+    EXPECT_TRUE(j.contains("time") && j.contains("level")) << l;
+    healthz +=
+        j.value("route", "") == "/healthz" && j.value("status", 0) == 200;
+    providers += j.value("route", "") == "/v1/admin/providers" &&
+                 j.value("status", 0) == 201;
+    notices += j.value("msg", "").find("SIGTERM received") != std::string::npos;
+  }
+  EXPECT_EQ(healthz, 1) << log;
+  EXPECT_EQ(providers, 1) << log;
+  EXPECT_EQ(notices, 1) << log;
+  EXPECT_EQ(log.find("tlk_"), std::string::npos) << log;
+
+  // A file others may write is refused before anything opens or listens.
+  ASSERT_EQ(::chmod(conf.c_str(), 0666), 0);
+  Result open = Run({"serve", "--config", conf});
+  EXPECT_EQ(open.code, 2);
+  EXPECT_EQ(open.out, "");
+  EXPECT_NE(open.err.find("group or others may write it"), std::string::npos)
+      << open.err;
 }
 
 TEST_F(ServeTest, SigintStopsTooAndQuietLogsNoRequests) {

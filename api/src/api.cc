@@ -10,7 +10,7 @@ Api::Api(vault::Vault* v, const ServerOptions& o,
          std::unique_ptr<audit::AuditLog> log)
     : vault_(*v),
       options_(o),
-      server_log_(o.log),
+      server_log_(o.log, o.log_format, o.clock),
       metrics_(RouteTable().size()),
       stores_(v, o.store_cache_size),
       audit_(std::move(log), o.clock, &metrics_, &server_log_),

@@ -59,8 +59,8 @@ StatusOr<std::vector<uint64_t>> AuditTrail::AppendBatch(
   if (!indexes.ok()) {
     metrics_.AuditFailed();
     call.audit_failed = true;
-    server_log_.Line("request_id=" + call.request_id() +
-                     " audit append failed: " + indexes.status().ToString());
+    server_log_.LogError(call.request_id(),
+                         "audit append failed: " + indexes.status().ToString());
     return Status::FailedPrecondition("audit log unavailable: access refused");
   }
   for (size_t i = 0; i < entries.size(); ++i) metrics_.AuditAppended();

@@ -372,8 +372,7 @@ Status Export(Api& api, Call& call) {
         if (!s.ok()) {
           // The headers are gone: all we can do is cut the stream short
           // (the client sees a truncated, unparseable Bundle).
-          server_log->Line("request_id=" + request_id +
-                           " export aborted: " + s.ToString());
+          server_log->LogError(request_id, "export aborted: " + s.ToString());
           return false;
         }
         for (const vault::StoredRecord& r : page) {

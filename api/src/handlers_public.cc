@@ -2,18 +2,23 @@
 // audit log's public key.
 //
 // From the Api: audit() (its log's size and key), metrics(), stores() (how
-// many are open).
+// many are open). /healthz and /metrics also name the build
+// (tillit/base/build_info.h).
 #include <string>
 
 #include "api.h"
 #include "call.h"
 #include "route.h"
+#include "tillit/base/build_info.h"
 
 namespace tillit::api::internal {
 namespace {
 
 Status Healthz(Api& api, Call& call) {
-  call.Reply({{"status", "ok"}, {"audit_entries", api.audit().log().size()}});
+  call.Reply({{"status", "ok"},
+              {"version", std::string(BuildVersion())},
+              {"commit", std::string(BuildCommit())},
+              {"audit_entries", api.audit().log().size()}});
   return Status::Ok();
 }
 

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "route.h"
+#include "tillit/base/build_info.h"
 
 namespace tillit::api::internal {
 namespace {
@@ -108,7 +109,12 @@ std::string Metrics::Render(size_t open_stores, uint64_t evictions,
          "room.\n"
          "# TYPE tillit_vault_evictions_total counter\n"
          "tillit_vault_evictions_total "
-      << evictions << "\n";
+      << evictions << "\n"
+      << "# HELP tillit_build_info The version and commit of this server "
+         "(always 1).\n"
+         "# TYPE tillit_build_info gauge\n"
+         "tillit_build_info{version=\""
+      << BuildVersion() << "\",commit=\"" << BuildCommit() << "\"} 1\n";
   return out.str();
 }
 

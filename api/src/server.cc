@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <optional>
 #include <thread>
 #include <typeinfo>
@@ -219,9 +218,9 @@ struct Server::Impl {
         api.vault().VerifyToken(std::string_view(auth).substr(kBearer.size()));
     if (!info.ok()) {
       if (info.status().code() != StatusCode::kUnauthenticated) {
-        api.server_log().Line(
-            "request_id=" + t_request.request_id +
-            " token check failed: " + info.status().ToString());
+        api.server_log().LogError(
+            t_request.request_id,
+            "token check failed: " + info.status().ToString());
         return Reject(req, res, 500, "internal", "internal error");
       }
       res.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
@@ -273,9 +272,9 @@ struct Server::Impl {
     }
     auto device = api.devices().Find(parsed->params.keyid);
     if (!device.ok() && device.status().code() != StatusCode::kNotFound) {
-      api.server_log().Line(
-          "request_id=" + t_request.request_id +
-          " device lookup failed: " + device.status().ToString());
+      api.server_log().LogError(
+          t_request.request_id,
+          "device lookup failed: " + device.status().ToString());
       return Reject(req, res, 500, "internal", "internal error");
     }
     if (!device.ok() || device->revoked)
@@ -346,8 +345,7 @@ struct Server::Impl {
     }
     internal::HttpError e = internal::ToHttpError(s);
     if (e.status >= 500) {
-      api.server_log().Line("request_id=" + t_request.request_id +
-                            " error: " + s.ToString());
+      api.server_log().LogError(t_request.request_id, "error: " + s.ToString());
     }
     res.status = e.status;
     res.set_content(ErrorBody(e.code, e.message, t_request.request_id),
@@ -407,8 +405,8 @@ struct Server::Impl {
       what = typeid(e).name();
     } catch (...) {
     }
-    api.server_log().Line("request_id=" + t_request.request_id +
-                          " uncaught exception of type " + what);
+    api.server_log().LogError(t_request.request_id,
+                              "uncaught exception of type " + what);
     res.status = 500;
     res.set_content(
         ErrorBody("internal", "internal error", t_request.request_id),
@@ -425,15 +423,13 @@ struct Server::Impl {
     api.metrics().Observe(route, res.status, seconds);
     if (active) api.metrics().in_flight().fetch_sub(1);
     if (options.access_log || res.status >= 500) {
-      const std::string path = route < internal::RouteTable().size()
-                                   ? internal::RouteTable()[route].info.path
-                                   : std::string(t_request.app ? "/app/" : "-");
-      char ms[32];
-      std::snprintf(ms, sizeof ms, "%.3f", seconds * 1000);
-      api.server_log().Line(
-          "request_id=" + t_request.request_id + " method=" + req.method +
-          " route=" + path + " status=" + std::to_string(res.status) +
-          " ms=" + ms + " role=" + std::string(RoleName(t_request.who.role)));
+      const std::string_view path =
+          route < internal::RouteTable().size()
+              ? std::string_view(internal::RouteTable()[route].info.path)
+              : std::string_view(t_request.app ? "/app/" : "-");
+      api.server_log().LogRequest({t_request.request_id, req.method, path,
+                                   res.status, seconds,
+                                   RoleName(t_request.who.role)});
     }
     t_request = RequestState{};
   }
@@ -565,6 +561,10 @@ void Server::Stop() {
 }
 
 int Server::port() const { return impl_->port; }
+
+void Server::LogNotice(std::string_view notice) {
+  impl_->api.server_log().LogNotice(notice);
+}
 
 void Server::FailAuditWriteForTesting(int nth) {
   impl_->api.audit().log().FailWriteForTesting(nth);

@@ -53,6 +53,50 @@ Status Args::Parse(int argc, char** argv, int first) {
   return Status::Ok();
 }
 
+Status Args::ApplyConfig(const ConfigFile& file,
+                         const std::set<std::string>& refused) {
+  // Checked in full first, so that a bad file leaves the Args unchanged.
+  for (const ConfigLine& l : file.lines) {
+    const bool known = refused.count(l.key) == 0 &&
+                       (flags_.count(l.key) != 0 || options_.count(l.key) != 0);
+    if (!known) {
+      std::string keys;
+      for (const auto* names : {&options_, &flags_}) {
+        for (const std::string& n : *names) {
+          if (refused.count(n) == 0) keys += (keys.empty() ? "" : ", ") + n;
+        }
+      }
+      std::string why = file.Where(l.line) + ": unknown key `" + l.key + "`";
+      for (const char* secret : {"passphrase", "password", "secret", "token"}) {
+        if (l.key.find(secret) != std::string::npos) {
+          why += " (no secret belongs in a configuration file)";
+          break;
+        }
+      }
+      return Status::InvalidArgument(why + "; the keys are: " + keys);
+    }
+    if (flags_.count(l.key) != 0 && l.value != "true" && l.value != "false") {
+      return Status::InvalidArgument(file.Where(l.line) + ": `" + l.key +
+                                     "` is true or false");
+    }
+  }
+  for (const ConfigLine& l : file.lines) {
+    if (flags_.count(l.key) != 0) {
+      if (l.value == "true" && seen_flags_.insert(l.key).second)
+        from_file_[l.key] = file.Where(l.line);
+    } else if (values_.emplace(l.key, l.value).second) {
+      from_file_[l.key] = file.Where(l.line);
+    }
+  }
+  return Status::Ok();
+}
+
+std::string Args::Origin(const std::string& name) const {
+  auto it = from_file_.find(name);
+  if (it == from_file_.end()) return "--" + name;
+  return name + " (" + it->second + ")";
+}
+
 bool Args::Has(const std::string& name) const {
   return seen_flags_.count(name) != 0 || values_.count(name) != 0;
 }

@@ -13,11 +13,10 @@
 
 #include "src/common.h"
 #include "src/verbs.h"
+#include "tillit/base/build_info.h"
 
 namespace tillit::cli {
 namespace {
-
-constexpr const char* kVersion = "tillit 0.1.0";
 
 // One line of the verb list in `tillit --help`.
 struct VerbLine {
@@ -119,7 +118,7 @@ Common options:
                        the first line of standard input
   --json               machine-readable output
   --help               help for a verb, e.g. `tillit import --help`
-  --version            print the version
+  --version            print the version and the commit it was built from
 
 Exit status: 0 on success, 1 when the operation failed, 2 for bad usage.
 )";
@@ -159,8 +158,10 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     }
     return out << MainHelp(), kOk;
   }
-  if (verb == "--version" || verb == "version")
-    return out << kVersion << "\n", kOk;
+  if (verb == "--version" || verb == "version") {
+    return out << "tillit " << BuildVersion() << " (" << BuildCommit() << ")\n",
+           kOk;
+  }
   const Verb* found = FindVerb(verb);
   if (found == nullptr) {
     err << "tillit: unknown verb `" << verb << "`\n\n" << MainHelp();

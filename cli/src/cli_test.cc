@@ -15,6 +15,7 @@
 
 #include "src/cli_fixture.h"
 #include "src/common.h"
+#include "tillit/base/build_info.h"
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/fhir/synthetic.h"
@@ -44,7 +45,33 @@ TEST_F(CliTest, HelpForEveryVerb) {
     EXPECT_EQ(r.code, 0) << verb;
     EXPECT_EQ(r.out.rfind("Usage:", 0), 0u) << verb;
   }
-  EXPECT_EQ(Tillit({"--version"}).out, "tillit 0.1.0\n");
+}
+
+// `tillit <version> (<commit>)`: the project's version and the build's
+// commit, the same for `--version` and `version`.
+TEST_F(CliTest, VersionNamesTheVersionAndTheCommit) {
+  const std::string version(BuildVersion()), commit(BuildCommit());
+  // X.Y.Z
+  int dots = 0;
+  for (char c : version) dots += c == '.';
+  EXPECT_EQ(dots, 2) << version;
+  EXPECT_EQ(version.find_first_not_of("0123456789."), std::string::npos)
+      << version;
+  EXPECT_EQ(version.find(".."), std::string::npos) << version;
+  EXPECT_TRUE(version.front() != '.' && version.back() != '.') << version;
+  // 12 hex digits from git, "unknown" outside a git checkout, or what a
+  // packager named with TILLIT_COMMIT (base/build_info.cmake checks it).
+  EXPECT_FALSE(commit.empty());
+  EXPECT_EQ(commit.find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyz"
+                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ.+~-"),
+            std::string::npos)
+      << commit;
+  for (const char* spelling : {"--version", "version"}) {
+    Result r = Tillit({spelling});
+    EXPECT_EQ(r.code, 0) << spelling;
+    EXPECT_EQ(r.out, "tillit " + version + " (" + commit + ")\n") << spelling;
+    EXPECT_EQ(r.err, "") << spelling;
+  }
 }
 
 TEST_F(CliTest, UnknownVerbAndOptionAreUsageErrors) {
@@ -257,6 +284,8 @@ TEST_F(CliTest, ServeUsageErrors) {
       {"--rate", "-1"},
       {"--rate", "fast"},
       {"--max-body", "10"},
+      {"--log-format", "xml"},
+      {"--log-format", "JSON"},
       {"--tls-cert", "c.pem"},
       {"--tls-key", "k.pem"},
       {"--json"},

@@ -7,16 +7,22 @@
 #include <csignal>
 #include <fstream>
 #include <ostream>
+#include <set>
+#include <string>
 
+#include "src/config_file.h"
 #include "src/verbs.h"
 
 namespace tillit::cli {
 namespace {
 
-// HOST:PORT, with an IPv6 host in brackets; port 0..65535.
-Status ParseListen(const std::string& text, std::string* host, int* port) {
+// HOST:PORT, with an IPv6 host in brackets; port 0..65535. `origin` names
+// where the text came from (Args::Origin).
+Status ParseListen(const std::string& text, const std::string& origin,
+                   std::string* host, int* port) {
   const Status bad = Status::InvalidArgument(
-      "--listen takes HOST:PORT with a port from 0 to 65535, e.g. "
+      origin +
+      " takes HOST:PORT with a port from 0 to 65535, e.g. "
       "127.0.0.1:8443 or [::1]:8443");
   const size_t colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0) return bad;
@@ -52,31 +58,47 @@ sigset_t StopSignals() {
 Status ServerFlags(const Args& a, const std::string& default_listen,
                    api::ServerOptions* o) {
   TILLIT_RETURN_IF_ERROR(ParseListen(a.Get("listen").value_or(default_listen),
-                                     &o->host, &o->port));
+                                     a.Origin("listen"), &o->host, &o->port));
   auto threads = ParseNumber(a.Get("threads"), o->threads, 1, 4096);
-  if (!threads) return Status::InvalidArgument("--threads: 1 to 4096");
+  if (!threads)
+    return Status::InvalidArgument(a.Origin("threads") + ": 1 to 4096");
   o->threads = *threads;
   auto body = ParseNumber(a.Get("max-body"), o->max_body_bytes, 1024,
                           uint64_t{1} << 40);
-  if (!body) return Status::InvalidArgument("--max-body: 1024 to 2^40 bytes");
+  if (!body)
+    return Status::InvalidArgument(a.Origin("max-body") +
+                                   ": 1024 to 2^40 bytes");
   o->max_body_bytes = *body;
   auto cache = ParseNumber(a.Get("cache"), o->store_cache_size, 1, 100000);
-  if (!cache) return Status::InvalidArgument("--cache: 1 to 100000");
+  if (!cache)
+    return Status::InvalidArgument(a.Origin("cache") + ": 1 to 100000");
   o->store_cache_size = *cache;
   if (auto r = a.Get("rate")) {
     auto rate = ParseNumber(r, 0, 0, 1000000);
     if (!rate) {
       return Status::InvalidArgument(
-          "--rate: requests per second per principal, 0 (unlimited) to "
-          "1000000");
+          a.Origin("rate") +
+          ": requests per second per principal, 0 (unlimited) to 1000000");
     }
     o->rate_per_second = static_cast<double>(*rate);
     o->rate_burst = 2.0 * static_cast<double>(*rate);
   }
+  if (auto format = a.Get("log-format")) {
+    if (*format == "text") {
+      o->log_format = api::LogFormat::kText;
+    } else if (*format == "json") {
+      o->log_format = api::LogFormat::kJson;
+    } else {
+      return Status::InvalidArgument(a.Origin("log-format") + ": text or json");
+    }
+  }
   const bool cert = a.Get("tls-cert").has_value();
   const bool key = a.Get("tls-key").has_value();
-  if (cert != key)
-    return Status::InvalidArgument("--tls-cert and --tls-key go together");
+  if (cert != key) {
+    return Status::InvalidArgument(
+        a.Origin(cert ? "tls-cert" : "tls-key") + " needs " +
+        (cert ? "--tls-key" : "--tls-cert") + " too: both or neither");
+  }
   if (cert) {
     o->tls_cert = *a.Get("tls-cert");
     o->tls_key = *a.Get("tls-key");
@@ -108,9 +130,10 @@ int ServeUntilSignal(Io& io, api::Server& server, bool json, bool quiet) {
   while (sigwait(&set, &sig) != 0) {
   }
   if (!quiet) {
-    io.err << "tillit: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
-           << " received; finishing the requests in flight\n"
-           << std::flush;
+    // Through the server log: in its format, and never inside a line that
+    // a request still in flight is writing.
+    server.LogNotice(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                     " received; finishing the requests in flight");
   }
   server.Stop();
   (json ? io.err : io.out) << "stopped\n" << std::flush;
@@ -118,9 +141,10 @@ int ServeUntilSignal(Io& io, api::Server& server, bool json, bool quiet) {
 }
 
 const char kServeHelp[] =
-    R"(Usage: tillit serve [--data DIR] [--listen HOST:PORT]
+    R"(Usage: tillit serve [--config FILE] [--data DIR] [--listen HOST:PORT]
                     [--tls-cert FILE --tls-key FILE] [--threads N]
                     [--max-body BYTES] [--cache N] [--rate N] [--quiet]
+                    [--log-format text|json]
                     [--key-file FILE] [--passphrase-stdin]
 
 Serves the HTTP API (SPEC section 7) on HOST:PORT (default 127.0.0.1:8443;
@@ -129,6 +153,7 @@ one line `listening on <url>` once it accepts connections, and serves until
 SIGTERM or SIGINT; then it stops accepting, finishes the requests in
 flight, prints `stopped` and exits 0.
 
+--config FILE          read these options from FILE first (see below)
 --tls-cert, --tls-key  PEM certificate and key; both or neither (HTTPS)
 --threads N            worker threads, 1 to 4096 (default 64)
 --max-body BYTES       largest import or push body (default 67108864)
@@ -136,15 +161,38 @@ flight, prints `stopped` and exits 0.
 --rate N               requests per second per principal, burst 2N;
                        0 = unlimited (default 1000)
 --quiet                log only errors (default: one line per request on
-                       standard error; never bodies, tokens or health data)
+                       standard error; never bodies, tokens, query strings
+                       or health data)
+--log-format FORMAT    text (default) or json: one JSON object per line
+                       with time, level, request_id, method, route,
+                       status and latency_ms, or msg for an error
 
-Exit status 1 when the vault cannot be opened, the TLS files are unusable
-or the address cannot be bound.
+The configuration file (the Debian package's is /etc/tillit/tillit.conf)
+holds `key = value` lines, blank lines and `#` comment lines. A key is an
+option's name without the dashes (listen, data, key-file, tls-cert,
+tls-key, threads, max-body, cache, rate, log-format); a flag (quiet,
+passphrase-stdin) takes true or false. Values are written without quotes;
+each key once. The file acts as if its lines were flags written before the
+command line's: a flag on the command line wins, and the file's data and
+key-file win over $TILLIT_DATA and $TILLIT_KEY_FILE. It must be valid on
+its own, also where the command line overrides it. No secret belongs in
+it; it must be a regular file that its group and others cannot write.
+
+Exit status 2 for a bad flag or value, or a configuration file that is
+missing, unreadable, writable by others, or has an unknown key, a repeated
+key, a bad value or a line that is not `key = value` (the message names
+the line). Exit status 1 when the vault cannot be opened, the TLS files
+are unusable or the address cannot be bound.
 )";
 
-int CmdServe(int argc, char** argv, Io& io) {
+namespace {
+
+// The options and flags of `tillit serve`; all but these are also the keys
+// of its configuration file.
+Args ServeArgs() {
   Args a;
-  a.Option("data")
+  a.Option("config")
+      .Option("data")
       .Option("key-file")
       .Flag("passphrase-stdin")
       .Flag("help")
@@ -155,12 +203,35 @@ int CmdServe(int argc, char** argv, Io& io) {
       .Option("max-body")
       .Option("cache")
       .Option("rate")
+      .Option("log-format")
       .Flag("quiet");
+  return a;
+}
+// Takes --config FILE into `a`. The file must be valid on its own, also
+// where the command line overrides it: the next start may not.
+Status ApplyConfigFile(const std::string& path, Args& a) {
+  const std::set<std::string> not_keys = {"config", "help"};
+  TILLIT_ASSIGN_OR_RETURN(ConfigFile file, LoadConfigFile(path));
+  Args alone = ServeArgs();
+  TILLIT_RETURN_IF_ERROR(alone.ApplyConfig(file, not_keys));
+  api::ServerOptions unused;
+  TILLIT_RETURN_IF_ERROR(ServerFlags(alone, "127.0.0.1:8443", &unused));
+  return a.ApplyConfig(file, not_keys);
+}
+
+}  // namespace
+
+int CmdServe(int argc, char** argv, Io& io) {
+  Args a = ServeArgs();
   if (Status s = a.Parse(argc, argv, 2); !s.ok())
     return Usage(io, "serve", s.message());
   if (a.Has("help")) return io.out << kServeHelp, kOk;
   if (!a.positional().empty())
     return Usage(io, "serve", "unexpected argument " + a.positional()[0]);
+  if (auto path = a.Get("config")) {
+    if (Status s = ApplyConfigFile(*path, a); !s.ok())
+      return Usage(io, "serve", s.message());
+  }
   api::ServerOptions o;
   if (Status s = ServerFlags(a, "127.0.0.1:8443", &o); !s.ok())
     return Usage(io, "serve", s.message());

@@ -31,9 +31,10 @@ Status ServerFlags(const Args& a, const std::string& default_listen,
 StatusOr<std::unique_ptr<api::Server>> StartServer(
     vault::Vault& vault, const api::ServerOptions& options);
 
-// Waits for SIGTERM or SIGINT, then stops the server (in-flight requests
-// finish) and says so: `stopped` on standard output (standard error with
-// --json, whose output is one object). Returns kOk.
+// Waits for SIGTERM or SIGINT, notes which came in the server log (unless
+// `quiet`), then stops the server (in-flight requests finish) and says so:
+// `stopped` on standard output (standard error with --json, whose output
+// is one object). Returns kOk.
 int ServeUntilSignal(Io& io, api::Server& server, bool json, bool quiet);
 
 }  // namespace tillit::cli

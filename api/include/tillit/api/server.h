@@ -25,6 +25,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "tillit/base/clock.h"
 #include "tillit/base/status.h"
@@ -32,6 +33,21 @@
 #include "tillit/vault/vault.h"
 
 namespace tillit::api {
+
+// How the server log writes its lines (ServerOptions::log_format).
+enum class LogFormat {
+  // `request_id=… method=… route=… status=… ms=… role=…`, an error as
+  // `request_id=… <what failed>`, a notice as `tillit: <notice>`.
+  kText,
+  // One JSON object per line. A request: time (RFC 3339, UTC), level
+  // ("info"; "error" for a status of 500 or more), request_id, method,
+  // route (the route's pattern, e.g. /v1/me/records/{type}/{id}; "-" when
+  // no route matched, "/app/" for the web app), status, latency_ms and
+  // role. An error inside a request: time, level "error", request_id and
+  // msg; its request's own line follows. A notice: time, level "info" and
+  // msg.
+  kJson,
+};
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -75,9 +91,11 @@ struct ServerOptions {
   int64_t pairing_code_ttl = 600;
 
   // One line per request (request id, method, route, status, duration) and
-  // every server-side error; never bodies, tokens or health data.
+  // every server-side error; never bodies, tokens, query strings, paths
+  // with ids, or health data. The lines' times come from `clock`.
   std::ostream* log = nullptr;  // null: no log
   bool access_log = true;       // false: only errors
+  LogFormat log_format = LogFormat::kText;
 
   Clock* clock = &Clock::System();
   crypto::Random* rng = &crypto::Random::System();
@@ -99,6 +117,11 @@ class Server {
 
   int port() const;
   std::string url() const;  // http(s)://host:port
+
+  // Writes an operator's notice (e.g. that a stop signal came) to the
+  // server log, in its format, never interleaved with a request's line.
+  // REQUIRES: `notice` holds no secret or health data.
+  void LogNotice(std::string_view notice);
 
   // Test hook: the Nth audit write from now (1 = the next) fails as if the
   // disk had refused it (see AuditLog::FailWriteForTesting).
