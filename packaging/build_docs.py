@@ -94,7 +94,7 @@ def make_man(args):
         sections += [f'.SS "tillit {verb}"', ".nf", roff_literal(text), ".fi"]
     sections += ["[SEE ALSO]",
                  "/usr/share/doc/tillit/README.md, "
-                 "/usr/share/doc/tillit/OPERATIONS.md and the other "
+                 "/usr/share/doc/tillit/docs/OPERATIONS.md and the other "
                  "documents in /usr/share/doc/tillit."]
     epoch = changelog_epoch(args.changelog)
     with tempfile.TemporaryDirectory() as tmp:
