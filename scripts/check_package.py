@@ -181,10 +181,12 @@ def serve(tillit, argv, passphrase_file, log_path, label):
     try:
         seen.wait(START_TIMEOUT)
         if not url:
-            code = proc.poll()
-            raise Failure(f"{label}: no `listening on URL` line within "
-                          f"{START_TIMEOUT} s (exit status {code}); "
-                          f"stderr:\n{tail(log_path)}")
+            try:
+                state = f"exit status {proc.wait(5)}"
+            except subprocess.TimeoutExpired:
+                state = f"still running after {START_TIMEOUT} s"
+            raise Failure(f"{label}: printed no `listening on URL` line "
+                          f"({state}); stderr:\n{tail(log_path)}")
         try:
             with urllib.request.urlopen(url[0] + "/healthz",
                                         timeout=30) as resp:
