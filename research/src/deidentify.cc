@@ -373,8 +373,11 @@ class Scrubber {
     if (ref.empty()) return std::nullopt;
     if (ref[0] == '#') {
       if (ref.size() == 1) return json("#");  // the containing resource
-      return json("#" + pseudonyms_.Resource(citizen_id_, kContainedType,
-                                             ref.substr(1)));
+      // Appended, not `"#" + …`: GCC 12 at -O3 warns falsely (-Wrestrict,
+      // its bug 105329) about prepending to a temporary string.
+      std::string local = "#";
+      local += pseudonyms_.Resource(citizen_id_, kContainedType, ref.substr(1));
+      return json(std::move(local));
     }
     if (ref.starts_with("urn:uuid:")) {
       // Not resolved at import (outside the bundle): a stable pseudonym in
