@@ -47,10 +47,6 @@ std::string_view BuildCommit() { return \"${COMMIT}\"; }
 
 }  // namespace tillit
 ")
-set(old "")
-if(EXISTS ${OUT})
-  file(READ ${OUT} old)
-endif()
-if(NOT old STREQUAL text)
-  file(WRITE ${OUT} "${text}")
-endif()
+# CONFIGURE writes only when the text changes, so an unchanged commit
+# recompiles nothing (@ONLY: the text has no @VAR@ to replace).
+file(CONFIGURE OUTPUT ${OUT} CONTENT "${text}" @ONLY)
