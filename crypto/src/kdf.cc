@@ -29,6 +29,8 @@ std::string_view KdfContextLabel(KdfContext context) {
       return "idempkey";
     case KdfContext::kStudyKeys:
       return "studykey";
+    case KdfContext::kPrivacyLedger:
+      return "tlprivcy";
   }
   return {};
 }

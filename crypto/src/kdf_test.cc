@@ -5,6 +5,8 @@
 
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tillit/crypto/encoding.h"
@@ -42,7 +44,8 @@ TEST(DeriveSubkeyTest, ContextsAndIdsGiveUnrelatedKeys) {
       KdfContext::kRegistry,      KdfContext::kAuditSigning,
       KdfContext::kAuditDatabase, KdfContext::kPseudonyms,
       KdfContext::kTokens,        KdfContext::kPatientIndex,
-      KdfContext::kIdempotency,   KdfContext::kStudyKeys};
+      KdfContext::kIdempotency,   KdfContext::kStudyKeys,
+      KdfContext::kPrivacyLedger};
   std::set<std::string> seen;
   for (KdfContext context : contexts) {
     EXPECT_EQ(KdfContextLabel(context).size(), 8u);
@@ -52,7 +55,7 @@ TEST(DeriveSubkeyTest, ContextsAndIdsGiveUnrelatedKeys) {
       seen.insert(HexEncode(k->ExposeSecretSpan()));
     }
   }
-  EXPECT_EQ(seen.size(), 24u);
+  EXPECT_EQ(seen.size(), 27u);
 }
 
 TEST(DeriveSubkeyTest, DifferentMastersGiveDifferentKeys) {
@@ -88,7 +91,7 @@ TEST(DeriveSubkeyTest, RejectsBadMasterSizes) {
 }
 
 TEST(DeriveSubkeyTest, RejectsBadContexts) {
-  for (int value : {-1, 8, 99}) {
+  for (int value : {-1, 9, 99}) {
     EXPECT_EQ(DeriveSubkey(Master(), 1, static_cast<KdfContext>(value))
                   .status()
                   .code(),
@@ -99,11 +102,28 @@ TEST(DeriveSubkeyTest, RejectsBadContexts) {
 
 TEST(DeriveSubkeyTest, LabelsAreEightDistinctCharacters) {
   std::set<std::string_view> seen;
-  for (int value = 0; value < 8; ++value) {
+  for (int value = 0; value < 9; ++value) {
     const std::string_view label =
         KdfContextLabel(static_cast<KdfContext>(value));
     EXPECT_EQ(label.size(), kKdfContextSize) << value;
     EXPECT_TRUE(seen.insert(label).second) << label;
+  }
+}
+
+// Stored data is keyed by these labels: a change would lock it out.
+TEST(DeriveSubkeyTest, LabelsNeverChange) {
+  const std::pair<KdfContext, std::string_view> expected[] = {
+      {KdfContext::kRegistry, "tlregist"},
+      {KdfContext::kAuditSigning, "tlaudsig"},
+      {KdfContext::kAuditDatabase, "tlauditd"},
+      {KdfContext::kPseudonyms, "tlpseudo"},
+      {KdfContext::kTokens, "tltokens"},
+      {KdfContext::kPatientIndex, "tlpatidx"},
+      {KdfContext::kIdempotency, "idempkey"},
+      {KdfContext::kStudyKeys, "studykey"},
+      {KdfContext::kPrivacyLedger, "tlprivcy"}};
+  for (const auto& [context, label] : expected) {
+    EXPECT_EQ(KdfContextLabel(context), label);
   }
 }
 

@@ -30,6 +30,7 @@ enum class KdfContext {
   kPatientIndex,   // "tlpatidx": the hashes in the consent index
   kIdempotency,    // "idempkey": record ids from Idempotency-Key headers
   kStudyKeys,      // "studykey": the per-study pseudonymisation keys
+  kPrivacyLedger,  // "tlprivcy": the privacy-budget ledger's SQLCipher key
 };
 inline constexpr KdfContext kContextRegistry = KdfContext::kRegistry;
 inline constexpr KdfContext kContextAuditSigning = KdfContext::kAuditSigning;
