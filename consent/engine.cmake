@@ -18,4 +18,5 @@ set(TILLIT_CONSENT_ENGINE_TESTS
   ${CMAKE_CURRENT_SOURCE_DIR}/src/duo_matching_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/oracle_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_consent_test.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/privacy_budget_test.cc
 )
