@@ -42,6 +42,46 @@ TEST_F(ConsentServiceTest, GrantIsStoredAndIndexedWithoutExcludes) {
   EXPECT_EQ((*rows)[0].value.find("35489007"), std::string::npos);
 }
 
+TEST_F(ConsentServiceTest, APrivacyBudgetIsKeptInTheConsentIndex) {
+  // Aggregates read each citizen's cap from the index, without opening
+  // their store: the index row must carry it and read back with it.
+  const std::string c = Citizen("p-budget");
+  auto g = service_->AddGrant(c, ResearchGrant(R"(, "privacy_budget": 0.25)"));
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->privacy_budget, 250'000);
+  const std::string d = Citizen("p-no-budget");
+  ASSERT_TRUE(service_->AddGrant(d, ResearchGrant()).ok());
+  auto rows = vault_->ReadIndex("consent");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  for (const vault::IndexEntry& row : *rows) {
+    // As ConsentIndex::Load reads a row.
+    auto back = GrantFromStoredJson(row.value);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    if (row.citizen_id == c) {
+      EXPECT_EQ(back->privacy_budget, 250'000);
+    } else {
+      EXPECT_FALSE(back->privacy_budget.has_value());
+    }
+  }
+  auto index = ConsentIndex::Load(*vault_);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  EXPECT_EQ(index->size(), 2u);
+  auto stored = service_->ListGrants(c);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0].privacy_budget, 250'000);
+  // Refused on a provider grant, and nothing is stored.
+  auto provider = service_->AddGrant(
+      d, R"({"grantee": {"kind": "any-provider"}, "purposes": ["DUO:0000043"],
+             "categories": ["vital-signs"], "privacy_budget": 1})");
+  ASSERT_FALSE(provider.ok());
+  EXPECT_EQ(provider.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(provider.status().message().rfind("privacy_budget: ", 0), 0u)
+      << provider.status().message();
+  EXPECT_EQ(vault_->ReadIndex("consent")->size(), 2u);
+}
+
 TEST_F(ConsentServiceTest, InvalidGrantStoresNothing) {
   const std::string c = Citizen("p-2");
   auto g = service_->AddGrant(c, R"({"grantee": {"kind": "any-researcher"},

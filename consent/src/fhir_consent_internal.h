@@ -28,6 +28,9 @@ inline constexpr std::string_view kExtDisease =
     "https://tillit.health/fhir/StructureDefinition/duo-disease";
 inline constexpr std::string_view kExtIncludeSensitive =
     "https://tillit.health/fhir/StructureDefinition/include-sensitive";
+// valueDecimal: ε (Grant::privacy_budget / kMicroPerEpsilon).
+inline constexpr std::string_view kExtPrivacyBudget =
+    "https://tillit.health/fhir/StructureDefinition/privacy-budget";
 inline constexpr std::string_view kExtRevokedAt =
     "https://tillit.health/fhir/StructureDefinition/revoked-at";
 inline constexpr std::string_view kTillitPolicy =

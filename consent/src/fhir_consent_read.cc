@@ -36,6 +36,7 @@ using fhir_consent_internal::kDuoSystem;
 using fhir_consent_internal::kExtCondition;
 using fhir_consent_internal::kExtDisease;
 using fhir_consent_internal::kExtIncludeSensitive;
+using fhir_consent_internal::kExtPrivacyBudget;
 using fhir_consent_internal::kExtRevokedAt;
 using fhir_consent_internal::kRoleSystem;
 using fhir_consent_internal::kScopeSystem;
@@ -418,6 +419,16 @@ Status ReadProvisionExtensions(const json& provision, json* grant) {
       if (have_sensitive) return Bad(p, "given twice");
       have_sensitive = true;
       (*grant)["include_sensitive"] = v->get<bool>();
+    } else if (url == kExtPrivacyBudget) {
+      // Passed on as the number it is; the grant reader checks its range
+      // and that the grantee is a research one.
+      TILLIT_RETURN_IF_ERROR(CheckFields(ext, p, {"url", "valueDecimal"}));
+      const json* v = Member(ext, "valueDecimal");
+      if (v == nullptr || !v->is_number()) {
+        return Bad(p + ".valueDecimal", "required, a number (ε)");
+      }
+      if (grant->contains("privacy_budget")) return Bad(p, "given twice");
+      (*grant)["privacy_budget"] = *v;
     } else if (url == kExtCondition) {
       TILLIT_RETURN_IF_ERROR(CheckFields(ext, p, {"url", "extension"}));
       json condition;

@@ -28,12 +28,14 @@ using fhir_consent_internal::kDuoSystem;
 using fhir_consent_internal::kExtCondition;
 using fhir_consent_internal::kExtDisease;
 using fhir_consent_internal::kExtIncludeSensitive;
+using fhir_consent_internal::kExtPrivacyBudget;
 using fhir_consent_internal::kExtRevokedAt;
 using fhir_consent_internal::kLoinc;
 using fhir_consent_internal::kRoleSystem;
 using fhir_consent_internal::kScopeSystem;
 using fhir_consent_internal::kTillitPolicy;
 using nlohmann::ordered_json;
+using policy_internal::EpsilonJson;
 using policy_internal::FormatDate;
 using policy_internal::FormatInstant;
 using policy_internal::IsDayStart;
@@ -156,6 +158,10 @@ std::string GrantToFhirConsent(const Grant& grant,
   ordered_json ext = ordered_json::array();
   ext.push_back({{"url", kExtIncludeSensitive},
                  {"valueBoolean", grant.include_sensitive}});
+  if (grant.privacy_budget) {
+    ext.push_back({{"url", kExtPrivacyBudget},
+                   {"valueDecimal", EpsilonJson(*grant.privacy_budget)}});
+  }
   for (const Condition& cond : grant.conditions) {
     ext.push_back(ConditionExtension(cond));
   }

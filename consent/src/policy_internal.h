@@ -84,6 +84,11 @@ inline std::string_view KindToName(Grantee::Kind k) {
   return "";
 }
 
+// ε in micro-ε as a JSON number: an integer when whole ("2"), else
+// EpsilonToDouble's double, which EpsilonFromDouble reads back exactly.
+// REQUIRES: 0 <= micro <= kMaxEpsilonMicro.
+nlohmann::ordered_json EpsilonJson(int64_t micro);
+
 // dump() that cannot throw (invalid UTF-8 is replaced).
 std::string DumpJson(const nlohmann::ordered_json& value);
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "policy_internal.h"
+#include "tillit/consent/epsilon.h"
 #include "tillit/consent/policy.h"
 
 namespace tillit::consent {
@@ -511,6 +512,21 @@ Status ReadExcludes(const json& value, std::vector<Exclude>* out) {
   return Status::Ok();
 }
 
+// ε as a JSON number (a string is refused: one form, and a JSON number
+// with at most 6 decimals is read exactly).
+Status ReadPrivacyBudget(const json& value, Grantee::Kind kind,
+                         std::optional<int64_t>* out) {
+  const std::string path = "privacy_budget";
+  if (IsProviderKind(kind)) {
+    return Bad(path, "only research grants take part in aggregates");
+  }
+  if (!value.is_number()) return Bad(path, "must be a number, such as 0.5");
+  StatusOr<int64_t> micro = EpsilonFromDouble(value.get<double>());
+  if (!micro.ok()) return Bad(path, micro.status().message());
+  *out = *micro;
+  return Status::Ok();
+}
+
 Status ReadStoredMeta(const json& value, Grant* g) {
   if (const json* id = Member(value, "id"); id != nullptr) {
     if (!id->is_string()) return Bad("id", "must be a string");
@@ -551,14 +567,14 @@ StatusOr<Grant> GrantFromJsonValue(const json& value, GrantForm form,
   const bool stored = form == GrantForm::kStored;
   // id, status, created and revoked are read from stored grants and ignored
   // in new ones (as are created_at and revoked_at).
-  TILLIT_RETURN_IF_ERROR(
-      CheckFields(value, "",
-                  {"grantee", "purposes", "conditions", "categories",
-                   "data_period", "expires", "include_sensitive", "exclude",
-                   "id", "status", "created", "revoked"},
-                  stored ? std::initializer_list<std::string_view>{}
-                         : std::initializer_list<std::string_view>{
-                               "created_at", "revoked_at"}));
+  TILLIT_RETURN_IF_ERROR(CheckFields(
+      value, "",
+      {"grantee", "purposes", "conditions", "categories", "data_period",
+       "expires", "include_sensitive", "privacy_budget", "exclude", "id",
+       "status", "created", "revoked"},
+      stored ? std::initializer_list<std::string_view>{}
+             : std::initializer_list<std::string_view>{"created_at",
+                                                       "revoked_at"}));
 
   Grant g;
   if (stored) {
@@ -600,6 +616,12 @@ StatusOr<Grant> GrantFromJsonValue(const json& value, GrantForm form,
     if (!s->is_boolean())
       return Bad("include_sensitive", "must be true or false");
     g.include_sensitive = s->get<bool>();
+  }
+
+  if (const json* b = Member(value, "privacy_budget");
+      b != nullptr && !b->is_null()) {
+    TILLIT_RETURN_IF_ERROR(
+        ReadPrivacyBudget(*b, g.grantee.kind, &g.privacy_budget));
   }
 
   if (const json* x = Member(value, "exclude"); x != nullptr && !x->is_null()) {

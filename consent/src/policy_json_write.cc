@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "policy_internal.h"
+#include "tillit/consent/epsilon.h"
 #include "tillit/consent/policy.h"
 
 namespace tillit::consent {
@@ -19,6 +20,13 @@ ordered_json InstantOrNull(const std::optional<int64_t>& t) {
 }
 
 }  // namespace
+
+ordered_json EpsilonJson(int64_t micro) {
+  if (micro % kMicroPerEpsilon == 0) {
+    return ordered_json(micro / kMicroPerEpsilon);
+  }
+  return ordered_json(EpsilonToDouble(micro));
+}
 
 ordered_json GrantToJsonValue(const Grant& g, bool with_excludes) {
   ordered_json out = ordered_json::object();
@@ -101,6 +109,7 @@ ordered_json GrantToJsonValue(const Grant& g, bool with_excludes) {
   out["data_period"] = std::move(period);
   out["expires"] = InstantOrNull(g.expires);
   out["include_sensitive"] = g.include_sensitive;
+  if (g.privacy_budget) out["privacy_budget"] = EpsilonJson(*g.privacy_budget);
 
   if (with_excludes) {
     ordered_json excludes = ordered_json::array();

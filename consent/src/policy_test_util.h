@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tillit/consent/epsilon.h"
 #include "tillit/consent/policy.h"
 #include "tillit/fhir/fhir.h"
 
@@ -86,6 +87,10 @@ inline std::string GrantDiff(const Grant& a, const Grant& b) {
     return "expires " + Show(a.expires) + " vs " + Show(b.expires);
   }
   if (a.include_sensitive != b.include_sensitive) return "include_sensitive";
+  if (a.privacy_budget != b.privacy_budget) {
+    return "privacy_budget " + Show(a.privacy_budget) + " vs " +
+           Show(b.privacy_budget);
+  }
   if (a.excludes.size() != b.excludes.size()) return "excludes.size";
   for (size_t i = 0; i < a.excludes.size(); ++i) {
     const Exclude& x = a.excludes[i];
@@ -124,7 +129,8 @@ struct TestPools {
 // JSON form (so they survive the JSON and FHIR round trips).
 class GrantGenerator {
  public:
-  explicit GrantGenerator(uint64_t seed) : rng_(seed) {}
+  explicit GrantGenerator(uint64_t seed)
+      : rng_(seed), budget_rng_(seed ^ 0x5eed0fb0d9e7ull) {}
 
   std::mt19937_64& rng() { return rng_; }
   const TestPools& pools() const { return pools_; }
@@ -245,6 +251,7 @@ class GrantGenerator {
       }
       g.excludes.push_back(std::move(x));
     }
+    if (!provider) g.privacy_budget = AnyPrivacyBudget();
     g.created_at = base - static_cast<int64_t>(Below(400 * 86400));
     if (Chance(15)) {
       g.status = Grant::Status::kRevoked;
@@ -254,6 +261,23 @@ class GrantGenerator {
   }
 
  private:
+  // From its own stream, so that adding the field left every other draw,
+  // and the cases the seeded tests generate, as they were.
+  std::optional<int64_t> AnyPrivacyBudget() {
+    switch (budget_rng_() % 5) {
+      case 0:
+        return 0;
+      case 1:  // whole ε, written as a JSON integer
+        return static_cast<int64_t>(budget_rng_() % 101) * kMicroPerEpsilon;
+      case 2:  // any micro-ε, small ones printed with an exponent
+        return static_cast<int64_t>(budget_rng_() % (kMaxEpsilonMicro + 1));
+      case 3:
+        return static_cast<int64_t>(budget_rng_() % 1000);
+      default:
+        return std::nullopt;
+    }
+  }
+
   void PickDistinct(const std::vector<std::string>& pool,
                     std::vector<std::string>* out) {
     const size_t n = 1 + Below(pool.size());
@@ -263,6 +287,7 @@ class GrantGenerator {
   }
 
   std::mt19937_64 rng_;
+  std::mt19937_64 budget_rng_;
   TestPools pools_;
 };
 

@@ -121,6 +121,10 @@ struct Grant {
   std::optional<int64_t> expires;  // valid while now < expires
   bool include_sensitive = false;
   std::vector<Exclude> excludes;
+  // micro-ε (tillit/consent/epsilon.h): the most one study may spend of
+  // this citizen's data in aggregates through this grant; nullopt leaves it
+  // to the vault's default. Research grantees only. No decision reads it.
+  std::optional<int64_t> privacy_budget;
   Status status = Status::kActive;
   int64_t created_at = 0;
   std::optional<int64_t> revoked_at;  // a grant carrying it counts as revoked
@@ -131,8 +135,10 @@ struct Grant {
 // id/name, a condition without its parameter (GS countries, TS until, US/PS/
 // IS ids), DS without a disease, end before start, an expiry not after
 // `now`, a clinical-care purpose on a research grantee (or a research
-// purpose on a provider grantee), unknown fields: InvalidArgument naming
-// the field, e.g. `conditions[1].countries: required for DUO:0000022`.
+// purpose on a provider grantee), a privacy_budget that is not a JSON
+// number of ε from 0 to 100 with at most 6 decimals or that is on a
+// provider grantee, unknown fields: InvalidArgument naming the field, e.g.
+// `conditions[1].countries: required for DUO:0000022`.
 // Fields id/status/created_at/revoked_at in the input are ignored (so are
 // "created" and "revoked", as GrantToJson writes them); the result has an
 // empty id, status active and created_at = now. docs/CONSENT.md lists every
@@ -150,7 +156,8 @@ StatusOr<Grant> GrantFromStoredJson(std::string_view json);
 
 // FHIR R4 Consent (scope research or treatment, provision type permit with
 // period = expiry, actor, purpose, class = categories, dataPeriod, nested
-// deny provisions for excludes, extensions for DUO conditions) and back.
+// deny provisions for excludes, extensions for DUO conditions, sensitive
+// records and the privacy budget) and back.
 std::string GrantToFhirConsent(const Grant& grant, std::string_view citizen_id);
 StatusOr<Grant> GrantFromFhirConsent(std::string_view json);
 
