@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 
 import {
   buildGrant, emptyDraft, formatWhen, grantDetails, grantSentence, grantStatus, isDate,
-  isOntologyTerm, isVaultId, sortGrants, updateRestrictions, validateDraft, validateStep,
+  isOntologyTerm, isVaultId, parsePrivacyBudget, sortGrants, updateRestrictions, validateDraft,
+  validateStep,
 } from "../static/js/consent.js";
 
 const NOW = Date.UTC(2026, 11, 5, 12, 0, 0); // 5 Dec 2026, 12:00 UTC
@@ -215,6 +216,50 @@ test("buildGrant: provider grants take exactly CC and only TS", () => {
   assert.deepEqual(g.grantee, { kind: "provider", id: `p_${HEX}` });
   assert.deepEqual(g.purposes, ["DUO:0000043"]);
   assert.deepEqual(g.conditions, [{ code: "DUO:0000025", until: "2027-01-01" }]);
+});
+
+test("privacy budget: optional ε from 0 to 100, at most 6 decimals, research grants only", () => {
+  for (const [text, value] of [["0.5", 0.5], ["0,5", 0.5], [" 2 ", 2], ["0", 0], ["100", 100],
+    ["0.000001", 0.000001], ["99.999999", 99.999999], ["007", 7]]) {
+    assert.equal(parsePrivacyBudget(text), value, text);
+  }
+  for (const text of ["", " ", "-1", "+1", "101", "100.5", "0.1234567", "1e-7", ".5", "5.",
+    "abc", "?", "0.5.1", null, undefined]) {
+    assert.ok(Number.isNaN(parsePrivacyBudget(text)), String(text));
+  }
+
+  const r = goodDraft();
+  assert.deepEqual(validateStep("conditions", { ...r, privacyBudget: "0.5" }, NOW), []);
+  assert.deepEqual(validateStep("conditions", { ...r, privacyBudget: "  " }, NOW), []);
+  for (const bad of ["101", "-1", "0.1234567", "?"]) {
+    const errors = validateStep("conditions", { ...r, privacyBudget: bad }, NOW);
+    assert.deepEqual(fieldsOf(errors), ["privacy-budget"], bad);
+    assert.deepEqual(keysOf(errors), ["grant.error.privacyBudgetShape"], bad);
+  }
+  const p = draft({ kind: "any-provider", privacyBudget: "abc" });
+  assert.deepEqual(validateStep("conditions", p, NOW), [], "hidden for providers, so ignored");
+
+  // Sent only when filled in, as a JSON number.
+  assert.ok(!("privacy_budget" in buildGrant(goodDraft())));
+  assert.equal(buildGrant(goodDraft({ privacyBudget: "0,25" })).privacy_budget, 0.25);
+  assert.equal(buildGrant(goodDraft({ privacyBudget: "0" })).privacy_budget, 0);
+  assert.match(JSON.stringify(buildGrant(goodDraft({ privacyBudget: "0.000001" }))),
+    /"privacy_budget":0\.000001}$/);
+  assert.ok(!("privacy_budget" in buildGrant(goodDraft({ kind: "any-provider",
+    privacyBudget: "0.5" }))));
+
+  // In words, in the review and the list of grants.
+  const g = { include_sensitive: false, exclude: [] };
+  assert.equal(grantDetails({ ...g, privacy_budget: 0.5 }),
+    "Sensitive records are left out. One study may use at most ε 0.5 of your privacy for " +
+    "statistics.");
+  assert.equal(grantDetails({ ...g, privacy_budget: 0.000001 }),
+    "Sensitive records are left out. One study may use at most ε 0.000001 of your privacy " +
+    "for statistics.");
+  assert.equal(grantDetails({ ...g, privacy_budget: 0 }),
+    "Sensitive records are left out. No statistics may be made from your data through this " +
+    "permission.");
+  assert.equal(grantDetails({ ...g, privacy_budget: null }), "Sensitive records are left out.");
 });
 
 test("grantStatus and sortGrants: active first, newest first within", () => {

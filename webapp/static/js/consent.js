@@ -3,7 +3,7 @@
 // grant (new or stored) said in words. Pure apart from t() and Intl, so it
 // also runs under Node for webapp/test/consent.test.mjs.
 import { CATEGORIES } from './fhir.js';
-import { formatDateTime, locale, t } from './i18n.js';
+import { formatDateTime, formatNumber, locale, t } from './i18n.js';
 
 export const GRANTEE_KINDS = ['any-researcher', 'organization', 'researcher', 'study',
   'any-provider', 'provider'];
@@ -83,6 +83,18 @@ export function isOntologyTerm(s) {
     /^[A-Za-z][A-Za-z0-9_]*:[A-Za-z0-9_.-]+$/.test(s);
 }
 
+/**
+ * The ε a person typed for a grant's privacy budget (docs/CONSENT.md §1):
+ * a number from 0 to 100 with at most 6 decimals, '.' or ',' as the
+ * decimal sign; NaN for anything else.
+ */
+export function parsePrivacyBudget(text) {
+  const s = String(text ?? '').trim().replace(',', '.');
+  if (!/^\d+(\.\d{1,6})?$/.test(s)) return NaN;
+  const n = Number(s);
+  return n <= 100 ? n : NaN;
+}
+
 /** A calendar date YYYY-MM-DD (years 0001–9999). */
 export function isDate(s) {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(typeof s === 'string' ? s : '');
@@ -144,6 +156,7 @@ export function emptyDraft() {
     expires: '',
     conditions: [], countries: '', tsUntil: '', morUntil: '',
     researchers: '', studies: '', institutions: '',
+    privacyBudget: '',
     includeSensitive: null,
   };
 }
@@ -251,6 +264,10 @@ export function validateStep(step, d, nowMs) {
           else if (!names.every(isPlainText)) errors.push(err(field, 'grant.error.nameShape'));
         }
       }
+      if (!provider && String(d.privacyBudget ?? '').trim() &&
+          Number.isNaN(parsePrivacyBudget(d.privacyBudget))) {
+        errors.push(err('privacy-budget', 'grant.error.privacyBudgetShape'));
+      }
       break;
     case 'sensitive':
       if (typeof d.includeSensitive !== 'boolean') {
@@ -294,7 +311,7 @@ export function buildGrant(d) {
       return item;
     });
 
-  return {
+  const grant = {
     grantee,
     purposes,
     conditions,
@@ -304,6 +321,11 @@ export function buildGrant(d) {
     expires: d.expires ? `${d.expires}T00:00:00Z` : null,
     include_sensitive: d.includeSensitive === true,
   };
+  // Only when filled in: absent leaves the cap to the vault's default.
+  if (!provider && String(d.privacyBudget ?? '').trim()) {
+    grant.privacy_budget = parsePrivacyBudget(d.privacyBudget);
+  }
+  return grant;
 }
 
 /** 'active', 'expired' or 'revoked' for a stored grant at `nowMs`. */
@@ -420,9 +442,16 @@ export function grantSentence(g) {
   });
 }
 
-/** Whether sensitive records are included, and any exclusions, in words. */
+/**
+ * Whether sensitive records are included, the privacy budget for
+ * statistics if the grant names one, and any exclusions, in words.
+ */
 export function grantDetails(g) {
   const parts = [t(g.include_sensitive ? 'sharing.sensitive.yes' : 'sharing.sensitive.no')];
+  if (typeof g.privacy_budget === 'number') {
+    parts.push(g.privacy_budget === 0 ? t('sharing.privacyBudget.none')
+      : t('sharing.privacyBudget', { epsilon: formatNumber(g.privacy_budget, 6) }));
+  }
   const n = Array.isArray(g.exclude) ? g.exclude.length : 0;
   if (n) parts.push(t('sharing.excludes', { n }));
   return parts.join(' ');

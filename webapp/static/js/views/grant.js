@@ -1,7 +1,8 @@
 // The grant wizard: one fieldset per step (who, why, which data, which
-// period, until when, conditions, sensitive records), each checked before
-// the next (js/consent.js validateStep), then a review that shows the
-// vault's preview of what the grant would release before it is saved.
+// period, until when, conditions and the privacy budget for statistics,
+// sensitive records), each checked before the next (js/consent.js
+// validateStep), then a review that shows the vault's preview of what the
+// grant would release before it is saved.
 // Every step is one form, so Enter moves on and everything works from the
 // keyboard; focus moves to the step's heading on each step.
 import {
@@ -156,6 +157,12 @@ export async function render(main, ctx) {
     syncs.push(() => { box.hidden = provider() && cond.abbr !== 'TS'; });
     return box;
   });
+  // The cap on the privacy loss one study may spend on this citizen in
+  // statistics (research grants only); empty leaves it to the vault.
+  const budgetInput = h('input', { type: 'number', min: '0', max: '100', step: '0.01',
+    inputmode: 'decimal', autocomplete: 'off' });
+  const budget = revealed(addField('privacy-budget', 'grant.privacyBudget', budgetInput,
+    'grant.privacyBudgetHint'), () => !provider());
   const conditionsIntro = h('p', {});
   syncs.push(() => {
     conditionsIntro.textContent = t(provider() ? 'grant.conditions.provider'
@@ -179,7 +186,7 @@ export async function render(main, ctx) {
     data: [h('p', {}, t('grant.data.intro')), categoryChoices, groups.category.el],
     period: [h('p', {}, t('grant.period.intro')), periodStart, periodEnd],
     expiry: [h('p', {}, t('grant.expiry.intro')), expires],
-    conditions: [conditionsIntro, conditionChoices],
+    conditions: [conditionsIntro, conditionChoices, budget],
     sensitive: [h('p', {}, t('grant.sensitive.intro')), sensitiveNo.wrap, sensitiveYes.wrap,
       groups.sensitive.el],
     review: [h('p', {}, t('grant.review.intro')), review, saveOut],
@@ -230,6 +237,9 @@ export async function render(main, ctx) {
     d.researchers = form.querySelector('#cond-researchers').value;
     d.studies = form.querySelector('#cond-studies').value;
     d.institutions = form.querySelector('#cond-institutions').value;
+    // A number input reads '' for text that is not a number; keep such
+    // text as not-a-budget so the check says so instead of dropping it.
+    d.privacyBudget = budgetInput.validity?.badInput ? '?' : budgetInput.value;
     const s = checked('sensitive')[0];
     d.includeSensitive = s === 'yes' ? true : s === 'no' ? false : null;
     return d;
