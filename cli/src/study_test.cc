@@ -1,4 +1,5 @@
-// Tests of `tillit study budget`, through RunCli.
+// Tests of `tillit study budget` and of the privacy ledger's part in
+// `tillit citizen erase`, through RunCli.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -312,6 +313,62 @@ TEST_F(StudyBudgetTest, NoChangeWhenTheAuditLogCannotBeWritten) {
   EXPECT_EQ(Audited("study.budget"), 1u);
   EXPECT_EQ(Audited("privacy.default-cap"), 0u);
   EXPECT_EQ(Tillit({"audit", "verify", "--data", data_}).code, 0);
+}
+
+TEST_F(StudyBudgetTest, EraseRemovesTheCitizensLedgerRows) {
+  ASSERT_EQ(Budget({study_, "--epsilon", "2"}).code, 0);
+  const std::string erased = NewCitizen(), kept = NewCitizen();
+  Charge(250'000, {erased, kept});
+  ASSERT_EQ(Spent(erased).size(), 1u);
+  Result r = Tillit({"citizen", "erase", "--data", data_, "--yes", erased});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(Spent(erased).empty());
+  ASSERT_EQ(Spent(kept).size(), 1u);
+  EXPECT_EQ(Spent(kept)[0].spent, 250'000);
+  // What the study spent stays: the answer is out in the world.
+  EXPECT_NE(Budget({study_}).out.find("spent ε 0.25"), std::string::npos);
+}
+
+TEST_F(StudyBudgetTest, EraseReportsALedgerItCannotOpenAndARerunFinishes) {
+  ASSERT_EQ(Budget({study_, "--epsilon", "2"}).code, 0);
+  const std::string id = NewCitizen();
+  Charge(250'000, {id});
+  // A directory where the ledger's database should be.
+  const std::string aside = dir_ + "/ledger-aside";
+  fs::create_directory(aside);
+  for (const char* f : {"privacy.db", "privacy.db-wal", "privacy.db-shm"}) {
+    if (fs::exists(data_ + "/" + f))
+      fs::rename(data_ + "/" + f, aside + "/" + f);
+  }
+  fs::create_directory(data_ + "/privacy.db");
+
+  Result r = Tillit({"citizen", "erase", "--data", data_, "--yes", id});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("erased " + id + "; root key rotated to version"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("the privacy-budget ledger still holds their rows; "
+                       "run `tillit citizen erase --yes " +
+                       id + "` again"),
+            std::string::npos)
+      << r.err;
+  // The vault's part is done.
+  EXPECT_FALSE(fs::exists(data_ + "/citizens/" + id + ".db"));
+
+  fs::remove_all(data_ + "/privacy.db");
+  for (const char* f :
+       {"privacy.db-wal", "privacy.db-shm", "privacy.db-journal"})
+    fs::remove(data_ + "/" + f);
+  for (const auto& f : fs::directory_iterator(aside))
+    fs::rename(f.path(), data_ + "/" + f.path().filename().string());
+  ASSERT_EQ(Spent(id).size(), 1u);
+  Result again = Tillit({"citizen", "erase", "--data", data_, "--yes", id});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.err.find("no such citizen"), std::string::npos) << again.err;
+  EXPECT_EQ(again.err.find("privacy-budget ledger"), std::string::npos)
+      << again.err;
+  EXPECT_TRUE(Spent(id).empty());
 }
 
 }  // namespace
