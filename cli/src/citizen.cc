@@ -7,11 +7,20 @@
 #include "src/verbs.h"
 #include "tillit/api/principals.h"
 #include "tillit/api/server.h"
+#include "tillit/research/privacy_ledger.h"
 
 namespace tillit::cli {
 namespace {
 
 using nlohmann::json;
+
+// Removes the citizen's rows from the privacy-budget ledger (what their
+// data spent on each study, and the listing of those queries).
+Status ForgetInLedger(vault::Vault& vault, const std::string& citizen_id) {
+  TILLIT_ASSIGN_OR_RETURN(auto ledger, research::PrivacyLedger::OpenInDirectory(
+                                           vault.data_dir(), vault));
+  return ledger->ForgetCitizen(citizen_id);
+}
 
 }  // namespace
 
@@ -30,8 +39,10 @@ list    prints each citizen with record counts; --json prints
 verify  opens each citizen store (key, rollback check) and reads every page
         (per-page HMAC and structure); all citizens when no ID is given.
 erase   destroys the citizen's wrapped data key, rotates the root key so
-        older copies of the registry cannot unwrap it, then deletes the
-        file. Irreversible; --yes is required.
+        older copies of the registry cannot unwrap it, deletes the file,
+        then removes the citizen's rows from the privacy-budget ledger
+        (what their data spent on each study's aggregate queries).
+        Irreversible; --yes is required.
 )";
 
 int CmdCitizen(int argc, char** argv, Io& io) {
@@ -161,17 +172,47 @@ int CmdCitizen(int argc, char** argv, Io& io) {
                 logged.status().WithContext(
                     "cannot write the audit log, so nothing was erased"));
   }
-  Status s = vault.EraseCitizen(ids[0]);
-  if (!s.ok()) return Fail(io, verb, s);
-  if (auto note = (*log)->SignedCheckpoint(); !note.ok())
-    return Fail(io, verb, note.status());
+  const std::string& id = ids[0];
+  Status s = vault.EraseCitizen(id);
+  // The citizen's rows in the privacy-budget ledger go with them. An id
+  // the vault no longer knows has its rows removed too, so that running
+  // erase again finishes an erasure whose ledger step failed.
+  Status forgot = Status::Ok();
+  if (s.ok() ||
+      (s.code() == StatusCode::kNotFound && vault::IsValidId(id, "c_"))) {
+    forgot = ForgetInLedger(vault, id);
+  }
+  if (!s.ok()) {
+    if (!forgot.ok()) {
+      io.err << "tillit " << verb << ": "
+             << forgot.WithContext("the privacy-budget ledger").message()
+             << "\n";
+    }
+    return Fail(io, verb, s);
+  }
+  const Status note = (*log)->SignedCheckpoint().status();
+  if (!forgot.ok()) {
+    io.err << "tillit " << verb << ": erased " << id
+           << "; root key rotated to version " << vault.root_key_version()
+           << " (back up the new key file)\n";
+    if (!note.ok())
+      io.err << "tillit " << verb << ": " << note.message() << "\n";
+    return Fail(io, verb,
+                forgot.WithContext(
+                    "the privacy-budget ledger still holds their rows; run "
+                    "`tillit citizen erase --yes " +
+                    id +
+                    "` again to remove them (it will then say there is no "
+                    "such citizen)"));
+  }
+  if (!note.ok()) return Fail(io, verb, note);
   if (a.Has("json")) {
-    io.out << json{{"erased", ids[0]},
+    io.out << json{{"erased", id},
                    {"root_key_version", vault.root_key_version()}}
                   .dump()
            << "\n";
   } else {
-    io.out << "erased " << ids[0] << "; root key rotated to version "
+    io.out << "erased " << id << "; root key rotated to version "
            << vault.root_key_version() << " (back up the new key file)\n";
   }
   return kOk;

@@ -34,6 +34,10 @@ extern const char kProviderHelp[];
 extern const char kAuditorHelp[];
 extern const char kTokenHelp[];
 
+// study.cc: study budget (privacy budgets of aggregate queries)
+int CmdStudy(int argc, char** argv, Io& io);
+extern const char kStudyHelp[];
+
 // keys.cc: keys rotate, keygen, decrypt
 int CmdKeys(int argc, char** argv, Io& io);
 int CmdKeygen(int argc, char** argv, Io& io);
