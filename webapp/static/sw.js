@@ -7,6 +7,7 @@ const SHELL = [
   '/app/', '/app/app.css', '/app/icon.svg', '/app/icon-192.png', '/app/manifest.webmanifest',
   '/app/js/main.js', '/app/js/api.js', '/app/js/device.js', '/app/js/store.js',
   '/app/js/i18n.js', '/app/js/ui.js', '/app/js/fhir.js', '/app/js/consent.js',
+  '/app/js/privacy.js',
   '/app/js/lang/en.js', '/app/js/lang/sv.js', '/app/js/lang/nb.js',
   '/app/js/lang/fi.js', '/app/js/lang/se.js',
   '/app/js/crypto/base64.js', '/app/js/crypto/signing.js',
