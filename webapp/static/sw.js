@@ -14,7 +14,8 @@ const SHELL = [
   '/app/js/crypto/merkle.js', '/app/js/crypto/checkpoint.js',
   '/app/js/crypto/auditlog.js',
   '/app/js/views/records.js', '/app/js/views/record.js', '/app/js/views/charts.js',
-  '/app/js/views/add.js', '/app/js/views/sharing.js', '/app/js/views/grant.js',
+  '/app/js/views/add.js', '/app/js/views/sharing.js', '/app/js/views/sharing-privacy.js',
+  '/app/js/views/grant.js',
   '/app/js/views/hide.js', '/app/js/views/log.js', '/app/js/views/devices.js',
   '/app/js/views/erase.js', '/app/js/views/pair.js',
 ];
