@@ -204,6 +204,8 @@ export default {
   'log.action.device.pairing-code': 'made a pairing code',
   'log.action.break-glass.open': 'opened emergency access to your records',
   'log.action.research.release': 'included your data in a research release',
+  'log.action.research.aggregate': 'used your data in a statistics question (only a noisy total left the vault)',
+  'log.action.privacy-budget.read': 'looked at the privacy used by statistics',
   'log.action.citizen.create': 'created your vault',
   'log.action.citizen.enroll': 'enrolled you',
   'log.action.citizen.enrollment-code': 'made an enrollment code for you',

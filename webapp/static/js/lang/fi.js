@@ -207,6 +207,8 @@ export default {
   'log.action.device.pairing-code': '– yhdistämiskoodin luominen',
   'log.action.break-glass.open': '– hätäkäytön avaaminen merkintöihisi',
   'log.action.research.release': '– tietojesi luovuttaminen tutkimukseen',
+  'log.action.research.aggregate': '– tietojesi käyttäminen tilastokysymykseen (holvista lähti vain satunnaisella kohinalla sekoitettu summa)',
+  'log.action.privacy-budget.read': '– tilastojen käyttämän yksityisyyden katsominen',
   'log.action.citizen.create': '– holvisi luominen',
   'log.action.citizen.enroll': '– rekisteröintisi palveluun',
   'log.action.citizen.enrollment-code': '– rekisteröintikoodin luominen sinulle',

@@ -204,6 +204,8 @@ export default {
   'log.action.device.pairing-code': 'laget en koblingskode',
   'log.action.break-glass.open': 'åpnet nødtilgang til opplysningene dine',
   'log.action.research.release': 'tok med dataene dine i et uttrekk til forskning',
+  'log.action.research.aggregate': 'brukte dataene dine i et statistikkspørsmål (bare en sum med tilfeldig støy forlot hvelvet)',
+  'log.action.privacy-budget.read': 'så på hvor mye personvern statistikken har brukt',
   'log.action.citizen.create': 'opprettet hvelvet ditt',
   'log.action.citizen.enroll': 'registrerte deg',
   'log.action.citizen.enrollment-code': 'laget en registreringskode til deg',

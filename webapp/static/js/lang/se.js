@@ -207,6 +207,8 @@ export default {
   'log.action.device.pairing-code': '– čatnankoda ráhkadeapmi',
   'log.action.break-glass.open': '– heahtebeassama rahpan du dieđuide',
   'log.action.research.release': '– du dieđuid addin dutkamii',
+  'log.action.research.aggregate': '– du dieđuid geavaheapmi statistihkkagažaldagas (dušše veaháš rievdaduvvon submi vulggii vuorkkás)',
+  'log.action.privacy-budget.read': '– dan geahččan man olu persovdnasuodjalusa statistihkka lea geavahan',
   'log.action.citizen.create': '– du vuorkká ráhkadeapmi',
   'log.action.citizen.enroll': '– du registreren',
   'log.action.citizen.enrollment-code': '– registrerenkoda ráhkadeapmi dutnje',
