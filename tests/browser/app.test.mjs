@@ -380,6 +380,70 @@ test('the grant wizard can be walked by keyboard alone', async () => {
   assert.deepEqual(g.purposes, ['DUO:0000042']);
 });
 
+test('privacy budget: a statistics question shows on the sharing page and in the access log', async () => {
+  const study = demo.info.study_id;
+  // The demo citizen shares only with care providers: a grant (the shape
+  // `tillit demo` gives to some citizens) lets the demo study in. The
+  // research opt-out is still off here; a later scenario turns it on.
+  const grant = await api(demo.url, 'POST', '/v1/me/consents', tokens.citizen, {
+    grantee: { kind: 'study', id: study },
+    purposes: ['DUO:0000042'],
+    categories: ['vital-signs', 'lab-results'],
+    include_sensitive: false,
+  });
+  assert.equal(grant.status, 201, grant.text);
+  const total = await api(demo.url, 'PUT', `/v1/admin/studies/${study}/privacy-budget`, tokens.admin,
+    { epsilon: 3 });
+  assert.equal(total.status, 200, total.text);
+  assert.equal(total.json.total, 3);
+  const answer = await api(demo.url, 'POST', `/v1/studies/${study}/aggregates`, tokens.researcher,
+    { query: 'count', epsilon: 0.5 });
+  assert.equal(answer.status, 200, answer.text);
+  assert.equal(answer.json.epsilon, 0.5);
+  assert.equal(answer.json.budget.spent, 0.5);
+  const title = (await api(demo.url, 'GET', `/v1/studies/${study}`, tokens.researcher)).json.title;
+  const mine = (await api(demo.url, 'GET', '/v1/me/privacy-budget', tokens.citizen)).json.studies
+    .find((s) => s.study_id === study);
+  assert.ok(mine, "the citizen's data was used in the answer");
+  assert.equal(mine.title, title);
+  assert.equal(mine.spent, 0.5);
+  assert.equal(mine.queries.length, 1);
+
+  await open(page, base, 'sharing');
+  const item = `#privacy-studies li[data-study-id="${study}"]`;
+  await page.waitForSelector(item);
+  const text = await page.$eval(item, (li) => li.textContent);
+  assert.ok(text.includes(title), text);
+  assert.match(text, /ε 0\.5 of 1 used/);
+  assert.deepEqual(await page.$eval(`${item} meter`, (m) => [m.value, m.max]), [0.5, mine.cap]);
+  await page.click(`${item} summary`);
+  const questions = await texts(page, `${item} details li`);
+  assert.equal(questions.length, 1);
+  assert.ok(questions[0].includes(mine.queries[0].description), questions[0]);
+  await checkPage('sharing-privacy');
+
+  // A budget that cannot be read is said in its section; the grants still show.
+  proxy.mode.failPath = '/v1/me/privacy-budget';
+  try {
+    await open(page, base, 'records');
+    await open(page, base, 'sharing');
+    const error = await page.$eval('#privacy-budget .error', (el) => el.textContent);
+    assert.match(error, /busy/);
+    assert.match(error, /proxy-503-test/);
+    assert.ok(await page.$('#grants'), 'the grants are listed');
+  } finally {
+    proxy.mode.failPath = null;
+  }
+
+  await open(page, base, 'log');
+  const used = await page.$$eval('.log-entry[data-action="research.aggregate"]', (lis) => lis.map((li) => ({
+    text: li.textContent, verified: !!li.querySelector('.badge.verified') })));
+  assert.equal(used.length, 1, 'one entry for the one question');
+  assert.match(used[0].text, /used your data in a statistics question \(only a noisy total left the vault\)/);
+  assert.ok(used[0].text.includes(`Study: ${study}`), used[0].text);
+  assert.ok(used[0].verified, 'and verified');
+});
+
 test('hiding a category from care providers, and opting out of research', async () => {
   const path = `/v1/patients/${citizen}/records?category=lab-results&limit=5`;
   const seen = await api(demo.url, 'GET', path, tokens.provider);

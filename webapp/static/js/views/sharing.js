@@ -1,8 +1,10 @@
 // Sharing: the citizen's grants in plain language, active ones first, each
-// active one revocable after a confirmation; the way into the grant wizard.
+// active one revocable after a confirmation; the way into the grant wizard;
+// and how much privacy each study's statistics questions have used.
 import { grantDetails, grantSentence, grantStatus, sortGrants, formatWhen } from '../consent.js';
 import { t } from '../i18n.js';
 import { add, announce, confirmDialog, errorBox, h } from '../ui.js';
+import { loadPrivacyBudget, privacySection } from './sharing-privacy.js';
 
 async function revoke(ctx, grant, sentence, button, out) {
   const ok = await confirmDialog({
@@ -64,7 +66,8 @@ async function optedOut(ctx) {
 }
 
 export async function render(main, ctx) {
-  const [list, opted] = await Promise.all([ctx.api.get('/v1/me/consents'), optedOut(ctx)]);
+  const [list, opted, budget] = await Promise.all([ctx.api.get('/v1/me/consents'),
+    optedOut(ctx), loadPrivacyBudget(ctx)]);
   const nowMs = Date.now();
   const grants = sortGrants(Array.isArray(list?.consents) ? list.consents : [], nowMs);
 
@@ -77,5 +80,6 @@ export async function render(main, ctx) {
     grants.length
       ? h('ul', { class: 'grants', id: 'grants', 'aria-label': t('sharing.listLabel') },
         grants.map((g) => grantItem(ctx, g, nowMs)))
-      : h('p', { id: 'grants-none' }, t('sharing.none')));
+      : h('p', { id: 'grants-none' }, t('sharing.none')),
+    privacySection(budget));
 }
