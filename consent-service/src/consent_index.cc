@@ -67,4 +67,24 @@ std::vector<std::string> ConsentIndex::Permitted(const ResearchRequest& request,
   return ids;
 }
 
+std::vector<Candidate> ConsentIndex::PermittedCandidates(
+    const ResearchRequest& request, int64_t now) const {
+  std::vector<Candidate> out;
+  Decision d;
+  for (const Entry& e : entries_) {
+    DecideResearch(e.policy, request, now, &d);
+    if (!d.permit) continue;
+    Candidate c{e.citizen_id, {}, std::nullopt};
+    for (uint32_t g : d.permitting) {
+      const Grant& grant = e.policy.grants[g];
+      c.grant_ids.push_back(grant.id);
+      if (grant.privacy_budget &&
+          (!c.privacy_budget || *grant.privacy_budget < *c.privacy_budget))
+        c.privacy_budget = grant.privacy_budget;
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 }  // namespace tillit::consent

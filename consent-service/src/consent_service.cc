@@ -420,4 +420,12 @@ StatusOr<std::vector<std::string>> ConsentService::Candidates(
   return index->Permitted(request, clock_->NowSeconds());
 }
 
+StatusOr<std::vector<Candidate>> ConsentService::AggregateCandidates(
+    const ResearcherProfile& researcher, const Study& study) {
+  MutexLock lock(&index_mu_);
+  TILLIT_ASSIGN_OR_RETURN(ConsentIndex * index, FreshIndex());
+  ResearchRequest request{&researcher, &study};
+  return index->PermittedCandidates(request, clock_->NowSeconds());
+}
+
 }  // namespace tillit::consent

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,14 @@ struct Feasibility {
   // (of their closest grant) was the reason, e.g. {"purpose": 120}.
   std::map<std::string, int64_t> reasons;
 };
+// A citizen whose grants permit a study, as the index knows them.
+struct Candidate {
+  std::string citizen_id;
+  std::vector<std::string> grant_ids;  // the permitting grants
+  // The smallest `privacy_budget` (micro-ε) a permitting grant names.
+  std::optional<int64_t> privacy_budget;
+};
+
 // "<10" for 0..9, else the number.
 std::string FormatCount(int64_t n);
 
@@ -56,6 +65,9 @@ class ConsentIndex {
   // The ids of those citizens, in the index's order (by citizen id).
   std::vector<std::string> Permitted(const ResearchRequest& request,
                                      int64_t now) const;
+  // The same citizens, with their permitting grants and caps.
+  std::vector<Candidate> PermittedCandidates(const ResearchRequest& request,
+                                             int64_t now) const;
   size_t size() const { return entries_.size(); }
 
  private:

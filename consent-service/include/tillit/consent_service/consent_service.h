@@ -110,6 +110,11 @@ class ConsentService {
   StatusOr<std::vector<std::string>> Candidates(
       const ResearcherProfile& researcher, const Study& study)
       EXCLUDES(index_mu_);
+  // The same, with each citizen's permitting grants and privacy cap (for
+  // aggregates).
+  StatusOr<std::vector<Candidate>> AggregateCandidates(
+      const ResearcherProfile& researcher, const Study& study)
+      EXCLUDES(index_mu_);
 
  private:
   // Writes documents and the citizen's full consent-index rows.
