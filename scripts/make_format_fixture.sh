@@ -4,7 +4,8 @@
 # Makes a small tillit data directory in the current data format with a
 # built `tillit`: `tillit init`; `tillit demo --no-serve --citizens 2` (two
 # synthetic citizens with records and consent documents, principals,
-# tokens, audit entries and checkpoints); `tillit citizen add` (a citizen
+# tokens, audit entries and checkpoints, a study with a privacy budget in
+# privacy.db); `tillit citizen add` (a citizen
 # store without records). Generated, never committed. The CTest
 # format_fixture (tests/format_fixture_test.sh) makes one and opens it with
 # the tillit under test; when a data format changes, one made with the

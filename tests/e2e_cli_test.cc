@@ -14,6 +14,7 @@
 
 #include "tillit/audit/audit_log.h"
 #include "tillit/crypto/kdf.h"
+#include "tillit/research/privacy_ledger.h"
 #include "tillit/storage/database.h"
 #include "tillit/vault/vault.h"
 
@@ -385,6 +386,25 @@ TEST_F(EndToEnd, AuditLogFromANewerTillitIsRefused) {
   EXPECT_NE(
       r.err.find(NewerMessage("audit log at audit.db", current + 1, current)),
       std::string::npos)
+      << r.err;
+}
+
+TEST_F(EndToEnd, PrivacyLedgerFromANewerTillitIsRefused) {
+  const std::string data = CopyData("future-privacy");
+  // The ledger is made by the first verb that needs it.
+  Result made =
+      Tillit({"study", "budget", "--data", data, "--default-citizen-cap", "2"});
+  ASSERT_EQ(made.code, 0) << made.err;
+  ASSERT_TRUE(fs::exists(data + "/privacy.db"));
+  const int64_t current = tillit::research::PrivacyLedger::kSchemaVersion;
+  StampFuture(data, tillit::crypto::KdfContext::kPrivacyLedger, "privacy.db",
+              current + 1);
+  Result r =
+      Tillit({"study", "budget", "--data", data, "--default-citizen-cap"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(NewerMessage("privacy ledger at privacy.db", current + 1,
+                                    current)),
+            std::string::npos)
       << r.err;
 }
 

@@ -845,8 +845,8 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
        {"admin", "citizen", "provider", "researcher", "auditor"}) {
     EXPECT_TRUE(StartsWith(tokens[role], "tlk_")) << role;
   }
-  ASSERT_GE(curl.size(), 5u);
-  ASSERT_LE(curl.size(), 7u);
+  ASSERT_GE(curl.size(), 7u);
+  ASSERT_LE(curl.size(), 9u);
 
   // Each curl line, read as bash would, then sent with httplib.
   std::set<std::string> seen;
@@ -862,10 +862,18 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
       token = w[i + 1].substr(22);
       i += 2;
     }
+    std::string method = "GET", body;
+    if (w[i] == "-H") {  // a POST: its content type, then its body
+      ASSERT_EQ(w[i + 1], "Content-Type: application/json") << line;
+      ASSERT_EQ(w[i + 2], "-d") << line;
+      method = "POST";
+      body = w[i + 3];
+      i += 4;
+    }
     ASSERT_EQ(i + 1, w.size()) << line;
     ASSERT_TRUE(StartsWith(w[i], url + "/")) << line;
     const std::string path = w[i].substr(url.size());
-    Reply r = Call(url, "GET", path, token);
+    Reply r = Call(url, method, path, token, body);
     EXPECT_EQ(r.status, 200) << line << "\n" << r.body;
     json j = r.Json();
     if (path == "/healthz") {
@@ -883,6 +891,18 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
       EXPECT_EQ(token, tokens["provider"]);
       ASSERT_TRUE(j["records"].is_array()) << r.body;
       EXPECT_FALSE(j["records"].empty()) << r.body;
+    } else if (method == "POST" && StartsWith(path, "/v1/studies/s_")) {
+      // A differentially private aggregate over the demo's cohort.
+      seen.insert("aggregate");
+      EXPECT_EQ(token, tokens["researcher"]);
+      EXPECT_EQ(j.value("mechanism", ""), "discrete Laplace") << r.body;
+      ASSERT_TRUE(j["cells"].is_array()) << r.body;
+      EXPECT_FALSE(j["cells"].empty()) << r.body;
+      EXPECT_EQ(j["budget"]["total"], 3) << r.body;
+    } else if (path == "/v1/me/privacy-budget") {
+      seen.insert("privacy-budget");
+      EXPECT_EQ(token, tokens["citizen"]);
+      EXPECT_TRUE(j["studies"].is_array()) << r.body;
     } else if (StartsWith(path, "/v1/studies/s_")) {
       seen.insert("researcher");
       EXPECT_EQ(token, tokens["researcher"]);
@@ -902,7 +922,7 @@ TEST_F(ServeTest, DemoServesWhatItPrints) {
       EXPECT_NE(line.find("'" + url), std::string::npos) << line;
     }
   }
-  EXPECT_EQ(seen.size(), 6u);
+  EXPECT_EQ(seen.size(), 8u);
 
   // The web app: its URL serves the app, and its code pairs a browser's
   // key with the demo citizen, once.

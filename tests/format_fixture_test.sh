@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CTest format_fixture: a data directory that scripts/make_format_fixture.sh
 # makes opens with the tillit under test (every citizen store and the audit
-# log verify; all three citizens are listed), and the script refuses what it
+# log verify; the privacy ledger opens; all three citizens are listed), and the script refuses what it
 # must (no argument, an existing OUT_DIR, no tillit) without leaving
 # anything behind. When a data format changes, the migration is proved on a
 # directory the previous tillit made with the same script
@@ -59,5 +59,8 @@ TILLIT_BIN="$maker" bash "$make" "$data"
   fail "tillit citizen verify refused the fixture"
 "$tillit" audit verify --data "$data" >/dev/null ||
   fail "tillit audit verify refused the fixture"
+[ -f "$data/privacy.db" ] || fail "the fixture has no privacy ledger"
+"$tillit" study budget --data "$data" --default-citizen-cap >/dev/null ||
+  fail "tillit study budget refused the fixture's privacy ledger"
 listed="$("$tillit" citizen list --data "$data" | tail -n 1)"
 [ "$listed" = "3 citizen(s)" ] || fail "expected 3 citizens, got: $listed"

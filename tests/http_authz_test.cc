@@ -150,6 +150,12 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       {"POST /v1/studies/{id}/releases", {{}, "", "", true}},
       {"GET /v1/studies/{id}/releases", {{}, "", "", true}},
       {"GET /v1/studies/{id}/releases/{rid}", {{}, "", "", true}},
+      // The study is another researcher's; the operator may set its budget.
+      {"POST /v1/studies/{id}/aggregates",
+       {{}, R"({"query": "count", "epsilon": 0.1})", "", true}},
+      {"PUT /v1/admin/studies/{id}/privacy-budget",
+       {{kAdmin}, R"({"epsilon": 1})", "", false}},
+      {"GET /v1/me/privacy-budget", {citizens, "", "", false}},
       {"GET /v1/audit/entries", {{kAuditor}, "", "?limit=5", false}},
       {"GET /v1/audit/checkpoint",
        {{kAuditor, kOwner, kOtherCitizen}, "", "", false}},

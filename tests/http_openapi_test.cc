@@ -905,6 +905,29 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
             rtoken),
         404);
 
+  // Aggregates: refused until the operator sets the study's budget.
+  const std::string aggregates = "/v1/studies/" + sid + "/aggregates";
+  check("POST", "/v1/studies/{id}/aggregates",
+        Post(aggregates, R"({"query":"count","epsilon":0.5})", rtoken), 403);
+  const std::string budget = "/v1/admin/studies/" + sid + "/privacy-budget";
+  check("PUT", "/v1/admin/studies/{id}/privacy-budget",
+        Put(budget, R"({"epsilon":2})", admin_), 200);
+  check("PUT", "/v1/admin/studies/{id}/privacy-budget",
+        Put(budget, R"({"epsilon":"2"})", admin_), 400);
+  check("PUT", "/v1/admin/studies/{id}/privacy-budget",
+        Put("/v1/admin/studies/s_00000000000000000000000000000000"
+            "/privacy-budget",
+            R"({"epsilon":2})", admin_),
+        404);
+  check("POST", "/v1/studies/{id}/aggregates",
+        Post(aggregates, R"({"query":"age_sex","epsilon":0.5})", rtoken), 200);
+  check("POST", "/v1/studies/{id}/aggregates",
+        Post(aggregates, R"({"query":"count","epsilon":50})", rtoken), 400);
+  check("PUT", "/v1/admin/studies/{id}/privacy-budget",
+        Put(budget, R"({"epsilon":0.1})", admin_), 409);  // 0.5 is spent
+  check("GET", "/v1/me/privacy-budget", Get("/v1/me/privacy-budget", citizen),
+        200);
+
   // Auditor (and the citizen, for checkpoints and proofs).
   check("GET", "/v1/audit/entries", Get("/v1/audit/entries?limit=5", atoken),
         200);

@@ -7,7 +7,8 @@
 namespace tillit::api::internal {
 
 Api::Api(vault::Vault* v, const ServerOptions& o,
-         std::unique_ptr<audit::AuditLog> log)
+         std::unique_ptr<audit::AuditLog> log,
+         std::unique_ptr<research::PrivacyLedger> ledger)
     : vault_(*v),
       options_(o),
       server_log_(o.log, o.log_format, o.clock),
@@ -16,6 +17,7 @@ Api::Api(vault::Vault* v, const ServerOptions& o,
       audit_(std::move(log), o.clock, &metrics_, &server_log_),
       consent_(v, o.clock, o.rng, &stores_),
       policies_(o.store_cache_size),
-      devices_(v, o.rng) {}
+      devices_(v, o.rng),
+      privacy_(std::move(ledger)) {}
 
 }  // namespace tillit::api::internal

@@ -5,7 +5,8 @@
 //   every handler   options(), Now(), audit(): the fail-closed audit trail
 //   citizen data    vault(); stores(), the open citizen stores; policies(),
 //                   their parsed consent; consent(), grants, restrictions,
-//                   studies and researchers; devices(), paired devices
+//                   studies and researchers; devices(), paired devices;
+//                   privacy(), the privacy-budget ledger of aggregates
 //   operations      metrics(), server_log()
 //
 // What only the server uses to admit a request (rate limiters, the nonces
@@ -27,6 +28,7 @@
 #include "tillit/audit/audit_log.h"
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/consent_service/policy_cache.h"
+#include "tillit/research/privacy_ledger.h"
 #include "tillit/vault/store_cache.h"
 #include "tillit/vault/vault.h"
 
@@ -36,7 +38,8 @@ class Api {
  public:
   // `vault` is not owned and must outlive the Api.
   Api(vault::Vault* vault, const ServerOptions& options,
-      std::unique_ptr<audit::AuditLog> log);
+      std::unique_ptr<audit::AuditLog> log,
+      std::unique_ptr<research::PrivacyLedger> ledger);
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
@@ -49,6 +52,7 @@ class Api {
   consent::PolicyCache& policies() { return policies_; }
   consent::ConsentService& consent() { return consent_; }
   DeviceRegistry& devices() { return devices_; }
+  research::PrivacyLedger& privacy() { return *privacy_; }
 
   Metrics& metrics() { return metrics_; }
   ServerLog& server_log() { return server_log_; }
@@ -63,6 +67,7 @@ class Api {
   consent::ConsentService consent_;
   consent::PolicyCache policies_;
   DeviceRegistry devices_;
+  std::unique_ptr<research::PrivacyLedger> privacy_;
 };
 
 }  // namespace tillit::api::internal

@@ -1,7 +1,10 @@
-// Operator routes (register principals) and citizen enrollment.
+// Operator routes (register principals, set studies' privacy budgets) and
+// citizen enrollment.
 //
 // From the Api: audit(), vault() and consent() (registration), devices()
-// (pairing at enrollment), options() (token lifetimes, randomness).
+// (pairing at enrollment), privacy() (budgets), options() (token
+// lifetimes, randomness).
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -11,6 +14,8 @@
 #include "devices.h"
 #include "route.h"
 #include "tillit/api/principals.h"
+#include "tillit/consent/epsilon.h"
+#include "tillit/research/privacy_ledger.h"
 
 namespace tillit::api::internal {
 namespace {
@@ -181,6 +186,54 @@ Status Enroll(Api& api, Call& call) {
   return Status::Ok();
 }
 
+json Epsilon(int64_t micro) {
+  return json::parse(research::FormatEpsilon(micro));
+}
+
+// PUT /v1/admin/studies/{id}/privacy-budget {"epsilon": 3}: the study's
+// total ε for aggregate queries. 404 for an unknown study, 409 when what
+// is already spent exceeds the new total.
+Status StudyBudget(Api& api, Call& call) {
+  const std::string id = call.Param("id");
+  if (!vault::IsValidId(id, "s_")) return Status::NotFound("no such study");
+  TILLIT_ASSIGN_OR_RETURN(json j, call.Json());
+  if (!j.is_object() || j.size() != 1 || !j.contains("epsilon") ||
+      !j["epsilon"].is_number()) {
+    return Status::InvalidArgument(
+        "epsilon: the body must be {\"epsilon\": <the study's total>}");
+  }
+  StatusOr<int64_t> total =
+      consent::EpsilonFromDouble(j["epsilon"].get<double>());
+  if (!total.ok())
+    return Status::InvalidArgument("epsilon: " + total.status().message());
+  StatusOr<consent::StudyDefinition> study = api.consent().GetStudy(id);
+  if (!study.ok()) {
+    if (study.status().code() == StatusCode::kNotFound)
+      return Status::NotFound("no such study");
+    return study.status();
+  }
+  // Refused before the entry is written: a change that cannot happen
+  // leaves no trace.
+  if (StatusOr<research::StudyBudget> now = api.privacy().GetStudyBudget(id);
+      now.ok() && now->spent > *total) {
+    return Status::FailedPrecondition("the study has already spent epsilon " +
+                                      research::FormatEpsilon(now->spent) +
+                                      ", more than " +
+                                      research::FormatEpsilon(*total));
+  }
+  audit::AuditEntry e = Entry("study.budget");
+  e.study_id = id;
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
+  TILLIT_RETURN_IF_ERROR(api.privacy().SetStudyBudget(id, *total));
+  TILLIT_ASSIGN_OR_RETURN(research::StudyBudget b,
+                          api.privacy().GetStudyBudget(id));
+  call.Reply({{"study_id", id},
+              {"total", Epsilon(b.total)},
+              {"spent", Epsilon(b.spent)},
+              {"remaining", Epsilon(std::max<int64_t>(0, b.remaining()))}});
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<Route> AdminRoutes() {
@@ -203,6 +256,10 @@ std::vector<Route> AdminRoutes() {
        {}},
       {{"POST", "/v1/admin/providers", kAdmin, {}, false}, Provider, false, {}},
       {{"POST", "/v1/admin/auditors", kAdmin, {}, false}, Auditor, false, {}},
+      {{"PUT", "/v1/admin/studies/{id}/privacy-budget", kAdmin, {}, false},
+       StudyBudget,
+       false,
+       {}},
       {{"POST", "/v1/enroll", kAnyone, {}, false}, Enroll, true, {}},
   };
 }

@@ -3,7 +3,8 @@
 // handlers_citizen.h for the audit rules).
 //
 // From the Api: audit() (and its log), consent() (break-glass reasons),
-// devices(), vault() (pairing codes, erasure) and stores() (erasure).
+// devices(), vault() (pairing codes, erasure), stores() (erasure) and
+// privacy() (erasure).
 #include <algorithm>
 
 #include "api.h"
@@ -13,6 +14,7 @@
 #include "tillit/api/principals.h"
 #include "tillit/audit_remote/remote.h"
 #include "tillit/crypto/encoding.h"
+#include "tillit/research/aggregate.h"
 
 namespace tillit::api::internal::citizen {
 
@@ -170,6 +172,9 @@ Status Erase(Api& api, Call& call) {
       api.stores().Exclusive(id, [&] { return api.vault().EraseCitizen(id); }));
   TILLIT_RETURN_IF_ERROR(api.vault().RevokePrincipalTokens(id).status());
   TILLIT_RETURN_IF_ERROR(api.devices().RevokeAll(id, api.Now()).status());
+  // Which aggregate queries examined them goes with them too.
+  TILLIT_RETURN_IF_ERROR(
+      research::ForgetAggregateParticipation(api.privacy(), id));
   call.Reply({{"erased", id}});
   return Status::Ok();
 }

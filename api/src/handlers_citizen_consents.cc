@@ -1,13 +1,15 @@
 // Citizen routes for consent: grants (list, add, preview, revoke),
-// restrictions and the research opt-out (see handlers_citizen.h for the
-// audit rules).
+// restrictions, the research opt-out and the privacy budget of aggregates
+// (see handlers_citizen.h for the audit rules).
 //
-// From the Api: audit(), consent().
+// From the Api: audit(), consent(), privacy().
 #include <algorithm>
 
 #include "api.h"
 #include "call.h"
 #include "handlers_citizen.h"
+#include "server_log.h"
+#include "tillit/research/aggregate.h"
 
 namespace tillit::api::internal::citizen {
 namespace {
@@ -139,6 +141,66 @@ Status PutOptOut(Api& api, Call& call) {
   TILLIT_RETURN_IF_ERROR(
       api.consent().SetResearchOptOut(call.who().id, opted_out));
   call.Reply({{"opted_out", opted_out}});
+  return Status::Ok();
+}
+
+namespace {
+
+json Epsilon(int64_t micro) {
+  return json::parse(research::FormatEpsilon(micro));
+}
+
+}  // namespace
+
+// Per study that used my data in an aggregate: the spend, my cap for it as
+// my grants stand now (null when they no longer let the study in), and the
+// queries in words.
+Status PrivacyBudget(Api& api, Call& call) {
+  const std::string& me = call.who().id;
+  TILLIT_ASSIGN_OR_RETURN(std::vector<research::CitizenStudySpend> spends,
+                          api.privacy().ForCitizen(me));
+  TILLIT_ASSIGN_OR_RETURN(const int64_t default_cap,
+                          api.privacy().DefaultCitizenCap());
+  TILLIT_ASSIGN_OR_RETURN(consent::CitizenPolicy policy,
+                          api.consent().LoadPolicy(me));
+  json studies = json::array();
+  for (const research::CitizenStudySpend& spend : spends) {
+    json study = {{"study_id", spend.study_id},
+                  {"spent", Epsilon(spend.spent)},
+                  {"cap", nullptr},
+                  {"remaining", 0}};
+    StatusOr<consent::StudyDefinition> s =
+        api.consent().GetStudy(spend.study_id);
+    if (s.ok()) {
+      study["title"] = s->title;
+      study["researcher"] = s->study.researcher_id;
+      StatusOr<consent::ResearcherProfile> r =
+          api.consent().GetResearcher(s->study.researcher_id);
+      if (r.ok()) {
+        study["organization"] = r->organization;
+        consent::Decision d;
+        consent::DecideResearch(policy, {&*r, &s->study}, api.Now(), &d);
+        if (d.permit) {
+          const int64_t cap = research::CitizenCap(policy, d, default_cap);
+          study["cap"] = Epsilon(cap);
+          study["remaining"] = Epsilon(std::max<int64_t>(0, cap - spend.spent));
+        }
+      }
+    }
+    json queries = json::array();
+    for (const research::LedgerQuery& q : spend.queries) {
+      queries.push_back({{"id", q.id},
+                         {"time", ServerLog::Rfc3339(q.time)},
+                         {"epsilon", Epsilon(q.epsilon)},
+                         {"description", q.description}});
+    }
+    study["queries"] = std::move(queries);
+    studies.push_back(std::move(study));
+  }
+  TILLIT_RETURN_IF_ERROR(
+      api.audit().Append(call, Entry("privacy-budget.read", call)).status());
+  call.Reply(
+      {{"default_cap", Epsilon(default_cap)}, {"studies", std::move(studies)}});
   return Status::Ok();
 }
 

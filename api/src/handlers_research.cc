@@ -4,7 +4,8 @@
 // like one that does not exist.
 //
 // From the Api: audit(), consent() (studies, researchers, cohorts),
-// vault() and stores() (releases), options() (randomness).
+// vault() and stores() (releases and aggregates), privacy() (the budget
+// ledger of aggregates), options() (randomness).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,8 @@
 #include "api.h"
 #include "call.h"
 #include "route.h"
+#include "server_log.h"
+#include "tillit/research/aggregate.h"
 #include "tillit/research/release.h"
 #include "tillit/vault/vault.h"
 
@@ -229,6 +232,72 @@ Status DownloadRelease(Api& api, Call& call) {
   return Status::Ok();
 }
 
+json Epsilon(int64_t micro) {
+  return json::parse(research::FormatEpsilon(micro));
+}
+
+json AggregateJson(const research::AggregateResult& r) {
+  json cells = json::array();
+  for (const research::AggregateCell& c : r.cells) {
+    json cell = {{"label", c.spec.label},
+                 {"value", c.value},
+                 {"error_bound_95", c.error_bound},
+                 {"below_noise", c.below_noise},
+                 {"sensitivity", c.spec.sensitivity},
+                 {"epsilon", Epsilon(c.spec.epsilon)}};
+    if (!c.spec.key.empty()) cell["key"] = c.spec.key;
+    cells.push_back(std::move(cell));
+  }
+  json out = {
+      {"id", r.id},
+      {"study_id", r.study_id},
+      {"query", json::parse(research::AggregateQueryToJson(r.query))},
+      {"description", r.description},
+      {"time", ServerLog::Rfc3339(r.time)},
+      {"mechanism", "discrete Laplace"},
+      {"epsilon", Epsilon(r.query.epsilon)},
+      {"delta", 0},
+      {"cells", std::move(cells)},
+      {"budget",
+       {{"total", Epsilon(r.budget.total)},
+        {"spent", Epsilon(r.budget.spent)},
+        {"remaining", Epsilon(std::max<int64_t>(0, r.budget.remaining()))}}}};
+  if (r.query.kind == research::AggregateKind::kMean)
+    out["mean"] = r.mean ? json(*r.mean) : json(nullptr);
+  return out;
+}
+
+// POST /v1/studies/{id}/aggregates: a differentially private answer over
+// the study's consenting cohort (research/aggregate.h). 403 when the study
+// has no privacy budget or too little left; nothing is spent then.
+Status CreateAggregate(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(StudyDefinition s, OwnStudy(api, call));
+  TILLIT_ASSIGN_OR_RETURN(std::string_view text, call.JsonText());
+  TILLIT_ASSIGN_OR_RETURN(research::AggregateQuery query,
+                          research::ParseAggregateQuery(text));
+  TILLIT_ASSIGN_OR_RETURN(consent::ResearcherProfile researcher,
+                          api.consent().GetResearcher(call.who().id));
+  research::AggregateInput in;
+  in.study = &s;
+  in.researcher = &researcher;
+  in.query = std::move(query);
+  TILLIT_ASSIGN_OR_RETURN(
+      in.candidates, api.consent().AggregateCandidates(researcher, s.study));
+  in.id = "agg_" + api.options().rng->Hex(16);
+  in.now = api.Now();
+  in.request_id = call.request_id();
+  in.rng = api.options().rng;
+  TILLIT_ASSIGN_OR_RETURN(
+      research::AggregateResult made,
+      research::RunAggregate(
+          api.stores(), api.privacy(), in,
+          [&](const std::vector<audit::AuditEntry>& entries) {
+            return api.audit().AppendBatch(call, entries);
+          }));
+  call.Reply(AggregateJson(made));
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<Route> ResearchRoutes() {
@@ -249,6 +318,10 @@ std::vector<Route> ResearchRoutes() {
        {}},
       {{"GET", "/v1/studies/{id}/releases", kResearcher, {}, false},
        ListReleases,
+       false,
+       {}},
+      {{"POST", "/v1/studies/{id}/aggregates", kResearcher, {}, false},
+       CreateAggregate,
        false,
        {}},
       {{"GET", "/v1/studies/{id}/releases/{rid}", kResearcher, {}, false},

@@ -76,9 +76,10 @@ bool HasBody(const httplib::Request& req) {
 
 struct Server::Impl {
   Impl(vault::Vault* v, const ServerOptions& o,
-       std::unique_ptr<audit::AuditLog> log)
+       std::unique_ptr<audit::AuditLog> log,
+       std::unique_ptr<research::PrivacyLedger> ledger)
       : options(o),
-        api(v, o, std::move(log)),
+        api(v, o, std::move(log), std::move(ledger)),
         principal_limiter(o.rate_per_second, o.rate_burst),
         address_limiter(o.enroll_per_minute / 60.0, o.enroll_burst),
         nonces(o.max_signature_nonces) {}
@@ -453,7 +454,11 @@ StatusOr<std::unique_ptr<Server>> Server::Create(vault::Vault* vault,
   TILLIT_ASSIGN_OR_RETURN(
       std::unique_ptr<audit::AuditLog> log,
       audit::AuditLog::OpenInDirectory(vault->data_dir(), *vault));
-  auto impl = std::make_unique<Impl>(vault, options, std::move(log));
+  TILLIT_ASSIGN_OR_RETURN(
+      std::unique_ptr<research::PrivacyLedger> ledger,
+      research::PrivacyLedger::OpenInDirectory(vault->data_dir(), *vault));
+  auto impl =
+      std::make_unique<Impl>(vault, options, std::move(log), std::move(ledger));
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 

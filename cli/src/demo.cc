@@ -21,6 +21,7 @@
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/random.h"
 #include "tillit/fhir/synthetic.h"
+#include "tillit/research/privacy_ledger.h"
 
 namespace tillit::cli {
 namespace {
@@ -153,6 +154,25 @@ StatusOr<DemoConsent> SetUpDemoConsent(
   return out;
 }
 
+// The demo study's total privacy budget for aggregate queries, set once
+// (as an operator does with `tillit study budget`).
+constexpr int64_t kDemoStudyBudget = 3'000'000;  // ε 3
+
+Status DemoPrivacyBudget(vault::Vault& vault, const std::string& study_id,
+                         std::vector<audit::AuditEntry>* audit) {
+  TILLIT_ASSIGN_OR_RETURN(
+      std::unique_ptr<research::PrivacyLedger> ledger,
+      research::PrivacyLedger::OpenInDirectory(vault.data_dir(), vault));
+  StatusOr<research::StudyBudget> budget = ledger->GetStudyBudget(study_id);
+  if (budget.ok()) return Status::Ok();
+  if (budget.status().code() != StatusCode::kNotFound) return budget.status();
+  TILLIT_RETURN_IF_ERROR(ledger->SetStudyBudget(study_id, kDemoStudyBudget));
+  audit::AuditEntry e = OperatorEntry("study.budget", "");
+  e.study_id = study_id;
+  audit->push_back(e);
+  return Status::Ok();
+}
+
 // A citizen with an active any-provider grant (so that the provider's curl
 // line returns records): one given such a grant in this run, else the
 // first in the vault that has one, else the first citizen.
@@ -232,11 +252,23 @@ json DemoTryLines(const std::string& url, const std::string& tillit,
     }
     return line + " " + ShellQuote(url + path);
   };
+  auto post = [&](const std::string& who, const std::string& path,
+                  const std::string& body) {
+    std::string header = "Authorization: Bearer ";
+    header += p.at(who).token.ExposeSecretText();
+    return "curl -sS -H " + ShellQuote(header) +
+           " -H 'Content-Type: application/json' -d " + ShellQuote(body) + " " +
+           ShellQuote(url + path);
+  };
   json curl = json::array(
       {get("", "/healthz"), get("citizen", "/v1/me/records?limit=2"),
        get("provider",
            "/v1/patients/" + p.at("citizen").id + "/records?limit=2"),
        get("researcher", "/v1/studies/" + study_id + "/feasibility"),
+       post("researcher", "/v1/studies/" + study_id + "/aggregates",
+            R"({"query":"latest_value","epsilon":0.5,)"
+            R"("code":"http://loinc.org|4548-4","bins":[5.7,6.5]})"),
+       get("citizen", "/v1/me/privacy-budget"),
        get("auditor", "/v1/audit/entries?limit=5"),
        get("auditor", "/v1/audit/checkpoint")});
   return {{"curl", curl},
@@ -433,6 +465,8 @@ int CmdDemo(int argc, char** argv, Io& io) {
   auto demo =
       SetUpDemoConsent(*vault, consents, key_prefix, new_citizens, &audit);
   if (!demo.ok()) return Fail(io, "demo", demo.status());
+  if (Status s = DemoPrivacyBudget(*vault, demo->study_id, &audit); !s.ok())
+    return Fail(io, "demo", s);
   if (demo->researcher_token) {
     principals["researcher"] = {demo->researcher_id,
                                 std::move(*demo->researcher_token)};
@@ -555,7 +589,10 @@ int CmdDemo(int argc, char** argv, Io& io) {
          << " (HMB, vital-signs + lab-results) of "
          << "researcher " << demo->researcher_id << ": cohort "
          << consent::FormatCount(demo->cohort.cohort_size) << " of "
-         << demo->cohort.citizens << " citizens in the consent index\n";
+         << demo->cohort.citizens << " citizens in the consent index\n"
+         << "  privacy budget of the study for differentially private "
+         << "aggregates: epsilon " << research::FormatEpsilon(kDemoStudyBudget)
+         << " (docs/PRIVACY.md)\n";
   io.out << "Tokens, valid 7 days and shown only now (each run makes new "
             "ones):\n"
          << "  admin       " << principals["admin"].token.ExposeSecretText()
