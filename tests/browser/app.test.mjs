@@ -409,6 +409,8 @@ test('privacy budget: a statistics question shows on the sharing page and in the
   assert.equal(mine.spent, 0.5);
   assert.equal(mine.queries.length, 1);
 
+  // Away and back: the same hash again would not render the page anew.
+  await open(page, base, 'records');
   await open(page, base, 'sharing');
   const item = `#privacy-studies li[data-study-id="${study}"]`;
   await page.waitForSelector(item);

@@ -205,6 +205,7 @@ export default {
   'log.action.break-glass.open': 'opened emergency access to your records',
   'log.action.research.release': 'included your data in a research release',
   'log.action.research.aggregate': 'used your data in a statistics question (only a noisy total left the vault)',
+  'log.action.research.aggregate.deny': 'asked a statistics question; your privacy limit for this study was reached, so your data was left out',
   'log.action.privacy-budget.read': 'looked at the privacy used by statistics',
   'log.action.citizen.create': 'created your vault',
   'log.action.citizen.enroll': 'enrolled you',

@@ -208,6 +208,7 @@ export default {
   'log.action.break-glass.open': '– hätäkäytön avaaminen merkintöihisi',
   'log.action.research.release': '– tietojesi luovuttaminen tutkimukseen',
   'log.action.research.aggregate': '– tietojesi käyttäminen tilastokysymykseen (holvista lähti vain satunnaisella kohinalla sekoitettu summa)',
+  'log.action.research.aggregate.deny': '– tilastokysymys; yksityisyysrajasi tälle tutkimukselle oli täynnä, joten tietojasi ei käytetty',
   'log.action.privacy-budget.read': '– tilastojen käyttämän yksityisyyden katsominen',
   'log.action.citizen.create': '– holvisi luominen',
   'log.action.citizen.enroll': '– rekisteröintisi palveluun',

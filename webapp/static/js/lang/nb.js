@@ -205,6 +205,7 @@ export default {
   'log.action.break-glass.open': 'åpnet nødtilgang til opplysningene dine',
   'log.action.research.release': 'tok med dataene dine i et uttrekk til forskning',
   'log.action.research.aggregate': 'brukte dataene dine i et statistikkspørsmål (bare en sum med tilfeldig støy forlot hvelvet)',
+  'log.action.research.aggregate.deny': 'stilte et statistikkspørsmål; personverngrensen din for studien var nådd, så dataene dine ble holdt utenfor',
   'log.action.privacy-budget.read': 'så på hvor mye personvern statistikken har brukt',
   'log.action.citizen.create': 'opprettet hvelvet ditt',
   'log.action.citizen.enroll': 'registrerte deg',

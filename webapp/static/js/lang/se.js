@@ -208,6 +208,7 @@ export default {
   'log.action.break-glass.open': '– heahtebeassama rahpan du dieđuide',
   'log.action.research.release': '– du dieđuid addin dutkamii',
   'log.action.research.aggregate': '– du dieđuid geavaheapmi statistihkkagažaldagas (dušše veaháš rievdaduvvon submi vulggii vuorkkás)',
+  'log.action.research.aggregate.deny': '– statistihkkagažaldat; du priváhtavuođa ráddji dán dutkamii lei dievva, nu ahte du dieđut eai lean mielde',
   'log.action.privacy-budget.read': '– dan geahččan man olu persovdnasuodjalusa statistihkka lea geavahan',
   'log.action.citizen.create': '– du vuorkká ráhkadeapmi',
   'log.action.citizen.enroll': '– du registreren',

@@ -205,6 +205,7 @@ export default {
   'log.action.break-glass.open': 'öppnade nödåtkomst till dina uppgifter',
   'log.action.research.release': 'tog med dina data i ett uttag för forskning',
   'log.action.research.aggregate': 'använde dina data i en statistikfråga (bara en summa med slumpbrus lämnade valvet)',
+  'log.action.research.aggregate.deny': 'ställde en statistikfråga; din integritetsgräns för studien var nådd, så dina uppgifter togs inte med',
   'log.action.privacy-budget.read': 'tittade på hur mycket integritet statistiken har använt',
   'log.action.citizen.create': 'skapade ditt valv',
   'log.action.citizen.enroll': 'registrerade dig',

@@ -25,7 +25,14 @@ function actorText(e, ctx) {
   }
 }
 
-function actionText(action) {
+// A refused entry may have words of its own (a statistics question that
+// left the citizen out because their limit was reached).
+function actionText(action, decision) {
+  if (decision === 'deny') {
+    const refused = `log.action.${action}.deny`;
+    const text = t(refused);
+    if (text !== refused) return text;
+  }
   const key = `log.action.${action}`;
   const text = t(key);
   return text === key ? action : text;
@@ -53,13 +60,13 @@ function entryItem(e, ctx, verified, sessions) {
     dataset: { index: String(e.index), action: e.action } },
   h('p', {},
     h('span', { class: 'who' }, actorText(e, ctx)), ' ',
-    h('span', {}, actionText(e.action)), ' ',
+    h('span', {}, actionText(e.action, e.decision)), ' ',
     isBreakGlass ? h('span', { class: 'badge break-glass' }, t('log.breakGlass')) : null),
   session ? h('p', { class: 'reason' }, t('log.breakGlassReason', { reason: session.reason })) : null,
   h('p', { class: 'when' }, formatDateTime(e.time * 1000)),
   categories.length ? h('p', {}, t('log.categories', { list: categories.join(', ') })) : null,
   e.purpose ? h('p', {}, t('log.purpose', { purpose: purposeText(e.purpose) })) : null,
-  e.study_id ? h('p', {}, t('log.study', { id: e.study_id })) : null,
+  e.study ? h('p', {}, t('log.study', { id: e.study })) : null,
   e.decision && e.decision !== 'none'
     ? h('p', {}, h('span', { class: ['badge', e.decision === 'deny' && 'deny'] },
       t(`log.decision.${e.decision}`))) : null,
