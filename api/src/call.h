@@ -17,10 +17,16 @@
 #include "tillit/api/routes.h"
 #include "tillit/api/server.h"
 #include "tillit/base/status.h"
+#include "tillit/research/privacy_ledger.h"
 
 namespace tillit::api::internal {
 
 using nlohmann::json;
+
+// ε (micro-ε) as a JSON number with its exact decimal digits ("0.5", "3").
+inline json EpsilonJson(int64_t micro) {
+  return json::parse(research::FormatEpsilon(micro));
+}
 
 struct Principal {
   Role role = kAnyone;

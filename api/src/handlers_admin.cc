@@ -186,10 +186,6 @@ Status Enroll(Api& api, Call& call) {
   return Status::Ok();
 }
 
-json Epsilon(int64_t micro) {
-  return json::parse(research::FormatEpsilon(micro));
-}
-
 // PUT /v1/admin/studies/{id}/privacy-budget {"epsilon": 3}: the study's
 // total ε for aggregate queries. 404 for an unknown study, 409 when what
 // is already spent exceeds the new total.
@@ -228,9 +224,9 @@ Status StudyBudget(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(research::StudyBudget b,
                           api.privacy().GetStudyBudget(id));
   call.Reply({{"study_id", id},
-              {"total", Epsilon(b.total)},
-              {"spent", Epsilon(b.spent)},
-              {"remaining", Epsilon(std::max<int64_t>(0, b.remaining()))}});
+              {"total", EpsilonJson(b.total)},
+              {"spent", EpsilonJson(b.spent)},
+              {"remaining", EpsilonJson(std::max<int64_t>(0, b.remaining()))}});
   return Status::Ok();
 }
 

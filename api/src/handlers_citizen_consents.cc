@@ -144,14 +144,6 @@ Status PutOptOut(Api& api, Call& call) {
   return Status::Ok();
 }
 
-namespace {
-
-json Epsilon(int64_t micro) {
-  return json::parse(research::FormatEpsilon(micro));
-}
-
-}  // namespace
-
 // Per study that used my data in an aggregate: the spend, my cap for it as
 // my grants stand now (null when they no longer let the study in), and the
 // queries in words.
@@ -166,7 +158,7 @@ Status PrivacyBudget(Api& api, Call& call) {
   json studies = json::array();
   for (const research::CitizenStudySpend& spend : spends) {
     json study = {{"study_id", spend.study_id},
-                  {"spent", Epsilon(spend.spent)},
+                  {"spent", EpsilonJson(spend.spent)},
                   {"cap", nullptr},
                   {"remaining", 0}};
     StatusOr<consent::StudyDefinition> s =
@@ -182,8 +174,9 @@ Status PrivacyBudget(Api& api, Call& call) {
         consent::DecideResearch(policy, {&*r, &s->study}, api.Now(), &d);
         if (d.permit) {
           const int64_t cap = research::CitizenCap(policy, d, default_cap);
-          study["cap"] = Epsilon(cap);
-          study["remaining"] = Epsilon(std::max<int64_t>(0, cap - spend.spent));
+          study["cap"] = EpsilonJson(cap);
+          study["remaining"] =
+              EpsilonJson(std::max<int64_t>(0, cap - spend.spent));
         }
       }
     }
@@ -191,7 +184,7 @@ Status PrivacyBudget(Api& api, Call& call) {
     for (const research::LedgerQuery& q : spend.queries) {
       queries.push_back({{"id", q.id},
                          {"time", ServerLog::Rfc3339(q.time)},
-                         {"epsilon", Epsilon(q.epsilon)},
+                         {"epsilon", EpsilonJson(q.epsilon)},
                          {"description", q.description}});
     }
     study["queries"] = std::move(queries);
@@ -199,8 +192,8 @@ Status PrivacyBudget(Api& api, Call& call) {
   }
   TILLIT_RETURN_IF_ERROR(
       api.audit().Append(call, Entry("privacy-budget.read", call)).status());
-  call.Reply(
-      {{"default_cap", Epsilon(default_cap)}, {"studies", std::move(studies)}});
+  call.Reply({{"default_cap", EpsilonJson(default_cap)},
+              {"studies", std::move(studies)}});
   return Status::Ok();
 }
 

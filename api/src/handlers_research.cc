@@ -232,10 +232,6 @@ Status DownloadRelease(Api& api, Call& call) {
   return Status::Ok();
 }
 
-json Epsilon(int64_t micro) {
-  return json::parse(research::FormatEpsilon(micro));
-}
-
 json AggregateJson(const research::AggregateResult& r) {
   json cells = json::array();
   for (const research::AggregateCell& c : r.cells) {
@@ -244,24 +240,24 @@ json AggregateJson(const research::AggregateResult& r) {
                  {"error_bound_95", c.error_bound},
                  {"below_noise", c.below_noise},
                  {"sensitivity", c.spec.sensitivity},
-                 {"epsilon", Epsilon(c.spec.epsilon)}};
+                 {"epsilon", EpsilonJson(c.spec.epsilon)}};
     if (!c.spec.key.empty()) cell["key"] = c.spec.key;
     cells.push_back(std::move(cell));
   }
-  json out = {
-      {"id", r.id},
-      {"study_id", r.study_id},
-      {"query", json::parse(research::AggregateQueryToJson(r.query))},
-      {"description", r.description},
-      {"time", ServerLog::Rfc3339(r.time)},
-      {"mechanism", "discrete Laplace"},
-      {"epsilon", Epsilon(r.query.epsilon)},
-      {"delta", 0},
-      {"cells", std::move(cells)},
-      {"budget",
-       {{"total", Epsilon(r.budget.total)},
-        {"spent", Epsilon(r.budget.spent)},
-        {"remaining", Epsilon(std::max<int64_t>(0, r.budget.remaining()))}}}};
+  json out = {{"id", r.id},
+              {"study_id", r.study_id},
+              {"query", json::parse(research::AggregateQueryToJson(r.query))},
+              {"description", r.description},
+              {"time", ServerLog::Rfc3339(r.time)},
+              {"mechanism", "discrete Laplace"},
+              {"epsilon", EpsilonJson(r.query.epsilon)},
+              {"delta", 0},
+              {"cells", std::move(cells)},
+              {"budget",
+               {{"total", EpsilonJson(r.budget.total)},
+                {"spent", EpsilonJson(r.budget.spent)},
+                {"remaining",
+                 EpsilonJson(std::max<int64_t>(0, r.budget.remaining()))}}}};
   if (r.query.kind == research::AggregateKind::kMean)
     out["mean"] = r.mean ? json(*r.mean) : json(nullptr);
   return out;
