@@ -57,6 +57,9 @@ class HttpTest : public ::testing::Test {
  protected:
   // Override to change limits before the server starts.
   virtual void Configure(api::ServerOptions&) {}
+  // The Env every file of the vault, the audit log and releases goes
+  // through; override to inject faults.
+  virtual Env* FileEnv() { return Env::Default(); }
 
   void SetUp() override {
     std::string tmpl =
@@ -65,6 +68,7 @@ class HttpTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl.data());
     vault::VaultOptions vo;
     vo.data_dir = dir_ + "/data";
+    vo.env = FileEnv();
     auto created = vault::Vault::Init(vo);
     ASSERT_TRUE(created.ok()) << created.status().ToString();
     vault_ = std::move(created->vault);

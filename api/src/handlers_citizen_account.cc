@@ -168,8 +168,12 @@ Status Erase(Api& api, Call& call) {
   }
   TILLIT_RETURN_IF_ERROR(
       api.audit().Append(call, Entry("citizen.erase", call)).status());
-  TILLIT_RETURN_IF_ERROR(
-      api.stores().Exclusive(id, [&] { return api.vault().EraseCitizen(id); }));
+  // The caller holds a live token of this citizen, so NotFound means an
+  // earlier erasure removed the data and then failed on a disk error
+  // before the tokens went: finish that.
+  Status erased =
+      api.stores().Exclusive(id, [&] { return api.vault().EraseCitizen(id); });
+  if (!erased.ok() && erased.code() != StatusCode::kNotFound) return erased;
   TILLIT_RETURN_IF_ERROR(api.vault().RevokePrincipalTokens(id).status());
   TILLIT_RETURN_IF_ERROR(api.devices().RevokeAll(id, api.Now()).status());
   // Which aggregate queries examined them goes with them too.

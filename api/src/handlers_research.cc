@@ -160,6 +160,7 @@ Status CreateRelease(Api& api, Call& call) {
   in.release_id = "rel_" + api.options().rng->Hex(16);
   in.now = api.Now();
   in.request_id = call.request_id();
+  in.env = api.vault().env();
   StatusOr<research::ReleaseInfo> made =
       research::MakeRelease(api.vault(), api.stores(), api.audit().log(), in,
                             [&](const std::vector<audit::AuditEntry>& entries) {

@@ -21,6 +21,14 @@ HttpError ToHttpError(const Status& status) {
       return {409, "conflict", status.message()};
     case StatusCode::kResourceExhausted:
       return {413, "too_large", status.message()};
+    case StatusCode::kIoError:
+      // A disk error or a full disk: the operation was not carried out
+      // (every write is one transaction), and the same request can
+      // succeed once the fault clears. The message names files; it goes
+      // to the server log only.
+      return {503, "storage_unavailable",
+              "the data could not be stored or read (a disk error); nothing "
+              "was changed; try again later"};
     default:
       // DataLoss, IoError, Internal, ...: the message may name files or
       // SQL; it goes to the server log, never to the client.

@@ -54,8 +54,9 @@ TEST(RateLimiterTest, ForgetsIdleKeysWhenFull) {
 
 TEST(ErrorsTest, InternalDetailsNeverReachTheClient) {
   HttpError e = ToHttpError(Status::IoError("sqlite: disk I/O error at /x"));
-  EXPECT_EQ(e.status, 500);
-  EXPECT_EQ(e.message, "internal error");
+  EXPECT_EQ(e.status, 503);
+  EXPECT_EQ(e.code, "storage_unavailable");
+  EXPECT_EQ(e.message.find("/x"), std::string::npos);
   EXPECT_EQ(ToHttpError(Status::DataLoss("file.db damaged")).message,
             "internal error");
   EXPECT_EQ(ToHttpError(Status::NotFound("no such grant")).status, 404);

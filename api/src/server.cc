@@ -451,12 +451,12 @@ StatusOr<std::unique_ptr<Server>> Server::Create(vault::Vault* vault,
   if (options.pairing_code_ttl <= 0) {
     return Status::InvalidArgument("pairing code lifetime: must be positive");
   }
-  TILLIT_ASSIGN_OR_RETURN(
-      std::unique_ptr<audit::AuditLog> log,
-      audit::AuditLog::OpenInDirectory(vault->data_dir(), *vault));
-  TILLIT_ASSIGN_OR_RETURN(
-      std::unique_ptr<research::PrivacyLedger> ledger,
-      research::PrivacyLedger::OpenInDirectory(vault->data_dir(), *vault));
+  TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<audit::AuditLog> log,
+                          audit::AuditLog::OpenInDirectory(
+                              vault->data_dir(), *vault, vault->env()));
+  TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<research::PrivacyLedger> ledger,
+                          research::PrivacyLedger::OpenInDirectory(
+                              vault->data_dir(), *vault, vault->env()));
   auto impl =
       std::make_unique<Impl>(vault, options, std::move(log), std::move(ledger));
   return std::unique_ptr<Server>(new Server(std::move(impl)));

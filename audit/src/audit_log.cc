@@ -64,6 +64,7 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(Options options) {
   log->signer_.emplace(std::move(signer));
   storage::Database::Options db_options;
   db_options.create = true;
+  db_options.env = log->options_.env;
   // Every group commit rewrites the log's last pages; checkpointing every
   // 4 MB copied them back into the file several times a second under load.
   db_options.wal_autocheckpoint_pages = 16384;  // 64 MB of 4 KiB pages
@@ -96,9 +97,10 @@ Status AuditLog::Load(std::unique_ptr<storage::Database> db) {
 }
 
 StatusOr<std::unique_ptr<AuditLog>> AuditLog::OpenInDirectory(
-    const std::string& data_dir, const crypto::KeyDeriver& keys) {
+    const std::string& data_dir, const crypto::KeyDeriver& keys, Env* env) {
   Options o;
   o.path = data_dir + "/audit.db";
+  o.env = env;
   TILLIT_ASSIGN_OR_RETURN(o.db_key, AuditDbKey(keys));
   TILLIT_ASSIGN_OR_RETURN(o.signing_seed,
                           keys.DeriveKey(crypto::kContextAuditSigning, 1));

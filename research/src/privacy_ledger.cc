@@ -145,19 +145,20 @@ std::string FormatEpsilon(int64_t micro) {
 }
 
 StatusOr<std::unique_ptr<PrivacyLedger>> PrivacyLedger::OpenInDirectory(
-    const std::string& data_dir, const crypto::KeyDeriver& keys) {
+    const std::string& data_dir, const crypto::KeyDeriver& keys, Env* env) {
   TILLIT_ASSIGN_OR_RETURN(
       crypto::SecretBytes key,
       keys.DeriveKey(crypto::KdfContext::kPrivacyLedger, 1));
-  return Open(data_dir + "/privacy.db", key);
+  return Open(data_dir + "/privacy.db", key, env);
 }
 
 StatusOr<std::unique_ptr<PrivacyLedger>> PrivacyLedger::Open(
-    const std::string& path, const crypto::SecretBytes& key) {
+    const std::string& path, const crypto::SecretBytes& key, Env* env) {
   if (key.size() != 32)
     return Status::InvalidArgument("privacy ledger key must be 32 bytes");
   storage::Database::Options options;
   options.create = true;
+  options.env = env;
   auto db = storage::Database::Open(path, &key, options, MigrateLedger);
   if (!db.ok()) return storage::WithOpenContext(db.status(), "privacy ledger");
   return std::unique_ptr<PrivacyLedger>(

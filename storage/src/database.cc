@@ -11,6 +11,7 @@
 #include <thread>
 #include <utility>
 
+#include "env_vfs.h"
 #include "tillit/crypto/encoding.h"
 
 namespace tillit::storage {
@@ -195,7 +196,7 @@ StatusOr<std::unique_ptr<Database>> Database::Open(
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
               (options.create ? SQLITE_OPEN_CREATE : 0);
   const bool existed = std::filesystem::exists(path, ec);
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, EnvVfsName(options.env));
   std::unique_ptr<Database> db(new Database(raw));
   if (rc != SQLITE_OK) {
     return Status::IoError("cannot open database file");
@@ -232,6 +233,11 @@ StatusOr<std::unique_ptr<Database>> Database::Open(
       sqlite3_exec(raw, "ROLLBACK", nullptr, nullptr, nullptr);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1 + attempt % 10));
+  }
+  // SQLite syncs a new database file's content, never its directory
+  // entry: without this a power cut could lose a file already in use.
+  if (!existed) {
+    TILLIT_RETURN_IF_ERROR(options.env->SyncDirectory(DirectoryOf(path)));
   }
   if (options.read_only) {
     // Integrity mode: the caller runs only VerifyFile's checks.

@@ -59,6 +59,7 @@ StatusOr<std::pair<std::string, PutResult>> Vault::Internals::CreateCitizen(
   {
     storage::Database::Options opts;
     opts.create = true;
+    opts.env = options.env;
     // With records, the schema is created in the same transaction as
     // they are (one write and sync of the new file).
     auto db = storage::Database::Open(
@@ -173,10 +174,12 @@ StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
     }
   }
   const std::string path = in_->CitizenPath(citizen_id);
-  auto db = storage::Database::Open(path, &dek, {}, CitizenStore::Setup);
+  storage::Database::Options opts;
+  opts.env = in_->options.env;
+  auto db = storage::Database::Open(path, &dek, opts, CitizenStore::Setup);
   if (!db.ok() && db.status().code() == StatusCode::kDataLoss && pending) {
     // A rekey committed in the file but not yet in the registry.
-    db = storage::Database::Open(path, &*pending, {}, CitizenStore::Setup);
+    db = storage::Database::Open(path, &*pending, opts, CitizenStore::Setup);
     if (db.ok()) {
       MutexLock lock(&in_->mu);
       TILLIT_ASSIGN_OR_RETURN(
@@ -256,8 +259,30 @@ Status Vault::VerifyCitizen(const std::string& citizen_id) {
 Status Vault::EraseCitizen(const std::string& citizen_id) {
   if (!IsValidId(citizen_id, "c_")) return Status::NotFound("no such citizen");
   MutexLock lock(&in_->mu);
+  // 1. Destroy the wrapped data key (crypto-shredding). An erasure whose
+  //    key destruction committed but whose later steps failed (a disk
+  //    error) is finished instead.
+  bool finishing = false;
   {
-    // 1. Destroy the wrapped data key (crypto-shredding).
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement registered,
+        in_->registry->Prepare("SELECT 1 FROM citizens WHERE id = ?1"));
+    registered.Bind(1, citizen_id);
+    TILLIT_ASSIGN_OR_RETURN(bool exists, registered.Step());
+    if (!exists) {
+      // Unfinished: a tombstone, and the file not yet removed (the last
+      // step). Anything else is unknown or already gone.
+      TILLIT_ASSIGN_OR_RETURN(
+          storage::Statement tombstone,
+          in_->registry->Prepare("SELECT 1 FROM erased WHERE id = ?1"));
+      tombstone.Bind(1, citizen_id);
+      TILLIT_ASSIGN_OR_RETURN(bool erased, tombstone.Step());
+      finishing =
+          erased && in_->options.env->FileExists(in_->CitizenPath(citizen_id));
+      if (!finishing) return Status::NotFound("no such citizen");
+    }
+  }
+  if (!finishing) {
     TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn,
                             in_->registry->Begin());
     TILLIT_ASSIGN_OR_RETURN(

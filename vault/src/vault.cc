@@ -158,6 +158,7 @@ StatusOr<std::unique_ptr<Vault::Internals>> Vault::Internals::Open(
       crypto::DeriveSubkey(master, 1, crypto::kContextTokens));
   storage::Database::Options opts;
   opts.create = create;
+  opts.env = options.env;
   auto db = storage::Database::Open(
       options.data_dir + "/registry.db", &registry_key, opts,
       [](storage::Database& d) { return d.Migrate(kRegistryHistory); });
@@ -233,6 +234,8 @@ StatusOr<Vault::Created> Vault::Init(const VaultOptions& options) {
       vault->IssueToken("admin", "operator", kAdminTokenTtl));
   return Created{std::move(vault), std::move(admin)};
 }
+
+Env* Vault::env() const { return in_->options.env; }
 
 StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
   auto text = storage::ReadFileLimited(VaultJsonPath(options.data_dir),

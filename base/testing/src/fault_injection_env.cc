@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -125,6 +126,7 @@ void FaultInjectionEnv::ClearFaults() {
     fail_nth_[i] = 0;
     fail_all_[i] = false;
   }
+  crash_at_ = -1;
 }
 
 int FaultInjectionEnv::Count(FaultOp op) const {
@@ -132,9 +134,25 @@ int FaultInjectionEnv::Count(FaultOp op) const {
   return count_[static_cast<int>(op)];
 }
 
+void FaultInjectionEnv::CrashAfterSyncs(int n) {
+  MutexLock lock(&mu_);
+  crash_at_ = sync_points_ + n;
+}
+
+int FaultInjectionEnv::SyncPoints() const {
+  MutexLock lock(&mu_);
+  return sync_points_;
+}
+
+void FaultInjectionEnv::CountSyncPoint() { ++sync_points_; }
+
 bool FaultInjectionEnv::ShouldFail(FaultOp op, int* error) {
   const int i = static_cast<int>(op);
   ++count_[i];
+  if (crash_at_ >= 0 && sync_points_ >= crash_at_) {
+    *error = EIO;
+    return true;
+  }
   *error = fail_error_[i];
   if (fail_all_[i]) return true;
   if (fail_nth_[i] > 0 && --fail_nth_[i] == 0) return true;
@@ -155,6 +173,85 @@ Status FaultInjectionEnv::Injected(FaultOp op, const std::string& path,
 void FaultInjectionEnv::Synced(const std::string& path, size_t size) {
   MutexLock lock(&mu_);
   files_[path].synced_size = size;
+  CountSyncPoint();
+}
+
+namespace {
+
+uint64_t SizeOf(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+// The bytes [begin, end) of `path` (fewer where the file is shorter).
+std::string ReadRange(const std::string& path, uint64_t begin, uint64_t end) {
+  std::string out;
+  std::ifstream in(path, std::ios::binary);
+  if (!in || end <= begin) return out;
+  in.seekg(static_cast<std::streamoff>(begin));
+  out.resize(end - begin);
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  out.resize(static_cast<size_t>(in.gcount()));
+  return out;
+}
+
+}  // namespace
+
+FaultInjectionEnv::InPlaceFile& FaultInjectionEnv::TrackInPlace(
+    const std::string& path) {
+  auto [it, inserted] = in_place_.try_emplace(path);
+  if (inserted) it->second.synced_size = SizeOf(path);
+  return it->second;
+}
+
+int FaultInjectionEnv::WillChangeInPlace(const InPlaceChange& change) {
+  MutexLock lock(&mu_);
+  int error = 0;
+  switch (change.kind) {
+    case InPlaceChange::kCreate:
+      if (ShouldFail(FaultOp::kCreate, &error)) return error;
+      in_place_[change.path] = InPlaceFile{};
+      pending_[DirectoryOf(change.path)].push_back(
+          PendingChange{PendingChange::kCreated, change.path, "", std::nullopt,
+                        std::nullopt, 0600});
+      return 0;
+    case InPlaceChange::kWrite:
+    case InPlaceChange::kTruncate: {
+      if (ShouldFail(FaultOp::kWrite, &error)) return error;
+      InPlaceFile& f = TrackInPlace(change.path);
+      // Only the durable part needs its old content kept: anything past
+      // synced_size is cut off by a power cut anyway.
+      const uint64_t begin = change.offset;
+      const uint64_t end = change.kind == InPlaceChange::kWrite
+                               ? std::min(f.synced_size, begin + change.length)
+                               : f.synced_size;
+      if (begin < end) {
+        f.overwritten.emplace_back(begin, ReadRange(change.path, begin, end));
+      }
+      return 0;
+    }
+    case InPlaceChange::kSync:
+      if (ShouldFail(FaultOp::kSync, &error)) return error;
+      return 0;
+  }
+  return 0;
+}
+
+void FaultInjectionEnv::SyncedInPlace(const std::string& path,
+                                      bool with_directory) {
+  MutexLock lock(&mu_);
+  InPlaceFile& f = in_place_[path];
+  f.synced_size = SizeOf(path);
+  f.overwritten.clear();
+  if (with_directory) {
+    auto it = pending_.find(DirectoryOf(path));
+    if (it != pending_.end()) {
+      std::erase_if(it->second, [&](const PendingChange& c) {
+        return c.kind == PendingChange::kCreated && c.path == path;
+      });
+    }
+  }
+  CountSyncPoint();
 }
 
 StatusOr<std::unique_ptr<WritableFile>> FaultInjectionEnv::NewWritableFile(
@@ -277,6 +374,7 @@ Status FaultInjectionEnv::SyncDirectory(const std::string& dir) {
   TILLIT_RETURN_IF_ERROR(target()->SyncDirectory(dir));
   MutexLock lock(&mu_);
   pending_.erase(dir);
+  CountSyncPoint();
   return Status::Ok();
 }
 
@@ -289,6 +387,22 @@ Status FaultInjectionEnv::PowerCut() {
       return Status::IoError("power cut: cannot truncate a file");
     }
   }
+  // Files changed in place go back to what their last sync made durable.
+  for (const auto& [path, f] : in_place_) {
+    if (::truncate(path.c_str(), static_cast<off_t>(f.synced_size)) != 0) {
+      if (errno == ENOENT) continue;
+      return Status::IoError("power cut: cannot truncate a file");
+    }
+    if (f.overwritten.empty()) continue;
+    std::fstream io(path, std::ios::binary | std::ios::in | std::ios::out);
+    for (auto it = f.overwritten.rbegin(); it != f.overwritten.rend(); ++it) {
+      io.seekp(static_cast<std::streamoff>(it->first));
+      io.write(it->second.data(),
+               static_cast<std::streamsize>(it->second.size()));
+    }
+    if (!io) return Status::IoError("power cut: cannot restore a file");
+  }
+  in_place_.clear();
   // Directory changes not made durable are undone, newest first.
   for (auto& [dir, changes] : pending_) {
     for (auto it = changes.rbegin(); it != changes.rend(); ++it) {

@@ -35,6 +35,7 @@
 #include "tillit/audit/checkpoint.h"
 #include "tillit/audit/entry.h"
 #include "tillit/audit/merkle.h"
+#include "tillit/base/env.h"
 #include "tillit/base/mutex.h"
 #include "tillit/base/status.h"
 #include "tillit/crypto/kdf.h"
@@ -90,6 +91,7 @@ class AuditLog final : public AuditSink {
     crypto::SecretBytes signing_seed;  // 32 bytes (Ed25519 seed)
     std::string origin = "tillit.health/audit";
     std::string key_name = "tillit-audit";
+    Env* env = Env::Default();  // SQLite's file changes are announced to it
   };
   // The schema version of audit.db this program writes (PRAGMA
   // user_version). An older log is upgraded at open; a newer one is
@@ -102,7 +104,8 @@ class AuditLog final : public AuditSink {
   // The log of a vault: DATA_DIR/audit.db with keys derived by `keys` (the
   // vault's master secret).
   static StatusOr<std::unique_ptr<AuditLog>> OpenInDirectory(
-      const std::string& data_dir, const crypto::KeyDeriver& keys);
+      const std::string& data_dir, const crypto::KeyDeriver& keys,
+      Env* env = Env::Default());
   ~AuditLog() override;
 
   StatusOr<uint64_t> Append(const AuditEntry& entry) override;

@@ -73,6 +73,35 @@ class Env {
   virtual Status CreateDirectories(const std::string& path) = 0;
   virtual bool FileExists(const std::string& path) = 0;
 
+  // --- files a library changes in place by itself (SQLite's database, WAL
+  // and journal files, through storage's VFS). The library announces each
+  // change before making it; a non-zero errno from the Env (EIO, ENOSPC)
+  // makes that change fail with nothing changed, which lets a test Env
+  // fail it, or remember what a power cut would undo. The real Env accepts
+  // everything, and storage does not interpose on it at all.
+  struct InPlaceChange {
+    enum Kind {
+      kCreate,    // a new file is about to be created at `path`
+      kWrite,     // `length` bytes are about to be written at `offset`
+      kTruncate,  // the file is about to be cut (or grown) to `offset`
+      kSync,      // the file is about to be fsynced
+    };
+    Kind kind;
+    const std::string& path;
+    uint64_t offset = 0;
+    uint64_t length = 0;
+  };
+  virtual int WillChangeInPlace(const InPlaceChange& change) {
+    (void)change;
+    return 0;
+  }
+  // A kSync announced before has succeeded: what was written to `path` is
+  // durable. `with_directory`: the library fsynced its directory entry too.
+  virtual void SyncedInPlace(const std::string& path, bool with_directory) {
+    (void)path;
+    (void)with_directory;
+  }
+
   // --- clock
   // Wall-clock seconds since the Unix epoch, UTC.
   virtual int64_t NowSeconds() = 0;
@@ -116,6 +145,12 @@ class EnvWrapper : public Env {
   }
   bool FileExists(const std::string& path) override {
     return target_->FileExists(path);
+  }
+  int WillChangeInPlace(const InPlaceChange& change) override {
+    return target_->WillChangeInPlace(change);
+  }
+  void SyncedInPlace(const std::string& path, bool with_directory) override {
+    target_->SyncedInPlace(path, with_directory);
   }
   int64_t NowSeconds() override { return target_->NowSeconds(); }
   void FillRandom(std::span<uint8_t> out) override { target_->FillRandom(out); }

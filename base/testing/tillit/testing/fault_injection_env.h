@@ -10,8 +10,18 @@
 // Env: data appended to a file after its last Sync(); and every creation,
 // rename and removal in a directory after that directory's last
 // SyncDirectory() (undone newest first: a renamed-over or removed file
-// comes back with the content it had). Changes made around the Env (SQLite,
-// other processes) are not tracked.
+// comes back with the content it had). Files a library changes in place
+// and announces to the Env (SQLite, through storage's VFS) lose every
+// write and truncation after their last sync, and a file created that way
+// is lost unless its directory was synced (by the library with its sync,
+// or through SyncDirectory). Changes made around the Env (other processes)
+// are not tracked.
+//
+// A crash at a chosen point: CrashAfterSyncs(n) lets the first n sync
+// points (file syncs, directory syncs, in-place syncs) succeed and fails
+// every later change with EIO, as if the machine stopped right after the
+// nth; a test then closes what it has open and calls PowerCut(). Counting
+// the sync points of a whole run first gives every point to cut at.
 //
 // Thread-safety: safe from any thread.
 #ifndef TILLIT_TESTING_FAULT_INJECTION_ENV_H_
@@ -22,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tillit/base/env.h"
@@ -53,6 +64,12 @@ class FaultInjectionEnv final : public EnvWrapper {
   // Operations of kind `op` attempted so far (failed ones included).
   int Count(FaultOp op) const;
 
+  // After `n` more successful sync points, every change fails with EIO
+  // until ClearFaults(). n == 0: from now on.
+  void CrashAfterSyncs(int n);
+  // Successful sync points so far.
+  int SyncPoints() const;
+
   // Loses everything not yet durable (see the file comment). Files still
   // open keep their handles, but later writes to them are not tracked.
   Status PowerCut();
@@ -67,6 +84,8 @@ class FaultInjectionEnv final : public EnvWrapper {
                          const std::string& to) override;
   Status RemoveFile(const std::string& path) override;
   Status SyncDirectory(const std::string& dir) override;
+  int WillChangeInPlace(const InPlaceChange& change) override;
+  void SyncedInPlace(const std::string& path, bool with_directory) override;
 
  private:
   class File;
@@ -83,8 +102,18 @@ class FaultInjectionEnv final : public EnvWrapper {
     unsigned mode = 0600;
   };
 
+  // A file changed in place: its size at its last sync, and the content
+  // of the durable part that later writes overwrote, oldest first.
+  struct InPlaceFile {
+    uint64_t synced_size = 0;
+    std::vector<std::pair<uint64_t, std::string>> overwritten;
+  };
+
   // Whether this operation fails; counts it. REQUIRES: mu_ held.
   bool ShouldFail(FaultOp op, int* error) REQUIRES(mu_);
+  void CountSyncPoint() REQUIRES(mu_);
+  // The tracking of `path`, begun with its current size as durable.
+  InPlaceFile& TrackInPlace(const std::string& path) REQUIRES(mu_);
   void Synced(const std::string& path, size_t size) EXCLUDES(mu_);
   // RenameFile (`replace`) or RenameNoReplace, recorded for PowerCut.
   Status Rename(const std::string& from, const std::string& to, bool replace)
@@ -98,6 +127,9 @@ class FaultInjectionEnv final : public EnvWrapper {
   bool fail_all_[kFaultOpCount] GUARDED_BY(mu_) = {};
   std::map<std::string, FileState> files_ GUARDED_BY(mu_);
   std::map<std::string, std::vector<PendingChange>> pending_ GUARDED_BY(mu_);
+  std::map<std::string, InPlaceFile> in_place_ GUARDED_BY(mu_);
+  int sync_points_ GUARDED_BY(mu_) = 0;
+  int crash_at_ GUARDED_BY(mu_) = -1;  // sync points after which all fails
 };
 
 }  // namespace tillit::testing

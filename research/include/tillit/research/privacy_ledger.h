@@ -33,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "tillit/base/env.h"
 #include "tillit/base/mutex.h"
 #include "tillit/base/status.h"
 #include "tillit/crypto/kdf.h"
@@ -80,13 +81,16 @@ class PrivacyLedger {
   // Opens DATA_DIR/privacy.db (created when missing) under
   // keys.DeriveKey(KdfContext::kPrivacyLedger, 1).
   static StatusOr<std::unique_ptr<PrivacyLedger>> OpenInDirectory(
-      const std::string& data_dir, const crypto::KeyDeriver& keys);
+      const std::string& data_dir, const crypto::KeyDeriver& keys,
+      Env* env = Env::Default());
   // Opens (or creates) the ledger at `path` under the 32-byte `key`.
   // Errors: InvalidArgument (key size), DataLoss (wrong key, damaged),
   // FailedPrecondition (a file newer than kSchemaVersion; nothing is
   // written), IoError.
+  // SQLite's file changes are announced to `env`.
   static StatusOr<std::unique_ptr<PrivacyLedger>> Open(
-      const std::string& path, const crypto::SecretBytes& key);
+      const std::string& path, const crypto::SecretBytes& key,
+      Env* env = Env::Default());
 
   ~PrivacyLedger();
   PrivacyLedger(const PrivacyLedger&) = delete;

@@ -5,10 +5,11 @@
 // first page (a wrong key or a damaged header shows here, as DataLoss),
 // then turns on secure_delete, synchronous = FULL, WAL and in-memory
 // temporary storage, runs the caller's `setup` (schema creation and
-// migrations), and finally installs an authorizer that refuses ATTACH,
-// DETACH, PRAGMA, virtual tables and extension loading for the rest of the
-// connection's life. Only statements with bound parameters are used: no SQL
-// text is ever built from input.
+// migrations), syncs the directory of a file it created (SQLite never
+// does, so a power cut could lose the new file's entry), and finally installs
+// an authorizer that refuses ATTACH, DETACH, PRAGMA, virtual tables and
+// extension loading for the rest of the connection's life. Only statements with
+// bound parameters are used: no SQL text is ever built from input.
 //
 // Every kind of database keeps its schema version in the file's header
 // (PRAGMA user_version) and describes its history in a SchemaHistory; the
@@ -33,6 +34,7 @@
 #include <string>
 #include <string_view>
 
+#include "tillit/base/env.h"
 #include "tillit/base/status.h"
 #include "tillit/crypto/secret.h"
 
@@ -113,6 +115,11 @@ class Database {
     // More means fewer, larger checkpoints: fewer rewrites of pages that
     // every commit touches (an append-only log's last pages).
     int wal_autocheckpoint_pages = 1000;  // SQLite's default
+    // Every creation, write, truncation and fsync SQLite makes to the
+    // database, its journal and its WAL is announced to `env` first
+    // (Env::WillChangeInPlace), which may refuse it: for tests that fail
+    // I/O or cut the power. The real Env costs nothing (not interposed).
+    Env* env = Env::Default();
   };
   using SetupFn = std::function<Status(Database&)>;
 

@@ -111,6 +111,9 @@ class Vault final : public crypto::KeyDeriver {
   ~Vault();
 
   const std::string& data_dir() const { return data_dir_; }
+  // The Env every file of the vault goes through (VaultOptions::env); the
+  // audit log and the privacy ledger of its directory use it too.
+  Env* env() const;
 
   // --- citizens
   StatusOr<std::string> CreateCitizen();
@@ -123,6 +126,10 @@ class Vault final : public crypto::KeyDeriver {
       const std::string& citizen_id);
   // Reads every page of the citizen's file (HMAC and structure check).
   Status VerifyCitizen(const std::string& citizen_id);
+  // Destroys the citizen's wrapped data key, rotates the root keys and
+  // removes the file. If a disk error stopped an earlier erasure after the
+  // key was destroyed, a second call finishes it. NotFound for an unknown
+  // or already erased id.
   Status EraseCitizen(const std::string& citizen_id);
 
   // --- import (SPEC §3): atomic per document. Without `citizen_id`, the
