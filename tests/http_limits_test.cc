@@ -11,6 +11,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "http_fixture.h"
 
@@ -285,6 +288,92 @@ TEST_F(LimitsTest, EnrollmentGuessingIsRateLimitedPerAddress) {
   // Other routes still answer.
   EXPECT_EQ(Get("/healthz").status, 200);
   EXPECT_EQ(Post("/v1/admin/citizens", "{}", admin_).status, 201);
+}
+
+// Enrollment from one address, with a bucket that does not refill during
+// a test (one attempt per 1000 s): every count below is exact.
+class EnrollmentLimitTest : public HttpTest {
+ protected:
+  void Configure(api::ServerOptions& o) override {
+    o.enroll_per_minute = 0.06;
+    o.enroll_burst = 3;
+  }
+  // A new citizen's one-time enrollment code, from the operator.
+  std::string NewCode() {
+    Reply c = Post("/v1/admin/citizens", "{}", admin_);
+    EXPECT_EQ(c.status, 201) << c.body;
+    return c.Json().value("enrollment_code", std::string());
+  }
+  Reply Enroll(const std::string& code) {
+    return Post("/v1/enroll", json{{"enrollment_code", code}}.dump());
+  }
+  // An unknown code of the right shape.
+  static std::string Guess(int i) {
+    std::string hex = std::to_string(i);
+    return "tlk_" + std::string(64 - hex.size(), '0') + hex;
+  }
+  static void ExpectLimited(const Reply& r) {
+    EXPECT_EQ(r.status, 429) << r.body;
+    EXPECT_EQ(r.ErrorCode(), "rate_limited");
+    EXPECT_FALSE(r.Header("Retry-After").empty());
+  }
+};
+
+TEST_F(EnrollmentLimitTest, SuccessfulEnrollmentsFromOneAddressNeverCount) {
+  // Four times the burst, and more than the old limit that counted every
+  // attempt: a clinic enrolling its citizens one after another.
+  for (int i = 0; i < 12; ++i) {
+    Reply r = Enroll(NewCode());
+    EXPECT_EQ(r.status, 200) << "enrollment " << i << ": " << r.body;
+  }
+  // The failures' whole burst is left, and guessing still ends in 429.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Enroll(Guess(i)).status, 401);
+  ExpectLimited(Enroll(Guess(3)));
+}
+
+TEST_F(EnrollmentLimitTest, ConcurrentEnrollmentsBeyondTheBurstAreAccepted) {
+  // Admission takes nothing, so successes in flight together never
+  // crowd each other out.
+  std::vector<std::string> codes;
+  for (int i = 0; i < 16; ++i) codes.push_back(NewCode());
+  std::vector<int> statuses(codes.size());
+  std::vector<std::thread> clients;
+  for (size_t t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      for (size_t i = t; i < codes.size(); i += 4)
+        statuses[i] = Enroll(codes[i]).status;
+    });
+  }
+  for (std::thread& c : clients) c.join();
+  for (size_t i = 0; i < codes.size(); ++i)
+    EXPECT_EQ(statuses[i], 200) << "enrollment " << i;
+}
+
+TEST_F(EnrollmentLimitTest, EveryKindOfFailedAttemptCounts) {
+  const std::string code = NewCode();
+  ASSERT_EQ(Enroll(code).status, 200);
+  EXPECT_EQ(Enroll(code).status, 401);      // used
+  EXPECT_EQ(Enroll(Guess(1)).status, 401);  // unknown
+  EXPECT_EQ(Post("/v1/enroll", R"({"code": "x"})").status, 400);  // bad body
+  // The address is refused now, even with a valid code, which the refusal
+  // leaves unspent.
+  const std::string fresh = NewCode();
+  ExpectLimited(Enroll(fresh));
+  EXPECT_TRUE(vault_->RedeemToken(fresh, "enroll").ok());
+}
+
+TEST_F(EnrollmentLimitTest, SuccessesNeitherPushAGuesserOverNorResetThem) {
+  EXPECT_EQ(Enroll(Guess(1)).status, 401);
+  EXPECT_EQ(Enroll(Guess(2)).status, 401);
+  // Successes in between: none is refused (they do not count)...
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Enroll(NewCode()).status, 200);
+  // ...and the guesser has exactly one attempt left (they reset nothing).
+  EXPECT_EQ(Enroll(Guess(3)).status, 401);
+  ExpectLimited(Enroll(Guess(4)));
+  // What is limited is the address: its valid codes wait too.
+  ExpectLimited(Enroll(NewCode()));
+  // Other routes still answer.
+  EXPECT_EQ(Get("/healthz").status, 200);
 }
 
 class PrincipalRateTest : public HttpTest {

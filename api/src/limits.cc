@@ -40,10 +40,8 @@ RateLimiter::RateLimiter(double rate_per_second, double burst, size_t max_keys)
       burst_(std::max(1.0, burst)),
       max_keys_(max_keys) {}
 
-bool RateLimiter::Allow(const std::string& key, double now,
-                        double* retry_after) {
-  if (rate_ <= 0) return true;  // unlimited
-  MutexLock lock(&mu_);
+RateLimiter::Bucket& RateLimiter::Refilled(const std::string& key,
+                                           double now) {
   auto it = buckets_.find(key);
   if (it == buckets_.end()) {
     if (buckets_.size() >= max_keys_) {
@@ -63,12 +61,39 @@ bool RateLimiter::Allow(const std::string& key, double now,
   b.tokens =
       std::min(burst_, b.tokens + std::max(0.0, now - b.updated) * rate_);
   b.updated = now;
+  return b;
+}
+
+bool RateLimiter::Allow(const std::string& key, double now,
+                        double* retry_after) {
+  if (rate_ <= 0) return true;  // unlimited
+  MutexLock lock(&mu_);
+  Bucket& b = Refilled(key, now);
   if (b.tokens >= 1.0) {
     b.tokens -= 1.0;
     return true;
   }
   if (retry_after) *retry_after = (1.0 - b.tokens) / rate_;
   return false;
+}
+
+bool RateLimiter::Check(const std::string& key, double now,
+                        double* retry_after) {
+  if (rate_ <= 0) return true;  // unlimited
+  MutexLock lock(&mu_);
+  // A key never charged has no bucket, and gets none here: admitting
+  // requests keeps no state.
+  if (buckets_.find(key) == buckets_.end()) return true;
+  Bucket& b = Refilled(key, now);
+  if (b.tokens >= 1.0) return true;
+  if (retry_after) *retry_after = (1.0 - b.tokens) / rate_;
+  return false;
+}
+
+void RateLimiter::Charge(const std::string& key, double now) {
+  if (rate_ <= 0) return;  // unlimited
+  MutexLock lock(&mu_);
+  Refilled(key, now).tokens -= 1.0;
 }
 
 }  // namespace tillit::api::internal

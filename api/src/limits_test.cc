@@ -40,6 +40,33 @@ TEST(RateLimiterTest, AllowsTheBurstThenRefillsAtTheRate) {
   EXPECT_TRUE(RateLimiter(0, 1).Allow("k", 0, &retry));  // 0: unlimited
 }
 
+TEST(RateLimiterTest, CheckTakesNothingAndOnlyChargesCount) {
+  RateLimiter limiter(1.0, 2.0);
+  double retry = 0;
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(limiter.Check("k", 100.0, &retry));
+  limiter.Charge("k", 100.0);
+  EXPECT_TRUE(limiter.Check("k", 100.0, &retry));
+  limiter.Charge("k", 100.0);
+  EXPECT_FALSE(limiter.Check("k", 100.0, &retry));
+  EXPECT_NEAR(retry, 1.0, 1e-9);
+  EXPECT_TRUE(limiter.Check("other", 100.0, &retry));  // keys are separate
+  EXPECT_TRUE(limiter.Check("k", 101.0, &retry));      // refilled one
+  EXPECT_TRUE(RateLimiter(0, 1).Check("k", 0, &retry));  // 0: unlimited
+}
+
+TEST(RateLimiterTest, ChargesBeyondTheBurstAreADebtPaidBackFirst) {
+  // Five requests admitted together, all charged: 3 more than the burst.
+  RateLimiter limiter(1.0, 2.0);
+  double retry = 0;
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(limiter.Check("k", 100.0, &retry));
+  for (int i = 0; i < 5; ++i) limiter.Charge("k", 100.0);
+  EXPECT_FALSE(limiter.Check("k", 100.0, &retry));
+  EXPECT_NEAR(retry, 4.0, 1e-9);  // from -3 back to 1 token
+  EXPECT_FALSE(limiter.Check("k", 103.5, &retry));
+  EXPECT_NEAR(retry, 0.5, 1e-9);
+  EXPECT_TRUE(limiter.Check("k", 104.0, &retry));
+}
+
 TEST(RateLimiterTest, ForgetsIdleKeysWhenFull) {
   RateLimiter limiter(1.0, 1.0, 2);
   double retry = 0;

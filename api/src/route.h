@@ -27,7 +27,9 @@ using Handler = Status (*)(Api&, Call&);
 struct Route {
   RouteInfo info;
   Handler handler = nullptr;
-  bool limit_by_address = false;      // enrollment: token bucket per client IP
+  // Enrollment: failed attempts (4xx answers) per client address, 429
+  // beyond the burst; a success does not count.
+  bool limit_by_address = false;
   std::vector<std::string> segments;  // of info.path; "{x}" is a parameter
 };
 

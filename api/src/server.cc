@@ -46,6 +46,9 @@ struct RequestState {
   bool rejected = false;       // answered before routing
   bool prerouted = false;      // checked while answering Expect: 100-continue
   bool app = false;            // a file of the web app (app_assets.h)
+  // The client address of a request to a route limited by address, until
+  // its outcome is settled (SettleAddressAttempt).
+  std::string address_attempt;
 };
 thread_local RequestState t_request;
 std::optional<Role> RoleOf(std::string_view name) {
@@ -65,6 +68,12 @@ double WallSeconds() {
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
+
+// Whether an answer to a route limited by address is a failed attempt,
+// charged to the address: any 4xx (an unknown, used or expired code, a
+// malformed or oversized body, a timeout). A success is not a guess, and a
+// 5xx is the server's failure, not the client's.
+bool IsFailedAttempt(int status) { return status >= 400 && status < 500; }
 
 bool HasBody(const httplib::Request& req) {
   const std::string length = req.get_header_value("Content-Length");
@@ -88,7 +97,16 @@ struct Server::Impl {
   Api api;
   // Admission of requests, before any handler runs.
   internal::RateLimiter principal_limiter;
-  internal::RateLimiter address_limiter;  // enrollment, per client address
+  // Failed enrollment attempts per client address: admitted while the
+  // address's bucket holds a token (Check), charged only when the answer
+  // is a failed attempt (Charge), so a clinic may enroll any number of
+  // citizens from one address. Guesses admitted together may leave the
+  // bucket in debt, which the refill pays back before the next is
+  // admitted: over any period the failures stay within burst + rate ×
+  // period + workers. A success does not reset the failures before it:
+  // otherwise one valid code (a clinic's next citizen's) would buy a
+  // guesser a fresh burst.
+  internal::RateLimiter address_limiter;
   internal::NonceCache nonces;            // of signed requests
   std::unique_ptr<httplib::Server> http;
   std::thread listener;
@@ -190,12 +208,13 @@ struct Server::Impl {
 
     if (route.limit_by_address) {
       double retry = 0;
-      if (!address_limiter.Allow(req.remote_addr, WallSeconds(), &retry)) {
+      if (!address_limiter.Check(req.remote_addr, WallSeconds(), &retry)) {
         res.set_header("Retry-After",
                        std::to_string(static_cast<int>(retry) + 1));
         return Reject(req, res, 429, "rate_limited",
                       "too many attempts; retry later");
       }
+      t_request.address_attempt = req.remote_addr;
     }
     if (route.info.roles & kAnyone) return HandlerResponse::Unhandled;
 
@@ -315,7 +334,26 @@ struct Server::Impl {
     return HandlerResponse::Unhandled;
   }
 
+  // Charges a request to a route limited by address to its address when
+  // its answer is a failed attempt; once per request. Called with the
+  // final status before the response is written (so the client's next
+  // attempt sees the charge), and from the logger for answers that never
+  // reached the end of Dispatch (an exception, a body that could not be
+  // read).
+  void SettleAddressAttempt(int status) {
+    if (t_request.address_attempt.empty()) return;
+    if (IsFailedAttempt(status)) {
+      address_limiter.Charge(t_request.address_attempt, WallSeconds());
+    }
+    t_request.address_attempt.clear();
+  }
+
   void Dispatch(const httplib::Request& req, httplib::Response& res) {
+    DispatchRoute(req, res);
+    SettleAddressAttempt(res.status);
+  }
+
+  void DispatchRoute(const httplib::Request& req, httplib::Response& res) {
     if (!t_request.active || !t_request.match || !t_request.match->route) {
       res.status = 500;  // cannot happen: every request is pre-routed
       return;
@@ -415,6 +453,7 @@ struct Server::Impl {
   }
 
   void OnLogged(const httplib::Request& req, const httplib::Response& res) {
+    SettleAddressAttempt(res.status);
     const bool active = t_request.active;
     const double seconds = active ? SecondsSince(t_request.start) : 0;
     const size_t route = t_request.app ? internal::AppRouteIndex()

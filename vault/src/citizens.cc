@@ -1,5 +1,13 @@
-// Vault: creating, opening, checking and erasing citizens' stores.
+// Vault: creating, opening, checking and erasing citizens' stores, and
+// sweeping the files of citizens that were never registered.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <system_error>
 #include <utility>
+#include <vector>
 
 #include "tillit/crypto/encoding.h"
 #include "tillit/storage/files.h"
@@ -16,11 +24,92 @@ std::string DekAd(std::string_view citizen_id, int64_t version) {
   return ad;
 }
 
+namespace {
+
+// A citizen's store is <id>.db with SQLite's companions beside it.
+constexpr const char* kStoreFileSuffixes[] = {"", "-wal", "-shm", "-journal"};
+
+// The citizen id a file name belongs to, if it names a store file (or a
+// companion of one); empty for every other name.
+std::string CitizenOfStoreFile(std::string_view name) {
+  for (const char* companion : kStoreFileSuffixes) {
+    const std::string suffix = std::string(".db") + companion;
+    if (name.size() <= suffix.size() || !name.ends_with(suffix)) continue;
+    const std::string_view id = name.substr(0, name.size() - suffix.size());
+    if (IsValidId(id, "c_")) return std::string(id);
+  }
+  return "";
+}
+
+}  // namespace
+
 Status RemoveCitizenFiles(Env* env, const std::string& path) {
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+  for (const char* suffix : kStoreFileSuffixes) {
     TILLIT_RETURN_IF_ERROR(storage::RemoveFileIfExists(path + suffix, env));
   }
   return Status::Ok();
+}
+
+StatusOr<OrphanSweep> SweepOrphanedCitizenFiles(Vault& vault, Env* env,
+                                                int64_t min_age_seconds) {
+  namespace fs = std::filesystem;
+  const std::string dir = vault.data_dir() + "/citizens";
+  // 1. The store files, by citizen. Listed before the registry is read, so
+  //    a citizen registered meanwhile is seen as registered.
+  std::map<std::string, std::vector<fs::path>> by_citizen;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string id = CitizenOfStoreFile(it->path().filename().string());
+    if (id.empty()) continue;
+    // Only regular files: a directory or a link of that name is not ours.
+    std::error_code type_ec;
+    if (it->symlink_status(type_ec).type() != fs::file_type::regular) continue;
+    by_citizen[id].push_back(it->path());
+  }
+  if (ec == std::errc::no_such_file_or_directory) return OrphanSweep{};
+  if (ec) {
+    return Status::IoError("cannot list the citizens' directory: " +
+                           ec.message());
+  }
+  // 2. Which of them the registry knows.
+  TILLIT_ASSIGN_OR_RETURN(std::vector<std::string> ids, vault.ListCitizenIds());
+  const std::set<std::string> registered(ids.begin(), ids.end());
+  // 3. The others, once none of their files was written within the grace
+  //    period (a file whose time cannot be read counts as just written).
+  const fs::file_time_type cutoff = fs::file_time_type::clock::now() -
+                                    std::chrono::seconds(min_age_seconds);
+  OrphanSweep sweep;
+  bool removed = false;
+  for (const auto& [id, paths] : by_citizen) {
+    if (registered.count(id) != 0) continue;
+    const bool young = std::any_of(
+        paths.begin(), paths.end(), [&cutoff](const fs::path& path) {
+          std::error_code time_ec;
+          const fs::file_time_type written = fs::last_write_time(path, time_ec);
+          return time_ec.value() != 0 || written > cutoff;
+        });
+    if (young) {
+      ++sweep.young;
+      continue;
+    }
+    bool all = true;
+    for (const fs::path& path : paths) {
+      Status s = env->RemoveFile(path.string());
+      if (s.ok()) {
+        removed = true;
+      } else if (s.code() != StatusCode::kNotFound) {
+        all = false;
+      }
+    }
+    if (all) {
+      ++sweep.swept;
+    } else {
+      ++sweep.failed;
+    }
+  }
+  if (removed) TILLIT_RETURN_IF_ERROR(env->SyncDirectory(dir));
+  return sweep;
 }
 
 // ------------------------------------------------------------------ internals

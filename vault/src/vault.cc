@@ -312,6 +312,9 @@ StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
 
   std::unique_ptr<Vault> vault(new Vault(std::move(in)));
   TILLIT_RETURN_IF_ERROR(vault->in_->Recover());
+  // Best effort: an unregistered file is unreadable garbage, and what
+  // cannot be removed now is found again at the next open.
+  (void)SweepOrphanedCitizenFiles(*vault, options.env, kOrphanMinAgeSeconds);
   return vault;
 }
 

@@ -46,6 +46,34 @@ std::string DekAd(std::string_view citizen_id, int64_t version);
 // journal companions (citizens.cc).
 Status RemoveCitizenFiles(Env* env, const std::string& path);
 
+// How long an unregistered citizen's files are left alone: another process
+// may have written them and be about to register them (the CLI opens the
+// vault beside a running server). A creation takes far less from its last
+// write to its registry row.
+inline constexpr int64_t kOrphanMinAgeSeconds = 3600;
+
+// What SweepOrphanedCitizenFiles found among unregistered citizens' files.
+struct OrphanSweep {
+  int swept = 0;   // citizens whose files were all removed
+  int failed = 0;  // citizens with a file that could not be removed
+  int young = 0;   // citizens whose files were written too recently
+};
+
+// Removes, through `env`, the store files in DIR/citizens (<id>.db and its
+// -wal, -shm and -journal companions, regular files only) of every citizen
+// the registry has no row for, unless one of that citizen's files was
+// written less than `min_age_seconds` ago (by the file system's clock, not
+// VaultOptions::clock); then syncs the directory. Such
+// files are left by a crash between writing a new citizen's file and
+// registering it: their key was never stored, so nothing can read them.
+// Files of registered citizens are never touched (a rekey's journal among
+// them); nor is any other name. A file that cannot be removed is counted
+// in `failed` and found again by the next sweep. IoError when the
+// directory cannot be listed or synced (nothing is lost: the next sweep
+// finds what is left).
+StatusOr<OrphanSweep> SweepOrphanedCitizenFiles(Vault& vault, Env* env,
+                                                int64_t min_age_seconds);
+
 // Writes DIR/vault.json (mode 0600, atomically) with the master secret's
 // envelope (vault.cc).
 Status WriteVaultJson(Env* env, const std::string& dir, bool sealed,
@@ -75,8 +103,8 @@ class Vault::Internals {
   // Creates a new citizen file (schema, and `resources` if any, in one
   // transaction), then registers it. The file is written first: a crash in
   // between leaves an unregistered file whose key was never stored, which
-  // nothing can read. AlreadyExists when `patient_key` was registered
-  // concurrently.
+  // nothing can read (Vault::Open sweeps it: SweepOrphanedCitizenFiles).
+  // AlreadyExists when `patient_key` was registered concurrently.
   StatusOr<std::pair<std::string, PutResult>> CreateCitizen(
       const std::optional<crypto::Digest>& patient_key,
       std::span<const fhir::ParsedResource> resources, std::string_view source,

@@ -13,7 +13,8 @@
 // read when Content-Length says so), JSON size and nesting, read, write and
 // keep-alive timeouts, a fixed number of worker threads with a bounded
 // queue of waiting connections (beyond it: 503), and token buckets per
-// principal and, for enrollment, per client address (429).
+// principal and, for enrollment's failed attempts, per client address
+// (429).
 //
 // Thread-safety: Start, Stop and the accessors may be called from any one
 // thread; requests are served concurrently on the worker threads.
@@ -70,7 +71,10 @@ struct ServerOptions {
   // Token buckets: requests per second and burst, per principal.
   double rate_per_second = 1000;
   double rate_burst = 2000;
-  // Enrollment attempts per client address: per minute and burst.
+  // Failed enrollment attempts per client address (any 4xx answer: an
+  // unknown, used or expired code, a bad body): per minute and burst.
+  // Successful enrollments do not count, so a clinic may enroll any number
+  // of citizens from one address; they do not reset the failures either.
   double enroll_per_minute = 10;
   double enroll_burst = 5;
 

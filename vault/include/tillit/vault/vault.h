@@ -25,6 +25,12 @@
 // (so a copy of the registry taken earlier cannot be unwrapped with the
 // keys that remain), then deletes the citizen's files.
 //
+// Opening finishes what a crash interrupted: a root-key rotation, an
+// erasure's deletion of files, and (best effort) the removal of citizen
+// files the registry has no row for, left by a crash between writing a new
+// citizen's file and registering it, once they are an hour old (another
+// process may be about to register a newer one).
+//
 // Thread-safety: all public methods are safe to call concurrently; registry
 // access is serialised internally. CitizenStore handles are not shared.
 #ifndef TILLIT_VAULT_VAULT_H_
