@@ -5,13 +5,13 @@
 // options() (randomness), server_log() (an export cut short).
 #include <algorithm>
 #include <cctype>
-#include <limits>
 #include <map>
 #include <memory>
 #include <span>
 
 #include "api.h"
 #include "call.h"
+#include "cursor.h"
 #include "handlers_citizen.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/hash.h"
@@ -23,28 +23,6 @@ constexpr size_t kExportPage = 500;
 
 // The tag SPEC §3 puts on records the citizen entered.
 constexpr const char* kSourceSystem = "https://tillit.health/source";
-
-// Record cursors are "<effective>.<seq>" of the last record of a page;
-// clients treat them as opaque.
-std::string EncodeCursor(const vault::StoredRecord& r) {
-  return std::to_string(
-             r.effective.value_or(std::numeric_limits<int64_t>::min())) +
-         "." + std::to_string(r.seq);
-}
-
-StatusOr<vault::RecordFilter::Position> DecodeCursor(std::string_view text) {
-  const Status bad = Status::InvalidArgument("cursor: malformed");
-  const size_t dot = text.find('.');
-  if (dot == std::string_view::npos) return bad;
-  std::optional<int64_t> effective = ParseInteger<int64_t>(text.substr(0, dot));
-  std::optional<int64_t> seq = ParseInteger<int64_t>(text.substr(dot + 1));
-  if (!effective || !seq || *seq < 1) return bad;
-  return vault::RecordFilter::Position{*effective, *seq};
-}
-
-vault::RecordFilter::Position PositionOf(const vault::StoredRecord& r) {
-  return {r.effective.value_or(std::numeric_limits<int64_t>::min()), r.seq};
-}
 
 // A FHIR resource type name: an upper-case letter, then letters.
 bool IsResourceType(std::string_view s) {
@@ -121,7 +99,7 @@ Status ListRecords(Api& api, Call& call) {
     return Status::InvalidArgument("until: must be after since");
   TILLIT_ASSIGN_OR_RETURN(filter.limit, LimitParam(call));
   if (auto c = call.Query("cursor")) {
-    TILLIT_ASSIGN_OR_RETURN(filter.after, DecodeCursor(*c));
+    TILLIT_ASSIGN_OR_RETURN(filter.after, DecodeCitizenCursor(*c));
   }
 
   std::vector<vault::StoredRecord> records;
@@ -153,7 +131,8 @@ Status ListRecords(Api& api, Call& call) {
     body += records[i].resource;
   }
   body += "],\"next\":";
-  body += more ? json(EncodeCursor(records.back())).dump() : "null";
+  body += more ? json(EncodeCitizenCursor(PositionOf(records.back()))).dump()
+               : "null";
   body += '}';
   call.ReplyText(std::move(body), "application/json");
   return Status::Ok();

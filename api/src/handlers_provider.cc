@@ -17,8 +17,8 @@
 
 #include "api.h"
 #include "call.h"
+#include "cursor.h"
 #include "route.h"
-#include "tillit/crypto/encoding.h"
 #include "tillit/fhir/fhir.h"
 
 namespace tillit::api::internal {
@@ -27,8 +27,6 @@ namespace {
 constexpr char kSourceSystem[] = "https://tillit.health/source";
 constexpr size_t kDefaultLimit = 100;
 constexpr size_t kMaxLimit = 1000;
-constexpr uint8_t kCursorVersion = 1;
-constexpr size_t kCursorBytes = 17;  // version, effective, seq
 constexpr size_t kMaxReasonBytes = 1000;
 
 using consent::CategorySet;
@@ -94,45 +92,6 @@ StatusOr<size_t> ParseLimit(const std::optional<std::string>& text) {
   return value;
 }
 
-void PutBigEndian(uint64_t v, uint8_t* out) {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<uint8_t>(v & 0xff);
-    v >>= 8;
-  }
-}
-
-uint64_t GetBigEndian(const uint8_t* in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | in[i];
-  return v;
-}
-
-// The cursor: hex of (version 1, effective, seq), the store position of the
-// last record examined. Opaque to clients.
-std::string EncodeCursor(const vault::RecordFilter::Position& p) {
-  uint8_t bytes[kCursorBytes];
-  bytes[0] = kCursorVersion;
-  PutBigEndian(static_cast<uint64_t>(p.effective), bytes + 1);
-  PutBigEndian(static_cast<uint64_t>(p.seq), bytes + 9);
-  return crypto::HexEncode(bytes);
-}
-
-StatusOr<vault::RecordFilter::Position> DecodeCursor(std::string_view text) {
-  const Status bad = Status::InvalidArgument("cursor: malformed");
-  if (text.size() != 2 * kCursorBytes) return bad;
-  auto bytes = crypto::HexDecode(text);
-  if (!bytes.ok() || bytes->size() != kCursorBytes ||
-      (*bytes)[0] != kCursorVersion) {
-    return bad;
-  }
-  vault::RecordFilter::Position p{
-      static_cast<int64_t>(GetBigEndian(bytes->data() + 1)),
-      static_cast<int64_t>(GetBigEndian(bytes->data() + 9))};
-  // One spelling per position (lower-case hex), and a real sequence number.
-  if (p.seq < 0 || EncodeCursor(p) != text) return bad;
-  return p;
-}
-
 bool IsResourceType(std::string_view s) {
   if (s.empty() || s.size() > 64 || !(s[0] >= 'A' && s[0] <= 'Z')) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -181,13 +140,9 @@ StatusOr<ListParams> ParseListParams(const Call& call) {
     return Status::InvalidArgument("until: must be after since");
   TILLIT_ASSIGN_OR_RETURN(p.limit, ParseLimit(call.Query("limit")));
   if (auto c = call.Query("cursor")) {
-    TILLIT_ASSIGN_OR_RETURN(p.filter.after, DecodeCursor(*c));
+    TILLIT_ASSIGN_OR_RETURN(p.filter.after, DecodeProviderCursor(*c));
   }
   return p;
-}
-
-vault::RecordFilter::Position PositionOf(const vault::StoredRecord& r) {
-  return {r.effective.value_or(INT64_MIN), r.seq};
 }
 
 // A provider's standing with a citizen now: the citizen's policy (kept
@@ -289,7 +244,7 @@ Status ListRecords(Api& api, Call& call) {
     body += released[i];
   }
   body += "],\"next\":";
-  body += next ? "\"" + EncodeCursor(*next) + "\"" : "null";
+  body += next ? "\"" + EncodeProviderCursor(*next) + "\"" : "null";
   body += '}';
   call.ReplyText(std::move(body), "application/json");
   return Status::Ok();
