@@ -527,6 +527,7 @@ class Fixture:
         self.researcher_token = None
         self.study_id = None
         self.citizens = []
+        self.writers = []  # citizens that only receive writes
 
 
 def needed(reply, what, *keys):
@@ -731,25 +732,33 @@ class Worker(threading.Thread):
                 "GET /v1/me/records/{type}/{id}", None, {200: 1},
                 same_record(kind, rid))
 
+    def writer(self):
+        """The citizen a write goes to: one of the shared writers, so that
+        no citizen's record count grows far past a real person's."""
+        return self.rng.choice(self.fx.writers) if self.fx.writers \
+            else self.citizen
+
     def add_record(self):
-        r = self.me("POST", "/v1/me/records", "POST /v1/me/records",
-                    observation(self.rng, self.citizen.patient_id), {201: 1},
-                    has("id"))
+        c = self.writer()
+        r = self.client.call("POST", "/v1/me/records", "POST /v1/me/records",
+                             c.token, observation(self.rng, c.patient_id),
+                             {201: 1}, has("id"))
         if r.ok:
             rid = r.json()["id"]
-            self.citizen.records.append(("Observation", rid))
-            self.citizen.observations.append(("Observation", rid))
+            c.records.append(("Observation", rid))
+            c.observations.append(("Observation", rid))
 
     def import_records(self):
-        new = [observation(self.rng, self.citizen.patient_id,
-                           new_id(self.rng, "obs")) for _ in range(3)]
-        r = self.me("POST", "/v1/me/import", "POST /v1/me/import",
-                    bundle(new), {200: 1}, has("imported"),
-                    content_type="application/fhir+json")
+        c = self.writer()
+        new = [observation(self.rng, c.patient_id, new_id(self.rng, "obs"))
+               for _ in range(3)]
+        r = self.client.call("POST", "/v1/me/import", "POST /v1/me/import",
+                             c.token, bundle(new), {200: 1}, has("imported"),
+                             content_type="application/fhir+json")
         if r.ok:
             for res in new:
-                self.citizen.records.append(("Observation", res["id"]))
-                self.citizen.observations.append(("Observation", res["id"]))
+                c.records.append(("Observation", res["id"]))
+                c.observations.append(("Observation", res["id"]))
 
     def summary(self):
         self.me("GET", "/v1/me", "GET /v1/me", None, {200: 1}, has("records"))
@@ -1014,8 +1023,9 @@ def soak(args, server, say):
     r = client.call("GET", "/healthz", "GET /healthz", None, None, {200: 0},
                     has("audit_entries"))
     baseline = int(needed(r, "GET /healthz")["audit_entries"])
-    fx = set_up(client, server, admin, args.clients,
+    fx = set_up(client, server, admin, args.clients + args.writers,
                 random.Random(args.seed), say)
+    fx.writers = fx.citizens[args.clients:]
     client.close()
 
     def audit_size():
@@ -1155,6 +1165,13 @@ def positive_int(text):
     return v
 
 
+def nonnegative_int(text):
+    v = int(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return v
+
+
 def positive_float(text):
     v = float(text)
     if not v > 0:
@@ -1169,6 +1186,10 @@ def main(argv=None):
                         help="seconds of traffic (default 1800)")
     parser.add_argument("--clients", type=positive_int, default=8,
                         help="client threads, one citizen each (default 8)")
+    parser.add_argument("--writers", type=nonnegative_int, default=64,
+                        help="citizens that receive the writes, shared by "
+                        "all clients, so that no one citizen's data grows "
+                        "far past a real person's (default 64)")
     parser.add_argument("--release-every", type=positive_float, default=60,
                         help="seconds between research releases "
                              "(default 60)")
