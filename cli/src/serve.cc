@@ -118,6 +118,8 @@ StatusOr<std::unique_ptr<api::Server>> StartServer(
   const sigset_t set = StopSignals();
   if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0)
     return Status::Internal("cannot block SIGTERM and SIGINT");
+  // (SIGXFSZ is ignored for every verb in main(): a write past the
+  // file-size limit fails with EFBIG, answered 503, and the server stays.)
   std::signal(SIGPIPE, SIG_IGN);
   TILLIT_ASSIGN_OR_RETURN(auto server, api::Server::Create(&vault, options));
   TILLIT_RETURN_IF_ERROR(server->Start());
