@@ -49,9 +49,10 @@ records leaf, its three index leaves and the generation in meta, plus page
 citizen's generation) and about 3 of the audit log (the entry and its two
 index leaves). By this count the store's WAL reaches 2 MiB first, after
 some 80 to 100 writes, while the audit log's WAL is near 1.3 MiB and has
-room for the audited reads that follow. Setup (a few hundred KiB) fits far below it.
-A limit above about 3.9 MiB lets the store checkpoint; the audit log's WAL
-then fills first (audit_unavailable), which the checks accept too.
+room for the audited reads that follow. Setup (a few hundred KiB) fits
+far below it. A limit above about 3.9 MiB lets the store checkpoint; the
+audit log's WAL then fills first (audit_unavailable), which the checks
+accept too.
 
 Usage: disk_full_test.py --tillit PATH [--limit-bytes N] [--max-writes N]
                          [--timeout SECONDS] [--keep] [--json]
