@@ -25,8 +25,24 @@ bool Base64DecodedSize(std::string_view text, size_t* size) {
   return true;
 }
 
-// Decodes all of `text` into exactly `size` bytes at `out`.
+bool IsBase64Char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+         (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+// Decodes all of `text` into exactly `size` bytes at `out`. Every character
+// is checked here first: libsodium's decoder takes some bytes outside the
+// alphabet (0xC8 0x90, found by fuzzing) for letters, which would give one
+// value many spellings.
 bool Base64DecodeInto(std::string_view text, uint8_t* out, size_t size) {
+  size_t data_chars = text.size();
+  while (data_chars > 0 && text.size() - data_chars < 2 &&
+         text[data_chars - 1] == '=') {
+    --data_chars;
+  }
+  for (size_t i = 0; i < data_chars; ++i) {
+    if (!IsBase64Char(text[i])) return false;
+  }
   size_t written = 0;
   const char* end = nullptr;
   if (sodium_base642bin(out, size, text.data(), text.size(), nullptr, &written,

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,23 @@ TEST(Base64Test, RoundTripsEveryByteValue) {
     ASSERT_TRUE(d.ok());
     EXPECT_EQ(*d, std::vector<uint8_t>(part.begin(), part.end()));
   }
+}
+
+// Found by the checkpoint and signature_input fuzz targets: libsodium's
+// decoder alone reads some bytes outside the alphabet as letters.
+TEST(Base64Test, RejectsEveryByteOutsideTheAlphabet) {
+  const std::string good = "XcnaeacGWamtVZy3Ad7Zoqlj0iG+p0lgz+Nw7/RgQyg=";
+  ASSERT_TRUE(Base64Decode(good).ok());
+  EXPECT_FALSE(
+      Base64Decode("XcnaeacGWamtVZy3Ad7Zoql\xc8\x90iG+p0lgz+Nw7/RgQyg=").ok());
+  for (int c = 0; c < 256; ++c) {
+    const bool alphabet = std::isalnum(c) != 0 || c == '+' || c == '/';
+    std::string text = good;
+    text[5] = static_cast<char>(c);
+    EXPECT_EQ(Base64Decode(text).ok(), alphabet) << "byte " << c;
+  }
+  EXPECT_FALSE(Base64Decode("Zg=a").ok());  // data after padding
+  EXPECT_FALSE(Base64Decode("=Zg=").ok());
 }
 
 TEST(Base64Test, RejectsMalformedInput) {

@@ -94,7 +94,9 @@ struct PutResult {
 class CitizenStore {
  public:
   // Called after each committed write with the new generation and, when the
-  // write changed a derived index, its new rows.
+  // write changed a derived index, its new rows. Its error does not undo
+  // or fail the write (the file is the truth); the registry catches up
+  // when the file is next opened.
   using GenerationSink =
       std::function<Status(int64_t generation, const IndexUpdate* index)>;
 
