@@ -352,8 +352,8 @@ TEST_F(EnrollmentLimitTest, ConcurrentEnrollmentsBeyondTheBurstAreAccepted) {
 TEST_F(EnrollmentLimitTest, EveryKindOfFailedAttemptCounts) {
   const std::string code = NewCode();
   ASSERT_EQ(Enroll(code).status, 200);
-  EXPECT_EQ(Enroll(code).status, 401);      // used
-  EXPECT_EQ(Enroll(Guess(1)).status, 401);  // unknown
+  EXPECT_EQ(Enroll(code).status, 401);                            // used
+  EXPECT_EQ(Enroll(Guess(1)).status, 401);                        // unknown
   EXPECT_EQ(Post("/v1/enroll", R"({"code": "x"})").status, 400);  // bad body
   // The address is refused now, even with a valid code, which the refusal
   // leaves unspent.

@@ -40,8 +40,7 @@ RateLimiter::RateLimiter(double rate_per_second, double burst, size_t max_keys)
       burst_(std::max(1.0, burst)),
       max_keys_(max_keys) {}
 
-RateLimiter::Bucket& RateLimiter::Refilled(const std::string& key,
-                                           double now) {
+RateLimiter::Bucket& RateLimiter::Refilled(const std::string& key, double now) {
   auto it = buckets_.find(key);
   if (it == buckets_.end()) {
     if (buckets_.size() >= max_keys_) {

@@ -49,8 +49,8 @@ TEST(RateLimiterTest, CheckTakesNothingAndOnlyChargesCount) {
   limiter.Charge("k", 100.0);
   EXPECT_FALSE(limiter.Check("k", 100.0, &retry));
   EXPECT_NEAR(retry, 1.0, 1e-9);
-  EXPECT_TRUE(limiter.Check("other", 100.0, &retry));  // keys are separate
-  EXPECT_TRUE(limiter.Check("k", 101.0, &retry));      // refilled one
+  EXPECT_TRUE(limiter.Check("other", 100.0, &retry));    // keys are separate
+  EXPECT_TRUE(limiter.Check("k", 101.0, &retry));        // refilled one
   EXPECT_TRUE(RateLimiter(0, 1).Check("k", 0, &retry));  // 0: unlimited
 }
 

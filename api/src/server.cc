@@ -107,7 +107,7 @@ struct Server::Impl {
   // otherwise one valid code (a clinic's next citizen's) would buy a
   // guesser a fresh burst.
   internal::RateLimiter address_limiter;
-  internal::NonceCache nonces;            // of signed requests
+  internal::NonceCache nonces;  // of signed requests
   std::unique_ptr<httplib::Server> http;
   std::thread listener;
   int port = 0;

@@ -77,8 +77,8 @@ StatusOr<OrphanSweep> SweepOrphanedCitizenFiles(Vault& vault, Env* env,
   const std::set<std::string> registered(ids.begin(), ids.end());
   // 3. The others, once none of their files was written within the grace
   //    period (a file whose time cannot be read counts as just written).
-  const fs::file_time_type cutoff = fs::file_time_type::clock::now() -
-                                    std::chrono::seconds(min_age_seconds);
+  const fs::file_time_type cutoff =
+      fs::file_time_type::clock::now() - std::chrono::seconds(min_age_seconds);
   OrphanSweep sweep;
   bool removed = false;
   for (const auto& [id, paths] : by_citizen) {

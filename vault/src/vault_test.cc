@@ -257,8 +257,8 @@ TEST_F(VaultTest, OpenSweepsUnregisteredCitizenFilesAndNothingElse) {
   EXPECT_TRUE((*vault)->VerifyCitizen(empty).ok());
   EXPECT_EQ((*vault)->Summarize(imported)->records, 4);  // Patient + 3
   // Nothing is left to sweep.
-  auto again = SweepOrphanedCitizenFiles(**vault, Env::Default(),
-                                         kOrphanMinAgeSeconds);
+  auto again =
+      SweepOrphanedCitizenFiles(**vault, Env::Default(), kOrphanMinAgeSeconds);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->swept + again->failed + again->young, 0);
 }
@@ -266,8 +266,8 @@ TEST_F(VaultTest, OpenSweepsUnregisteredCitizenFilesAndNothingElse) {
 TEST_F(VaultTest, ARecentlyWrittenUnregisteredFileWaitsForItsCreator) {
   InitVault();
   // Another process may be about to register it.
-  const std::string orphan = WriteUnregisteredStore(
-      dir_ / "data", rng_, std::chrono::minutes(10));
+  const std::string orphan =
+      WriteUnregisteredStore(dir_ / "data", rng_, std::chrono::minutes(10));
   {
     auto vault = Vault::Open(Options());
     ASSERT_TRUE(vault.ok()) << vault.status().ToString();
