@@ -27,24 +27,6 @@ constexpr FaultOp kOps[] = {FaultOp::kCreate, FaultOp::kWrite,
                             FaultOp::kSync,   FaultOp::kRename,
                             FaultOp::kRemove, FaultOp::kSyncDirectory};
 
-const char* OpName(FaultOp op) {
-  switch (op) {
-    case FaultOp::kCreate:
-      return "create";
-    case FaultOp::kWrite:
-      return "write";
-    case FaultOp::kSync:
-      return "fsync";
-    case FaultOp::kRename:
-      return "rename";
-    case FaultOp::kRemove:
-      return "remove";
-    case FaultOp::kSyncDirectory:
-      return "directory fsync";
-  }
-  return "?";
-}
-
 json HeartRate(int minute) {
   return {
       {"resourceType", "Observation"},
@@ -177,8 +159,8 @@ TEST_F(ReliabilityTest, EveryIoFaultOfEveryWritePathIsA503WithNothingDone) {
     for (FaultOp kind : kOps) {
       for (int n = 1; n <= counts[static_cast<int>(kind)]; ++n) {
         for (int error : {EIO, ENOSPC}) {
-          SCOPED_TRACE(std::string(OpName(kind)) + " #" + std::to_string(n) +
-                       (error == EIO ? " EIO" : " ENOSPC"));
+          SCOPED_TRACE(std::string(FaultOpName(kind)) + " #" +
+                       std::to_string(n) + (error == EIO ? " EIO" : " ENOSPC"));
           op.prepare();
           env_->FailNth(kind, n, error);
           Reply r = op.run();

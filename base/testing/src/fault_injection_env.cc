@@ -36,7 +36,9 @@ Status WriteWhole(const std::string& path, const std::string& data,
   return Status::Ok();
 }
 
-const char* OpName(FaultOp op) {
+}  // namespace
+
+const char* FaultOpName(FaultOp op) {
   switch (op) {
     case FaultOp::kCreate:
       return "create";
@@ -53,8 +55,6 @@ const char* OpName(FaultOp op) {
   }
   return "operation";
 }
-
-}  // namespace
 
 // A tracked file: appends and syncs can fail on demand, and a successful
 // Sync() records how much of the file is durable.
@@ -161,7 +161,7 @@ bool FaultInjectionEnv::ShouldFail(FaultOp op, int* error) {
 
 Status FaultInjectionEnv::Injected(FaultOp op, const std::string& path,
                                    int error) {
-  std::string m = OpName(op);
+  std::string m = FaultOpName(op);
   m += " ";
   m += std::filesystem::path(path).filename().string();
   m += ": ";

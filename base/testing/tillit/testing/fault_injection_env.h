@@ -50,6 +50,10 @@ enum class FaultOp {
 };
 inline constexpr int kFaultOpCount = 6;
 
+// The operation's name as error messages give it: "create", "write",
+// "fsync", "rename", "remove", "fsync directory".
+const char* FaultOpName(FaultOp op);
+
 class FaultInjectionEnv final : public EnvWrapper {
  public:
   explicit FaultInjectionEnv(Env* target = Env::Default());
