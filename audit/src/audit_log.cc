@@ -107,6 +107,18 @@ StatusOr<std::unique_ptr<AuditLog>> AuditLog::OpenInDirectory(
   return Open(std::move(o));
 }
 
+Status AuditLog::CopyDatabase(const std::string& data_dir,
+                              const crypto::KeyDeriver& keys,
+                              const std::string& dest, Env* env) {
+  TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes key, AuditDbKey(keys));
+  storage::Database::Options o;
+  o.env = env;
+  auto source = storage::Database::Open(data_dir + "/audit.db", &key, o);
+  if (!source.ok())
+    return storage::WithOpenContext(source.status(), "audit log");
+  return (*source)->CopyTo(dest, &key, o).status();
+}
+
 AuditLog::~AuditLog() = default;
 
 void AuditLog::FailWriteForTesting(int nth) {

@@ -31,6 +31,8 @@ std::string_view KdfContextLabel(KdfContext context) {
       return "studykey";
     case KdfContext::kPrivacyLedger:
       return "tlprivcy";
+    case KdfContext::kBackupSigning:
+      return "tlbackup";
   }
   return {};
 }

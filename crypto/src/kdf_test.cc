@@ -45,7 +45,7 @@ TEST(DeriveSubkeyTest, ContextsAndIdsGiveUnrelatedKeys) {
       KdfContext::kAuditDatabase, KdfContext::kPseudonyms,
       KdfContext::kTokens,        KdfContext::kPatientIndex,
       KdfContext::kIdempotency,   KdfContext::kStudyKeys,
-      KdfContext::kPrivacyLedger};
+      KdfContext::kPrivacyLedger, KdfContext::kBackupSigning};
   std::set<std::string> seen;
   for (KdfContext context : contexts) {
     EXPECT_EQ(KdfContextLabel(context).size(), 8u);
@@ -55,7 +55,7 @@ TEST(DeriveSubkeyTest, ContextsAndIdsGiveUnrelatedKeys) {
       seen.insert(HexEncode(k->ExposeSecretSpan()));
     }
   }
-  EXPECT_EQ(seen.size(), 27u);
+  EXPECT_EQ(seen.size(), 30u);
 }
 
 TEST(DeriveSubkeyTest, DifferentMastersGiveDifferentKeys) {
@@ -91,7 +91,7 @@ TEST(DeriveSubkeyTest, RejectsBadMasterSizes) {
 }
 
 TEST(DeriveSubkeyTest, RejectsBadContexts) {
-  for (int value : {-1, 9, 99}) {
+  for (int value : {-1, 10, 99}) {
     EXPECT_EQ(DeriveSubkey(Master(), 1, static_cast<KdfContext>(value))
                   .status()
                   .code(),
@@ -102,7 +102,7 @@ TEST(DeriveSubkeyTest, RejectsBadContexts) {
 
 TEST(DeriveSubkeyTest, LabelsAreEightDistinctCharacters) {
   std::set<std::string_view> seen;
-  for (int value = 0; value < 9; ++value) {
+  for (int value = 0; value < 10; ++value) {
     const std::string_view label =
         KdfContextLabel(static_cast<KdfContext>(value));
     EXPECT_EQ(label.size(), kKdfContextSize) << value;

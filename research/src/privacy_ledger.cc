@@ -165,6 +165,20 @@ StatusOr<std::unique_ptr<PrivacyLedger>> PrivacyLedger::Open(
       new PrivacyLedger(std::move(db).value()));
 }
 
+Status PrivacyLedger::CopyDatabase(const std::string& data_dir,
+                                   const crypto::KeyDeriver& keys,
+                                   const std::string& dest, Env* env) {
+  TILLIT_ASSIGN_OR_RETURN(
+      crypto::SecretBytes key,
+      keys.DeriveKey(crypto::KdfContext::kPrivacyLedger, 1));
+  storage::Database::Options o;
+  o.env = env;
+  auto source = storage::Database::Open(data_dir + "/privacy.db", &key, o);
+  if (!source.ok())
+    return storage::WithOpenContext(source.status(), "privacy ledger");
+  return (*source)->CopyTo(dest, &key, o).status();
+}
+
 PrivacyLedger::~PrivacyLedger() = default;
 
 StatusOr<StudyBudget> PrivacyLedger::ReadBudget(std::string_view study_id) {

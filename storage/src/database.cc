@@ -384,6 +384,64 @@ Status Database::Checkpoint() {
   return Status::Ok();
 }
 
+StatusOr<std::unique_ptr<Database>> Database::CopyTo(
+    const std::string& dest, const crypto::SecretBytes* key,
+    Options dest_options) {
+  std::error_code ec;
+  if (std::filesystem::exists(dest, ec) || ec) {
+    return Status::AlreadyExists("the copy's file already exists");
+  }
+  dest_options.create = true;
+  dest_options.read_only = false;
+  Env* const env = dest_options.env;
+  auto remove_copy = [env, &dest] {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+      (void)env->RemoveFile(dest + suffix);
+  };
+  StatusOr<std::unique_ptr<Database>> copy = Open(dest, key, dest_options);
+  if (!copy.ok()) {
+    remove_copy();
+    return copy.status().WithContext("copy");
+  }
+  sqlite3_backup* backup =
+      sqlite3_backup_init((*copy)->db_, "main", db_, "main");
+  if (backup == nullptr) {
+    Status s = (*copy)->Error(sqlite3_errcode((*copy)->db_), "copy");
+    copy->reset();
+    remove_copy();
+    return s;
+  }
+  // All pages in one step: one read transaction on the source, so one
+  // snapshot. A writer holding the source's lock makes the step BUSY.
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(dest_options.busy_timeout_ms);
+  int rc = SQLITE_OK;
+  for (int attempt = 0;; ++attempt) {
+    rc = sqlite3_backup_step(backup, -1);
+    if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) ||
+        std::chrono::steady_clock::now() >= deadline) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1 + attempt % 10));
+  }
+  const int finish = sqlite3_backup_finish(backup);
+  Status s;
+  if (rc != SQLITE_DONE) {
+    s = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED
+            ? Status::ResourceExhausted(
+                  "copy: the database stayed busy; try again")
+            : (*copy)->Error(rc, "copy");
+  } else if (finish != SQLITE_OK) {
+    s = (*copy)->Error(finish, "copy");
+  }
+  if (!s.ok()) {
+    copy->reset();
+    remove_copy();
+    return s;
+  }
+  return copy;
+}
+
 // ----------------------------------------------------------- schema versions
 
 Status WithOpenContext(const Status& s, std::string_view context) {

@@ -3,7 +3,13 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include "tillit/crypto/random.h"
+#include "tillit/testing/fault_injection_env.h"
 #include "tillit/testing/temp_dir.h"
 
 namespace tillit::storage {
@@ -250,6 +256,68 @@ TEST_F(DatabaseTest, FlippedFirstPageIsRefusedAtOpen) {
   auto db = Database::Open(path_, &key_, {}, Schema);
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), StatusCode::kDataLoss);
+}
+
+TEST_F(DatabaseTest, CopyToIsAnEncryptedSnapshotWhileOthersWrite) {
+  auto db = Create();
+  for (int k = 0; k < 200; ++k) ASSERT_TRUE(Insert(*db, k, "hello").ok());
+  auto writer = Database::Open(path_, &key_, {}, Schema);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  // A write in progress on another connection is not in the copy.
+  auto tx = (*writer)->Begin();
+  ASSERT_TRUE(tx.ok());
+  ASSERT_TRUE(Insert(**writer, 1000, "uncommitted").ok());
+  auto copy = db->CopyTo(dir_ / "copy", &key_, {});
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  ASSERT_TRUE(tx->Commit().ok());
+  EXPECT_TRUE(Lookup(**copy, 199).ok());
+  EXPECT_EQ(Lookup(**copy, 1000).status().code(), StatusCode::kNotFound);
+  copy->reset();
+  // Encrypted under the same key: no plaintext on disk, a wrong key fails.
+  std::ifstream f(dir_ / "copy", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(f)),
+                          std::istreambuf_iterator<char>());
+  EXPECT_GT(bytes.size(), 4096u);
+  EXPECT_EQ(bytes.find("hello"), std::string::npos);
+  SecretBytes wrong = rng_.Secret(32);
+  EXPECT_EQ(Database::Open(dir_ / "copy", &wrong, {}, Schema).status().code(),
+            StatusCode::kDataLoss);
+  auto reopened = Database::Open(dir_ / "copy", &key_, {}, Schema);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_EQ(*Lookup(**reopened, 5), "hello");
+}
+
+TEST_F(DatabaseTest, CopyToRefusesAnExistingFileAndLeavesNothingOnError) {
+  auto db = Create();
+  ASSERT_TRUE(Insert(*db, 1, "hello").ok());
+  std::ofstream(dir_ / "taken") << "mine";
+  EXPECT_EQ(db->CopyTo(dir_ / "taken", &key_, {}).status().code(),
+            StatusCode::kAlreadyExists);
+  std::ifstream taken(dir_ / "taken");
+  std::string kept;
+  taken >> kept;
+  EXPECT_EQ(kept, "mine");
+  // A disk error at any write or sync of the copy: an IoError, and no
+  // file left behind.
+  testing::FaultInjectionEnv env;
+  for (testing::FaultOp op :
+       {testing::FaultOp::kWrite, testing::FaultOp::kSync}) {
+    for (int nth = 1; nth <= 3; ++nth) {
+      env.FailNth(op, nth, ENOSPC);
+      Database::Options o;
+      o.env = &env;
+      auto copy = db->CopyTo(dir_ / "copy", &key_, o);
+      env.ClearFaults();
+      if (copy.ok()) {  // fewer than nth such operations
+        copy->reset();
+        std::filesystem::remove(dir_ / "copy");
+        continue;
+      }
+      EXPECT_EQ(copy.status().code(), StatusCode::kIoError)
+          << copy.status().ToString();
+      EXPECT_FALSE(std::filesystem::exists(dir_ / "copy"));
+    }
+  }
 }
 
 }  // namespace

@@ -106,6 +106,12 @@ class AuditLog final : public AuditSink {
   static StatusOr<std::unique_ptr<AuditLog>> OpenInDirectory(
       const std::string& data_dir, const crypto::KeyDeriver& keys,
       Env* env = Env::Default());
+  // Copies DATA_DIR/audit.db as one consistent snapshot (SQLite's online
+  // backup; writers go on) into the new file `dest`, encrypted as it is,
+  // through `env` (see storage::Database::CopyTo).
+  static Status CopyDatabase(const std::string& data_dir,
+                             const crypto::KeyDeriver& keys,
+                             const std::string& dest, Env* env);
   ~AuditLog() override;
 
   StatusOr<uint64_t> Append(const AuditEntry& entry) override;

@@ -31,6 +31,7 @@ enum class KdfContext {
   kIdempotency,    // "idempkey": record ids from Idempotency-Key headers
   kStudyKeys,      // "studykey": the per-study pseudonymisation keys
   kPrivacyLedger,  // "tlprivcy": the privacy-budget ledger's SQLCipher key
+  kBackupSigning,  // "tlbackup": the Ed25519 seed that signs backup manifests
 };
 inline constexpr KdfContext kContextRegistry = KdfContext::kRegistry;
 inline constexpr KdfContext kContextAuditSigning = KdfContext::kAuditSigning;

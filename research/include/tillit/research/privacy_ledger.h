@@ -92,6 +92,13 @@ class PrivacyLedger {
       const std::string& path, const crypto::SecretBytes& key,
       Env* env = Env::Default());
 
+  // Copies DATA_DIR/privacy.db as one consistent snapshot into the new
+  // file `dest`, encrypted as it is, through `env`
+  // (storage::Database::CopyTo).
+  static Status CopyDatabase(const std::string& data_dir,
+                             const crypto::KeyDeriver& keys,
+                             const std::string& dest, Env* env);
+
   ~PrivacyLedger();
   PrivacyLedger(const PrivacyLedger&) = delete;
   PrivacyLedger& operator=(const PrivacyLedger&) = delete;

@@ -185,6 +185,20 @@ class Database {
   // overwritten by secure_delete do not linger in the log.
   Status Checkpoint();
 
+  // Copies this database, as one consistent snapshot (SQLite's online
+  // backup: other connections and processes go on writing), into a new
+  // file at `dest` encrypted under `key`, which must be this database's
+  // own key (SQLCipher copies pages between equally keyed connections;
+  // pages pass decrypted through memory only, never to a file). The new
+  // file goes through `dest_options.env` and is durable when this
+  // returns; it is returned open (in WAL mode; closing it folds the WAL
+  // back into the file). AlreadyExists when `dest` exists; on any other
+  // error the new file is removed. ResourceExhausted when writers kept
+  // the source busy for the busy timeout.
+  StatusOr<std::unique_ptr<Database>> CopyTo(const std::string& dest,
+                                             const crypto::SecretBytes* key,
+                                             Options dest_options);
+
   int64_t LastInsertRowId() const;
   int Changes() const;
 

@@ -166,6 +166,35 @@ class Vault final : public crypto::KeyDeriver {
   StatusOr<crypto::SecretBytes> DeriveKey(crypto::KdfContext context,
                                           uint64_t id) const override;
 
+  // --- copies for backups (vault/src/copy.cc): the files as they are,
+  // encrypted under the same keys, written through `env`.
+  // Copies registry.db (one snapshot, SQLite's online backup) to
+  // DEST_DIR/registry.db and vault.json to DEST_DIR/vault.json, a pair
+  // under one root-key version. Aborted when another process replaced the
+  // root keys meanwhile (an erasure or rotation): take the copy again.
+  // Returns the copy's citizens: id, generation and data-key version.
+  struct CopiedCitizen {
+    std::string id;
+    int64_t generation = 0;
+    int64_t dek_version = 0;
+  };
+  StatusOr<std::vector<CopiedCitizen>> CopyRegistry(const std::string& dest_dir,
+                                                    Env* env);
+  // Copies the citizen's store (one snapshot) to `dest`, a new file;
+  // returns the copy's generation. NotFound for an unknown or erased id;
+  // FailedPrecondition when the store is no longer under data-key version
+  // `dek_version` (rekeyed since the registry was copied: the copy would
+  // not open with the registry's key).
+  StatusOr<int64_t> CopyCitizen(const std::string& citizen_id,
+                                int64_t dek_version, const std::string& dest,
+                                Env* env);
+  // The generation of the citizen's file (opening it catches the registry
+  // up with a write it missed).
+  StatusOr<int64_t> CitizenGeneration(const std::string& citizen_id);
+  // Where the root keys are kept: the key file or the sealed file.
+  std::string root_key_path() const;
+  bool sealed() const;
+
   // --- derived indexes (e.g. the consent index: grant metadata only)
   // Every row of `kind`, ordered by citizen and key.
   StatusOr<std::vector<IndexEntry>> ReadIndex(std::string_view kind);
