@@ -36,9 +36,9 @@ TEST_F(CliTest, NoArgumentsIsAUsageError) {
 TEST_F(CliTest, HelpForEveryVerb) {
   Result top = Tillit({"--help"});
   EXPECT_EQ(top.code, 0);
-  for (const char* verb :
-       {"init", "import", "citizen", "keys", "keygen", "decrypt", "demo",
-        "serve", "researcher", "provider", "auditor", "token"}) {
+  for (const char* verb : {"init", "import", "citizen", "keys", "keygen",
+                           "decrypt", "demo", "serve", "researcher", "provider",
+                           "auditor", "token", "backup", "restore"}) {
     EXPECT_NE(top.out.find(std::string("  ") + verb), std::string::npos)
         << verb;
     Result r = Tillit({verb, "--help"});

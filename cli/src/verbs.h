@@ -46,6 +46,12 @@ extern const char kKeysHelp[];
 extern const char kKeygenHelp[];
 extern const char kDecryptHelp[];
 
+// backup.cc: backup, backup verify, restore
+int CmdBackup(int argc, char** argv, Io& io);
+int CmdRestore(int argc, char** argv, Io& io);
+extern const char kBackupHelp[];
+extern const char kRestoreHelp[];
+
 // audit.cc: audit verify|checkpoint|list|public-key
 int CmdAudit(int argc, char** argv, Io& io);
 extern const char kAuditHelp[];
