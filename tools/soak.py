@@ -546,6 +546,9 @@ class Fixture:
         self.study_id = None
         self.citizens = []
         self.writers = []  # citizens that only receive writes
+        # Records a writer may hold before writes to them replace existing
+        # records instead of adding (0: no cap).
+        self.record_cap = 0
 
 
 def needed(reply, what, *keys):
@@ -756,8 +759,26 @@ class Worker(threading.Thread):
         return self.rng.choice(self.fx.writers) if self.fx.writers \
             else self.citizen
 
+    def full(self, c):
+        """Whether `c` holds as many records as a writer may: writes then
+        replace records, so that the data stays the size of a real
+        person's and memory can be judged."""
+        return self.fx.record_cap and len(c.records) >= self.fx.record_cap
+
+    def rewrite(self, c, n):
+        """Replaces `n` of `c`'s observations with new values (an import
+        under their ids)."""
+        ids = self.rng.sample(c.observations, min(n, len(c.observations)))
+        new = [observation(self.rng, c.patient_id, rid) for _, rid in ids]
+        self.client.call("POST", "/v1/me/import", "POST /v1/me/import",
+                         c.token, bundle(new), {200: 1}, has("imported"),
+                         content_type="application/fhir+json")
+
     def add_record(self):
         c = self.writer()
+        if self.full(c):
+            self.rewrite(c, 1)
+            return
         r = self.client.call("POST", "/v1/me/records", "POST /v1/me/records",
                              c.token, observation(self.rng, c.patient_id),
                              {201: 1}, has("id"))
@@ -768,6 +789,9 @@ class Worker(threading.Thread):
 
     def import_records(self):
         c = self.writer()
+        if self.full(c):
+            self.rewrite(c, 3)
+            return
         new = [observation(self.rng, c.patient_id, new_id(self.rng, "obs"))
                for _ in range(3)]
         r = self.client.call("POST", "/v1/me/import", "POST /v1/me/import",
@@ -1049,6 +1073,7 @@ def soak(args, server, say):
     fx = set_up(client, server, admin, args.clients + args.writers,
                 random.Random(args.seed), say)
     fx.writers = fx.citizens[args.clients:]
+    fx.record_cap = args.records_per_writer
     client.close()
 
     def audit_size():
@@ -1213,6 +1238,13 @@ def main(argv=None):
                         help="citizens that receive the writes, shared by "
                         "all clients, so that no one citizen's data grows "
                         "far past a real person's (default 64)")
+    parser.add_argument("--records-per-writer", type=nonnegative_int,
+                        default=400,
+                        help="records a writer citizen may hold; further "
+                        "writes to them replace existing records (new "
+                        "values under the same ids), so that the data stays "
+                        "the size of a real person's and memory can be "
+                        "judged flat (0: no cap; default 400)")
     parser.add_argument("--release-every", type=positive_float, default=60,
                         help="seconds between research releases "
                              "(default 60)")

@@ -17,8 +17,9 @@ using nlohmann::json;
 // Removes the citizen's rows from the privacy-budget ledger (what their
 // data spent on each study, and the listing of those queries).
 Status ForgetInLedger(vault::Vault& vault, const std::string& citizen_id) {
-  TILLIT_ASSIGN_OR_RETURN(auto ledger, research::PrivacyLedger::OpenInDirectory(
-                                           vault.data_dir(), vault));
+  TILLIT_ASSIGN_OR_RETURN(auto ledger,
+                          research::PrivacyLedger::OpenInDirectory(
+                              vault.data_dir(), vault, vault.env()));
   return ledger->ForgetCitizen(citizen_id);
 }
 

@@ -15,6 +15,9 @@ constexpr size_t kMaxPassphrase = 4096;
 // Set by FailAuditWriteForTesting, taken by the next OpenAuditLog.
 std::atomic<int> audit_write_to_fail{0};
 
+// Set by UseEnvForTesting; null means the operating system's.
+std::atomic<Env*> test_env{nullptr};
+
 // Reads the first line of `in` into secure memory.
 StatusOr<crypto::SecretBytes> ReadPassphrase(std::istream& in) {
   crypto::SecretBytes buf = crypto::SecretBytes::Allocate(kMaxPassphrase);
@@ -35,6 +38,13 @@ StatusOr<crypto::SecretBytes> ReadPassphrase(std::istream& in) {
 }
 
 }  // namespace
+
+Env* FileEnv() {
+  Env* env = test_env.load();
+  return env != nullptr ? env : Env::Default();
+}
+
+void UseEnvForTesting(Env* env) { test_env.store(env); }
 
 int Usage(Io& io, const std::string& verb, const std::string& problem) {
   io.err << "tillit " << verb << ": " << problem << "\n";
@@ -65,6 +75,7 @@ StatusOr<VaultSetup> MakeSetup(const Args& a, Io& io,
                                const std::string& fallback_dir) {
   VaultSetup s;
   s.options.data_dir = DataDir(a, fallback_dir);
+  s.options.env = FileEnv();
   if (auto k = a.Get("key-file")) {
     s.options.key_path = *k;
   } else if (const char* env = std::getenv("TILLIT_KEY_FILE"); env && *env) {
@@ -108,8 +119,8 @@ audit::AuditEntry OperatorEntry(std::string_view action,
 }
 
 StatusOr<std::unique_ptr<audit::AuditLog>> OpenAuditLog(vault::Vault& vault) {
-  TILLIT_ASSIGN_OR_RETURN(
-      auto log, audit::AuditLog::OpenInDirectory(vault.data_dir(), vault));
+  TILLIT_ASSIGN_OR_RETURN(auto log, audit::AuditLog::OpenInDirectory(
+                                        vault.data_dir(), vault, vault.env()));
   if (const int nth = audit_write_to_fail.exchange(0); nth > 0)
     log->FailWriteForTesting(nth);
   return log;

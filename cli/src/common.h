@@ -23,6 +23,7 @@
 #include "src/args.h"
 #include "tillit/audit/audit_log.h"
 #include "tillit/audit/entry.h"
+#include "tillit/base/env.h"
 #include "tillit/base/status.h"
 #include "tillit/crypto/secret.h"
 #include "tillit/vault/vault.h"
@@ -111,6 +112,16 @@ Status StartAuditLog(vault::Vault& vault);
 // Appends operator entries to the audit log and signs a checkpoint.
 Status AuditOperator(vault::Vault& vault,
                      const std::vector<audit::AuditEntry>& entries);
+
+// The Env every file of a verb goes through: the operating system's,
+// unless a test installed another with UseEnvForTesting.
+Env* FileEnv();
+
+// Test hook: verbs run after this call open every file (the vault, its
+// SQLite databases, the audit log, the privacy ledger, key files and
+// decrypted releases) through `env`; nullptr restores the operating
+// system's. `env` must outlive those runs.
+void UseEnvForTesting(Env* env);
 
 // Test hook: in the next audit log that OpenAuditLog opens, the Nth
 // durable write (1 = the first) fails as if the disk had refused it (see

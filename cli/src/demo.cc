@@ -160,9 +160,9 @@ constexpr int64_t kDemoStudyBudget = 3'000'000;  // ε 3
 
 Status DemoPrivacyBudget(vault::Vault& vault, const std::string& study_id,
                          std::vector<audit::AuditEntry>* audit) {
-  TILLIT_ASSIGN_OR_RETURN(
-      std::unique_ptr<research::PrivacyLedger> ledger,
-      research::PrivacyLedger::OpenInDirectory(vault.data_dir(), vault));
+  TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<research::PrivacyLedger> ledger,
+                          research::PrivacyLedger::OpenInDirectory(
+                              vault.data_dir(), vault, vault.env()));
   StatusOr<research::StudyBudget> budget = ledger->GetStudyBudget(study_id);
   if (budget.ok()) return Status::Ok();
   if (budget.status().code() != StatusCode::kNotFound) return budget.status();

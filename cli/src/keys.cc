@@ -186,7 +186,7 @@ int CmdKeygen(int argc, char** argv, Io& io) {
   auto prefix = a.Get("out");
   if (!prefix || prefix->empty())
     return Usage(io, "keygen", "--out PREFIX is required");
-  Env* const env = Env::Default();  // the real operating system
+  Env* const env = FileEnv();
   const std::string pub_path = *prefix + ".pub", key_path = *prefix + ".key";
   for (const auto& p : {pub_path, key_path}) {
     if (env->FileExists(p))
@@ -245,7 +245,7 @@ int CmdDecrypt(int argc, char** argv, Io& io) {
   StatusOr<crypto::BoxKeyPair> key = ReadBoxKeyFile(*key_path);
   if (!key.ok()) return Fail(io, "decrypt", key.status());
   auto members =
-      research::DecryptSealedFile(release, *key, *out_dir, Env::Default());
+      research::DecryptSealedFile(release, *key, *out_dir, FileEnv());
   if (!members.ok()) {
     return Fail(io, "decrypt",
                 members.status().WithContext(release + " refused"));

@@ -221,8 +221,8 @@ int CmdStudy(int argc, char** argv, Io& io) {
                       : study.status());
     }
   }
-  auto opened =
-      research::PrivacyLedger::OpenInDirectory(vault.data_dir(), vault);
+  auto opened = research::PrivacyLedger::OpenInDirectory(vault.data_dir(),
+                                                         vault, vault.env());
   if (!opened.ok()) {
     return Fail(io, verb,
                 opened.status().WithContext("cannot open the privacy ledger"));
