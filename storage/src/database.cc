@@ -364,7 +364,26 @@ Status Database::Rekey(const crypto::SecretBytes& new_key) {
   // journal for the rewrite and back afterwards. These PRAGMAs are ours, so
   // lift the authorizer for the duration.
   sqlite3_set_authorizer(db_, nullptr, nullptr);
-  Status s = Exec("PRAGMA journal_mode = DELETE");
+  // SQLite answers a journal-mode change it could not make (the WAL could
+  // not be checkpointed or removed: a disk error) with the mode it stayed
+  // in, not an error: rekeying a WAL database then leaves pages under two
+  // keys. Only a confirmed switch goes on.
+  Status s;
+  {
+    auto st = Prepare("PRAGMA journal_mode = DELETE");
+    if (!st.ok()) {
+      s = st.status();
+    } else {
+      auto row = st->Step();
+      if (!row.ok()) {
+        s = row.status();
+      } else if (!*row || st->ColumnText(0) != "delete") {
+        s = Status::IoError(
+            "rekey: the database could not leave WAL mode (a disk error?); "
+            "nothing was changed");
+      }
+    }
+  }
   if (s.ok()) {
     crypto::SecretBytes lit = RawKeyLiteral(new_key);
     int rc = sqlite3_rekey(db_, lit.ExposeSecret(),

@@ -287,6 +287,21 @@ TEST_F(DatabaseTest, CopyToIsAnEncryptedSnapshotWhileOthersWrite) {
   EXPECT_EQ(*Lookup(**reopened, 5), "hello");
 }
 
+TEST_F(DatabaseTest, CopyToUnderAnotherKeyRekeysTheCopyOnly) {
+  auto db = Create();
+  ASSERT_TRUE(Insert(*db, 1, "hello").ok());
+  SecretBytes next = rng_.Secret(32);
+  auto copy = db->CopyTo(dir_ / "copy", &next, {});
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  copy->reset();
+  EXPECT_EQ(Database::Open(dir_ / "copy", &key_, {}, Schema).status().code(),
+            StatusCode::kDataLoss);
+  auto opened = Database::Open(dir_ / "copy", &next, {}, Schema);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(*Lookup(**opened, 1), "hello");
+  EXPECT_EQ(*Lookup(*db, 1), "hello");  // the original keeps its key
+}
+
 TEST_F(DatabaseTest, CopyToRefusesAnExistingFileAndLeavesNothingOnError) {
   auto db = Create();
   ASSERT_TRUE(Insert(*db, 1, "hello").ok());

@@ -418,8 +418,11 @@ StatusOr<StoredRecord> CitizenStore::Get(std::string_view type,
   return ReadRow(st);
 }
 
-Status CitizenStore::Rekey(const crypto::SecretBytes& new_key) {
-  return db_->Rekey(new_key);
+Status CitizenStore::CopyUnderKey(const std::string& dest,
+                                  const crypto::SecretBytes& key, Env* env) {
+  storage::Database::Options o;
+  o.env = env;
+  return db_->CopyTo(dest, &key, o).status();
 }
 
 }  // namespace tillit::vault

@@ -1,5 +1,6 @@
 // Vault: root-key rotation (rewrapping, never rewriting citizen data) and
 // re-encryption of one citizen's file under a new data key.
+#include <filesystem>
 #include <utility>
 
 #include "tillit/crypto/encoding.h"
@@ -114,9 +115,34 @@ Status Vault::RekeyCitizen(const std::string& citizen_id) {
                    next, crypto::AsBytes(DekAd(citizen_id, version + 1)), rng));
     TILLIT_RETURN_IF_ERROR(up.Run());
   }
-  TILLIT_ASSIGN_OR_RETURN(auto store, OpenCitizen(citizen_id));
-  TILLIT_RETURN_IF_ERROR(store->Rekey(next));
-  store.reset();
+  // The store is copied under the new key beside itself, and the copy
+  // renamed over it: a crash or a disk error leaves the old file or the new
+  // one whole, and the pending key opens the new one. (SQLCipher's rekey
+  // in place, refused a write half way, left pages under both keys.)
+  Env* const env = in_->options.env;
+  const std::string path = in_->CitizenPath(citizen_id);
+  const std::string fresh = path + ".rekey";
+  TILLIT_RETURN_IF_ERROR(RemoveCitizenFiles(env, fresh));  // a stale copy
+  {
+    TILLIT_ASSIGN_OR_RETURN(auto store, OpenCitizen(citizen_id));
+    TILLIT_RETURN_IF_ERROR(store->CopyUnderKey(fresh, next, env));
+  }
+  // Closing the last connection folded the old file's WAL back into it and
+  // removed it; a WAL still there belongs to another connection (a running
+  // server), whose writes the copy would not hold.
+  std::error_code ec;
+  if (std::filesystem::file_size(path + "-wal", ec) > 0 && !ec) {
+    (void)RemoveCitizenFiles(env, fresh);
+    return Status::FailedPrecondition(
+        "the citizen's store is open in another process (a running "
+        "server?): stop it, then rekey");
+  }
+  if (Status s = env->RenameFile(fresh, path); !s.ok()) {
+    (void)RemoveCitizenFiles(env, fresh);
+    return s;
+  }
+  TILLIT_RETURN_IF_ERROR(
+      env->SyncDirectory(std::filesystem::path(path).parent_path().string()));
   MutexLock lock(&in_->mu);
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,

@@ -1,6 +1,8 @@
 // Tests of root-key rotation and citizen rekeying.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "tillit/testing/temp_dir.h"
 #include "tillit/vault/root_keys.h"
 #include "tillit/vault/vault.h"
@@ -66,6 +68,32 @@ TEST_F(VaultTest, RekeyCitizenReencryptsTheFile) {
   vault = std::move(Vault::Open(Options())).value();
   EXPECT_EQ(*(*vault->OpenCitizen(imp->citizen_id))->Count(), 21);
   EXPECT_TRUE(vault->VerifyCitizen(imp->citizen_id).ok());
+}
+
+// The rekey replaces the file: a store another process is writing to (a
+// running server) is refused, and stays readable under its old key.
+TEST_F(VaultTest, RekeyRefusesAStoreAnotherConnectionIsWriting) {
+  auto vault = InitVault();
+  auto imp =
+      vault->Import(Bundle("15151515-bbbb", 4).dump(), ImportFormat::kJson);
+  ASSERT_TRUE(imp.ok());
+  auto server = Vault::Open(Options());
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto held = (*server)->OpenCitizen(imp->citizen_id);
+  ASSERT_TRUE(held.ok());
+  ASSERT_TRUE(
+      (*server)
+          ->Import(Bundle("15151515-bbbb", 6).dump(), ImportFormat::kJson)
+          .ok());
+  Status s = vault->RekeyCitizen(imp->citizen_id);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.message().find("stop it"), std::string::npos);
+  EXPECT_FALSE(
+      std::filesystem::exists(CitizenFile(imp->citizen_id) + ".rekey"));
+  held->reset();
+  server->reset();
+  EXPECT_TRUE(vault->VerifyCitizen(imp->citizen_id).ok());
+  EXPECT_EQ(*(*vault->OpenCitizen(imp->citizen_id))->Count(), 7);
 }
 
 }  // namespace

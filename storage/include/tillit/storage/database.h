@@ -187,9 +187,9 @@ class Database {
 
   // Copies this database, as one consistent snapshot (SQLite's online
   // backup: other connections and processes go on writing), into a new
-  // file at `dest` encrypted under `key`, which must be this database's
-  // own key (SQLCipher copies pages between equally keyed connections;
-  // pages pass decrypted through memory only, never to a file). The new
+  // file at `dest` encrypted under `key` (this database's own key, or
+  // another: every page is decrypted on reading and encrypted under `key`
+  // on writing, in memory only, never to a file in plaintext). The new
   // file goes through `dest_options.env` and is durable when this
   // returns; it is returned open (in WAL mode; closing it folds the WAL
   // back into the file). AlreadyExists when `dest` exists; on any other

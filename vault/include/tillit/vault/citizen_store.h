@@ -156,8 +156,11 @@ class CitizenStore {
   // Every record's metadata, in insertion order (no content).
   StatusOr<std::vector<RecordMeta>> ListRecordMeta();
 
-  // Re-encrypts the whole file under `new_key`.
-  Status Rekey(const crypto::SecretBytes& new_key);
+  // Writes a copy of the store (one snapshot) re-encrypted under `key` to
+  // the new file `dest` through `env`, durable when this returns; on an
+  // error no file is left.
+  Status CopyUnderKey(const std::string& dest, const crypto::SecretBytes& key,
+                      Env* env);
 
   // Reads the generation stored in an open database.
   static StatusOr<int64_t> ReadGeneration(storage::Database& db);
