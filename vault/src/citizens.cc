@@ -329,20 +329,25 @@ Status Vault::VerifyCitizen(const std::string& citizen_id) {
   // Opening checks key, first page and generation; then every page.
   TILLIT_ASSIGN_OR_RETURN(auto store, OpenCitizen(citizen_id));
   store.reset();
-  crypto::SecretBytes dek;
-  {
-    MutexLock lock(&in_->mu);
-    TILLIT_ASSIGN_OR_RETURN(
-        storage::Statement st,
-        in_->registry->Prepare(
-            "SELECT wrapped_dek, dek_version FROM citizens WHERE id = ?1"));
-    st.Bind(1, citizen_id);
-    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return Status::NotFound("no such citizen");
-    TILLIT_ASSIGN_OR_RETURN(
-        dek, in_->UnwrapDek(citizen_id, st.ColumnBlob(0), st.ColumnInt64(1)));
-  }
-  return storage::Database::VerifyFile(in_->CitizenPath(citizen_id), &dek);
+  TILLIT_ASSIGN_OR_RETURN(Internals::Dek dek, in_->CurrentDek(citizen_id));
+  return storage::Database::VerifyFile(in_->CitizenPath(citizen_id), &dek.key);
+}
+
+StatusOr<Vault::Internals::Dek> Vault::Internals::CurrentDek(
+    const std::string& citizen_id) {
+  MutexLock lock(&mu);
+  TILLIT_ASSIGN_OR_RETURN(
+      storage::Statement st,
+      registry->Prepare(
+          "SELECT wrapped_dek, dek_version FROM citizens WHERE id = ?1"));
+  st.Bind(1, citizen_id);
+  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound("no such citizen");
+  Dek dek;
+  dek.version = st.ColumnInt64(1);
+  TILLIT_ASSIGN_OR_RETURN(dek.key,
+                          UnwrapDek(citizen_id, st.ColumnBlob(0), dek.version));
+  return dek;
 }
 
 Status Vault::EraseCitizen(const std::string& citizen_id) {

@@ -64,32 +64,20 @@ StatusOr<int64_t> Vault::CopyCitizen(const std::string& citizen_id,
   // Opening finishes a rekey the registry missed and checks that the file
   // is not older than the registry says.
   { TILLIT_ASSIGN_OR_RETURN(auto store, OpenCitizen(citizen_id)); }
-  crypto::SecretBytes dek;
-  {
-    MutexLock lock(&in_->mu);
-    TILLIT_ASSIGN_OR_RETURN(
-        storage::Statement st,
-        in_->registry->Prepare(
-            "SELECT wrapped_dek, dek_version FROM citizens WHERE id = ?1"));
-    st.Bind(1, citizen_id);
-    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return Status::NotFound("no such citizen");
-    if (st.ColumnInt64(1) != dek_version) {
-      return Status::FailedPrecondition(
-          "the citizen's store was rekeyed while it was copied; take the "
-          "copy again");
-    }
-    TILLIT_ASSIGN_OR_RETURN(
-        dek, in_->UnwrapDek(citizen_id, st.ColumnBlob(0), dek_version));
+  TILLIT_ASSIGN_OR_RETURN(Internals::Dek dek, in_->CurrentDek(citizen_id));
+  if (dek.version != dek_version) {
+    return Status::FailedPrecondition(
+        "the citizen's store was rekeyed while it was copied; take the copy "
+        "again");
   }
   storage::Database::Options opts;
   opts.env = in_->options.env;
   TILLIT_ASSIGN_OR_RETURN(
       auto source,
-      storage::Database::Open(in_->CitizenPath(citizen_id), &dek, opts));
+      storage::Database::Open(in_->CitizenPath(citizen_id), &dek.key, opts));
   storage::Database::Options out;
   out.env = env;
-  TILLIT_ASSIGN_OR_RETURN(auto copy, source->CopyTo(dest, &dek, out));
+  TILLIT_ASSIGN_OR_RETURN(auto copy, source->CopyTo(dest, &dek.key, out));
   return CitizenStore::ReadGeneration(*copy);
 }
 

@@ -119,6 +119,13 @@ class Vault::Internals {
   StatusOr<crypto::SecretBytes> UnwrapDek(const std::string& citizen_id,
                                           std::span<const uint8_t> wrapped,
                                           int64_t dek_version) REQUIRES(mu);
+  // The citizen's data key as the registry holds it now, and its version.
+  // NotFound for an unknown id.
+  struct Dek {
+    crypto::SecretBytes key;
+    int64_t version = 0;
+  };
+  StatusOr<Dek> CurrentDek(const std::string& citizen_id) EXCLUDES(mu);
   // Records a citizen file's new generation and, in the same registry
   // transaction, mirrors its index rows.
   Status SetGeneration(const std::string& citizen_id, int64_t generation,
