@@ -5,7 +5,9 @@
 
 #include <filesystem>
 #include <set>
+#include <span>
 #include <thread>
+#include <vector>
 
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/kdf.h"
@@ -123,6 +125,46 @@ TEST_F(AuditLogTest, AppendsAreIndexedDurableAndProvable) {
   ASSERT_TRUE(proof.ok());
   const auto bytes = crypto::AsBytes(e3.canonical);
   EXPECT_TRUE(VerifyInclusion(LeafHash(bytes), 3, 7, *proof, cp->root));
+}
+
+// The log keeps whole tiles of 256 entries as one hash each and reads an
+// older tile's leaves back from the database for a proof; a stored leaf
+// that no longer matches the tree is refused, never proven.
+TEST_F(AuditLogTest, ProofsOfOldEntriesReadTheirTileBack) {
+  std::vector<AuditEntry> batch;
+  for (int i = 0; i < 600; ++i) batch.push_back(Entry(i));
+  ASSERT_TRUE(log_->AppendBatch(std::span(batch).first(300)).ok());
+  const Hash root300 = *log_->RootAt(300);
+  ASSERT_TRUE(log_->AppendBatch(std::span(batch).subspan(300)).ok());
+  for (int round = 0; round < 2; ++round) {
+    const Hash root = *log_->RootAt(600);
+    EXPECT_EQ(*log_->RootAt(300), root300);
+    for (uint64_t i : {0u, 1u, 255u, 256u, 299u, 511u, 512u, 599u}) {
+      auto proof = log_->InclusionProof(i, 600);
+      ASSERT_TRUE(proof.ok()) << proof.status().ToString();
+      const std::string c = *CanonicalEntry(batch[i]);
+      EXPECT_TRUE(
+          VerifyInclusion(LeafHash(crypto::AsBytes(c)), i, 600, *proof, root))
+          << i;
+    }
+    auto consistency = log_->ConsistencyProof(300, 600);
+    ASSERT_TRUE(consistency.ok());
+    EXPECT_TRUE(VerifyConsistency(300, 600, *consistency, root300, root));
+    Reopen();  // and the same from a log loaded from disk
+  }
+  {
+    auto db = RawDb();
+    auto st = db->Prepare("UPDATE entries SET leaf = ?1 WHERE idx = 10");
+    ASSERT_TRUE(st.ok());
+    st->BindBlob(1, LeafHash(crypto::AsBytes(std::string("forged"))));
+    ASSERT_TRUE(st->Run().ok());
+  }
+  auto refused = log_->InclusionProof(11, 600);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kDataLoss);
+  // Whole tiles' hashes are held: the head and newer tiles still prove.
+  EXPECT_TRUE(log_->InclusionProof(300, 600).ok());
+  EXPECT_TRUE(log_->SignedCheckpoint().ok());
 }
 
 TEST_F(AuditLogTest, ListsByCitizenAndActorNewestFirstWithPaging) {

@@ -5,11 +5,11 @@
 #include <bit>
 #include <cassert>
 #include <cstring>
+#include <string>
+#include <utility>
 
 namespace tillit::audit {
 namespace {
-
-using Levels = std::vector<std::vector<Hash>>;
 
 // The largest power of two strictly smaller than n. REQUIRES: n >= 2.
 uint64_t SplitPoint(uint64_t n) { return std::bit_floor(n - 1); }
@@ -23,54 +23,6 @@ struct RightEdge {
   std::array<Hash, 64> hash{};
   Hash root{};  // of the whole tree of size n
 };
-
-// The complete subtree of 2^k leaves starting at `start` (a multiple of 2^k).
-const Hash& Complete(const Levels& levels, uint64_t start, int k) {
-  return levels[k][start >> k];
-}
-
-// REQUIRES: 0 < n <= number of leaves in `levels`.
-RightEdge ComputeRightEdge(const Levels& levels, uint64_t n) {
-  // The complete chunks of the tree of size n, left to right: one per set
-  // bit of n, largest first.
-  std::array<uint64_t, 64> start{};
-  std::array<int, 64> log_size{};
-  int chunks = 0;
-  uint64_t pos = 0;
-  for (int k = 63; k >= 0; --k) {
-    if ((n >> k) & 1) {
-      start[chunks] = pos;
-      log_size[chunks] = k;
-      ++chunks;
-      pos += uint64_t{1} << k;
-    }
-  }
-  RightEdge edge;
-  Hash acc = Complete(levels, start[chunks - 1], log_size[chunks - 1]);
-  for (int j = chunks - 2; j >= 0; --j) {
-    acc = NodeHash(Complete(levels, start[j], log_size[j]), acc);
-    edge.lo[edge.count] = start[j];
-    edge.hash[edge.count] = acc;
-    ++edge.count;
-  }
-  edge.root = acc;
-  return edge;
-}
-
-// The hash of node D[lo:hi] of the tree whose right edge is `edge`.
-// REQUIRES: [lo, hi) is a complete aligned subtree, or a right-edge node.
-Hash Subtree(const Levels& levels, uint64_t lo, uint64_t hi,
-             const RightEdge& edge) {
-  const uint64_t width = hi - lo;
-  if (std::has_single_bit(width) && lo % width == 0) {
-    return Complete(levels, lo, std::countr_zero(width));
-  }
-  for (int i = 0; i < edge.count; ++i) {
-    if (edge.lo[i] == lo) return edge.hash[i];
-  }
-  assert(false && "not a node of this tree");
-  return Hash{};
-}
 
 Hash Mth(std::span<const Hash> leaves) {
   if (leaves.size() == 1) return leaves[0];
@@ -103,34 +55,168 @@ Hash RootFromLeaves(std::span<const Hash> leaves) {
   return Mth(leaves);
 }
 
+// Resolves any complete subtree of the tree, reading back a dropped tile's
+// leaves (and checking them against the tile's hash held in memory) when a
+// node below the tile level is asked for. One per call: const calls on the
+// tree may run concurrently.
+class MerkleTree::Resolver {
+ public:
+  explicit Resolver(const MerkleTree& tree) : t_(tree) {}
+
+  // The complete subtree of 2^k leaves starting at `start` (a multiple of
+  // 2^k), within the tree's size.
+  StatusOr<Hash> Complete(uint64_t start, int k) {
+    const uint64_t i = start >> k;
+    if (static_cast<size_t>(k) < t_.levels_.size() && i >= t_.first_[k] &&
+        i - t_.first_[k] < t_.levels_[k].size()) {
+      return t_.levels_[k][i - t_.first_[k]];
+    }
+    // Below the tile level, in a tile no longer held: read it back.
+    const int tile_log2 = t_.tile_log2_;
+    if (!t_.reader_ || k >= tile_log2) {
+      return Status::Internal("merkle tree: a node is missing");
+    }
+    const uint64_t tile = start >> tile_log2;
+    if (tile != tile_ || tile_levels_.empty()) {
+      TILLIT_RETURN_IF_ERROR(LoadTile(tile));
+    }
+    return tile_levels_[k][(start - (tile << tile_log2)) >> k];
+  }
+
+  // REQUIRES: 0 < n <= the tree's size.
+  StatusOr<RightEdge> Edge(uint64_t n) {
+    // The complete chunks of the tree of size n, left to right: one per
+    // set bit of n, largest first.
+    std::array<uint64_t, 64> start{};
+    std::array<int, 64> log_size{};
+    int chunks = 0;
+    uint64_t pos = 0;
+    for (int k = 63; k >= 0; --k) {
+      if ((n >> k) & 1) {
+        start[chunks] = pos;
+        log_size[chunks] = k;
+        ++chunks;
+        pos += uint64_t{1} << k;
+      }
+    }
+    RightEdge edge;
+    TILLIT_ASSIGN_OR_RETURN(Hash acc,
+                            Complete(start[chunks - 1], log_size[chunks - 1]));
+    for (int j = chunks - 2; j >= 0; --j) {
+      TILLIT_ASSIGN_OR_RETURN(Hash left, Complete(start[j], log_size[j]));
+      acc = NodeHash(left, acc);
+      edge.lo[edge.count] = start[j];
+      edge.hash[edge.count] = acc;
+      ++edge.count;
+    }
+    edge.root = acc;
+    return edge;
+  }
+
+  // The hash of node D[lo:hi] of the tree whose right edge is `edge`.
+  // REQUIRES: [lo, hi) is a complete aligned subtree, or a right-edge node.
+  StatusOr<Hash> Subtree(uint64_t lo, uint64_t hi, const RightEdge& edge) {
+    const uint64_t width = hi - lo;
+    if (std::has_single_bit(width) && lo % width == 0) {
+      return Complete(lo, std::countr_zero(width));
+    }
+    for (int i = 0; i < edge.count; ++i) {
+      if (edge.lo[i] == lo) return edge.hash[i];
+    }
+    return Status::Internal("merkle tree: not a node of this tree");
+  }
+
+ private:
+  Status LoadTile(uint64_t tile) {
+    const int tile_log2 = t_.tile_log2_;
+    const uint64_t width = uint64_t{1} << tile_log2;
+    std::vector<Hash> leaves;
+    TILLIT_RETURN_IF_ERROR(
+        t_.reader_(tile << tile_log2, (tile + 1) << tile_log2, &leaves));
+    if (leaves.size() != width) {
+      return Status::DataLoss("merkle tree: the stored leaves of tile " +
+                              std::to_string(tile) + " are incomplete");
+    }
+    tile_levels_.assign(1, std::move(leaves));
+    for (int k = 0; k < tile_log2; ++k) {
+      const std::vector<Hash>& below = tile_levels_[k];
+      std::vector<Hash> level(below.size() / 2);
+      for (size_t i = 0; i < level.size(); ++i) {
+        level[i] = NodeHash(below[2 * i], below[2 * i + 1]);
+      }
+      tile_levels_.push_back(std::move(level));
+    }
+    // The leaves read back must be the ones the tree was built from.
+    const Hash& held = t_.levels_[tile_log2][tile - t_.first_[tile_log2]];
+    if (tile_levels_[tile_log2][0] != held) {
+      tile_levels_.clear();
+      return Status::DataLoss("merkle tree: the stored leaves of tile " +
+                              std::to_string(tile) + " do not match the tree");
+    }
+    tile_ = tile;
+    return Status::Ok();
+  }
+
+  const MerkleTree& t_;
+  uint64_t tile_ = 0;
+  std::vector<std::vector<Hash>> tile_levels_;  // [k][i] within the tile
+};
+
+MerkleTree::MerkleTree(LeafReader reader, int tile_log2)
+    : reader_(std::move(reader)), tile_log2_(std::clamp(tile_log2, 1, 32)) {}
+
 void MerkleTree::Append(const Hash& leaf) {
-  if (levels_.empty()) levels_.emplace_back();
+  if (levels_.empty()) {
+    levels_.emplace_back();
+    first_.push_back(0);
+  }
   levels_[0].push_back(leaf);
-  for (size_t k = 0; levels_[k].size() % 2 == 0; ++k) {
+  ++size_;
+  // A level's first index held is even (0, or a tile's start >> k with
+  // k < tile_log2_), so an even count means its last two are siblings.
+  for (size_t k = 0; (first_[k] + levels_[k].size()) % 2 == 0; ++k) {
     const std::vector<Hash>& level = levels_[k];
     const Hash parent = NodeHash(level[level.size() - 2], level.back());
-    if (levels_.size() == k + 1) levels_.emplace_back();
+    if (levels_.size() == k + 1) {
+      levels_.emplace_back();
+      first_.push_back(0);
+    }
     levels_[k + 1].push_back(parent);
+  }
+  // A tile just completed: its hash is held one level up; the nodes
+  // below go, and are read back when a proof needs them.
+  if (reader_ && size_ % (uint64_t{1} << tile_log2_) == 0) {
+    for (int k = 0; k < tile_log2_; ++k) {
+      levels_[k].clear();
+      first_[k] = size_ >> k;
+    }
   }
 }
 
-uint64_t MerkleTree::size() const {
-  return levels_.empty() ? 0 : levels_[0].size();
+StatusOr<Hash> MerkleTree::Leaf(uint64_t index) const {
+  if (index >= size_) return Status::InvalidArgument("no such leaf");
+  Resolver r(*this);
+  return r.Complete(index, 0);
 }
 
-const Hash& MerkleTree::leaf(uint64_t index) const {
-  assert(index < size());
-  return levels_[0][index];
+Hash MerkleTree::Root() const {
+  if (size_ == 0) return EmptyRoot();
+  // The chunks of the whole tree are held: subtrees of whole tiles, and
+  // the last tile's nodes.
+  Resolver r(*this);
+  auto edge = r.Edge(size_);
+  assert(edge.ok());
+  return edge.ok() ? edge->root : Hash{};
 }
-
-Hash MerkleTree::Root() const { return *RootAt(size()); }
 
 StatusOr<Hash> MerkleTree::RootAt(uint64_t n) const {
   if (n > size()) {
     return Status::InvalidArgument("tree size beyond the end of the tree");
   }
   if (n == 0) return EmptyRoot();
-  return ComputeRightEdge(levels_, n).root;
+  Resolver r(*this);
+  TILLIT_ASSIGN_OR_RETURN(RightEdge edge, r.Edge(n));
+  return edge.root;
 }
 
 StatusOr<std::vector<Hash>> MerkleTree::InclusionProof(uint64_t index,
@@ -139,7 +225,8 @@ StatusOr<std::vector<Hash>> MerkleTree::InclusionProof(uint64_t index,
     return Status::InvalidArgument(
         "inclusion proof needs index < size <= tree size");
   }
-  const RightEdge edge = ComputeRightEdge(levels_, n);
+  Resolver r(*this);
+  TILLIT_ASSIGN_OR_RETURN(const RightEdge edge, r.Edge(n));
   std::vector<Hash> path;
   uint64_t lo = 0;
   uint64_t hi = n;
@@ -147,10 +234,12 @@ StatusOr<std::vector<Hash>> MerkleTree::InclusionProof(uint64_t index,
   while (hi - lo > 1) {
     const uint64_t k = SplitPoint(hi - lo);
     if (index < lo + k) {
-      path.push_back(Subtree(levels_, lo + k, hi, edge));
+      TILLIT_ASSIGN_OR_RETURN(Hash h, r.Subtree(lo + k, hi, edge));
+      path.push_back(h);
       hi = lo + k;
     } else {
-      path.push_back(Subtree(levels_, lo, lo + k, edge));
+      TILLIT_ASSIGN_OR_RETURN(Hash h, r.Subtree(lo, lo + k, edge));
+      path.push_back(h);
       lo += k;
     }
   }
@@ -166,7 +255,8 @@ StatusOr<std::vector<Hash>> MerkleTree::ConsistencyProof(uint64_t m,
   }
   std::vector<Hash> path;
   if (m == n) return path;
-  const RightEdge edge = ComputeRightEdge(levels_, n);
+  Resolver r(*this);
+  TILLIT_ASSIGN_OR_RETURN(const RightEdge edge, r.Edge(n));
   // RFC 6962 SUBPROOF(m - lo, D[lo:hi], b), unrolled from the root down.
   uint64_t lo = 0;
   uint64_t hi = n;
@@ -174,21 +264,32 @@ StatusOr<std::vector<Hash>> MerkleTree::ConsistencyProof(uint64_t m,
   while (true) {
     const uint64_t width = hi - lo;
     if (m - lo == width) {
-      if (!whole_old_tree) path.push_back(Subtree(levels_, lo, hi, edge));
+      if (!whole_old_tree) {
+        TILLIT_ASSIGN_OR_RETURN(Hash h, r.Subtree(lo, hi, edge));
+        path.push_back(h);
+      }
       break;
     }
     const uint64_t k = SplitPoint(width);
     if (m - lo <= k) {
-      path.push_back(Subtree(levels_, lo + k, hi, edge));
+      TILLIT_ASSIGN_OR_RETURN(Hash h, r.Subtree(lo + k, hi, edge));
+      path.push_back(h);
       hi = lo + k;
     } else {
-      path.push_back(Subtree(levels_, lo, lo + k, edge));
+      TILLIT_ASSIGN_OR_RETURN(Hash h, r.Subtree(lo, lo + k, edge));
+      path.push_back(h);
       lo += k;
       whole_old_tree = false;
     }
   }
   std::reverse(path.begin(), path.end());
   return path;
+}
+
+uint64_t MerkleTree::nodes_in_memory() const {
+  uint64_t n = 0;
+  for (const std::vector<Hash>& level : levels_) n += level.size();
+  return n;
 }
 
 bool VerifyInclusion(const Hash& leaf_hash, uint64_t index, uint64_t size,

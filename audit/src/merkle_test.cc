@@ -251,7 +251,7 @@ TEST(MerkleKnownAnswer, PublishedInclusionProofs) {
     auto proof = tree.InclusionProof(c.index, c.size);
     ASSERT_TRUE(proof.ok());
     EXPECT_EQ(*proof, c.proof) << c.index << " in " << c.size;
-    EXPECT_TRUE(VerifyInclusion(tree.leaf(c.index), c.index, c.size, c.proof,
+    EXPECT_TRUE(VerifyInclusion(*tree.Leaf(c.index), c.index, c.size, c.proof,
                                 ReferenceRoots()[c.size - 1]));
   }
 }
@@ -305,7 +305,7 @@ TEST(MerkleTree, MatchesNaiveForEverySizeIndexAndPair) {
   for (uint64_t n = 1; n <= kMaxExhaustive; ++n) {
     const std::string entry = "entry-" + std::to_string(n - 1);
     tree.Append(LeafHash(crypto::AsBytes(entry)));
-    ASSERT_EQ(tree.leaf(n - 1), leaves[n - 1]);
+    ASSERT_EQ(*tree.Leaf(n - 1), leaves[n - 1]);
     ASSERT_EQ(tree.Root(), naive.Root(n)) << "size " << n;
     ASSERT_EQ(RootFromLeaves(std::span(leaves).first(n)), naive.Root(n));
   }
@@ -331,6 +331,104 @@ TEST(MerkleTree, MatchesNaiveForEverySizeIndexAndPair) {
           << m << " -> " << n;
     }
   }
+}
+
+// A tree that keeps only whole tiles' hashes and reads the leaves of older
+// tiles back gives the same roots and proofs as the naive definitions, at
+// every size, while it grows (the last tile partly held) and once grown.
+TEST(MerkleTree, TiledTreeMatchesNaiveWhileGrowing) {
+  const std::vector<Hash> leaves = NaiveLeaves(kMaxExhaustive);
+  NaiveTree naive(leaves);
+  for (int tile_log2 : {1, 2, 3, 5}) {
+    int reads = 0;
+    MerkleTree tree(
+        [&](uint64_t begin, uint64_t end, std::vector<Hash>* out) {
+          ++reads;
+          EXPECT_EQ(end - begin, uint64_t{1} << tile_log2);
+          EXPECT_EQ(begin % (uint64_t{1} << tile_log2), 0u);
+          out->assign(leaves.begin() + begin, leaves.begin() + end);
+          return Status::Ok();
+        },
+        tile_log2);
+    for (uint64_t size = 1; size <= kMaxExhaustive; ++size) {
+      tree.Append(leaves[size - 1]);
+      ASSERT_EQ(tree.Root(), naive.Root(size)) << size;
+      if (size != 37 && size != kMaxExhaustive) continue;
+      for (uint64_t n = 1; n <= size; ++n) {
+        ASSERT_EQ(*tree.RootAt(n), naive.Root(n)) << n << " of " << size;
+        for (uint64_t i = 0; i < n; ++i) {
+          ASSERT_EQ(*tree.Leaf(i), leaves[i]);
+          ASSERT_EQ(*tree.InclusionProof(i, n), naive.Inclusion(i, n))
+              << "tile 2^" << tile_log2 << ": " << i << " in " << n;
+        }
+        for (uint64_t m = 1; m <= n; ++m) {
+          ASSERT_EQ(*tree.ConsistencyProof(m, n), naive.Consistency(m, n))
+              << "tile 2^" << tile_log2 << ": " << m << " -> " << n;
+        }
+      }
+    }
+    EXPECT_GT(reads, 0) << "tile 2^" << tile_log2;
+  }
+}
+
+TEST(MerkleTree, TiledTreeHoldsAFractionOfTheNodes) {
+  constexpr uint64_t kSize = 100000;
+  MerkleTree full;
+  MerkleTree tiled(
+      [](uint64_t, uint64_t, std::vector<Hash>*) { return Status::Ok(); });
+  Hash leaf{};
+  for (uint64_t i = 0; i < kSize; ++i) {
+    leaf[0] = static_cast<uint8_t>(i);
+    leaf[1] = static_cast<uint8_t>(i >> 8);
+    leaf[2] = static_cast<uint8_t>(i >> 16);
+    full.Append(leaf);
+    tiled.Append(leaf);
+  }
+  EXPECT_EQ(tiled.Root(), full.Root());
+  EXPECT_GE(full.nodes_in_memory(), 2 * kSize - 20);
+  // ~2 / 256 of the full tree's, plus at most one tile's nodes.
+  EXPECT_LE(tiled.nodes_in_memory(), 2 * kSize / 256 + 2 * 256);
+}
+
+TEST(MerkleTree, TiledTreeRefusesStoredLeavesThatDoNotMatch) {
+  const std::vector<Hash> leaves = NaiveLeaves(20);
+  std::vector<Hash> stored = leaves;
+  Status fail_with = Status::Ok();
+  bool short_read = false;
+  MerkleTree tree(
+      [&](uint64_t begin, uint64_t end, std::vector<Hash>* out) {
+        if (!fail_with.ok()) return fail_with;
+        out->assign(stored.begin() + begin,
+                    stored.begin() + (short_read ? end - 1 : end));
+        return Status::Ok();
+      },
+      2);
+  for (const Hash& h : leaves) tree.Append(h);
+  ASSERT_TRUE(tree.InclusionProof(1, 20).ok());
+
+  stored[1][0] ^= 1;  // the leaf of index 1 changed where it is stored
+  auto changed = tree.InclusionProof(0, 20);
+  ASSERT_FALSE(changed.ok());
+  EXPECT_EQ(changed.status().code(), StatusCode::kDataLoss);
+  EXPECT_FALSE(tree.RootAt(2).ok());
+  // The last tile and whole tiles are held: the head needs no read.
+  EXPECT_EQ(tree.Root(), RootFromLeaves(leaves));
+  EXPECT_EQ(*tree.RootAt(8), RootFromLeaves(std::span(leaves).first(8)));
+  stored = leaves;
+
+  short_read = true;
+  auto cut = tree.ConsistencyProof(3, 20);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.status().code(), StatusCode::kDataLoss);
+  short_read = false;
+
+  fail_with = Status::IoError("disk read failed");
+  auto failed = tree.Leaf(5);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), StatusCode::kIoError);
+  fail_with = Status::Ok();
+  EXPECT_EQ(*tree.Leaf(5), leaves[5]);
+  EXPECT_FALSE(tree.Leaf(20).ok());
 }
 
 TEST(MerkleTree, MatchesNaiveAroundPowersOfTwoInALargerTree) {

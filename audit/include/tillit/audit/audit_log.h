@@ -162,7 +162,7 @@ class AuditLog final : public AuditSink {
   Options options_;
   std::optional<crypto::SigningKey> signer_;
   // The leader's database access. Taken before mu_ when both are held.
-  Mutex write_mu_ ACQUIRED_BEFORE(mu_);
+  mutable Mutex write_mu_ ACQUIRED_BEFORE(mu_);
   std::unique_ptr<storage::Database> db_ PT_GUARDED_BY(write_mu_);
 
   mutable Mutex mu_;  // queue, tree, leader flag
