@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "manifest.h"
 #include "tillit/audit/audit_log.h"
@@ -98,11 +99,12 @@ StatusOr<BackupReport> TakeBackup(vault::Vault& vault,
   TILLIT_ASSIGN_OR_RETURN(crypto::SigningKey signer, ManifestSigner(vault));
   const std::optional<Manifest> previous = PreviousManifest(out, signer);
   std::map<std::string, ManifestFile> before;
-  std::map<std::string, int64_t> before_generation;
+  // Each citizen's (generation, data key version) in the previous backup.
+  std::map<std::string, std::pair<int64_t, int64_t>> before_citizen;
   if (previous) {
     for (const ManifestFile& f : previous->files) before[f.path] = f;
     for (const auto& c : previous->citizens)
-      before_generation[c.id] = c.generation;
+      before_citizen[c.id] = {c.generation, c.dek_version};
   }
   TILLIT_RETURN_IF_ERROR(env->CreateDirectories(out + "/citizens"));
   TILLIT_RETURN_IF_ERROR(env->CreateDirectories(out + "/releases"));
@@ -168,12 +170,15 @@ StatusOr<BackupReport> TakeBackup(vault::Vault& vault,
     Report(options.progress, "citizen stores", i, citizens.size());
     const std::string path = "citizens/" + c.id + ".db";
     TILLIT_ASSIGN_OR_RETURN(int64_t live, vault.CitizenGeneration(c.id));
-    auto prev = before_generation.find(c.id);
-    if (prev != before_generation.end() && prev->second == live) {
+    // Kept only when neither a write (the generation) nor a rekey (the
+    // data key version) changed the store since the previous backup.
+    auto prev = before_citizen.find(c.id);
+    if (prev != before_citizen.end() &&
+        prev->second == std::make_pair(live, c.dek_version)) {
       TILLIT_ASSIGN_OR_RETURN(bool same, unchanged(path));
       if (same) {
         add(path, {before[path].size, before[path].sha256}, false);
-        m.citizens.push_back({c.id, live});
+        m.citizens.push_back({c.id, live, c.dek_version});
         continue;
       }
     }
@@ -187,7 +192,7 @@ StatusOr<BackupReport> TakeBackup(vault::Vault& vault,
     }
     if (!generation.ok()) return generation.status().WithContext(c.id);
     TILLIT_RETURN_IF_ERROR(add_copied(path));
-    m.citizens.push_back({c.id, *generation});
+    m.citizens.push_back({c.id, *generation, c.dek_version});
   }
   report.citizens = citizens.size();
 

@@ -178,6 +178,28 @@ TEST_F(BackupTest, AgainIntoTheSameDirectoryCopiesOnlyWhatChanged) {
   EXPECT_EQ(v->Summarize(citizens_[1]).status().code(), StatusCode::kNotFound);
 }
 
+// A rekey leaves a store's generation as it was and changes its key: the
+// next incremental backup must copy it again, or the backup would pair the
+// old file with the registry's new wrapped key.
+TEST_F(BackupTest, AgainAfterARekeyCopiesTheRekeyedStore) {
+  ASSERT_TRUE(Backup(out_).ok());
+  ASSERT_TRUE(vault_->RekeyCitizen(citizens_[2]).ok());
+  auto again = Backup(out_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  // Copied: vault.json, the registry, the audit log and the rekeyed store.
+  EXPECT_EQ(again->copied, 4u);
+  EXPECT_EQ(again->skipped, 2u);
+  const std::string to = dir_ / "restored";
+  auto restored = Restore(RestoreTo(to));
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  auto v = OpenAt(to);
+  ASSERT_TRUE(v);
+  for (const std::string& c : citizens_) {
+    EXPECT_EQ(Records(*v, c), Records(*vault_, c)) << c;
+    EXPECT_TRUE(v->VerifyCitizen(c).ok()) << c;
+  }
+}
+
 TEST_F(BackupTest, EveryChangeToABackupIsFoundAndNamedAndNothingRestored) {
   ASSERT_TRUE(Backup(out_).ok());
   const std::string store = "citizens/" + citizens_[0] + ".db";

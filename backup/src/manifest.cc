@@ -89,7 +89,9 @@ std::string ManifestText(const Manifest& m) {
   }
   json citizens = json::array();
   for (const Manifest::Citizen& c : m.citizens) {
-    citizens.push_back({{"id", c.id}, {"generation", c.generation}});
+    citizens.push_back({{"id", c.id},
+                        {"generation", c.generation},
+                        {"dek_version", c.dek_version}});
   }
   json j = {
       {"format", kFormat},
@@ -139,8 +141,9 @@ StatusOr<Manifest> ParseManifest(const std::string& text) {
     m.audit_checkpoint = j.at("audit").at("checkpoint").get<std::string>();
     m.signer = j.at("signer").get<std::string>();
     for (const json& c : j.at("citizens")) {
-      m.citizens.push_back(
-          {c.at("id").get<std::string>(), c.at("generation").get<int64_t>()});
+      m.citizens.push_back({c.at("id").get<std::string>(),
+                            c.at("generation").get<int64_t>(),
+                            c.at("dek_version").get<int64_t>()});
     }
     for (const json& f : j.at("files")) {
       m.files.push_back({f.at("path").get<std::string>(),

@@ -18,7 +18,7 @@ Manifest Sample() {
   m.files = {{"citizens/c_0123456789abcdef0123456789abcdef.db", 8192,
               std::string(64, 'a')},
              {"registry.db", 4096, std::string(64, 'b')}};
-  m.citizens = {{"c_0123456789abcdef0123456789abcdef", 7}};
+  m.citizens = {{"c_0123456789abcdef0123456789abcdef", 7, 2}};
   m.audit_tree_size = 12;
   m.audit_checkpoint = "tillit-audit\n12\nroot\n";
   m.signer = "c2lnbmVy";
@@ -35,6 +35,7 @@ TEST(ManifestTest, TextRoundTrips) {
   EXPECT_EQ(m->files[0].size, 8192u);
   ASSERT_EQ(m->citizens.size(), 1u);
   EXPECT_EQ(m->citizens[0].generation, 7);
+  EXPECT_EQ(m->citizens[0].dek_version, 2);
   EXPECT_EQ(m->audit_tree_size, 12u);
   EXPECT_EQ(ManifestText(*m), ManifestText(Sample()));
 }

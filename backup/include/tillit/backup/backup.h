@@ -106,6 +106,9 @@ struct Manifest {
   struct Citizen {
     std::string id;
     int64_t generation = 0;
+    // The version of the data key the store is encrypted under: a rekey
+    // (`tillit keys rotate --citizen`) changes it, not the generation.
+    int64_t dek_version = 0;
   };
   std::vector<Citizen> citizens;
   uint64_t audit_tree_size = 0;
