@@ -33,6 +33,22 @@ is reopened and what was promised is checked:
                   acknowledged erasure stays (not listed, file gone, verify
                   refuses the id); the interrupted one is all or nothing;
                   the others are intact; every erasure has its audit entry.
+  backup          `tillit backup` of a vault that does not change, into a
+                  new directory and incrementally into one holding an
+                  older backup (stores rekeyed and a citizen erased since):
+                  the live vault and its audit log are as they were; an
+                  acknowledged backup verifies (`tillit backup verify` with
+                  the key) and restores to exactly the vault's citizens and
+                  records; an interrupted one either does not verify or
+                  restores just as whole; the next backup into the same
+                  directory succeeds and verifies.
+  restore         `tillit restore` of one backup into two new directories:
+                  each target holds nothing or the whole vault (every
+                  citizen and record, stores and audit log verify), never
+                  part of it; an acknowledged restore leaves no scratch
+                  directory; one left by a kill (.NAME.restoring-*) is
+                  counted; the same restore then succeeds; the backup still
+                  verifies and the live vault is unchanged.
 
 After every iteration `tillit citizen verify` and `tillit audit verify` must
 pass. Acknowledged means: an import's line on standard output (which is a
@@ -81,7 +97,7 @@ import urllib.parse
 import uuid
 
 SCENARIOS = ("import", "http_write", "grant", "rotate_root", "rotate_citizen",
-             "erase")
+             "erase", "backup", "restore")
 
 # How much work one iteration does: long enough that a kill lands inside it,
 # short enough that 20 iterations of every scenario fit CI's budget.
@@ -98,6 +114,9 @@ REKEY_CITIZENS = 4
 CITIZEN_REKEYS = 8
 ERASE_CITIZENS = 8
 ERASED_CITIZENS = 6  # the others must stay untouched
+BACKUP_CITIZENS = 16
+RESTORE_CITIZENS = 16
+RESTORES = 2
 
 SERVER_THREADS = "8"
 AUDIT_LIST_LIMIT = 1000  # `tillit audit list --limit` maximum
@@ -647,6 +666,7 @@ class Stats:
         self.iterations = 0
         self.killed_in_work = 0
         self.orphan_files = 0
+        self.scratch_dirs = 0
         self.failed_iterations = 0
         self.timing_seconds = None
         self.timing_problems = 0
@@ -661,6 +681,7 @@ class Stats:
         j = {"scenario": self.name, "iterations": self.iterations,
              "killed_in_work": self.killed_in_work,
              "orphan_files": self.orphan_files,
+             "scratch_dirs": self.scratch_dirs,
              "failed_iterations": self.failed_iterations,
              "timing_run": {"seconds": self.timing_seconds,
                             "problems": self.timing_problems}}
@@ -737,10 +758,11 @@ def import_citizens(it, count):
     return citizens
 
 
-def list_citizens(it):
-    """{citizen id: {records, by_type, ...}}, or None (counted) when the
-    vault does not open."""
-    r = it.tillit.run(["citizen", "list", "--data", it.data, "--json"])
+def list_citizens(it, data=None):
+    """{citizen id: {records, by_type, ...}} of the vault in `data`
+    (default the iteration's), or None (counted) when it does not open."""
+    r = it.tillit.run(["citizen", "list", "--data", data or it.data,
+                       "--json"])
     out = parse_json(r.stdout)
     if r.returncode != 0 or not isinstance(out, list):
         it.fail("violations", "`tillit citizen list` exited %d after the "
@@ -787,10 +809,12 @@ def check_records(it, expected, listed, ids=None):
                     (cid, entry.get("by_type"), expected[cid]))
 
 
-def check_stores(it):
+def check_stores(it, data=None):
     """`tillit citizen verify` (every page of every store) and `tillit
-    audit verify` (the whole log) pass."""
-    r = it.tillit.run(["citizen", "verify", "--data", it.data, "--json"])
+    audit verify` (the whole log) pass on the vault in `data` (default the
+    iteration's); the audit entry count, or None."""
+    data = data or it.data
+    r = it.tillit.run(["citizen", "verify", "--data", data, "--json"])
     results = parse_json(r.stdout)
     if isinstance(results, list):
         bad = [x for x in results if not x.get("ok")]
@@ -804,13 +828,15 @@ def check_stores(it):
         it.fail("corrupt", "the vault does not open: %s" % tail(r.stderr))
         it.fail("verify_failures", "`tillit citizen verify` exited %d" %
                 r.returncode)
-    r = it.tillit.run(["audit", "verify", "--data", it.data, "--json"])
+    r = it.tillit.run(["audit", "verify", "--data", data, "--json"])
     report = parse_json(r.stdout)
     if r.returncode != 0 or not isinstance(report, dict) or \
             report.get("ok") is not True:
         problem = report.get("problem") if isinstance(report, dict) else None
         it.fail("verify_failures", "`tillit audit verify` exited %d: %s" %
                 (r.returncode, problem or tail(r.stderr)))
+        return None
+    return report.get("entries")
 
 
 def verify_one_fails(it, cid, why):
@@ -1220,6 +1246,200 @@ class EraseScenario(Scenario):
         check_stores(it)
 
 
+def listed_shape(listed):
+    """{citizen id: by_type}: what a copy of the vault must hold."""
+    return {cid: c.get("by_type") for cid, c in listed.items()}
+
+
+def scratch_siblings(path, what):
+    """The `.NAME.WHAT-*` directories a killed backup verify or restore
+    leaves beside `path`."""
+    parent, name = os.path.split(os.path.normpath(path))
+    prefix = ".%s.%s-" % (name, what)
+    try:
+        return [n for n in os.listdir(parent) if n.startswith(prefix)]
+    except OSError:
+        return []
+
+
+def verify_backup(it, backup, key_file):
+    """`tillit backup verify --json` with the key: (ok, problem)."""
+    r = it.tillit.run(["backup", "verify", backup, "--key-file", key_file,
+                       "--json"])
+    report = parse_json(r.stdout)
+    ok = isinstance(report, dict) and report.get("ok") is True
+    if ok != (r.returncode == 0):
+        it.fail("violations", "`tillit backup verify` exited %d with %r" %
+                (r.returncode, report))
+    problem = report.get("problem") if isinstance(report, dict) else None
+    return ok, problem or tail(r.stderr)
+
+
+def check_copy(it, data, expected, entries, what):
+    """The vault in `data` (a restore) holds exactly the citizens and
+    records of `expected`, its stores and audit log verify, and its log
+    holds at least `entries` entries."""
+    listed = list_citizens(it, data)
+    if listed is None:
+        it.fail("corrupt", "%s does not open" % what)
+        return
+    got = listed_shape(listed)
+    if got != expected:
+        missing = sorted(set(expected) - set(got))
+        it.fail("lost", "%s holds %d citizens, not the %d backed up "
+                "(missing %s)" % (what, len(got), len(expected),
+                                  ", ".join(missing[:3]) or "none"))
+    found = check_stores(it, data)
+    if found is not None and entries is not None and found < entries:
+        it.fail("lost", "%s's audit log holds %d entries, not %d" %
+                (what, found, entries))
+
+
+class BackupScenario(Scenario):
+    """`tillit backup` killed: a full backup into a new directory, then an
+    incremental one into a directory that holds an older backup. The live
+    vault is untouched, a backup the command acknowledged verifies and
+    restores whole, an interrupted one either does not verify or restores
+    whole, and the next backup into the same directory succeeds."""
+
+    name = "backup"
+
+    def setup(self, it):
+        init_vault(it)
+        citizens = import_citizens(it, BACKUP_CITIZENS)
+        key = os.path.join(it.data, "root.key")
+        targets = [it.path("backup-full"), it.path("backup-incremental")]
+        it.tillit.json(["backup", "--data", it.data, "--out", targets[1],
+                        "--json"])
+        # Changes since that backup: rekeyed stores are copied again, the
+        # erased citizen's file is removed from it.
+        ids = list(citizens)
+        for cid in ids[:2]:
+            it.tillit.json(["keys", "rotate", "--data", it.data, "--citizen",
+                            cid, "--json"])
+        it.tillit.json(["citizen", "erase", "--data", it.data, "--yes",
+                        ids[-1], "--json"])
+        listed = list_citizens(it)
+        entries = check_stores(it)
+        if listed is None or entries is None:
+            raise StepError("the vault does not verify after setup")
+        return State(key=key, targets=targets, expected=listed_shape(listed),
+                     entries=entries)
+
+    def start(self, it, state):
+        return CliSequence(
+            it.tillit, [["backup", "--data", it.data, "--out", t, "--json"]
+                        for t in state.targets], it.processes)
+
+    def check(self, it, state, work):
+        report_work_errors(it, work)
+        acked = set(work.acked())
+        it.count("acknowledged", len(acked))
+        # The live vault: as it was, no entry added or lost.
+        listed = list_citizens(it)
+        if listed is not None and listed_shape(listed) != state.expected:
+            it.fail("violations", "the live vault changed under a backup")
+        entries = check_stores(it)
+        if entries is not None and entries != state.entries:
+            it.fail("violations", "the live audit log went from %d to %d "
+                    "entries under a backup" % (state.entries, entries))
+        for i, target in enumerate(state.targets):
+            ok, problem = verify_backup(it, target, state.key)
+            if i in acked and not ok:
+                it.fail("lost", "the acknowledged backup %s does not verify: "
+                        "%s" % (os.path.basename(target), problem))
+            if ok:
+                check_copy(it, self.restore(it, target, state.key, i),
+                           state.expected, state.entries,
+                           "the restore of " + os.path.basename(target))
+            if i not in acked:  # the same command again finishes it
+                r = it.tillit.run(["backup", "--data", it.data, "--out",
+                                   target, "--json"])
+                again, problem = verify_backup(it, target, state.key)
+                if r.returncode != 0 or not again:
+                    it.fail("violations", "the next backup into %s exited "
+                            "%d and %s: %s" % (
+                                os.path.basename(target), r.returncode,
+                                "verifies" if again else "does not verify",
+                                problem or tail(r.stderr)))
+
+    @staticmethod
+    def restore(it, backup, key, i):
+        target = it.path("restored-%d" % i)
+        r = it.tillit.run(["restore", "--from", backup, "--data", target,
+                           "--key-file", key, "--json"])
+        if r.returncode != 0:
+            it.fail("violations", "a backup that verifies does not restore: "
+                    "%s" % tail(r.stderr))
+        return target
+
+
+class RestoreScenario(Scenario):
+    """`tillit restore` killed: its target holds nothing or the whole
+    vault, never part of it; the backup and the live vault are untouched;
+    the same restore then succeeds."""
+
+    name = "restore"
+
+    def setup(self, it):
+        init_vault(it)
+        import_citizens(it, RESTORE_CITIZENS)
+        backup = it.path("backup")
+        it.tillit.json(["backup", "--data", it.data, "--out", backup,
+                        "--json"])
+        listed = list_citizens(it)
+        entries = check_stores(it)
+        if listed is None or entries is None:
+            raise StepError("the vault does not verify after setup")
+        return State(backup=backup, key=os.path.join(it.data, "root.key"),
+                     targets=[it.path("restored-%d" % i)
+                              for i in range(RESTORES)],
+                     expected=listed_shape(listed), entries=entries)
+
+    def restore(self, it, state, target):
+        return ["restore", "--from", state.backup, "--data", target,
+                "--key-file", state.key, "--json"]
+
+    def start(self, it, state):
+        return CliSequence(it.tillit, [self.restore(it, state, t)
+                                       for t in state.targets], it.processes)
+
+    def check(self, it, state, work):
+        report_work_errors(it, work)
+        acked = set(work.acked())
+        it.count("acknowledged", len(acked))
+        for i, target in enumerate(state.targets):
+            name = os.path.basename(target)
+            left = scratch_siblings(target, "restoring")
+            it.count("scratch_dirs", len(left))
+            if i in acked and left:
+                it.fail("violations", "restore %s exited 0 and left %s" %
+                        (name, left[0]))
+            whole = os.path.isdir(target) and os.listdir(target)
+            if i in acked and not whole:
+                it.fail("lost", "the acknowledged restore %s is gone" % name)
+            if whole:  # acknowledged, or renamed into place before the kill
+                check_copy(it, target, state.expected, state.entries,
+                           "restore " + name)
+                continue
+            r = it.tillit.run(self.restore(it, state, target))
+            if r.returncode != 0:
+                it.fail("violations", "the restore into %s after the kill "
+                        "exited %d: %s" % (name, r.returncode,
+                                           tail(r.stderr)))
+            else:
+                check_copy(it, target, state.expected, state.entries,
+                           "restore " + name + " run again")
+        ok, problem = verify_backup(it, state.backup, state.key)
+        if not ok:
+            it.fail("corrupt", "the backup restored from no longer verifies: "
+                    "%s" % problem)
+        listed = list_citizens(it)
+        if listed is not None and listed_shape(listed) != state.expected:
+            it.fail("violations", "the live vault changed under a restore")
+        check_stores(it)
+
+
 # ----------------------------------------------------------------- runner
 
 
@@ -1360,7 +1580,9 @@ def main(argv=None):
                 "grant": GrantScenario,
                 "rotate_root": RotateRootScenario,
                 "rotate_citizen": RotateCitizenScenario,
-                "erase": EraseScenario}
+                "erase": EraseScenario,
+                "backup": BackupScenario,
+                "restore": RestoreScenario}
         for name in names:
             results.append(run_scenario(make[name](), args, tillit, seed))
     finally:
@@ -1376,11 +1598,12 @@ def main(argv=None):
               (seed, args.iterations))
         print(table(results))
         for s in results:
-            print("%s: unkilled run %s s%s, %d orphan citizen file(s) left"
+            print("%s: unkilled run %s s%s, %d orphan citizen file(s), %d "
+                  "scratch restore(s) left"
                   % (s.name, "%.3f" % s.timing_seconds
                      if s.timing_seconds is not None else "-",
                      ", FAILED" if s.timing_problems else "",
-                     s.orphan_files))
+                     s.orphan_files, s.scratch_dirs))
         print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 
