@@ -39,8 +39,9 @@ printed, after a failing one.
 Exit status 0 only when there were no errors, the server stopped cleanly
 (exit 0), both verbs passed, the audit entry count matched, RSS grew by at
 most 20 % and the distinct files it holds open by at most 8 between the
-end of the warm-up
-(--warmup, 10 s) and the end; 1 otherwise; 2 for bad usage.
+end of the warm-up (--warmup: a sixth of the duration, between 10 s and
+5 minutes, the time the stores' SQLite page caches take to fill) and the
+end; 1 otherwise; 2 for bad usage.
 """
 
 import argparse
@@ -397,6 +398,12 @@ def child_env():
     env.pop("TILLIT_DATA", None)
     env.pop("TILLIT_KEY_FILE", None)
     return env
+
+
+def default_warmup(duration):
+    """A sixth of the run, 10 s to 5 minutes: each store's SQLite page
+    cache fills as the traffic reaches its pages, which takes minutes."""
+    return max(10.0, min(300.0, duration / 6.0))
 
 
 def proc_rss_kib(pid):
@@ -985,7 +992,8 @@ def traffic(args, server, host, port, fx, stats, audit_size, say):
                for i in range(args.clients)]
     run.releaser = Releaser(fx, host, port, stats, stop, args.release_every)
     threads = workers + [run.releaser]
-    warmup = min(args.warmup, args.duration / 2.0)
+    warmup = min(args.warmup if args.warmup is not None else
+                 default_warmup(args.duration), args.duration / 2.0)
 
     def close_minute(number, elapsed, sample=None):
         n, e, latencies = stats.take_minute()
@@ -1251,9 +1259,10 @@ def main(argv=None):
     parser.add_argument("--grant-every", type=positive_float, default=10,
                         help="seconds between each citizen's grant or "
                              "revocation for their provider (default 10)")
-    parser.add_argument("--warmup", type=positive_float, default=10,
+    parser.add_argument("--warmup", type=positive_float, default=None,
                         help="seconds before RSS and descriptors are first "
-                             "sampled (default 10)")
+                             "sampled (default: a sixth of --duration, "
+                             "10 to 300)")
     parser.add_argument("--seed", type=int, default=1,
                         help="of the synthetic data and the request mix")
     parser.add_argument("--no-rss-check", action="store_true",
