@@ -185,6 +185,9 @@ StatusOr<std::unique_ptr<Database>> Database::Open(
   if (key != nullptr && key->size() != 32) {
     return Status::InvalidArgument("database key must be 32 bytes");
   }
+  if (options.cache_kib < 0) {
+    return Status::InvalidArgument("page cache size must not be negative");
+  }
   // SQLite counts every allocation under one process-wide mutex unless
   // told not to; with a thread per connection that mutex was the most
   // contended lock in the server. It must be set before SQLite starts
@@ -265,6 +268,13 @@ Status Database::Initialise(const Options& options, const SetupFn& setup) {
   TILLIT_RETURN_IF_ERROR(Exec("PRAGMA journal_mode = WAL"));
   TILLIT_RETURN_IF_ERROR(Exec("PRAGMA synchronous = FULL"));
   TILLIT_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys = ON"));
+  if (options.cache_kib > 0) {
+    // A number we format ourselves: not SQL from outside.
+    const std::string sql =
+        "PRAGMA cache_size = -" + std::to_string(options.cache_kib);
+    rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return Error(rc, "cache_size");
+  }
   rc = sqlite3_wal_autocheckpoint(db_, options.wal_autocheckpoint_pages);
   if (rc != SQLITE_OK) return Error(rc, "wal_autocheckpoint");
   if (!options.read_only && setup) TILLIT_RETURN_IF_ERROR(setup(*this));
@@ -553,6 +563,16 @@ int64_t Database::LastInsertRowId() const {
 }
 
 int Database::Changes() const { return sqlite3_changes(db_); }
+
+int64_t Database::PageCacheBytes() const {
+  int current = 0;
+  int highwater = 0;
+  if (sqlite3_db_status(db_, SQLITE_DBSTATUS_CACHE_USED, &current, &highwater,
+                        0) != SQLITE_OK) {
+    return 0;
+  }
+  return current;
+}
 
 Database::Database(sqlite3* db)
     : db_(db), serial_([] {

@@ -140,6 +140,43 @@ TEST_F(DatabaseTest, WalAutocheckpointDecidesWhenTheFileCatchesUp) {
   }
 }
 
+TEST_F(DatabaseTest, CacheKibBoundsThePageCacheOfALargeFile) {
+  // ~4 MB of rows read back in full: SQLite's default cache keeps about
+  // 2 MB of it; a 256 KiB limit keeps the connection under that.
+  {
+    auto db = Create();
+    ASSERT_TRUE(db->Exec("BEGIN").ok());
+    for (int i = 0; i < 1000; ++i)
+      ASSERT_TRUE(Insert(*db, i, std::string(4000, 'x')).ok());
+    ASSERT_TRUE(db->Exec("COMMIT").ok());
+  }
+  auto read_all = [&](int cache_kib) -> int64_t {
+    Database::Options o;
+    o.cache_kib = cache_kib;
+    auto db = Database::Open(path_, &key_, o);
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    if (!db.ok()) return -1;
+    for (int i = 0; i < 1000; ++i) EXPECT_TRUE(Lookup(**db, i).ok());
+    return (*db)->PageCacheBytes();
+  };
+  const int64_t bounded = read_all(256);
+  const int64_t standard = read_all(0);
+  EXPECT_GT(bounded, 0);
+  // The limit counts page content; SQLite adds a little per page.
+  EXPECT_LE(bounded, 256 * 1024 * 5 / 4);
+  EXPECT_GT(standard, 1500 * 1024);
+}
+
+TEST_F(DatabaseTest, NegativeCacheKibIsRefused) {
+  Database::Options o;
+  o.create = true;
+  o.cache_kib = -1;
+  auto db = Database::Open(path_, &key_, o, Schema);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(path_));  // refused before any file
+}
+
 TEST_F(DatabaseTest, ContentVersionMovesWithEveryCommitFromAnyConnection) {
   auto db = Create();
   auto before = db->ContentVersion();

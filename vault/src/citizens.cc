@@ -149,6 +149,7 @@ StatusOr<std::pair<std::string, PutResult>> Vault::Internals::CreateCitizen(
     storage::Database::Options opts;
     opts.create = true;
     opts.env = options.env;
+    opts.cache_kib = options.store_page_cache_kib;
     // With records, the schema is created in the same transaction as
     // they are (one write and sync of the new file).
     auto db = storage::Database::Open(
@@ -265,6 +266,7 @@ StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
   const std::string path = in_->CitizenPath(citizen_id);
   storage::Database::Options opts;
   opts.env = in_->options.env;
+  opts.cache_kib = in_->options.store_page_cache_kib;
   auto db = storage::Database::Open(path, &dek, opts, CitizenStore::Setup);
   if (!db.ok() && db.status().code() == StatusCode::kDataLoss && pending) {
     // A rekey committed in the file but not yet in the registry.

@@ -115,6 +115,11 @@ class Database {
     // More means fewer, larger checkpoints: fewer rewrites of pages that
     // every commit touches (an append-only log's last pages).
     int wal_autocheckpoint_pages = 1000;  // SQLite's default
+    // The most memory the connection's page cache may hold, in KiB
+    // (PRAGMA cache_size = -N); 0 keeps SQLite's default of 2,000 KiB. A
+    // process that keeps many databases open bounds its memory with this:
+    // each connection's cache fills up to the limit as its file grows.
+    int cache_kib = 0;
     // Every creation, write, truncation and fsync SQLite makes to the
     // database, its journal and its WAL is announced to `env` first
     // (Env::WillChangeInPlace), which may refuse it: for tests that fail
@@ -201,6 +206,9 @@ class Database {
 
   int64_t LastInsertRowId() const;
   int Changes() const;
+  // Bytes the connection's page cache holds now (bounded by
+  // Options::cache_kib plus SQLite's bookkeeping per page).
+  int64_t PageCacheBytes() const;
 
   // A stamp that changes whenever anything is committed to the database:
   // by this connection (SQLite's total changes), or by another connection

@@ -75,6 +75,12 @@ struct VaultOptions {
   Clock* clock = &Clock::System();
   crypto::Random* rng = &crypto::Random::System();
   fhir::ImportLimits limits;
+  // The page cache of each open citizen store, in KiB. A server keeps up
+  // to `serve --cache` stores open, and each cache fills as its store
+  // grows, so this bounds the memory that open stores take: 512 KiB holds
+  // a typical citizen's whole store; larger ones read the rest through
+  // the operating system's file cache, decrypting each page again.
+  int store_page_cache_kib = 512;
 };
 
 enum class ImportFormat { kJson, kNdjson };
