@@ -840,6 +840,11 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
         Get("/v1/me/research-opt-out", citizen), 200);
   check("PUT", "/v1/me/research-opt-out",
         Put("/v1/me/research-opt-out", R"({"opted_out":false})", citizen), 200);
+  check("GET", "/v1/me/primary-use-opt-out",
+        Get("/v1/me/primary-use-opt-out", citizen), 200);
+  check("PUT", "/v1/me/primary-use-opt-out",
+        Put("/v1/me/primary-use-opt-out", R"({"opted_out":false})", citizen),
+        200);
 
   // Provider.
   const std::string patient = "/v1/patients/" + cid;

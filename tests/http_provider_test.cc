@@ -634,5 +634,154 @@ TEST_F(ProviderTest, BadQueryParametersAre400) {
   EXPECT_EQ(next.status, 200) << next.body;
 }
 
+// --- the primary-use opt-out (EHDS Art 10)
+
+TEST_F(ProviderTest, PrimaryUseOptOutClosesEveryProviderRouteUntilTurnedOff) {
+  const std::string c = ImportedCitizen();
+  const std::map<std::string, int64_t> counts = CountsByCategory(c);
+  auto issued = vault_->IssueToken("citizen", c, 3600);
+  ASSERT_TRUE(issued.ok());
+  const std::string me(issued->ExposeSecretText());
+  Principal p = NewProvider();
+  Grant(c, ProviderGrant({"lab-results"}));
+  std::vector<json> labs = ListAll(c, p.token, 50);
+  ASSERT_EQ(static_cast<int64_t>(labs.size()), counts.at("lab-results"));
+  const std::string one = Ref(labs.front());
+
+  Reply get = Get("/v1/me/primary-use-opt-out", me);
+  ASSERT_EQ(get.status, 200) << get.body;
+  EXPECT_EQ(get.Json(), json({{"opted_out", false}, {"break_glass", true}}));
+  Reply on = Put("/v1/me/primary-use-opt-out", R"({"opted_out": true})", me);
+  ASSERT_EQ(on.status, 200) << on.body;
+  EXPECT_EQ(on.Json(), json({{"opted_out", true}, {"break_glass", true}}));
+
+  // The very next provider request is refused, looking like an unknown
+  // citizen, and logged as a deny.
+  const uint64_t before = AuditSize();
+  Reply unknown = Get(RecordsPath(kNobody), p.token);
+  Reply list = Get(RecordsPath(c), p.token);
+  EXPECT_EQ(list.status, 404) << list.body;
+  EXPECT_EQ(list.Json()["error"]["message"],
+            unknown.Json()["error"]["message"]);
+  EXPECT_EQ(Get(RecordsPath(c) + "/" + one, p.token).status, 404);
+  EXPECT_EQ(Get(RecordsPath(c, "category=lab-results"), p.token).status, 404);
+  Reply push = Post(RecordsPath(c), LabObservation("pushed-1").dump(), p.token);
+  EXPECT_EQ(push.status, 404) << push.body;
+  EXPECT_EQ(AuditSize(), before + 4);
+  std::vector<json> entries = AuditFor(c);
+  for (size_t i = entries.size() - 4; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i]["actor"], p.id);
+    EXPECT_EQ(entries[i]["decision"], "deny") << entries[i].dump();
+  }
+  EXPECT_EQ(entries.back()["action"], "records.push");
+  // Research and the citizen's own access are unaffected.
+  EXPECT_FALSE(*consents_->GetResearchOptOut(c));
+  Reply mine = Get("/v1/me/records?limit=1", me);
+  EXPECT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(Get("/v1/me/primary-use-opt-out", me).Json()["opted_out"], true);
+
+  // Turning it off is as immediate.
+  Reply off = Put("/v1/me/primary-use-opt-out", R"({"opted_out": false})", me);
+  ASSERT_EQ(off.status, 200) << off.body;
+  EXPECT_EQ(ListAll(c, p.token, 50).size(), labs.size());
+
+  // The citizen's access log names both changes.
+  Reply log = Get("/v1/me/access-log?limit=100", me);
+  ASSERT_EQ(log.status, 200) << log.body;
+  int updates = 0;
+  const json body = log.Json();
+  for (const json& e : body["entries"]) {
+    if (e["action"] == "primary-use-opt-out.update") ++updates;
+  }
+  EXPECT_EQ(updates, 2) << log.body;
+}
+
+TEST_F(ProviderTest, PrimaryUseOptOutBodiesAreCheckedAndOnlyCitizensMaySetIt) {
+  const std::string c = ImportedCitizen();
+  auto issued = vault_->IssueToken("citizen", c, 3600);
+  ASSERT_TRUE(issued.ok());
+  const std::string me(issued->ExposeSecretText());
+  const uint64_t before = AuditSize();
+  for (const char* body :
+       {"{}", R"({"opted_out": "true"})", R"({"opted_out": 1})",
+        R"({"opted_out": true, "extra": 1})", "[true]", "true", "{"}) {
+    Reply r = Put("/v1/me/primary-use-opt-out", body, me);
+    EXPECT_EQ(r.status, 400) << body << " " << r.body;
+    EXPECT_EQ(r.ErrorCode(), "invalid_argument") << body;
+  }
+  EXPECT_EQ(AuditSize(), before);  // bad input leaves no trace
+  Principal p = NewProvider();
+  EXPECT_EQ(
+      Put("/v1/me/primary-use-opt-out", R"({"opted_out": false})", p.token)
+          .status,
+      403);
+  EXPECT_EQ(
+      Put("/v1/me/primary-use-opt-out", R"({"opted_out": true})", "").status,
+      401);
+  EXPECT_FALSE(*consents_->GetPrimaryUseOptOut(c));
+}
+
+TEST_F(ProviderTest, BreakGlassReachesAnOptedOutCitizenByDefault) {
+  const std::string c = ImportedCitizen();
+  const std::map<std::string, int64_t> counts = CountsByCategory(c);
+  Principal p = NewProvider();
+  ASSERT_TRUE(consents_->SetPrimaryUseOptOut(c, true).ok());
+  EXPECT_EQ(Get(RecordsPath(c), p.token).status, 404);
+  Reply opened = Post("/v1/patients/" + c + "/break-glass",
+                      R"({"reason": "unconscious in the ER"})", p.token);
+  ASSERT_EQ(opened.status, 201) << opened.body;
+  EXPECT_EQ(static_cast<int64_t>(ListAll(c, p.token, 50).size()),
+            counts.at(""));
+}
+
+// A deployment where national law makes the opt-out absolute.
+class AbsoluteOptOutTest : public ProviderTest {
+ protected:
+  void Configure(api::ServerOptions& o) override {
+    o.break_glass_despite_opt_out = false;
+  }
+};
+
+TEST_F(AbsoluteOptOutTest, BreakGlassOnAnOptedOutCitizenIsRefusedAndLogged) {
+  const std::string c = ImportedCitizen();
+  const std::string other = ImportedCitizen(1);
+  auto issued = vault_->IssueToken("citizen", c, 3600);
+  ASSERT_TRUE(issued.ok());
+  const std::string me(issued->ExposeSecretText());
+  Reply on = Put("/v1/me/primary-use-opt-out", R"({"opted_out": true})", me);
+  ASSERT_EQ(on.status, 200) << on.body;
+  EXPECT_EQ(on.Json()["break_glass"], false);
+
+  Principal p = NewProvider();
+  Reply refused = Post("/v1/patients/" + c + "/break-glass",
+                       R"({"reason": "unconscious in the ER"})", p.token);
+  EXPECT_EQ(refused.status, 404) << refused.body;
+  EXPECT_EQ(refused.Json()["error"]["message"],
+            Get(RecordsPath(kNobody), p.token).Json()["error"]["message"]);
+  EXPECT_EQ(Get(RecordsPath(c), p.token).status, 404);
+  std::vector<json> entries = AuditFor(c);
+  bool logged = false;
+  for (const json& e : entries) {
+    if (e["action"] == "break-glass.open") {
+      logged = true;
+      EXPECT_EQ(e["decision"], "deny");
+      EXPECT_EQ(e["actor"], p.id);
+    }
+  }
+  EXPECT_TRUE(logged);
+  auto policy = consents_->LoadPolicy(c);
+  ASSERT_TRUE(policy.ok());
+  EXPECT_TRUE(policy->break_glass.empty());
+  // A citizen who did not opt out is reached as always ...
+  EXPECT_EQ(Post("/v1/patients/" + other + "/break-glass",
+                 R"({"reason": "unconscious in the ER"})", p.token)
+                .status,
+            201);
+  EXPECT_EQ(Get(RecordsPath(other), p.token).status, 200);
+  // ... until they opt out: the open session stops at the next request.
+  ASSERT_TRUE(consents_->SetPrimaryUseOptOut(other, true).ok());
+  EXPECT_EQ(Get(RecordsPath(other), p.token).status, 404);
+}
+
 }  // namespace
 }  // namespace tillit::testing

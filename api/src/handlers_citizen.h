@@ -77,6 +77,8 @@ Status GetRestrictions(Api& api, Call& call);
 Status PutRestrictions(Api& api, Call& call);
 Status GetOptOut(Api& api, Call& call);
 Status PutOptOut(Api& api, Call& call);
+Status GetPrimaryOptOut(Api& api, Call& call);
+Status PutPrimaryOptOut(Api& api, Call& call);
 // GET /v1/me/privacy-budget: what aggregate queries spent of my privacy.
 Status PrivacyBudget(Api& api, Call& call);
 

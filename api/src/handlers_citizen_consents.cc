@@ -119,6 +119,21 @@ Status PutRestrictions(Api& api, Call& call) {
   return Status::Ok();
 }
 
+namespace {
+
+// The body of PUT /v1/me/research-opt-out and /v1/me/primary-use-opt-out.
+StatusOr<bool> OptOutBody(Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(json j, call.Json());
+  if (!j.is_object() || j.size() != 1 || !j.contains("opted_out") ||
+      !j["opted_out"].is_boolean()) {
+    return Status::InvalidArgument(
+        "opted_out: the body must be {\"opted_out\": true or false}");
+  }
+  return j["opted_out"].get<bool>();
+}
+
+}  // namespace
+
 Status GetOptOut(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(bool opted_out,
                           api.consent().GetResearchOptOut(call.who().id));
@@ -129,18 +144,35 @@ Status GetOptOut(Api& api, Call& call) {
 }
 
 Status PutOptOut(Api& api, Call& call) {
-  TILLIT_ASSIGN_OR_RETURN(json j, call.Json());
-  if (!j.is_object() || j.size() != 1 || !j.contains("opted_out") ||
-      !j["opted_out"].is_boolean()) {
-    return Status::InvalidArgument(
-        "opted_out: the body must be {\"opted_out\": true or false}");
-  }
-  const bool opted_out = j["opted_out"].get<bool>();
+  TILLIT_ASSIGN_OR_RETURN(const bool opted_out, OptOutBody(call));
   const audit::AuditEntry e = Entry("research-opt-out.update", call);
   TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   TILLIT_RETURN_IF_ERROR(
       api.consent().SetResearchOptOut(call.who().id, opted_out));
   call.Reply({{"opted_out", opted_out}});
+  return Status::Ok();
+}
+
+Status GetPrimaryOptOut(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(bool opted_out,
+                          api.consent().GetPrimaryUseOptOut(call.who().id));
+  TILLIT_RETURN_IF_ERROR(
+      api.audit()
+          .Append(call, Entry("primary-use-opt-out.read", call))
+          .status());
+  call.Reply({{"opted_out", opted_out},
+              {"break_glass", api.options().break_glass_despite_opt_out}});
+  return Status::Ok();
+}
+
+Status PutPrimaryOptOut(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(const bool opted_out, OptOutBody(call));
+  const audit::AuditEntry e = Entry("primary-use-opt-out.update", call);
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
+  TILLIT_RETURN_IF_ERROR(
+      api.consent().SetPrimaryUseOptOut(call.who().id, opted_out));
+  call.Reply({{"opted_out", opted_out},
+              {"break_glass", api.options().break_glass_despite_opt_out}});
   return Status::Ok();
 }
 

@@ -35,8 +35,9 @@ using consent::Decision;
 
 Status NoSuchCitizen() { return Status::NotFound("no such citizen"); }
 
-// Any NotFound out of stores().With (the lambdas below never return one)
-// means the citizen does not exist: one answer for every such case.
+// Any NotFound out of stores().With (the lambdas below return one only to
+// say exactly that) means the citizen does not exist: one answer for every
+// such case.
 Status CitizenStatus(const Status& s) {
   if (s.code() == StatusCode::kNotFound) return NoSuchCitizen();
   return s;
@@ -152,14 +153,26 @@ struct Standing {
   Decision decision;
 };
 
+// What a provider asks, under the deployment's break-glass setting.
+consent::ProviderRequest Ask(Api& api, const std::string& provider,
+                             consent::CategorySet categories,
+                             const consent::Period& period) {
+  consent::ProviderRequest request;
+  request.provider_id = provider;
+  request.categories = categories;
+  request.data_period = period;
+  request.break_glass_despite_opt_out =
+      api.options().break_glass_despite_opt_out;
+  return request;
+}
+
 StatusOr<Standing> StandingOf(Api& api, vault::CitizenStore& store,
                               const std::string& provider, int64_t now) {
   Standing out;
   TILLIT_ASSIGN_OR_RETURN(out.policy, api.policies().Get(store));
-  consent::DecideProvider(
-      *out.policy,
-      consent::ProviderRequest{provider, consent::kAllCategories, {}}, now,
-      &out.decision);
+  consent::DecideProvider(*out.policy,
+                          Ask(api, provider, consent::kAllCategories, {}), now,
+                          &out.decision);
   return out;
 }
 
@@ -186,9 +199,8 @@ Status ListRecords(Api& api, Call& call) {
                             api.policies().Get(store));
     const CitizenPolicy& policy = *kept;
     Decision decision;
-    consent::DecideProvider(
-        policy, consent::ProviderRequest{provider, p.categories, p.period}, now,
-        &decision);
+    consent::DecideProvider(policy, Ask(api, provider, p.categories, p.period),
+                            now, &decision);
     if (!decision.permit) {
       // Categories no grant covers are simply not released (SPEC §4): a
       // provider with access to other categories gets an empty page; one
@@ -196,10 +208,8 @@ Status ListRecords(Api& api, Call& call) {
       Decision any;
       if (p.filter.category) {
         consent::DecideProvider(
-            policy,
-            consent::ProviderRequest{provider, consent::kAllCategories,
-                                     p.period},
-            now, &any);
+            policy, Ask(api, provider, consent::kAllCategories, p.period), now,
+            &any);
       }
       entry = ProviderEntry("records.list", citizen, policy, decision);
       entry->categories = CategoryNames(p.filter.category ? p.categories : 0);
@@ -453,17 +463,26 @@ Status OpenBreakGlass(Api& api, Call& call) {
     }
     hours = static_cast<int>(h->get<int64_t>());
   }
-  // The citizen must exist before anything is logged about them.
-  TILLIT_RETURN_IF_ERROR(CitizenStatus(api.stores().With(
-      citizen, [](vault::CitizenStore&) { return Status::Ok(); })));
-  audit::AuditEntry e;
-  e.action = "break-glass.open";
-  e.citizen_id = citizen;
-  e.purpose = std::string(consent::DuoId(consent::Purpose::kCC));
-  e.decision = "permit";
-  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, std::move(e)).status());
+  // Decided, logged and written under the citizen's lock, so an opt-out
+  // cannot slip in between. The entry is durable before the session is
+  // stored (fail closed); an unknown citizen is NotFound before anything
+  // is logged. Where the deployment makes the primary-use opt-out
+  // absolute, a break-glass on a citizen who opted out would reach
+  // nothing: refused as if the citizen were unknown, like every denial.
+  const consent::ProviderRequest asked =
+      Ask(api, provider, consent::kAllCategories, {});
   StatusOr<consent::BreakGlass> bg = api.consent().OpenBreakGlass(
-      citizen, provider, reason->get_ref<const std::string&>(), hours);
+      citizen, provider, reason->get_ref<const std::string&>(), hours,
+      [&](const CitizenPolicy& policy) -> Status {
+        const bool refused = !consent::BreakGlassReaches(policy, asked);
+        audit::AuditEntry e;
+        e.action = "break-glass.open";
+        e.citizen_id = citizen;
+        e.purpose = std::string(consent::DuoId(consent::Purpose::kCC));
+        e.decision = refused ? "deny" : "permit";
+        TILLIT_RETURN_IF_ERROR(api.audit().Append(call, std::move(e)).status());
+        return refused ? NoSuchCitizen() : Status::Ok();
+      });
   if (!bg.ok()) return CitizenStatus(bg.status());
   call.Reply({{"citizen_id", citizen},
               {"provider_id", bg->provider_id},

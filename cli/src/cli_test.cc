@@ -286,6 +286,8 @@ TEST_F(CliTest, ServeUsageErrors) {
       {"--max-body", "10"},
       {"--log-format", "xml"},
       {"--log-format", "JSON"},
+      {"--opt-out-break-glass", "maybe"},
+      {"--opt-out-break-glass", "Allow"},
       {"--tls-cert", "c.pem"},
       {"--tls-key", "k.pem"},
       {"--json"},

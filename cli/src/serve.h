@@ -36,6 +36,10 @@ StatusOr<std::unique_ptr<api::Server>> StartServer(
 // `stopped` on standard output (standard error with --json, whose output
 // is one object). Returns kOk.
 int ServeUntilSignal(Io& io, api::Server& server, bool json, bool quiet);
+// While it waits, every kReturnMemoryEverySeconds, ServeUntilSignal gives
+// the memory that threads freed back to the system (ReturnFreeMemory).
+inline constexpr int kReturnMemoryEverySeconds = 10;
+void ReturnFreeMemory();
 
 }  // namespace tillit::cli
 

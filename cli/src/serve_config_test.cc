@@ -33,6 +33,8 @@ TEST_F(CliTest, ServeConfigFileProblemsAreUsageErrors) {
       {"# c\nthreads = 0\n", "threads (FILE line 2): 1 to 4096"},
       {"listen = 127.0.0.1:99999\n", "listen (FILE line 1) takes HOST:PORT"},
       {"log-format = yaml\n", "log-format (FILE line 1): text or json"},
+      {"opt-out-break-glass = no\n",
+       "opt-out-break-glass (FILE line 1): allow or deny"},
       {"max-body = 10\n", "max-body (FILE line 1): 1024 to 2^40 bytes"},
       {"cache = 0\n", "cache (FILE line 1): 1 to 100000"},
       {"rate = fast\n", "rate (FILE line 1): requests per second"},

@@ -19,6 +19,7 @@ using service_internal::kBreakGlassKind;
 using service_internal::kGrantKind;
 using service_internal::kIndexKind;
 using service_internal::kOptOutKey;
+using service_internal::kPrimaryOptOutKey;
 using service_internal::kRestrictionsKey;
 using service_internal::kSettingKind;
 using service_internal::ParseCategoryList;
@@ -60,9 +61,13 @@ StatusOr<std::vector<Grant>> ReadGrants(vault::CitizenStore& store) {
   return grants;
 }
 
-StatusOr<bool> ReadOptOut(vault::CitizenStore& store) {
-  TILLIT_ASSIGN_OR_RETURN(auto v, store.GetDocument(kSettingKind, kOptOutKey));
+StatusOr<bool> ReadSwitch(vault::CitizenStore& store, std::string_view key) {
+  TILLIT_ASSIGN_OR_RETURN(auto v, store.GetDocument(kSettingKind, key));
   return v.has_value() && *v == "true";
+}
+
+StatusOr<bool> ReadOptOut(vault::CitizenStore& store) {
+  return ReadSwitch(store, kOptOutKey);
 }
 
 }  // namespace
@@ -234,9 +239,31 @@ Status ConsentService::SetResearchOptOut(const std::string& citizen_id,
   });
 }
 
+StatusOr<bool> ConsentService::GetPrimaryUseOptOut(
+    const std::string& citizen_id) {
+  bool opted_out = false;
+  TILLIT_RETURN_IF_ERROR(
+      access_->With(citizen_id, [&](vault::CitizenStore& store) -> Status {
+        TILLIT_ASSIGN_OR_RETURN(opted_out,
+                                ReadSwitch(store, kPrimaryOptOutKey));
+        return Status::Ok();
+      }));
+  return opted_out;
+}
+
+Status ConsentService::SetPrimaryUseOptOut(const std::string& citizen_id,
+                                           bool opted_out) {
+  std::vector<vault::DocumentWrite> writes = {{std::string(kSettingKind),
+                                               std::string(kPrimaryOptOutKey),
+                                               opted_out ? "true" : "false"}};
+  return access_->With(citizen_id, [&](vault::CitizenStore& store) {
+    return store.WriteDocuments(writes, nullptr, clock_->NowSeconds());
+  });
+}
+
 StatusOr<BreakGlass> ConsentService::OpenBreakGlass(
     const std::string& citizen_id, const std::string& provider_id,
-    std::string_view reason, int hours) {
+    std::string_view reason, int hours, const AdmitFn& admit) {
   if (!vault::IsValidId(provider_id, "p_")) {
     return Status::InvalidArgument("provider_id: not a provider id");
   }
@@ -259,7 +286,11 @@ StatusOr<BreakGlass> ConsentService::OpenBreakGlass(
   std::vector<vault::DocumentWrite> writes = {
       {std::string(kBreakGlassKind), "bg_" + rng_->Hex(16), doc}};
   TILLIT_RETURN_IF_ERROR(
-      access_->With(citizen_id, [&](vault::CitizenStore& store) {
+      access_->With(citizen_id, [&](vault::CitizenStore& store) -> Status {
+        if (admit) {
+          TILLIT_ASSIGN_OR_RETURN(CitizenPolicy policy, ReadPolicy(store));
+          TILLIT_RETURN_IF_ERROR(admit(policy));
+        }
         return store.WriteDocuments(writes, nullptr, bg.started);
       }));
   return bg;
@@ -269,6 +300,8 @@ StatusOr<CitizenPolicy> ConsentService::ReadPolicy(vault::CitizenStore& store) {
   CitizenPolicy policy;
   TILLIT_ASSIGN_OR_RETURN(policy.grants, ReadGrants(store));
   TILLIT_ASSIGN_OR_RETURN(policy.research_opt_out, ReadOptOut(store));
+  TILLIT_ASSIGN_OR_RETURN(policy.primary_use_opt_out,
+                          ReadSwitch(store, kPrimaryOptOutKey));
   TILLIT_ASSIGN_OR_RETURN(auto restrictions,
                           store.GetDocument(kSettingKind, kRestrictionsKey));
   if (restrictions) {

@@ -194,6 +194,28 @@ TEST_F(ConsentServiceTest, OptOutDeniesResearchAndLeavesTheCohort) {
             StatusCode::kNotFound);
 }
 
+TEST_F(ConsentServiceTest, PrimaryUseOptOutIsStoredAndReadIntoThePolicy) {
+  const std::string c = Citizen("p-46");
+  auto off = service_->GetPrimaryUseOptOut(c);
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_FALSE(*off);
+  ASSERT_TRUE(service_->SetPrimaryUseOptOut(c, true).ok());
+  EXPECT_TRUE(*service_->GetPrimaryUseOptOut(c));
+  auto policy = service_->LoadPolicy(c);
+  ASSERT_TRUE(policy.ok());
+  EXPECT_TRUE(policy->primary_use_opt_out);
+  // A switch apart from the research opt-out, and not in the research
+  // index: feasibility and cohorts do not see it.
+  EXPECT_FALSE(policy->research_opt_out);
+  EXPECT_FALSE(*service_->GetResearchOptOut(c));
+  ASSERT_TRUE(service_->SetPrimaryUseOptOut(c, false).ok());
+  EXPECT_FALSE(service_->LoadPolicy(c)->primary_use_opt_out);
+  EXPECT_EQ(service_->SetPrimaryUseOptOut(NewId('c', 9), true).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(service_->GetPrimaryUseOptOut(NewId('c', 9)).status().code(),
+            StatusCode::kNotFound);
+}
+
 TEST_F(ConsentServiceTest, FeasibilityReasonsNameTheClosestClause) {
   const std::string c = Citizen("p-5");
   ASSERT_TRUE(service_->AddGrant(c, ResearchGrant()).ok());
@@ -244,7 +266,8 @@ TEST_F(ConsentServiceTest, BreakGlassIsRecordedAndApplies) {
   ASSERT_EQ(policy->break_glass.size(), 1u);
   EXPECT_EQ(policy->break_glass[0].reason, "unconscious in the ER");
   Decision d;
-  ProviderRequest req{provider, kAllCategories, {}};
+  ProviderRequest req;
+  req.provider_id = provider;
   DecideProvider(*policy, req, kNow + 10, &d);
   EXPECT_TRUE(d.permit);
   EXPECT_TRUE(d.break_glass);

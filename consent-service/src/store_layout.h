@@ -18,6 +18,9 @@ inline constexpr std::string_view kBreakGlassKind = "break-glass";  // bg_…
 // row in the consent index (value "true").
 inline constexpr std::string_view kOptOutKey = "opt-out";
 inline constexpr std::string_view kRestrictionsKey = "restrictions";
+// Value "true" while the citizen opts out of primary use (EHDS Art 10);
+// only in the store: provider decisions read the citizen's own policy.
+inline constexpr std::string_view kPrimaryOptOutKey = "primary-use-opt-out";
 
 // The kind of the consent index in the registry (vault::Vault::ReadIndex).
 inline constexpr std::string_view kIndexKind = "consent";

@@ -254,7 +254,8 @@ void DecideProvider(const CitizenPolicy& policy, const ProviderRequest& request,
   Prepare(policy, out);
   const std::string_view provider = request.provider_id;
   const auto n = static_cast<uint32_t>(policy.grants.size());
-  for (uint32_t i = 0; i < n; ++i) {
+  if (policy.primary_use_opt_out) DenyAll(policy, Clause::kOptOut, out);
+  for (uint32_t i = 0; i < n && !policy.primary_use_opt_out; ++i) {
     const Grant& g = policy.grants[i];
     Reason reason{i, Clause::kRevoked, {}};
     if (IsRevoked(g)) {
@@ -297,7 +298,7 @@ void DecideProvider(const CitizenPolicy& policy, const ProviderRequest& request,
                   [&](const BreakGlass& b) {
                     return IsActiveBreakGlass(b, provider, now);
                   });
-  if (break_glass) {
+  if (break_glass && BreakGlassReaches(policy, request)) {
     out->permit = true;
     out->break_glass = true;
     out->scope.push_back(
@@ -305,6 +306,11 @@ void DecideProvider(const CitizenPolicy& policy, const ProviderRequest& request,
          static_cast<CategorySet>(request.categories & kAllCategories),
          request.data_period, false});
   }
+}
+
+bool BreakGlassReaches(const CitizenPolicy& policy,
+                       const ProviderRequest& request) {
+  return !policy.primary_use_opt_out || request.break_glass_despite_opt_out;
 }
 
 bool Releases(const CitizenPolicy& policy, const Decision& decision,

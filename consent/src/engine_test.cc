@@ -253,6 +253,66 @@ TEST(EngineTest, RestrictionsHideRecordsFromProvidersWithoutSayingSo) {
   EXPECT_TRUE(Releases(p, d, hidden.facts(), /*primary_use=*/false));
 }
 
+TEST(EngineTest, PrimaryUseOptOutDeniesEveryProviderGrantButNotResearch) {
+  CitizenPolicy p;
+  p.grants = {ProviderGrant(kP1, kLab), ResearchGrant(),
+              ProviderGrant("", kVitals)};  // any provider
+  ASSERT_TRUE(Provider(p, kP1).permit);
+  p.primary_use_opt_out = true;
+  for (const std::string& provider : {kP1, kP2}) {
+    const Decision d = Provider(p, provider);
+    EXPECT_FALSE(d.permit);
+    EXPECT_TRUE(d.permitting.empty());
+    EXPECT_TRUE(d.scope.empty());
+    ASSERT_EQ(d.reasons.size(), 3u);
+    for (uint32_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(d.reasons[i].grant, i);
+      EXPECT_EQ(d.reasons[i].clause, Clause::kOptOut);
+    }
+  }
+  // Research is governed by the research opt-out alone.
+  EXPECT_TRUE(Research(p).permit);
+  // Turning it off is immediate: the next decision permits again.
+  p.primary_use_opt_out = false;
+  EXPECT_TRUE(Provider(p, kP1).permit);
+}
+
+TEST(EngineTest, BreakGlassReachesAnOptedOutCitizenOnlyWhereTheSettingAllows) {
+  CitizenPolicy p;
+  p.grants = {ProviderGrant(kP1, kLab)};
+  p.grants[0].include_sensitive = true;
+  p.primary_use_opt_out = true;
+  p.break_glass = {{kP1, "emergency", kNow - 60, kNow + 3600}};
+  ProviderRequest req;
+  req.provider_id = kP1;
+  Decision allowed;
+  DecideProvider(p, req, kNow, &allowed);
+  EXPECT_TRUE(allowed.permit);
+  EXPECT_TRUE(allowed.break_glass);
+  // The grant itself does not apply, so sensitive records stay out.
+  EXPECT_TRUE(allowed.permitting.empty());
+  ASSERT_EQ(allowed.scope.size(), 1u);
+  EXPECT_EQ(allowed.scope[0].grant, UINT32_MAX);
+  Rec sensitive;
+  sensitive.sensitive = true;
+  EXPECT_FALSE(Releases(p, allowed, sensitive.facts(), true));
+  const Rec ordinary;
+  EXPECT_TRUE(Releases(p, allowed, ordinary.facts(), true));
+
+  req.break_glass_despite_opt_out = false;
+  Decision refused;
+  DecideProvider(p, req, kNow, &refused);
+  EXPECT_FALSE(refused.permit);
+  EXPECT_FALSE(refused.break_glass);
+  EXPECT_TRUE(refused.scope.empty());
+  // Without the opt-out the setting changes nothing.
+  p.primary_use_opt_out = false;
+  Decision plain;
+  DecideProvider(p, req, kNow, &plain);
+  EXPECT_TRUE(plain.permit);
+  EXPECT_TRUE(plain.break_glass);
+}
+
 TEST(EngineTest, BreakGlassPermitsWithoutAGrantAndOverridesRestrictions) {
   CitizenPolicy p;
   p.restrictions.categories = kLab;

@@ -287,6 +287,10 @@ OracleDecision OracleProvider(const CitizenPolicy& policy,
                               const ProviderRequest& req, int64_t now) {
   OracleDecision d;
   for (uint32_t i = 0; i < policy.grants.size(); ++i) {
+    if (policy.primary_use_opt_out) {
+      d.reasons.push_back({i, {Clause::kOptOut, {}}});
+      continue;
+    }
     const std::optional<Why> why =
         WhyNotProvider(policy.grants[i], req.provider_id, now, req.categories);
     if (why) {
@@ -302,7 +306,9 @@ OracleDecision OracleProvider(const CitizenPolicy& policy,
     const bool active = req.provider_id != "" &&
                         b.provider_id == req.provider_id && b.started <= now &&
                         now < b.expires && now < b.started + 24 * 3600;
-    if (active && !d.break_glass) {
+    const bool reaches =
+        !policy.primary_use_opt_out || req.break_glass_despite_opt_out;
+    if (active && reaches && !d.break_glass) {
       d.break_glass = true;
       d.permit = true;
       ScopePart part;
@@ -433,6 +439,7 @@ GeneratedCase MakeCase(GrantGenerator& gen) {
     if (gen.Chance(4)) Corrupt(gen, &c.policy.grants.back());
   }
   c.policy.research_opt_out = gen.Chance(6);
+  c.policy.primary_use_opt_out = gen.Chance(6);
   if (gen.Chance(40)) {
     c.policy.restrictions.categories = static_cast<CategorySet>(
         gen.Below(kAllCategories + 1) & gen.Below(kAllCategories + 1));
@@ -477,6 +484,7 @@ GeneratedCase MakeCase(GrantGenerator& gen) {
   c.provider.provider_id = gen.Chance(3) ? "" : gen.Pick(pools.providers);
   c.provider.categories = gen.Chance(30) ? kAllCategories : gen.AnyCategories();
   c.provider.data_period = AnyPeriod(gen);
+  c.provider.break_glass_despite_opt_out = gen.Chance(50);
 
   // `now` at a boundary some clause cares about, or anywhere near base.
   std::vector<int64_t> moments = {base, base + 86400, base - 86400};

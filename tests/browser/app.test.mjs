@@ -446,7 +446,7 @@ test('privacy budget: a statistics question shows on the sharing page and in the
   assert.ok(used[0].verified, 'and verified');
 });
 
-test('hiding a category from care providers, and opting out of research', async () => {
+test('hiding a category from care providers, opting out of research and of primary use', async () => {
   const path = `/v1/patients/${citizen}/records?category=lab-results&limit=5`;
   const seen = await api(demo.url, 'GET', path, tokens.provider);
   assert.equal(seen.status, 200, seen.text);
@@ -497,6 +497,34 @@ test('hiding a category from care providers, and opting out of research', async 
   await open(page, base, 'hide');
   await page.click(`button.unhide[data-record="${ref}"]`);
   await restricted(false);
+  assert.equal((await api(demo.url, 'GET', direct, tokens.provider)).status, 200);
+
+  // The primary-use opt-out: no care provider reaches the data while it is
+  // on (the demo lets break-glass through, and the page says so).
+  const primary = async (want) => {
+    for (let i = 0; i < 50; i += 1) {
+      const r = await api(demo.url, 'GET', '/v1/me/primary-use-opt-out', tokens.citizen);
+      if (r.json.opted_out === want) return;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.fail(`primary-use opt-out never became ${want}`);
+  };
+  await open(page, base, 'hide');
+  assert.equal(await page.$eval('#primary-use-opt-out', (el) => el.checked), false);
+  assert.match(await page.$eval('#primary-use-opt-out-does', (el) => el.textContent),
+    /emergency/);
+  await page.click('#primary-use-opt-out');
+  await primary(true);
+  assert.equal((await api(demo.url, 'GET', direct, tokens.provider)).status, 404);
+  await open(page, base, 'records');
+  await open(page, base, 'hide');
+  assert.equal(await page.$eval('#primary-use-opt-out', (el) => el.checked), true);
+  await checkPage('hide-opted-out');
+  await open(page, base, 'sharing');
+  await page.waitForSelector('#primary-opted-out-notice');
+  await open(page, base, 'hide');
+  await page.click('#primary-use-opt-out');
+  await primary(false);
   assert.equal((await api(demo.url, 'GET', direct, tokens.provider)).status, 200);
 });
 

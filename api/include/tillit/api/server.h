@@ -87,6 +87,12 @@ struct ServerOptions {
 
   size_t store_cache_size = 256;  // open citizen stores (with their keys)
 
+  // Whether a provider's break-glass reaches a citizen who opted out of
+  // primary use (EHDS Art 10 leaves it to national law; docs/CONSENT.md):
+  // true, the default, lets an emergency through; false makes the opt-out
+  // absolute, and opening a break-glass on such a citizen is refused.
+  bool break_glass_despite_opt_out = true;
+
   int64_t citizen_token_ttl = 30LL * 24 * 3600;
   int64_t principal_token_ttl = 365LL * 24 * 3600;
   int64_t enrollment_code_ttl = 72LL * 3600;

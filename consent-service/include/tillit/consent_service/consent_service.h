@@ -21,6 +21,7 @@
 #define TILLIT_CONSENT_SERVICE_CONSENT_SERVICE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -82,11 +83,21 @@ class ConsentService {
   Status SetResearchOptOut(const std::string& citizen_id, bool opted_out);
   StatusOr<bool> GetResearchOptOut(const std::string& citizen_id);
 
+  // --- primary-use opt-out (EHDS Art 10): while on, providers' decisions
+  // deny (consent::CitizenPolicy::primary_use_opt_out); effective at the
+  // next decision, like a revocation.
+  Status SetPrimaryUseOptOut(const std::string& citizen_id, bool opted_out);
+  StatusOr<bool> GetPrimaryUseOptOut(const std::string& citizen_id);
+
   // --- break-glass: a reason of 1..1000 bytes; lasts 24 hours (or less
-  // with `hours`).
+  // with `hours`). `admit`, if given, is called with the citizen's policy
+  // as it stands, under the same lock as the write, after the arguments
+  // were checked; its error is returned and nothing is written.
+  using AdmitFn = std::function<Status(const CitizenPolicy&)>;
   StatusOr<BreakGlass> OpenBreakGlass(const std::string& citizen_id,
                                       const std::string& provider_id,
-                                      std::string_view reason, int hours = 24);
+                                      std::string_view reason, int hours = 24,
+                                      const AdmitFn& admit = nullptr);
 
   // The citizen's whole policy, read now from their store.
   StatusOr<CitizenPolicy> LoadPolicy(const std::string& citizen_id);

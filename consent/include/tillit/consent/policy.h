@@ -206,6 +206,9 @@ struct CitizenPolicy {
   std::vector<Grant> grants;
   Restrictions restrictions;
   bool research_opt_out = false;
+  // EHDS Art 10: while on, no provider decision permits, except an active
+  // break-glass where ProviderRequest::break_glass_despite_opt_out allows.
+  bool primary_use_opt_out = false;
   std::vector<BreakGlass> break_glass;
 };
 
@@ -218,11 +221,16 @@ struct ProviderRequest {
   std::string provider_id;
   CategorySet categories = kAllCategories;
   Period data_period;
+  // The deployment's choice (EHDS Art 10 leaves it to national law):
+  // whether a provider's break-glass reaches a citizen who opted out of
+  // primary use.
+  bool break_glass_despite_opt_out = true;
 };
 
 // Why a grant did not permit: the first clause that failed, in this order.
 enum class Clause : uint8_t {
-  kOptOut,  // research opt-out is on (research requests only)
+  kOptOut,  // the citizen opted out: of research (research requests) or
+            // of primary use (provider requests)
   kRevoked,
   kExpired,
   kGrantee,
@@ -267,8 +275,16 @@ void DecideResearch(const CitizenPolicy& policy, const ResearchRequest& request,
 // Primary use: grants to this provider or any provider with purpose CC; an
 // active break-glass of this provider permits every category (restrictions
 // do not apply; sensitive records still need a grant that includes them).
+// A primary-use opt-out denies every grant (kOptOut); only break-glass
+// then permits, and only if request.break_glass_despite_opt_out.
 void DecideProvider(const CitizenPolicy& policy, const ProviderRequest& request,
                     int64_t now, Decision* out);
+
+// Whether a break-glass of the requesting provider may reach this citizen
+// at all: always, unless the citizen opted out of primary use and the
+// request says the deployment makes that opt-out absolute.
+bool BreakGlassReaches(const CitizenPolicy& policy,
+                       const ProviderRequest& request);
 
 // What the engine needs to know about one record.
 struct RecordFacts {

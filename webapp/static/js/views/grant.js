@@ -324,8 +324,8 @@ export async function render(main, ctx) {
     try {
       [preview, optedOut] = await Promise.all([
         ctx.api.post('/v1/me/consents/preview', grant),
-        research ? ctx.api.get('/v1/me/research-opt-out').then((r) => r?.opted_out === true,
-          () => false) : false,
+        ctx.api.get(research ? '/v1/me/research-opt-out' : '/v1/me/primary-use-opt-out')
+          .then((r) => r?.opted_out === true, () => false),
       ]);
     } catch (err) {
       if (seq !== reviewSeq) return;
@@ -351,6 +351,10 @@ export async function render(main, ctx) {
       h('td', { class: 'num', dataset: { count: String(by[c] || 0) } },
         formatNumber(by[c] || 0))));
     let studyPart = null;
+    if (!research && optedOut) {
+      studyPart = h('p', { class: 'notice', id: 'preview-primary-opted-out' },
+        t('grant.providers.optedOut'));
+    }
     if (research) {
       studyPart = [h('h3', {}, t('grant.studies.title')),
         optedOut ? h('p', { class: 'notice', id: 'preview-opted-out' }, t('grant.studies.optedOut'))

@@ -1,6 +1,7 @@
 // Hide and opt out: the kinds of records and the single records hidden
-// from care providers (restrictions, docs/CONSENT.md §4), and the research
-// opt-out switch (§2: every research decision denies while it is on).
+// from care providers (restrictions, docs/CONSENT.md §4), the primary-use
+// opt-out (no care provider's decision permits while it is on, EHDS Art 10)
+// and the research opt-out switch (§2: every research decision denies).
 import { updateRestrictions } from '../consent.js';
 import { CATEGORIES, typeLabel } from '../fhir.js';
 import { formatNumber, t } from '../i18n.js';
@@ -33,10 +34,11 @@ async function busy(control, fn) {
 }
 
 export async function render(main, ctx) {
-  const [summary, restrictions, optOut] = await Promise.all([
+  const [summary, restrictions, optOut, primaryOptOut] = await Promise.all([
     ctx.api.get('/v1/me'),
     ctx.api.get('/v1/me/restrictions'),
     ctx.api.get('/v1/me/research-opt-out'),
+    ctx.api.get('/v1/me/primary-use-opt-out'),
   ]);
   const counts = summary.by_category || {};
   let state = {
@@ -118,25 +120,35 @@ export async function render(main, ctx) {
   }
   renderRecords();
 
-  // --- research opt-out
-  const optInput = h('input', { type: 'checkbox', id: 'research-opt-out',
-    checked: optOut?.opted_out === true,
-    'aria-describedby': 'opt-out-does opt-out-does-not' });
-  const optOutMessage = h('div', { class: 'opt-out-status' });
-  optInput.addEventListener('change', async () => {
-    const want = optInput.checked;
-    optOutMessage.replaceChildren();
-    await busy(optInput, async () => {
-      try {
-        const r = await ctx.api.put('/v1/me/research-opt-out', { opted_out: want });
-        optInput.checked = r?.opted_out === true;
-        announce(t(optInput.checked ? 'hide.optOut.savedOn' : 'hide.optOut.savedOff'));
-      } catch (err) {
-        optInput.checked = !want;
-        optOutMessage.replaceChildren(errorBox(err));
-      }
+  // --- the two opt-outs: one switch each, saved as soon as it changes
+  function optOutSwitch(id, path, keys) {
+    const input = h('input', { type: 'checkbox', id, checked: false,
+      'aria-describedby': `${id}-does ${id}-does-not` });
+    const message = h('div', { class: 'opt-out-status' });
+    input.addEventListener('change', async () => {
+      const want = input.checked;
+      message.replaceChildren();
+      await busy(input, async () => {
+        try {
+          const r = await ctx.api.put(path, { opted_out: want });
+          input.checked = r?.opted_out === true;
+          announce(t(input.checked ? keys.savedOn : keys.savedOff));
+        } catch (err) {
+          input.checked = !want;
+          message.replaceChildren(errorBox(err));
+        }
+      });
     });
-  });
+    return { input, message };
+  }
+  const research = optOutSwitch('research-opt-out', '/v1/me/research-opt-out', {
+    savedOn: 'hide.optOut.savedOn', savedOff: 'hide.optOut.savedOff' });
+  research.input.checked = optOut?.opted_out === true;
+  const primary = optOutSwitch('primary-use-opt-out', '/v1/me/primary-use-opt-out', {
+    savedOn: 'hide.primaryOptOut.savedOn', savedOff: 'hide.primaryOptOut.savedOff' });
+  primary.input.checked = primaryOptOut?.opted_out === true;
+  const breakGlass = primaryOptOut?.break_glass === false
+    ? 'hide.primaryOptOut.breakGlassDenied' : 'hide.primaryOptOut.breakGlassAllowed';
 
   add(main, 
     h('h1', {}, t('hide.title')),
@@ -146,11 +158,19 @@ export async function render(main, ctx) {
       h('p', {}, t('hide.providers.research')),
       form,
       recordsTitle, recordsOut, recordsBox),
+    h('section', { class: 'card', 'aria-labelledby': 'primary-opt-out-title' },
+      h('h2', { id: 'primary-opt-out-title' }, t('hide.primaryOptOut.title')),
+      h('p', { id: 'primary-use-opt-out-does' }, t('hide.primaryOptOut.does'), ' ',
+        t(breakGlass)),
+      h('p', { id: 'primary-use-opt-out-does-not' }, t('hide.primaryOptOut.doesNot')),
+      h('div', { class: 'choice' }, primary.input,
+        h('label', { for: 'primary-use-opt-out' }, t('hide.primaryOptOut.label'))),
+      primary.message),
     h('section', { class: 'card', 'aria-labelledby': 'opt-out-title' },
       h('h2', { id: 'opt-out-title' }, t('hide.optOut.title')),
-      h('p', { id: 'opt-out-does' }, t('hide.optOut.does')),
-      h('p', { id: 'opt-out-does-not' }, t('hide.optOut.doesNot')),
-      h('div', { class: 'choice' }, optInput,
+      h('p', { id: 'research-opt-out-does' }, t('hide.optOut.does')),
+      h('p', { id: 'research-opt-out-does-not' }, t('hide.optOut.doesNot')),
+      h('div', { class: 'choice' }, research.input,
         h('label', { for: 'research-opt-out' }, t('hide.optOut.label'))),
-      optOutMessage));
+      research.message));
 }

@@ -54,28 +54,35 @@ function grantItem(ctx, g, nowMs) {
     out);
 }
 
-/** The research opt-out, or null when it cannot be read: the notice it
- * drives is advice beside the list, which must show regardless. */
-async function optedOut(ctx) {
+/** An opt-out (research or primary use), or null when it cannot be read:
+ * the notice it drives is advice beside the list, which must show
+ * regardless. */
+async function optedOut(ctx, path) {
   try {
-    const r = await ctx.api.get('/v1/me/research-opt-out');
+    const r = await ctx.api.get(path);
     return r && r.opted_out === true;
   } catch {
     return null;
   }
 }
 
+function optOutNotice(id, key, link) {
+  return h('p', { class: 'notice', id }, t(key), ' ', h('a', { href: '#/hide' }, t(link)));
+}
+
 export async function render(main, ctx) {
-  const [list, opted, budget] = await Promise.all([ctx.api.get('/v1/me/consents'),
-    optedOut(ctx), loadPrivacyBudget(ctx)]);
+  const [list, opted, primaryOpted, budget] = await Promise.all([
+    ctx.api.get('/v1/me/consents'), optedOut(ctx, '/v1/me/research-opt-out'),
+    optedOut(ctx, '/v1/me/primary-use-opt-out'), loadPrivacyBudget(ctx)]);
   const nowMs = Date.now();
   const grants = sortGrants(Array.isArray(list?.consents) ? list.consents : [], nowMs);
 
   add(main, 
     h('h1', {}, t('sharing.title')),
     h('p', {}, t('sharing.intro')),
-    opted ? h('p', { class: 'notice', id: 'opted-out-notice' }, t('sharing.optedOut'), ' ',
-      h('a', { href: '#/hide' }, t('sharing.optOutLink'))) : null,
+    primaryOpted ? optOutNotice('primary-opted-out-notice', 'sharing.primaryOptedOut',
+      'sharing.primaryOptOutLink') : null,
+    opted ? optOutNotice('opted-out-notice', 'sharing.optedOut', 'sharing.optOutLink') : null,
     h('p', {}, h('a', { href: '#/grant', class: 'button-link', id: 'new-grant' }, t('sharing.new'))),
     grants.length
       ? h('ul', { class: 'grants', id: 'grants', 'aria-label': t('sharing.listLabel') },
