@@ -53,16 +53,44 @@ CREATE INDEX IF NOT EXISTS records_by_type
   ON records (type, effective DESC, seq DESC);
 )sql";
 
+// Version 2: the earlier versions of records (EHDS Art 6 rectification).
+// A row is the whole replaced resource, as it was, and who replaced it.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS record_versions (
+  type          TEXT    NOT NULL,
+  id            TEXT    NOT NULL,
+  version       INTEGER NOT NULL,   -- 1 for the first stored
+  source        TEXT    NOT NULL,   -- who wrote this version
+  recorded_at   INTEGER NOT NULL,
+  superseded_at INTEGER NOT NULL,
+  superseded_by TEXT    NOT NULL,   -- the source of the replacement
+  note          TEXT    NOT NULL,   -- why, e.g. "rectification rr_..."
+  resource      TEXT    NOT NULL,
+  UNIQUE (type, id, version)
+);
+)sql";
+
+}  // namespace
+
 // A citizen store's schema history: step i takes version i to i + 1. A new
 // step is added here with a test on a directory made by
 // scripts/make_format_fixture.sh (docs/OPERATIONS.md).
-constexpr storage::SchemaStep kSteps[] = {
+constexpr storage::SchemaStep kCitizenStoreSteps[] = {
     // 0 to 1: the first schema. IF NOT EXISTS: a store an older tillit
     // made already has it, and is only stamped.
     [](storage::Database& db) { return db.Exec(kSchemaV1); },
+    // 1 to 2: record history.
+    [](storage::Database& db) { return db.Exec(kSchemaV2); },
 };
-static_assert(std::size(kSteps) == CitizenStore::kSchemaVersion);
-const storage::SchemaHistory kHistory{"citizen store", kSteps};
+static_assert(std::size(kCitizenStoreSteps) == CitizenStore::kSchemaVersion);
+
+std::span<const storage::SchemaStep> CitizenStoreSteps() {
+  return kCitizenStoreSteps;
+}
+
+namespace {
+
+const storage::SchemaHistory kHistory{"citizen store", kCitizenStoreSteps};
 
 std::string JoinCodes(const std::vector<std::string>& codes) {
   std::string out;
@@ -96,6 +124,18 @@ void BindRecord(storage::Statement& st, const fhir::ParsedResource& r,
       .Bind(7, now)
       .Bind(8, r.json)
       .Bind(9, JoinCodes(r.codes));
+}
+
+// Overwrites the stored (type, id) with `r`.
+Status Replace(storage::Database& db, const fhir::ParsedResource& r,
+               std::string_view source, int64_t now) {
+  TILLIT_ASSIGN_OR_RETURN(
+      storage::Statement update,
+      db.Prepare("UPDATE records SET category = ?3, effective = ?4, "
+                 "sensitive = ?5, source = ?6, updated_at = ?7, "
+                 "resource = ?8, codes = ?9 WHERE type = ?1 AND id = ?2"));
+  BindRecord(update, r, source, now);
+  return update.Run();
 }
 
 StoredRecord ReadRow(const storage::Statement& st) {
@@ -180,20 +220,92 @@ StatusOr<PutResult> CitizenStore::Put(
         ++result.unchanged;
         continue;
       }
-      TILLIT_ASSIGN_OR_RETURN(
-          storage::Statement update,
-          db_->Prepare(
-              "UPDATE records SET category = ?3, effective = ?4, "
-              "sensitive = ?5, source = ?6, updated_at = ?7, "
-              "resource = ?8, codes = ?9 WHERE type = ?1 AND id = ?2"));
-      BindRecord(update, r, source, now);
-      TILLIT_RETURN_IF_ERROR(update.Run());
+      TILLIT_RETURN_IF_ERROR(Supersede(r.type, r.id, source, "", now));
+      TILLIT_RETURN_IF_ERROR(Replace(*db_, r, source, now));
       ++result.written;
     }
   }
   if (result.written == 0) return result;  // nothing changed: no new generation
   TILLIT_RETURN_IF_ERROR(CommitWrite(txn, nullptr));
   return result;
+}
+
+Status CitizenStore::Supersede(std::string_view type, std::string_view id,
+                               std::string_view source, std::string_view note,
+                               int64_t now) {
+  TILLIT_ASSIGN_OR_RETURN(
+      storage::Statement keep,
+      db_->Prepare(
+          "INSERT INTO record_versions (type, id, version, source, "
+          "recorded_at, superseded_at, superseded_by, note, resource) "
+          "SELECT type, id, (SELECT coalesce(max(version), 0) + 1 FROM "
+          "record_versions WHERE type = ?1 AND id = ?2), source, updated_at, "
+          "?3, ?4, ?5, resource FROM records WHERE type = ?1 AND id = ?2"));
+  keep.Bind(1, type).Bind(2, id).Bind(3, now).Bind(4, source).Bind(5, note);
+  TILLIT_RETURN_IF_ERROR(keep.Run());
+  if (db_->Changes() != 1) return Status::NotFound("no such record");
+  return Status::Ok();
+}
+
+Status CitizenStore::Correct(const fhir::ParsedResource& corrected,
+                             std::string_view source, std::string_view note,
+                             std::span<const DocumentWrite> writes,
+                             const IndexUpdate* index, int64_t now) {
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
+  if (needs_schema_) {
+    TILLIT_RETURN_IF_ERROR(db_->MigrateInTransaction(kHistory));
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement existing,
+        db_->Prepare("SELECT resource FROM records WHERE type = ?1 AND "
+                     "id = ?2"));
+    existing.Bind(1, corrected.type).Bind(2, corrected.id);
+    TILLIT_ASSIGN_OR_RETURN(bool row, existing.Step());
+    if (!row) return Status::NotFound("no such record");
+    if (existing.ColumnText(0) == corrected.json) {
+      return Status::FailedPrecondition(
+          "the correction is identical to the stored record");
+    }
+  }
+  TILLIT_RETURN_IF_ERROR(
+      Supersede(corrected.type, corrected.id, source, note, now));
+  TILLIT_RETURN_IF_ERROR(Replace(*db_, corrected, source, now));
+  TILLIT_RETURN_IF_ERROR(WriteDocumentsIn(writes, index, now));
+  return CommitWrite(txn, index);
+}
+
+StatusOr<std::vector<RecordVersion>> CitizenStore::History(
+    std::string_view type, std::string_view id) {
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement exists,
+        db_->Prepare("SELECT 1 FROM records WHERE type = ?1 AND id = ?2"));
+    exists.Bind(1, type).Bind(2, id);
+    TILLIT_ASSIGN_OR_RETURN(bool row, exists.Step());
+    if (!row) return Status::NotFound("no such record");
+  }
+  TILLIT_ASSIGN_OR_RETURN(
+      storage::Statement st,
+      db_->Prepare("SELECT version, source, recorded_at, superseded_at, "
+                   "superseded_by, note, resource FROM record_versions "
+                   "WHERE type = ?1 AND id = ?2 ORDER BY version DESC"));
+  st.Bind(1, type).Bind(2, id);
+  std::vector<RecordVersion> out;
+  for (;;) {
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    RecordVersion v;
+    v.version = st.ColumnInt64(0);
+    v.source = std::string(st.ColumnText(1));
+    v.recorded_at = st.ColumnInt64(2);
+    v.superseded_at = st.ColumnInt64(3);
+    v.superseded_by = std::string(st.ColumnText(4));
+    v.note = std::string(st.ColumnText(5));
+    v.resource = std::string(st.ColumnText(6));
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 Status CitizenStore::CommitWrite(storage::Database::Transaction& txn,
@@ -232,6 +344,12 @@ Status CitizenStore::WriteDocuments(std::span<const DocumentWrite> writes,
   if (needs_schema_) {
     TILLIT_RETURN_IF_ERROR(db_->MigrateInTransaction(kHistory));
   }
+  TILLIT_RETURN_IF_ERROR(WriteDocumentsIn(writes, index, now));
+  return CommitWrite(txn, index);
+}
+
+Status CitizenStore::WriteDocumentsIn(std::span<const DocumentWrite> writes,
+                                      const IndexUpdate* index, int64_t now) {
   for (const DocumentWrite& w : writes) {
     if (w.value) {
       TILLIT_ASSIGN_OR_RETURN(
@@ -264,7 +382,7 @@ Status CitizenStore::WriteDocuments(std::span<const DocumentWrite> writes,
       TILLIT_RETURN_IF_ERROR(add.Run());
     }
   }
-  return CommitWrite(txn, index);
+  return Status::Ok();
 }
 
 StatusOr<std::optional<std::string>> CitizenStore::GetDocument(

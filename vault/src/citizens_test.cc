@@ -51,6 +51,88 @@ TEST_F(VaultTest, ListsNewestFirstWithFiltersAndPaging) {
             StatusCode::kNotFound);
 }
 
+// EHDS Art 6: a replaced version stays in the record's history.
+TEST_F(VaultTest, ReplacingARecordKeepsTheOldVersionInItsHistory) {
+  auto vault = InitVault();
+  auto imp =
+      vault->Import(Bundle("dddddddd-6666", 1).dump(), ImportFormat::kJson);
+  ASSERT_TRUE(imp.ok());
+  auto store = std::move(vault->OpenCitizen(imp->citizen_id)).value();
+  const std::string id = "dddddddd-obs-0";
+  auto before = store->Get("Observation", id);
+  ASSERT_TRUE(before.ok());
+  auto history = store->History("Observation", id);
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE(history->empty());
+  EXPECT_EQ(store->History("Observation", "nope").status().code(),
+            StatusCode::kNotFound);
+
+  // A provider's correction, with the request that asked for it updated in
+  // the same transaction.
+  nlohmann::json fixed = nlohmann::json::parse(before->resource);
+  fixed["valueQuantity"]["value"] = 61;
+  auto parsed = fhir::ParseFhirResource(fixed.dump());
+  ASSERT_TRUE(parsed.ok());
+  const int64_t generation = store->generation();
+  clock_.Advance(60);
+  std::vector<DocumentWrite> docs = {{"rectification", "rr_1", "accepted"}};
+  ASSERT_TRUE(store
+                  ->Correct(*parsed, "p_fixer", "rectification rr_1", docs,
+                            nullptr, clock_.NowSeconds())
+                  .ok());
+  EXPECT_EQ(store->generation(), generation + 1);
+  EXPECT_EQ(store->Get("Observation", id)->resource, parsed->json);
+  EXPECT_EQ(store->Get("Observation", id)->source, "p_fixer");
+  EXPECT_EQ(*store->GetDocument("rectification", "rr_1"),
+            std::optional<std::string>("accepted"));
+  EXPECT_EQ(store->Count().value(), 2);  // Patient + Observation
+
+  // Putting yet another version (a re-import) keeps the correction too.
+  fixed["valueQuantity"]["value"] = 62;
+  auto again = fhir::ParseFhirResource(fixed.dump());
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(store
+                  ->Put(std::span<const fhir::ParsedResource>(&*again, 1),
+                        "import", clock_.NowSeconds() + 1)
+                  .ok());
+  history = store->History("Observation", id);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].version, 2);  // newest first
+  EXPECT_EQ((*history)[0].source, "p_fixer");
+  EXPECT_EQ((*history)[0].superseded_by, "import");
+  EXPECT_EQ((*history)[0].note, "");
+  EXPECT_EQ((*history)[0].resource, parsed->json);
+  EXPECT_EQ((*history)[1].version, 1);
+  EXPECT_EQ((*history)[1].source, "import");
+  EXPECT_EQ((*history)[1].superseded_by, "p_fixer");
+  EXPECT_EQ((*history)[1].note, "rectification rr_1");
+  EXPECT_EQ((*history)[1].superseded_at, kNow + 60);
+  EXPECT_EQ((*history)[1].resource, before->resource);
+}
+
+TEST_F(VaultTest, ACorrectionThatChangesNothingOrHasNoRecordWritesNothing) {
+  auto vault = InitVault();
+  auto imp =
+      vault->Import(Bundle("eeeeeeee-7777", 1).dump(), ImportFormat::kJson);
+  ASSERT_TRUE(imp.ok());
+  auto store = std::move(vault->OpenCitizen(imp->citizen_id)).value();
+  auto current = store->Get("Observation", "eeeeeeee-obs-0");
+  ASSERT_TRUE(current.ok());
+  auto same = fhir::ParseFhirResource(current->resource);
+  ASSERT_TRUE(same.ok());
+  const int64_t generation = store->generation();
+  std::vector<DocumentWrite> docs = {{"rectification", "rr_1", "accepted"}};
+  EXPECT_EQ(store->Correct(*same, "p_x", "", docs, nullptr, kNow).code(),
+            StatusCode::kFailedPrecondition);
+  same->id = "other";
+  EXPECT_EQ(store->Correct(*same, "p_x", "", docs, nullptr, kNow).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store->generation(), generation);
+  EXPECT_FALSE(store->GetDocument("rectification", "rr_1")->has_value());
+  EXPECT_TRUE(store->History("Observation", "eeeeeeee-obs-0")->empty());
+}
+
 TEST_F(VaultTest, RolledBackCitizenFileIsRefused) {
   std::string id;
   {

@@ -15,6 +15,7 @@
 #include "tillit/testing/temp_dir.h"
 #include "tillit/vault/citizen_store.h"
 #include "tillit/vault/vault.h"
+#include "vault_internals.h"
 #include "vault_test.h"
 
 namespace tillit::vault {
@@ -207,6 +208,51 @@ TEST_F(CitizenStoreFormatTest, NewerStoreIsRefusedAndLeftAsItWas) {
                   future, CitizenStore::kSchemaVersion));
   EXPECT_EQ(VersionOf(path_, key_), future);
   EXPECT_EQ(Count(path_, key_, "SELECT count(*) FROM records"), 1);
+}
+
+// Version 1 had no record history: a store of that version upgrades to 2,
+// keeps its records, and from then on keeps what a correction replaced.
+TEST_F(CitizenStoreFormatTest, VersionOneStoreUpgradesToRecordHistory) {
+  const std::string id = "c_0123456789abcdef0123456789abcdef";
+  {
+    Database::Options o;
+    o.create = true;
+    auto db = Database::Open(path_, &key_, o, [](Database& d) {
+      return d.Migrate(storage::SchemaHistory{"citizen store",
+                                              CitizenStoreSteps().first(1)});
+    });
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    CitizenStore store(id, std::move(db).value(), 0, nullptr, kNow);
+    fhir::ParsedResource r;
+    r.type = "Observation";
+    r.id = "o1";
+    r.json = R"({"resourceType":"Observation","id":"o1"})";
+    ASSERT_TRUE(
+        store.Put(std::span<const fhir::ParsedResource>(&r, 1), "import", kNow)
+            .ok());
+  }
+  ASSERT_EQ(VersionOf(path_, key_), 1);
+  auto db = Open();
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ(VersionOf(path_, key_), CitizenStore::kSchemaVersion);
+  CitizenStore store(id, std::move(db).value(), 1, nullptr, kNow);
+  auto history = store.History("Observation", "o1");
+  ASSERT_TRUE(history.ok()) << history.status().ToString();
+  EXPECT_TRUE(history->empty());
+  fhir::ParsedResource fixed;
+  fixed.type = "Observation";
+  fixed.id = "o1";
+  fixed.json = R"({"resourceType":"Observation","id":"o1","status":"final"})";
+  ASSERT_TRUE(
+      store.Correct(fixed, "p_fixer", "rectification rr_1", {}, nullptr, kNow)
+          .ok());
+  history = store.History("Observation", "o1");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].source, "import");
+  EXPECT_EQ((*history)[0].superseded_by, "p_fixer");
+  EXPECT_EQ((*history)[0].resource,
+            R"({"resourceType":"Observation","id":"o1"})");
 }
 
 }  // namespace

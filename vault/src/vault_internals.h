@@ -35,6 +35,10 @@
 
 namespace tillit::vault {
 
+// The citizen store's schema steps (citizen_store.cc): step i takes version
+// i to i + 1. For the tests of an upgrade from an older version.
+std::span<const storage::SchemaStep> CitizenStoreSteps();
+
 // Associated data of the master secret's envelope in vault.json.
 inline constexpr std::string_view kMasterAd = "tillit/master/1";
 

@@ -7,7 +7,9 @@
 // refused on open.
 //
 // Records are FHIR R4 resources, unique by (type, id). Putting an identical
-// resource again changes nothing; putting a changed one replaces it.
+// resource again changes nothing; putting a changed one replaces it, and the
+// replaced version is kept in the record's history (EHDS Art 6: a corrected
+// record keeps what it said before), read with History.
 //
 // Thread-safety: not thread-safe; one user at a time.
 #ifndef TILLIT_VAULT_CITIZEN_STORE_H_
@@ -85,6 +87,17 @@ struct RecordFilter {
   size_t limit = 100;
 };
 
+// An earlier version of a record, kept when a write replaced it.
+struct RecordVersion {
+  int64_t version = 0;        // 1 for the first stored; the current is last+1
+  std::string source;         // who wrote this version ("import", ...)
+  int64_t recorded_at = 0;    // when this version was stored
+  int64_t superseded_at = 0;  // when it was replaced
+  std::string superseded_by;  // the source of the version that replaced it
+  std::string note;           // why, e.g. "rectification rr_..."; may be empty
+  std::string resource;       // FHIR JSON of this version
+};
+
 struct PutResult {
   size_t written = 0;                     // new or changed records
   size_t unchanged = 0;                   // identical to what was stored
@@ -101,7 +114,7 @@ class CitizenStore {
       std::function<Status(int64_t generation, const IndexUpdate* index)>;
 
   // The schema version this program writes (PRAGMA user_version).
-  static constexpr int64_t kSchemaVersion = 1;
+  static constexpr int64_t kSchemaVersion = 2;
 
   // The setup function for Database::Open: creates the schema of a new
   // file, upgrades an older one (each step in its own transaction), and
@@ -123,6 +136,19 @@ class CitizenStore {
   // Stores `resources` in one transaction: all or nothing.
   StatusOr<PutResult> Put(std::span<const fhir::ParsedResource> resources,
                           std::string_view source, int64_t now);
+
+  // Replaces the stored record with `corrected` (same type and id), keeps
+  // the replaced version in the record's history as superseded by `source`
+  // with `note`, and writes `writes` and `index` (as WriteDocuments) in the
+  // same transaction: all or nothing. NotFound if there is no such record;
+  // FailedPrecondition if `corrected` is identical to what is stored.
+  Status Correct(const fhir::ParsedResource& corrected, std::string_view source,
+                 std::string_view note, std::span<const DocumentWrite> writes,
+                 const IndexUpdate* index, int64_t now);
+  // The earlier versions of a record, newest first (empty if it was never
+  // replaced). NotFound if there is no such record.
+  StatusOr<std::vector<RecordVersion>> History(std::string_view type,
+                                               std::string_view id);
 
   // Changes whenever anything is committed to this store (Database::
   // ContentVersion): for caching what is derived from it.
@@ -167,6 +193,14 @@ class CitizenStore {
 
  private:
   StatusOr<std::map<std::string, int64_t>> CountBy(const char* sql);
+  // Copies the current version of (type, id) into its history, superseded
+  // now by `source` with `note` (inside the caller's transaction).
+  Status Supersede(std::string_view type, std::string_view id,
+                   std::string_view source, std::string_view note, int64_t now);
+  // The document and index writes of WriteDocuments, inside the caller's
+  // transaction.
+  Status WriteDocumentsIn(std::span<const DocumentWrite> writes,
+                          const IndexUpdate* index, int64_t now);
   // Bumps the generation inside `txn`, commits, then tells the sink.
   Status CommitWrite(storage::Database::Transaction& txn,
                      const IndexUpdate* index);
