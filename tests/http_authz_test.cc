@@ -113,6 +113,17 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       {"POST /v1/me/import", {citizens, SyntheticBundle(3), "", false}},
       {"GET /v1/me/records", {citizens, "", "?limit=2", false}},
       {"GET /v1/me/records/{type}/{id}", {{kOwner}, "", "", true}},
+      // The record is imported: the owner corrects it only by a request,
+      // and this server names nobody to answer those (409 for the owner).
+      {"PUT /v1/me/records/{type}/{id}", {{}, observation, "", true}},
+      {"GET /v1/me/records/{type}/{id}/history", {{kOwner}, "", "", true}},
+      {"POST /v1/me/records/{type}/{id}/rectification-requests",
+       {{}, R"({"reason": "not mine"})", "", true}},
+      {"GET /v1/rectification-requests",
+       {{kOwner, kOtherCitizen, kProviderNoGrant}, "", "", false}},
+      // An unknown request: nobody may decide it.
+      {"POST /v1/rectification-requests/{id}/decision",
+       {{}, R"({"decision": "decline", "reason": "no"})", "", false}},
       {"POST /v1/me/records", {citizens, observation, "", false}},
       {"GET /v1/me/export", {citizens, "", "", false}},
       {"GET /v1/me/consents", {citizens, "", "", false}},
@@ -180,6 +191,8 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
     if (path.find("/devices/") != std::string::npos)
       replace("{id}", "d_" + std::string(32, '0'));
     if (path.find("/studies/") != std::string::npos) replace("{id}", study_id);
+    if (path.find("/rectification-requests/") != std::string::npos)
+      replace("{id}", "rr_" + std::string(32, '0'));
     replace("{rid}", release_id);
     return path;
   };

@@ -807,12 +807,28 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
         Get("/v1/me/records/" + record, citizen), 200);
   check("GET", "/v1/me/records/{type}/{id}",
         Get("/v1/me/records/Observation/nothing-here", citizen), 404);
-  check("POST", "/v1/me/records",
-        Post("/v1/me/records",
-             R"({"resourceType":"Observation","status":"final",)"
-             R"("code":{"text":"mood"},"valueString":"good"})",
-             citizen),
-        201);
+  Reply mood = check("POST", "/v1/me/records",
+                     Post("/v1/me/records",
+                          R"({"resourceType":"Observation","status":"final",)"
+                          R"("code":{"text":"mood"},"valueString":"good"})",
+                          citizen),
+                     201);
+  const std::string mood_path =
+      "/v1/me/records/Observation/" + mood.Json().value("id", "");
+  check("PUT", "/v1/me/records/{type}/{id}",
+        Put(mood_path,
+            R"({"resourceType":"Observation","status":"final",)"
+            R"("code":{"text":"mood"},"valueString":"fine"})",
+            citizen),
+        200);
+  check("PUT", "/v1/me/records/{type}/{id}",
+        Put("/v1/me/records/" + record,
+            R"({"resourceType":")" + first.value("resourceType", "") +
+                R"(","status":"final","code":{"text":"x"}})",
+            citizen),
+        409);
+  check("GET", "/v1/me/records/{type}/{id}/history",
+        Get(mood_path + "/history", citizen), 200);
   check("GET", "/v1/me/export", Get("/v1/me/export", citizen), 200);
 
   // Citizen: consents, restrictions, opt-out.
@@ -871,6 +887,34 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
   check("GET", "/v1/patients/{citizen_id}/records",
         Get("/v1/patients/c_00000000000000000000000000000000/records", ptoken),
         404);
+
+  // Rectification of the record the provider pushed: it goes to them.
+  Reply asked =
+      check("POST", "/v1/me/records/{type}/{id}/rectification-requests",
+            Post("/v1/me/records/Observation/bp-1/rectification-requests",
+                 R"({"reason":"that was not my blood pressure"})", citizen),
+            201);
+  check("POST", "/v1/me/records/{type}/{id}/rectification-requests",
+        Post("/v1/me/records/Observation/bp-1/rectification-requests",
+             R"({"reason":"again"})", citizen),
+        409);
+  check("GET", "/v1/rectification-requests",
+        Get("/v1/rectification-requests", ptoken), 200);
+  check("POST", "/v1/rectification-requests/{id}/decision",
+        Post("/v1/rectification-requests/" + asked.Json().value("id", "") +
+                 "/decision",
+             R"({"decision":"accept","resource":{"resourceType":)"
+             R"("Observation","status":"entered-in-error",)"
+             R"("code":{"text":"blood pressure"}}})",
+             ptoken),
+        200);
+  check("POST", "/v1/rectification-requests/{id}/decision",
+        Post("/v1/rectification-requests/" + asked.Json().value("id", "") +
+                 "/decision",
+             R"({"decision":"decline","reason":"decided already"})", ptoken),
+        404);
+  check("GET", "/v1/rectification-requests",
+        Get("/v1/rectification-requests", citizen), 200);
 
   // Researcher.
   Reply study = check(

@@ -18,6 +18,9 @@ Api::Api(vault::Vault* v, const ServerOptions& o,
       consent_(v, o.clock, o.rng, &stores_),
       policies_(o.store_cache_size),
       devices_(v, o.rng),
-      privacy_(std::move(ledger)) {}
+      privacy_(std::move(ledger)),
+      rectifications_(
+          v, o.clock, o.rng, &stores_,
+          consent::RectificationOptions{o.rectification_provider, 50}) {}
 
 }  // namespace tillit::api::internal

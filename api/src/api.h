@@ -6,7 +6,8 @@
 //   citizen data    vault(); stores(), the open citizen stores; policies(),
 //                   their parsed consent; consent(), grants, restrictions,
 //                   studies and researchers; devices(), paired devices;
-//                   privacy(), the privacy-budget ledger of aggregates
+//                   privacy(), the privacy-budget ledger of aggregates;
+//                   rectifications(), requests to correct records
 //   operations      metrics(), server_log()
 //
 // What only the server uses to admit a request (rate limiters, the nonces
@@ -28,6 +29,7 @@
 #include "tillit/audit/audit_log.h"
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/consent_service/policy_cache.h"
+#include "tillit/consent_service/rectification.h"
 #include "tillit/research/privacy_ledger.h"
 #include "tillit/vault/store_cache.h"
 #include "tillit/vault/vault.h"
@@ -53,6 +55,7 @@ class Api {
   consent::ConsentService& consent() { return consent_; }
   DeviceRegistry& devices() { return devices_; }
   research::PrivacyLedger& privacy() { return *privacy_; }
+  consent::Rectifications& rectifications() { return rectifications_; }
 
   Metrics& metrics() { return metrics_; }
   ServerLog& server_log() { return server_log_; }
@@ -68,6 +71,7 @@ class Api {
   consent::PolicyCache policies_;
   DeviceRegistry devices_;
   std::unique_ptr<research::PrivacyLedger> privacy_;
+  consent::Rectifications rectifications_;
 };
 
 }  // namespace tillit::api::internal

@@ -66,6 +66,8 @@ Status Import(Api& api, Call& call);
 Status ListRecords(Api& api, Call& call);
 Status AddRecord(Api& api, Call& call);
 Status ReadRecord(Api& api, Call& call);
+Status CorrectRecord(Api& api, Call& call);
+Status RecordHistory(Api& api, Call& call);
 Status Export(Api& api, Call& call);
 
 // handlers_citizen_consents.cc

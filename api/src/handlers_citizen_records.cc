@@ -13,6 +13,7 @@
 #include "call.h"
 #include "cursor.h"
 #include "handlers_citizen.h"
+#include "source_tag.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/hash.h"
 
@@ -20,9 +21,6 @@ namespace tillit::api::internal::citizen {
 namespace {
 
 constexpr size_t kExportPage = 500;
-
-// The tag SPEC §3 puts on records the citizen entered.
-constexpr const char* kSourceSystem = "https://tillit.health/source";
 
 // A FHIR resource type name: an upper-case letter, then letters.
 bool IsResourceType(std::string_view s) {
@@ -191,13 +189,10 @@ StatusOr<std::string> IdempotentRecordId(Api& api, const std::string& citizen,
   return crypto::HexEncode(std::span<const uint8_t>(d.data(), 16));
 }
 
-// The citizen's resource with the vault's id and the citizen-entered tag
-// (any other claim to the source system is dropped: only the vault says
-// where a record came from). With an idempotency key the id is derived from
-// it; otherwise it is random.
-StatusOr<std::string> CitizenResource(
-    Api& api, Call& call, const std::optional<std::string>& idempotency_key) {
-  TILLIT_ASSIGN_OR_RETURN(json r, call.Json());
+// `r` checked as a citizen's record, with the citizen-entered tag (any
+// other claim to the source system is dropped: only the vault says where a
+// record came from). Its id is the caller's to set.
+StatusOr<json> AsCitizensRecord(json r) {
   if (!r.is_object())
     return Status::InvalidArgument("the body must be one FHIR resource");
   if (!r.contains("resourceType") || !r["resourceType"].is_string())
@@ -209,8 +204,6 @@ StatusOr<std::string> CitizenResource(
   if (type == "Patient")
     return Status::InvalidArgument(
         "resourceType: the Patient record comes with an import");
-  if (r.contains("id"))
-    return Status::InvalidArgument("id: assigned by the vault");
   if (r.contains("meta") && !r["meta"].is_object())
     return Status::InvalidArgument("meta: must be an object");
   json& meta = r["meta"];
@@ -228,6 +221,18 @@ StatusOr<std::string> CitizenResource(
                   {"code", "citizen"},
                   {"display", "Entered by the citizen"}});
   meta["tag"] = std::move(tags);
+  return r;
+}
+
+// The citizen's new resource with the vault's id: derived from the
+// idempotency key when there is one, otherwise random.
+StatusOr<std::string> CitizenResource(
+    Api& api, Call& call, const std::optional<std::string>& idempotency_key) {
+  TILLIT_ASSIGN_OR_RETURN(json body, call.Json());
+  if (body.is_object() && body.contains("id"))
+    return Status::InvalidArgument("id: assigned by the vault");
+  TILLIT_ASSIGN_OR_RETURN(json r, AsCitizensRecord(std::move(body)));
+  const std::string type = r["resourceType"].get<std::string>();
   if (idempotency_key) {
     TILLIT_ASSIGN_OR_RETURN(
         r["id"],
@@ -288,6 +293,83 @@ Status AddRecord(Api& api, Call& call) {
   call.res.set_header("Location",
                       "/v1/me/records/" + parsed.type + "/" + parsed.id);
   call.ReplyText(std::move(parsed.json), "application/fhir+json", 201);
+  return Status::Ok();
+}
+
+// PUT /v1/me/records/{type}/{id}: the citizen corrects a record they
+// entered; the replaced version stays in its history. Records from anyone
+// else are corrected by a rectification request (handlers_rectification.cc).
+Status CorrectRecord(Api& api, Call& call) {
+  const std::string type = call.Param("type");
+  const std::string id = call.Param("id");
+  TILLIT_ASSIGN_OR_RETURN(json body, call.Json());
+  if (body.is_object() && body.contains("resourceType") &&
+      body["resourceType"] != type) {
+    return Status::InvalidArgument("resourceType: must be " + type);
+  }
+  if (body.is_object() && body.contains("id") && body["id"] != id)
+    return Status::InvalidArgument("id: must be " + id);
+  TILLIT_ASSIGN_OR_RETURN(json r, AsCitizensRecord(std::move(body)));
+  r["id"] = id;
+  TILLIT_ASSIGN_OR_RETURN(fhir::ParsedResource parsed,
+                          fhir::ParseFhirResource(r.dump(
+                              -1, ' ', false, json::error_handler_t::strict)));
+  TILLIT_RETURN_IF_ERROR(api.stores().With(
+      call.who().id, [&](vault::CitizenStore& store) -> Status {
+        TILLIT_ASSIGN_OR_RETURN(vault::StoredRecord current,
+                                store.Get(type, id));
+        if (current.source != "citizen") {
+          return Status::FailedPrecondition(
+              "only records you entered are corrected directly: ask for a "
+              "correction with POST /v1/me/records/" +
+              type + "/" + id + "/rectification-requests");
+        }
+        // The same content, whatever the order of its members: as is.
+        if (json::parse(current.resource, nullptr, false) == r) {
+          return Status::Ok();
+        }
+        audit::AuditEntry e = Entry("records.correct", call);
+        e.categories = {std::string(fhir::CategoryName(parsed.category))};
+        if (current.category != parsed.category) {
+          e.categories.emplace_back(fhir::CategoryName(current.category));
+        }
+        TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
+        return store.Correct(parsed, "citizen", "", {}, nullptr, api.Now());
+      }));
+  call.ReplyText(std::move(parsed.json), "application/fhir+json");
+  return Status::Ok();
+}
+
+// GET /v1/me/records/{type}/{id}/history: the earlier versions, newest
+// first.
+Status RecordHistory(Api& api, Call& call) {
+  std::vector<vault::RecordVersion> versions;
+  fhir::Category category = fhir::Category::kOther;
+  TILLIT_RETURN_IF_ERROR(api.stores().With(
+      call.who().id, [&](vault::CitizenStore& store) -> Status {
+        TILLIT_ASSIGN_OR_RETURN(
+            vault::StoredRecord current,
+            store.Get(call.Param("type"), call.Param("id")));
+        category = current.category;
+        TILLIT_ASSIGN_OR_RETURN(
+            versions, store.History(call.Param("type"), call.Param("id")));
+        return Status::Ok();
+      }));
+  audit::AuditEntry e = Entry("records.history", call);
+  e.categories = {std::string(fhir::CategoryName(category))};
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
+  json out = json::array();
+  for (const vault::RecordVersion& v : versions) {
+    out.push_back({{"version", v.version},
+                   {"source", v.source},
+                   {"recorded_at", v.recorded_at},
+                   {"superseded_at", v.superseded_at},
+                   {"superseded_by", v.superseded_by},
+                   {"note", v.note},
+                   {"resource", json::parse(v.resource, nullptr, false)}});
+  }
+  call.Reply({{"record", call.Param("type") + "/" + call.Param("id")},
+              {"versions", std::move(out)}});
   return Status::Ok();
 }
 

@@ -19,12 +19,12 @@
 #include "call.h"
 #include "cursor.h"
 #include "route.h"
+#include "source_tag.h"
 #include "tillit/fhir/fhir.h"
 
 namespace tillit::api::internal {
 namespace {
 
-constexpr char kSourceSystem[] = "https://tillit.health/source";
 constexpr size_t kDefaultLimit = 100;
 constexpr size_t kMaxLimit = 1000;
 constexpr size_t kMaxReasonBytes = 1000;
@@ -310,7 +310,8 @@ Status ReadRecord(Api& api, Call& call) {
   return Status::Ok();
 }
 
-// Replaces any source tag of `resource` with the provider's.
+// Replaces any source tag of `resource` with the provider's; a Patient is
+// the vault's own and is never pushed.
 Status TagResource(json& resource, const std::string& provider,
                    const std::string& where) {
   if (!resource.is_object())
@@ -320,24 +321,7 @@ Status TagResource(json& resource, const std::string& provider,
     return Status::InvalidArgument(where +
                                    ": a Patient resource cannot be pushed");
   }
-  json& meta = resource["meta"];
-  if (meta.is_null()) meta = json::object();
-  if (!meta.is_object())
-    return Status::InvalidArgument(where + ": meta must be an object");
-  json& tags = meta["tag"];
-  if (tags.is_null()) tags = json::array();
-  if (!tags.is_array())
-    return Status::InvalidArgument(where + ": meta.tag must be an array");
-  json kept = json::array();
-  for (json& t : tags) {
-    const bool source = t.is_object() && t.contains("system") &&
-                        t["system"].is_string() && t["system"] == kSourceSystem;
-    if (!source) kept.push_back(std::move(t));
-  }
-  kept.push_back(
-      {{"system", kSourceSystem}, {"code", "provider"}, {"display", provider}});
-  tags = std::move(kept);
-  return Status::Ok();
+  return TagAsProviders(resource, provider, where);
 }
 
 // Tags every resource of a single resource or a Bundle.

@@ -41,6 +41,7 @@ std::vector<Route> CitizenRoutes();
 std::vector<Route> ProviderRoutes();
 std::vector<Route> ResearchRoutes();
 std::vector<Route> AuditRoutes();
+std::vector<Route> RectificationRoutes();
 
 // Metrics and the access log count a request under its route's index in
 // RouteTable(), or under one of these two past its end.

@@ -49,7 +49,7 @@ bool IsParam(const std::string& segment) {
 std::vector<Route> BuildTable() {
   std::vector<Route> table;
   for (auto part : {PublicRoutes, AdminRoutes, CitizenRoutes, ProviderRoutes,
-                    ResearchRoutes, AuditRoutes}) {
+                    ResearchRoutes, AuditRoutes, RectificationRoutes}) {
     for (Route& r : part()) {
       r.segments = Split(r.info.path);
       table.push_back(std::move(r));

@@ -288,6 +288,8 @@ TEST_F(CliTest, ServeUsageErrors) {
       {"--log-format", "JSON"},
       {"--opt-out-break-glass", "maybe"},
       {"--opt-out-break-glass", "Allow"},
+      {"--rectification-provider", "records-office"},
+      {"--rectification-provider", "c_00000000000000000000000000000000"},
       {"--tls-cert", "c.pem"},
       {"--tls-key", "k.pem"},
       {"--json"},

@@ -349,14 +349,17 @@ Every run issues fresh tokens, valid 7 days and shown only then: admin,
 one citizen (among those who granted any provider), provider, researcher
 and auditor. Then, unless --no-serve, it serves the HTTP API like
 `tillit serve` on --listen (default 127.0.0.1:8080; port 0 = any free
-port) and prints the URL; the citizen web app's URL (URL/app/) with a
+port), with the demo hospital answering citizens' requests to correct
+imported records (serve's --rectification-provider), and prints the URL;
+the citizen web app's URL (URL/app/) with a
 one-time code, valid 7 days, that pairs a browser with the citizen;
 `curl` lines to try; three bash lines that make a research release of the
 study, download it and open it with `tillit decrypt` and the demo key;
 and four that pair a phone with the mobile bridge's reference app
 (build/mobile-bridge/tillit-app) using another one-time enrollment code
 for the citizen, queue a reading, sync it and verify the access log. It
-serves until SIGTERM or Ctrl-C. --quiet logs only errors. --json prints
+serves until SIGTERM or Ctrl-C. --quiet logs only errors; --listen and
+--quiet are for serving and are refused with --no-serve. --json prints
 one object with "url", "app" ({"url", "pairing_code"}), "tokens", the
 ids, "curl", "release", "enrollment_code", "phone" and what was stored,
 then serves.
@@ -480,6 +483,9 @@ int CmdDemo(int argc, char** argv, Io& io) {
       DemoRegistrant(*vault, "provider", kDemoProvider, "Demo Region", &audit);
   if (!provider.ok()) return fail(provider.status());
   principals["provider"] = std::move(*provider);
+  // The demo's hospital also answers requests to correct imported records
+  // (in a region, the operator names its records office).
+  server_options.rectification_provider = principals["provider"].id;
   auto auditor = DemoRegistrant(*vault, "auditor", kDemoAuditor,
                                 "Demo Supervisory Authority", &audit);
   if (!auditor.ok()) return fail(auditor.status());

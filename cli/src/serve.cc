@@ -108,6 +108,13 @@ Status ServerFlags(const Args& a, const std::string& default_listen,
                                      ": allow or deny");
     }
   }
+  if (auto provider = a.Get("rectification-provider")) {
+    if (!vault::IsValidId(*provider, "p_")) {
+      return Status::InvalidArgument(a.Origin("rectification-provider") +
+                                     ": a provider id (p_ and 32 hex digits)");
+    }
+    o->rectification_provider = *provider;
+  }
   const bool cert = a.Get("tls-cert").has_value();
   const bool key = a.Get("tls-key").has_value();
   if (cert != key) {
@@ -181,6 +188,7 @@ const char kServeHelp[] =
                     [--max-body BYTES] [--cache N] [--rate N] [--quiet]
                     [--log-format text|json]
                     [--opt-out-break-glass allow|deny]
+                    [--rectification-provider PROVIDER_ID]
                     [--key-file FILE] [--passphrase-stdin]
 
 Serves the HTTP API (SPEC section 7) on HOST:PORT (default 127.0.0.1:8443;
@@ -207,12 +215,18 @@ flight, prints `stopped` and exits 0.
                        citizen who opted out of primary use (EHDS Art 10
                        leaves it to national law): allow (default) or
                        deny, which makes the opt-out absolute
+--rectification-provider PROVIDER_ID
+                       the care provider (p_...) who answers citizens'
+                       requests to correct imported records (EHDS Art 6),
+                       for example the region's records office; without
+                       it such requests are refused (409). A record a
+                       provider pushed always goes to that provider
 
 The configuration file (the Debian package's is /etc/tillit/tillit.conf)
 holds `key = value` lines, blank lines and `#` comment lines. A key is an
 option's name without the dashes (listen, data, key-file, tls-cert,
 tls-key, threads, max-body, cache, rate, log-format,
-opt-out-break-glass); a flag (quiet,
+opt-out-break-glass, rectification-provider); a flag (quiet,
 passphrase-stdin) takes true or false. Values are written without quotes;
 each key once. The file acts as if its lines were flags written before the
 command line's: a flag on the command line wins, and the file's data and
@@ -247,6 +261,7 @@ Args ServeArgs() {
       .Option("rate")
       .Option("log-format")
       .Option("opt-out-break-glass")
+      .Option("rectification-provider")
       .Flag("quiet");
   return a;
 }

@@ -35,6 +35,8 @@ TEST_F(CliTest, ServeConfigFileProblemsAreUsageErrors) {
       {"log-format = yaml\n", "log-format (FILE line 1): text or json"},
       {"opt-out-break-glass = no\n",
        "opt-out-break-glass (FILE line 1): allow or deny"},
+      {"rectification-provider = p_1\n",
+       "rectification-provider (FILE line 1): a provider id"},
       {"max-body = 10\n", "max-body (FILE line 1): 1024 to 2^40 bytes"},
       {"cache = 0\n", "cache (FILE line 1): 1 to 100000"},
       {"rate = fast\n", "rate (FILE line 1): requests per second"},

@@ -92,6 +92,12 @@ struct ServerOptions {
   // true, the default, lets an emergency through; false makes the opt-out
   // absolute, and opening a break-glass on such a citizen is refused.
   bool break_glass_despite_opt_out = true;
+  // Who answers a citizen's request to correct an imported record (EHDS
+  // Art 6; a regional choice, docs/CONSENT.md): a provider id (p_…), for
+  // example the region's records office. Empty: imported records cannot
+  // be rectified through tillit (the request is refused with 409). A
+  // record a provider pushed always goes to that provider.
+  std::string rectification_provider;
 
   int64_t citizen_token_ttl = 30LL * 24 * 3600;
   int64_t principal_token_ttl = 365LL * 24 * 3600;
