@@ -160,6 +160,202 @@ test('adding a reading: a bad value is refused in the form, a good one shows in 
   assert.equal((await api(demo.url, 'GET', '/v1/me', tokens.citizen)).json.records, before + 1);
 });
 
+// Corrections (EHDS Art 6). `tillit demo` names its care provider as the
+// one who answers requests to correct imported records; the provider's
+// answer is given here through the API with its token.
+const SOURCE = 'https://tillit.health/source';
+
+function sourceTag(r) {
+  return (r.meta?.tag || []).find((x) => x && x.system === SOURCE)?.code || '';
+}
+
+async function decide(id, body) {
+  const r = await api(demo.url, 'POST', `/v1/rectification-requests/${encodeURIComponent(id)}/decision`,
+    tokens.provider, body);
+  assert.equal(r.status, 200, r.text);
+  return r.json;
+}
+
+async function requestFor(ref) {
+  const r = await api(demo.url, 'GET', '/v1/rectification-requests', tokens.citizen);
+  assert.equal(r.status, 200, r.text);
+  return r.json.requests.find((x) => x.record === ref);
+}
+
+/** Reloads the page and waits for the view to render again. */
+async function reload() {
+  await page.reload();
+  await page.waitForFunction(() => !document.querySelector('main .loading') &&
+    document.querySelector('main h1'));
+}
+
+const num = (n) => new Intl.NumberFormat('en-GB', { maximumFractionDigits: 2 }).format(n);
+// A quantity as the record page writes it (js/fhir.js recordValue).
+const quantity = (q) => `${num(q.value)}${q.unit || q.code ? ` ${q.unit || q.code}` : ''}`;
+
+test('rectification: an imported record, a correction asked for, accepted by the care provider', async () => {
+  const listed = (await api(demo.url, 'GET', '/v1/me/records?category=vital-signs&type=Observation&limit=200',
+    tokens.citizen)).json.records;
+  const imported = listed.filter((r) => !sourceTag(r) && typeof r.valueQuantity?.value === 'number');
+  assert.ok(imported.length >= 2, 'the demo citizen has imported measurements');
+  const [rec, other] = imported;
+  const ref = `${rec.resourceType}/${rec.id}`;
+
+  await open(page, base, `record/${rec.resourceType}/${rec.id}`);
+  assert.equal(await page.$('#record-history'), null, 'no earlier versions yet');
+  assert.equal(await page.$('#edit-record'), null, 'an imported record has no Edit');
+  await page.click('#ask-correction');
+  await page.waitForSelector('#fix-reason');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'fix-reason');
+  const reason = `The value ${num(rec.valueQuantity.value)} is wrong: it was ${num(rec.valueQuantity.value + 1)}.`;
+  await page.type('#fix-reason', reason);
+  await checkPage('rectification-ask');
+  // Empty, then over the limit in bytes (though not in characters): refused in the form.
+  const setReason = (text) => page.$eval('#fix-reason', (el, v) => {
+    el.value = v;
+    el.dispatchEvent(new Event('input'));
+  }, text);
+  await setReason('');
+  await page.click('#fix-send');
+  await page.waitForSelector('#fix-reason-error:not(:empty)');
+  await setReason('å'.repeat(501));
+  assert.equal(await page.$eval('#fix-reason-count', (el) => el.textContent), '1,002 of 1,000 bytes used.');
+  await page.click('#fix-send');
+  await page.waitForFunction(() => /too long/.test(document.querySelector('#fix-reason-error')?.textContent));
+  assert.equal(await requestFor(ref), undefined, 'nothing was sent');
+  await setReason(reason);
+  await page.click('#fix-send');
+  await page.waitForSelector('#fix-pending, #fix-form .error');
+  const refused = await page.$eval('#fix-form .error', (el) => el.textContent).catch(() => null);
+  assert.equal(refused, null, 'the request was refused');
+  assert.match(await page.$eval('#fix-pending', (el) => el.textContent), /has not answered yet/);
+
+  const asked = await requestFor(ref);
+  assert.ok(asked, 'the request is stored');
+  assert.equal(asked.status, 'pending');
+  assert.equal(asked.reason, reason);
+  assert.equal(asked.provider, demo.info.provider_id);
+  const item = `#fix-record-requests li[data-request-id="${asked.id}"]`;
+  assert.equal(await page.$eval(item, (li) => li.dataset.status), 'pending');
+  await checkPage('rectification-pending');
+  // Asking again while one waits is refused.
+  const again = await api(demo.url, 'POST', `/v1/me/records/${ref}/rectification-requests`, tokens.citizen,
+    { reason: 'Again' });
+  assert.equal(again.status, 409, again.text);
+
+  // The care provider accepts it with the corrected record.
+  const value = Math.round((rec.valueQuantity.value + 1) * 10) / 10;
+  const corrected = { ...rec, valueQuantity: { ...rec.valueQuantity, value } };
+  await decide(asked.id, { decision: 'accept', resource: corrected });
+  assert.equal((await requestFor(ref)).status, 'accepted');
+
+  await reload();
+  await page.waitForSelector(`${item}[data-status=accepted]`);
+  assert.match(await page.$eval(item, (li) => li.textContent), /Accepted on .*The record was corrected/);
+  assert.equal(await page.$('#fix-pending'), null, 'nothing waits any more');
+  assert.ok(await page.$('#ask-correction'), 'another correction can be asked for');
+  const shownValue = await page.$$eval('.view > .details dd', (dds) => dds.map((d) => d.textContent));
+  assert.ok(shownValue.includes(quantity(corrected.valueQuantity)),
+    `the corrected value ${quantity(corrected.valueQuantity)}: ${shownValue}`);
+  await page.click('#toggle-raw');
+  assert.equal(JSON.parse(await page.$eval('#raw-json', (el) => el.textContent)).valueQuantity.value, value);
+
+  const history = await api(demo.url, 'GET', `/v1/me/records/${ref}/history`, tokens.citizen);
+  assert.equal(history.status, 200, history.text);
+  assert.equal(history.json.versions.length, 1);
+  const versions = await page.$$eval('#record-history li.version', (lis) => lis.map((li) => ({
+    request: li.dataset.request, text: li.textContent,
+    values: [...li.querySelectorAll('dd')].map((d) => d.textContent) })));
+  assert.equal(versions.length, 1, 'one earlier version');
+  assert.equal(versions[0].request, asked.id);
+  assert.ok(versions[0].text.includes(`by care provider ${demo.info.provider_id}`), versions[0].text);
+  assert.ok(versions[0].text.includes(`a correction you asked for (request ${asked.id})`), versions[0].text);
+  assert.ok(versions[0].values.includes(quantity(rec.valueQuantity)),
+    `the earlier value ${quantity(rec.valueQuantity)}: ${versions[0].values}`);
+  await checkPage('rectification-accepted');
+
+  // Another record: the form is open when a request for it arrives from
+  // elsewhere; the refusal says one is waiting. The care provider declines.
+  const otherRef = `${other.resourceType}/${other.id}`;
+  await open(page, base, `record/${other.resourceType}/${other.id}`);
+  await page.click('#ask-correction');
+  await page.type('#fix-reason', 'The date is wrong.');
+  const direct = await api(demo.url, 'POST', `/v1/me/records/${otherRef}/rectification-requests`,
+    tokens.citizen, { reason: 'Asked from another device.' });
+  assert.equal(direct.status, 201, direct.text);
+  assert.equal(direct.json.status, 'pending');
+  await page.click('#fix-send');
+  await page.waitForSelector('#fix-form .error');
+  assert.match(await page.$eval('#fix-form .error', (el) => el.textContent),
+    /already asked for a correction of this record/);
+  const answer = 'The value is right as measured.';
+  await decide(direct.json.id, { decision: 'decline', reason: answer });
+
+  await open(page, base, 'records');
+  const listItem = (id) => `#fix-requests li[data-request-id="${id}"]`;
+  await page.waitForSelector(listItem(asked.id));
+  assert.equal(await page.$eval(listItem(asked.id), (li) => li.dataset.status), 'accepted');
+  assert.equal(await page.$eval(listItem(direct.json.id), (li) => li.dataset.status), 'declined');
+  const declined = await page.$eval(listItem(direct.json.id), (li) => li.textContent);
+  assert.ok(declined.includes(`The care provider’s answer: ${answer}`), declined);
+  assert.match(declined, /Declined on/);
+  const ids = await page.$$eval('#fix-requests li', (lis) => lis.map((li) => li.dataset.requestId));
+  const all = (await api(demo.url, 'GET', '/v1/rectification-requests', tokens.citizen)).json.requests;
+  assert.deepEqual(ids, all.map((x) => x.id), 'newest first, as the vault lists them');
+  assert.deepEqual(new Set(ids), new Set([direct.json.id, asked.id]));
+  await checkPage('rectification-requests');
+});
+
+test('rectification: a reading the citizen entered is corrected with Edit, its earlier version kept', async () => {
+  const listed = (await api(demo.url, 'GET', '/v1/me/records?category=vital-signs&type=Observation&limit=200',
+    tokens.citizen)).json.records;
+  const rec = listed.find((r) => sourceTag(r) === 'citizen' && r.valueQuantity?.value === 82.5);
+  assert.ok(rec, 'the weight added above');
+  const ref = `${rec.resourceType}/${rec.id}`;
+  // Not through a request: the citizen corrects it.
+  const refused = await api(demo.url, 'POST', `/v1/me/records/${ref}/rectification-requests`,
+    tokens.citizen, { reason: 'Wrong' });
+  assert.equal(refused.status, 409, refused.text);
+
+  await open(page, base, `record/${rec.resourceType}/${rec.id}`);
+  assert.equal(await page.$('#ask-correction'), null, 'no request for a reading of your own');
+  assert.equal(await page.$('#record-history'), null);
+  await page.click('#edit-record');
+  await page.waitForSelector('#reading-weight');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'reading-weight');
+  assert.equal(await page.$('#reading-kind'), null, 'the kind stays');
+  assert.equal(await page.$eval('#reading-weight', (el) => el.value), '82.5');
+  await checkPage('rectification-edit');
+  // Checked as when it was added.
+  await page.$eval('#reading-weight', (el) => { el.value = ''; });
+  await page.type('#reading-weight', '900');
+  await page.click('#reading-save');
+  await page.waitForSelector('#reading-weight[aria-invalid=true]');
+  assert.equal((await api(demo.url, 'GET', `/v1/me/records/${ref}/history`, tokens.citizen)).json
+    .versions.length, 0, 'nothing was stored');
+  await page.$eval('#reading-weight', (el) => { el.value = ''; });
+  await page.type('#reading-weight', '81,9');
+  await page.click('#reading-save');
+  await page.waitForSelector('#record-history li.version');
+
+  const now = await api(demo.url, 'GET', `/v1/me/records/${ref}`, tokens.citizen);
+  assert.equal(now.json.valueQuantity.value, 81.9);
+  assert.equal(now.json.effectiveDateTime, rec.effectiveDateTime, 'the time is kept');
+  assert.equal(sourceTag(now.json), 'citizen');
+  const history = await api(demo.url, 'GET', `/v1/me/records/${ref}/history`, tokens.citizen);
+  assert.equal(history.json.versions.length, 1);
+  assert.equal(history.json.versions[0].superseded_by, 'citizen');
+  assert.equal(history.json.versions[0].resource.valueQuantity.value, 82.5);
+
+  const shown = await page.$$eval('.view > .details dd', (dds) => dds.map((d) => d.textContent));
+  assert.ok(shown.includes('81.9 kg'), shown.join(' | '));
+  const version = await page.$eval('#record-history li.version', (li) => li.textContent);
+  assert.match(version, /Replaced on .* by you\./);
+  assert.ok(version.includes('82.5 kg'), version);
+  assert.doesNotMatch(version, /correction you asked for/);
+  await checkPage('rectification-edited');
+});
+
 test('download everything saves the FHIR export', async () => {
   await open(page, base, 'records');
   const cdp = await page.createCDPSession();

@@ -76,14 +76,15 @@ export function announce(text) {
 /**
  * An error as a person reads it: a sentence for the kind of error and,
  * for an API error, the request id to quote to support. Never a stack
- * trace or raw JSON.
+ * trace or raw JSON. `message`, when given, is the sentence for an API
+ * error that the page can say more precisely than its code.
  */
-export function errorBox(err) {
+export function errorBox(err, message) {
   const lines = [];
   let title = t('error.generic');
   if (err && err.name === 'ApiError') {
     const key = `error.${err.code}`;
-    title = t(key) !== key ? t(key) : t('error.status', { status: err.status });
+    title = message || (t(key) !== key ? t(key) : t('error.status', { status: err.status }));
     if (err.detail) lines.push(h('p', { class: 'detail' }, err.detail));
     if (err.requestId) {
       lines.push(h('p', { class: 'request-id' },

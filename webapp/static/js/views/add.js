@@ -1,6 +1,7 @@
 // Add my own reading: blood pressure, weight, glucose or a note, checked
 // in the form, stored as a FHIR Observation the vault tags as entered by
 // the citizen. An idempotency key makes a double submit store it once.
+// The same form corrects a reading the citizen entered (views/record.js).
 import { formatNumber, parseNumber, t } from '../i18n.js';
 import { add, announce, errorBox, field, h } from '../ui.js';
 
@@ -55,11 +56,48 @@ export function observation(kind, values, when) {
   }
 }
 
-function localNow() {
-  const d = new Date();
+const LOINC_KIND = { '85354-9': 'blood-pressure', '29463-7': 'weight', '15074-8': 'glucose',
+  '51855-5': 'note' };
+
+/**
+ * The reading an Observation holds, as the form shows it: {kind, values,
+ * when} for one the form can make (observation() is its inverse), or null
+ * for any other resource.
+ */
+export function readingOf(r) {
+  if (!r || r.resourceType !== 'Observation') return null;
+  const codes = (Array.isArray(r.code?.coding) ? r.code.coding : [])
+    .filter((c) => c && c.system === LOINC).map((c) => c.code);
+  const kind = codes.map((c) => LOINC_KIND[c]).find(Boolean);
+  const when = typeof r.effectiveDateTime === 'string' ? r.effectiveDateTime : '';
+  const quantity = r.valueQuantity?.value;
+  if (kind === 'blood-pressure') {
+    const part = (loinc) => (Array.isArray(r.component) ? r.component : []).find((x) =>
+      (x?.code?.coding || []).some((c) => c && c.code === loinc))?.valueQuantity?.value;
+    const systolic = part('8480-6');
+    const diastolic = part('8462-4');
+    if (typeof systolic !== 'number' || typeof diastolic !== 'number') return null;
+    return { kind, values: { systolic, diastolic }, when };
+  }
+  if ((kind === 'weight' || kind === 'glucose') && typeof quantity === 'number') {
+    return { kind, values: { [kind]: quantity }, when };
+  }
+  if (kind === 'note' && typeof r.valueString === 'string') {
+    return { kind, values: { note: r.valueString }, when };
+  }
+  return null;
+}
+
+/** A time as a datetime-local input writes it, in local time, to the minute. */
+function localInput(date) {
+  const d = new Date(date.getTime());
   d.setSeconds(0, 0);
   const off = d.getTimezoneOffset();
   return new Date(d.getTime() - off * 60000).toISOString().slice(0, 16);
+}
+
+function localNow() {
+  return localInput(new Date());
 }
 
 function randomKey() {
@@ -67,27 +105,39 @@ function randomKey() {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_');
 }
 
-export async function render(main, ctx) {
-  const kindSelect = h('select', { name: 'kind', id: 'reading-kind' },
+/**
+ * The reading form: the fields of a kind, checked in the form, and
+ * `save(observation, idempotencyKey)` called with the Observation they make
+ * (it throws to show an error under the form). Used to add a reading and to
+ * correct one the citizen entered: `reading` ({kind, values, when}, as
+ * readingOf gives it) fills the fields in, and `fixed` (which needs
+ * `reading`) keeps its kind.
+ */
+export function readingForm({ reading = null, fixed = false, submitLabel, save }) {
+  const kindSelect = fixed ? null : h('select', { name: 'kind', id: 'reading-kind' },
     Object.keys(KINDS).map((k) => h('option', { value: k }, t(`add.kind.${k}`))));
-  const initial = ctx.params.get('kind');
-  if (KINDS[initial]) kindSelect.value = initial;
+  if (kindSelect && KINDS[reading?.kind]) kindSelect.value = reading.kind;
+  const kindNow = () => (kindSelect ? kindSelect.value : reading.kind);
+  const taken = reading?.when ? new Date(reading.when) : null;
   const whenInput = h('input', { type: 'datetime-local', name: 'when', id: 'reading-when',
-    value: localNow(), max: localNow(), required: true });
+    value: taken && !Number.isNaN(taken.getTime()) ? localInput(taken) : localNow(),
+    max: localNow(), required: true });
   const whenField = field({ label: t('add.when'), control: whenInput });
   const specific = h('div', { class: 'specific' });
   const errors = h('div', { class: 'form-errors' });
-  const save = h('button', { type: 'submit', class: 'primary', id: 'reading-save' }, t('add.save'));
+  const saveButton = h('button', { type: 'submit', class: 'primary', id: 'reading-save' },
+    submitLabel);
   let inputs = {};
   let idempotencyKey = randomKey();
 
-  function buildFields() {
+  function buildFields(values = {}) {
     inputs = {};
     specific.replaceChildren();
-    const kind = kindSelect.value;
+    const kind = kindNow();
     for (const f of KINDS[kind]) {
       const input = h('input', { type: 'text', inputmode: 'decimal', name: f.name,
         id: `reading-${f.name}`, autocomplete: 'off', required: true });
+      if (typeof values[f.name] === 'number') input.value = formatNumber(values[f.name], f.decimals ?? 0);
       const wrap = field({ label: `${t(`add.field.${f.name}`)} (${f.unit})`, control: input,
         hint: t('add.range', { min: formatNumber(f.min), max: formatNumber(f.max), unit: f.unit }) });
       inputs[f.name] = { input, wrap, spec: f };
@@ -95,6 +145,7 @@ export async function render(main, ctx) {
     }
     if (kind === 'note') {
       const input = h('textarea', { name: 'note', id: 'reading-note', maxlength: MAX_NOTE, required: true });
+      if (typeof values.note === 'string') input.value = values.note;
       const wrap = field({ label: t('add.field.note'), control: input,
         hint: t('add.noteHint', { max: formatNumber(MAX_NOTE) }) });
       inputs.note = { input, wrap, spec: null };
@@ -102,8 +153,8 @@ export async function render(main, ctx) {
     }
     idempotencyKey = randomKey();
   }
-  kindSelect.addEventListener('change', buildFields);
-  buildFields();
+  if (kindSelect) kindSelect.addEventListener('change', () => buildFields());
+  buildFields(reading?.values);
 
   function check() {
     const values = {};
@@ -142,7 +193,8 @@ export async function render(main, ctx) {
   }
 
   const form = h('form', { novalidate: true, id: 'reading-form' },
-    field({ label: t('add.kind'), control: kindSelect }), specific, whenField, errors, save);
+    kindSelect ? field({ label: t('add.kind'), control: kindSelect }) : null,
+    specific, whenField, errors, saveButton);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     errors.replaceChildren();
@@ -151,18 +203,29 @@ export async function render(main, ctx) {
       form.querySelector('[aria-invalid="true"]')?.focus();
       return;
     }
-    save.disabled = true;
+    saveButton.disabled = true;
     try {
-      await ctx.api.send('POST', '/v1/me/records',
-        observation(kindSelect.value, checked.values, checked.when),
-        { 'Idempotency-Key': idempotencyKey });
-      announce(t('add.saved'));
-      ctx.go('records', { added: '1' });
+      await save(observation(kindNow(), checked.values, checked.when), idempotencyKey);
     } catch (err) {
       errors.replaceChildren(errorBox(err));
     } finally {
-      save.disabled = false;
+      saveButton.disabled = false;
     }
+  });
+  return form;
+}
+
+export async function render(main, ctx) {
+  const kind = ctx.params.get('kind');
+  const form = readingForm({
+    reading: KINDS[kind] ? { kind } : null,
+    submitLabel: t('add.save'),
+    save: async (resource, idempotencyKey) => {
+      await ctx.api.send('POST', '/v1/me/records', resource,
+        { 'Idempotency-Key': idempotencyKey });
+      announce(t('add.saved'));
+      ctx.go('records', { added: '1' });
+    },
   });
   add(main, h('h1', {}, t('add.title')), h('p', {}, t('add.intro')), form);
 }

@@ -1,9 +1,11 @@
 // My health data: the timeline of records, newest first, filtered by
-// category, a page at a time; and "Download everything" (the FHIR export).
+// category, a page at a time; the corrections the citizen asked for; and
+// "Download everything" (the FHIR export).
 import { CATEGORIES, recordDate, recordTitle, recordValue, sourceText, typeLabel }
   from '../fhir.js';
 import { formatDate, formatNumber, t } from '../i18n.js';
 import { add, announce, errorBox, h } from '../ui.js';
+import { correctionsSection, loadRequests } from './records-corrections.js';
 
 const PAGE = 25;
 
@@ -44,7 +46,7 @@ async function download(ctx, button, out) {
 export async function render(main, ctx) {
   const category = CATEGORIES.includes(ctx.params.get('category'))
     ? ctx.params.get('category') : '';
-  const summary = await ctx.api.get('/v1/me');
+  const [summary, corrections] = await Promise.all([ctx.api.get('/v1/me'), loadRequests(ctx)]);
   const counts = summary.by_category || {};
 
   const select = h('select', { id: 'category-filter' },
@@ -100,6 +102,7 @@ export async function render(main, ctx) {
         h('label', { for: 'category-filter' }, t('records.filter')), select),
       h('a', { href: '#/add', class: 'button-link' }, t('nav.add'))),
     listStatus, list, more,
+    correctionsSection(corrections),
     h('section', { class: 'card', 'aria-labelledby': 'download-title' },
       h('h2', { id: 'download-title' }, t('records.downloadTitle')),
       h('p', {}, t('records.downloadIntro')),
