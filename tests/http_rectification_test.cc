@@ -117,6 +117,10 @@ TEST_F(RectificationTest, AskListAcceptAndTheCitizenSeesTheOutcomeAndHistory) {
                                               {"display", office_.id}}}));
   // ... and the citizen cannot edit it as their own.
   EXPECT_EQ(Put(path_, Corrected(1).dump(), citizen_.token).status, 409);
+  // Importing the same records again does not undo the correction.
+  ASSERT_EQ(Post("/v1/me/import", SyntheticBundle(3), citizen_.token).status,
+            200);
+  EXPECT_EQ(Get(path_, citizen_.token).Json()["valueQuantity"]["value"], 5.4);
   Reply history = Get(path_ + "/history", citizen_.token);
   ASSERT_EQ(history.status, 200) << history.body;
   ASSERT_EQ(history.Json()["versions"].size(), 1u);
@@ -179,8 +183,8 @@ TEST_F(RectificationTest, ADeclineKeepsTheRecordAndGivesTheReason) {
 TEST_F(RectificationTest, BadRequestsAreRefusedAndStoreNothing) {
   const uint64_t before = AuditSize();
   for (const json& bad :
-       {json::object(), json{{"reason", ""}}, json{{"reason", 7}},
-        json{{"reason", std::string(1001, 'x')}},
+       {json::object(), json{{"reason", ""}}, json{{"reason", "  "}},
+        json{{"reason", 7}}, json{{"reason", std::string(1001, 'x')}},
         json{{"reason", "r"}, {"extra", true}},
         json{{"reason", "r"}, {"proposed", "text"}},
         json{{"reason", "r"}, {"proposed", {{"resourceType", "Condition"}}}},

@@ -5,6 +5,8 @@
 #include <optional>
 #include <utility>
 
+#include "tillit/crypto/encoding.h"
+#include "tillit/crypto/hash.h"
 #include "tillit/fhir/fhir.h"
 
 namespace tillit::consent {
@@ -17,6 +19,8 @@ using nlohmann::json;
 constexpr std::string_view kKind = "rectification";
 constexpr std::string_view kIndexKind = "rectification";
 constexpr std::string_view kPending = "pending";
+// The tag that says where a record came from (SPEC §3).
+constexpr std::string_view kSourceSystem = "https://tillit.health/source";
 
 std::string ToJson(const RectificationRequest& r) {
   json j = {{"id", r.id},
@@ -24,6 +28,7 @@ std::string ToJson(const RectificationRequest& r) {
             {"record_id", r.record_id},
             {"reason", r.reason},
             {"proposed", r.proposed},
+            {"record_sha256", r.record_sha256},
             {"provider_id", r.provider_id},
             {"status", r.status},
             {"created_at", r.created_at},
@@ -45,6 +50,7 @@ StatusOr<RectificationRequest> FromJson(const std::string& citizen_id,
                             {"record_id", &r.record_id},
                             {"reason", &r.reason},
                             {"proposed", &r.proposed},
+                            {"record_sha256", &r.record_sha256},
                             {"provider_id", &r.provider_id},
                             {"status", &r.status},
                             {"decision_reason", &r.decision_reason}}) {
@@ -89,10 +95,40 @@ vault::IndexUpdate PendingRows(const std::vector<RectificationRequest>& all,
 }
 
 Status CheckReason(std::string_view reason) {
-  if (reason.empty() || reason.size() > Rectifications::kMaxReasonBytes) {
+  const bool blank = reason.find_first_not_of(" \t\r\n") == reason.npos;
+  if (blank || reason.size() > Rectifications::kMaxReasonBytes) {
     return Status::InvalidArgument("reason: required, 1 to 1000 bytes");
   }
   return Status::Ok();
+}
+
+std::string Sha256Hex(std::string_view text) {
+  const crypto::Digest d = crypto::Sha256(crypto::AsBytes(text));
+  return crypto::HexEncode(d);
+}
+
+// A resource without the vault's source tags: what it says, not who wrote
+// it, for telling whether a correction changes anything.
+json WithoutSourceTags(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object() || !j.contains("meta") || !j["meta"].is_object()) return j;
+  json& meta = j["meta"];
+  if (meta.contains("tag") && meta["tag"].is_array()) {
+    json kept = json::array();
+    for (const json& t : meta["tag"]) {
+      if (!(t.is_object() && t.contains("system") &&
+            t["system"] == kSourceSystem)) {
+        kept.push_back(t);
+      }
+    }
+    if (kept.empty()) {
+      meta.erase("tag");
+    } else {
+      meta["tag"] = std::move(kept);
+    }
+  }
+  if (meta.empty()) j.erase("meta");
+  return j;
 }
 
 // `text` as a resource of the record (type, id): the id is filled in when
@@ -102,9 +138,6 @@ StatusOr<fhir::ParsedResource> AsRecordVersion(std::string_view text,
                                                std::string_view id,
                                                std::string_view what) {
   const std::string prefix = std::string(what) + ": ";
-  if (text.size() > Rectifications::kMaxProposedBytes) {
-    return Status::InvalidArgument(prefix + "at most 64 KiB");
-  }
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return Status::InvalidArgument(prefix + "must be a FHIR resource");
@@ -150,6 +183,9 @@ StatusOr<RectificationRequest> Rectifications::Ask(
   r.reason = std::string(reason);
   r.status = std::string(kPending);
   r.created_at = clock_->NowSeconds();
+  if (proposed.size() > kMaxProposedBytes) {
+    return Status::InvalidArgument("proposed: at most 64 KiB");
+  }
   if (!proposed.empty()) {
     TILLIT_ASSIGN_OR_RETURN(fhir::ParsedResource p,
                             AsRecordVersion(proposed, type, id, "proposed"));
@@ -159,6 +195,7 @@ StatusOr<RectificationRequest> Rectifications::Ask(
       access_->With(citizen_id, [&](vault::CitizenStore& store) -> Status {
         auto record = store.Get(type, id);
         if (!record.ok()) return record.status();  // NotFound: no record
+        r.record_sha256 = Sha256Hex(record->resource);
         if (record->source == "citizen") {
           return Status::FailedPrecondition(
               "you entered this record yourself: correct it directly");
@@ -292,11 +329,17 @@ StatusOr<RectificationRequest> Rectifications::Accept(
           return Status::FailedPrecondition("the record no longer exists");
         }
         TILLIT_RETURN_IF_ERROR(current.status());
-        // The same content, whatever the order of its members.
-        if (json::parse(current->resource, nullptr, false) ==
-            json::parse(fixed.json, nullptr, false)) {
+        if (Sha256Hex(current->resource) != r.record_sha256) {
           return Status::FailedPrecondition(
-              "resource: identical to the stored record");
+              "the record changed since the citizen asked: decline, and "
+              "the citizen can ask again about what it says now");
+        }
+        // The same content, whatever the order of its members and whoever
+        // the source tag names.
+        if (WithoutSourceTags(current->resource) ==
+            WithoutSourceTags(fixed.json)) {
+          return Status::FailedPrecondition(
+              "resource: says what the stored record says");
         }
         r.status = "accepted";
         TILLIT_ASSIGN_OR_RETURN(auto all, ReadAll(store));

@@ -155,6 +155,7 @@ TEST_F(RectificationTest, RefusedRequestsStoreNothing) {
         .code();
   };
   EXPECT_EQ(ask(record_, ""), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ask(record_, " \n\t "), StatusCode::kInvalidArgument);
   EXPECT_EQ(ask(record_, std::string(1001, 'x')), StatusCode::kInvalidArgument);
   EXPECT_EQ(ask(record_, "r", "not json"), StatusCode::kInvalidArgument);
   EXPECT_EQ(ask(record_, "r", R"({"resourceType":"Condition"})"),
@@ -236,6 +237,52 @@ TEST_F(RectificationTest, AFailedAcceptLeavesTheRequestPendingAndTheRecord) {
   EXPECT_EQ(HistorySize(record_), 0u);
   ASSERT_EQ(rect_->PendingFor(office_)->size(), 1u);
   EXPECT_TRUE(rect_->Accept(office_, asked->id, Corrected(61), nullptr).ok());
+}
+
+// The provider decides on what the citizen saw: a record changed since
+// the request (a re-push, say) is not overwritten by the decision.
+TEST_F(RectificationTest, ARecordThatChangedSinceTheRequestIsNotOverwritten) {
+  Push(other_, "pushed-2");
+  auto asked =
+      rect_->Ask(citizen_, "Observation", "pushed-2", "wrong", "", nullptr);
+  ASSERT_TRUE(asked.ok()) << asked.status().ToString();
+  const json newer = {{"resourceType", "Observation"},
+                      {"id", "pushed-2"},
+                      {"status", "amended"}};
+  {
+    auto parsed = fhir::ParseFhirResource(newer.dump());
+    ASSERT_TRUE(parsed.ok());
+    auto store = vault_->OpenCitizen(citizen_);
+    ASSERT_TRUE((*store)
+                    ->Put(std::span<const fhir::ParsedResource>(&*parsed, 1),
+                          other_, kNow + 1)
+                    .ok());
+  }
+  const json fix = {{"resourceType", "Observation"},
+                    {"status", "final"},
+                    {"note", {{{"text", "corrected"}}}}};
+  auto accepted = rect_->Accept(other_, asked->id, fix.dump(), nullptr);
+  EXPECT_EQ(accepted.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(json::parse(Stored("pushed-2"))["status"], "amended");
+  ASSERT_EQ(rect_->PendingFor(other_)->size(), 1u);
+  EXPECT_TRUE(rect_->Decline(other_, asked->id, "changed", nullptr).ok());
+}
+
+// Only the source tag differs: nothing is corrected, and the provider does
+// not become the record's author by "accepting" it unchanged.
+TEST_F(RectificationTest, AnAcceptThatOnlyRetagsTheRecordIsRefused) {
+  auto asked =
+      rect_->Ask(citizen_, "Observation", record_, "wrong", "", nullptr);
+  ASSERT_TRUE(asked.ok());
+  json same = json::parse(Stored(record_));
+  same["meta"]["tag"] = {{{"system", "https://tillit.health/source"},
+                          {"code", "provider"},
+                          {"display", office_}}};
+  EXPECT_EQ(
+      rect_->Accept(office_, asked->id, same.dump(), nullptr).status().code(),
+      StatusCode::kFailedPrecondition);
+  EXPECT_EQ(HistorySize(record_), 0u);
+  EXPECT_EQ(rect_->PendingFor(office_)->size(), 1u);
 }
 
 }  // namespace

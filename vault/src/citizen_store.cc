@@ -9,6 +9,8 @@ namespace tillit::vault {
 namespace {
 
 constexpr int64_t kNoDate = INT64_MIN;
+// The source of imported records (Vault::Import's callers pass it).
+constexpr std::string_view kImportSource = "import";
 
 // The first schema, exactly as tillit wrote it before schema versions
 // (meta.schema is 1 in every such file and is not read: the version is the
@@ -209,14 +211,18 @@ StatusOr<PutResult> CitizenStore::Put(
         ++result.written;
         continue;
       }
-      // Already stored: identical resources are not written again.
+      // Already stored: identical resources are not written again, and an
+      // import never replaces what a provider, a correction or the citizen
+      // wrote (a re-import must not undo an accepted rectification).
       TILLIT_ASSIGN_OR_RETURN(
           storage::Statement existing,
-          db_->Prepare("SELECT resource FROM records WHERE type = ?1 AND "
-                       "id = ?2"));
+          db_->Prepare("SELECT resource, source FROM records WHERE type = ?1 "
+                       "AND id = ?2"));
       existing.Bind(1, r.type).Bind(2, r.id);
       TILLIT_ASSIGN_OR_RETURN(bool row, existing.Step());
-      if (row && existing.ColumnText(0) == r.json) {
+      if (row && (existing.ColumnText(0) == r.json ||
+                  (source == kImportSource &&
+                   existing.ColumnText(1) != kImportSource))) {
         ++result.unchanged;
         continue;
       }

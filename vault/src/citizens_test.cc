@@ -87,20 +87,21 @@ TEST_F(VaultTest, ReplacingARecordKeepsTheOldVersionInItsHistory) {
             std::optional<std::string>("accepted"));
   EXPECT_EQ(store->Count().value(), 2);  // Patient + Observation
 
-  // Putting yet another version (a re-import) keeps the correction too.
+  // Another version from the provider (a re-push) keeps the correction
+  // too.
   fixed["valueQuantity"]["value"] = 62;
   auto again = fhir::ParseFhirResource(fixed.dump());
   ASSERT_TRUE(again.ok());
   ASSERT_TRUE(store
                   ->Put(std::span<const fhir::ParsedResource>(&*again, 1),
-                        "import", clock_.NowSeconds() + 1)
+                        "p_fixer", clock_.NowSeconds() + 1)
                   .ok());
   history = store->History("Observation", id);
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 2u);
   EXPECT_EQ((*history)[0].version, 2);  // newest first
   EXPECT_EQ((*history)[0].source, "p_fixer");
-  EXPECT_EQ((*history)[0].superseded_by, "import");
+  EXPECT_EQ((*history)[0].superseded_by, "p_fixer");
   EXPECT_EQ((*history)[0].note, "");
   EXPECT_EQ((*history)[0].resource, parsed->json);
   EXPECT_EQ((*history)[1].version, 1);
@@ -109,6 +110,36 @@ TEST_F(VaultTest, ReplacingARecordKeepsTheOldVersionInItsHistory) {
   EXPECT_EQ((*history)[1].note, "rectification rr_1");
   EXPECT_EQ((*history)[1].superseded_at, kNow + 60);
   EXPECT_EQ((*history)[1].resource, before->resource);
+}
+
+// A re-import must not undo what a provider or a correction wrote.
+TEST_F(VaultTest, AnImportKeepsRecordsAnotherSourceWrote) {
+  auto vault = InitVault();
+  const std::string bundle = Bundle("ffffffff-8888", 1).dump();
+  auto imp = vault->Import(bundle, ImportFormat::kJson);
+  ASSERT_TRUE(imp.ok());
+  const std::string id = "ffffffff-obs-0";
+  std::string corrected;
+  {
+    auto store = std::move(vault->OpenCitizen(imp->citizen_id)).value();
+    nlohmann::json fixed =
+        nlohmann::json::parse(store->Get("Observation", id)->resource);
+    fixed["valueQuantity"]["value"] = 99;
+    auto parsed = fhir::ParseFhirResource(fixed.dump());
+    ASSERT_TRUE(parsed.ok());
+    ASSERT_TRUE(store
+                    ->Correct(*parsed, "p_fixer", "rectification rr_1", {},
+                              nullptr, kNow)
+                    .ok());
+    corrected = parsed->json;
+  }
+  auto again = vault->Import(bundle, ImportFormat::kJson);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->citizen_id, imp->citizen_id);
+  auto store = std::move(vault->OpenCitizen(imp->citizen_id)).value();
+  EXPECT_EQ(store->Get("Observation", id)->resource, corrected);
+  EXPECT_EQ(store->Get("Observation", id)->source, "p_fixer");
+  EXPECT_EQ(store->History("Observation", id)->size(), 1u);
 }
 
 TEST_F(VaultTest, ACorrectionThatChangesNothingOrHasNoRecordWritesNothing) {

@@ -43,9 +43,10 @@ struct RectificationRequest {
   std::string record_type;
   std::string record_id;
   std::string reason;
-  std::string proposed;     // the citizen's proposed FHIR JSON, or empty
-  std::string provider_id;  // who decides
-  std::string status;       // "pending", "accepted" or "declined"
+  std::string proposed;       // the citizen's proposed FHIR JSON, or empty
+  std::string record_sha256;  // hex SHA-256 of the record when asked
+  std::string provider_id;    // who decides
+  std::string status;         // "pending", "accepted" or "declined"
   int64_t created_at = 0;
   int64_t decided_at = 0;       // 0 while pending
   std::string decision_reason;  // a decline's reason
@@ -73,9 +74,9 @@ class Rectifications {
   using AdmitFn = std::function<Status(const RectificationRequest&)>;
 
   // The citizen asks for (type, id) to be corrected. `reason`: 1..1000
-  // bytes; `proposed`: empty, or a FHIR resource of the record's type
-  // (its id absent or the record's). Errors: InvalidArgument for bad
-  // input; NotFound for no such record (or citizen); FailedPrecondition if
+  // bytes, not only white space; `proposed`: empty, or a FHIR resource of the
+  // record's type (its id absent or the record's). Errors: InvalidArgument for
+  // bad input; NotFound for no such record (or citizen); FailedPrecondition if
   // the citizen entered the record, a request for it is pending, the
   // citizen has max_pending pending requests, or nobody answers for it.
   StatusOr<RectificationRequest> Ask(const std::string& citizen_id,
@@ -98,8 +99,10 @@ class Rectifications {
   // The provider accepts: `corrected` (a FHIR resource of the record's
   // type, its id absent or the record's) replaces the record. Errors:
   // NotFound unless the request is pending and routed to `provider_id`;
-  // InvalidArgument for a bad resource; FailedPrecondition if it is
-  // identical to the stored record.
+  // InvalidArgument for a bad resource; FailedPrecondition if it says
+  // what the stored record says (source tags aside), or if the record
+  // changed since the citizen asked (the provider declines, and the
+  // citizen asks again about what is there now).
   StatusOr<RectificationRequest> Accept(const std::string& provider_id,
                                         const std::string& request_id,
                                         std::string_view corrected,

@@ -133,7 +133,9 @@ class CitizenStore {
   const std::string& citizen_id() const { return citizen_id_; }
   int64_t generation() const { return generation_; }
 
-  // Stores `resources` in one transaction: all or nothing.
+  // Stores `resources` in one transaction: all or nothing. With source
+  // "import", a record another source wrote (a provider, a correction, the
+  // citizen) is kept as it is and counted as unchanged.
   StatusOr<PutResult> Put(std::span<const fhir::ParsedResource> resources,
                           std::string_view source, int64_t now);
 
