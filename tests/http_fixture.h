@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "tillit/api/server.h"
 #include "tillit/consent_service/consent_service.h"
@@ -173,6 +174,20 @@ class HttpTest : public ::testing::Test {
     EXPECT_EQ(r.status, 201) << r.body;
     return {r.Json()["researcher_id"], r.Json()["token"]};
   }
+  // --- the audit log
+  // The entries about `citizen`, as an auditor reads them, oldest first.
+  std::vector<json> AuditFor(const std::string& citizen,
+                             const std::string& auditor_token) const {
+    Reply r =
+        Get("/v1/audit/entries?limit=1000&citizen=" + citizen, auditor_token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::vector<json> out;
+    const json body = r.Json();
+    for (const json& e : body["entries"]) out.push_back(e);
+    return out;
+  }
+  // How many entries the log holds.
+  uint64_t AuditSize() const { return Get("/healthz").Json()["audit_entries"]; }
   // A generated synthetic patient's bundle (FHIR transaction).
   static std::string SyntheticBundle(uint64_t index, uint64_t seed = 11) {
     return fhir::GenerateSyntheticBundle(seed, index);

@@ -149,17 +149,6 @@ class ProviderTest : public HttpTest {
     return out;
   }
 
-  std::vector<json> AuditFor(const std::string& citizen) {
-    Reply r =
-        Get("/v1/audit/entries?limit=1000&citizen=" + citizen, auditor_.token);
-    EXPECT_EQ(r.status, 200) << r.body;
-    std::vector<json> out;
-    const json body = r.Json();
-    for (const json& e : body["entries"]) out.push_back(e);
-    return out;
-  }
-  uint64_t AuditSize() { return Get("/healthz").Json()["audit_entries"]; }
-
   Principal auditor_;
 };
 
@@ -180,7 +169,7 @@ TEST_F(ProviderTest, WithoutAGrantTheCitizenLooksUnknownAndTheDenyIsLogged) {
   Reply garbage = Get(RecordsPath("not-an-id"), p.token);
   EXPECT_EQ(garbage.status, 404);
 
-  std::vector<json> entries = AuditFor(c);
+  std::vector<json> entries = AuditFor(c, auditor_.token);
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries[0]["action"], "records.list");
   EXPECT_EQ(entries[0]["decision"], "deny");
@@ -236,7 +225,7 @@ TEST_F(ProviderTest, ListingShowsOnlyGrantedCategoriesAcrossPages) {
   EXPECT_TRUE(future.Json()["records"].empty());
 
   // The permit is logged with the grant that gave it.
-  std::vector<json> entries = AuditFor(c);
+  std::vector<json> entries = AuditFor(c, auditor_.token);
   ASSERT_FALSE(entries.empty());
   const json& first = entries.front();
   EXPECT_EQ(first["action"], "records.list");
@@ -300,7 +289,7 @@ TEST_F(ProviderTest, RestrictionsHideCategoriesAndRecordsSilently) {
   EXPECT_EQ(Ref(ok.Json()), shown);
   EXPECT_EQ(ok.Json(), labs[1]);
 
-  std::vector<json> entries = AuditFor(c);
+  std::vector<json> entries = AuditFor(c, auditor_.token);
   ASSERT_GE(entries.size(), 2u);
   const json& last = entries.back();  // the successful read
   EXPECT_EQ(last["action"], "records.read");
@@ -373,7 +362,7 @@ TEST_F(ProviderTest, BreakGlassOverridesRestrictionsAndIsLogged) {
   ASSERT_EQ(still.status, 200);
   EXPECT_TRUE(still.Json()["records"].empty());
 
-  std::vector<json> entries = AuditFor(c);
+  std::vector<json> entries = AuditFor(c, auditor_.token);
   bool logged = false;
   for (const json& e : entries) {
     if (e["action"] == "break-glass.open") {
@@ -528,7 +517,7 @@ TEST_F(ProviderTest, PushNeedsAPermitAndCarriesTheProviderTag) {
   EXPECT_EQ((*store)->Get("Observation", "pushed-4").status().code(),
             StatusCode::kNotFound);
 
-  std::vector<json> entries = AuditFor(c);
+  std::vector<json> entries = AuditFor(c, auditor_.token);
   int permits = 0;
   int denies = 0;
   for (const json& e : entries) {
@@ -668,7 +657,7 @@ TEST_F(ProviderTest, PrimaryUseOptOutClosesEveryProviderRouteUntilTurnedOff) {
   Reply push = Post(RecordsPath(c), LabObservation("pushed-1").dump(), p.token);
   EXPECT_EQ(push.status, 404) << push.body;
   EXPECT_EQ(AuditSize(), before + 4);
-  std::vector<json> entries = AuditFor(c);
+  std::vector<json> entries = AuditFor(c, auditor_.token);
   for (size_t i = entries.size() - 4; i < entries.size(); ++i) {
     EXPECT_EQ(entries[i]["actor"], p.id);
     EXPECT_EQ(entries[i]["decision"], "deny") << entries[i].dump();
@@ -759,7 +748,7 @@ TEST_F(AbsoluteOptOutTest, BreakGlassOnAnOptedOutCitizenIsRefusedAndLogged) {
   EXPECT_EQ(refused.Json()["error"]["message"],
             Get(RecordsPath(kNobody), p.token).Json()["error"]["message"]);
   EXPECT_EQ(Get(RecordsPath(c), p.token).status, 404);
-  std::vector<json> entries = AuditFor(c);
+  std::vector<json> entries = AuditFor(c, auditor_.token);
   bool logged = false;
   for (const json& e : entries) {
     if (e["action"] == "break-glass.open") {

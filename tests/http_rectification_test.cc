@@ -53,16 +53,6 @@ class RectificationTest : public HttpTest {
     r["valueQuantity"] = {{"value", value}, {"unit", "mmol/L"}};
     return r;
   }
-  std::vector<json> AuditFor(const std::string& citizen) {
-    Reply r =
-        Get("/v1/audit/entries?limit=1000&citizen=" + citizen, auditor_.token);
-    EXPECT_EQ(r.status, 200) << r.body;
-    std::vector<json> out;
-    const json body = r.Json();
-    for (const json& e : body["entries"]) out.push_back(e);
-    return out;
-  }
-  uint64_t AuditSize() { return Get("/healthz").Json()["audit_entries"]; }
 
   Principal office_;
   std::string office_id_;
@@ -144,7 +134,7 @@ TEST_F(RectificationTest, AskListAcceptAndTheCitizenSeesTheOutcomeAndHistory) {
 
   // The citizen's access log shows who listed and who corrected.
   std::set<std::string> actions;
-  for (const json& e : AuditFor(citizen_.id)) {
+  for (const json& e : AuditFor(citizen_.id, auditor_.token)) {
     if (e["actor"] == office_.id) actions.insert(e["action"]);
   }
   EXPECT_EQ(actions, (std::set<std::string>{"rectification.list",
