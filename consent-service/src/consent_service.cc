@@ -8,6 +8,7 @@
 #include "json_fields.h"
 #include "researcher_json.h"
 #include "store_layout.h"
+#include "tillit/consent_service/proxies.h"
 #include "tillit/fhir/fhir.h"
 
 namespace tillit::consent {
@@ -309,6 +310,7 @@ StatusOr<CitizenPolicy> ConsentService::ReadPolicy(vault::CitizenStore& store) {
     if (!r.ok()) return Status::DataLoss("stored restrictions are malformed");
     policy.restrictions = std::move(r).value();
   }
+  TILLIT_ASSIGN_OR_RETURN(policy.proxies, ReadProxies(store));
   TILLIT_ASSIGN_OR_RETURN(auto glass, store.ListDocuments(kBreakGlassKind));
   for (const auto& [id, text] : glass) {
     json j = json::parse(text, nullptr, false);

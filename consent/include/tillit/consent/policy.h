@@ -201,6 +201,27 @@ struct BreakGlass {
                         // caps the session at started + 24 h)
 };
 
+// Someone the citizen authorised to act for them, or a guardian the
+// operator recorded (tillit/consent/proxy.h has the rules).
+struct ProxyAuthorisation {
+  enum class Kind : uint8_t { kProxy, kGuardian };
+  enum class Access : uint8_t { kRead, kReadWrite };
+  std::string id;  // px_… (proxy) or gd_… (guardian), 32 hex digits
+  Kind kind = Kind::kProxy;
+  std::string proxy_id;  // c_…: who acts
+  Access access = Access::kRead;
+  CategorySet categories = kAllCategories;
+  // A code the proxy must state with each request (Tillit-Purpose), at
+  // most 64 of [A-Za-z0-9_.:/-]; empty: any purpose.
+  std::string purpose;
+  std::optional<int64_t> start;  // acts from this instant (inclusive)
+  std::optional<int64_t> until;  // and while now < until
+  bool include_sensitive = false;
+  bool include_restricted = false;  // records restricted from providers
+  int64_t created_at = 0;
+  std::optional<int64_t> revoked_at;  // revoked (proxy) or ended (guardian)
+};
+
 // Everything the engine needs about one citizen.
 struct CitizenPolicy {
   std::vector<Grant> grants;
@@ -210,6 +231,9 @@ struct CitizenPolicy {
   // break-glass where ProviderRequest::break_glass_despite_opt_out allows.
   bool primary_use_opt_out = false;
   std::vector<BreakGlass> break_glass;
+  // Who may act for the citizen (EHDS Art 4(2)-(3)), every one ever
+  // recorded; DecideProxy picks the active ones.
+  std::vector<ProxyAuthorisation> proxies;
 };
 
 struct ResearchRequest {
