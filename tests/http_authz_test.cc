@@ -1,13 +1,15 @@
 // The authorisation matrix: every route of the router, called by every
 // kind of principal, and not one unauthorised success.
 //
-// Principals: the owner citizen, another citizen, a provider without a
+// Principals: the owner citizen, another citizen, a citizen the owner
+// authorised to read their vital signs (a proxy), a provider without a
 // grant, a researcher who does not own the study, an auditor, the
 // operator, an expired token, a revoked token, and no token. Objects in
 // paths (citizen, record, grant, study) belong to the owner citizen or to
 // another researcher. For each route the test knows who may succeed; any
 // 2xx outside that set fails the test, as does a 403 where data of another
-// citizen was asked for (it must be 404).
+// citizen was asked for (it must be 404; a proxy beyond its authorisation
+// gets 403 for the owner it represents).
 #include <unistd.h>
 
 #include <map>
@@ -22,6 +24,7 @@ namespace {
 enum Who {
   kOwner,
   kOtherCitizen,
+  kProxy,
   kProviderNoGrant,
   kResearcher,
   kAuditor,
@@ -31,9 +34,9 @@ enum Who {
   kNoToken,
   kWhoCount
 };
-const char* kWhoNames[] = {"owner",      "other-citizen", "provider-no-grant",
-                           "researcher", "auditor",       "admin",
-                           "expired",    "revoked",       "no-token"};
+const char* kWhoNames[] = {
+    "owner",   "other-citizen", "proxy",   "provider-no-grant", "researcher",
+    "auditor", "admin",         "expired", "revoked",           "no-token"};
 
 using AuthzTest = HttpTest;
 
@@ -41,13 +44,14 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
   // --- the world
   Principal owner = NewCitizen();
   Principal other = NewCitizen();
+  Principal proxy = NewCitizen();
   Principal provider = NewProvider();
   Principal researcher = NewResearcher();
   Principal study_owner = NewResearcher();
   Principal auditor = NewAuditor();
   ASSERT_EQ(Post("/v1/me/import", SyntheticBundle(1), owner.token).status, 200);
   ASSERT_EQ(Post("/v1/me/import", SyntheticBundle(2), other.token).status, 200);
-  Reply page = Get("/v1/me/records?limit=1&type=Observation", owner.token);
+  Reply page = Get("/v1/me/records?limit=1&category=vital-signs", owner.token);
   ASSERT_EQ(page.status, 200) << page.body;
   const json record = page.Json()["records"][0];
   const std::string record_ref = record["resourceType"].get<std::string>() +
@@ -57,6 +61,14 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
   Reply grant = Post("/v1/me/consents", grant_body, owner.token);
   ASSERT_EQ(grant.status, 201) << grant.body;
   const std::string grant_id = grant.Json()["id"];
+  Reply authorised = Post("/v1/me/proxies",
+                          json{{"proxy", proxy.id},
+                               {"access", "read"},
+                               {"categories", {"vital-signs"}}}
+                              .dump(),
+                          owner.token);
+  ASSERT_EQ(authorised.status, 201) << authorised.body;
+  const std::string proxy_id = authorised.Json()["id"];
   const std::string study_body = R"({"title": "BP", "purpose": "DUO:0000006",
       "categories": ["vital-signs"]})";
   Reply study = Post("/v1/studies", study_body, study_owner.token);
@@ -75,10 +87,11 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
 
   const std::string expired_token(expired->ExposeSecretText());
   const std::string revoked_token(revoked->ExposeSecretText());
-  const std::string tokens[kWhoCount] = {
-      owner.token,      other.token,   provider.token,
-      researcher.token, auditor.token, admin_,
-      expired_token,    revoked_token, ""};
+  const std::string tokens[kWhoCount] = {owner.token,      other.token,
+                                         proxy.token,      provider.token,
+                                         researcher.token, auditor.token,
+                                         admin_,           expired_token,
+                                         revoked_token,    ""};
 
   // --- what each route may do, and with which request
   struct Spec {
@@ -87,10 +100,10 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
     std::string query;          // appended to the path
     bool owner_object = false;  // the path names the owner's data
   };
-  const std::set<Who> everyone = {kOwner,      kOtherCitizen, kProviderNoGrant,
-                                  kResearcher, kAuditor,      kAdmin,
-                                  kExpired,    kRevoked,      kNoToken};
-  const std::set<Who> citizens = {kOwner, kOtherCitizen};
+  const std::set<Who> everyone = {
+      kOwner,   kOtherCitizen, kProxy,   kProviderNoGrant, kResearcher,
+      kAuditor, kAdmin,        kExpired, kRevoked,         kNoToken};
+  const std::set<Who> citizens = {kOwner, kOtherCitizen, kProxy};
   const std::string observation =
       R"({"resourceType": "Observation", "status": "final",
           "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
@@ -120,7 +133,7 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       {"POST /v1/me/records/{type}/{id}/rectification-requests",
        {{}, R"({"reason": "not mine"})", "", true}},
       {"GET /v1/rectification-requests",
-       {{kOwner, kOtherCitizen, kProviderNoGrant}, "", "", false}},
+       {{kOwner, kOtherCitizen, kProxy, kProviderNoGrant}, "", "", false}},
       // An unknown request: nobody may decide it.
       {"POST /v1/rectification-requests/{id}/decision",
        {{}, R"({"decision": "decline", "reason": "no"})", "", false}},
@@ -172,11 +185,75 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       {"GET /v1/me/privacy-budget", {citizens, "", "", false}},
       {"GET /v1/audit/entries", {{kAuditor}, "", "?limit=5", false}},
       {"GET /v1/audit/checkpoint",
-       {{kAuditor, kOwner, kOtherCitizen}, "", "", false}},
+       {{kAuditor, kOwner, kOtherCitizen, kProxy}, "", "", false}},
       {"GET /v1/audit/proofs/inclusion",
-       {{kAuditor, kOwner, kOtherCitizen}, "", "?index=0&size=1", false}},
+       {{kAuditor, kOwner, kOtherCitizen, kProxy},
+        "",
+        "?index=0&size=1",
+        false}},
       {"GET /v1/audit/proofs/consistency",
-       {{kAuditor, kOwner, kOtherCitizen}, "", "?from=1&to=2", false}},
+       {{kAuditor, kOwner, kOtherCitizen, kProxy}, "", "?from=1&to=2", false}},
+      // Proxies: the owner authorised `proxy` already (409 for a second);
+      // the other citizen authorises them; the proxy cannot authorise
+      // itself.
+      {"GET /v1/me/proxies", {citizens, "", "", false}},
+      {"POST /v1/me/proxies",
+       {{kOtherCitizen},
+        json{{"proxy", proxy.id}, {"access", "read"}}.dump(),
+        "",
+        false}},
+      {"PUT /v1/me/proxies/{id}",
+       {{kOwner},
+        R"({"access": "read", "categories": ["vital-signs"]})",
+        "",
+        true}},
+      // Revoking the proxy runs late (see below).
+      {"DELETE /v1/me/proxies/{id}", {{kOwner}, "", "", true}},
+      {"GET /v1/me/represented", {citizens, "", "", false}},
+      {"POST /v1/admin/guardianships",
+       {{kAdmin},
+        json{{"guardian", proxy.id},
+             {"citizen", other.id},
+             {"start", "2020-01-01"}}
+            .dump(),
+        "",
+        false}},
+      // An unknown guardianship: nobody may end it.
+      {"DELETE /v1/admin/guardianships/{id}", {{}, "", "", false}},
+      // Acting for the owner: only the proxy, and only to read the vital
+      // signs (the record of the matrix is one).
+      {"GET /v1/citizens/{citizen_id}", {{kProxy}, "", "", true}},
+      {"POST /v1/citizens/{citizen_id}/import",
+       {{}, SyntheticBundle(4), "", true}},
+      {"GET /v1/citizens/{citizen_id}/records",
+       {{kProxy}, "", "?limit=2", true}},
+      {"POST /v1/citizens/{citizen_id}/records", {{}, observation, "", true}},
+      {"GET /v1/citizens/{citizen_id}/records/{type}/{id}",
+       {{kProxy}, "", "", true}},
+      {"PUT /v1/citizens/{citizen_id}/records/{type}/{id}",
+       {{}, observation, "", true}},
+      {"GET /v1/citizens/{citizen_id}/records/{type}/{id}/history",
+       {{kProxy}, "", "", true}},
+      {"POST /v1/citizens/{citizen_id}/records/{type}/{id}/"
+       "rectification-requests",
+       {{}, R"({"reason": "not mine"})", "", true}},
+      {"GET /v1/citizens/{citizen_id}/export", {{kProxy}, "", "", true}},
+      {"GET /v1/citizens/{citizen_id}/consents", {{}, "", "", true}},
+      {"POST /v1/citizens/{citizen_id}/consents", {{}, grant_body, "", true}},
+      {"POST /v1/citizens/{citizen_id}/consents/preview",
+       {{}, grant_body, "", true}},
+      {"DELETE /v1/citizens/{citizen_id}/consents/{id}", {{}, "", "", true}},
+      {"GET /v1/citizens/{citizen_id}/restrictions", {{}, "", "", true}},
+      {"PUT /v1/citizens/{citizen_id}/restrictions",
+       {{}, R"({"categories": [], "records": []})", "", true}},
+      {"GET /v1/citizens/{citizen_id}/research-opt-out", {{}, "", "", true}},
+      {"PUT /v1/citizens/{citizen_id}/research-opt-out",
+       {{}, R"({"opted_out": false})", "", true}},
+      {"GET /v1/citizens/{citizen_id}/primary-use-opt-out", {{}, "", "", true}},
+      {"PUT /v1/citizens/{citizen_id}/primary-use-opt-out",
+       {{}, R"({"opted_out": false})", "", true}},
+      {"GET /v1/citizens/{citizen_id}/privacy-budget", {{}, "", "", true}},
+      {"GET /v1/citizens/{citizen_id}/access-log", {{}, "", "?limit=5", true}},
   };
   specs["DELETE /v1/me"].body = json{{"confirm", owner.id}}.dump();
 
@@ -193,6 +270,9 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
     if (path.find("/studies/") != std::string::npos) replace("{id}", study_id);
     if (path.find("/rectification-requests/") != std::string::npos)
       replace("{id}", "rr_" + std::string(32, '0'));
+    if (path.find("/proxies/") != std::string::npos) replace("{id}", proxy_id);
+    if (path.find("/guardianships/") != std::string::npos)
+      replace("{id}", "gd_" + std::string(32, '0'));
     replace("{rid}", release_id);
     return path;
   };
@@ -203,6 +283,7 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
   auto rank = [](const api::RouteInfo& r) {
     if (r.path == "/v1/me" && r.method == "DELETE") return 2;
     if (r.path.find("break-glass") != std::string::npos) return 1;
+    if (r.path == "/v1/me/proxies/{id}" && r.method == "DELETE") return 1;
     return 0;
   };
   std::stable_sort(
@@ -252,9 +333,24 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
         EXPECT_EQ(r.status, 401) << cell;
       }
       // Another citizen's data, asked for by a citizen: 404, never 403.
-      if (spec.owner_object && who == kOtherCitizen &&
-          (route.roles & api::kCitizen)) {
-        EXPECT_TRUE(r.status == 404 || r.status == 400) << cell;
+      const bool on_behalf = route.path.rfind("/v1/citizens/", 0) == 0;
+      if (spec.owner_object && (route.roles & api::kCitizen) &&
+          (who == kOtherCitizen || (who == kProxy && !on_behalf))) {
+        // Someone acting for a citizen they do not represent: 404 before
+        // any body is looked at.
+        if (on_behalf) {
+          EXPECT_EQ(r.status, 404) << cell;
+        } else {
+          EXPECT_TRUE(r.status == 404 || r.status == 400) << cell;
+        }
+      }
+      // The proxy beyond its authorisation, for the owner it represents:
+      // 403 (the owner acting for themselves is not represented: 404).
+      if (on_behalf && who == kProxy && !success) {
+        EXPECT_EQ(r.status, 403) << cell;
+      }
+      if (on_behalf && who == kOwner) {
+        EXPECT_EQ(r.status, 404) << cell;
       }
       // The owner (and the others it lists) really get through where they
       // may, for reads: the matrix exercises real paths, not typos.

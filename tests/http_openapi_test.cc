@@ -367,8 +367,16 @@ TEST_F(OpenApiDocumentTest, ParametersRolesAndSecurityMatchEachRoute) {
       } else if (in == "query") {
         EXPECT_TRUE(query_params.insert(name).second) << name << " twice";
       } else if (in == "header") {
-        // The one header parameter a handler reads.
-        EXPECT_EQ(o.Name() + " " + name, "POST /v1/me/records Idempotency-Key");
+        // The header parameters handlers read: a new record's
+        // Idempotency-Key, and a proxy's stated purpose.
+        const bool on_behalf =
+            o.path.rfind("/v1/citizens/{citizen_id}", 0) == 0;
+        const bool idempotency =
+            o.method == "POST" && name == "Idempotency-Key" &&
+            (o.path == "/v1/me/records" ||
+             o.path == "/v1/citizens/{citizen_id}/records");
+        EXPECT_TRUE(idempotency || (on_behalf && name == "Tillit-Purpose"))
+            << o.Name() << " reads no header " << name;
       } else {
         ADD_FAILURE() << "parameter " << name << " in " << in
                       << ": the router reads only path and query parameters";
@@ -1001,6 +1009,119 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
         Post("/v1/me/devices/pairing-codes", "[1]", citizen), 400);
   check("DELETE", "/v1/me/devices/{id}",
         Delete("/v1/me/devices/d_" + std::string(32, '0'), citizen), 404);
+
+  // Proxies and guardians: a second citizen acts for the first.
+  Reply made = Post("/v1/admin/citizens", "", admin_);
+  ASSERT_EQ(made.status, 201) << made.body;
+  const std::string carer_id = made.Json().value("citizen_id", "");
+  Reply carer_enrolled =
+      Post("/v1/enroll",
+           json{{"enrollment_code", made.Json().value("enrollment_code", "")}}
+               .dump());
+  ASSERT_EQ(carer_enrolled.status, 200) << carer_enrolled.body;
+  const std::string carer = carer_enrolled.Json().value("token", "");
+  Reply proxy =
+      check("POST", "/v1/me/proxies",
+            Post("/v1/me/proxies",
+                 json{{"proxy", carer_id}, {"access", "read"}}.dump(), citizen),
+            201);
+  check("POST", "/v1/me/proxies",
+        Post("/v1/me/proxies", json{{"proxy", carer_id}}.dump(), citizen), 400);
+  const std::string proxy_path =
+      "/v1/me/proxies/" + proxy.Json().value("id", "");
+  check("PUT", "/v1/me/proxies/{id}",
+        Put(proxy_path,
+            json{{"access", "read"}, {"categories", {"vital-signs"}}}.dump(),
+            citizen),
+        200);
+  check("GET", "/v1/me/proxies", Get("/v1/me/proxies", citizen), 200);
+  check("GET", "/v1/me/represented", Get("/v1/me/represented", carer), 200);
+  const std::string base = "/v1/citizens/" + cid;
+  check("POST", "/v1/citizens/{citizen_id}/records",
+        Post(base + "/records", R"({"resourceType":"Observation"})", carer),
+        403);
+  check("DELETE", "/v1/me/proxies/{id}", Delete(proxy_path, citizen), 200);
+  check("DELETE", "/v1/me/proxies/{id}", Delete(proxy_path, citizen), 409);
+  check("GET", "/v1/citizens/{citizen_id}/records",
+        Get(base + "/records", carer), 404);
+  Reply guardianship = check("POST", "/v1/admin/guardianships",
+                             Post("/v1/admin/guardianships",
+                                  json{{"guardian", carer_id},
+                                       {"citizen", cid},
+                                       {"start", "2020-01-01"}}
+                                      .dump(),
+                                  admin_),
+                             201);
+  check("POST", "/v1/admin/guardianships",
+        Post("/v1/admin/guardianships", "{}", admin_), 400);
+  // As the guardian, every route a proxy uses.
+  check("GET", "/v1/citizens/{citizen_id}", Get(base, carer), 200);
+  check("POST", "/v1/citizens/{citizen_id}/import",
+        Post(base + "/import", SyntheticBundle(0), carer,
+             "application/fhir+json"),
+        200);
+  check("GET", "/v1/citizens/{citizen_id}/records",
+        Get(base + "/records?limit=2", carer), 200);
+  Reply noted = check("POST", "/v1/citizens/{citizen_id}/records",
+                      Post(base + "/records",
+                           R"({"resourceType":"Observation","status":"final",)"
+                           R"("code":{"text":"mood"},"valueString":"tired"})",
+                           carer),
+                      201);
+  const std::string noted_path =
+      base + "/records/Observation/" + noted.Json().value("id", "");
+  check("GET", "/v1/citizens/{citizen_id}/records/{type}/{id}",
+        Get(noted_path, carer), 200);
+  check("PUT", "/v1/citizens/{citizen_id}/records/{type}/{id}",
+        Put(noted_path,
+            R"({"resourceType":"Observation","status":"final",)"
+            R"("code":{"text":"mood"},"valueString":"rested"})",
+            carer),
+        200);
+  check("GET", "/v1/citizens/{citizen_id}/records/{type}/{id}/history",
+        Get(noted_path + "/history", carer), 200);
+  check("POST",
+        "/v1/citizens/{citizen_id}/records/{type}/{id}/rectification-requests",
+        Post(noted_path + "/rectification-requests", "{}", carer), 400);
+  check("GET", "/v1/citizens/{citizen_id}/export", Get(base + "/export", carer),
+        200);
+  check("GET", "/v1/citizens/{citizen_id}/consents",
+        Get(base + "/consents", carer), 200);
+  check("POST", "/v1/citizens/{citizen_id}/consents/preview",
+        Post(base + "/consents/preview", research_grant.dump(), carer), 200);
+  Reply guardian_grant =
+      check("POST", "/v1/citizens/{citizen_id}/consents",
+            Post(base + "/consents", research_grant.dump(), carer), 201);
+  check("DELETE", "/v1/citizens/{citizen_id}/consents/{id}",
+        Delete(base + "/consents/" + guardian_grant.Json().value("id", ""),
+               carer),
+        200);
+  check("GET", "/v1/citizens/{citizen_id}/restrictions",
+        Get(base + "/restrictions", carer), 200);
+  check("PUT", "/v1/citizens/{citizen_id}/restrictions",
+        Put(base + "/restrictions", R"({"categories":["financial"]})", carer),
+        200);
+  check("GET", "/v1/citizens/{citizen_id}/research-opt-out",
+        Get(base + "/research-opt-out", carer), 200);
+  check("PUT", "/v1/citizens/{citizen_id}/research-opt-out",
+        Put(base + "/research-opt-out", R"({"opted_out":false})", carer), 200);
+  check("GET", "/v1/citizens/{citizen_id}/primary-use-opt-out",
+        Get(base + "/primary-use-opt-out", carer), 200);
+  check("PUT", "/v1/citizens/{citizen_id}/primary-use-opt-out",
+        Put(base + "/primary-use-opt-out", R"({"opted_out":false})", carer),
+        200);
+  check("GET", "/v1/citizens/{citizen_id}/privacy-budget",
+        Get(base + "/privacy-budget", carer), 200);
+  check("GET", "/v1/citizens/{citizen_id}/access-log",
+        Get(base + "/access-log?limit=3", carer), 200);
+  check("DELETE", "/v1/admin/guardianships/{id}",
+        Delete("/v1/admin/guardianships/" + guardianship.Json().value("id", ""),
+               admin_),
+        200);
+  check("DELETE", "/v1/admin/guardianships/{id}",
+        Delete("/v1/admin/guardianships/" + guardianship.Json().value("id", ""),
+               admin_),
+        404);
 
   // Revocation and erasure last.
   const std::string gid = granted.Json().value("id", "");

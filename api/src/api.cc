@@ -21,6 +21,7 @@ Api::Api(vault::Vault* v, const ServerOptions& o,
       privacy_(std::move(ledger)),
       rectifications_(
           v, o.clock, o.rng, &stores_,
-          consent::RectificationOptions{o.rectification_provider, 50}) {}
+          consent::RectificationOptions{o.rectification_provider, 50}),
+      proxies_(v, o.clock, o.rng, &stores_) {}
 
 }  // namespace tillit::api::internal

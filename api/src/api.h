@@ -7,7 +7,8 @@
 //                   their parsed consent; consent(), grants, restrictions,
 //                   studies and researchers; devices(), paired devices;
 //                   privacy(), the privacy-budget ledger of aggregates;
-//                   rectifications(), requests to correct records
+//                   rectifications(), requests to correct records;
+//                   proxies(), who may act for a citizen
 //   operations      metrics(), server_log()
 //
 // What only the server uses to admit a request (rate limiters, the nonces
@@ -29,6 +30,7 @@
 #include "tillit/audit/audit_log.h"
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/consent_service/policy_cache.h"
+#include "tillit/consent_service/proxies.h"
 #include "tillit/consent_service/rectification.h"
 #include "tillit/research/privacy_ledger.h"
 #include "tillit/vault/store_cache.h"
@@ -56,6 +58,7 @@ class Api {
   DeviceRegistry& devices() { return devices_; }
   research::PrivacyLedger& privacy() { return *privacy_; }
   consent::Rectifications& rectifications() { return rectifications_; }
+  consent::Proxies& proxies() { return proxies_; }
 
   Metrics& metrics() { return metrics_; }
   ServerLog& server_log() { return server_log_; }
@@ -72,6 +75,7 @@ class Api {
   DeviceRegistry devices_;
   std::unique_ptr<research::PrivacyLedger> privacy_;
   consent::Rectifications rectifications_;
+  consent::Proxies proxies_;
 };
 
 }  // namespace tillit::api::internal

@@ -47,6 +47,14 @@ StatusOr<uint64_t> AuditTrail::Append(Call& call, audit::AuditEntry entry) {
   }
   entry.request_id = call.request_id();
   if (entry.decision.empty()) entry.decision = "none";
+  // A proxy's entry about the citizen it acts for names the authorisation
+  // and the purpose it stated (the access log shows "on behalf of").
+  if (const Acting* acting = call.acting();
+      acting != nullptr && entry.citizen_id == acting->citizen_id) {
+    entry.grant_ids.push_back(acting->decision.authorisation_id);
+    // An entry with a purpose of its own (a grant's DUO purpose) keeps it.
+    if (entry.purpose.empty()) entry.purpose = acting->purpose;
+  }
   TILLIT_ASSIGN_OR_RETURN(
       std::vector<uint64_t> indexes,
       AppendBatch(call, std::span<const audit::AuditEntry>(&entry, 1)));

@@ -13,6 +13,20 @@ std::string Call::Param(std::string_view name) const {
   return {};
 }
 
+bool Call::Shows(const consent::RecordFacts& record) const {
+  if (acting_ == nullptr) return true;
+  return consent::ProxyReleases(acting_->policy->restrictions,
+                                acting_->decision, record);
+}
+
+Status Call::Covers(fhir::Category category) const {
+  if (acting_ == nullptr || consent::ProxyCovers(acting_->decision, category))
+    return Status::Ok();
+  return Status::PermissionDenied("your authorisation does not cover " +
+                                  std::string(fhir::CategoryName(category)) +
+                                  " records");
+}
+
 std::optional<std::string> Call::Query(std::string_view name) const {
   const std::string key(name);
   if (!req.has_param(key.c_str())) return std::nullopt;

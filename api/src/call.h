@@ -8,6 +8,7 @@
 
 #include <httplib.h>
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -17,6 +18,8 @@
 #include "tillit/api/routes.h"
 #include "tillit/api/server.h"
 #include "tillit/base/status.h"
+#include "tillit/consent/policy.h"
+#include "tillit/consent/proxy.h"
 #include "tillit/research/privacy_ledger.h"
 
 namespace tillit::api::internal {
@@ -36,24 +39,51 @@ struct Principal {
   std::string device_id;
 };
 
+// A proxy or guardian acting for a citizen through
+// /v1/citizens/{citizen_id}/… (proxy_gate.h admitted them).
+struct Acting {
+  std::string citizen_id;  // the represented citizen
+  consent::ProxyDecision decision;
+  // The citizen's policy as the decision saw it (its restrictions decide
+  // which records the proxy sees).
+  std::shared_ptr<const consent::CitizenPolicy> policy;
+  std::string purpose;  // what the proxy stated (Tillit-Purpose), or empty
+};
+
 // Holds references to the request, the response and the server's state of
 // the request: all must outlive the Call.
 class Call {
  public:
   Call(const httplib::Request& req, httplib::Response& res,
        const RouteMatch& match, const Principal& who,
-       const std::string& request_id, const ServerOptions& options)
+       const std::string& request_id, const ServerOptions& options,
+       const Acting* acting = nullptr)
       : req(req),
         res(res),
         match_(match),
         who_(who),
         request_id_(request_id),
-        options_(options) {}
+        options_(options),
+        acting_(acting) {}
 
   const httplib::Request& req;
   httplib::Response& res;
 
   const Principal& who() const { return who_; }
+  // The citizen whose vault the call is about: the principal on /v1/me/…,
+  // the represented citizen when a proxy acts (acting()).
+  const std::string& citizen() const {
+    return acting_ != nullptr ? acting_->citizen_id : who_.id;
+  }
+  // Set when a proxy or guardian acts for citizen(); nullptr otherwise.
+  const Acting* acting() const { return acting_; }
+  // Whether a record may be shown to the caller: always to the citizen;
+  // to a proxy, per consent::ProxyReleases.
+  bool Shows(const consent::RecordFacts& record) const;
+  // Whether the caller may read or write records of `category`:
+  // PermissionDenied naming it for a proxy whose authorisation does not
+  // cover it.
+  Status Covers(fhir::Category category) const;
   const std::string& request_id() const { return request_id_; }
   // A path parameter ("{id}" in the route), already URL-decoded.
   std::string Param(std::string_view name) const;
@@ -78,6 +108,7 @@ class Call {
   const Principal& who_;
   const std::string& request_id_;
   const ServerOptions& options_;
+  const Acting* acting_;
 };
 
 }  // namespace tillit::api::internal

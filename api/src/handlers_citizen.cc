@@ -13,8 +13,22 @@ namespace citizen {
 audit::AuditEntry Entry(std::string action, const Call& call) {
   audit::AuditEntry e;
   e.action = std::move(action);
-  e.citizen_id = call.who().id;
+  e.citizen_id = call.citizen();
   return e;
+}
+
+Status CheckShown(const Call& call, const vault::StoredRecord& r) {
+  const Acting* acting = call.acting();
+  if (acting == nullptr) return Status::Ok();
+  // A record hidden from the proxy (sensitive, restricted) answers as an
+  // absent one whatever its category: a 403 would tell it exists.
+  consent::ProxyDecision any_category = acting->decision;
+  any_category.categories = consent::kAllCategories;
+  if (!consent::ProxyReleases(acting->policy->restrictions, any_category,
+                              Facts(r))) {
+    return Status::NotFound("no such record");
+  }
+  return call.Covers(r.category);
 }
 
 std::vector<std::string> CategoryNames(const std::set<fhir::Category>& set) {
@@ -29,6 +43,11 @@ std::vector<std::string> CategoryNames(consent::CategorySet set) {
     if (set & consent::CategoryBit(c)) out.emplace_back(fhir::CategoryName(c));
   }
   return out;
+}
+
+std::string RecordsPath(const Call& call) {
+  if (call.acting() == nullptr) return "/v1/me/records";
+  return "/v1/citizens/" + call.citizen() + "/records";
 }
 
 StatusOr<size_t> LimitParam(const Call& call) {

@@ -4,7 +4,10 @@
 // paired devices and erasure (handlers_citizen_account.cc).
 // handlers_citizen.cc holds the route table and the helpers below.
 //
-// The citizen is always the token's principal: no route takes a citizen id.
+// The citizen is the token's principal on /v1/me/…; a proxy or guardian
+// uses the same handlers through /v1/citizens/{citizen_id}/… once the
+// proxy gate admitted them (proxy_gate.h), and then sees and writes only
+// what their authorisation covers (Call::Shows, Call::Covers, CheckShown).
 // Every route that touches the citizen's data writes its audit entry before
 // anything is released or changed (fail closed). Reads are computed first
 // and released only once the entry is durable; writes are validated first
@@ -28,6 +31,7 @@
 #include "tillit/base/status.h"
 #include "tillit/consent/policy.h"
 #include "tillit/fhir/fhir.h"
+#include "tillit/vault/citizen_store.h"
 
 namespace tillit::api::internal {
 
@@ -40,8 +44,26 @@ namespace citizen {
 inline constexpr size_t kDefaultLimit = 100;
 inline constexpr size_t kMaxLimit = 1000;
 
-// An entry about the calling citizen's own data.
+// An entry about the data of the call's citizen (Call::citizen()).
 audit::AuditEntry Entry(std::string action, const Call& call);
+
+// What the consent engine needs to know about a record (a StoredRecord, a
+// RecordMeta or a ParsedResource); it refers to `r`, which must outlive it.
+template <typename Record>
+consent::RecordFacts Facts(const Record& r) {
+  consent::RecordFacts f;
+  f.type = r.type;
+  f.id = r.id;
+  f.category = r.category;
+  f.effective = r.effective;
+  f.sensitive = r.sensitive;
+  f.codes = r.codes;
+  return f;
+}
+// For a proxy (Call::acting()): NotFound when the record is hidden from
+// them (sensitive or restricted), else PermissionDenied when the
+// authorisation does not cover its category; Ok for the citizen.
+Status CheckShown(const Call& call, const vault::StoredRecord& r);
 
 std::vector<std::string> CategoryNames(const std::set<fhir::Category>& set);
 std::vector<std::string> CategoryNames(consent::CategorySet set);
@@ -56,6 +78,10 @@ std::optional<Int> ParseInteger(std::string_view s) {
   if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
   return v;
 }
+
+// Where the call's records are: /v1/me/records, or for a proxy
+// /v1/citizens/{citizen_id}/records.
+std::string RecordsPath(const Call& call);
 
 // The "limit" query parameter: 1 to kMaxLimit, kDefaultLimit if absent.
 StatusOr<size_t> LimitParam(const Call& call);

@@ -47,7 +47,7 @@ Status AccessLog(Api& api, Call& call) {
   const uint64_t size = checkpoint.size;
   // Only entries the checkpoint covers, so every proof verifies against it.
   audit::ListQuery q;
-  q.citizen_id = call.who().id;
+  q.citizen_id = call.citizen();
   q.limit = limit;
   q.before = before ? std::min(*before, size) : size;
   TILLIT_ASSIGN_OR_RETURN(std::vector<audit::StoredEntry> entries,
@@ -77,7 +77,7 @@ Status AccessLog(Api& api, Call& call) {
   // provider gave: the log's entries hold no free text, so the reason
   // travels beside them (the citizen's own data, read from their store).
   TILLIT_ASSIGN_OR_RETURN(consent::CitizenPolicy policy,
-                          api.consent().LoadPolicy(call.who().id));
+                          api.consent().LoadPolicy(call.citizen()));
   json sessions = json::array();
   for (const consent::BreakGlass& b : policy.break_glass) {
     sessions.push_back({{"provider_id", b.provider_id},
@@ -109,7 +109,7 @@ json DeviceJson(const Device& d, const Call& call) {
 
 Status ListDevices(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(std::vector<Device> devices,
-                          api.devices().List(call.who().id));
+                          api.devices().List(call.citizen()));
   TILLIT_RETURN_IF_ERROR(
       api.audit().Append(call, Entry("device.list", call)).status());
   json list = json::array();
@@ -132,7 +132,7 @@ Status NewPairingCode(Api& api, Call& call) {
   TILLIT_RETURN_IF_ERROR(
       api.audit().Append(call, Entry("device.pairing-code", call)).status());
   TILLIT_ASSIGN_OR_RETURN(vault::IssuedToken code,
-                          NewEnrollmentCode(api.vault(), call.who().id,
+                          NewEnrollmentCode(api.vault(), call.citizen(),
                                             api.options().pairing_code_ttl));
   call.Reply(
       {{"pairing_code", code.ExposeSecretText()}, {"expires", code.expires_at}},
@@ -145,13 +145,13 @@ Status RevokeDevice(Api& api, Call& call) {
   // Checked before the entry is written: another citizen's device or an
   // unknown id is 404 and leaves no trace.
   TILLIT_ASSIGN_OR_RETURN(Device d, api.devices().Find(id));
-  if (d.citizen_id != call.who().id) return Status::NotFound("no such device");
+  if (d.citizen_id != call.citizen()) return Status::NotFound("no such device");
   if (d.revoked)
     return Status::FailedPrecondition("the device is already revoked");
   TILLIT_RETURN_IF_ERROR(
       api.audit().Append(call, Entry("device.revoke", call)).status());
   TILLIT_ASSIGN_OR_RETURN(d,
-                          api.devices().Revoke(call.who().id, id, api.Now()));
+                          api.devices().Revoke(call.citizen(), id, api.Now()));
   call.Reply({{"id", d.id}, {"revoked", *d.revoked}});
   return Status::Ok();
 }
@@ -159,7 +159,7 @@ Status RevokeDevice(Api& api, Call& call) {
 // --- erasure
 
 Status Erase(Api& api, Call& call) {
-  const std::string id = call.who().id;
+  const std::string id = call.citizen();
   TILLIT_ASSIGN_OR_RETURN(json j, call.Json());
   if (!j.is_object() || j.size() != 1 || !j.contains("confirm") ||
       !j["confirm"].is_string() || j["confirm"].get<std::string>() != id) {

@@ -28,7 +28,7 @@ std::string GrantsJson(const std::vector<consent::Grant>& grants) {
 
 Status ListConsents(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(std::vector<consent::Grant> grants,
-                          api.consent().ListGrants(call.who().id));
+                          api.consent().ListGrants(call.citizen()));
   TILLIT_RETURN_IF_ERROR(
       api.audit().Append(call, Entry("consent.list", call)).status());
   call.ReplyText(GrantsJson(grants), "application/json");
@@ -50,7 +50,7 @@ Status AddConsent(Api& api, Call& call) {
     e.purpose = std::string(consent::DuoId(draft.purposes[0].purpose));
   TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   TILLIT_ASSIGN_OR_RETURN(consent::Grant grant,
-                          api.consent().AddGrant(call.who().id, text, id));
+                          api.consent().AddGrant(call.citizen(), text, id));
   call.ReplyText(consent::GrantToJson(grant), "application/json", 201);
   return Status::Ok();
 }
@@ -59,7 +59,7 @@ Status RevokeConsent(Api& api, Call& call) {
   const std::string id = call.Param("id");
   if (!vault::IsValidId(id, "g_")) return Status::NotFound("no such grant");
   TILLIT_ASSIGN_OR_RETURN(std::vector<consent::Grant> grants,
-                          api.consent().ListGrants(call.who().id));
+                          api.consent().ListGrants(call.citizen()));
   auto it = std::find_if(grants.begin(), grants.end(),
                          [&](const consent::Grant& g) { return g.id == id; });
   if (it == grants.end()) return Status::NotFound("no such grant");
@@ -70,7 +70,7 @@ Status RevokeConsent(Api& api, Call& call) {
   e.categories = CategoryNames(it->categories);
   TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   TILLIT_ASSIGN_OR_RETURN(consent::Grant revoked,
-                          api.consent().RevokeGrant(call.who().id, id));
+                          api.consent().RevokeGrant(call.citizen(), id));
   call.ReplyText(consent::GrantToJson(revoked), "application/json");
   return Status::Ok();
 }
@@ -78,7 +78,7 @@ Status RevokeConsent(Api& api, Call& call) {
 Status PreviewConsent(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(std::string_view text, call.JsonText());
   TILLIT_ASSIGN_OR_RETURN(consent::GrantPreview preview,
-                          api.consent().PreviewGrant(call.who().id, text));
+                          api.consent().PreviewGrant(call.citizen(), text));
   audit::AuditEntry e = Entry("consent.preview", call);
   for (const auto& [name, count] : preview.by_category) {
     if (count > 0) e.categories.push_back(name);
@@ -94,7 +94,7 @@ Status PreviewConsent(Api& api, Call& call) {
 
 Status GetRestrictions(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(consent::Restrictions r,
-                          api.consent().GetRestrictions(call.who().id));
+                          api.consent().GetRestrictions(call.citizen()));
   audit::AuditEntry e = Entry("restrictions.read", call);
   e.categories = CategoryNames(r.categories);
   TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
@@ -113,7 +113,7 @@ Status PutRestrictions(Api& api, Call& call) {
   e.categories = CategoryNames(parsed.categories);
   TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   TILLIT_ASSIGN_OR_RETURN(consent::Restrictions r,
-                          api.consent().SetRestrictions(call.who().id, text));
+                          api.consent().SetRestrictions(call.citizen(), text));
   call.ReplyText(consent::ConsentService::RestrictionsToJson(r),
                  "application/json");
   return Status::Ok();
@@ -136,7 +136,7 @@ StatusOr<bool> OptOutBody(Call& call) {
 
 Status GetOptOut(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(bool opted_out,
-                          api.consent().GetResearchOptOut(call.who().id));
+                          api.consent().GetResearchOptOut(call.citizen()));
   TILLIT_RETURN_IF_ERROR(
       api.audit().Append(call, Entry("research-opt-out.read", call)).status());
   call.Reply({{"opted_out", opted_out}});
@@ -148,14 +148,14 @@ Status PutOptOut(Api& api, Call& call) {
   const audit::AuditEntry e = Entry("research-opt-out.update", call);
   TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   TILLIT_RETURN_IF_ERROR(
-      api.consent().SetResearchOptOut(call.who().id, opted_out));
+      api.consent().SetResearchOptOut(call.citizen(), opted_out));
   call.Reply({{"opted_out", opted_out}});
   return Status::Ok();
 }
 
 Status GetPrimaryOptOut(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(bool opted_out,
-                          api.consent().GetPrimaryUseOptOut(call.who().id));
+                          api.consent().GetPrimaryUseOptOut(call.citizen()));
   TILLIT_RETURN_IF_ERROR(
       api.audit()
           .Append(call, Entry("primary-use-opt-out.read", call))
@@ -170,7 +170,7 @@ Status PutPrimaryOptOut(Api& api, Call& call) {
   const audit::AuditEntry e = Entry("primary-use-opt-out.update", call);
   TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   TILLIT_RETURN_IF_ERROR(
-      api.consent().SetPrimaryUseOptOut(call.who().id, opted_out));
+      api.consent().SetPrimaryUseOptOut(call.citizen(), opted_out));
   call.Reply({{"opted_out", opted_out},
               {"break_glass", api.options().break_glass_despite_opt_out}});
   return Status::Ok();
@@ -180,7 +180,7 @@ Status PutPrimaryOptOut(Api& api, Call& call) {
 // my grants stand now (null when they no longer let the study in), and the
 // queries in words.
 Status PrivacyBudget(Api& api, Call& call) {
-  const std::string& me = call.who().id;
+  const std::string& me = call.citizen();
   TILLIT_ASSIGN_OR_RETURN(std::vector<research::CitizenStudySpend> spends,
                           api.privacy().ForCitizen(me));
   TILLIT_ASSIGN_OR_RETURN(const int64_t default_cap,

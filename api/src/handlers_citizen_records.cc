@@ -62,7 +62,7 @@ Status Import(Api& api, Call& call) {
   // inside each write transaction, so the cached handle stays valid.
   TILLIT_ASSIGN_OR_RETURN(
       vault::ImportOutcome out,
-      api.vault().Import(call.req.body, format, call.who().id, "import"));
+      api.vault().Import(call.req.body, format, call.citizen(), "import"));
   call.Reply({{"imported", out.imported},
               {"written", out.written},
               {"by_type", out.by_type}});
@@ -75,6 +75,7 @@ Status ListRecords(Api& api, Call& call) {
     filter.category = fhir::ParseCategory(*c);
     if (!filter.category)
       return Status::InvalidArgument("category: not a record category");
+    TILLIT_RETURN_IF_ERROR(call.Covers(*filter.category));
   }
   if (auto t = call.Query("type")) {
     if (!IsResourceType(*t))
@@ -103,7 +104,25 @@ Status ListRecords(Api& api, Call& call) {
   std::vector<vault::StoredRecord> records;
   bool more = false;
   TILLIT_RETURN_IF_ERROR(api.stores().With(
-      call.who().id, [&](vault::CitizenStore& store) -> Status {
+      call.citizen(), [&](vault::CitizenStore& store) -> Status {
+        if (call.acting() != nullptr) {
+          // A proxy's page: the records they are shown, read on past the
+          // hidden ones; one more tells whether there is a further page.
+          vault::RecordFilter f = filter;
+          f.limit = filter.limit + 1;
+          for (;;) {
+            TILLIT_ASSIGN_OR_RETURN(auto page, store.List(f));
+            const bool last = page.size() < f.limit;
+            if (!page.empty()) f.after = PositionOf(page.back());
+            for (vault::StoredRecord& r : page) {
+              if (call.Shows(Facts(r))) records.push_back(std::move(r));
+            }
+            if (last || records.size() > filter.limit) break;
+          }
+          more = records.size() > filter.limit;
+          if (more) records.resize(filter.limit);
+          return Status::Ok();
+        }
         TILLIT_ASSIGN_OR_RETURN(records, store.List(filter));
         if (records.size() == filter.limit) {
           // Is there a further page? One indexed row answers it.
@@ -139,10 +158,10 @@ Status ListRecords(Api& api, Call& call) {
 Status ReadRecord(Api& api, Call& call) {
   vault::StoredRecord record;
   TILLIT_RETURN_IF_ERROR(api.stores().With(
-      call.who().id, [&](vault::CitizenStore& store) -> Status {
+      call.citizen(), [&](vault::CitizenStore& store) -> Status {
         TILLIT_ASSIGN_OR_RETURN(
             record, store.Get(call.Param("type"), call.Param("id")));
-        return Status::Ok();
+        return CheckShown(call, record);
       }));
   audit::AuditEntry e = Entry("records.read", call);
   e.categories = {std::string(fhir::CategoryName(record.category))};
@@ -236,7 +255,7 @@ StatusOr<std::string> CitizenResource(
   if (idempotency_key) {
     TILLIT_ASSIGN_OR_RETURN(
         r["id"],
-        IdempotentRecordId(api, call.who().id, type, *idempotency_key));
+        IdempotentRecordId(api, call.citizen(), type, *idempotency_key));
   } else {
     r["id"] = api.options().rng->Hex(16);
   }
@@ -252,11 +271,12 @@ Status AddRecord(Api& api, Call& call) {
                           CitizenResource(api, call, idempotency_key));
   TILLIT_ASSIGN_OR_RETURN(fhir::ParsedResource parsed,
                           fhir::ParseFhirResource(text));
+  TILLIT_RETURN_IF_ERROR(call.Covers(parsed.category));
   // A repeat of a request already served: the stored record, unchanged.
   std::optional<vault::StoredRecord> earlier;
   if (idempotency_key) {
     TILLIT_RETURN_IF_ERROR(api.stores().With(
-        call.who().id, [&](vault::CitizenStore& store) -> Status {
+        call.citizen(), [&](vault::CitizenStore& store) -> Status {
           auto found = store.Get(parsed.type, parsed.id);
           if (found.ok()) {
             earlier = std::move(found).value();
@@ -276,22 +296,22 @@ Status AddRecord(Api& api, Call& call) {
   TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   if (earlier) {
     call.res.set_header("Idempotent-Replayed", "true");
-    call.res.set_header("Location",
-                        "/v1/me/records/" + parsed.type + "/" + parsed.id);
+    call.res.set_header(
+        "Location", RecordsPath(call) + "/" + parsed.type + "/" + parsed.id);
     call.ReplyText(std::move(earlier->resource), "application/fhir+json", 200);
     return Status::Ok();
   }
   // The cached store: a single resource has no Patient to link, so this is
   // what Vault::Import would do, without opening a second handle.
   TILLIT_RETURN_IF_ERROR(api.stores().With(
-      call.who().id, [&](vault::CitizenStore& store) -> Status {
+      call.citizen(), [&](vault::CitizenStore& store) -> Status {
         return store
             .Put(std::span<const fhir::ParsedResource>(&parsed, 1), "citizen",
                  api.Now())
             .status();
       }));
   call.res.set_header("Location",
-                      "/v1/me/records/" + parsed.type + "/" + parsed.id);
+                      RecordsPath(call) + "/" + parsed.type + "/" + parsed.id);
   call.ReplyText(std::move(parsed.json), "application/fhir+json", 201);
   return Status::Ok();
 }
@@ -315,20 +335,25 @@ Status CorrectRecord(Api& api, Call& call) {
                           fhir::ParseFhirResource(r.dump(
                               -1, ' ', false, json::error_handler_t::strict)));
   TILLIT_RETURN_IF_ERROR(api.stores().With(
-      call.who().id, [&](vault::CitizenStore& store) -> Status {
+      call.citizen(), [&](vault::CitizenStore& store) -> Status {
         TILLIT_ASSIGN_OR_RETURN(vault::StoredRecord current,
                                 store.Get(type, id));
+        TILLIT_RETURN_IF_ERROR(CheckShown(call, current));
+        TILLIT_RETURN_IF_ERROR(call.Covers(parsed.category));
         if (current.source != "citizen") {
           return Status::FailedPrecondition(
               "only records you entered are corrected directly: ask for a "
               "correction with POST /v1/me/records/" +
               type + "/" + id + "/rectification-requests");
         }
-        // The same content, whatever the order of its members: as is.
-        if (json::parse(current.resource, nullptr, false) == r) {
-          return Status::Ok();
-        }
         audit::AuditEntry e = Entry("records.correct", call);
+        // The same content, whatever the order of its members: as is. A
+        // proxy learnt that it matches, so that is logged.
+        if (json::parse(current.resource, nullptr, false) == r) {
+          if (call.acting() == nullptr) return Status::Ok();
+          e.categories = {std::string(fhir::CategoryName(current.category))};
+          return api.audit().Append(call, e).status();
+        }
         e.categories = {std::string(fhir::CategoryName(parsed.category))};
         if (current.category != parsed.category) {
           e.categories.emplace_back(fhir::CategoryName(current.category));
@@ -344,19 +369,37 @@ Status CorrectRecord(Api& api, Call& call) {
 // first.
 Status RecordHistory(Api& api, Call& call) {
   std::vector<vault::RecordVersion> versions;
-  fhir::Category category = fhir::Category::kOther;
+  std::set<fhir::Category> categories;
   TILLIT_RETURN_IF_ERROR(api.stores().With(
-      call.who().id, [&](vault::CitizenStore& store) -> Status {
+      call.citizen(), [&](vault::CitizenStore& store) -> Status {
         TILLIT_ASSIGN_OR_RETURN(
             vault::StoredRecord current,
             store.Get(call.Param("type"), call.Param("id")));
-        category = current.category;
+        TILLIT_RETURN_IF_ERROR(CheckShown(call, current));
+        categories.insert(current.category);
         TILLIT_ASSIGN_OR_RETURN(
             versions, store.History(call.Param("type"), call.Param("id")));
         return Status::Ok();
       }));
+  if (call.acting() != nullptr) {
+    // An earlier version may have been of another category, or sensitive:
+    // a proxy sees only the versions it would see as records.
+    std::vector<vault::RecordVersion> shown;
+    for (vault::RecordVersion& v : versions) {
+      auto parsed = fhir::ParseFhirResource(v.resource);
+      if (!parsed.ok() || !call.Shows(Facts(*parsed))) continue;
+      categories.insert(parsed->category);
+      shown.push_back(std::move(v));
+    }
+    versions = std::move(shown);
+  } else {
+    for (const vault::RecordVersion& v : versions) {
+      auto parsed = fhir::ParseFhirResource(v.resource);
+      if (parsed.ok()) categories.insert(parsed->category);
+    }
+  }
   audit::AuditEntry e = Entry("records.history", call);
-  e.categories = {std::string(fhir::CategoryName(category))};
+  e.categories = CategoryNames(categories);
   TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
   json out = json::array();
   for (const vault::RecordVersion& v : versions) {
@@ -387,7 +430,7 @@ struct ExportState {
 }  // namespace
 
 Status Export(Api& api, Call& call) {
-  const std::string citizen = call.who().id;
+  const std::string citizen = call.citizen();
   std::map<std::string, int64_t> by_category;
   TILLIT_RETURN_IF_ERROR(
       api.stores().With(citizen, [&](vault::CitizenStore& store) -> Status {
@@ -396,7 +439,8 @@ Status Export(Api& api, Call& call) {
       }));
   audit::AuditEntry e = Entry("records.export", call);
   for (const auto& [name, count] : by_category) {
-    if (count > 0) e.categories.push_back(name);
+    const std::optional<fhir::Category> c = fhir::ParseCategory(name);
+    if (count > 0 && (!c || call.Covers(*c).ok())) e.categories.push_back(name);
   }
   TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
 
@@ -404,13 +448,17 @@ Status Export(Api& api, Call& call) {
   vault::StoreCache* stores = &api.stores();
   ServerLog* server_log = &api.server_log();
   const std::string request_id = call.request_id();
+  // A proxy's export holds what they are shown (the Acting is copied: the
+  // stream is written after the handler returns).
+  std::optional<Acting> acting;
+  if (call.acting() != nullptr) acting = *call.acting();
   call.res.status = 200;
   call.res.set_header(
       "Content-Disposition",
       "attachment; filename=\"tillit-export-" + citizen + ".json\"");
   call.res.set_chunked_content_provider(
-      "application/fhir+json", [stores, server_log, state, citizen, request_id](
-                                   size_t, httplib::DataSink& sink) {
+      "application/fhir+json", [stores, server_log, state, citizen, request_id,
+                                acting](size_t, httplib::DataSink& sink) {
         if (state->finished) {
           sink.done();
           return true;
@@ -437,6 +485,10 @@ Status Export(Api& api, Call& call) {
           return false;
         }
         for (const vault::StoredRecord& r : page) {
+          if (acting && !consent::ProxyReleases(acting->policy->restrictions,
+                                                acting->decision, Facts(r))) {
+            continue;
+          }
           if (state->any) chunk += ',';
           state->any = true;
           chunk += "{\"fullUrl\":";
@@ -463,7 +515,18 @@ Status Summary(Api& api, Call& call) {
   std::map<std::string, int64_t> by_category;
   std::map<std::string, int64_t> by_type;
   TILLIT_RETURN_IF_ERROR(api.stores().With(
-      call.who().id, [&](vault::CitizenStore& store) -> Status {
+      call.citizen(), [&](vault::CitizenStore& store) -> Status {
+        if (call.acting() != nullptr) {
+          // What the proxy is shown, counted record by record.
+          TILLIT_ASSIGN_OR_RETURN(auto metas, store.ListRecordMeta());
+          for (const vault::RecordMeta& m : metas) {
+            if (!call.Shows(Facts(m))) continue;
+            ++records;
+            ++by_category[std::string(fhir::CategoryName(m.category))];
+            ++by_type[m.type];
+          }
+          return Status::Ok();
+        }
         TILLIT_ASSIGN_OR_RETURN(records, store.Count());
         TILLIT_ASSIGN_OR_RETURN(by_category, store.CountByCategory());
         TILLIT_ASSIGN_OR_RETURN(by_type, store.CountByType());
@@ -474,7 +537,7 @@ Status Summary(Api& api, Call& call) {
     if (count > 0) e.categories.push_back(name);
   }
   TILLIT_RETURN_IF_ERROR(api.audit().Append(call, e).status());
-  call.Reply({{"citizen_id", call.who().id},
+  call.Reply({{"citizen_id", call.citizen()},
               {"records", records},
               {"by_category", by_category},
               {"by_type", by_type}});

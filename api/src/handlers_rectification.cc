@@ -76,11 +76,21 @@ Status Ask(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(std::string reason, ReasonField(body));
   TILLIT_ASSIGN_OR_RETURN(std::string proposed,
                           ResourceField(body, "proposed"));
+  if (call.acting() != nullptr) {
+    // A proxy asks only about a record they are shown.
+    TILLIT_RETURN_IF_ERROR(api.stores().With(
+        call.citizen(), [&](vault::CitizenStore& store) -> Status {
+          TILLIT_ASSIGN_OR_RETURN(
+              vault::StoredRecord record,
+              store.Get(call.Param("type"), call.Param("id")));
+          return citizen::CheckShown(call, record);
+        }));
+  }
   TILLIT_ASSIGN_OR_RETURN(
       RectificationRequest r,
       api.rectifications().Ask(
-          call.who().id, call.Param("type"), call.Param("id"), reason, proposed,
-          [&](const RectificationRequest&) {
+          call.citizen(), call.Param("type"), call.Param("id"), reason,
+          proposed, [&](const RectificationRequest&) {
             return api.audit()
                 .Append(call, citizen::Entry("rectification.request", call))
                 .status();

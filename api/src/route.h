@@ -42,6 +42,7 @@ std::vector<Route> ProviderRoutes();
 std::vector<Route> ResearchRoutes();
 std::vector<Route> AuditRoutes();
 std::vector<Route> RectificationRoutes();
+std::vector<Route> ProxyAuthorisationRoutes();
 
 // Metrics and the access log count a request under its route's index in
 // RouteTable(), or under one of these two past its end.

@@ -1,6 +1,7 @@
 // The route table and path matching.
 #include <cctype>
 
+#include "proxy_gate.h"
 #include "route.h"
 
 namespace tillit::api {
@@ -49,11 +50,17 @@ bool IsParam(const std::string& segment) {
 std::vector<Route> BuildTable() {
   std::vector<Route> table;
   for (auto part : {PublicRoutes, AdminRoutes, CitizenRoutes, ProviderRoutes,
-                    ResearchRoutes, AuditRoutes, RectificationRoutes}) {
+                    ResearchRoutes, AuditRoutes, RectificationRoutes,
+                    ProxyAuthorisationRoutes}) {
     for (Route& r : part()) {
       r.segments = Split(r.info.path);
       table.push_back(std::move(r));
     }
+  }
+  // The routes a proxy or guardian uses to act for a citizen.
+  for (Route& r : OnBehalfRoutes(table)) {
+    r.segments = Split(r.info.path);
+    table.push_back(std::move(r));
   }
   return table;
 }

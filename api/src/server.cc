@@ -17,6 +17,7 @@
 #include "devices.h"
 #include "http_error.h"
 #include "limits.h"
+#include "proxy_gate.h"
 #include "route.h"
 #include "tillit/http_signature/http_signature.h"
 
@@ -369,10 +370,36 @@ struct Server::Impl {
           "application/json");
       return;
     }
+    // A proxy or guardian acting for a citizen is admitted first.
+    std::optional<internal::Acting> acting;
+    if (const auto need = internal::OnBehalfNeed(*t_request.match->route)) {
+      Call gate(req, res, *t_request.match, t_request.who, t_request.request_id,
+                options);
+      auto admitted = internal::AdmitActing(api, gate, *need);
+      if (!admitted.ok()) {
+        ReplyError(gate, admitted.status());
+        return;
+      }
+      acting = std::move(admitted).value();
+    }
     Call call(req, res, *t_request.match, t_request.who, t_request.request_id,
-              options);
+              options, acting ? &*acting : nullptr);
     Status s = t_request.match->route->handler(api, call);
     if (s.ok()) return;
+    // A proxy refused inside the handler (a category its authorisation
+    // does not cover) is an attempt the citizen sees, like the gate's.
+    if (acting && s.code() == StatusCode::kPermissionDenied &&
+        !call.audit_failed) {
+      Status logged = internal::LogDenied(api, call, acting->citizen_id, "",
+                                          acting->purpose);
+      if (!logged.ok()) s = logged;
+    }
+    ReplyError(call, s);
+  }
+
+  // The answer to a handler's (or the proxy gate's) error.
+  void ReplyError(Call& call, const Status& s) {
+    httplib::Response& res = call.res;
     if (call.audit_failed) {
       res.status = 503;
       res.set_content(ErrorBody("audit_unavailable",

@@ -3,6 +3,8 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 
 #include "tillit/crypto/encoding.h"
 
@@ -38,9 +40,13 @@ StatusOr<std::string> Fetch(httplib::Client& client, const std::string& path,
 
 std::string EntryToApiJson(const StoredEntry& entry) {
   json j = json::parse(entry.canonical, nullptr, false);
+  auto parsed = ParseCanonicalEntry(entry.canonical);
+  const std::string on_behalf_of = parsed.ok() ? OnBehalfOf(*parsed) : "";
   j["index"] = entry.index;
-  // The contract's "actor" (SPEC §7), a copy of actor_id; not hashed.
+  // The contract's "actor" (SPEC §7), a copy of actor_id, and
+  // "on_behalf_of" (SPEC §13); neither is hashed.
   if (j.is_object() && j.contains("actor_id")) j["actor"] = j["actor_id"];
+  if (!on_behalf_of.empty()) j["on_behalf_of"] = on_behalf_of;
   return j.dump();
 }
 
@@ -113,10 +119,24 @@ StatusOr<VerifyReport> VerifyRemoteLog(const RemoteVerifyOptions& o) {
         }
         e.erase("actor");
       }
+      std::optional<json> shown_on_behalf_of;
+      if (e.contains("on_behalf_of")) {
+        shown_on_behalf_of = e["on_behalf_of"];
+        e.erase("on_behalf_of");
+      }
       const std::string canonical = e.dump();
-      if (!ParseCanonicalEntry(canonical).ok()) {
+      auto parsed = ParseCanonicalEntry(canonical);
+      if (!parsed.ok()) {
         return fail(index, "entry " + std::to_string(index) +
                                " is not a canonical audit entry");
+      }
+      // "on_behalf_of" too must be what the entry says, and present when
+      // it says a citizen acted for another.
+      const std::string derived = OnBehalfOf(*parsed);
+      if (derived.empty() ? shown_on_behalf_of.has_value()
+                          : shown_on_behalf_of != json(derived)) {
+        return fail(index, "entry " + std::to_string(index) +
+                               ": on_behalf_of does not match the entry");
       }
       tree.Append(LeafHash(crypto::AsBytes(canonical)));
     }

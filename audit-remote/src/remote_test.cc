@@ -61,6 +61,10 @@ class AuditServer {
                     if (e.index == forge_actor_index)
                       j["actor"] = "p_00000000000000000000000000000009";
                     if (strip_actor) j.erase("actor");
+                    if (e.index == forge_on_behalf_index)
+                      j["on_behalf_of"] = "c_00000000000000000000000000000009";
+                    if (e.index == strip_on_behalf_index)
+                      j.erase("on_behalf_of");
                     out["entries"].push_back(j);
                   }
                   if (!entries->empty()) out["next"] = entries->back().index;
@@ -84,6 +88,8 @@ class AuditServer {
   uint64_t alter_index = UINT64_MAX;
   uint64_t skip_index = UINT64_MAX;
   uint64_t forge_actor_index = UINT64_MAX;
+  uint64_t forge_on_behalf_index = UINT64_MAX;
+  uint64_t strip_on_behalf_index = UINT64_MAX;
   bool strip_actor = false;
   std::string checkpoint_override;
 
@@ -104,6 +110,7 @@ class AuditServer {
 
 class RemoteVerifyTest : public ::testing::Test {
  protected:
+  static constexpr uint64_t kProxyEntry = 1200;
   void SetUp() override {
     std::string tmpl =
         (fs::temp_directory_path() / "tillit-remote-XXXXXX").string();
@@ -116,6 +123,8 @@ class RemoteVerifyTest : public ::testing::Test {
     // 2,500 entries: three pages of 1,000.
     std::vector<AuditEntry> batch;
     for (int i = 0; i < 2500; ++i) batch.push_back(Entry(i));
+    // Entry 1200 is a proxy's, made for citizen 1 by citizen 2.
+    batch[kProxyEntry].actor_id = "c_00000000000000000000000000000002";
     ASSERT_TRUE(log_->AppendBatch(batch).ok());
     server_ = std::make_unique<AuditServer>(log_.get());
   }
@@ -176,6 +185,35 @@ TEST_F(RemoteVerifyTest, ForgedActorIsCaught) {
   EXPECT_FALSE(r->ok);
   EXPECT_EQ(r->first_bad_index, 700u) << r->problem;
   EXPECT_NE(r->problem.find("actor"), std::string::npos) << r->problem;
+}
+
+TEST_F(RemoteVerifyTest, OnBehalfOfIsShownForAProxyAndCheckedLikeActor) {
+  ListQuery q;
+  q.after = kProxyEntry - 2;
+  q.limit = 2;
+  auto entries = log_->List(q);
+  ASSERT_TRUE(entries.ok());
+  EXPECT_FALSE(
+      json::parse(EntryToApiJson((*entries)[0])).contains("on_behalf_of"));
+  EXPECT_EQ(json::parse(EntryToApiJson((*entries)[1]))["on_behalf_of"],
+            "c_00000000000000000000000000000001");
+  auto honest = VerifyRemoteLog(Options());
+  ASSERT_TRUE(honest.ok());
+  EXPECT_TRUE(honest->ok) << honest->problem;
+
+  server_->forge_on_behalf_index = 300;  // a citizen's own entry
+  auto forged = VerifyRemoteLog(Options());
+  ASSERT_TRUE(forged.ok());
+  EXPECT_FALSE(forged->ok);
+  EXPECT_EQ(forged->first_bad_index, 300u);
+  EXPECT_NE(forged->problem.find("on_behalf_of"), std::string::npos);
+
+  server_->forge_on_behalf_index = UINT64_MAX;
+  server_->strip_on_behalf_index = kProxyEntry;  // hiding the proxy
+  auto hidden = VerifyRemoteLog(Options());
+  ASSERT_TRUE(hidden.ok());
+  EXPECT_FALSE(hidden->ok);
+  EXPECT_EQ(hidden->first_bad_index, kProxyEntry);
 }
 
 TEST_F(RemoteVerifyTest, EntriesWithoutActorStillVerify) {

@@ -39,6 +39,14 @@ Status CheckField(std::string_view value, std::string_view name,
 
 }  // namespace
 
+std::string OnBehalfOf(const AuditEntry& e) {
+  if (e.actor_kind != "citizen" || e.citizen_id.empty() ||
+      e.citizen_id == e.actor_id) {
+    return "";
+  }
+  return e.citizen_id;
+}
+
 StatusOr<std::string> CanonicalEntry(const AuditEntry& e) {
   static const std::set<std::string_view> kKinds = {
       "citizen", "provider", "researcher", "auditor", "operator", "system"};

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>  // defines __GLIBC__ where it applies
 #include <fstream>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <string>
@@ -18,6 +19,8 @@
 
 #include "src/config_file.h"
 #include "src/verbs.h"
+#include "tillit/consent/policy.h"
+#include "tillit/fhir/fhir.h"
 
 namespace tillit::cli {
 namespace {
@@ -115,6 +118,24 @@ Status ServerFlags(const Args& a, const std::string& default_listen,
     }
     o->rectification_provider = *provider;
   }
+  if (auto hidden = a.Get("guardian-hidden-categories")) {
+    // A comma-separated list of category names, each once.
+    o->guardian_hidden_categories = 0;
+    size_t at = 0;
+    while (at <= hidden->size()) {
+      size_t comma = hidden->find(',', at);
+      if (comma == std::string::npos) comma = hidden->size();
+      const std::optional<fhir::Category> c =
+          fhir::ParseCategory(hidden->substr(at, comma - at));
+      if (!c || (o->guardian_hidden_categories & consent::CategoryBit(*c))) {
+        return Status::InvalidArgument(
+            a.Origin("guardian-hidden-categories") +
+            ": record category names separated by commas, each once");
+      }
+      o->guardian_hidden_categories |= consent::CategoryBit(*c);
+      at = comma + 1;
+    }
+  }
   const bool cert = a.Get("tls-cert").has_value();
   const bool key = a.Get("tls-key").has_value();
   if (cert != key) {
@@ -189,6 +210,7 @@ const char kServeHelp[] =
                     [--log-format text|json]
                     [--opt-out-break-glass allow|deny]
                     [--rectification-provider PROVIDER_ID]
+                    [--guardian-hidden-categories LIST]
                     [--key-file FILE] [--passphrase-stdin]
 
 Serves the HTTP API (SPEC section 7) on HOST:PORT (default 127.0.0.1:8443;
@@ -221,12 +243,19 @@ flight, prints `stopped` and exits 0.
                        for example the region's records office; without
                        it such requests are refused (409). A record a
                        provider pushed always goes to that provider
+--guardian-hidden-categories LIST
+                       record categories a guardian never sees of the
+                       person they represent (comma-separated, e.g.
+                       prescriptions,lab-results), where national rules
+                       hide some of a dependent's data from a legal
+                       representative (EHDS Art 4(3)); default none
 
 The configuration file (the Debian package's is /etc/tillit/tillit.conf)
 holds `key = value` lines, blank lines and `#` comment lines. A key is an
 option's name without the dashes (listen, data, key-file, tls-cert,
 tls-key, threads, max-body, cache, rate, log-format,
-opt-out-break-glass, rectification-provider); a flag (quiet,
+opt-out-break-glass, rectification-provider,
+guardian-hidden-categories); a flag (quiet,
 passphrase-stdin) takes true or false. Values are written without quotes;
 each key once. The file acts as if its lines were flags written before the
 command line's: a flag on the command line wins, and the file's data and
@@ -262,6 +291,7 @@ Args ServeArgs() {
       .Option("log-format")
       .Option("opt-out-break-glass")
       .Option("rectification-provider")
+      .Option("guardian-hidden-categories")
       .Flag("quiet");
   return a;
 }

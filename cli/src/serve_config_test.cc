@@ -37,6 +37,8 @@ TEST_F(CliTest, ServeConfigFileProblemsAreUsageErrors) {
        "opt-out-break-glass (FILE line 1): allow or deny"},
       {"rectification-provider = p_1\n",
        "rectification-provider (FILE line 1): a provider id"},
+      {"guardian-hidden-categories = sexual-health\n",
+       "guardian-hidden-categories (FILE line 1): record category names"},
       {"max-body = 10\n", "max-body (FILE line 1): 1024 to 2^40 bytes"},
       {"cache = 0\n", "cache (FILE line 1): 1 to 100000"},
       {"rate = fast\n", "rate (FILE line 1): requests per second"},

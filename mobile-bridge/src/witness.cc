@@ -147,6 +147,11 @@ Status VerifyAccessLogEntries(const json& entries,
         return ProofInvalid(where + ": actor does not match actor_id");
       entry.erase("actor");
     }
+    std::optional<json> shown_on_behalf_of;
+    if (entry.contains("on_behalf_of")) {
+      shown_on_behalf_of = entry["on_behalf_of"];
+      entry.erase("on_behalf_of");
+    }
     std::string canonical;
     try {
       canonical = entry.dump(-1, ' ', false, json::error_handler_t::strict);
@@ -159,6 +164,13 @@ Status VerifyAccessLogEntries(const json& entries,
     }
     if (parsed->citizen_id != citizen_id) {
       return ProofInvalid(where + " concerns another citizen");
+    }
+    // A proxy's entry names the citizen it acted for (SPEC §13): that
+    // field is not hashed, so it is checked against the entry.
+    const std::string on_behalf_of = audit::OnBehalfOf(*parsed);
+    if (on_behalf_of.empty() ? shown_on_behalf_of.has_value()
+                             : shown_on_behalf_of != json(on_behalf_of)) {
+      return ProofInvalid(where + ": on_behalf_of does not match the entry");
     }
     const audit::Hash leaf = audit::LeafHash(crypto::AsBytes(canonical));
     if (!audit::VerifyInclusion(leaf, index, checkpoint.size, proof,

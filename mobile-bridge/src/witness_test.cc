@@ -130,7 +130,10 @@ TEST_F(WitnessTest, VerifiesAccessLogEntriesAgainstTheCheckpoint) {
     audit::AuditEntry e;
     e.time = 1700000000 + i;
     e.actor_kind = "citizen";
-    e.actor_id = i == 3 ? "c_" + std::string(32, 'b') : citizen;
+    // 3: another citizen's own entry; 4: a proxy's, made for `citizen`.
+    e.actor_id = i == 3   ? "c_" + std::string(32, 'b')
+                 : i == 4 ? "c_" + std::string(32, 'd')
+                          : citizen;
     e.action = "records.list";
     e.citizen_id = i == 3 ? e.actor_id : citizen;
     e.decision = "none";
@@ -141,6 +144,7 @@ TEST_F(WitnessTest, VerifiesAccessLogEntriesAgainstTheCheckpoint) {
     json j = json::parse(canonical);
     j["index"] = i;
     j["actor"] = j["actor_id"];
+    if (i == 4) j["on_behalf_of"] = citizen;
     entries.push_back(j);
   }
   const audit::Checkpoint head = Head(tree, tree.size());
@@ -182,6 +186,12 @@ TEST_F(WitnessTest, VerifiesAccessLogEntriesAgainstTheCheckpoint) {
   a = entries;
   a[0]["extra"] = 1;
   expect_invalid(a, "not canonical");
+  a = entries;
+  a[0]["on_behalf_of"] = "c_" + std::string(32, 'd');
+  expect_invalid(a, "on_behalf_of on the citizen's own entry");
+  a = entries;
+  a[3].erase("on_behalf_of");
+  expect_invalid(a, "a proxy's entry without on_behalf_of");
   EXPECT_EQ(CodeOf(VerifyAccessLogEntries(entries, head,
                                           "c_" + std::string(32, 'c'))),
             ErrorCode::kProofInvalid);

@@ -30,6 +30,7 @@
 
 #include "tillit/base/clock.h"
 #include "tillit/base/status.h"
+#include "tillit/consent/policy.h"
 #include "tillit/crypto/random.h"
 #include "tillit/vault/vault.h"
 
@@ -98,6 +99,10 @@ struct ServerOptions {
   // be rectified through tillit (the request is refused with 409). A
   // record a provider pushed always goes to that provider.
   std::string rectification_provider;
+  // Categories a guardian never sees of the person they represent, where
+  // national rules hide some of a dependent's data from a legal
+  // representative (EHDS Art 4(3); docs/CONSENT.md). Empty: none.
+  consent::CategorySet guardian_hidden_categories = 0;
 
   int64_t citizen_token_ttl = 30LL * 24 * 3600;
   int64_t principal_token_ttl = 365LL * 24 * 3600;

@@ -34,6 +34,11 @@ struct AuditEntry {
   std::string request_id;               // the request that caused it
 };
 
+// SPEC §13's "on_behalf_of" of an entry: when a citizen acted for another
+// (a proxy or guardian), the citizen the entry is about; empty otherwise.
+// The API adds it beside "actor" (not hashed); readers check it with this.
+std::string OnBehalfOf(const AuditEntry& entry);
+
 // The canonical bytes; InvalidArgument (naming the field) when a field is
 // outside its alphabet or length (ids and codes: [A-Za-z0-9_.:/-], at most
 // 128 bytes; at most 16 categories and 64 grant ids).
