@@ -25,21 +25,22 @@ async function pair(p, code, name) {
   await p.click('form button[type=submit]');
 }
 
-async function checkPage(name, { widths = [1280, 360] } = {}) {
-  const shown = await page.$eval('body', (b) => b.innerText);
+// `on`: another browser page than the demo citizen's (a proxy's, say).
+async function checkPage(name, { widths = [1280, 360], on = page } = {}) {
+  const shown = await on.$eval('body', (b) => b.innerText);
   assert.doesNotMatch(shown, /\bnull\b|\bundefined\b|\bNaN\b|\[object /, `${name} shows a programming value`);
-  const violations = await axe(page);
+  const violations = await axe(on);
   axeResults[name] = violations.length;
   assert.deepEqual(violations, [], `accessibility violations on ${name}`);
   for (const w of widths) {
-    if (page.viewport().width !== w) {
-      await page.setViewport({ width: w, height: w < 600 ? 780 : 900 });
+    if (on.viewport().width !== w) {
+      await on.setViewport({ width: w, height: w < 600 ? 780 : 900 });
     }
-    await shot(page, name);
-    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    await shot(on, name);
+    const wide = await on.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(wide <= w, `${name} is ${wide} px wide at ${w} px`);
   }
-  await page.setViewport({ width: 1280, height: 900 });
+  await on.setViewport({ width: 1280, height: 900 });
 }
 
 before(async () => {
@@ -785,6 +786,281 @@ test('switching language changes every text and is remembered', async () => {
   await checkPage('records-se');
   await page.select('#lang-select', 'en');
   await page.waitForFunction(() => document.querySelector('main h1')?.textContent === 'My health data');
+});
+
+// --- Proxies and guardians (EHDS Art 4(2)-(3)). A second citizen, made
+// through the admin API, acts for the demo citizen in a browser of their
+// own; the operator records a guardianship through the admin API.
+const PURPOSE = 'family-care';
+let other = null; // {id, token, code, page}: the second citizen
+let proxyId = '';
+
+/** A new citizen: their id, a bearer token (to ask the vault directly
+ * what it answers them) and a code that pairs a browser. */
+async function newCitizen() {
+  const made = await api(demo.url, 'POST', '/v1/admin/citizens', tokens.admin, {});
+  assert.equal(made.status, 201, made.text);
+  const enrolled = await api(demo.url, 'POST', '/v1/enroll', null,
+    { enrollment_code: made.json.enrollment_code });
+  assert.equal(enrolled.status, 200, enrolled.text);
+  const code = await api(demo.url, 'POST', `/v1/admin/citizens/${made.json.citizen_id}/enrollment-code`,
+    tokens.admin, {});
+  assert.equal(code.status, 201, code.text);
+  return { id: made.json.citizen_id, token: enrolled.json.token, code: code.json.enrollment_code };
+}
+
+/** The second citizen's own request to the vault, acting for the demo
+ * citizen: with the purpose the authorisation names, unless `purpose` is ''. */
+async function asProxy(p, { purpose = PURPOSE } = {}) {
+  const res = await fetch(demo.url + p, { headers: { Authorization: `Bearer ${other.token}`,
+    ...(purpose ? { 'Tillit-Purpose': purpose } : {}) } });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, json, text };
+}
+
+const myProxies = async () =>
+  (await api(demo.url, 'GET', '/v1/me/proxies', tokens.citizen)).json.proxies;
+
+test('proxies: the citizen authorises another citizen to see one kind of record, checked in the form', async () => {
+  other = await newCitizen();
+  await open(page, base, 'proxies');
+  await page.waitForSelector('#proxies-none');
+  await checkPage('proxies');
+
+  // Checked in the form, and the vault's own refusal beside the field:
+  // nothing is stored.
+  const setId = async (value) => {
+    await page.$eval('#proxy-id', (el) => { el.value = ''; });
+    await page.type('#proxy-id', value);
+    await page.click('#proxy-save');
+  };
+  const idError = (re) => page.waitForFunction((source) =>
+    new RegExp(source).test(document.querySelector('#proxy-id-error')?.textContent || ''), {}, re.source);
+  await setId('c_123');
+  await page.waitForSelector('#proxy-id[aria-invalid=true]');
+  await idError(/starts with c_/);
+  await setId(citizen);
+  await idError(/your own citizen id/);
+  await setId(`c_${'0'.repeat(32)}`);
+  await idError(/no such citizen/);
+  assert.deepEqual(await myProxies(), []);
+
+  await page.$eval('#proxy-id', (el) => { el.value = ''; });
+  await page.type('#proxy-id', other.id);
+  assert.equal(await page.$eval('#proxy-access-read', (el) => el.checked), true, 'view only by default');
+  // Lab results are hidden from care providers by now (an earlier
+  // scenario), so from this proxy too: vital signs it is.
+  await page.click('#proxy-category-vital-signs');
+  await page.type('#proxy-purpose', PURPOSE);
+  await page.click('#proxy-save');
+  await page.waitForSelector('#proxies li.proxy');
+
+  const stored = await myProxies();
+  assert.equal(stored.length, 1);
+  const [a] = stored;
+  proxyId = a.id;
+  assert.match(a.id, /^px_/);
+  assert.equal(a.kind, 'proxy');
+  assert.equal(a.proxy, other.id);
+  assert.equal(a.access, 'read');
+  assert.deepEqual(a.categories, ['vital-signs']);
+  assert.equal(a.purpose, PURPOSE);
+  assert.equal(a.until, null);
+  assert.equal(a.include_sensitive, false);
+  assert.equal(a.include_restricted, false);
+  assert.equal(a.status, 'active');
+  const item = `#proxies li[data-proxy-id="${a.id}"]`;
+  assert.equal(await page.$eval(item, (li) => li.dataset.status), 'active');
+  assert.equal(await page.$eval(`${item} .grant-text`, (el) => el.textContent),
+    `${other.id} may see your vital signs and measurements, with no end date.`);
+  const text = await page.$eval(item, (li) => li.textContent);
+  assert.ok(text.includes(`Only for the purpose “${PURPOSE}”`), text);
+  assert.ok(text.includes('Sensitive records are left out.'), text);
+  assert.ok(text.includes('Records you hide from care providers are left out.'), text);
+  assert.ok(await page.$(`${item} button.revoke`), 'it can be revoked');
+  await checkPage('proxies-listed');
+});
+
+test('proxies: the other citizen acts for the first, sees only what is allowed, and is refused a reading', async () => {
+  assert.ok(other && proxyId, 'the authorisation above');
+  other.page = await newPage(browser);
+  const p = other.page;
+  await pair(p, other.code, 'Proxy laptop');
+  await p.waitForFunction(() => document.querySelector('main h1')?.textContent === 'My health data');
+  assert.equal(await p.$eval('#acting-banner', (el) => el.hidden), true);
+
+  await open(p, base, 'represented');
+  const person = `#represented-list li[data-citizen="${citizen}"]`;
+  await p.waitForSelector(person);
+  assert.equal(await p.$eval('#my-citizen-id', (el) => el.textContent), other.id);
+  const lines = await p.$eval(person, (li) => li.textContent);
+  for (const want of ['You may see their data.', 'Only these kinds of records: Vital signs and measurements.',
+    `Only for the purpose “${PURPOSE}”`, 'Their sensitive records are left out.']) {
+    assert.ok(lines.includes(want), `${want} in ${lines}`);
+  }
+  await checkPage('represented', { on: p });
+
+  await p.click(`${person} button.act`);
+  await p.waitForFunction(() => location.hash.startsWith('#/records') &&
+    !document.querySelector('main .loading') && document.querySelector('main .records'));
+  assert.equal(await p.$eval('#acting-banner', (el) => el.hidden), false);
+  assert.equal(await p.$eval('#acting-text', (el) => el.textContent),
+    `You are acting for ${citizen} (view only).`);
+  assert.deepEqual(await texts(p, '#nav a'), ['My health data', 'Charts', 'People I act for']);
+
+  // Exactly what the vault answers the proxy: vital signs only.
+  const listed = await p.$$eval('.records a', (as) => as.map((x) => x.getAttribute('href')));
+  const answer = await asProxy(`/v1/citizens/${citizen}/records?limit=25`);
+  assert.equal(answer.status, 200, answer.text);
+  assert.deepEqual(listed, answer.json.records.map((r) => `#/record/${r.resourceType}/${r.id}`));
+  assert.ok(listed.length > 0, 'the demo citizen has vital signs');
+  const vitals = new Set();
+  let cursor = null;
+  do {
+    const r = await api(demo.url, 'GET', `/v1/me/records?category=vital-signs&limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+      tokens.citizen);
+    for (const x of r.json.records) vitals.add(`#/record/${x.resourceType}/${x.id}`);
+    cursor = r.json.next;
+  } while (cursor);
+  assert.deepEqual(listed.filter((href) => !vitals.has(href)), [], 'nothing but vital signs');
+  // The app states the purpose: without it the vault refuses.
+  assert.equal((await asProxy(`/v1/citizens/${citizen}/records?limit=1`, { purpose: '' })).status, 403);
+  await checkPage('acting-records', { on: p });
+
+  // A page a proxy cannot use says so instead of asking the vault.
+  await open(p, base, 'devices');
+  await p.waitForSelector('#acting-not-here');
+
+  // Adding a reading: the page opens, says it is view only, and shows the
+  // vault's refusal; nothing is stored.
+  const before = (await api(demo.url, 'GET', '/v1/me', tokens.citizen)).json.records;
+  await open(p, base, 'add');
+  await p.waitForSelector('#acting-read-only');
+  await p.select('#reading-kind', 'weight');
+  await p.type('#reading-weight', '70');
+  await p.click('#reading-save');
+  await p.waitForSelector('#reading-form .error');
+  const refusal = await p.$eval('#reading-form .error', (el) => el.textContent);
+  assert.match(refusal, /You are not allowed to do that\./);
+  assert.ok((await p.$eval('#reading-form .error .detail', (el) => el.textContent)).trim(),
+    "the vault's reason is shown");
+  assert.equal((await api(demo.url, 'GET', '/v1/me', tokens.citizen)).json.records, before);
+  assert.equal(await p.$eval('#acting-banner', (el) => el.hidden), false, 'still acting');
+  await checkPage('acting-refused', { on: p, widths: [360] });
+
+  // The citizen's access log says who acted for them, under which
+  // authorisation and for what, and that a step was refused.
+  await open(page, base, 'records');
+  await open(page, base, 'log');
+  const mine = await page.$$eval('.log-entry.on-behalf', (lis) => lis.map((li) => ({
+    action: li.dataset.action, text: li.textContent, verified: !!li.querySelector('.badge.verified') })));
+  const read = mine.find((e) => e.action === 'records.list');
+  assert.ok(read, `a read on the citizen's behalf: ${JSON.stringify(mine)}`);
+  assert.ok(read.text.includes(`${other.id} on your behalf`), read.text);
+  assert.ok(read.text.includes(`Under the authorisation ${proxyId}.`), read.text);
+  assert.ok(read.text.includes(`Purpose: ${PURPOSE}`), read.text);
+  assert.ok(read.verified, 'and verified');
+  assert.ok(mine.some((e) => e.action === 'proxy.denied' && /was refused/.test(e.text)),
+    'the refused reading is logged');
+  assert.equal(await page.$('#log-warning'), null);
+  await checkPage('log-on-behalf');
+});
+
+test('proxies: the scope is changed, then revoked, and the other citizen stops acting at the next step', async () => {
+  assert.ok(other?.page, 'the acting browser above');
+  await open(page, base, 'records');
+  await open(page, base, 'proxies');
+  const item = `#proxies li[data-proxy-id="${proxyId}"]`;
+  await page.click(`${item} button.change`);
+  await page.waitForSelector('#proxy-form #proxy-cancel');
+  assert.equal(await page.$('#proxy-id'), null, 'the person stays');
+  assert.equal(await page.$eval('#proxy-category-vital-signs', (el) => el.checked), true);
+  assert.equal(await page.$eval('#proxy-purpose', (el) => el.value), PURPOSE);
+  const year = new Date().getUTCFullYear() + 1;
+  await page.$eval('#proxy-until', (el, v) => { el.value = v; }, `${year}-06-30`);
+  await page.click('#proxy-save');
+  await page.waitForFunction((sel) => /30 Jun/.test(document.querySelector(sel)?.textContent || ''),
+    {}, `${item} .grant-text`);
+  assert.equal(await page.$eval(`${item} .grant-text`, (el) => el.textContent),
+    `${other.id} may see your vital signs and measurements, up to and including 30 Jun ${year}.`);
+  const changed = (await myProxies()).find((x) => x.id === proxyId);
+  assert.equal(changed.until, `${year}-06-30`);
+  assert.deepEqual(changed.categories, ['vital-signs']);
+  assert.equal(changed.purpose, PURPOSE);
+
+  await page.click(`${item} button.revoke`);
+  await page.waitForSelector('dialog[open] button.danger');
+  await page.click('dialog[open] button.danger');
+  await page.waitForSelector(`${item}[data-status=revoked]`);
+  assert.equal((await myProxies()).find((x) => x.id === proxyId).status, 'revoked');
+  assert.equal(await page.$(`${item} button`), null, 'nothing left to change or revoke');
+  assert.match(await page.$eval(item, (li) => li.textContent), /Revoked on/);
+
+  // The other citizen's next step is refused: acting ends, and they are told.
+  const p = other.page;
+  await p.evaluate(() => { location.hash = '#/charts'; });
+  await p.waitForSelector('#acting-ended');
+  assert.ok((await p.$eval('#acting-ended', (el) => el.textContent))
+    .includes(`You no longer act for ${citizen}`));
+  assert.equal(await p.$eval('#acting-banner', (el) => el.hidden), true);
+  assert.ok(await p.$('#represented-none'), 'no one to act for now');
+  await checkPage('represented-ended', { on: p });
+  // Their own (empty) vault again.
+  await open(p, base, 'records');
+  assert.deepEqual(await p.$$eval('.records a', (as) => as.length), 0);
+  assert.equal(await p.$eval('#acting-banner', (el) => el.hidden), true);
+});
+
+test('guardianship: recorded by the operator, shown as such without Revoke, then ended', async () => {
+  assert.ok(other?.page, 'the second citizen above');
+  const start = new Date().toISOString().slice(0, 10);
+  const year = new Date().getUTCFullYear() + 2;
+  const made = await api(demo.url, 'POST', '/v1/admin/guardianships', tokens.admin,
+    { guardian: other.id, citizen, start, end: `${year}-12-31` });
+  assert.equal(made.status, 201, made.text);
+  const gd = made.json;
+  assert.match(gd.id, /^gd_/);
+  assert.equal(gd.kind, 'guardian');
+
+  await open(page, base, 'records');
+  await open(page, base, 'proxies');
+  const item = `#proxies li[data-proxy-id="${gd.id}"]`;
+  await page.waitForSelector(item);
+  assert.deepEqual(await page.$eval(item, (li) => [li.dataset.kind, li.dataset.status]),
+    ['guardian', 'active']);
+  const text = await page.$eval(item, (li) => li.textContent);
+  assert.ok(text.includes('Legal guardian'), text);
+  assert.ok(text.includes('Recorded by the vault’s operator.'), text);
+  assert.ok(text.includes(`${other.id} may see and add to all your data, up to and including 31 Dec ${year}.`),
+    text);
+  assert.equal(await page.$(`${item} button`), null, 'no Change, no Revoke');
+  // The live guardianship above the revoked authorisation.
+  assert.deepEqual(await page.$$eval('#proxies li.proxy', (lis) => lis.map((li) => li.dataset.proxyId)),
+    [gd.id, proxyId]);
+  await checkPage('proxies-guardian');
+
+  // The guardian sees whom they represent.
+  await open(other.page, base, 'records');
+  await open(other.page, base, 'represented');
+  const person = `#represented-list li[data-citizen="${citizen}"][data-kind=guardian]`;
+  await other.page.waitForSelector(person);
+  assert.match(await other.page.$eval(person, (li) => li.textContent), /You are their legal guardian/);
+
+  // The operator ends it early: the citizen sees that it has ended.
+  const ended = await api(demo.url, 'DELETE', `/v1/admin/guardianships/${gd.id}`, tokens.admin);
+  assert.equal(ended.status, 200, ended.text);
+  assert.equal(ended.json.status, 'ended');
+  await open(page, base, 'records');
+  await open(page, base, 'proxies');
+  await page.waitForSelector(`${item}[data-status=ended]`);
+  assert.equal(await page.$eval(`${item} .badge.ended`, (el) => el.textContent), 'Ended');
+  assert.match(await page.$eval(item, (li) => li.textContent), /This guardianship has ended\..*Ended on/);
+  await checkPage('proxies-guardian-ended', { widths: [1280] });
+
+  assert.deepEqual(other.page.problems, []);
+  await other.page.browserContext().close();
 });
 
 test('erasing the vault needs the typed phrase, then nothing is left', async () => {

@@ -8,6 +8,7 @@ const SHELL = [
   '/app/js/main.js', '/app/js/api.js', '/app/js/device.js', '/app/js/store.js',
   '/app/js/i18n.js', '/app/js/ui.js', '/app/js/fhir.js', '/app/js/consent.js',
   '/app/js/privacy.js', '/app/js/rectification.js',
+  '/app/js/proxies.js', '/app/js/acting.js',
   '/app/js/lang/en.js', '/app/js/lang/sv.js', '/app/js/lang/nb.js',
   '/app/js/lang/fi.js', '/app/js/lang/se.js',
   '/app/js/crypto/base64.js', '/app/js/crypto/signing.js',
@@ -19,6 +20,7 @@ const SHELL = [
   '/app/js/views/grant.js',
   '/app/js/views/hide.js', '/app/js/views/log.js', '/app/js/views/devices.js',
   '/app/js/views/erase.js', '/app/js/views/pair.js',
+  '/app/js/views/proxies.js', '/app/js/views/represented.js',
 ];
 
 self.addEventListener('install', (event) => {

@@ -170,6 +170,27 @@ test("canonicalEntry refuses what cannot be an audit entry", () => {
   assert.equal(canonicalEntry(omit("actor")), canonicalJson(entryAt(0)));
 });
 
+test("on_behalf_of, shown on an entry a proxy made, is not hashed and must match", () => {
+  // A citizen (STRANGER) acting for CITIZEN as their proxy: the vault adds
+  // "on_behalf_of" (the citizen the entry is about) outside the hash, as
+  // it adds "actor" (audit-remote/src/remote.cc EntryToApiJson).
+  const entry = { ...entryAt(0), actor_id: STRANGER, grants: [`px_${"c".repeat(32)}`],
+    purpose: "family-care" };
+  const expected = canonicalJson(entry);
+  const shown = { ...entry, index: 0, actor: STRANGER, on_behalf_of: CITIZEN,
+    inclusion_proof: [] };
+  assert.equal(canonicalEntry(shown), expected);
+  assert.equal(canonicalEntry({ ...shown, on_behalf_of: null }), expected);
+  for (const bad of [
+    { ...shown, on_behalf_of: STRANGER },          // not the entry's citizen
+    { ...shown, actor_id: CITIZEN, actor: CITIZEN }, // the citizen themselves
+    { ...shown, actor_kind: "provider" },          // only citizens act for one
+    { ...shown, on_behalf_of: 5 },
+  ]) {
+    assert.throws(() => canonicalEntry(bad), kindOf("malformed"), JSON.stringify(bad));
+  }
+});
+
 test("a page verifies: every entry, first witness", async () => {
   const key = await auditKey();
   const log = buildLog();

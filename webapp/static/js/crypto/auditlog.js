@@ -5,8 +5,9 @@
 // then check each entry's inclusion proof against it.
 //
 // An entry's leaf is SHA-256(0x00 || canonical entry), the canonical entry
-// being the listed entry without "index", "inclusion_proof" and "actor",
-// serialised as nlohmann::json's dump() (audit/src/entry.cc).
+// being the listed entry without "index", "inclusion_proof", "actor" and
+// "on_behalf_of", serialised as nlohmann::json's dump()
+// (audit/src/entry.cc).
 
 import { decodeHex, isWellFormedText, utf8Encode } from "./base64.js";
 import { openCheckpoint, ProofError } from "./checkpoint.js";
@@ -21,7 +22,8 @@ const ENTRY_FIELDS = {
   grants: "strings", purpose: "string", request_id: "string",
   study: "string", time: "time",
 };
-const NOT_HASHED = new Set(["index", "inclusion_proof", "actor"]);
+const NOT_HASHED = new Set(["index", "inclusion_proof", "actor",
+  "on_behalf_of"]);
 const MAX_PROOF_HASHES = 64; // an RFC 6962 proof for any 64-bit size
 
 const malformed = (why) => new ProofError("malformed", why);
@@ -74,18 +76,26 @@ export function canonicalJson(value) {
 
 /**
  * The canonical bytes' text of an access-log entry as listed by
- * GET /v1/me/access-log: the entry without "index", "inclusion_proof" and
- * "actor" (which, when present, must equal "actor_id"), with exactly the
- * fields of an audit entry (action, actor_id, actor_kind, categories,
- * citizen, decision, grants, purpose, request_id, study, time), serialised
- * by canonicalJson. The values themselves are bound by the inclusion
- * proof, not checked here.
+ * GET /v1/me/access-log: the entry without "index", "inclusion_proof",
+ * "actor" (which, when present, must equal "actor_id") and "on_behalf_of"
+ * (on an entry made by a proxy or guardian; when present and not null, it
+ * must equal "citizen", and the actor must be another citizen), with
+ * exactly the fields of an audit entry (action, actor_id, actor_kind,
+ * categories, citizen, decision, grants, purpose, request_id, study,
+ * time), serialised by canonicalJson. The values themselves are bound by
+ * the inclusion proof, not checked here.
  * @param {object} listed one element of the response's "entries"
  * @returns {string}
  * @throws {ProofError} "malformed" when the entry is not of that shape.
  */
 export function canonicalEntry(listed) {
   if (!isObject(listed)) throw malformed("an entry is not an object");
+  if (Object.hasOwn(listed, "on_behalf_of") && listed.on_behalf_of !== null &&
+      (listed.actor_kind !== "citizen" || typeof listed.citizen !== "string" ||
+        listed.on_behalf_of !== listed.citizen ||
+        listed.actor_id === listed.citizen)) {
+    throw malformed("on_behalf_of does not match the entry");
+  }
   if (Object.hasOwn(listed, "actor") && (!Object.hasOwn(listed, "actor_id") ||
       canonicalJson(listed.actor) !== canonicalJson(listed.actor_id))) {
     throw malformed("actor does not match actor_id");

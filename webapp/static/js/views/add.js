@@ -227,5 +227,10 @@ export async function render(main, ctx) {
       ctx.go('records', { added: '1' });
     },
   });
-  add(main, h('h1', {}, t('add.title')), h('p', {}, t('add.intro')), form);
+  add(main, h('h1', {}, t('add.title')),
+    // Acting with a read-only authorisation: the page still opens, and
+    // the vault's refusal shows under the form.
+    ctx.subject.canWrite ? null
+      : h('p', { class: 'notice', id: 'acting-read-only' }, t('acting.readOnly')),
+    h('p', {}, t('add.intro')), form);
 }

@@ -3,16 +3,27 @@
 // checkpoint signed by the pinned audit key, and that checkpoint's
 // consistency with the last one this browser saw (kept in IndexedDB). A
 // rolled-back or forked log is shown as a warning, never silently.
+// An entry made by a proxy or guardian (a citizen acting for the one whose
+// log it is) says so: "c_… on your behalf", with the authorisation it
+// used. While acting for someone, the log is theirs.
 import { parseVerifierKey } from '../crypto/checkpoint.js';
 import { verifyAccessLogPage } from '../crypto/auditlog.js';
 import * as store from '../store.js';
 import { formatDateTime, formatNumber, t } from '../i18n.js';
+import { onBehalfActor } from '../proxies.js';
 import { add, h } from '../ui.js';
 
 const PAGE = 50;
 const WITNESS = 'witness';
 
 function actorText(e, ctx) {
+  const proxy = onBehalfActor(e);
+  if (proxy) {
+    if (!ctx.subject.scope) return t('log.actor.onBehalf', { id: proxy });
+    return proxy === ctx.pairing.citizenId
+      ? t('log.actor.youOnBehalfOf', { id: ctx.subject.citizenId })
+      : t('log.actor.onBehalfOf', { id: proxy, subject: ctx.subject.citizenId });
+  }
   switch (e.actor_kind) {
     case 'citizen':
       return e.actor_id === ctx.pairing.citizenId ? t('log.actor.you')
@@ -51,17 +62,30 @@ function breakGlassFor(e, sessions) {
     e.time >= s.started - 60 && e.time <= s.expires);
 }
 
+/** The authorisations an entry by a proxy or guardian used, in words. */
+function authorisationLines(e) {
+  return (Array.isArray(e.grants) ? e.grants : []).map((id) => {
+    if (typeof id !== 'string') return null;
+    if (id.startsWith('gd_')) return t('log.guardianship', { id });
+    if (id.startsWith('px_')) return t('log.authorisation', { id });
+    return null;
+  }).filter(Boolean);
+}
+
 function entryItem(e, ctx, verified, sessions) {
   const session = e.actor_kind === 'provider' ? breakGlassFor(e, sessions) : null;
+  const onBehalf = !!onBehalfActor(e);
   const isBreakGlass = e.action.startsWith('break-glass') || !!session;
   const ok = verified === true;
   const categories = (e.categories || []).map((c) => t(`category.${c}`));
-  return h('li', { class: ['log-entry', isBreakGlass && 'break-glass'],
+  return h('li', { class: ['log-entry', isBreakGlass && 'break-glass', onBehalf && 'on-behalf'],
     dataset: { index: String(e.index), action: e.action } },
   h('p', {},
     h('span', { class: 'who' }, actorText(e, ctx)), ' ',
     h('span', {}, actionText(e.action, e.decision)), ' ',
-    isBreakGlass ? h('span', { class: 'badge break-glass' }, t('log.breakGlass')) : null),
+    isBreakGlass ? h('span', { class: 'badge break-glass' }, t('log.breakGlass')) : null,
+    onBehalf ? h('span', { class: 'badge on-behalf' }, t('log.onBehalfBadge')) : null),
+  onBehalf ? authorisationLines(e).map((line) => h('p', { class: 'hint' }, line)) : null,
   session ? h('p', { class: 'reason' }, t('log.breakGlassReason', { reason: session.reason })) : null,
   h('p', { class: 'when' }, formatDateTime(e.time * 1000)),
   categories.length ? h('p', {}, t('log.categories', { list: categories.join(', ') })) : null,
@@ -89,7 +113,7 @@ export async function render(main, ctx) {
     const fetchConsistency = async (from, to) =>
       (await ctx.api.get(`/v1/audit/proofs/consistency?from=${from}&to=${to}`)).hashes;
     const result = await verifyAccessLogPage(page, key, stored, fetchConsistency,
-      ctx.pairing.citizenId);
+      ctx.subject.citizenId);
     verified = result.verified;
     await store.put(WITNESS, result.witness);
     if ([...verified.values()].some((v) => v !== true)) {

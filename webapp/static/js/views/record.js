@@ -152,6 +152,13 @@ function askForm(ctx, path, ref, close, done) {
     } catch (err) {
       // Which refusal a 409 is (askErrorKey): a request already waiting
       // (sent from another device, say) shows in the list read again.
+      // Acting for someone, that list cannot be read: the vault's own
+      // words say which refusal it is.
+      if (ctx.subject.scope && err && err.name === 'ApiError' && err.status === 409) {
+        out.replaceChildren(errorBox(err));
+        send.disabled = false;
+        return;
+      }
       let waiting = false;
       if (err && err.name === 'ApiError' && err.status === 409) {
         try {
@@ -243,14 +250,17 @@ function hideControl(ctx, ref, restrictions) {
 export async function render(main, ctx) {
   const [type, id] = ctx.args;
   const path = `/v1/me/records/${encodeURIComponent(type || '')}/${encodeURIComponent(id || '')}`;
+  // Acting for someone, hiding needs an authorisation for all their data
+  // (the vault refuses the rest), and correcting needs one that writes.
   const [r, restrictions, history] = await Promise.all([
     ctx.api.get(path),
-    ctx.api.get('/v1/me/restrictions'),
+    ctx.subject.settings ? ctx.api.get('/v1/me/restrictions') : null,
     loadHistory(ctx, path),
   ]);
   // The requests matter only for a record someone else corrects (and each
   // reading of them is an entry in the citizen's access log).
-  const requests = recordSource(r).kind === 'citizen' ? null : await loadRequests(ctx);
+  const requests = recordSource(r).kind === 'citizen' || !ctx.subject.canWrite ? null
+    : await loadRequests(ctx);
   const raw = h('pre', { class: 'raw', id: 'raw-json', hidden: true, tabindex: '0' },
     JSON.stringify(r, null, 2));
   const toggle = h('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false',
@@ -264,8 +274,8 @@ export async function render(main, ctx) {
     h('p', {}, h('a', { href: '#/records' }, `← ${t('record.back')}`)),
     h('h1', {}, recordTitle(r)),
     details(r),
-    correctionSection(ctx, r, path, requests),
-    hideControl(ctx, `${r.resourceType}/${r.id}`, restrictions),
+    ctx.subject.canWrite ? correctionSection(ctx, r, path, requests) : null,
+    ctx.subject.settings ? hideControl(ctx, `${r.resourceType}/${r.id}`, restrictions) : null,
     toggle, raw,
     historySection(history));
 }

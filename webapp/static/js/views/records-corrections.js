@@ -8,8 +8,11 @@ import { requestLines, requestList, splitRef } from '../rectification.js';
 import { errorBox, h } from '../ui.js';
 
 /** The requests as {requests} (requestList's shape), or {error} when they
- * cannot be read: the section says so, and the rest of the page shows. */
+ * cannot be read: the section says so, and the rest of the page shows.
+ * While acting for someone, {requests: [], unavailable: true}: the list
+ * has no route for a proxy (it would be the proxy's own requests). */
 export async function loadRequests(ctx) {
+  if (ctx.subject?.scope) return { requests: [], unavailable: true };
   try {
     return { requests: requestList(await ctx.api.get('/v1/rectification-requests')) };
   } catch (err) {
@@ -30,8 +33,10 @@ export function requestItem(r, { link = true } = {}) {
   h('p', { class: 'hint' }, t('request.id', { id: r.id })));
 }
 
-/** The records page's section for `loaded` as loadRequests gives it. */
+/** The records page's section for `loaded` as loadRequests gives it;
+ * none while acting for someone. */
 export function correctionsSection(loaded) {
+  if (loaded.unavailable) return null;
   let body;
   if (loaded.error) {
     body = errorBox(loaded.error);

@@ -28,7 +28,7 @@ async function download(ctx, button, out) {
     const res = await ctx.api.send('GET', '/v1/me/export');
     const blob = await res.blob();
     const url = URL.createObjectURL(blob);
-    const a = h('a', { href: url, download: `tillit-export-${ctx.pairing.citizenId}.json` });
+    const a = h('a', { href: url, download: `tillit-export-${ctx.subject.citizenId}.json` });
     document.body.appendChild(a);
     a.click();
     a.remove();
@@ -100,7 +100,7 @@ export async function render(main, ctx) {
     h('div', { class: 'toolbar' },
       h('div', { class: 'field inline' },
         h('label', { for: 'category-filter' }, t('records.filter')), select),
-      h('a', { href: '#/add', class: 'button-link' }, t('nav.add'))),
+      ctx.subject.canWrite ? h('a', { href: '#/add', class: 'button-link' }, t('nav.add')) : null),
     listStatus, list, more,
     correctionsSection(corrections),
     h('section', { class: 'card', 'aria-labelledby': 'download-title' },

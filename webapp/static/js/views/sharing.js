@@ -37,7 +37,7 @@ function grantItem(ctx, g, nowMs) {
   if (status === 'revoked' && g.revoked) when = t('sharing.revokedOn', { date: formatWhen(g.revoked) });
   else if (status === 'expired') when = t('sharing.endedOn', { date: formatWhen(g.expires) });
   let button = null;
-  if (status === 'active') {
+  if (status === 'active' && ctx.subject.canWrite) {
     button = h('button', { type: 'button', class: ['link-danger', 'revoke'],
       'aria-describedby': textId, dataset: { grantId: g.id } }, t('sharing.revoke'));
     button.addEventListener('click', () => revoke(ctx, g, sentence, button, out));
@@ -83,7 +83,9 @@ export async function render(main, ctx) {
     primaryOpted ? optOutNotice('primary-opted-out-notice', 'sharing.primaryOptedOut',
       'sharing.primaryOptOutLink') : null,
     opted ? optOutNotice('opted-out-notice', 'sharing.optedOut', 'sharing.optOutLink') : null,
-    h('p', {}, h('a', { href: '#/grant', class: 'button-link', id: 'new-grant' }, t('sharing.new'))),
+    ctx.subject.canWrite
+      ? h('p', {}, h('a', { href: '#/grant', class: 'button-link', id: 'new-grant' }, t('sharing.new')))
+      : null,
     grants.length
       ? h('ul', { class: 'grants', id: 'grants', 'aria-label': t('sharing.listLabel') },
         grants.map((g) => grantItem(ctx, g, nowMs)))
