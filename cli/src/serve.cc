@@ -12,6 +12,7 @@
 #include <ostream>
 #include <set>
 #include <string>
+#include <string_view>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -155,13 +156,31 @@ Status ServerFlags(const Args& a, const std::string& default_listen,
 // glibc keeps what threads free in its per-thread arenas and gives back to
 // the system only what lies at the top of each, so the server's resident
 // memory crept up through a 30-minute soak while its live heap stayed flat
-// (docs/RELIABILITY.md, "Load and soak"). Giving the free pages of every
-// arena back every few seconds keeps it nearer the live heap; fewer arenas
-// did better still but cost a third of the throughput, so they are left
-// as glibc sizes them.
+// (a heap profile of the whole run: 40 to 43 MB; docs/RELIABILITY.md,
+// "Load and soak"). Giving the free pages of every arena back every few
+// seconds keeps it nearer the live heap.
 void ReturnFreeMemory() {
 #if defined(__GLIBC__)
   malloc_trim(0);  // locks one arena at a time, briefly
+#endif
+}
+
+// The rest of the creep is the number of arenas: glibc makes up to 8 per
+// core (16 here) for the 64 workers, and each keeps its own free pieces.
+// Four arenas held a 30-minute soak flat without the throughput the
+// earlier two cost (docs/RELIABILITY.md). An operator's MALLOC_ARENA_MAX or
+// glibc.malloc.arena_max tunable wins.
+constexpr int kMallocArenas = 4;
+void LimitMallocArenas() {
+#if defined(__GLIBC__)
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (std::getenv("MALLOC_ARENA_MAX") != nullptr ||
+      (tunables != nullptr &&
+       std::string_view(tunables).find("glibc.malloc.arena_max") !=
+           std::string_view::npos)) {
+    return;
+  }
+  mallopt(M_ARENA_MAX, kMallocArenas);
 #endif
 }
 
@@ -178,6 +197,7 @@ StatusOr<std::unique_ptr<api::Server>> StartServer(
   // (SIGXFSZ is ignored for every verb in main(): a write past the
   // file-size limit fails with EFBIG, answered 503, and the server stays.)
   std::signal(SIGPIPE, SIG_IGN);
+  LimitMallocArenas();  // before the server starts its threads
   TILLIT_ASSIGN_OR_RETURN(auto server, api::Server::Create(&vault, options));
   TILLIT_RETURN_IF_ERROR(server->Start());
   return server;
