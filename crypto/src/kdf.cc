@@ -33,6 +33,10 @@ std::string_view KdfContextLabel(KdfContext context) {
       return "tlprivcy";
     case KdfContext::kBackupSigning:
       return "tlbackup";
+    case KdfContext::kWebPush:
+      return "tlwebpsh";
+    case KdfContext::kWebhookSigning:
+      return "tlwebhok";
   }
   return {};
 }

@@ -45,7 +45,8 @@ TEST(DeriveSubkeyTest, ContextsAndIdsGiveUnrelatedKeys) {
       KdfContext::kAuditDatabase, KdfContext::kPseudonyms,
       KdfContext::kTokens,        KdfContext::kPatientIndex,
       KdfContext::kIdempotency,   KdfContext::kStudyKeys,
-      KdfContext::kPrivacyLedger, KdfContext::kBackupSigning};
+      KdfContext::kPrivacyLedger, KdfContext::kBackupSigning,
+      KdfContext::kWebPush,       KdfContext::kWebhookSigning};
   std::set<std::string> seen;
   for (KdfContext context : contexts) {
     EXPECT_EQ(KdfContextLabel(context).size(), 8u);
@@ -55,7 +56,7 @@ TEST(DeriveSubkeyTest, ContextsAndIdsGiveUnrelatedKeys) {
       seen.insert(HexEncode(k->ExposeSecretSpan()));
     }
   }
-  EXPECT_EQ(seen.size(), 30u);
+  EXPECT_EQ(seen.size(), 36u);
 }
 
 TEST(DeriveSubkeyTest, DifferentMastersGiveDifferentKeys) {
@@ -91,7 +92,7 @@ TEST(DeriveSubkeyTest, RejectsBadMasterSizes) {
 }
 
 TEST(DeriveSubkeyTest, RejectsBadContexts) {
-  for (int value : {-1, 10, 99}) {
+  for (int value : {-1, 12, 99}) {
     EXPECT_EQ(DeriveSubkey(Master(), 1, static_cast<KdfContext>(value))
                   .status()
                   .code(),
@@ -102,7 +103,7 @@ TEST(DeriveSubkeyTest, RejectsBadContexts) {
 
 TEST(DeriveSubkeyTest, LabelsAreEightDistinctCharacters) {
   std::set<std::string_view> seen;
-  for (int value = 0; value < 10; ++value) {
+  for (int value = 0; value < 12; ++value) {
     const std::string_view label =
         KdfContextLabel(static_cast<KdfContext>(value));
     EXPECT_EQ(label.size(), kKdfContextSize) << value;
@@ -121,7 +122,10 @@ TEST(DeriveSubkeyTest, LabelsNeverChange) {
       {KdfContext::kPatientIndex, "tlpatidx"},
       {KdfContext::kIdempotency, "idempkey"},
       {KdfContext::kStudyKeys, "studykey"},
-      {KdfContext::kPrivacyLedger, "tlprivcy"}};
+      {KdfContext::kPrivacyLedger, "tlprivcy"},
+      {KdfContext::kBackupSigning, "tlbackup"},
+      {KdfContext::kWebPush, "tlwebpsh"},
+      {KdfContext::kWebhookSigning, "tlwebhok"}};
   for (const auto& [context, label] : expected) {
     EXPECT_EQ(KdfContextLabel(context), label);
   }

@@ -22,16 +22,19 @@ namespace tillit::crypto {
 // context (KdfContextLabel); never reuse one for another purpose, and never
 // change a label (stored data is keyed by it): add a new value instead.
 enum class KdfContext {
-  kRegistry,       // "tlregist": wraps the citizens' data keys in the registry
-  kAuditSigning,   // "tlaudsig": the Ed25519 seed that signs checkpoints
-  kAuditDatabase,  // "tlauditd": the audit log's SQLCipher key
-  kPseudonyms,     // "tlpseudo": reserved for pseudonym keys
-  kTokens,         // "tltokens": the hashes under which tokens are stored
-  kPatientIndex,   // "tlpatidx": the hashes in the consent index
-  kIdempotency,    // "idempkey": record ids from Idempotency-Key headers
-  kStudyKeys,      // "studykey": the per-study pseudonymisation keys
-  kPrivacyLedger,  // "tlprivcy": the privacy-budget ledger's SQLCipher key
-  kBackupSigning,  // "tlbackup": the Ed25519 seed that signs backup manifests
+  kRegistry,        // "tlregist": wraps the citizens' data keys in the registry
+  kAuditSigning,    // "tlaudsig": the Ed25519 seed that signs checkpoints
+  kAuditDatabase,   // "tlauditd": the audit log's SQLCipher key
+  kPseudonyms,      // "tlpseudo": reserved for pseudonym keys
+  kTokens,          // "tltokens": the hashes under which tokens are stored
+  kPatientIndex,    // "tlpatidx": the hashes in the consent index
+  kIdempotency,     // "idempkey": record ids from Idempotency-Key headers
+  kStudyKeys,       // "studykey": the per-study pseudonymisation keys
+  kPrivacyLedger,   // "tlprivcy": the privacy-budget ledger's SQLCipher key
+  kBackupSigning,   // "tlbackup": the Ed25519 seed that signs backup manifests
+  kWebPush,         // "tlwebpsh": the P-256 key that identifies the server to
+                    // push services (VAPID)
+  kWebhookSigning,  // "tlwebhok": the Ed25519 seed that signs webhooks
 };
 inline constexpr KdfContext kContextRegistry = KdfContext::kRegistry;
 inline constexpr KdfContext kContextAuditSigning = KdfContext::kAuditSigning;
