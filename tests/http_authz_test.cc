@@ -17,6 +17,7 @@
 
 #include "http_fixture.h"
 #include "tillit/api/routes.h"
+#include "tillit/crypto/web_push.h"
 
 namespace tillit::testing {
 namespace {
@@ -78,6 +79,17 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       Post("/v1/studies/" + study_id + "/releases", "", study_owner.token);
   ASSERT_EQ(release.status, 201) << release.body;
   const std::string release_id = release.Json()["id"];
+  // A browser subscribed for the owner's notifications.
+  const json push_subscription = {
+      {"endpoint", "https://fcm.googleapis.com/fcm/send/authz"},
+      {"keys",
+       {{"p256dh",
+         crypto::Base64UrlEncode(crypto::P256Key::Generate()->public_key())},
+        {"auth", "BTBZMqHH6r4Tts7J_aSIgg"}}}};
+  Reply subscribed =
+      Post("/v1/me/push-subscriptions", push_subscription.dump(), owner.token);
+  ASSERT_EQ(subscribed.status, 201) << subscribed.body;
+  const std::string subscription_id = subscribed.Json()["id"];
 
   auto expired = vault_->IssueToken("citizen", owner.id, 1);
   auto revoked = vault_->IssueToken("citizen", owner.id, 3600);
@@ -210,6 +222,13 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       // Revoking the proxy runs late (see below).
       {"DELETE /v1/me/proxies/{id}", {{kOwner}, "", "", true}},
       {"GET /v1/me/represented", {citizens, "", "", false}},
+      // Notifications: each citizen their own; no proxy path.
+      {"GET /v1/me/notifications", {citizens, "", "", false}},
+      {"PUT /v1/me/notifications",
+       {citizens, R"({"mode": "daily-digest"})", "", false}},
+      {"POST /v1/me/push-subscriptions",
+       {citizens, push_subscription.dump(), "", false}},
+      {"DELETE /v1/me/push-subscriptions/{id}", {{kOwner}, "", "", true}},
       {"POST /v1/admin/guardianships",
        {{kAdmin},
         json{{"guardian", proxy.id},
@@ -271,6 +290,8 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
     if (path.find("/rectification-requests/") != std::string::npos)
       replace("{id}", "rr_" + std::string(32, '0'));
     if (path.find("/proxies/") != std::string::npos) replace("{id}", proxy_id);
+    if (path.find("/push-subscriptions/") != std::string::npos)
+      replace("{id}", subscription_id);
     if (path.find("/guardianships/") != std::string::npos)
       replace("{id}", "gd_" + std::string(32, '0'));
     replace("{rid}", release_id);

@@ -226,6 +226,89 @@ TEST_F(DeviceTest, SignedRequestsActAsTheCitizen) {
   EXPECT_GE(by_citizen, 4u);
 }
 
+// Art 9: each access-log entry names the device that made the request,
+// hashed as "via" (its id) with its name shown beside it; a request with a
+// bearer token names none.
+TEST_F(DeviceTest, TheAccessLogNamesTheDeviceThatMadeEachRequest) {
+  Principal c = NewCitizen();
+  TestDevice d = Pair(CodeFor(c.id));
+  ASSERT_EQ(Signed(d, "POST", "/v1/me/records", kReading).status, 201);
+  ASSERT_EQ(Get("/v1/me/records?limit=5", c.token).status, 200);
+  Reply log = Signed(d, "GET", "/v1/me/access-log?proofs=true");
+  ASSERT_EQ(log.status, 200) << log.body;
+  size_t by_device = 0;
+  size_t by_token = 0;
+  const json entries = log.Json()["entries"];
+  for (const json& e : entries) {
+    if (e["action"] == "records.add") {
+      EXPECT_EQ(e.value("via", ""), d.id) << e.dump();
+      EXPECT_EQ(e.value("device", ""), "Anna's phone") << e.dump();
+      ++by_device;
+    } else if (e["action"] == "records.list") {
+      EXPECT_FALSE(e.contains("via")) << e.dump();
+      EXPECT_FALSE(e.contains("device")) << e.dump();
+      ++by_token;
+    }
+  }
+  EXPECT_EQ(by_device, 1u);
+  EXPECT_EQ(by_token, 1u);
+  // An auditor sees "via" (it is hashed) but not the device's name.
+  bool seen_via = false;
+  for (const json& e : AuditFor(c.id, NewAuditor().token)) {
+    if (e.value("via", "") == d.id) seen_via = true;
+    EXPECT_FALSE(e.contains("device")) << "only the citizen's log names it";
+  }
+  EXPECT_TRUE(seen_via);
+}
+
+// A device's name is the citizen's own label: the citizen sees the names
+// of their own devices only, and a proxy reading the citizen's log sees
+// none (the hashed "via" is still there for both).
+TEST_F(DeviceTest, DeviceNamesAreShownOnlyToTheirOwner) {
+  Principal c = NewCitizen();
+  Principal carer = NewCitizen();
+  TestDevice phone = Pair(CodeFor(c.id));
+  TestDevice laptop = Pair(CodeFor(carer.id));
+  ASSERT_EQ(Post("/v1/me/proxies",
+                 json{{"proxy", carer.id},
+                      {"access", "read"},
+                      {"include_sensitive", true},
+                      {"include_restricted", true}}
+                     .dump(),
+                 c.token)
+                .status,
+            201);
+  ASSERT_EQ(Signed(phone, "POST", "/v1/me/records", kReading).status, 201);
+  ASSERT_EQ(Signed(laptop, "GET", "/v1/citizens/" + c.id + "/records").status,
+            200);
+
+  auto entries = [](const Reply& r) {
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.Json()["entries"];
+  };
+  bool carer_seen = false;
+  for (const json& e : entries(Get("/v1/me/access-log", c.token))) {
+    if (e["action"] == "records.add") {
+      EXPECT_EQ(e.value("device", ""), "Anna's phone");
+    }
+    if (e["actor"] == carer.id && e["action"] == "records.list") {
+      carer_seen = true;
+      EXPECT_EQ(e["via"], laptop.id);
+      EXPECT_FALSE(e.contains("device")) << e.dump();
+    }
+  }
+  EXPECT_TRUE(carer_seen);
+  bool add_seen = false;
+  for (const json& e :
+       entries(Get("/v1/citizens/" + c.id + "/access-log", carer.token))) {
+    if (e["action"] != "records.add") continue;
+    add_seen = true;
+    EXPECT_EQ(e["via"], phone.id);
+    EXPECT_FALSE(e.contains("device")) << e.dump();
+  }
+  EXPECT_TRUE(add_seen);
+}
+
 TEST_F(DeviceTest, EveryForgeryIsRefusedAndWritesNothing) {
   TestDevice d = Pair(NewCode());
   const int64_t before = RecordCount(d.citizen_id);

@@ -15,6 +15,7 @@
 
 #include "http_fixture.h"
 #include "tillit/api/routes.h"
+#include "tillit/crypto/web_push.h"
 
 namespace tillit::testing {
 namespace {
@@ -869,6 +870,32 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
   check("PUT", "/v1/me/primary-use-opt-out",
         Put("/v1/me/primary-use-opt-out", R"({"opted_out":false})", citizen),
         200);
+  check("GET", "/v1/me/notifications", Get("/v1/me/notifications", citizen),
+        200);
+  check("PUT", "/v1/me/notifications",
+        Put("/v1/me/notifications", R"({"mode":"every-access"})", citizen),
+        200);
+  check("PUT", "/v1/me/notifications",
+        Put("/v1/me/notifications", R"({"mode":"loud"})", citizen), 400);
+  const json push_subscription = {
+      {"endpoint", "https://fcm.googleapis.com/fcm/send/openapi"},
+      {"expirationTime", nullptr},
+      {"keys",
+       {{"p256dh",
+         crypto::Base64UrlEncode(crypto::P256Key::Generate()->public_key())},
+        {"auth", "BTBZMqHH6r4Tts7J_aSIgg"}}}};
+  Reply subscribed = check(
+      "POST", "/v1/me/push-subscriptions",
+      Post("/v1/me/push-subscriptions", push_subscription.dump(), citizen),
+      201);
+  check("POST", "/v1/me/push-subscriptions",
+        Post("/v1/me/push-subscriptions", "{}", citizen), 400);
+  const std::string subscription_path =
+      "/v1/me/push-subscriptions/" + subscribed.Json().value("id", "");
+  check("DELETE", "/v1/me/push-subscriptions/{id}",
+        Delete(subscription_path, citizen), 200);
+  check("DELETE", "/v1/me/push-subscriptions/{id}",
+        Delete(subscription_path, citizen), 404);
 
   // Provider.
   const std::string patient = "/v1/patients/" + cid;

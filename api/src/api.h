@@ -8,7 +8,8 @@
 //                   studies and researchers; devices(), paired devices;
 //                   privacy(), the privacy-budget ledger of aggregates;
 //                   rectifications(), requests to correct records;
-//                   proxies(), who may act for a citizen
+//                   proxies(), who may act for a citizen; notifier(),
+//                   what citizens chose to be told of accesses
 //   operations      metrics(), server_log()
 //
 // What only the server uses to admit a request (rate limiters, the nonces
@@ -32,6 +33,7 @@
 #include "tillit/consent_service/policy_cache.h"
 #include "tillit/consent_service/proxies.h"
 #include "tillit/consent_service/rectification.h"
+#include "tillit/notify/notifier.h"
 #include "tillit/research/privacy_ledger.h"
 #include "tillit/vault/store_cache.h"
 #include "tillit/vault/vault.h"
@@ -59,6 +61,13 @@ class Api {
   research::PrivacyLedger& privacy() { return *privacy_; }
   consent::Rectifications& rectifications() { return rectifications_; }
   consent::Proxies& proxies() { return proxies_; }
+  notify::Notifier& notifier() { return *notifier_; }
+  // Called once, before the server serves (Server::Create); the audit
+  // trail then offers it every entry.
+  void SetNotifier(std::unique_ptr<notify::Notifier> notifier) {
+    notifier_ = std::move(notifier);
+    audit_.SetNotifier(notifier_.get());
+  }
 
   Metrics& metrics() { return metrics_; }
   ServerLog& server_log() { return server_log_; }
@@ -76,6 +85,8 @@ class Api {
   std::unique_ptr<research::PrivacyLedger> privacy_;
   consent::Rectifications rectifications_;
   consent::Proxies proxies_;
+  // Last: stopped before the stores and the log it reads go.
+  std::unique_ptr<notify::Notifier> notifier_;
 };
 
 }  // namespace tillit::api::internal

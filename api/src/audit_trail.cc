@@ -46,6 +46,7 @@ StatusOr<uint64_t> AuditTrail::Append(Call& call, audit::AuditEntry entry) {
     entry.actor_id = call.who().id.empty() ? "system" : call.who().id;
   }
   entry.request_id = call.request_id();
+  if (entry.via.empty()) entry.via = call.who().device_id;
   if (entry.decision.empty()) entry.decision = "none";
   // A proxy's entry about the citizen it acts for names the authorisation
   // and the purpose it stated (the access log shows "on behalf of").
@@ -71,7 +72,11 @@ StatusOr<std::vector<uint64_t>> AuditTrail::AppendBatch(
                          "audit append failed: " + indexes.status().ToString());
     return Status::FailedPrecondition("audit log unavailable: access refused");
   }
-  for (size_t i = 0; i < entries.size(); ++i) metrics_.AuditAppended();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    metrics_.AuditAppended();
+    // In memory only: a notification never holds up the access.
+    if (notifier_ != nullptr) notifier_->Offer(entries[i], (*indexes)[i]);
+  }
   return indexes;
 }
 

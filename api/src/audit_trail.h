@@ -19,6 +19,7 @@
 #include "tillit/audit/audit_log.h"
 #include "tillit/base/clock.h"
 #include "tillit/base/status.h"
+#include "tillit/notify/notifier.h"
 
 namespace tillit::api::internal {
 
@@ -48,12 +49,16 @@ class AuditTrail {
 
   // The log, for reads and for research releases.
   audit::AuditLog& log() { return *log_; }
+  // From now on every durable entry is offered to `notifier` (not owned;
+  // set once, before any append).
+  void SetNotifier(notify::Notifier* notifier) { notifier_ = notifier; }
 
  private:
   const std::unique_ptr<audit::AuditLog> log_;
   Clock& clock_;
   Metrics& metrics_;
   ServerLog& server_log_;
+  notify::Notifier* notifier_ = nullptr;
 };
 
 }  // namespace tillit::api::internal

@@ -6,6 +6,7 @@
 // devices(), vault() (pairing codes, erasure), stores() (erasure) and
 // privacy() (erasure).
 #include <algorithm>
+#include <map>
 
 #include "api.h"
 #include "call.h"
@@ -61,8 +62,24 @@ Status AccessLog(Api& api, Call& call) {
     more = !next.empty();
   }
   json list = json::array();
+  std::map<std::string, std::string> device_names;
   for (const audit::StoredEntry& entry : entries) {
     json j = json::parse(audit::EntryToApiJson(entry));
+    // The paired device that made the request, by the name the citizen
+    // gave it (not hashed; "via", its id, is). Only the citizen's own
+    // devices, and only to the citizen: a proxy's device name is the
+    // proxy's, and the citizen's are not for the proxy to read.
+    if (call.acting() == nullptr && j.contains("via") && j["via"].is_string()) {
+      const std::string via = j["via"];
+      auto name = device_names.find(via);
+      if (name == device_names.end()) {
+        StatusOr<Device> device = api.devices().Find(via);
+        const bool own = device.ok() && device->citizen_id == call.citizen();
+        name =
+            device_names.emplace(via, own ? device->name : std::string()).first;
+      }
+      if (!name->second.empty()) j["device"] = name->second;
+    }
     if (proofs) {
       TILLIT_ASSIGN_OR_RETURN(
           std::vector<audit::Hash> path,
@@ -176,6 +193,7 @@ Status Erase(Api& api, Call& call) {
   if (!erased.ok() && erased.code() != StatusCode::kNotFound) return erased;
   TILLIT_RETURN_IF_ERROR(api.vault().RevokePrincipalTokens(id).status());
   TILLIT_RETURN_IF_ERROR(api.devices().RevokeAll(id, api.Now()).status());
+  api.notifier().Forget(id);
   // Which aggregate queries examined them goes with them too.
   TILLIT_RETURN_IF_ERROR(
       research::ForgetAggregateParticipation(api.privacy(), id));

@@ -43,6 +43,7 @@ std::vector<Route> ResearchRoutes();
 std::vector<Route> AuditRoutes();
 std::vector<Route> RectificationRoutes();
 std::vector<Route> ProxyAuthorisationRoutes();
+std::vector<Route> NotificationRoutes();
 
 // Metrics and the access log count a request under its route's index in
 // RouteTable(), or under one of these two past its end.

@@ -525,6 +525,13 @@ StatusOr<std::unique_ptr<Server>> Server::Create(vault::Vault* vault,
                               vault->data_dir(), *vault, vault->env()));
   auto impl =
       std::make_unique<Impl>(vault, options, std::move(log), std::move(ledger));
+  Api& api = impl->api;
+  TILLIT_ASSIGN_OR_RETURN(
+      std::unique_ptr<notify::Notifier> notifier,
+      notify::Notifier::Create(vault, &api.stores(), &api.audit().log(),
+                               options.clock, options.rng,
+                               options.notifications));
+  api.SetNotifier(std::move(notifier));
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -632,6 +639,11 @@ void Server::Stop() {
 }
 
 int Server::port() const { return impl_->port; }
+
+std::string Server::webhook_public_key() const {
+  return notify::WebhookPublicKeyText(
+      impl_->api.notifier().webhook_public_key());
+}
 
 void Server::LogNotice(std::string_view notice) {
   impl_->api.server_log().LogNotice(notice);

@@ -65,6 +65,7 @@ StatusOr<std::string> CanonicalEntry(const AuditEntry& e) {
   TILLIT_RETURN_IF_ERROR(CheckField(e.purpose, "purpose", false));
   TILLIT_RETURN_IF_ERROR(CheckField(e.study_id, "study_id", false));
   TILLIT_RETURN_IF_ERROR(CheckField(e.request_id, "request_id", false));
+  TILLIT_RETURN_IF_ERROR(CheckField(e.via, "via", false));
   if (e.categories.size() > kMaxCategories) {
     return Status::InvalidArgument("categories: too many");
   }
@@ -92,13 +93,16 @@ StatusOr<std::string> CanonicalEntry(const AuditEntry& e) {
             {"grants", e.grant_ids},
             {"decision", e.decision},
             {"request_id", e.request_id}};
+  if (!e.via.empty()) j["via"] = e.via;
   return j.dump();
 }
 
 StatusOr<AuditEntry> ParseCanonicalEntry(std::string_view bytes) {
   const Status bad = Status::DataLoss("audit entry is not canonical");
   json j = json::parse(bytes, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.size() != 11) return bad;
+  if (j.is_discarded() || !j.is_object()) return bad;
+  const bool has_via = j.contains("via");
+  if (j.size() != (has_via ? 12u : 11u)) return bad;
   AuditEntry e;
   try {
     e.time = j.at("time").get<int64_t>();
@@ -112,6 +116,8 @@ StatusOr<AuditEntry> ParseCanonicalEntry(std::string_view bytes) {
     e.grant_ids = j.at("grants").get<std::vector<std::string>>();
     e.decision = j.at("decision").get<std::string>();
     e.request_id = j.at("request_id").get<std::string>();
+    // An empty "via" is not canonical (it is left out): caught below.
+    if (has_via) e.via = j.at("via").get<std::string>();
   } catch (const json::exception&) {
     return bad;
   }

@@ -47,6 +47,7 @@ TEST(AuditEntryTest, FreeTextAndUnknownValuesAreRefused) {
       {"citizen_id", [](AuditEntry& e) { e.citizen_id = "Anna Andersson"; }},
       {"grant_ids", [](AuditEntry& e) { e.grant_ids = {""}; }},
       {"time", [](AuditEntry& e) { e.time = -1; }},
+      {"via", [](AuditEntry& e) { e.via = "Anna's phone"; }},
   };
   for (const Case& c : cases) {
     AuditEntry e = Example();
@@ -57,6 +58,32 @@ TEST(AuditEntryTest, FreeTextAndUnknownValuesAreRefused) {
     EXPECT_NE(r.status().message().find(c.name), std::string::npos)
         << r.status().message();
   }
+}
+
+// Entry format 2 adds "via" (the paired device) without changing the bytes
+// of an entry that has none: an entry written before it existed, pinned
+// here byte for byte, still parses and hashes as it did.
+TEST(AuditEntryTest, ViaIsWrittenOnlyWhenSetSoOldEntriesKeepTheirBytes) {
+  const std::string old_format = *CanonicalEntry(Example());
+  EXPECT_EQ(old_format.find("via"), std::string::npos);
+  auto parsed = ParseCanonicalEntry(old_format);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->via, "");
+
+  AuditEntry e = Example();
+  e.via = "d_0123456789abcdef0123456789abcdef";
+  const std::string with_via = *CanonicalEntry(e);
+  EXPECT_NE(with_via.find(",\"via\":\"d_0123456789abcdef0123456789abcdef\"}"),
+            std::string::npos)
+      << with_via;
+  auto back = ParseCanonicalEntry(with_via);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->via, e.via);
+  // An empty "via" is not how an entry without a device is written.
+  std::string empty_via = old_format;
+  empty_via.insert(empty_via.size() - 1, ",\"via\":\"\"");
+  EXPECT_EQ(ParseCanonicalEntry(empty_via).status().code(),
+            StatusCode::kDataLoss);
 }
 
 TEST(AuditEntryTest, NonCanonicalBytesAreDataLoss) {

@@ -22,6 +22,7 @@
 #include "src/verbs.h"
 #include "tillit/consent/policy.h"
 #include "tillit/fhir/fhir.h"
+#include "tillit/notify/settings.h"
 
 namespace tillit::cli {
 namespace {
@@ -137,6 +138,39 @@ Status ServerFlags(const Args& a, const std::string& default_listen,
       at = comma + 1;
     }
   }
+  if (auto hosts = a.Get("push-hosts")) {
+    auto parsed = notify::ParsePushHosts(*hosts);
+    if (!parsed.ok()) {
+      return Status::InvalidArgument(a.Origin("push-hosts") + ": " +
+                                     parsed.status().message());
+    }
+    o->notifications.push_hosts = *parsed;
+  }
+  if (auto subject = a.Get("vapid-subject")) {
+    if ((subject->rfind("mailto:", 0) != 0 &&
+         subject->rfind("https://", 0) != 0) ||
+        subject->size() > 256 ||
+        subject->find_first_of(" \"\\") != std::string::npos) {
+      return Status::InvalidArgument(
+          a.Origin("vapid-subject") +
+          ": a mailto: or https: contact for push services");
+    }
+    o->notifications.vapid_subject = *subject;
+  }
+  if (auto hook = a.Get("notify-webhook")) {
+    if (!notify::ParseUrl(*hook)) {
+      return Status::InvalidArgument(a.Origin("notify-webhook") +
+                                     ": an http or https URL");
+    }
+    o->notifications.webhook_url = *hook;
+  }
+  auto hour =
+      ParseNumber(a.Get("digest-hour"), o->notifications.digest_hour, 0, 23);
+  if (!hour) {
+    return Status::InvalidArgument(a.Origin("digest-hour") +
+                                   ": an hour of the day, 0 to 23 (UTC)");
+  }
+  o->notifications.digest_hour = static_cast<int>(*hour);
   const bool cert = a.Get("tls-cert").has_value();
   const bool key = a.Get("tls-key").has_value();
   if (cert != key) {
@@ -231,6 +265,8 @@ const char kServeHelp[] =
                     [--opt-out-break-glass allow|deny]
                     [--rectification-provider PROVIDER_ID]
                     [--guardian-hidden-categories LIST]
+                    [--push-hosts LIST] [--vapid-subject URL]
+                    [--notify-webhook URL] [--digest-hour H]
                     [--key-file FILE] [--passphrase-stdin]
 
 Serves the HTTP API (SPEC section 7) on HOST:PORT (default 127.0.0.1:8443;
@@ -269,13 +305,30 @@ flight, prints `stopped` and exits 0.
                        prescriptions,lab-results), where national rules
                        hide some of a dependent's data from a legal
                        representative (EHDS Art 4(3)); default none
+--push-hosts LIST      the push services citizens' browsers may subscribe
+                       through (EHDS Art 9 notifications; comma-separated
+                       host names, "*.domain" for any host under it);
+                       default: Chrome's, Firefox's, Safari's and Edge's.
+                       Always https; http only to a loopback host listed
+                       exactly
+--vapid-subject URL    the mailto: or https: contact push services may
+                       write to about this server (RFC 8292); default
+                       mailto:operator@localhost
+--notify-webhook URL   the region's notification service: every
+                       notification is also POSTed there as JSON, signed
+                       as Standard Webhooks' v1a (Ed25519; the key is
+                       printed at start), retried with backoff under the
+                       same webhook-id; default none
+--digest-hour H        the hour of the day (UTC, 0 to 23) daily digests go
+                       out; default 8
 
 The configuration file (the Debian package's is /etc/tillit/tillit.conf)
 holds `key = value` lines, blank lines and `#` comment lines. A key is an
 option's name without the dashes (listen, data, key-file, tls-cert,
 tls-key, threads, max-body, cache, rate, log-format,
 opt-out-break-glass, rectification-provider,
-guardian-hidden-categories); a flag (quiet,
+guardian-hidden-categories, push-hosts, vapid-subject, notify-webhook,
+digest-hour); a flag (quiet,
 passphrase-stdin) takes true or false. Values are written without quotes;
 each key once. The file acts as if its lines were flags written before the
 command line's: a flag on the command line wins, and the file's data and
@@ -312,6 +365,10 @@ Args ServeArgs() {
       .Option("opt-out-break-glass")
       .Option("rectification-provider")
       .Option("guardian-hidden-categories")
+      .Option("push-hosts")
+      .Option("vapid-subject")
+      .Option("notify-webhook")
+      .Option("digest-hour")
       .Flag("quiet");
   return a;
 }
@@ -352,6 +409,10 @@ int CmdServe(int argc, char** argv, Io& io) {
   auto server = StartServer(**v, o);
   if (!server.ok()) return Fail(io, "serve", server.status());
   io.out << "listening on " << (*server)->url() << "\n" << std::flush;
+  if (!o.notifications.webhook_url.empty()) {
+    (*server)->LogNotice("webhooks to " + o.notifications.webhook_url +
+                         " are signed with " + (*server)->webhook_public_key());
+  }
   return ServeUntilSignal(io, **server, false, a.Has("quiet"));
 }
 

@@ -147,6 +147,13 @@ Status VerifyAccessLogEntries(const json& entries,
         return ProofInvalid(where + ": actor does not match actor_id");
       entry.erase("actor");
     }
+    // The device's name beside "via" is the citizen's own label, shown
+    // for reading and not hashed (the hashed "via" names the device).
+    if (entry.contains("device")) {
+      if (!entry["device"].is_string() || !entry.contains("via"))
+        return ProofInvalid(where + ": device without via");
+      entry.erase("device");
+    }
     std::optional<json> shown_on_behalf_of;
     if (entry.contains("on_behalf_of")) {
       shown_on_behalf_of = entry["on_behalf_of"];

@@ -32,6 +32,7 @@
 #include "tillit/base/status.h"
 #include "tillit/consent/policy.h"
 #include "tillit/crypto/random.h"
+#include "tillit/notify/notifier.h"
 #include "tillit/vault/vault.h"
 
 namespace tillit::api {
@@ -103,6 +104,10 @@ struct ServerOptions {
   // national rules hide some of a dependent's data from a legal
   // representative (EHDS Art 4(3); docs/CONSENT.md). Empty: none.
   consent::CategorySet guardian_hidden_categories = 0;
+  // Telling citizens of accesses (EHDS Art 9): the push services the
+  // server sends to, the region's webhook, coalescing, the digest hour
+  // (tillit/notify/notifier.h).
+  notify::NotifierOptions notifications;
 
   int64_t citizen_token_ttl = 30LL * 24 * 3600;
   int64_t principal_token_ttl = 365LL * 24 * 3600;
@@ -138,6 +143,9 @@ class Server {
 
   int port() const;
   std::string url() const;  // http(s)://host:port
+  // The key that signs webhooks to the region's notification service, as
+  // its receiver pins it ("whpk_" and base64; docs/OPERATIONS.md).
+  std::string webhook_public_key() const;
 
   // Writes an operator's notice (e.g. that a stop signal came) to the
   // server log, in its format, never interleaved with a request's line.

@@ -32,6 +32,11 @@ struct AuditEntry {
   std::vector<std::string> grant_ids;   // g_…
   std::string decision;                 // "permit", "deny" or "none"
   std::string request_id;               // the request that caused it
+  // The paired device (d_…) whose signature made the request, or empty (a
+  // bearer token, or the server itself). Entry format 2: the canonical form
+  // has the key "via" only when this is set, so every entry written before
+  // it existed keeps its bytes and still verifies.
+  std::string via;
 };
 
 // SPEC §13's "on_behalf_of" of an entry: when a citizen acted for another
@@ -41,9 +46,11 @@ std::string OnBehalfOf(const AuditEntry& entry);
 
 // The canonical bytes; InvalidArgument (naming the field) when a field is
 // outside its alphabet or length (ids and codes: [A-Za-z0-9_.:/-], at most
-// 128 bytes; at most 16 categories and 64 grant ids).
+// 128 bytes; at most 16 categories and 64 grant ids). "via" is written only
+// when set.
 StatusOr<std::string> CanonicalEntry(const AuditEntry& entry);
-// Parses canonical bytes (as stored); DataLoss if they are not canonical.
+// Parses canonical bytes (as stored), with or without "via"; DataLoss if
+// they are not canonical.
 StatusOr<AuditEntry> ParseCanonicalEntry(std::string_view bytes);
 
 }  // namespace tillit::audit
