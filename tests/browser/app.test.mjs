@@ -1063,6 +1063,133 @@ test('guardianship: recorded by the operator, shown as such without Revoke, then
   await other.page.browserContext().close();
 });
 
+// --- Notifications (EHDS Art 9): how often the citizen is told of
+// accesses, push in this browser (headless Chromium has no push service,
+// so turning it on must end in words, never in an uncaught error), and the
+// paired device an entry of the access log was made from.
+const notifySettings = async () => {
+  const r = await api(demo.url, 'GET', '/v1/me/notifications', tokens.citizen);
+  assert.equal(r.status, 200, r.text);
+  return r.json;
+};
+
+test('notifications: a daily summary is chosen, saved, and still chosen after a reload', async () => {
+  const before = await notifySettings();
+  assert.equal(before.mode, 'off');
+  await open(page, base, 'records');
+  await open(page, base, 'notifications');
+  assert.equal(await page.$eval('#nav a[aria-current=page]', (a) => a.getAttribute('href')),
+    '#/notifications');
+  assert.deepEqual(await page.$$eval('#notify-form input[name=notify-mode]', (is) => is.map((i) => i.value)),
+    before.modes);
+  assert.equal(await page.$eval('#notify-mode-off', (el) => el.checked), true);
+  assert.deepEqual(await texts(page, '#notify-form label'), [
+    'OffYou are not told. Every access is still written to “Who looked at my data”.',
+    'Every access by someone elseWhenever a care provider, a researcher or someone acting for you uses your data. What you do yourself is not counted.',
+    'Only emergency access and people acting for meWhen a care provider opens your records in an emergency (break-glass), or when someone you authorised, or your legal guardian, uses your data.',
+    'A daily summaryAt most one message a day, saying how many accesses there were. Nothing is sent on a day without any.',
+  ]);
+  assert.equal(await page.$('#notify-webhook') !== null, before.webhook === true,
+    "the region's notification service is named when there is one");
+  await checkPage('notifications');
+
+  await page.click('#notify-mode-daily-digest');
+  await page.click('#notify-save');
+  await page.waitForSelector('#notify-saved');
+  assert.equal(await page.$eval('#notify-saved', (el) => el.textContent),
+    'Saved. Your choice now: A daily summary.');
+  assert.equal((await notifySettings()).mode, 'daily-digest');
+
+  await reload();
+  await page.waitForSelector('#notify-form');
+  assert.equal(await page.$eval('#notify-mode-daily-digest', (el) => el.checked), true);
+  assert.equal(await page.$eval('#notify-mode-off', (el) => el.checked), false);
+  await checkPage('notifications-saved', { widths: [1280] });
+});
+
+test('notifications: turning on push in headless Chromium ends in words, never in an uncaught error', async () => {
+  const problems = page.problems.length;
+  const context = page.browserContext();
+  await open(page, base, 'records');
+  await open(page, base, 'notifications');
+  assert.ok(await page.$('#push-none'), 'no browser gets notifications yet');
+  if (await page.$('#push-unsupported')) {
+    // A Chromium built without the Push API: said so, with no button.
+    assert.match(await page.$eval('#push-unsupported', (el) => el.textContent),
+      /cannot receive push notifications/);
+    assert.equal(await page.$('#push-on'), null);
+    assert.deepEqual(page.problems.slice(problems), []);
+    return;
+  }
+  assert.equal(await page.$eval('#push-state', (el) => el.dataset.state), 'off');
+  try {
+    // Blocked in the browser: said so, and nothing is sent to the vault.
+    await context.setPermission(base, { permission: { name: 'notifications' }, state: 'denied' });
+    await page.click('#push-on');
+    await page.waitForSelector('#push-error');
+    assert.equal(await page.$eval('#push-error', (el) => el.dataset.kind), 'denied');
+    assert.match(await page.$eval('#push-error', (el) => el.textContent),
+      /^Notifications could not be turned on on this device\.This browser blocks notifications/);
+    assert.deepEqual((await notifySettings()).push_subscriptions, []);
+    await checkPage('notifications-push-blocked', { widths: [360] });
+
+    // Allowed: headless Chromium has no push service to subscribe with, so
+    // the page says it could not; a browser that has one is subscribed and
+    // listed as this browser.
+    await context.setPermission(base, { permission: { name: 'notifications' }, state: 'granted' });
+    await page.click('#push-on');
+    // The app gives a push service that cannot be reached 20 s.
+    await page.waitForSelector('#push-state[data-state=on], #push-error', { timeout: 40000 });
+    const subscriptions = (await notifySettings()).push_subscriptions;
+    if (await page.$('#push-state[data-state=on]')) {
+      assert.equal(subscriptions.length, 1);
+      const item = `#push-subscriptions li[data-subscription-id="${subscriptions[0].id}"]`;
+      assert.match(await page.$eval(item, (li) => li.textContent), /This browser/);
+    } else {
+      assert.match(await page.$eval('#push-error', (el) => el.textContent),
+        /^Notifications could not be turned on on this device\./);
+      assert.deepEqual(subscriptions, [], 'nothing was stored');
+      assert.equal(await page.$eval('#push-on', (b) => b.disabled), false, 'it can be tried again');
+    }
+    await checkPage('notifications-push', { widths: [1280] });
+  } finally {
+    await context.clearPermissionOverrides();
+  }
+  // Chromium itself logs that its incognito contexts (the harness's fresh
+  // contexts) have no Push API, when the page asks to subscribe; that is
+  // the browser's notice, not the page's error, and the page said so in
+  // words above.
+  const chromiumNotice = /does not support the Push API in incognito mode/;
+  const mine = page.problems.splice(problems)
+    .filter((p) => !chromiumNotice.test(p));
+  page.problems.push(...mine);
+  assert.deepEqual(mine, []);
+});
+
+test('notifications: the access log names the paired device an entry was made from', async () => {
+  await open(page, base, 'records');
+  await open(page, base, 'log');
+  assert.ok(await page.$('#log-notify-link'), 'the log leads to the notifications page');
+  const entries = await page.$$eval('.log-entry', (lis) => lis.map((li) => ({
+    action: li.dataset.action, text: li.textContent, via: li.querySelector('.via')?.textContent || '',
+    verified: !!li.querySelector('.badge.verified') })));
+  // The mode saved above, from this browser (paired as "Test laptop").
+  const saved = entries.find((e) => e.action === 'notifications.update');
+  assert.ok(saved, `the change of mode is listed: ${JSON.stringify(entries.map((e) => e.action))}`);
+  assert.equal(saved.via, '(via Test laptop)');
+  assert.ok(saved.text.includes('You (via Test laptop) changed how you are told of accesses'), saved.text);
+  assert.ok(saved.verified, 'the device is covered by the proof, and it checks out');
+  // This test's own calls with a bearer token name no device.
+  assert.ok(entries.some((e) => e.action === 'notifications.read' && e.via === ''),
+    'an entry without a device says none');
+  const answer = await api(demo.url, 'GET', '/v1/me/access-log?limit=50', tokens.citizen);
+  const stored = answer.json.entries.find((e) => e.action === 'notifications.update');
+  assert.match(stored.via, /^d_/);
+  assert.equal(stored.device, 'Test laptop');
+  assert.equal(await page.$('#log-warning'), null);
+  await checkPage('log-via', { widths: [360] });
+});
+
 test('erasing the vault needs the typed phrase, then nothing is left', async () => {
   await open(page, base, 'erase');
   assert.equal(await page.$eval('#erase-submit', (b) => b.disabled), true);

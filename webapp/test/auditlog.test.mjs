@@ -129,6 +129,30 @@ test("canonicalEntry is the C++ canonical form of entry_test's example", () => {
     actor: example.actor_id, inclusion_proof: ["00"] }), expected);
 });
 
+test("canonicalEntry hashes via (entry format 2) and not the device's name",
+  () => {
+    const old = {
+      time: 1767225600, actor_kind: "citizen",
+      actor_id: "c_0123456789abcdef0123456789abcdef", action: "records.read",
+      citizen: "c_0123456789abcdef0123456789abcdef", categories: [],
+      purpose: "", study: "", grants: [], decision: "none", request_id: "r1",
+    };
+    const withVia = { ...old, via: "d_0123456789abcdef0123456789abcdef" };
+    // The bytes entry_test.cc's ViaIsWrittenOnlyWhenSet... pins: "via"
+    // sorts last, after "time".
+    assert.ok(canonicalEntry(withVia).endsWith(
+      ',"time":1767225600,"via":"d_0123456789abcdef0123456789abcdef"}'));
+    assert.ok(!canonicalEntry(old).includes("via"));
+    assert.equal(canonicalEntry({ ...withVia, device: "Anna's phone" }),
+      canonicalEntry(withVia));
+    assert.throws(() => canonicalEntry({ ...old, device: "Anna's phone" }),
+      kindOf("malformed"));
+    assert.throws(() => canonicalEntry({ ...withVia, via: 7 }),
+      kindOf("malformed"));
+    assert.throws(() => canonicalEntry({ ...withVia, extra: "x" }),
+      kindOf("malformed"));
+  });
+
 test("canonicalJson writes what nlohmann::json's dump() writes", () => {
   // Expected text from Python's json.dumps(sort_keys=True, compact,
   // ensure_ascii=False), which escapes and orders as nlohmann does.

@@ -17,14 +17,15 @@ const VIEWS = {
   grant: () => import('./views/grant.js'),
   hide: () => import('./views/hide.js'),
   log: () => import('./views/log.js'),
+  notifications: () => import('./views/notifications.js'),
   proxies: () => import('./views/proxies.js'),
   represented: () => import('./views/represented.js'),
   devices: () => import('./views/devices.js'),
   erase: () => import('./views/erase.js'),
   pair: () => import('./views/pair.js'),
 };
-const NAV = ['records', 'charts', 'add', 'sharing', 'hide', 'log', 'proxies', 'represented',
-  'devices', 'erase'];
+const NAV = ['records', 'charts', 'add', 'sharing', 'hide', 'log', 'notifications', 'proxies',
+  'represented', 'devices', 'erase'];
 
 let renderSeq = 0;
 

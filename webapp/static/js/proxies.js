@@ -245,8 +245,9 @@ export function isFullScope(scope) {
 }
 
 // The /v1/me routes with no /v1/citizens/{id} twin: a proxy never erases,
-// pairs devices for, or authorises on behalf of the citizen.
-const OWN_ONLY = ['devices', 'proxies', 'represented'];
+// pairs devices for, or authorises on behalf of the citizen, nor chooses
+// how the citizen is told of accesses (notifications, push subscriptions).
+const OWN_ONLY = ['devices', 'proxies', 'represented', 'notifications', 'push-subscriptions'];
 
 /**
  * The path a page's call (`method`, `path`) goes to while acting for
@@ -277,7 +278,8 @@ export function actingPath(method, path, citizenId) {
  * (sharing, hiding) and their access log only with an authorisation for
  * all data; the grant wizard only when it can also write. Adding a
  * reading opens (the vault refuses a read-only proxy, and the page says
- * so) but is not offered in the navigation.
+ * so) but is not offered in the navigation; so does the notifications
+ * page, which says that it is the citizen's own.
  */
 export function routeAllowed(view, scope) {
   if (!scope) return true;
@@ -293,10 +295,13 @@ export function routeAllowed(view, scope) {
   }
 }
 
-/** Whether the navigation offers a page while acting with `scope`. */
+/** Whether the navigation offers a page while acting with `scope`. The
+ * notifications page is the citizen's own: not offered, and when opened
+ * it says so itself (views/notifications.js). */
 export function navAllowed(view, scope) {
   if (!scope) return true;
   if (view === 'add') return canWrite(scope);
+  if (view === 'notifications') return false;
   return routeAllowed(view, scope);
 }
 

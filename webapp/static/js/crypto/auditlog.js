@@ -6,8 +6,9 @@
 //
 // An entry's leaf is SHA-256(0x00 || canonical entry), the canonical entry
 // being the listed entry without "index", "inclusion_proof", "actor" and
-// "on_behalf_of", serialised as nlohmann::json's dump()
-// (audit/src/entry.cc).
+// "on_behalf_of" and "device", serialised as nlohmann::json's dump()
+// (audit/src/entry.cc). "via" (the paired device's id) is hashed when
+// present: entry format 2 writes it only when a device made the request.
 
 import { decodeHex, isWellFormedText, utf8Encode } from "./base64.js";
 import { openCheckpoint, ProofError } from "./checkpoint.js";
@@ -22,8 +23,10 @@ const ENTRY_FIELDS = {
   grants: "strings", purpose: "string", request_id: "string",
   study: "string", time: "time",
 };
+// Hashed when present (entry format 2), absent from older entries.
+const OPTIONAL_FIELDS = { via: "string" };
 const NOT_HASHED = new Set(["index", "inclusion_proof", "actor",
-  "on_behalf_of"]);
+  "on_behalf_of", "device"]);
 const MAX_PROOF_HASHES = 64; // an RFC 6962 proof for any 64-bit size
 
 const malformed = (why) => new ProofError("malformed", why);
@@ -82,7 +85,8 @@ export function canonicalJson(value) {
  * must equal "citizen", and the actor must be another citizen), with
  * exactly the fields of an audit entry (action, actor_id, actor_kind,
  * categories, citizen, decision, grants, purpose, request_id, study,
- * time), serialised by canonicalJson. The values themselves are bound by
+ * time, and "via" when a paired device made the request; "device", its
+ * name, is shown beside it and not hashed), serialised by canonicalJson. The values themselves are bound by
  * the inclusion proof, not checked here.
  * @param {object} listed one element of the response's "entries"
  * @returns {string}
@@ -100,14 +104,22 @@ export function canonicalEntry(listed) {
       canonicalJson(listed.actor) !== canonicalJson(listed.actor_id))) {
     throw malformed("actor does not match actor_id");
   }
+  if (Object.hasOwn(listed, "device") && (typeof listed.device !== "string" ||
+      !Object.hasOwn(listed, "via"))) {
+    throw malformed("device without via");
+  }
   const keys = Object.keys(listed).filter((k) => !NOT_HASHED.has(k));
-  if (keys.length !== Object.keys(ENTRY_FIELDS).length ||
-      !keys.every((k) => Object.hasOwn(ENTRY_FIELDS, k))) {
+  const optional = keys.filter((k) => Object.hasOwn(OPTIONAL_FIELDS, k));
+  if (keys.length - optional.length !== Object.keys(ENTRY_FIELDS).length ||
+      !keys.every((k) => Object.hasOwn(ENTRY_FIELDS, k) ||
+        Object.hasOwn(OPTIONAL_FIELDS, k))) {
     throw malformed("an entry does not have the audit entry's fields");
   }
   const entry = {};
   for (const key of keys) entry[key] = listed[key];
-  for (const [key, type] of Object.entries(ENTRY_FIELDS)) {
+  const present = Object.entries(OPTIONAL_FIELDS)
+    .filter(([key]) => Object.hasOwn(entry, key));
+  for (const [key, type] of [...Object.entries(ENTRY_FIELDS), ...present]) {
     const v = entry[key];
     const isString = (s) => typeof s === "string";
     const ok = type === "string" ? isString(v)

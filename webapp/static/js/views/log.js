@@ -6,6 +6,9 @@
 // An entry made by a proxy or guardian (a citizen acting for the one whose
 // log it is) says so: "c_… on your behalf", with the authorisation it
 // used. While acting for someone, the log is theirs.
+// An entry a paired device made names it: "(via Anna's phone)". The name
+// is the vault's word (the device's id, "via", is what the proof covers),
+// and is only ever set as text.
 import { parseVerifierKey } from '../crypto/checkpoint.js';
 import { verifyAccessLogPage } from '../crypto/auditlog.js';
 import * as store from '../store.js';
@@ -72,16 +75,24 @@ function authorisationLines(e) {
   }).filter(Boolean);
 }
 
+/** "(via <device name>)" for an entry a paired device made, or null. */
+function viaText(e) {
+  if (typeof e.via !== 'string' || typeof e.device !== 'string' || !e.device.trim()) return null;
+  return t('log.via', { device: e.device.trim() });
+}
+
 function entryItem(e, ctx, verified, sessions) {
   const session = e.actor_kind === 'provider' ? breakGlassFor(e, sessions) : null;
   const onBehalf = !!onBehalfActor(e);
   const isBreakGlass = e.action.startsWith('break-glass') || !!session;
   const ok = verified === true;
   const categories = (e.categories || []).map((c) => t(`category.${c}`));
+  const via = viaText(e);
   return h('li', { class: ['log-entry', isBreakGlass && 'break-glass', onBehalf && 'on-behalf'],
     dataset: { index: String(e.index), action: e.action } },
   h('p', {},
     h('span', { class: 'who' }, actorText(e, ctx)), ' ',
+    via ? [h('span', { class: 'via' }, via), ' '] : null,
     h('span', {}, actionText(e.action, e.decision)), ' ',
     isBreakGlass ? h('span', { class: 'badge break-glass' }, t('log.breakGlass')) : null,
     onBehalf ? h('span', { class: 'badge on-behalf' }, t('log.onBehalfBadge')) : null),
@@ -137,6 +148,8 @@ export async function render(main, ctx) {
   add(main, 
     h('h1', {}, t('log.title')),
     h('p', {}, t('log.intro')),
+    ctx.subject.scope ? null
+      : h('p', {}, h('a', { href: '#/notifications', id: 'log-notify-link' }, t('log.notifyLink'))),
     warning,
     h('p', { class: 'muted', id: 'log-summary' },
       t('log.summary', { verified: formatNumber(count), shown: formatNumber(entries.length),
