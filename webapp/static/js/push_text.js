@@ -34,7 +34,7 @@ const PUSH_TEXT = {
     access: 'Noen har sett helseopplysningene dine',
     accessMany: '{n} oppslag i helseopplysningene dine',
     'break-glass': 'Nødtilgang til helseopplysningene dine',
-    proxy: 'Noen som handler for deg, har brukt opplysningene dine',
+    proxy: 'Noen som handler på dine vegne, har brukt opplysningene dine',
     digestOne: 'Ett oppslag i helseopplysningene dine det siste døgnet',
     digestMany: '{n} oppslag i helseopplysningene dine det siste døgnet',
     more: '{n} oppslag i alt.',
@@ -48,7 +48,7 @@ const PUSH_TEXT = {
     digestOne: 'Terveystietojasi käytettiin kerran viimeisen vuorokauden aikana',
     digestMany: 'Terveystietojasi käytettiin {n} kertaa viimeisen vuorokauden aikana',
     more: 'Yhteensä {n} käyttökertaa.',
-    body: 'Katso kuka ja miksi kohdasta ”Kuka on katsellut tietojani”.',
+    body: 'Katso kohdasta ”Kuka on katsellut tietojani”, kuka tietojasi käytti ja miksi.',
   },
   se: {
     access: 'Soames lea geahččan du dearvvašvuođadieđuid',
