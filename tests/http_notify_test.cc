@@ -5,8 +5,10 @@
 // it off, and when the receiver is stuck.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "http_fixture.h"
 #include "receiver_test_util.h"
@@ -187,6 +189,20 @@ TEST_F(NotifyTest, AProvidersReadReachesTheBrowserAndTheRegionWithoutData) {
   const json hook = json::parse(hooks_.requests()[0].body);
   EXPECT_EQ(hook["citizen"], s.citizen.id);
   EXPECT_EQ(hook["kind"], "access");
+  // The operator sees it counted (and no citizen in the counters).
+  const std::string delivered =
+      "tillit_notification_messages_total{result=\"delivered\"} 2\n";
+  std::string metrics;
+  for (int i = 0; i < 200; ++i) {
+    metrics = Get("/metrics").body;
+    if (metrics.find(delivered) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_NE(metrics.find(delivered), std::string::npos) << metrics;
+  EXPECT_NE(
+      metrics.find("tillit_notification_events_total{result=\"queued\"} 1\n"),
+      std::string::npos);
+  EXPECT_EQ(metrics.find(s.citizen.id), std::string::npos);
   // The citizen's own reading tells nobody.
   ASSERT_EQ(Get("/v1/me/records", s.citizen.token).status, 200);
   Setup marker = Watched("every-access");
@@ -195,6 +211,35 @@ TEST_F(NotifyTest, AProvidersReadReachesTheBrowserAndTheRegionWithoutData) {
   EXPECT_EQ(json::parse(hooks_.requests()[1].body)["citizen"],
             marker.citizen.id);
   EXPECT_EQ(push_.requests().size(), 2u);
+}
+
+TEST_F(NotifyTest, AProxysReadAndABreakGlassAreToldWhenOnlyTheyAreChosen) {
+  Setup s = Watched("break-glass-and-proxy");
+  Principal carer = NewCitizen();
+  ASSERT_EQ(Post("/v1/me/proxies",
+                 json{{"proxy", carer.id}, {"access", "read"}}.dump(),
+                 s.citizen.token)
+                .status,
+            201);
+  ASSERT_EQ(ProviderReads(s).status, 200);  // not told of this one
+  ASSERT_EQ(
+      Get("/v1/citizens/" + s.citizen.id + "/records", carer.token).status,
+      200);
+  ASSERT_TRUE(push_.WaitArrivals(1));
+  ASSERT_TRUE(hooks_.WaitArrivals(1));
+  EXPECT_EQ(Decrypted(push_.requests()[0])["kind"], "proxy");
+  EXPECT_EQ(push_.requests()[0].Header("Urgency"), "high");
+  const json hook = json::parse(hooks_.requests()[0].body);
+  EXPECT_EQ(hook["kind"], "proxy");
+  EXPECT_EQ(hook["count"], 1);
+  // An emergency session is told too.
+  Principal er = NewProvider("Akuten");
+  ASSERT_EQ(Post("/v1/patients/" + s.citizen.id + "/break-glass",
+                 R"({"reason": "unconscious on arrival"})", er.token)
+                .status,
+            201);
+  ASSERT_TRUE(push_.WaitArrivals(2));
+  EXPECT_EQ(Decrypted(push_.requests()[1])["kind"], "break-glass");
 }
 
 TEST_F(NotifyTest, NothingArrivesAfterTheCitizenTurnsItOff) {

@@ -3,6 +3,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
@@ -65,7 +66,10 @@ constexpr uint32_t kRecordSize = 4096;
 constexpr size_t kHeaderSize = kSaltSize + 4 + 1 + kP256PublicKeySize;
 constexpr size_t kTagSize = 16;
 
+// Clears OpenSSL's error queue too: it is per thread, and an error left in
+// it would be misread by the next TLS call on the same thread.
 Status OpenSslError(std::string_view what) {
+  ERR_clear_error();
   return Status::Internal("OpenSSL: " + std::string(what) + " failed");
 }
 
@@ -205,6 +209,7 @@ StatusOr<std::vector<uint8_t>> AesGcm(bool encrypt, const MessageKeys& keys,
   if (EVP_CipherFinal_ex(ctx.get(), out.data() + len, &final_len) != 1) {
     if (!encrypt) {
       sodium_memzero(out.data(), out.size());
+      ERR_clear_error();
       return Status::PermissionDenied("push message does not decrypt");
     }
     return OpenSslError("AES-GCM");
@@ -283,6 +288,7 @@ StatusOr<P256PublicKey> ParseP256PublicKey(std::span<const uint8_t> bytes) {
   // oct2point refuses a point that is not on the curve.
   if (EC_POINT_oct2point(group.get(), point.get(), bytes.data(), bytes.size(),
                          nullptr) != 1) {
+    ERR_clear_error();
     return bad;
   }
   P256PublicKey out{};
@@ -425,6 +431,7 @@ Status VerifyEs256Jws(std::string_view jws, const P256PublicKey& key) {
   if (EVP_DigestVerify(md.get(), der, static_cast<size_t>(der_size),
                        reinterpret_cast<const uint8_t*>(input.data()),
                        input.size()) != 1) {
+    ERR_clear_error();
     return bad;
   }
   return Status::Ok();

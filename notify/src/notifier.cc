@@ -145,18 +145,21 @@ class Notifier::Impl {
           const std::vector<vault::DocumentWrite> writes = {
               {std::string(kSettingsKind), std::string(kSettingsKey),
                SettingsToStoredJson(s)}};
-          return store.WriteDocuments(writes, &index, now);
+          TILLIT_RETURN_IF_ERROR(store.WriteDocuments(writes, &index, now));
+          // Still with the store: two changes at once leave memory as the
+          // store (the worker never takes a store while holding mu_).
+          MutexLock lock(&mu_);
+          if (mode == Mode::kOff) {
+            modes_.erase(citizen);
+            // Turned off: what is waiting for them is not sent either.
+            pending_.erase(citizen);
+            std::erase_if(queue_,
+                          [&](const Event& e) { return e.citizen == citizen; });
+          } else {
+            modes_[citizen] = mode;
+          }
+          return Status::Ok();
         }));
-    MutexLock lock(&mu_);
-    if (mode == Mode::kOff) {
-      modes_.erase(citizen);
-      // Turned off: what is waiting for this citizen is not sent either.
-      pending_.erase(citizen);
-      std::erase_if(queue_,
-                    [&](const Event& e) { return e.citizen == citizen; });
-    } else {
-      modes_[citizen] = mode;
-    }
     return s;
   }
 
@@ -424,7 +427,11 @@ class Notifier::Impl {
       // index again.
       (void)stores_.With(citizen, [&](vault::CitizenStore& store) -> Status {
         TILLIT_ASSIGN_OR_RETURN(Settings s, LoadSettings(store));
-        if (s.mode != Mode::kDailyDigest) return Status::Ok();
+        // Changed meanwhile (off and on again): theirs to keep.
+        if (s.mode != Mode::kDailyDigest ||
+            s.digest_from != settings->digest_from) {
+          return Status::Ok();
+        }
         s.digest_from = size;
         const vault::IndexUpdate index = IndexFor(s.mode);
         const std::vector<vault::DocumentWrite> writes = {
@@ -441,8 +448,10 @@ class Notifier::Impl {
     {
       MutexLock lock(&mu_);
       if (d.attempt > 1) ++stats_.retried;
-      // Turned off (or erased) meanwhile: nothing more is sent.
-      if (modes_.find(d.citizen) == modes_.end()) return true;
+      // Turned off (or erased) meanwhile: nothing more is sent. Stopping:
+      // what is left is not sent either, so a dead receiver cannot hold
+      // up the server's stop.
+      if (stopping_ || modes_.find(d.citizen) == modes_.end()) return true;
     }
     Outcome outcome = d.subscription.empty() ? PostWebhook(d) : PostPush(d);
     MutexLock lock(&mu_);
@@ -495,9 +504,18 @@ class Notifier::Impl {
           }
           return Status::Ok();
         });
-    if (!s.ok() || !sub) return Outcome::kGone;  // unsubscribed meanwhile
+    // A store that cannot be read now is tried again; a subscription that
+    // is no longer there was removed meanwhile.
+    if (!s.ok()) {
+      return s.code() == StatusCode::kNotFound ? Outcome::kGone
+                                               : Outcome::kRetry;
+    }
+    if (!sub) return Outcome::kGone;
     std::optional<Origin> origin = ParseUrl(sub->endpoint);
-    if (!origin || !options_.push_hosts.Allows(origin->scheme, origin->host)) {
+    // As ParsePushSubscription checked, under today's --push-hosts.
+    if (!origin || !options_.push_hosts.Allows(origin->scheme, origin->host) ||
+        (origin->port != 0 &&
+         !options_.push_hosts.Allows("http", origin->host))) {
       return Outcome::kFailed;
     }
     auto body = crypto::EncryptWebPush(crypto::AsBytes(d.body), sub->keys);
@@ -569,6 +587,22 @@ StatusOr<std::unique_ptr<Notifier>> Notifier::Create(
     Clock* clock, crypto::Random* rng, NotifierOptions options) {
   if (options.digest_hour < 0 || options.digest_hour > 23) {
     return Status::InvalidArgument("digest hour: 0 to 23 (UTC)");
+  }
+  if (options.coalesce_seconds < 0 || options.queue_capacity == 0 ||
+      options.max_attempts < 1 || options.retry_base_ms < 1 ||
+      options.retry_base_ms > kMaxRetryWaitMs || options.timeout_seconds < 1 ||
+      options.poll_ms < 1) {
+    return Status::InvalidArgument("notifier options out of range");
+  }
+  // Both go into JSON the worker writes: printable ASCII, so it never
+  // throws there.
+  for (const std::string* text : {&options.vapid_subject, &options.link}) {
+    if (text->empty() || text->size() > 256 ||
+        !std::all_of(text->begin(), text->end(),
+                     [](char c) { return c > 0x20 && c < 0x7f; })) {
+      return Status::InvalidArgument(
+          "vapid subject and link: printable ASCII, 1 to 256 bytes");
+    }
   }
   if (!options.webhook_url.empty() && !ParseUrl(options.webhook_url)) {
     return Status::InvalidArgument("webhook: an http or https URL");

@@ -102,6 +102,7 @@ class NotifierTest : public ::testing::Test {
     audit::AuditEntry e = ProviderRead();
     e.actor_kind = "citizen";
     e.actor_id = "c_0123456789abcdef0123456789abcdef";
+    e.decision = "none";  // as the audit trail writes a proxy's entries
     return e;
   }
   // Offers `e` after making it durable, as the audit trail does.
@@ -365,6 +366,30 @@ TEST_F(NotifierTest, ChoicesSurviveARestartAndSubscriptionsAreBounded) {
             StatusCode::kFailedPrecondition);
   EXPECT_EQ(notifier_->Unsubscribe(citizen_, "ps_nope").code(),
             StatusCode::kNotFound);
+}
+
+TEST_F(NotifierTest, OptionsOutOfRangeAreRefused) {
+  auto refused = [&](NotifierOptions o) {
+    return Notifier::Create(vault_.get(), stores_.get(), log_.get(), &clock_,
+                            &crypto::Random::System(), std::move(o))
+        .status()
+        .code();
+  };
+  NotifierOptions o = Options();
+  o.digest_hour = 24;
+  EXPECT_EQ(refused(o), StatusCode::kInvalidArgument);
+  o = Options();
+  o.poll_ms = 0;
+  EXPECT_EQ(refused(o), StatusCode::kInvalidArgument);
+  o = Options();
+  o.max_attempts = 0;
+  EXPECT_EQ(refused(o), StatusCode::kInvalidArgument);
+  o = Options();
+  o.vapid_subject = "mailto:ops team@example.org";
+  EXPECT_EQ(refused(o), StatusCode::kInvalidArgument);
+  o = Options();
+  o.webhook_url = "ftp://x/y";
+  EXPECT_EQ(refused(o), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

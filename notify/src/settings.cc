@@ -18,7 +18,9 @@ constexpr std::pair<Mode, std::string_view> kModes[] = {
 
 std::string Lower(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(c));
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
   return out;
 }
 
@@ -71,10 +73,14 @@ std::optional<Mode> ParseMode(std::string_view name) {
 }
 
 Access Classify(const audit::AuditEntry& e) {
-  if (e.citizen_id.empty() || e.decision != "permit") return Access::kNone;
+  if (e.citizen_id.empty() || e.decision == "deny") return Access::kNone;
+  // A proxy or guardian: the gate let them in (a refusal is "deny"); their
+  // entries carry "none", as the citizen's own do.
   if (e.actor_kind == "citizen") {
     return e.actor_id == e.citizen_id ? Access::kNone : Access::kProxy;
   }
+  // A provider or researcher: only what a decision permitted.
+  if (e.decision != "permit") return Access::kNone;
   if (e.actor_kind == "provider") {
     return e.action == "break-glass.open" ? Access::kBreakGlass
                                           : Access::kAccess;
@@ -180,6 +186,12 @@ std::optional<Origin> ParseUrl(std::string_view url) {
     }
     o.port = std::stoi(std::string(port));
     if (o.port == 0 || o.port > 65535) return std::nullopt;
+    // The origin's standard form leaves the default port out (VAPID's
+    // "aud" is compared with it).
+    if ((o.scheme == "https" && o.port == 443) ||
+        (o.scheme == "http" && o.port == 80)) {
+      o.port = 0;
+    }
     authority = authority.substr(0, colon);
   }
   o.host = Lower(authority);
@@ -218,6 +230,13 @@ StatusOr<PushSubscription> ParsePushSubscription(std::string_view text,
   if (!hosts.Allows(origin->scheme, origin->host)) {
     return Status::InvalidArgument(
         "endpoint: not a push service this server sends to");
+  }
+  // The scheme's own port, but for a loopback test endpoint (the one host
+  // plain http may reach): a port that never answers would hold the one
+  // worker that sends for everyone.
+  if (origin->port != 0 && !hosts.Allows("http", origin->host)) {
+    return Status::InvalidArgument(
+        "endpoint: a push service at its standard port");
   }
   auto keys = j.find("keys");
   if (keys == j.end() || !keys->is_object() || !keys->contains("p256dh") ||

@@ -29,8 +29,14 @@ TEST(ClassifyTest, OnlyOthersBeingLetInIsAnAccess) {
             Access::kAccess);
   EXPECT_EQ(Classify(Entry("provider", "p_1", "break-glass.open", "permit")),
             Access::kBreakGlass);
+  // A proxy's entries carry "none" (no grant decided them): an access;
+  // what the gate refused is "deny": none.
   EXPECT_EQ(Classify(Entry("citizen", "c_2", "records.list", "none")),
-            Access::kNone);  // a proxy's entry that let nothing out
+            Access::kProxy);
+  EXPECT_EQ(Classify(Entry("citizen", "c_2", "proxy.denied", "deny")),
+            Access::kNone);
+  EXPECT_EQ(Classify(Entry("provider", "p_1", "records.list", "none")),
+            Access::kNone);
   EXPECT_EQ(Classify(Entry("citizen", "c_2", "records.list", "permit")),
             Access::kProxy);
   EXPECT_EQ(Classify(Entry("citizen", "c_1", "records.list", "permit")),
@@ -125,6 +131,8 @@ TEST_F(SubscriptionTest, EachMalformedPartIsNamed) {
        }},
       {"endpoint",
        [](json& j) { j["endpoint"] = "https://u@fcm.googleapis.com/x"; }},
+      {"endpoint",
+       [](json& j) { j["endpoint"] = "https://fcm.googleapis.com:81/x"; }},
       {"keys", [](json& j) { j.erase("keys"); }},
       {"keys.p256dh", [](json& j) { j["keys"]["p256dh"] = "AAAA"; }},
       {"keys.p256dh", [](json& j) { j["keys"]["p256dh"] = "+/+/"; }},
@@ -160,6 +168,9 @@ TEST(ParseUrlTest, OriginsAndPaths) {
   EXPECT_EQ(o->path, "/a/b?c");
   EXPECT_EQ(o->ToString(), "https://push.example.net:8443");
   EXPECT_FALSE(ParseUrl("https://x:99999/"));
+  // The default port written out is the origin without it.
+  EXPECT_EQ(ParseUrl("https://push.example.net:443/x")->ToString(),
+            "https://push.example.net");
   EXPECT_FALSE(ParseUrl("https:///x"));
   EXPECT_FALSE(ParseUrl("https://x/a b"));
 }
