@@ -114,7 +114,7 @@ class Notifier::Impl {
       ++stats_.dropped;
       return;
     }
-    queue_.push_back({entry.citizen_id, access, index});
+    queue_.push_back({entry.citizen_id, access, index, clock_.NowSeconds()});
     ++stats_.queued;
     wake_.Signal();
   }
@@ -244,6 +244,7 @@ class Notifier::Impl {
     std::string citizen;
     Access access;
     uint64_t index;
+    int64_t time;  // when offered: the coalescing window opens then
   };
   // A citizen's events waiting for the end of the coalescing window.
   struct Batch {
@@ -307,7 +308,9 @@ class Notifier::Impl {
         Batch& b = it->second;
         if (fresh) {
           b.first_index = e.index;
-          b.due = now + options_.coalesce_seconds;
+          // From the offer, not from when the worker got to it: a slow
+          // worker must not stretch the window.
+          b.due = e.time + options_.coalesce_seconds;
           b.strongest = e.access;
         }
         if (Rank(e.access) > Rank(b.strongest)) b.strongest = e.access;

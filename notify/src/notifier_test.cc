@@ -248,6 +248,28 @@ TEST_F(NotifierTest, EventsInTheWindowGoOutAsOneMessage) {
   EXPECT_EQ(m["kind"], "proxy");  // the weightiest of them
 }
 
+// The window opens when the access is offered, not when the worker gets
+// to it: a worker held up by a slow receiver must not push the message
+// further out (it would never go if the clock had moved on meanwhile).
+TEST_F(NotifierTest, ABusyWorkerDoesNotStretchTheWindow) {
+  NotifierOptions o = Options();
+  o.coalesce_seconds = 60;
+  Start(o);
+  ASSERT_TRUE(notifier_->SetMode(citizen_, Mode::kEveryAccess, 0).ok());
+  hooks_.Hold();
+  Access(ProviderRead());
+  clock_.Advance(61);
+  ASSERT_TRUE(hooks_.WaitArrivals(1));  // the worker is inside the POST
+  for (int i = 0; i < 5; ++i) Access(ProviderRead());
+  clock_.Advance(61);  // their window has closed while the worker was busy
+  hooks_.Release();
+  ASSERT_TRUE(hooks_.WaitArrivals(2));
+  ASSERT_TRUE(WaitIdle());
+  const auto hooked = hooks_.requests();
+  ASSERT_EQ(hooked.size(), 2u);
+  EXPECT_EQ(json::parse(hooked[1].body)["count"], 5);
+}
+
 TEST_F(NotifierTest, AFailingWebhookIsRetriedUnderTheSameId) {
   Start(Options());
   ASSERT_TRUE(notifier_->SetMode(citizen_, Mode::kEveryAccess, 0).ok());
