@@ -497,14 +497,15 @@ class Notifier::Impl {
   }
 
   Outcome PostPush(Delivery& d) {
+    // Read again at each attempt: one removed meanwhile gets nothing more.
     std::optional<PushSubscription> sub;
     Status s =
         stores_.With(d.citizen, [&](vault::CitizenStore& store) -> Status {
-          auto all = LoadSubscriptions(store);
-          if (!all.ok()) return all.status();
-          for (PushSubscription& p : *all) {
-            if (p.id == d.subscription) sub = std::move(p);
-          }
+          TILLIT_ASSIGN_OR_RETURN(
+              std::optional<std::string> doc,
+              store.GetDocument(kSubscriptionKind, d.subscription));
+          if (!doc) return Status::Ok();
+          TILLIT_ASSIGN_OR_RETURN(sub, SubscriptionFromStoredJson(*doc));
           return Status::Ok();
         });
     // A store that cannot be read now is tried again; a subscription that
