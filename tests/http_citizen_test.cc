@@ -256,9 +256,87 @@ TEST_F(CitizenRecordsTest, FiltersByCategoryTypeAndDates) {
   EXPECT_EQ(by_year.status, 200) << by_year.body;
 }
 
+// EHDS Art 5: what the citizen imports is marked as theirs, whatever the
+// document claims, keeps its decimals, and is theirs to correct; it
+// replaces nothing the region or a provider wrote.
+TEST_F(CitizenRecordsTest, WhatTheCitizenImportsIsMarkedAsTheirs) {
+  Principal c = NewCitizen();
+  ASSERT_TRUE(
+      vault_->Import(SyntheticBundle(4), vault::ImportFormat::kJson, c.id)
+          .ok());
+  const json regions = Get("/v1/me/records?type=Observation&limit=1", c.token)
+                           .Json()["records"][0];
+  ASSERT_FALSE(HasCitizenTag(regions));
+  json changed = regions;
+  changed["status"] = "entered-in-error";
+  const std::string nd =
+      changed.dump() + "\n" +
+      R"({"resourceType":"Observation","id":"home-glucose-1","status":"final",)"
+      R"("meta":{"tag":[{"system":"https://tillit.health/source",)"
+      R"("code":"provider","display":"Region Hospital"}]},)"
+      R"("code":{"text":"Glucose"},"effectiveDateTime":"2026-01-02T08:00:00Z",)"
+      R"("valueQuantity":{"value":5.50,"unit":"mmol/L"}})"
+      "\n";
+  Reply imp = Post("/v1/me/import", nd, c.token, "application/fhir+ndjson");
+  ASSERT_EQ(imp.status, 200) << imp.body;
+  EXPECT_EQ(imp.Json()["imported"], 2);
+  EXPECT_EQ(imp.Json()["written"], 1);
+  // The region's record is as it was.
+  EXPECT_EQ(Get("/v1/me/records/" + Ref(regions), c.token).Json(), regions);
+
+  const std::string path = "/v1/me/records/Observation/home-glucose-1";
+  Reply read = Get(path, c.token);
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_NE(read.body.find(R"("value":5.50)"), std::string::npos) << read.body;
+  ASSERT_EQ(read.Json()["meta"]["tag"].size(), 1u) << read.body;
+  EXPECT_TRUE(HasCitizenTag(read.Json())) << read.body;
+  EXPECT_EQ(read.Json()["meta"]["tag"][0]["display"], "Entered by the citizen");
+
+  // Theirs to correct directly, unlike the region's (409).
+  json fixed = read.Json();
+  fixed["valueQuantity"]["value"] = 5.4;
+  EXPECT_EQ(Put(path, fixed.dump(), c.token).status, 200);
+  EXPECT_EQ(
+      Put("/v1/me/records/" + Ref(regions), changed.dump(), c.token).status,
+      409);
+}
+
+// What the citizen adds or corrects is stored as written, white space
+// aside: FHIR decimals keep their digits ("5.50" is not "5.5").
+TEST_F(CitizenRecordsTest, AddedAndCorrectedRecordsKeepTheirDecimals) {
+  Principal c = NewCitizen();
+  const std::string added_body =
+      "{\"resourceType\": \"Observation\", \"status\": \"final\",\n"
+      " \"code\": {\"text\": \"Glucose\"},\n"
+      " \"effectiveDateTime\": \"2026-01-02T08:00:00Z\",\n"
+      " \"valueQuantity\": {\"value\": 5.50, \"unit\": \"mmol/L\"}}";
+  Reply added = Post("/v1/me/records", added_body, c.token);
+  ASSERT_EQ(added.status, 201) << added.body;
+  EXPECT_NE(added.body.find("\"value\":5.50"), std::string::npos) << added.body;
+  EXPECT_TRUE(HasCitizenTag(added.Json()));
+  const std::string path = "/v1/me/records/" + Ref(added.Json());
+  Reply read = Get(path, c.token);
+  EXPECT_EQ(read.body, added.body);
+
+  std::string corrected = added_body;
+  corrected.replace(corrected.find("5.50"), 4, "5.40");
+  Reply put = Put(path, corrected, c.token);
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_NE(put.body.find("\"value\":5.40"), std::string::npos) << put.body;
+  EXPECT_EQ(Get(path, c.token).body, put.body);
+  // An id in the path that is not a FHIR id is refused, never written in.
+  EXPECT_EQ(Put("/v1/me/records/Observation/x%22%2C%22meta%22%3A1", corrected,
+                c.token)
+                .status,
+            400);
+}
+
 TEST_F(CitizenRecordsTest, ReadsOneRecordAndAddsATaggedOne) {
   Principal c = NewCitizen();
-  ASSERT_EQ(Post("/v1/me/import", SyntheticBundle(3), c.token).status, 200);
+  // The region's records (the operator's import).
+  ASSERT_TRUE(
+      vault_->Import(SyntheticBundle(3), vault::ImportFormat::kJson, c.id)
+          .ok());
   const int64_t before = RecordCount(c.token);
   json first = Get("/v1/me/records?limit=1", c.token).Json()["records"][0];
   Reply read = Get("/v1/me/records/" + Ref(first), c.token);
@@ -311,8 +389,6 @@ TEST_F(CitizenRecordsTest, ReadsOneRecordAndAddsATaggedOne) {
   EXPECT_NE(std::find(actions.begin(), actions.end(), "records.add"),
             actions.end());
   EXPECT_NE(std::find(actions.begin(), actions.end(), "records.read"),
-            actions.end());
-  EXPECT_NE(std::find(actions.begin(), actions.end(), "records.import"),
             actions.end());
 }
 

@@ -830,10 +830,17 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
             R"("code":{"text":"mood"},"valueString":"fine"})",
             citizen),
         200);
+  // A record of the region's (the operator's import): corrected only by a
+  // request.
+  ASSERT_TRUE(vault_
+                  ->Import(R"({"resourceType":"Observation","id":"region-1",)"
+                           R"("status":"final","code":{"text":"x"}})",
+                           vault::ImportFormat::kJson, cid)
+                  .ok());
   check("PUT", "/v1/me/records/{type}/{id}",
-        Put("/v1/me/records/" + record,
-            R"({"resourceType":")" + first.value("resourceType", "") +
-                R"(","status":"final","code":{"text":"x"}})",
+        Put("/v1/me/records/Observation/region-1",
+            R"({"resourceType":"Observation","status":"final",)"
+            R"("code":{"text":"y"}})",
             citizen),
         409);
   check("GET", "/v1/me/records/{type}/{id}/history",

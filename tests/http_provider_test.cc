@@ -424,6 +424,30 @@ TEST_F(ProviderTest, BreakGlassBodiesAreCheckedAndUnknownCitizensAre404) {
   EXPECT_TRUE(policy->break_glass.empty());
 }
 
+// What a provider pushes is stored as written, white space aside: FHIR
+// decimals keep their digits ("6.10" is not "6.1").
+TEST_F(ProviderTest, APushKeepsItsDecimalsAsWritten) {
+  const std::string c = ImportedCitizen();
+  Principal p = NewProvider();
+  Grant(c, ProviderGrant({"encounters"}, p.id));
+  std::string body = LabObservation("pushed-decimal").dump(2);
+  const std::string written = "\"value\": 6.1";
+  ASSERT_NE(body.find(written), std::string::npos) << body;
+  body.replace(body.find(written), written.size(), "\"value\": 6.10");
+  Reply pushed = Post(RecordsPath(c), body, p.token);
+  ASSERT_EQ(pushed.status, 201) << pushed.body;
+  auto store = vault_->OpenCitizen(c);
+  ASSERT_TRUE(store.ok());
+  auto stored = (*store)->Get("Observation", "pushed-decimal");
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_NE(stored->resource.find("\"value\":6.10"), std::string::npos)
+      << stored->resource;
+  EXPECT_EQ(json::parse(stored->resource)["meta"]["tag"],
+            json::array({{{"system", kSourceSystem},
+                          {"code", "provider"},
+                          {"display", p.id}}}));
+}
+
 TEST_F(ProviderTest, PushNeedsAPermitAndCarriesTheProviderTag) {
   const std::string c = ImportedCitizen();
   Principal p = NewProvider();

@@ -30,8 +30,11 @@ class RectificationTest : public HttpTest {
     other_ = NewProvider("Another hospital");
     auditor_ = NewAuditor();
     citizen_ = NewCitizen();
-    ASSERT_EQ(Post("/v1/me/import", SyntheticBundle(3), citizen_.token).status,
-              200);
+    // The region's records (the operator's import): the citizen's own
+    // imports are theirs to correct directly.
+    auto imported = vault_->Import(SyntheticBundle(3),
+                                   vault::ImportFormat::kJson, citizen_.id);
+    ASSERT_TRUE(imported.ok()) << imported.status().ToString();
     json first = Get("/v1/me/records?type=Observation&limit=1", citizen_.token)
                      .Json()["records"][0];
     record_ = first;
@@ -62,6 +65,26 @@ class RectificationTest : public HttpTest {
   json record_;
   std::string path_;
 };
+
+// The corrected record is stored as the provider wrote it: FHIR decimals
+// keep their digits ("5.40" is not "5.4").
+TEST_F(RectificationTest, TheCorrectedRecordKeepsItsDecimalsAsWritten) {
+  Reply asked = Ask({{"reason", "The precision was lost"}});
+  ASSERT_EQ(asked.status, 201) << asked.body;
+  const std::string id = asked.Json()["id"];
+  std::string resource = Corrected(5.4).dump();
+  const std::string written = "\"value\":5.4";
+  ASSERT_NE(resource.find(written), std::string::npos) << resource;
+  resource.replace(resource.find(written), written.size(), "\"value\":5.40");
+  Reply accepted =
+      Post("/v1/rectification-requests/" + id + "/decision",
+           "{\"decision\": \"accept\",\n \"resource\": " + resource + "}",
+           office_.token);
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  Reply now = Get(path_, citizen_.token);
+  EXPECT_NE(now.body.find("\"value\":5.40"), std::string::npos) << now.body;
+  EXPECT_EQ(now.Json()["meta"]["tag"][0]["display"], office_.id);
+}
 
 TEST_F(RectificationTest, AskListAcceptAndTheCitizenSeesTheOutcomeAndHistory) {
   Reply asked = Ask({{"reason", "This was measured on someone else"}});

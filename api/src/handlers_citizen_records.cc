@@ -13,9 +13,9 @@
 #include "call.h"
 #include "cursor.h"
 #include "handlers_citizen.h"
-#include "source_tag.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/hash.h"
+#include "tillit/vault/source_tag.h"
 
 namespace tillit::api::internal::citizen {
 namespace {
@@ -56,13 +56,15 @@ Status Import(Api& api, Call& call) {
                                          : vault::ImportFormat::kJson;
   TILLIT_RETURN_IF_ERROR(
       api.audit().Append(call, Entry("records.import", call)).status());
+  // Stored as the citizen's, with their source tag (EHDS Art 5), replacing
+  // nothing another source wrote.
   // Vault::Import (not the cached store) because a bundle's Patient is
   // linked to the citizen in the registry. It opens its own handle on the
   // citizen's file; SQLite serialises the writes and the generation is read
   // inside each write transaction, so the cached handle stays valid.
   TILLIT_ASSIGN_OR_RETURN(
       vault::ImportOutcome out,
-      api.vault().Import(call.req.body, format, call.citizen(), "import"));
+      api.vault().Import(call.req.body, format, call.citizen(), "citizen"));
   call.Reply({{"imported", out.imported},
               {"written", out.written},
               {"by_type", out.by_type}});
@@ -208,58 +210,67 @@ StatusOr<std::string> IdempotentRecordId(Api& api, const std::string& citizen,
   return crypto::HexEncode(std::span<const uint8_t>(d.data(), 16));
 }
 
-// `r` checked as a citizen's record, with the citizen-entered tag (any
-// other claim to the source system is dropped: only the vault says where a
-// record came from). Its id is the caller's to set.
-StatusOr<json> AsCitizensRecord(json r) {
-  if (!r.is_object())
+// The citizen's record as stored: the body's own bytes (so decimals keep
+// their digits), minified, with `id` added when the body has none, and the
+// citizen-entered tag (any other claim to the source system is dropped:
+// only the vault says where a record came from). `body` is the same text
+// parsed, for the checks.
+StatusOr<fhir::ParsedResource> CitizensRecord(const Call& call,
+                                              const json& body,
+                                              const std::string& id) {
+  if (!body.is_object())
     return Status::InvalidArgument("the body must be one FHIR resource");
-  if (!r.contains("resourceType") || !r["resourceType"].is_string())
+  if (!body.contains("resourceType") || !body["resourceType"].is_string())
     return Status::InvalidArgument("resourceType: required");
-  const std::string type = r["resourceType"].get<std::string>();
+  const std::string type = body["resourceType"].get<std::string>();
   if (type == "Bundle")
     return Status::InvalidArgument(
         "resourceType: a Bundle is imported with POST /v1/me/import");
   if (type == "Patient")
     return Status::InvalidArgument(
         "resourceType: the Patient record comes with an import");
-  if (r.contains("meta") && !r["meta"].is_object())
-    return Status::InvalidArgument("meta: must be an object");
-  json& meta = r["meta"];
-  if (meta.contains("tag") && !meta["tag"].is_array())
-    return Status::InvalidArgument("meta.tag: must be an array");
-  json tags = json::array();
-  if (meta.contains("tag")) {
-    for (const json& t : meta["tag"]) {
-      if (t.is_object() && t.contains("system") && t["system"] == kSourceSystem)
-        continue;
-      tags.push_back(t);
-    }
+  TILLIT_ASSIGN_OR_RETURN(std::string_view raw, call.JsonText());
+  std::string text(raw);
+  if (!body.contains("id")) {
+    // Written into the text as it is, so only a FHIR id (nothing to escape).
+    const bool fhir_id = !id.empty() && id.size() <= 64 &&
+                         std::all_of(id.begin(), id.end(), [](char c) {
+                           return std::isalnum(static_cast<unsigned char>(c)) ||
+                                  c == '-' || c == '.';
+                         });
+    if (!fhir_id) return Status::InvalidArgument("id: not a FHIR id");
+    // An object with a resourceType: there is a member after the brace.
+    const size_t brace = text.find('{');
+    if (brace == std::string::npos) return Status::Internal("no object");
+    text.insert(brace + 1, "\"id\":\"" + id + "\",");
   }
-  tags.push_back({{"system", kSourceSystem},
-                  {"code", "citizen"},
-                  {"display", "Entered by the citizen"}});
-  meta["tag"] = std::move(tags);
-  return r;
+  TILLIT_ASSIGN_OR_RETURN(fhir::ParsedResource parsed,
+                          fhir::ParseFhirResource(text));
+  TILLIT_ASSIGN_OR_RETURN(parsed.json, vault::TagAsCitizens(parsed.json));
+  return parsed;
 }
 
 // The citizen's new resource with the vault's id: derived from the
 // idempotency key when there is one, otherwise random.
-StatusOr<std::string> CitizenResource(
+StatusOr<fhir::ParsedResource> CitizenResource(
     Api& api, Call& call, const std::optional<std::string>& idempotency_key) {
   TILLIT_ASSIGN_OR_RETURN(json body, call.Json());
   if (body.is_object() && body.contains("id"))
     return Status::InvalidArgument("id: assigned by the vault");
-  TILLIT_ASSIGN_OR_RETURN(json r, AsCitizensRecord(std::move(body)));
-  const std::string type = r["resourceType"].get<std::string>();
+  if (!body.is_object() || !body.contains("resourceType") ||
+      !body["resourceType"].is_string()) {
+    return CitizensRecord(call, body, "");  // its error
+  }
+  std::string id;
   if (idempotency_key) {
     TILLIT_ASSIGN_OR_RETURN(
-        r["id"],
-        IdempotentRecordId(api, call.citizen(), type, *idempotency_key));
+        id, IdempotentRecordId(api, call.citizen(),
+                               body["resourceType"].get<std::string>(),
+                               *idempotency_key));
   } else {
-    r["id"] = api.options().rng->Hex(16);
+    id = api.options().rng->Hex(16);
   }
-  return r.dump(-1, ' ', false, json::error_handler_t::strict);
+  return CitizensRecord(call, body, id);
 }
 
 }  // namespace
@@ -267,10 +278,8 @@ StatusOr<std::string> CitizenResource(
 Status AddRecord(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(std::optional<std::string> idempotency_key,
                           IdempotencyKey(call));
-  TILLIT_ASSIGN_OR_RETURN(std::string text,
-                          CitizenResource(api, call, idempotency_key));
   TILLIT_ASSIGN_OR_RETURN(fhir::ParsedResource parsed,
-                          fhir::ParseFhirResource(text));
+                          CitizenResource(api, call, idempotency_key));
   TILLIT_RETURN_IF_ERROR(call.Covers(parsed.category));
   // A repeat of a request already served: the stored record, unchanged.
   std::optional<vault::StoredRecord> earlier;
@@ -329,11 +338,8 @@ Status CorrectRecord(Api& api, Call& call) {
   }
   if (body.is_object() && body.contains("id") && body["id"] != id)
     return Status::InvalidArgument("id: must be " + id);
-  TILLIT_ASSIGN_OR_RETURN(json r, AsCitizensRecord(std::move(body)));
-  r["id"] = id;
   TILLIT_ASSIGN_OR_RETURN(fhir::ParsedResource parsed,
-                          fhir::ParseFhirResource(r.dump(
-                              -1, ' ', false, json::error_handler_t::strict)));
+                          CitizensRecord(call, body, id));
   TILLIT_RETURN_IF_ERROR(api.stores().With(
       call.citizen(), [&](vault::CitizenStore& store) -> Status {
         TILLIT_ASSIGN_OR_RETURN(vault::StoredRecord current,
@@ -349,7 +355,8 @@ Status CorrectRecord(Api& api, Call& call) {
         audit::AuditEntry e = Entry("records.correct", call);
         // The same content, whatever the order of its members: as is. A
         // proxy learnt that it matches, so that is logged.
-        if (json::parse(current.resource, nullptr, false) == r) {
+        if (json::parse(current.resource, nullptr, false) ==
+            json::parse(parsed.json, nullptr, false)) {
           if (call.acting() == nullptr) return Status::Ok();
           e.categories = {std::string(fhir::CategoryName(current.category))};
           return api.audit().Append(call, e).status();

@@ -19,8 +19,8 @@
 #include "call.h"
 #include "cursor.h"
 #include "route.h"
-#include "source_tag.h"
 #include "tillit/fhir/fhir.h"
+#include "tillit/vault/source_tag.h"
 
 namespace tillit::api::internal {
 namespace {
@@ -310,58 +310,29 @@ Status ReadRecord(Api& api, Call& call) {
   return Status::Ok();
 }
 
-// Replaces any source tag of `resource` with the provider's; a Patient is
-// the vault's own and is never pushed.
-Status TagResource(json& resource, const std::string& provider,
-                   const std::string& where) {
-  if (!resource.is_object())
-    return Status::InvalidArgument(where + ": must be a FHIR resource object");
-  auto type = resource.find("resourceType");
-  if (type != resource.end() && type->is_string() && *type == "Patient") {
-    return Status::InvalidArgument(where +
-                                   ": a Patient resource cannot be pushed");
-  }
-  return TagAsProviders(resource, provider, where);
-}
-
-// Tags every resource of a single resource or a Bundle.
-Status TagDocument(json& doc, const std::string& provider) {
-  if (!doc.is_object())
-    return Status::InvalidArgument(
-        "the body must be a FHIR resource or Bundle");
-  auto type = doc.find("resourceType");
-  if (type == doc.end() || !type->is_string() || *type != "Bundle")
-    return TagResource(doc, provider, "resource");
-  auto entries = doc.find("entry");
-  if (entries == doc.end() || !entries->is_array())
-    return Status::InvalidArgument("the Bundle has no entry array");
-  size_t i = 0;
-  for (json& entry : *entries) {
-    const std::string where = "entry " + std::to_string(i++);
-    if (!entry.is_object() || !entry.contains("resource"))
-      return Status::InvalidArgument(where + ": has no resource");
-    TILLIT_RETURN_IF_ERROR(TagResource(entry["resource"], provider, where));
-  }
-  return Status::Ok();
-}
-
 // POST /v1/patients/{citizen_id}/records
 Status PushRecords(Api& api, Call& call) {
   const std::string citizen = call.Param("citizen_id");
   const std::string& provider = call.who().id;
-  TILLIT_ASSIGN_OR_RETURN(json doc, call.Json());
-  TILLIT_RETURN_IF_ERROR(TagDocument(doc, provider));
-  const std::string bytes =
-      doc.dump(-1, ' ', false, json::error_handler_t::replace);
-  doc = json();
+  // The body's own bytes are what is stored (decimals keep their digits);
+  // the vault tags each resource as this provider's (source_tag.h).
+  TILLIT_ASSIGN_OR_RETURN(std::string_view bytes, call.JsonText());
   // Validated here, before any audit entry, so a bad document is a plain
   // 400; the categories go into the entry.
   TILLIT_ASSIGN_OR_RETURN(fhir::ParsedDocument parsed,
                           fhir::ParseFhirDocument(bytes));
+  if (parsed.resources.empty())
+    return Status::InvalidArgument("the document holds no resources");
   CategorySet pushed = 0;
   for (const fhir::ParsedResource& r : parsed.resources) {
     if (r.type == "Patient")
       return Status::InvalidArgument("a Patient resource cannot be pushed");
+    // The tag the vault sets must fit (meta an object, meta.tag an array).
+    Status taggable = vault::TagAsProviders(r.json, provider).status();
+    if (!taggable.ok()) {
+      return Status(taggable.code(),
+                    r.type + "/" + r.id + ": " + taggable.message());
+    }
     pushed |= consent::CategoryBit(r.category);
   }
   const int64_t now = api.Now();

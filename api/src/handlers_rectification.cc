@@ -16,7 +16,7 @@
 #include "call.h"
 #include "handlers_citizen.h"
 #include "route.h"
-#include "source_tag.h"
+#include "tillit/vault/source_tag.h"
 
 namespace tillit::api::internal {
 namespace {
@@ -38,13 +38,21 @@ json RequestJson(const RectificationRequest& r) {
 }
 
 // The text of an optional FHIR resource field of the body ("" if absent).
-StatusOr<std::string> ResourceField(const json& body, const char* field) {
+// The resource in `field` of the body as the client wrote it (decimals
+// keep their digits); empty when there is none. `body` is the same text
+// parsed.
+StatusOr<std::string> ResourceField(const Call& call, const json& body,
+                                    const char* field) {
   if (!body.contains(field) || body[field].is_null()) return std::string();
   if (!body[field].is_object()) {
     return Status::InvalidArgument(std::string(field) +
                                    ": must be a FHIR resource");
   }
-  return body[field].dump(-1, ' ', false, json::error_handler_t::strict);
+  TILLIT_ASSIGN_OR_RETURN(std::string_view text, call.JsonText());
+  TILLIT_ASSIGN_OR_RETURN(std::optional<std::string_view> member,
+                          vault::MemberText(text, field));
+  if (!member) return Status::Internal("the member went missing");
+  return std::string(*member);
 }
 
 StatusOr<std::string> ReasonField(const json& body) {
@@ -75,7 +83,7 @@ Status Ask(Api& api, Call& call) {
   TILLIT_RETURN_IF_ERROR(RejectUnknownFields(body, {"reason", "proposed"}));
   TILLIT_ASSIGN_OR_RETURN(std::string reason, ReasonField(body));
   TILLIT_ASSIGN_OR_RETURN(std::string proposed,
-                          ResourceField(body, "proposed"));
+                          ResourceField(call, body, "proposed"));
   if (call.acting() != nullptr) {
     // A proxy asks only about a record they are shown.
     TILLIT_RETURN_IF_ERROR(api.stores().With(
@@ -156,13 +164,17 @@ Status Decide(Api& api, Call& call) {
       return Status::InvalidArgument(
           "resource: required to accept (the corrected record)");
     }
+    TILLIT_ASSIGN_OR_RETURN(std::string written,
+                            ResourceField(call, body, "resource"));
     // The corrected version is the provider's, whatever it claims.
-    TILLIT_RETURN_IF_ERROR(
-        TagAsProviders(body["resource"], call.who().id, "resource"));
-    TILLIT_ASSIGN_OR_RETURN(std::string resource,
-                            ResourceField(body, "resource"));
+    StatusOr<std::string> resource =
+        vault::TagAsProviders(written, call.who().id);
+    if (!resource.ok()) {
+      return Status(resource.status().code(),
+                    "resource: " + resource.status().message());
+    }
     TILLIT_ASSIGN_OR_RETURN(decided, api.rectifications().Accept(
-                                         call.who().id, id, resource, admit));
+                                         call.who().id, id, *resource, admit));
   } else {
     TILLIT_RETURN_IF_ERROR(RejectUnknownFields(body, {"decision", "reason"}));
     TILLIT_ASSIGN_OR_RETURN(std::string reason, ReasonField(body));

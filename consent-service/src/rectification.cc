@@ -8,6 +8,7 @@
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/hash.h"
 #include "tillit/fhir/fhir.h"
+#include "tillit/vault/source_tag.h"
 
 namespace tillit::consent {
 namespace {
@@ -19,8 +20,6 @@ using nlohmann::json;
 constexpr std::string_view kKind = "rectification";
 constexpr std::string_view kIndexKind = "rectification";
 constexpr std::string_view kPending = "pending";
-// The tag that says where a record came from (SPEC §3).
-constexpr std::string_view kSourceSystem = "https://tillit.health/source";
 
 std::string ToJson(const RectificationRequest& r) {
   json j = {{"id", r.id},
@@ -117,7 +116,7 @@ json WithoutSourceTags(std::string_view text) {
     json kept = json::array();
     for (const json& t : meta["tag"]) {
       if (!(t.is_object() && t.contains("system") &&
-            t["system"] == kSourceSystem)) {
+            t["system"] == vault::kSourceTagSystem)) {
         kept.push_back(t);
       }
     }
@@ -146,13 +145,16 @@ StatusOr<fhir::ParsedResource> AsRecordVersion(std::string_view text,
     return Status::InvalidArgument(prefix + "resourceType must be " +
                                    std::string(type));
   }
+  // The text itself is kept, so decimals keep their digits.
+  std::string kept(text);
   if (!j.contains("id")) {
-    j["id"] = id;
+    // A stored record's id: a FHIR id, nothing to escape. An object with
+    // a resourceType has a member after its brace.
+    kept.insert(kept.find('{') + 1, "\"id\":\"" + std::string(id) + "\",");
   } else if (j["id"] != id) {
     return Status::InvalidArgument(prefix + "id must be " + std::string(id));
   }
-  auto parsed = fhir::ParseFhirResource(
-      j.dump(-1, ' ', false, json::error_handler_t::replace));
+  auto parsed = fhir::ParseFhirResource(kept);
   if (!parsed.ok()) {
     return Status::InvalidArgument(prefix +
                                    std::string(parsed.status().message()));

@@ -5,6 +5,8 @@
 #include <iterator>
 #include <utility>
 
+#include "tillit/vault/source_tag.h"
+
 namespace tillit::vault {
 namespace {
 
@@ -212,8 +214,10 @@ StatusOr<PutResult> CitizenStore::Put(
         continue;
       }
       // Already stored: identical resources are not written again, and an
-      // import never replaces what a provider, a correction or the citizen
-      // wrote (a re-import must not undo an accepted rectification).
+      // import never replaces what another source wrote: the operator's
+      // re-import must not undo an accepted rectification or the citizen's
+      // entries, and the citizen's import must not replace a provider's
+      // record (the citizen's own records come new, with the vault's ids).
       TILLIT_ASSIGN_OR_RETURN(
           storage::Statement existing,
           db_->Prepare("SELECT resource, source FROM records WHERE type = ?1 "
@@ -221,8 +225,8 @@ StatusOr<PutResult> CitizenStore::Put(
       existing.Bind(1, r.type).Bind(2, r.id);
       TILLIT_ASSIGN_OR_RETURN(bool row, existing.Step());
       if (row && (existing.ColumnText(0) == r.json ||
-                  (source == kImportSource &&
-                   existing.ColumnText(1) != kImportSource))) {
+                  ((source == kImportSource || source == kCitizenSource) &&
+                   existing.ColumnText(1) != source))) {
         ++result.unchanged;
         continue;
       }

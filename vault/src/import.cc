@@ -4,6 +4,7 @@
 
 #include "tillit/crypto/constant_time.h"
 #include "tillit/crypto/encoding.h"
+#include "tillit/vault/source_tag.h"
 #include "tillit/vault/vault.h"
 #include "vault_internals.h"
 
@@ -64,6 +65,18 @@ StatusOr<ImportOutcome> Vault::Import(
   fhir::ParsedDocument& doc = *parsed;
   if (doc.resources.empty()) {
     return Status::InvalidArgument("the document holds no resources");
+  }
+  if (source != "import") {
+    // The citizen's or a provider's: tagged as theirs, whatever source the
+    // document claimed (source_tag.h). The operator's import is as written.
+    for (fhir::ParsedResource& r : doc.resources) {
+      auto tagged = TagBySource(r.json, source);
+      if (!tagged.ok()) {
+        return Status(tagged.status().code(),
+                      r.type + "/" + r.id + ": " + tagged.status().message());
+      }
+      r.json = std::move(tagged).value();
+    }
   }
 
   ImportOutcome out;

@@ -233,5 +233,74 @@ TEST_F(VaultTest, ImportAsksBeforeWriteFirstAndChangesNothingOnRefusal) {
   EXPECT_TRUE(seen.empty());
 }
 
+// EHDS Art 5: what the citizen brings in is marked as theirs, so it cannot
+// be taken for (or pass itself off as) what a provider recorded, and it
+// replaces nothing that another source wrote.
+TEST_F(VaultTest, TheCitizensImportIsMarkedAsTheirsAndReplacesNoOneElses) {
+  auto vault = InitVault();
+  auto first =
+      vault->Import(Bundle("12121212-cccc", 1).dump(), ImportFormat::kJson);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const std::string citizen = first->citizen_id;
+  const json regions = json::parse(std::move(vault->OpenCitizen(citizen))
+                                       .value()
+                                       ->Get("Observation", "12121212-obs-0")
+                                       ->resource);
+
+  // The citizen's document: the same record changed, and a new one that
+  // claims to be a hospital's.
+  json bundle = Bundle("12121212-cccc", 2);
+  bundle["entry"][1]["resource"]["valueQuantity"]["value"] = 99;
+  bundle["entry"][2]["resource"]["meta"] = {
+      {"tag",
+       {{{"system", "https://tillit.health/source"},
+         {"code", "provider"},
+         {"display", "Region Hospital"}}}}};
+  auto theirs =
+      vault->Import(bundle.dump(), ImportFormat::kJson, citizen, "citizen");
+  ASSERT_TRUE(theirs.ok()) << theirs.status().ToString();
+  EXPECT_EQ(theirs->written, 1u);  // the new record only
+
+  auto store = std::move(vault->OpenCitizen(citizen)).value();
+  auto kept = store->Get("Observation", "12121212-obs-0");
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->source, "import");
+  EXPECT_EQ(json::parse(kept->resource), regions);
+  auto added = store->Get("Observation", "12121212-obs-1");
+  ASSERT_TRUE(added.ok());
+  EXPECT_EQ(added->source, "citizen");
+  EXPECT_EQ(json::parse(added->resource)["meta"]["tag"],
+            json::array({{{"system", "https://tillit.health/source"},
+                          {"code", "citizen"},
+                          {"display", "Entered by the citizen"}}}));
+
+  // Their own record, brought in again changed, is theirs to replace.
+  bundle["entry"][2]["resource"]["valueQuantity"]["value"] = 77;
+  auto again =
+      vault->Import(bundle.dump(), ImportFormat::kJson, citizen, "citizen");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->written, 1u);
+  EXPECT_EQ(json::parse(store->Get("Observation", "12121212-obs-1")
+                            ->resource)["valueQuantity"]["value"],
+            77);
+  EXPECT_EQ(store->History("Observation", "12121212-obs-1")->size(), 1u);
+}
+
+TEST_F(VaultTest, ACitizensImportWithAMalformedTagStoresNothing) {
+  auto vault = InitVault();
+  auto first =
+      vault->Import(Bundle("34343434-dddd", 1).dump(), ImportFormat::kJson);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  json bundle = Bundle("34343434-dddd", 3);
+  bundle["entry"][3]["resource"]["meta"] = {{"tag", "not a list"}};
+  auto refused = vault->Import(bundle.dump(), ImportFormat::kJson,
+                               first->citizen_id, "citizen");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "Observation/34343434-obs-2: meta.tag: must be an array");
+  EXPECT_EQ(vault->Summarize(first->citizen_id)->records, 2);
+}
+
 }  // namespace
 }  // namespace tillit::vault
