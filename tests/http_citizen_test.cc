@@ -324,6 +324,10 @@ TEST_F(CitizenRecordsTest, AddedAndCorrectedRecordsKeepTheirDecimals) {
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_NE(put.body.find("\"value\":5.40"), std::string::npos) << put.body;
   EXPECT_EQ(Get(path, c.token).body, put.body);
+  // A byte order mark before the body is skipped, not stored.
+  Reply bom = Post("/v1/me/records", "\xEF\xBB\xBF" + added_body, c.token);
+  ASSERT_EQ(bom.status, 201) << bom.body;
+  EXPECT_EQ(bom.body.rfind("{", 0), 0u) << bom.body;
   // An id in the path that is not a FHIR id is refused, never written in.
   EXPECT_EQ(Put("/v1/me/records/Observation/x%22%2C%22meta%22%3A1", corrected,
                 c.token)

@@ -40,7 +40,11 @@ StatusOr<std::string_view> Call::JsonText() const {
     return Status::InvalidArgument("a JSON body is required");
   TILLIT_RETURN_IF_ERROR(
       CheckJsonShape(req.body, limit, options_.max_json_depth));
-  return std::string_view(req.body);
+  std::string_view text(req.body);
+  // A byte order mark: JSON parsers skip it, and so does whatever reads
+  // this text as it is (the stored record is written without it).
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  return text;
 }
 
 StatusOr<json> Call::Json() const {

@@ -295,7 +295,10 @@ Status AddRecord(Api& api, Call& call) {
                      ? Status::Ok()
                      : found.status();
         }));
-    if (earlier && earlier->resource != parsed.json) {
+    // The same resource, whatever its form (a retry may serialise it anew,
+    // and a record stored before the body's bytes were kept has another).
+    if (earlier && json::parse(earlier->resource, nullptr, false) !=
+                       json::parse(parsed.json, nullptr, false)) {
       return Status::FailedPrecondition(
           "Idempotency-Key: already used for a different record");
     }

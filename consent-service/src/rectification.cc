@@ -148,8 +148,15 @@ StatusOr<fhir::ParsedResource> AsRecordVersion(std::string_view text,
   // The text itself is kept, so decimals keep their digits.
   std::string kept(text);
   if (!j.contains("id")) {
-    // A stored record's id: a FHIR id, nothing to escape. An object with
-    // a resourceType has a member after its brace.
+    // Written into the text as it is, so only a FHIR id (nothing to
+    // escape). An object with a resourceType has a member after its brace.
+    const bool fhir_id =
+        !id.empty() && id.size() <= 64 &&
+        std::all_of(id.begin(), id.end(), [](char c) {
+          return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                 (c >= '0' && c <= '9') || c == '-' || c == '.';
+        });
+    if (!fhir_id) return Status::NotFound("no such record");
     kept.insert(kept.find('{') + 1, "\"id\":\"" + std::string(id) + "\",");
   } else if (j["id"] != id) {
     return Status::InvalidArgument(prefix + "id must be " + std::string(id));

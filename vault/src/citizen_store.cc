@@ -213,20 +213,24 @@ StatusOr<PutResult> CitizenStore::Put(
         ++result.written;
         continue;
       }
-      // Already stored: identical resources are not written again, and an
-      // import never replaces what another source wrote: the operator's
-      // re-import must not undo an accepted rectification or the citizen's
-      // entries, and the citizen's import must not replace a provider's
-      // record (the citizen's own records come new, with the vault's ids).
+      // Already stored: identical resources are not written again. The
+      // operator's import never replaces what a provider or a correction
+      // wrote (a re-import must not undo an accepted rectification), but
+      // does replace the citizen's copy of a region's record (same type and
+      // id, brought in by the citizen first; theirs stays in the history).
+      // The citizen's import replaces only the citizen's own records.
       TILLIT_ASSIGN_OR_RETURN(
           storage::Statement existing,
           db_->Prepare("SELECT resource, source FROM records WHERE type = ?1 "
                        "AND id = ?2"));
       existing.Bind(1, r.type).Bind(2, r.id);
       TILLIT_ASSIGN_OR_RETURN(bool row, existing.Step());
-      if (row && (existing.ColumnText(0) == r.json ||
-                  ((source == kImportSource || source == kCitizenSource) &&
-                   existing.ColumnText(1) != source))) {
+      const std::string_view stored_by = row ? existing.ColumnText(1) : "";
+      const bool keep =
+          (source == kImportSource && stored_by != kImportSource &&
+           stored_by != kCitizenSource) ||
+          (source == kCitizenSource && stored_by != kCitizenSource);
+      if (row && (existing.ColumnText(0) == r.json || keep)) {
         ++result.unchanged;
         continue;
       }

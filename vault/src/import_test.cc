@@ -284,6 +284,15 @@ TEST_F(VaultTest, TheCitizensImportIsMarkedAsTheirsAndReplacesNoOneElses) {
                             ->resource)["valueQuantity"]["value"],
             77);
   EXPECT_EQ(store->History("Observation", "12121212-obs-1")->size(), 1u);
+
+  // The region's own record of that id, imported by the operator later,
+  // replaces the citizen's copy; theirs stays in the history.
+  auto regions_later =
+      vault->Import(Bundle("12121212-cccc", 2).dump(), ImportFormat::kJson);
+  ASSERT_TRUE(regions_later.ok()) << regions_later.status().ToString();
+  EXPECT_EQ(regions_later->written, 1u);
+  EXPECT_EQ(store->Get("Observation", "12121212-obs-1")->source, "import");
+  EXPECT_EQ(store->History("Observation", "12121212-obs-1")->size(), 2u);
 }
 
 TEST_F(VaultTest, ACitizensImportWithAMalformedTagStoresNothing) {

@@ -243,14 +243,23 @@ StatusOr<const Scanner::Member*> Find(
   return found;
 }
 
-// Whether one element of meta.tag is one of tillit's source tags.
-bool IsSourceTag(std::string_view element) {
-  if (element.empty() || element[0] != '{') return false;
-  nlohmann::json tag = nlohmann::json::parse(element, nullptr, false);
-  if (!tag.is_object()) return false;
-  auto system = tag.find("system");
-  return system != tag.end() && system->is_string() &&
-         system->get_ref<const std::string&>() == kSourceTagSystem;
+// Whether one element of meta.tag is one of tillit's source tags: any
+// "system" member of it (a repeated key included, which readers resolve
+// differently) that is tillit's source system.
+StatusOr<bool> IsSourceTag(const Scanner& scan, std::string_view resource,
+                           size_t begin) {
+  if (resource[begin] != '{') return false;
+  size_t close = 0;
+  TILLIT_ASSIGN_OR_RETURN(std::vector<Scanner::Member> members,
+                          scan.Members(begin, close));
+  for (const Scanner::Member& m : members) {
+    if (m.key != "system" || resource[m.value] != '"') continue;
+    TILLIT_ASSIGN_OR_RETURN(
+        std::string system,
+        Decode(resource.substr(m.value + 1, m.end - m.value - 2)));
+    if (system == kSourceTagSystem) return true;
+  }
+  return false;
 }
 
 std::string Splice(std::string_view s, size_t from, size_t to,
@@ -303,9 +312,9 @@ StatusOr<std::string> Retag(std::string_view resource, std::string_view tag) {
   TILLIT_ASSIGN_OR_RETURN(auto elements, scan.Elements(tags_member->value));
   std::string kept = "[";
   for (const auto& [begin, end] : elements) {
-    const std::string_view element = resource.substr(begin, end - begin);
-    if (IsSourceTag(element)) continue;
-    kept.append(element);
+    TILLIT_ASSIGN_OR_RETURN(bool source, IsSourceTag(scan, resource, begin));
+    if (source) continue;
+    kept.append(resource.substr(begin, end - begin));
     kept += ',';
   }
   kept.append(tag);
@@ -336,6 +345,8 @@ StatusOr<std::string> TagBySource(std::string_view resource,
 
 StatusOr<std::optional<std::string_view>> MemberText(std::string_view object,
                                                      std::string_view key) {
+  // A byte order mark, which JSON parsers skip.
+  if (object.substr(0, 3) == "\xEF\xBB\xBF") object.remove_prefix(3);
   const Scanner scan(object);
   const size_t open = scan.Ws(0);
   size_t close = 0;

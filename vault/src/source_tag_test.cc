@@ -48,7 +48,10 @@ TEST(SourceTagTest, AClaimedProviderTagIsReplacedAndOtherTagsKept) {
       R"("display":"p_0123456789abcdef0123456789abcdef"},)"
       R"({"system":"urn:x-region","code":"batch-7"},)"
       // the same system, written with escaped slashes
-      R"({"system":"https:\/\/tillit.health\/source","code":"provider"}]}})";
+      R"({"system":"https:\/\/tillit.health\/source","code":"provider"},)"
+      // and given twice: some readers take the first "system"
+      R"({"system":"https://tillit.health/source","code":"provider",)"
+      R"("display":"p_x","system":"urn:x"}]}})";
   const json out = json::parse(Tagged(in));
   EXPECT_EQ(out["meta"]["tag"],
             json::array({{{"system", "urn:x-region"}, {"code", "batch-7"}},
@@ -147,6 +150,8 @@ TEST(SourceTagTest, MemberTextIsTheMemberAsWritten) {
       StatusCode::kInvalidArgument);
   EXPECT_EQ(MemberText("[]", "resource").status().code(),
             StatusCode::kInternal);
+  // A byte order mark before the object is skipped, as parsers do.
+  EXPECT_EQ(**MemberText("\xEF\xBB\xBF{\"resource\": {}}", "resource"), "{}");
 }
 
 }  // namespace

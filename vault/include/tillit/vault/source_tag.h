@@ -7,7 +7,8 @@
 // Vault::Import tags by its `source`: "import" (the operator's, e.g. a
 // region's records) is stored as written; kCitizenSource gets the
 // citizen's tag; any other source is a provider id and gets the
-// provider's. The API tags what it stores through CitizenStore itself.
+// provider's. CitizenStore stores what it is given: the API tags what it
+// writes through it (a citizen's record, a provider's correction) itself.
 //
 // Everything works on JSON text that a parser has accepted and copies
 // every other byte as it is, so decimals keep their digits ("1.50" is not
@@ -36,7 +37,9 @@ inline constexpr std::string_view kSourceTagSystem =
 // {"system":kSourceTagSystem,"code":"citizen","display":"Entered by the
 // citizen"} added last; meta is added after "id" when missing. Applying it
 // twice gives the same text. InvalidArgument for a meta that is not an
-// object, a meta.tag that is not an array, or either given twice.
+// object, a meta.tag that is not an array, or meta, meta.tag or (when meta
+// is added) id given twice. A tag element with any "system" member that is
+// kSourceTagSystem is a source tag (a repeated key cannot hide one).
 StatusOr<std::string> TagAsCitizens(std::string_view resource);
 // The same with the provider's tag: {"system":kSourceTagSystem,"code":
 // "provider","display":provider_id}.
