@@ -4,7 +4,11 @@
 // From the Api: audit() (its log's size and key), metrics(), stores() (how
 // many are open). /healthz and /metrics also name the build
 // (tillit/base/build_info.h).
+#include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "api.h"
 #include "call.h"
@@ -22,35 +26,36 @@ Status Healthz(Api& api, Call& call) {
   return Status::Ok();
 }
 
+// One counter family in the Prometheus text format: HELP, TYPE, and a
+// line per `result` label (or one unlabelled line for an empty label).
+std::string Counter(
+    std::string_view name, std::string_view help,
+    std::initializer_list<std::pair<std::string_view, uint64_t>> series) {
+  std::string out = "# HELP " + std::string(name) + " " + std::string(help) +
+                    "\n# TYPE " + std::string(name) + " counter\n";
+  for (const auto& [result, value] : series) {
+    out += name;
+    if (!result.empty()) out += "{result=\"" + std::string(result) + "\"}";
+    out += " " + std::to_string(value) + "\n";
+  }
+  return out;
+}
+
 // The notifier's counters (docs/NOTIFICATIONS.md): no citizen in them.
 std::string NotificationMetrics(const notify::NotifierStats& s) {
-  std::string out =
-      "# HELP tillit_notification_events_total Accesses offered to the "
-      "notifier for citizens who asked to be told: queued, or dropped "
-      "because the queue was full.\n"
-      "# TYPE tillit_notification_events_total counter\n";
-  out += "tillit_notification_events_total{result=\"queued\"} " +
-         std::to_string(s.queued) + "\n";
-  out += "tillit_notification_events_total{result=\"dropped\"} " +
-         std::to_string(s.dropped) + "\n";
-  out +=
-      "# HELP tillit_notification_messages_total Messages to push services "
-      "and the webhook, by outcome: delivered, failed (given up), gone (the "
-      "push service forgot the subscription).\n"
-      "# TYPE tillit_notification_messages_total counter\n";
-  out += "tillit_notification_messages_total{result=\"delivered\"} " +
-         std::to_string(s.delivered) + "\n";
-  out += "tillit_notification_messages_total{result=\"failed\"} " +
-         std::to_string(s.failed) + "\n";
-  out += "tillit_notification_messages_total{result=\"gone\"} " +
-         std::to_string(s.gone) + "\n";
-  out +=
-      "# HELP tillit_notification_retries_total Delivery attempts after a "
-      "failed one.\n"
-      "# TYPE tillit_notification_retries_total counter\n"
-      "tillit_notification_retries_total " +
-      std::to_string(s.retried) + "\n";
-  return out;
+  return Counter("tillit_notification_events_total",
+                 "Accesses offered to the notifier for citizens who asked to "
+                 "be told: queued, or dropped because the queue was full.",
+                 {{"queued", s.queued}, {"dropped", s.dropped}}) +
+         Counter("tillit_notification_messages_total",
+                 "Messages to push services and the webhook, by outcome: "
+                 "delivered, failed (given up), gone (the push service "
+                 "forgot the subscription).",
+                 {{"delivered", s.delivered},
+                  {"failed", s.failed},
+                  {"gone", s.gone}}) +
+         Counter("tillit_notification_retries_total",
+                 "Delivery attempts after a failed one.", {{"", s.retried}});
 }
 
 Status MetricsText(Api& api, Call& call) {
