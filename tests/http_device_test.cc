@@ -2,9 +2,12 @@
 // RFC 9421 signed requests and every way they must fail, the device list
 // and revocation, pairing codes a citizen issues for another device, and
 // idempotent record creation.
+#include <array>
 #include <set>
 
 #include "http_fixture.h"
+#include "tillit/crypto/encoding.h"
+#include "tillit/crypto/web_push.h"
 #include "tillit/http_signature/http_signature.h"
 
 namespace tillit::testing {
@@ -434,6 +437,45 @@ TEST_F(DeviceTest, BearerAndSignatureTogetherAreRefused) {
   s.bearer = c.token;
   Reply r = Signed(d, "GET", "/v1/me", "", s);
   EXPECT_EQ(r.status, 400) << r.body;
+}
+
+// A lost phone's browser is told of nothing more: revoking the device
+// removes the push subscriptions it made, and only those.
+TEST_F(DeviceTest, RevokingADeviceRemovesThePushSubscriptionsItMade) {
+  std::string citizen;
+  TestDevice phone = Pair(NewCode(&citizen));
+  TestDevice tablet = Pair(CodeFor(citizen));
+  const std::array<uint8_t, 16> auth{1, 2, 3};
+  auto subscription = [&](const std::string& name) {
+    auto key = crypto::P256Key::Generate();
+    EXPECT_TRUE(key.ok());
+    return json{{"endpoint", "https://fcm.googleapis.com/fcm/send/" + name},
+                {"keys",
+                 {{"p256dh", crypto::Base64UrlEncode(key->public_key())},
+                  {"auth", crypto::Base64UrlEncode(auth)}}}}
+        .dump();
+  };
+  ASSERT_EQ(
+      Signed(phone, "POST", "/v1/me/push-subscriptions", subscription("phone"))
+          .status,
+      201);
+  ASSERT_EQ(Signed(tablet, "POST", "/v1/me/push-subscriptions",
+                   subscription("tablet"))
+                .status,
+            201);
+  Reply listed = Signed(tablet, "GET", "/v1/me/notifications");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  std::set<std::string> devices;
+  const json subscribed = listed.Json()["push_subscriptions"];
+  for (const json& s : subscribed) devices.insert(s.value("device", ""));
+  EXPECT_EQ(devices, (std::set<std::string>{phone.id, tablet.id}));
+
+  ASSERT_EQ(Signed(tablet, "DELETE", "/v1/me/devices/" + phone.id).status, 200);
+  listed = Signed(tablet, "GET", "/v1/me/notifications");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const json left = listed.Json()["push_subscriptions"];
+  ASSERT_EQ(left.size(), 1u) << listed.body;
+  EXPECT_EQ(left[0]["device"], tablet.id);
 }
 
 TEST_F(DeviceTest, ALostPhoneIsCutOffFromAnotherDevice) {

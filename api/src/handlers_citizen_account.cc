@@ -3,8 +3,8 @@
 // handlers_citizen.h for the audit rules).
 //
 // From the Api: audit() (and its log), consent() (break-glass reasons),
-// devices(), vault() (pairing codes, erasure), stores() (erasure) and
-// privacy() (erasure).
+// devices(), notifier() (a revoked device's push subscriptions), vault()
+// (pairing codes, erasure), stores() (erasure) and privacy() (erasure).
 #include <algorithm>
 #include <map>
 
@@ -167,6 +167,10 @@ Status RevokeDevice(Api& api, Call& call) {
     return Status::FailedPrecondition("the device is already revoked");
   TILLIT_RETURN_IF_ERROR(
       api.audit().Append(call, Entry("device.revoke", call)).status());
+  // A lost phone is told of nothing more either. First, so that a failure
+  // here leaves the device as it was and the request can be repeated.
+  TILLIT_RETURN_IF_ERROR(
+      api.notifier().UnsubscribeDevice(d.citizen_id, id).status());
   TILLIT_ASSIGN_OR_RETURN(d,
                           api.devices().Revoke(call.citizen(), id, api.Now()));
   call.Reply({{"id", d.id}, {"revoked", *d.revoked}});

@@ -20,9 +20,11 @@ namespace {
 
 json SubscriptionJson(const notify::PushSubscription& s) {
   std::optional<notify::Origin> origin = notify::ParseUrl(s.endpoint);
-  return {{"id", s.id},
-          {"push_service", origin ? origin->ToString() : std::string()},
-          {"created", s.created}};
+  json j = {{"id", s.id},
+            {"push_service", origin ? origin->ToString() : std::string()},
+            {"created", s.created}};
+  if (!s.device.empty()) j["device"] = s.device;
+  return j;
 }
 
 // The settings as GET and PUT answer them.
@@ -93,6 +95,8 @@ Status Subscribe(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(notify::PushSubscription s,
                           notify::ParsePushSubscription(
                               text, api.options().notifications.push_hosts));
+  // Revoking the device that subscribed removes it (RevokeDevice).
+  s.device = call.who().device_id;
   const std::string& citizen = call.who().id;
   TILLIT_RETURN_IF_ERROR(
       api.audit()

@@ -212,6 +212,26 @@ class Notifier::Impl {
     });
   }
 
+  StatusOr<size_t> UnsubscribeDevice(const std::string& citizen,
+                                     const std::string& device) {
+    size_t removed = 0;
+    TILLIT_RETURN_IF_ERROR(
+        stores_.With(citizen, [&](vault::CitizenStore& store) -> Status {
+          TILLIT_ASSIGN_OR_RETURN(std::vector<PushSubscription> all,
+                                  LoadSubscriptions(store));
+          std::vector<vault::DocumentWrite> writes;
+          for (const PushSubscription& s : all) {
+            if (device.empty() || s.device != device) continue;
+            writes.push_back(
+                {std::string(kSubscriptionKind), s.id, std::nullopt});
+          }
+          removed = writes.size();
+          if (writes.empty()) return Status::Ok();
+          return store.WriteDocuments(writes, nullptr, clock_.NowSeconds());
+        }));
+    return removed;
+  }
+
   void Forget(const std::string& citizen) {
     MutexLock lock(&mu_);
     modes_.erase(citizen);
@@ -648,6 +668,10 @@ StatusOr<PushSubscription> Notifier::Subscribe(const std::string& citizen_id,
 Status Notifier::Unsubscribe(const std::string& citizen_id,
                              const std::string& id) {
   return impl_->Unsubscribe(citizen_id, id);
+}
+StatusOr<size_t> Notifier::UnsubscribeDevice(const std::string& citizen_id,
+                                             const std::string& device_id) {
+  return impl_->UnsubscribeDevice(citizen_id, device_id);
 }
 void Notifier::Forget(const std::string& citizen_id) {
   impl_->Forget(citizen_id);

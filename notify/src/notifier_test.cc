@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "receiver_test_util.h"
@@ -330,6 +331,35 @@ TEST_F(NotifierTest, AGoneSubscriptionIsRemoved) {
   ASSERT_TRUE(subs.ok());
   EXPECT_TRUE(subs->empty());
   EXPECT_EQ(notifier_->stats().gone, 1u);
+}
+
+TEST_F(NotifierTest, UnsubscribingADeviceRemovesOnlyWhatItSubscribed) {
+  Start(Options());
+  Subscribe();  // a bearer token's: no device
+  auto hosts = *ParsePushHosts("127.0.0.1");
+  for (const char* name : {"/push/phone-1", "/push/phone-2", "/push/tablet"}) {
+    json body = {{"endpoint", push_.Url(name)},
+                 {"keys",
+                  {{"p256dh", crypto::Base64UrlEncode(browser_->public_key())},
+                   {"auth", crypto::Base64UrlEncode(auth_)}}}};
+    auto parsed = ParsePushSubscription(body.dump(), hosts);
+    ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+    parsed->device =
+        std::string(name) == "/push/tablet" ? "d_tablet" : "d_phone";
+    ASSERT_TRUE(notifier_->Subscribe(citizen_, *parsed).ok());
+  }
+  auto removed = notifier_->UnsubscribeDevice(citizen_, "d_phone");
+  ASSERT_TRUE(removed.ok()) << removed.status().ToString();
+  EXPECT_EQ(*removed, 2u);
+  auto subs = notifier_->Subscriptions(citizen_);
+  ASSERT_TRUE(subs.ok());
+  std::multiset<std::string> devices;
+  for (const PushSubscription& sub : *subs) devices.insert(sub.device);
+  EXPECT_EQ(devices, (std::multiset<std::string>{"", "d_tablet"}));
+  // Nothing of that device's left, and an empty id matches nothing.
+  EXPECT_EQ(*notifier_->UnsubscribeDevice(citizen_, "d_phone"), 0u);
+  EXPECT_EQ(*notifier_->UnsubscribeDevice(citizen_, ""), 0u);
+  EXPECT_EQ(notifier_->Subscriptions(citizen_)->size(), 2u);
 }
 
 TEST_F(NotifierTest, TheDailyDigestCountsTheDaysAccessesOnce) {

@@ -252,12 +252,13 @@ StatusOr<PushSubscription> ParsePushSubscription(std::string_view text,
 }
 
 std::string SubscriptionToStoredJson(const PushSubscription& s) {
-  return json{{"id", s.id},
-              {"endpoint", s.endpoint},
-              {"p256dh", crypto::Base64UrlEncode(s.keys.p256dh)},
-              {"auth", crypto::Base64UrlEncode(s.keys.auth)},
-              {"created", s.created}}
-      .dump();
+  json j = {{"id", s.id},
+            {"endpoint", s.endpoint},
+            {"p256dh", crypto::Base64UrlEncode(s.keys.p256dh)},
+            {"auth", crypto::Base64UrlEncode(s.keys.auth)},
+            {"created", s.created}};
+  if (!s.device.empty()) j["device"] = s.device;
+  return j.dump();
 }
 
 StatusOr<PushSubscription> SubscriptionFromStoredJson(std::string_view text) {
@@ -269,6 +270,8 @@ StatusOr<PushSubscription> SubscriptionFromStoredJson(std::string_view text) {
     s.id = j.at("id").get<std::string>();
     s.endpoint = j.at("endpoint").get<std::string>();
     s.created = j.at("created").get<int64_t>();
+    // Absent in subscriptions stored before devices were kept.
+    if (j.contains("device")) s.device = j.at("device").get<std::string>();
     auto p256dh = ParseP256dh(j.at("p256dh").get<std::string>());
     auto auth = ParseAuth(j.at("auth").get<std::string>());
     if (!p256dh.ok() || !auth.ok()) return bad;

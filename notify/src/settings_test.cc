@@ -109,6 +109,13 @@ TEST_F(SubscriptionTest, ABrowsersSubscriptionParsesAndRoundTrips) {
   EXPECT_EQ(back->endpoint, s->endpoint);
   EXPECT_EQ(back->keys.p256dh, s->keys.p256dh);
   EXPECT_EQ(back->keys.auth, s->keys.auth);
+  EXPECT_EQ(back->device, "");
+  // The device is kept only when there is one, so older documents read.
+  EXPECT_EQ(SubscriptionToStoredJson(*s).find("device"), std::string::npos);
+  s->device = "d_0123456789abcdef0123456789abcdef";
+  back = SubscriptionFromStoredJson(SubscriptionToStoredJson(*s));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->device, s->device);
   EXPECT_EQ(SubscriptionFromStoredJson("{}").status().code(),
             StatusCode::kDataLoss);
 }

@@ -100,13 +100,18 @@ class Notifier {
   // The citizen's subscriptions, oldest first.
   StatusOr<std::vector<PushSubscription>> Subscriptions(
       const std::string& citizen_id);
-  // Adds `s` (from ParsePushSubscription; id and time assigned here). The
-  // same endpoint again replaces the old subscription's keys and keeps its
-  // id. FailedPrecondition when the citizen has kMaxPushSubscriptions.
+  // Adds `s` (from ParsePushSubscription; id and time assigned here, its
+  // device set by the caller). The same endpoint again replaces the old
+  // subscription's keys and device and keeps its id. FailedPrecondition when
+  // the citizen has kMaxPushSubscriptions.
   StatusOr<PushSubscription> Subscribe(const std::string& citizen_id,
                                        PushSubscription s);
   // NotFound unless the citizen has that subscription.
   Status Unsubscribe(const std::string& citizen_id, const std::string& id);
+  // Removes every subscription `device_id` made (a revoked device is told
+  // of nothing more); how many.
+  StatusOr<size_t> UnsubscribeDevice(const std::string& citizen_id,
+                                     const std::string& device_id);
   // Forgets an erased citizen (their store is gone with their settings).
   void Forget(const std::string& citizen_id);
 

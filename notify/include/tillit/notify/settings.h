@@ -49,6 +49,9 @@ struct PushSubscription {
   std::string endpoint;
   crypto::WebPushReceiver keys;
   int64_t created = 0;
+  // The paired device (d_…) whose signed request subscribed it: revoking
+  // the device removes it. Empty when a bearer token subscribed it.
+  std::string device;
 };
 // At most this many subscriptions per citizen.
 inline constexpr size_t kMaxPushSubscriptions = 10;
