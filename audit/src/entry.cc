@@ -80,21 +80,62 @@ StatusOr<std::string> CanonicalEntry(const AuditEntry& e) {
   for (const std::string& g : e.grant_ids) {
     TILLIT_RETURN_IF_ERROR(CheckField(g, "grant_ids", true));
   }
-  // nlohmann's object is ordered by key, and dump() without indent writes
-  // no white space: the canonical form.
-  json j = {{"time", e.time},
-            {"actor_kind", e.actor_kind},
-            {"actor_id", e.actor_id},
-            {"action", e.action},
-            {"citizen", e.citizen_id},
-            {"categories", e.categories},
-            {"purpose", e.purpose},
-            {"study", e.study_id},
-            {"grants", e.grant_ids},
-            {"decision", e.decision},
-            {"request_id", e.request_id}};
-  if (!e.via.empty()) j["via"] = e.via;
-  return j.dump();
+  // Written by hand, keys in byte order and no white space: every value
+  // was checked above to be an id or code of [A-Za-z0-9_.:/-] (or one of
+  // the fixed kinds and decisions), so none needs escaping. Byte for byte
+  // what nlohmann's dump() of the same object gives
+  // (AuditEntryTest.CanonicalBytesAreNlohmannsDump), at a fraction of the
+  // cost: every audited request builds one.
+  std::string out;
+  out.reserve(256);
+  auto str = [&out](std::string_view key, std::string_view value) {
+    out += '"';
+    out += key;
+    out += "\":\"";
+    out += value;
+    out += '"';
+  };
+  auto list = [&out](std::string_view key,
+                     const std::vector<std::string>& values) {
+    out += '"';
+    out += key;
+    out += "\":[";
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i > 0) out += ',';
+      out += '"';
+      out += values[i];
+      out += '"';
+    }
+    out += ']';
+  };
+  out += '{';
+  str("action", e.action);
+  out += ',';
+  str("actor_id", e.actor_id);
+  out += ',';
+  str("actor_kind", e.actor_kind);
+  out += ',';
+  list("categories", e.categories);
+  out += ',';
+  str("citizen", e.citizen_id);
+  out += ',';
+  str("decision", e.decision);
+  out += ',';
+  list("grants", e.grant_ids);
+  out += ',';
+  str("purpose", e.purpose);
+  out += ',';
+  str("request_id", e.request_id);
+  out += ',';
+  str("study", e.study_id);
+  out += ",\"time\":";
+  out += std::to_string(e.time);
+  if (!e.via.empty()) {
+    out += ',';
+    str("via", e.via);
+  }
+  out += '}';
+  return out;
 }
 
 StatusOr<AuditEntry> ParseCanonicalEntry(std::string_view bytes) {

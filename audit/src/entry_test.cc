@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 namespace tillit::audit {
 namespace {
 
@@ -30,6 +32,43 @@ TEST(AuditEntryTest, CanonicalFormIsSortedCompactAndRoundTrips) {
   auto back = ParseCanonicalEntry(*c);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*CanonicalEntry(*back), *c);
+}
+
+// The canonical bytes are written by hand; they must stay exactly what the
+// first tillit wrote through nlohmann's dump(), or old entries would no
+// longer hash to their leaves.
+TEST(AuditEntryTest, CanonicalBytesAreNlohmannsDump) {
+  std::vector<AuditEntry> cases(5, Example());
+  cases[1].categories.clear();
+  cases[1].grant_ids.clear();
+  cases[1].citizen_id.clear();
+  cases[1].study_id.clear();
+  cases[2].via = "d_0123456789abcdef0123456789abcdef";
+  cases[2].time = 0;
+  cases[3].grant_ids = {"g_1", "g_2", "g_3"};
+  cases[3].categories = {"prescriptions"};
+  cases[3].purpose = "https://tillit.health/purpose/x.y:z-1";
+  cases[4].time = 9223372036854775807;
+  cases[4].actor_kind = "citizen";
+  cases[4].decision = "none";
+  for (const AuditEntry& e : cases) {
+    nlohmann::json j = {{"time", e.time},
+                        {"actor_kind", e.actor_kind},
+                        {"actor_id", e.actor_id},
+                        {"action", e.action},
+                        {"citizen", e.citizen_id},
+                        {"categories", e.categories},
+                        {"purpose", e.purpose},
+                        {"study", e.study_id},
+                        {"grants", e.grant_ids},
+                        {"decision", e.decision},
+                        {"request_id", e.request_id}};
+    if (!e.via.empty()) j["via"] = e.via;
+    auto c = CanonicalEntry(e);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    EXPECT_EQ(*c, j.dump());
+    EXPECT_TRUE(ParseCanonicalEntry(*c).ok()) << *c;
+  }
 }
 
 TEST(AuditEntryTest, FreeTextAndUnknownValuesAreRefused) {
