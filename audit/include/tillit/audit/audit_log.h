@@ -1,8 +1,12 @@
 // AuditLog: the tamper-evident, append-only log of every access (SPEC §6).
 //
 // Entries are stored in their own SQLCipher database (DIR/audit.db, keyed
-// with a sub-key of the vault's master secret) with their leaf hashes; the
-// whole Merkle tree (RFC 6962) is kept in memory for roots and proofs.
+// with a sub-key of the vault's master secret) with their leaf hashes, a
+// row per group commit; the Merkle tree (RFC 6962) is kept in memory,
+// tiled, for roots and proofs. Which entries name a citizen or an actor is
+// kept apart, in DIR/audit-index.db: derived data, brought up to date in
+// large sorted batches and before every filtered List, rebuilt from the
+// log when missing or stale.
 // Checkpoints are C2SP signed notes (Ed25519, key derived from the master
 // secret), stored so that verification can check every one of them and
 // the consistency between successive ones.
@@ -24,6 +28,7 @@
 #ifndef TILLIT_AUDIT_AUDIT_LOG_H_
 #define TILLIT_AUDIT_AUDIT_LOG_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -92,12 +97,16 @@ class AuditLog final : public AuditSink {
     std::string origin = "tillit.health/audit";
     std::string key_name = "tillit-audit";
     Env* env = Env::Default();  // SQLite's file changes are announced to it
+    // The listing index; empty: beside `path` (audit.db: audit-index.db).
+    std::string index_path;
   };
   // The schema version of audit.db this program writes (PRAGMA
   // user_version). An older log is upgraded at open; a newer one is
   // refused with FailedPrecondition ("audit log at audit.db: format N is
   // newer than this tillit supports (M); upgrade tillit").
-  static constexpr int64_t kSchemaVersion = 1;
+  // 1: a row per entry with two secondary indexes; 2: a row per group
+  // commit, the listing index in its own file.
+  static constexpr int64_t kSchemaVersion = 2;
 
   // Opens (or creates) the log and loads its tree.
   static StatusOr<std::unique_ptr<AuditLog>> Open(Options options);
@@ -129,6 +138,8 @@ class AuditLog final : public AuditSink {
                                                uint64_t to) const;
   StatusOr<Hash> RootAt(uint64_t size) const;
 
+  // Entries in index order (see ListQuery). A filtered listing first
+  // brings the listing index up to the end of the log.
   StatusOr<std::vector<StoredEntry>> List(const ListQuery& query);
 
   const crypto::Ed25519PublicKey& public_key() const;
@@ -141,14 +152,24 @@ class AuditLog final : public AuditSink {
   void FailWriteForTesting(int nth);
 
  private:
-  explicit AuditLog(Options options) : options_(std::move(options)) {}
+  class ListingIndex;
+  explicit AuditLog(Options options);
   // Takes the opened database and loads the tree from it.
   Status Load(std::unique_ptr<storage::Database> db) EXCLUDES(write_mu_, mu_);
+  // Where a waiting caller sleeps: a counter the leader bumps (holding
+  // mu_) and notifies (std::atomic wait: a futex, after a few yields)
+  // after it has let go of mu_, so the woken caller does not at once
+  // block on mu_ again. Slots belong to the log, not to the caller, so a
+  // notify that comes after its caller has left only makes the slot's
+  // next user check again.
+  struct Waker {
+    std::atomic<uint32_t> seq{0};
+  };
   struct Pending {
     const AuditEntry* entry;
     std::string canonical;
-    Hash leaf;      // computed by the caller's thread, not the leader's
-    CondVar* wake;  // the waiting caller's (bound to mu_)
+    Hash leaf;    // computed by the caller's thread, not the leader's
+    Waker* wake;  // the waiting caller's
     bool done = false;
     Status status;
     uint64_t index = 0;
@@ -167,9 +188,16 @@ class AuditLog final : public AuditSink {
 
   mutable Mutex mu_;  // queue, tree, leader flag
   std::deque<Pending*> queue_ GUARDED_BY(mu_);
+  std::deque<Waker> wakers_ GUARDED_BY(mu_);  // stable addresses
+  std::vector<Waker*> free_wakers_ GUARDED_BY(mu_);
   bool leader_active_ GUARDED_BY(mu_) = false;
   MerkleTree tree_ GUARDED_BY(mu_);
   int fail_nth_ GUARDED_BY(mu_) = 0;
+  // The listing index (its own lock) and how far it was last known to
+  // reach; one caller at a time brings it up to date.
+  std::unique_ptr<ListingIndex> index_;
+  uint64_t indexed_hint_ GUARDED_BY(mu_) = 0;
+  bool indexing_ GUARDED_BY(mu_) = false;
 };
 
 // The outcome of checking a whole log offline.
