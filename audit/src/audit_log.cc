@@ -49,8 +49,8 @@ constexpr const char* kRowsTable = R"sql(
 CREATE TABLE IF NOT EXISTS batches (
   first   INTEGER PRIMARY KEY,  -- index of the row's first entry
   count   INTEGER NOT NULL,     -- entries in the row, 1 to 256
-  entries BLOB    NOT NULL,     -- per entry: 4-byte little-endian length, bytes
-  leaves  BLOB    NOT NULL      -- count x 32 bytes: each entry's leaf hash
+  leaves  BLOB    NOT NULL,     -- count x 32 bytes: each entry's leaf hash
+  entries BLOB    NOT NULL      -- per entry: 4-byte little-endian length, bytes
 );
 )sql";
 
@@ -165,7 +165,13 @@ StatusOr<bool> ReadRowHolding(storage::Database& db, uint64_t idx, Row* row) {
   st.Bind(1, static_cast<int64_t>(idx));
   TILLIT_ASSIGN_OR_RETURN(bool found, st.Step());
   row->items.clear();
-  if (found) TILLIT_RETURN_IF_ERROR(ReadRow(st, true, true, row));
+  if (found) {
+    Status read = ReadRow(st, true, true, row);
+    if (!read.ok()) {
+      row->items.clear();
+      return read;
+    }
+  }
   if (found && idx < row->end()) return true;
   row->items.clear();
   return false;
@@ -176,10 +182,22 @@ StatusOr<bool> ReadRowHolding(storage::Database& db, uint64_t idx, Row* row) {
 // was. The secondary indexes go with the old table.
 Status MoveEntriesIntoRows(storage::Database& db) {
   TILLIT_RETURN_IF_ERROR(db.Exec(kRowsTable));
+  {
+    // Schema 1 refused such a log at open and verification; moving the
+    // rest would drop the evidence with the old table.
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db.Prepare("SELECT count(*) FROM entries WHERE idx < 0"));
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row && st.ColumnInt64(0) > 0) {
+      return Status::DataLoss(
+          "audit log has entries at negative indexes; it is damaged and was "
+          "not upgraded");
+    }
+  }
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement read,
-      db.Prepare("SELECT idx, entry, leaf FROM entries WHERE idx >= 0 "
-                 "ORDER BY idx"));
+      db.Prepare("SELECT idx, entry, leaf FROM entries ORDER BY idx"));
   TILLIT_ASSIGN_OR_RETURN(storage::Statement insert, db.Prepare(kInsertRow));
   RowBuilder row;
   for (;;) {
@@ -294,7 +312,17 @@ class AuditLog::ListingIndex {
       : log_path_(std::move(log_path)),
         index_path_(std::move(index_path)),
         key_(key),
-        env_(env) {}
+        env_(env),
+        in_use_(env->FileExists(index_path_)) {}
+
+  // Whether appends should keep the index up to date: it has been opened
+  // here, or exists from an earlier run. Until something lists, a log is
+  // only appended to and no index is made.
+  bool in_use() const { return in_use_.load(std::memory_order_relaxed); }
+  // How far the index reached when last brought up to date here.
+  uint64_t listed_to() const {
+    return listed_to_.load(std::memory_order_relaxed);
+  }
 
   // Lists every entry up to the log's end; returns how many are listed.
   StatusOr<uint64_t> CatchUp() EXCLUDES(mu_) {
@@ -317,6 +345,8 @@ class AuditLog::ListingIndex {
   const std::string index_path_;
   const crypto::SecretBytes* const key_;  // the log's, which outlives this
   Env* const env_;
+  std::atomic<bool> in_use_;
+  std::atomic<uint64_t> listed_to_{0};
   Mutex mu_;
   std::unique_ptr<storage::Database> log_ PT_GUARDED_BY(mu_);  // read only
   std::unique_ptr<storage::Database> index_ PT_GUARDED_BY(mu_);
@@ -334,7 +364,8 @@ Status AuditLog::ListingIndex::Ready() {
     return db.Migrate(kIndexHistory);
   };
   auto db = storage::Database::Open(index_path_, key_, o, migrate);
-  if (!db.ok() && db.status().code() != StatusCode::kIoError) {
+  if (!db.ok() && (db.status().code() == StatusCode::kDataLoss ||
+                   db.status().code() == StatusCode::kFailedPrecondition)) {
     // Derived data that cannot be read (damaged, or another format): made
     // again from the log.
     for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
@@ -346,6 +377,7 @@ Status AuditLog::ListingIndex::Ready() {
   if (!db.ok()) return storage::WithOpenContext(db.status(), "audit log index");
   log_ = std::move(log).value();
   index_ = std::move(db).value();
+  in_use_.store(true, std::memory_order_relaxed);
   return Status::Ok();
 }
 
@@ -366,6 +398,7 @@ StatusOr<uint64_t> AuditLog::ListingIndex::CatchUpLocked() {
       }
     }
     Row row;
+    bool reset = false;
     if (indexed_to > 0) {
       // Is this the index of this log? Its last listed entry's leaf must
       // still be there.
@@ -373,15 +406,19 @@ StatusOr<uint64_t> AuditLog::ListingIndex::CatchUpLocked() {
                               ReadRowHolding(*log_, indexed_to - 1, &row));
       if (!found || row.leaves[indexed_to - 1 - row.first] != last_leaf) {
         TILLIT_RETURN_IF_ERROR(index_->Exec("DELETE FROM listing"));
+        TILLIT_RETURN_IF_ERROR(index_->Exec("DELETE FROM state"));
         indexed_to = 0;
+        reset = true;
       }
     }
     // The next rows, a chunk's worth, their (key, index) pairs sorted so
-    // that each page of the index is written once per chunk.
+    // that each page of the index is written once per chunk. Read from the
+    // row holding indexed_to, whichever way the log's rows are cut.
     TILLIT_ASSIGN_OR_RETURN(
         storage::Statement read,
         log_->Prepare("SELECT first, count, entries, leaves FROM batches "
-                      "WHERE first >= ?1 ORDER BY first"));
+                      "WHERE first >= coalesce((SELECT max(first) FROM "
+                      "batches WHERE first <= ?1), 0) ORDER BY first"));
     read.Bind(1, static_cast<int64_t>(indexed_to));
     std::vector<std::pair<std::string, uint64_t>> pairs;
     uint64_t reached = indexed_to;
@@ -389,8 +426,9 @@ StatusOr<uint64_t> AuditLog::ListingIndex::CatchUpLocked() {
       TILLIT_ASSIGN_OR_RETURN(bool more, read.Step());
       if (!more) break;
       TILLIT_RETURN_IF_ERROR(ReadRow(read, true, true, &row));
-      if (row.first != reached) return GapAt(reached);
-      for (size_t i = 0; i < row.items.size(); ++i) {
+      if (row.end() <= reached) continue;  // ends where the index does
+      if (row.first > reached) return GapAt(reached);
+      for (size_t i = reached - row.first; i < row.items.size(); ++i) {
         const std::string_view citizen =
             CanonicalField(row.items[i], "\"citizen\":\"");
         const std::string_view actor =
@@ -404,7 +442,11 @@ StatusOr<uint64_t> AuditLog::ListingIndex::CatchUpLocked() {
       last_leaf = row.leaves.back();
     }
     read.Reset();
-    if (reached == indexed_to) return indexed_to;  // nothing new
+    if (reached == indexed_to) {  // nothing new
+      if (reset) TILLIT_RETURN_IF_ERROR(txn.Commit());
+      listed_to_.store(reached, std::memory_order_relaxed);
+      return reached;
+    }
     std::sort(pairs.begin(), pairs.end());
     TILLIT_ASSIGN_OR_RETURN(
         storage::Statement insert,
@@ -421,14 +463,18 @@ StatusOr<uint64_t> AuditLog::ListingIndex::CatchUpLocked() {
     state.Bind(1, static_cast<int64_t>(reached)).BindBlob(2, last_leaf);
     TILLIT_RETURN_IF_ERROR(state.Run());
     TILLIT_RETURN_IF_ERROR(txn.Commit());
+    listed_to_.store(reached, std::memory_order_relaxed);
     if (reached - indexed_to < kIndexChunk) return reached;
   }
 }
 
 StatusOr<std::string_view> AuditLog::ListingIndex::EntryAt(uint64_t idx) {
   if (cached_.items.empty() || idx < cached_.first || idx >= cached_.end()) {
-    TILLIT_ASSIGN_OR_RETURN(bool found, ReadRowHolding(*log_, idx, &cached_));
-    if (!found) return GapAt(idx);
+    StatusOr<bool> found = ReadRowHolding(*log_, idx, &cached_);
+    if (!found.ok() || !*found) {
+      cached_.items.clear();  // never half a row
+      return found.ok() ? GapAt(idx) : found.status();
+    }
   }
   return cached_.items[idx - cached_.first];
 }
@@ -460,6 +506,7 @@ StatusOr<std::vector<StoredEntry>> AuditLog::ListingIndex::List(
                                 std::min<uint64_t>(*q.before, INT64_MAX))
                           : INT64_MAX);
   std::vector<StoredEntry> out;
+  if (forward && bound == INT64_MAX) return out;  // nothing comes after
   if (q.citizen_id.empty() && q.actor_id.empty()) {
     // Straight from the log's rows.
     TILLIT_ASSIGN_OR_RETURN(
@@ -723,8 +770,8 @@ StatusOr<std::vector<uint64_t>> AuditLog::AppendBatch(
   // Every 1,024 entries, one caller (after its own are durable) brings
   // the listing index up to date, outside the log's locks: the next group
   // commits go on meanwhile.
-  const bool index_now =
-      !indexing_ && tree_.size() >= indexed_hint_ + kIndexEvery;
+  const bool index_now = !indexing_ && index_->in_use() &&
+                         tree_.size() >= indexed_hint_ + kIndexEvery;
   if (index_now) indexing_ = true;
   mu_.Unlock();
   if (index_now) {
@@ -808,7 +855,12 @@ StatusOr<std::vector<StoredEntry>> AuditLog::List(const ListQuery& q) {
   if (q.limit == 0 || q.limit > kMaxListLimit) {
     return Status::InvalidArgument("limit must be between 1 and 1000");
   }
-  return index_->List(q);
+  StatusOr<std::vector<StoredEntry>> out = index_->List(q);
+  // A filtered listing brought the index up to date: the next appends
+  // count from there.
+  MutexLock lock(&mu_);
+  indexed_hint_ = std::max(indexed_hint_, index_->listed_to());
+  return out;
 }
 
 // ---------------------------------------------------------------- verification
@@ -846,7 +898,8 @@ StatusOr<VerifyReport> VerifyStoredLog(const std::string& data_dir,
         return ReadLeaves(stored, begin, end, out);
       });
   //    Reading (decryption) and hashing take about as long as each other:
-  //    a chunk of rows is hashed on a second thread while the next is read.
+  //    a chunk of entries is hashed on a second thread while the next is
+  //    read.
   {
     TILLIT_ASSIGN_OR_RETURN(
         storage::Statement st,
@@ -882,13 +935,15 @@ StatusOr<VerifyReport> VerifyStoredLog(const std::string& data_dir,
            "entry " + std::to_string(*h.bad) + " does not match its leaf hash");
       return false;
     };
-    constexpr size_t kChunkRows = 64;
+    // A chunk: 16,384 entries (64 full rows), however the rows are cut.
+    constexpr size_t kChunkEntries = 16384;
     uint64_t expected = 0;  // the index the next row must start at
     for (;;) {
       Chunk chunk;
+      size_t entries = 0;
       std::optional<std::string> problem;
       bool end = false;
-      while (chunk.size() < kChunkRows) {
+      while (entries < kChunkEntries) {
         TILLIT_ASSIGN_OR_RETURN(bool more, st.Step());
         if (!more) {
           end = true;
@@ -905,11 +960,14 @@ StatusOr<VerifyReport> VerifyStoredLog(const std::string& data_dir,
           break;
         }
         expected = row->end();
+        entries += row->items.size();
         chunk.push_back(std::move(row));
       }
       if (!settle()) return report;
       if (!chunk.empty())
-        hashing = std::async(std::launch::async, hash, std::move(chunk));
+        // On its own thread, or in settle() if no thread can be started.
+        hashing = std::async(std::launch::async | std::launch::deferred, hash,
+                             std::move(chunk));
       if (problem || end) {
         if (!settle()) return report;
         if (problem) return fail(expected, *problem);

@@ -152,6 +152,79 @@ class AuditLogTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return *r;
   }
+  // Replaces the log with one as tillit wrote it in schema 1 (a row per
+  // entry, two secondary indexes), stamped `version` (0: before schema
+  // versions): the entries at `indexes`, every seventh naming citizen 7,
+  // and a signed checkpoint of all `n` when none is missing. Returns the
+  // canonical bytes of entries 0 to n - 1 and sets `root` to their tree's.
+  std::vector<std::string> WriteSchemaOne(int n, int64_t version,
+                                          std::vector<int64_t> indexes,
+                                          Hash* root) {
+    log_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"})
+      fs::remove(dir_ + "/data/audit.db" + suffix);
+    auto key = vault_->DeriveKey(crypto::KdfContext::kAuditDatabase, 1);
+    auto seed = vault_->DeriveKey(crypto::kContextAuditSigning, 1);
+    auto signer = crypto::SigningKey::FromSeed(*seed);
+    EXPECT_TRUE(key.ok() && signer.ok());
+    std::vector<std::string> canonical;
+    MerkleTree tree;
+    for (int i = 0; i < n; ++i) {
+      canonical.push_back(*CanonicalEntry(
+          Entry(i, i % 7 == 0 ? "c_00000000000000000000000000000007"
+                              : "c_00000000000000000000000000000001")));
+      tree.Append(LeafHash(crypto::AsBytes(canonical.back())));
+    }
+    *root = tree.Root();
+    storage::Database::Options o;
+    o.create = true;
+    auto v1 = [version](storage::Database& d) {
+      Status made = d.Exec(R"sql(
+CREATE TABLE entries (
+  idx INTEGER PRIMARY KEY, entry TEXT NOT NULL, leaf BLOB NOT NULL,
+  citizen_id TEXT NOT NULL, actor_id TEXT NOT NULL, time INTEGER NOT NULL);
+CREATE INDEX entries_by_citizen ON entries (citizen_id, idx);
+CREATE INDEX entries_by_actor ON entries (actor_id, idx);
+CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+)sql");
+      if (!made.ok()) return made;
+      const std::string stamp =
+          "PRAGMA user_version = " + std::to_string(version);
+      return d.Exec(stamp.c_str());
+    };
+    auto db = storage::Database::Open(dir_ + "/data/audit.db", &*key, o, v1);
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    auto ins = (*db)->Prepare(
+        "INSERT INTO entries (idx, entry, leaf, citizen_id, actor_id, time) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    EXPECT_TRUE(ins.ok());
+    for (int64_t idx : indexes) {
+      const std::string& c = canonical[idx < 0 ? 0 : idx];
+      const AuditEntry e = *ParseCanonicalEntry(c);
+      ins->Bind(1, idx)
+          .Bind(2, c)
+          .BindBlob(3, LeafHash(crypto::AsBytes(c)))
+          .Bind(4, e.citizen_id)
+          .Bind(5, e.actor_id)
+          .Bind(6, e.time);
+      EXPECT_TRUE(ins->Run().ok());
+    }
+    if (static_cast<int>(indexes.size()) == n) {
+      const std::string note = SignCheckpoint(
+          Checkpoint{"tillit.health/audit", static_cast<uint64_t>(n), *root},
+          "tillit-audit", *signer);
+      auto cp = (*db)->Prepare("INSERT INTO checkpoints VALUES (?1, ?2)");
+      cp->Bind(1, int64_t{n}).Bind(2, note);
+      EXPECT_TRUE(cp->Run().ok());
+    }
+    return canonical;
+  }
+  static std::vector<int64_t> Upto(int n) {
+    std::vector<int64_t> out;
+    for (int i = 0; i < n; ++i) out.push_back(i);
+    return out;
+  }
+
   // A log of 12 entries with checkpoints at sizes 5 and 10.
   void Standard() {
     AppendN(5);
@@ -411,6 +484,30 @@ TEST_F(AuditLogTest, InsertedEntryIsFound) {
   EXPECT_EQ(r.first_bad_index, 0u) << r.problem;
 }
 
+// Verification hashes chunks of 16,384 entries on a second thread while
+// it reads the next: the first problem in index order is the one
+// reported, whichever chunk it is in.
+TEST_F(AuditLogTest, VerificationReportsTheFirstProblemAcrossChunks) {
+  std::vector<AuditEntry> batch;
+  for (int i = 0; i < 40000; ++i) batch.push_back(Entry(i));
+  ASSERT_TRUE(log_->AppendBatch(batch).ok());
+  ASSERT_TRUE(log_->SignedCheckpoint().ok());
+  log_.reset();
+  EXPECT_TRUE(Verify().ok);
+  Tamper([](std::vector<RawEntry>& all) { all.erase(all.begin() + 35000); });
+  VerifyReport gap = Verify();
+  EXPECT_FALSE(gap.ok);
+  EXPECT_EQ(gap.first_bad_index, 35000u) << gap.problem;
+  EXPECT_NE(gap.problem.find("missing"), std::string::npos) << gap.problem;
+  Tamper([](std::vector<RawEntry>& all) {
+    all[100].leaf = LeafHash(crypto::AsBytes(std::string("forged")));
+  });
+  VerifyReport both = Verify();
+  EXPECT_FALSE(both.ok);
+  EXPECT_EQ(both.first_bad_index, 100u) << both.problem;
+  EXPECT_NE(both.problem.find("leaf hash"), std::string::npos) << both.problem;
+}
+
 TEST_F(AuditLogTest, ForgedCheckpointSignatureIsFound) {
   Standard();
   auto db = RawDb();
@@ -495,7 +592,11 @@ TEST_F(AuditLogTest, AMissingDamagedOrStaleListingIndexIsRebuilt) {
     for (const StoredEntry& e : *page) out.push_back(e.index);
     return out;
   };
-  // Appending alone (the command line, a backup's copy) makes no index.
+  // Appending alone (the command line, a backup's copy) makes no index,
+  // however many entries.
+  std::vector<AuditEntry> many;
+  for (int i = 0; i < 1100; ++i) many.push_back(Entry(1000 + i));
+  ASSERT_TRUE(log_->AppendBatch(many).ok());
   const std::string index = dir_ + "/data/audit-index.db";
   EXPECT_FALSE(fs::exists(index));
   const std::vector<uint64_t> expected = listed();
@@ -542,6 +643,50 @@ TEST_F(AuditLogTest, AMissingDamagedOrStaleListingIndexIsRebuilt) {
   fs::copy_file(dir_ + "/kept-index.db", index);
   Reopen();
   EXPECT_EQ(listed(), (std::vector<uint64_t>{2, 1, 0}));
+}
+
+// An index kept from a longer log, beside a log that is now empty (a
+// restore of an older backup), is emptied too: no entry is listed and
+// nothing is reported damaged.
+TEST_F(AuditLogTest, AStaleIndexBesideAnEmptyLogListsNothing) {
+  AppendN(10);
+  ASSERT_EQ(log_->List(Query(100, std::nullopt, std::nullopt,
+                             "c_00000000000000000000000000000001"))
+                ->size(),
+            10u);
+  log_.reset();
+  const std::string index = dir_ + "/data/audit-index.db";
+  fs::copy_file(index, dir_ + "/kept-index.db");
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    fs::remove(dir_ + "/data/audit.db" + suffix);
+    fs::remove(index + suffix);
+  }
+  fs::copy_file(dir_ + "/kept-index.db", index);
+  Reopen();
+  for (int round = 0; round < 2; ++round) {
+    auto listed = log_->List(Query(100, std::nullopt, std::nullopt,
+                                   "c_00000000000000000000000000000001"));
+    ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+    EXPECT_TRUE(listed->empty());
+  }
+  AppendN(1, 50);
+  auto one = log_->List(Query(100, std::nullopt, std::nullopt,
+                              "c_00000000000000000000000000000001"));
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].entry.request_id, "req-50");
+}
+
+TEST_F(AuditLogTest, ListingsAtTheEndsOfTheIndexRangeAreEmpty) {
+  AppendN(3);
+  for (const std::string citizen : {"", "c_00000000000000000000000000000001"}) {
+    auto after = log_->List(Query(10, INT64_MAX, std::nullopt, citizen));
+    ASSERT_TRUE(after.ok());
+    EXPECT_TRUE(after->empty());
+    auto before = log_->List(Query(10, std::nullopt, 0, citizen));
+    ASSERT_TRUE(before.ok());
+    EXPECT_TRUE(before->empty());
+  }
 }
 
 // Entries another process appended are listed too, and the index catches
@@ -623,71 +768,63 @@ TEST_F(AuditLogTest, NewLogIsStampedWithTheCurrentVersion) {
 }
 
 TEST_F(AuditLogTest, UnstampedLogFromAnOlderTillitOpensAndIsStamped) {
-  Standard();
-  // Before schema versions, tillit wrote this same schema and no stamp.
-  StampLog(*vault_, 0);
+  // Before schema versions, tillit wrote schema 1 and no stamp.
+  Hash root;
+  const auto canonical = WriteSchemaOne(12, 0, Upto(12), &root);
   Reopen();
   EXPECT_EQ(log_->size(), 12u);
+  EXPECT_EQ(*log_->RootAt(12), root);
   log_.reset();
   EXPECT_EQ(*RawDb()->SchemaVersion(), AuditLog::kSchemaVersion);
+  ASSERT_EQ(ReadRaw().size(), 12u);
+  EXPECT_EQ(ReadRaw()[11].entry, canonical[11]);
   EXPECT_TRUE(Verify().ok);
+}
+
+// A damaged schema 1 log is moved as it is: verification still finds its
+// gap at the same index, and the log still refuses appends.
+TEST_F(AuditLogTest, AGapInASchemaOneLogIsFoundWhereItWas) {
+  std::vector<int64_t> indexes = Upto(400);
+  indexes.erase(indexes.begin() + 300);
+  Hash root;
+  WriteSchemaOne(400, 1, indexes, &root);
+  EXPECT_EQ(
+      AuditLog::OpenInDirectory(vault_->data_dir(), *vault_).status().code(),
+      StatusCode::kDataLoss);
+  EXPECT_EQ(ReadRaw().size(), 399u);
+  VerifyReport r = Verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_index, 300u) << r.problem;
+}
+
+// Schema 1 refused an entry at a negative index; moving the others would
+// drop it with the old table, so the upgrade refuses and writes nothing.
+TEST_F(AuditLogTest, ASchemaOneLogWithANegativeIndexIsNotUpgraded) {
+  std::vector<int64_t> indexes = Upto(5);
+  indexes.push_back(-1);
+  Hash root;
+  WriteSchemaOne(5, 1, indexes, &root);
+  auto opened = AuditLog::OpenInDirectory(vault_->data_dir(), *vault_);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), StatusCode::kDataLoss)
+      << opened.status().ToString();
+  auto db = RawDb();
+  EXPECT_EQ(*db->SchemaVersion(), 1);
+  auto count = db->Prepare("SELECT count(*) FROM entries");
+  ASSERT_TRUE(count.ok());
+  ASSERT_TRUE(*count->Step());
+  EXPECT_EQ(count->ColumnInt64(0), 6);
 }
 
 // A log written by tillit before schema 2 (a row per entry, two secondary
 // indexes) opens with every entry, checkpoint and proof as it was.
 TEST_F(AuditLogTest, ALogOfSchemaOneIsMovedIntoRowsAndVerifies) {
-  log_.reset();
-  for (const char* suffix : {"", "-wal", "-shm"})
-    fs::remove(dir_ + "/data/audit.db" + suffix);
-  auto key = vault_->DeriveKey(crypto::KdfContext::kAuditDatabase, 1);
-  auto seed = vault_->DeriveKey(crypto::kContextAuditSigning, 1);
-  auto signer = crypto::SigningKey::FromSeed(*seed);
-  ASSERT_TRUE(key.ok() && signer.ok());
-  std::vector<std::string> canonical;
+  Hash root;
+  const auto canonical = WriteSchemaOne(700, 1, Upto(700), &root);
   MerkleTree tree;
-  for (int i = 0; i < 700; ++i) {
-    canonical.push_back(*CanonicalEntry(
-        Entry(i, i % 7 == 0 ? "c_00000000000000000000000000000007"
-                            : "c_00000000000000000000000000000001")));
-    tree.Append(LeafHash(crypto::AsBytes(canonical.back())));
-  }
-  {
-    storage::Database::Options o;
-    o.create = true;
-    auto v1 = [](storage::Database& d) {
-      return d.Exec(R"sql(
-CREATE TABLE entries (
-  idx INTEGER PRIMARY KEY, entry TEXT NOT NULL, leaf BLOB NOT NULL,
-  citizen_id TEXT NOT NULL, actor_id TEXT NOT NULL, time INTEGER NOT NULL);
-CREATE INDEX entries_by_citizen ON entries (citizen_id, idx);
-CREATE INDEX entries_by_actor ON entries (actor_id, idx);
-CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
-PRAGMA user_version = 1;
-)sql");
-    };
-    auto db = storage::Database::Open(dir_ + "/data/audit.db", &*key, o, v1);
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    auto ins = (*db)->Prepare(
-        "INSERT INTO entries (idx, entry, leaf, citizen_id, actor_id, time) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    ASSERT_TRUE(ins.ok());
-    for (int i = 0; i < 700; ++i) {
-      const AuditEntry e = *ParseCanonicalEntry(canonical[i]);
-      ins->Bind(1, int64_t{i})
-          .Bind(2, canonical[i])
-          .BindBlob(3, LeafHash(crypto::AsBytes(canonical[i])))
-          .Bind(4, e.citizen_id)
-          .Bind(5, e.actor_id)
-          .Bind(6, e.time);
-      ASSERT_TRUE(ins->Run().ok());
-    }
-    const std::string note =
-        SignCheckpoint(Checkpoint{"tillit.health/audit", 700, tree.Root()},
-                       "tillit-audit", *signer);
-    auto cp = (*db)->Prepare("INSERT INTO checkpoints VALUES (700, ?1)");
-    cp->Bind(1, note);
-    ASSERT_TRUE(cp->Run().ok());
-  }
+  for (const std::string& c : canonical)
+    tree.Append(LeafHash(crypto::AsBytes(c)));
+  ASSERT_EQ(tree.Root(), root);
   Reopen();
   EXPECT_EQ(log_->size(), 700u);
   EXPECT_EQ(*log_->RootAt(700), tree.Root());
