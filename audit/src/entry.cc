@@ -86,20 +86,25 @@ StatusOr<std::string> CanonicalEntry(const AuditEntry& e) {
   // what nlohmann's dump() of the same object gives
   // (AuditEntryTest.CanonicalBytesAreNlohmannsDump), at a fraction of the
   // cost: every audited request builds one.
-  std::string out;
+  std::string out = "{";
   out.reserve(256);
-  auto str = [&out](std::string_view key, std::string_view value) {
+  // `"key":` after a comma unless it is the first member.
+  auto key = [&out](std::string_view name) {
+    if (out.size() > 1) out += ',';
     out += '"';
-    out += key;
-    out += "\":\"";
+    out += name;
+    out += "\":";
+  };
+  auto str = [&](std::string_view name, std::string_view value) {
+    key(name);
+    out += '"';
     out += value;
     out += '"';
   };
-  auto list = [&out](std::string_view key,
-                     const std::vector<std::string>& values) {
-    out += '"';
-    out += key;
-    out += "\":[";
+  auto list = [&](std::string_view name,
+                  const std::vector<std::string>& values) {
+    key(name);
+    out += '[';
     for (size_t i = 0; i < values.size(); ++i) {
       if (i > 0) out += ',';
       out += '"';
@@ -108,32 +113,19 @@ StatusOr<std::string> CanonicalEntry(const AuditEntry& e) {
     }
     out += ']';
   };
-  out += '{';
   str("action", e.action);
-  out += ',';
   str("actor_id", e.actor_id);
-  out += ',';
   str("actor_kind", e.actor_kind);
-  out += ',';
   list("categories", e.categories);
-  out += ',';
   str("citizen", e.citizen_id);
-  out += ',';
   str("decision", e.decision);
-  out += ',';
   list("grants", e.grant_ids);
-  out += ',';
   str("purpose", e.purpose);
-  out += ',';
   str("request_id", e.request_id);
-  out += ',';
   str("study", e.study_id);
-  out += ",\"time\":";
+  key("time");
   out += std::to_string(e.time);
-  if (!e.via.empty()) {
-    out += ',';
-    str("via", e.via);
-  }
+  if (!e.via.empty()) str("via", e.via);
   out += '}';
   return out;
 }
