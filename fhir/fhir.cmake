@@ -7,6 +7,7 @@ set(TILLIT_FHIR_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_json_walker.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_members.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/sensitive_codes.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/search.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/synthetic.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/synthetic_resources.cc
 )
@@ -18,6 +19,7 @@ set(TILLIT_FHIR_TESTS
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_document_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_fixtures_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/fhir_sensitive_codes_test.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/search_test.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/src/synthetic_test.cc
 )
 

@@ -96,6 +96,15 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
   ASSERT_EQ(subscribed.status, 201) << subscribed.body;
   const std::string subscription_id = subscribed.Json()["id"];
 
+  // The owner's Patient, as the FHIR interface names them.
+  std::string patient_id;
+  const json bundle = json::parse(SyntheticBundle(1));
+  for (const json& e : bundle["entry"]) {
+    if (e["resource"]["resourceType"] == "Patient")
+      patient_id = e["resource"]["id"];
+  }
+  ASSERT_FALSE(patient_id.empty());
+
   auto expired = vault_->IssueToken("citizen", owner.id, 1);
   auto revoked = vault_->IssueToken("citizen", owner.id, 3600);
   ASSERT_TRUE(expired.ok() && revoked.ok());
@@ -278,6 +287,12 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
        {{}, R"({"opted_out": false})", "", true}},
       {"GET /v1/citizens/{citizen_id}/privacy-budget", {{}, "", "", true}},
       {"GET /v1/citizens/{citizen_id}/access-log", {{}, "", "?limit=5", true}},
+      // The FHIR interface: the owner's Patient and records are the
+      // owner's alone (the provider has no grant).
+      {"GET /fhir/metadata", {everyone, "", "", false}},
+      {"GET /fhir/{type}", {{kOwner}, "", "?patient=" + patient_id, true}},
+      {"GET /fhir/{type}/{id}", {{kOwner}, "", "", true}},
+      {"GET /fhir/Patient/{id}/$everything", {{kOwner}, "", "", true}},
   };
   specs["DELETE /v1/me"].body = json{{"confirm", owner.id}}.dump();
 
@@ -287,6 +302,11 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       if (at != std::string::npos) path.replace(at, from.size(), to);
     };
     replace("{citizen_id}", owner.id);
+    if (path.rfind("/fhir/", 0) == 0) {
+      replace("{type}/{id}", "Patient/" + patient_id);
+      replace("{type}", "Observation");
+      replace("{id}", patient_id);
+    }
     replace("{type}/{id}", record_ref);
     if (path.find("/consents/") != std::string::npos) replace("{id}", grant_id);
     if (path.find("/devices/") != std::string::npos)
@@ -351,7 +371,13 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       ASSERT_NE(r.status, 0) << cell;
       ASSERT_LT(r.status, 500) << cell;
       if (!success && r.status != 429) {
-        EXPECT_FALSE(r.ErrorCode().empty()) << cell;
+        // The FHIR interface's errors are OperationOutcomes.
+        if (route.path.rfind("/fhir/", 0) == 0) {
+          EXPECT_EQ(r.Json().value("resourceType", ""), "OperationOutcome")
+              << cell;
+        } else {
+          EXPECT_FALSE(r.ErrorCode().empty()) << cell;
+        }
       }
       const bool public_route = (route.roles & api::kAnyone) != 0;
       if (!public_route &&

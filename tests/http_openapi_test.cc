@@ -449,9 +449,12 @@ TEST_F(OpenApiDocumentTest, OperationsHaveIdsTagsSuccessAndAuthErrors) {
         const json* schema =
             ResponseSchema(doc, o.method, o.path, std::stoi(code));
         ASSERT_NE(schema, nullptr) << code << " has no schema";
+        // The FHIR interface answers errors as OperationOutcomes.
+        const char* error =
+            o.path.rfind("/fhir/", 0) == 0 ? "OperationOutcome" : "Error";
         EXPECT_EQ(Deref(doc, *schema),
-                  doc.at("components").at("schemas").at("Error"))
-            << code << " is not an Error";
+                  doc.at("components").at("schemas").at(error))
+            << code << " is not an " << error;
       }
     }
     EXPECT_TRUE(success) << "no 2xx response";
@@ -929,6 +932,33 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
   check("GET", "/v1/patients/{citizen_id}/records",
         Get("/v1/patients/c_00000000000000000000000000000000/records", ptoken),
         404);
+
+  // The FHIR interface, as the citizen and the provider.
+  std::string patient_id;
+  const json bundle0 = json::parse(SyntheticBundle(0));
+  for (const json& e : bundle0["entry"]) {
+    if (e["resource"]["resourceType"] == "Patient")
+      patient_id = e["resource"]["id"];
+  }
+  check("GET", "/fhir/metadata", Get("/fhir/metadata"), 200);
+  check("GET", "/fhir/metadata", Get("/fhir/metadata?_format=xml"), 406);
+  check("GET", "/fhir/{type}", Get("/fhir/Observation?_count=2", citizen), 200);
+  check("GET", "/fhir/{type}",
+        Get("/fhir/Observation?_count=2&patient=" + patient_id, ptoken), 200);
+  check("GET", "/fhir/{type}", Get("/fhir/Observation?date=x", citizen), 400);
+  check("GET", "/fhir/{type}", Get("/fhir/Observation"), 401);
+  check("GET", "/fhir/{type}", Get("/fhir/Observation", atoken), 403);
+  check("GET", "/fhir/{type}", Get("/fhir/Basic", citizen), 404);
+  check("GET", "/fhir/{type}/{id}", Get("/fhir/Patient/" + patient_id, citizen),
+        200);
+  check("GET", "/fhir/{type}/{id}", Get("/fhir/Observation/none", citizen),
+        404);
+  check("GET", "/fhir/Patient/{id}/$everything",
+        Get("/fhir/Patient/" + patient_id + "/$everything?_count=5", citizen),
+        200);
+  check("GET", "/fhir/Patient/{id}/$everything",
+        Get("/fhir/Patient/" + patient_id + "/$everything?_count=5", ptoken),
+        200);
 
   // Rectification of the record the provider pushed: it goes to them.
   Reply asked =

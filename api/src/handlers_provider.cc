@@ -18,22 +18,20 @@
 #include "api.h"
 #include "call.h"
 #include "cursor.h"
+#include "provider_access.h"
 #include "route.h"
 #include "tillit/fhir/fhir.h"
 #include "tillit/vault/source_tag.h"
 
 namespace tillit::api::internal {
-namespace {
-
-constexpr size_t kDefaultLimit = 100;
-constexpr size_t kMaxLimit = 1000;
-constexpr size_t kMaxReasonBytes = 1000;
 
 using consent::CategorySet;
 using consent::CitizenPolicy;
 using consent::Decision;
 
 Status NoSuchCitizen() { return Status::NotFound("no such citizen"); }
+
+namespace {
 
 // Any NotFound out of stores().With (the lambdas below return one only to
 // say exactly that) means the citizen does not exist: one answer for every
@@ -52,8 +50,8 @@ std::vector<std::string> CategoryNames(CategorySet set) {
   return out;
 }
 
-// An entry about a provider's access: purpose clinical care, the permitting
-// grants and what the decision may release.
+}  // namespace
+
 audit::AuditEntry ProviderEntry(std::string action, const std::string& citizen,
                                 const CitizenPolicy& policy,
                                 const Decision& decision) {
@@ -78,6 +76,12 @@ consent::RecordFacts Facts(const vault::StoredRecord& r) {
   return consent::RecordFacts{r.type,      r.id,        r.category,
                               r.effective, r.sensitive, r.codes};
 }
+
+namespace {
+
+constexpr size_t kDefaultLimit = 100;
+constexpr size_t kMaxLimit = 1000;
+constexpr size_t kMaxReasonBytes = 1000;
 
 // --- query parameters
 
@@ -146,14 +150,8 @@ StatusOr<ListParams> ParseListParams(const Call& call) {
   return p;
 }
 
-// A provider's standing with a citizen now: the citizen's policy (kept
-// by api.policies()) and the decision for every category.
-struct Standing {
-  std::shared_ptr<const CitizenPolicy> policy;
-  Decision decision;
-};
+}  // namespace
 
-// What a provider asks, under the deployment's break-glass setting.
 consent::ProviderRequest Ask(Api& api, const std::string& provider,
                              consent::CategorySet categories,
                              const consent::Period& period) {
@@ -175,6 +173,8 @@ StatusOr<Standing> StandingOf(Api& api, vault::CitizenStore& store,
                           &out.decision);
   return out;
 }
+
+namespace {
 
 // --- handlers
 

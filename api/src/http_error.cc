@@ -44,4 +44,60 @@ std::string ErrorBody(std::string_view code, std::string_view message,
       .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+bool IsFhirPath(std::string_view path) {
+  return path == "/fhir" || path.substr(0, 6) == "/fhir/";
+}
+
+std::string OperationOutcomeBody(int status, std::string_view message,
+                                 std::string_view request_id) {
+  // R4's issue-type codes for the statuses the server answers.
+  std::string_view code = "processing";
+  switch (status) {
+    case 400:
+      code = "invalid";
+      break;
+    case 401:
+      code = "login";
+      break;
+    case 403:
+      code = "forbidden";
+      break;
+    case 404:
+      code = "not-found";
+      break;
+    case 405:
+    case 406:
+      code = "not-supported";
+      break;
+    case 408:
+      code = "timeout";
+      break;
+    case 409:
+      code = "conflict";
+      break;
+    case 413:
+    case 414:
+      code = "too-costly";
+      break;
+    case 429:
+      code = "throttled";
+      break;
+    case 503:
+      code = "transient";
+      break;
+    default:
+      if (status >= 500) code = "exception";
+      break;
+  }
+  std::string diagnostics(message);
+  diagnostics += " (request ";
+  diagnostics += request_id;
+  diagnostics += ')';
+  return json{{"resourceType", "OperationOutcome"},
+              {"issue", json::array({{{"severity", "error"},
+                                      {"code", code},
+                                      {"diagnostics", diagnostics}}})}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 }  // namespace tillit::api::internal

@@ -25,6 +25,14 @@ HttpError ToHttpError(const Status& status);
 std::string ErrorBody(std::string_view code, std::string_view message,
                       std::string_view request_id);
 
+// The FHIR interface (paths under /fhir) answers errors as an
+// OperationOutcome with one issue: its code fits the HTTP status, its
+// diagnostics are the message and the request id.
+inline constexpr char kFhirJsonType[] = "application/fhir+json";
+bool IsFhirPath(std::string_view path);
+std::string OperationOutcomeBody(int status, std::string_view message,
+                                 std::string_view request_id);
+
 }  // namespace tillit::api::internal
 
 #endif  // TILLIT_API_SRC_HTTP_ERROR_H_

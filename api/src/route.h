@@ -31,6 +31,10 @@ struct Route {
   // beyond the burst; a success does not count.
   bool limit_by_address = false;
   std::vector<std::string> segments;  // of info.path; "{x}" is a parameter
+  // A route of the FHIR interface (/fhir): its handler reads the query
+  // itself (unknown parameters are refused or ignored per the Prefer
+  // field), and its errors are OperationOutcome resources.
+  bool fhir = false;
 };
 
 // The whole table (every handler file contributes its routes).
@@ -44,6 +48,7 @@ std::vector<Route> AuditRoutes();
 std::vector<Route> RectificationRoutes();
 std::vector<Route> ProxyAuthorisationRoutes();
 std::vector<Route> NotificationRoutes();
+std::vector<Route> FhirRoutes();
 
 // Metrics and the access log count a request under its route's index in
 // RouteTable(), or under one of these two past its end.

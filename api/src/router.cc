@@ -51,7 +51,7 @@ std::vector<Route> BuildTable() {
   std::vector<Route> table;
   for (auto part : {PublicRoutes, AdminRoutes, CitizenRoutes, ProviderRoutes,
                     ResearchRoutes, AuditRoutes, RectificationRoutes,
-                    ProxyAuthorisationRoutes, NotificationRoutes}) {
+                    ProxyAuthorisationRoutes, NotificationRoutes, FhirRoutes}) {
     for (Route& r : part()) {
       r.segments = Split(r.info.path);
       table.push_back(std::move(r));

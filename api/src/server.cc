@@ -76,6 +76,19 @@ double WallSeconds() {
 // 5xx is the server's failure, not the client's.
 bool IsFailedAttempt(int status) { return status >= 400 && status < 500; }
 
+// The error body of an answer to `req`: {"error":…}, or an
+// OperationOutcome on the FHIR interface. Sets its media type in *type.
+std::string ErrorFor(const httplib::Request& req, int status,
+                     std::string_view code, std::string_view message,
+                     std::string_view request_id, const char** type) {
+  if (internal::IsFhirPath(req.path)) {
+    *type = internal::kFhirJsonType;
+    return internal::OperationOutcomeBody(status, message, request_id);
+  }
+  *type = "application/json";
+  return ErrorBody(code, message, request_id);
+}
+
 bool HasBody(const httplib::Request& req) {
   const std::string length = req.get_header_value("Content-Length");
   return (!length.empty() && length != "0") ||
@@ -122,9 +135,11 @@ struct Server::Impl {
                          std::string_view message) {
     t_request.rejected = true;
     res.status = status;
-    std::string body = ErrorBody(code, message, t_request.request_id);
+    const char* type = nullptr;
+    std::string body =
+        ErrorFor(req, status, code, message, t_request.request_id, &type);
     if (!HasBody(req)) {
-      res.set_content(std::move(body), "application/json");
+      res.set_content(std::move(body), type);
       return HandlerResponse::Handled;
     }
     // The body was never read, so the connection cannot carry another
@@ -134,7 +149,7 @@ struct Server::Impl {
     res.set_header("Connection", "close");
     auto shared = std::make_shared<std::string>(std::move(body));
     res.set_content_provider(
-        shared->size(), "application/json",
+        shared->size(), type,
         [shared](size_t offset, size_t length, httplib::DataSink& sink) {
           sink.write(shared->data() + offset, length);
           return false;
@@ -189,7 +204,9 @@ struct Server::Impl {
     }
     t_request.match = std::move(*match);
     const internal::Route& route = *t_request.match->route;
-    for (const auto& [name, value] : req.params) {
+    // The FHIR interface reads its query itself (Prefer: handling).
+    for (const auto& [name, value] :
+         route.fhir ? httplib::Params{} : req.params) {
       if (std::find(route.info.query.begin(), route.info.query.end(), name) ==
           route.info.query.end()) {
         return Reject(req, res, 400, "invalid_argument",
@@ -364,10 +381,11 @@ struct Server::Impl {
                                               req.body)) {
       res.status = 401;
       res.set_header("WWW-Authenticate", "Signature");
-      res.set_content(
-          ErrorBody("unauthenticated", "the body does not match Content-Digest",
-                    t_request.request_id),
-          "application/json");
+      const char* type = nullptr;
+      std::string body = ErrorFor(req, 401, "unauthenticated",
+                                  "the body does not match Content-Digest",
+                                  t_request.request_id, &type);
+      res.set_content(std::move(body), type);
       return;
     }
     // A proxy or guardian acting for a citizen is admitted first.
@@ -400,13 +418,14 @@ struct Server::Impl {
   // The answer to a handler's (or the proxy gate's) error.
   void ReplyError(Call& call, const Status& s) {
     httplib::Response& res = call.res;
+    const char* type = nullptr;
     if (call.audit_failed) {
       res.status = 503;
-      res.set_content(ErrorBody("audit_unavailable",
-                                "the audit log cannot be written; nothing "
-                                "was released",
-                                t_request.request_id),
-                      "application/json");
+      std::string body = ErrorFor(call.req, 503, "audit_unavailable",
+                                  "the audit log cannot be written; nothing "
+                                  "was released",
+                                  t_request.request_id, &type);
+      res.set_content(std::move(body), type);
       return;
     }
     internal::HttpError e = internal::ToHttpError(s);
@@ -414,13 +433,14 @@ struct Server::Impl {
       api.server_log().LogError(t_request.request_id, "error: " + s.ToString());
     }
     res.status = e.status;
-    res.set_content(ErrorBody(e.code, e.message, t_request.request_id),
-                    "application/json");
+    std::string body = ErrorFor(call.req, e.status, e.code, e.message,
+                                t_request.request_id, &type);
+    res.set_content(std::move(body), type);
   }
 
   // Fills the body of errors that cpp-httplib produced itself (400 for a
   // malformed request, 413 while reading, 404, ...).
-  HandlerResponse OnError(const httplib::Request&, httplib::Response& res) {
+  HandlerResponse OnError(const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty() || res.content_provider_) {
       return HandlerResponse::Unhandled;
     }
@@ -455,12 +475,14 @@ struct Server::Impl {
       default:
         break;
     }
-    res.set_content(ErrorBody(code, message, t_request.request_id),
-                    "application/json");
+    const char* type = nullptr;
+    std::string body =
+        ErrorFor(req, res.status, code, message, t_request.request_id, &type);
+    res.set_content(std::move(body), type);
     return HandlerResponse::Handled;
   }
 
-  void OnException(const httplib::Request&, httplib::Response& res,
+  void OnException(const httplib::Request& req, httplib::Response& res,
                    std::exception_ptr ep) {
     // Only the exception's type is logged: a message such as a JSON
     // parser's quotes the input, which may be health data.
@@ -474,9 +496,10 @@ struct Server::Impl {
     api.server_log().LogError(t_request.request_id,
                               "uncaught exception of type " + what);
     res.status = 500;
-    res.set_content(
-        ErrorBody("internal", "internal error", t_request.request_id),
-        "application/json");
+    const char* type = nullptr;
+    std::string body = ErrorFor(req, 500, "internal", "internal error",
+                                t_request.request_id, &type);
+    res.set_content(std::move(body), type);
   }
 
   void OnLogged(const httplib::Request& req, const httplib::Response& res) {

@@ -22,6 +22,16 @@ StatusOr<std::optional<std::string>> Vault::Internals::FindPatient(
   return std::optional<std::string>(std::string(st.ColumnText(0)));
 }
 
+StatusOr<std::string> Vault::FindCitizenByPatient(std::string_view patient_id) {
+  TILLIT_ASSIGN_OR_RETURN(
+      crypto::Digest key,
+      crypto::KeyedHash(in_->patient_index_key, crypto::AsBytes(patient_id)));
+  TILLIT_ASSIGN_OR_RETURN(std::optional<std::string> citizen,
+                          in_->FindPatient(key));
+  if (!citizen) return Status::NotFound("no citizen has this Patient");
+  return std::move(*citizen);
+}
+
 Status Vault::Internals::LinkPatient(const std::string& citizen_id,
                                      const crypto::Digest& key) {
   MutexLock lock(&mu);

@@ -50,6 +50,27 @@ TEST_F(VaultTest, ImportCreatesOneCitizenPerPatientAndDeduplicates) {
   EXPECT_EQ(ids->size(), 2u);
 }
 
+TEST_F(VaultTest, ACitizenIsFoundByTheIdOfTheirPatient) {
+  auto vault = InitVault();
+  auto first =
+      vault->Import(Bundle("11111111-aaaa").dump(), ImportFormat::kJson);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto other =
+      vault->Import(Bundle("22222222-bbbb").dump(), ImportFormat::kJson);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ(*vault->FindCitizenByPatient("11111111-aaaa"), first->citizen_id);
+  EXPECT_EQ(*vault->FindCitizenByPatient("22222222-bbbb"), other->citizen_id);
+  // A citizen made without a document has no Patient to be found by.
+  auto bare = vault->CreateCitizen();
+  ASSERT_TRUE(bare.ok());
+  for (const std::string& unknown :
+       {std::string("33333333-cccc"), *bare, std::string("")}) {
+    auto found = vault->FindCitizenByPatient(unknown);
+    ASSERT_FALSE(found.ok()) << unknown;
+    EXPECT_EQ(found.status().code(), StatusCode::kNotFound);
+  }
+}
+
 TEST_F(VaultTest, ConcurrentImportsOfOneNewPatientMakeOneCitizen) {
   auto vault = InitVault();
   const std::string bundle = Bundle("abababab-0101", 5).dump();

@@ -159,6 +159,10 @@ class Vault final : public crypto::KeyDeriver {
       const std::optional<std::string>& citizen_id = std::nullopt,
       std::string_view source = "import",
       const BeforeImportWrite& before_write = nullptr);
+  // The citizen whose linked Patient (the Patient of the documents
+  // imported for them) has the FHIR id `patient_id`: the registry keeps only
+  // a keyed hash of it. NotFound when no citizen's Patient has it.
+  StatusOr<std::string> FindCitizenByPatient(std::string_view patient_id);
 
   // --- keys
   // Adds a root-key version, rewraps the master secret and every DEK, and

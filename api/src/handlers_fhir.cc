@@ -1,0 +1,747 @@
+// The FHIR R4 interface under /fhir (docs/FHIR.md): the CapabilityStatement,
+// read, search and Patient/$everything over the vault's records, for the
+// citizen (their own records) and for care providers (what the citizen's
+// grants and restrictions release, as on /v1/patients/…). Every answer
+// with records writes its audit entry first, as the /v1 routes do, with
+// the same actions (records.read, records.list), so the citizen's access
+// log shows FHIR reads like any other.
+//
+// Errors are OperationOutcome resources (the server writes them for every
+// path under /fhir). Unknown search parameters are refused with
+// `Prefer: handling=strict` and otherwise ignored and reported in the
+// Bundle, as R4's search page says.
+//
+// From the Api: vault() (finding a citizen by their Patient's id),
+// stores(), policies(), audit(), options().
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <set>
+
+#include "api.h"
+#include "call.h"
+#include "cursor.h"
+#include "handlers_citizen.h"
+#include "http_error.h"
+#include "provider_access.h"
+#include "route.h"
+#include "tillit/base/build_info.h"
+#include "tillit/fhir/fhir.h"
+#include "tillit/fhir/search.h"
+
+namespace tillit::api::internal {
+namespace {
+
+constexpr size_t kDefaultCount = 50;
+constexpr size_t kMaxCount = 1000;
+constexpr size_t kStorePage = 500;
+
+// --- what the interface serves
+
+// A resource type and the search parameters it has besides _id and
+// _lastUpdated.
+struct TypeInfo {
+  std::string_view type;
+  std::string_view code_element;  // the member `code` searches; "" for none
+  bool category;                  // `category`: the resource's category
+  bool dated;                     // `date`: the record's clinical date
+  bool compartment;               // `patient` and `subject`
+};
+
+// Sorted by type. Every type the vault classifies (fhir_classify.cc), and
+// the Organization and Practitioner resources that come with bundles.
+constexpr TypeInfo kTypes[] = {
+    {"AllergyIntolerance", "code", true, true, true},
+    {"CarePlan", "", true, true, true},
+    {"CareTeam", "", true, true, true},
+    {"Claim", "", false, true, true},
+    {"Composition", "", true, true, true},
+    {"Condition", "code", true, true, true},
+    {"Coverage", "", false, true, true},
+    {"Device", "", false, false, true},
+    {"DiagnosticReport", "code", true, true, true},
+    {"DocumentReference", "", true, true, true},
+    {"Encounter", "", false, true, true},
+    {"ExplanationOfBenefit", "", false, true, true},
+    {"Goal", "", true, true, true},
+    {"ImagingStudy", "", false, true, true},
+    {"Immunization", "", false, true, true},
+    {"Media", "", false, true, true},
+    {"MedicationDispense", "medicationCodeableConcept", true, true, true},
+    {"MedicationRequest", "medicationCodeableConcept", true, true, true},
+    {"MedicationStatement", "medicationCodeableConcept", true, true, true},
+    {"Observation", "code", true, true, true},
+    {"Organization", "", false, false, false},
+    {"Patient", "", false, false, false},
+    {"Practitioner", "", false, false, false},
+    {"Procedure", "code", true, true, true},
+};
+
+const TypeInfo* FindType(std::string_view type) {
+  for (const TypeInfo& t : kTypes) {
+    if (t.type == type) return &t;
+  }
+  return nullptr;
+}
+
+struct ParamInfo {
+  std::string_view name;
+  std::string_view type;  // a FHIR search parameter type
+  std::string_view documentation;
+};
+
+std::vector<ParamInfo> SearchParamsOf(const TypeInfo& t) {
+  std::vector<ParamInfo> out = {
+      {"_id", "token", "The resource's id; several separated by commas."},
+      {"_lastUpdated", "date",
+       "When the vault stored this version of the record, with the prefixes "
+       "eq, ne, gt, lt, ge and le."},
+  };
+  if (t.compartment) {
+    out.push_back({"patient", "reference",
+                   "The patient whose record it is (Patient/<id> or <id>). A "
+                   "provider's search needs it."});
+    out.push_back({"subject", "reference", "The same as patient."});
+  }
+  if (t.dated) {
+    out.push_back({"date", "date",
+                   "The record's clinical date (the effective, onset, "
+                   "performed, occurrence or authored date, as the vault "
+                   "classifies it), with the prefixes eq, ne, gt, lt, ge and "
+                   "le and the precision of the value."});
+  }
+  if (t.category) {
+    out.push_back({"category", "token",
+                   "A coding of the resource's category: code, system|code, "
+                   "|code or system|."});
+  }
+  if (!t.code_element.empty()) {
+    out.push_back({"code", "token",
+                   "A coding of the resource's code (medicationCodeableConcept "
+                   "for medications): code, system|code, |code or system|."});
+  }
+  return out;
+}
+
+// --- the media type
+
+// Whether the request accepts FHIR JSON: its _format, then its Accept.
+bool AcceptsJson(const Call& call) {
+  auto json_type = [](std::string_view t) {
+    // "application/fhir json": a '+' the client did not escape in the
+    // query reads as a space.
+    return t == "json" || t == "application/json" ||
+           t == "application/fhir+json" || t == "application/fhir json" ||
+           t == "*/*" || t == "application/*" || t.empty();
+  };
+  auto trimmed = [](std::string_view t) {
+    t = t.substr(0, t.find(';'));
+    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+    return t;
+  };
+  if (call.req.has_param("_format")) {
+    return json_type(trimmed(call.req.get_param_value("_format")));
+  }
+  const std::string accept = call.req.get_header_value("Accept");
+  if (accept.empty()) return true;
+  std::string_view rest(accept);
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    if (json_type(trimmed(rest.substr(0, comma)))) return true;
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+void ReplyOutcome(Call& call, int status, std::string_view message) {
+  call.res.status = status;
+  call.res.set_content(OperationOutcomeBody(status, message, call.request_id()),
+                       kFhirJsonType);
+}
+
+// Answers 406 and returns false when the client wants another format.
+bool NegotiateJson(Call& call) {
+  if (AcceptsJson(call)) return true;
+  ReplyOutcome(call, 406, "only JSON is served (application/fhir+json)");
+  return false;
+}
+
+// --- URLs
+
+std::string PercentEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+        c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// The base of the interface as the client addressed it.
+std::string BaseUrl(const Api& api, const Call& call) {
+  std::string host = call.req.get_header_value("Host");
+  const bool safe = !host.empty() && host.size() <= 255 &&
+                    std::all_of(host.begin(), host.end(), [](char c) {
+                      return std::isalnum(static_cast<unsigned char>(c)) ||
+                             c == '.' || c == '-' || c == ':' || c == '[' ||
+                             c == ']';
+                    });
+  if (!safe) host = "localhost";
+  return (api.options().tls_cert.empty() ? "http://" : "https://") + host +
+         "/fhir";
+}
+
+// The request's URL with its query parameters, without _cursor, and with
+// `cursor` as the new one when given.
+std::string PageUrl(const std::string& base, const Call& call,
+                    std::string_view path_after_base,
+                    const std::string& cursor) {
+  std::string url = base + std::string(path_after_base);
+  char sep = '?';
+  for (const auto& [name, value] : call.req.params) {
+    if (name == "_cursor") continue;
+    url += sep;
+    url += PercentEncode(name) + "=" + PercentEncode(value);
+    sep = '&';
+  }
+  if (!cursor.empty()) {
+    url += sep;
+    url += "_cursor=" + cursor;
+  }
+  return url;
+}
+
+// --- search parameters
+
+struct Search {
+  const TypeInfo* type = nullptr;  // nullptr for $everything
+  std::set<std::string> types;     // $everything's _type (empty: all)
+  std::optional<std::string> patient;
+  std::vector<std::string> ids;          // _id: any of them
+  std::vector<fhir::DateParam> dates;    // date: all of them
+  std::vector<fhir::DateParam> updated;  // _lastUpdated, _since
+  std::vector<std::vector<fhir::TokenParam>> categories;  // each: any
+  std::vector<std::vector<fhir::TokenParam>> codes;
+  std::optional<int64_t> start, end;  // $everything's care dates
+  size_t count = kDefaultCount;
+  std::optional<vault::RecordFilter::Position> after;
+  std::vector<std::string> ignored;  // what lenient handling ignored
+};
+
+bool Strict(const Call& call) {
+  const std::string prefer = call.req.get_header_value("Prefer");
+  return prefer.find("handling=strict") != std::string::npos;
+}
+
+Status Bad(std::string_view name, const Status& s) {
+  return Status::InvalidArgument(std::string(name) + ": " + s.message());
+}
+
+std::vector<std::string> SplitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = s.find(',', start);
+    out.push_back(s.substr(start, comma - start));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+// Reads the query of a search (`type` set) or of $everything.
+StatusOr<Search> ParseSearch(const Call& call, const TypeInfo* type) {
+  Search q;
+  q.type = type;
+  const bool everything = type == nullptr;
+  const bool strict = Strict(call);
+  auto unsupported = [&](const std::string& name,
+                         std::string_view why) -> Status {
+    const std::string text = name.substr(0, 64) + ": " + std::string(why);
+    if (strict) return Status::InvalidArgument(text);
+    q.ignored.push_back(text + "; ignored");
+    return Status::Ok();
+  };
+  for (const auto& [name, raw] : call.req.params) {
+    if (name == "_format") continue;  // NegotiateJson
+    // A zone's '+' the client did not escape reads as a space: nothing
+    // else in these values may be one.
+    std::string value = raw;
+    std::replace(value.begin(), value.end(), ' ', '+');
+    if (name == "_count") {
+      auto n = citizen::ParseInteger<int64_t>(value);
+      if (!n || *n < 1) return Status::InvalidArgument("_count: 1 or more");
+      q.count = std::min<size_t>(static_cast<size_t>(*n), kMaxCount);
+    } else if (name == "_cursor") {
+      TILLIT_ASSIGN_OR_RETURN(q.after, DecodeProviderCursor(value));
+    } else if (!everything && name == "_sort") {
+      if (value != "-date") {
+        TILLIT_RETURN_IF_ERROR(unsupported(
+            name, "only -date (newest first, the default) is supported"));
+      }
+    } else if (!everything && name == "_id") {
+      for (const std::string& id : SplitCommas(value)) {
+        if (!fhir::IsFhirId(id))
+          return Status::InvalidArgument("_id: not a FHIR id");
+        q.ids.push_back(id);
+      }
+    } else if ((!everything && name == "_lastUpdated") ||
+               (everything && name == "_since")) {
+      auto d = everything ? fhir::ParseDateParam("ge" + value)
+                          : fhir::ParseDateParam(value);
+      if (!d.ok()) return Bad(name, d.status());
+      q.updated.push_back(*d);
+    } else if (!everything && type->compartment &&
+               (name == "patient" || name == "subject")) {
+      auto id = fhir::PatientReferenceId(value);
+      if (!id.ok()) return Bad(name, id.status());
+      if (q.patient && *q.patient != *id)
+        return Status::InvalidArgument(name + ": one patient per search");
+      q.patient = *id;
+    } else if (!everything && type->dated && name == "date") {
+      auto d = fhir::ParseDateParam(value);
+      if (!d.ok()) return Bad(name, d.status());
+      q.dates.push_back(*d);
+    } else if (!everything &&
+               ((type->category && name == "category") ||
+                (!type->code_element.empty() && name == "code"))) {
+      auto tokens = fhir::ParseTokenParam(value);
+      if (!tokens.ok()) return Bad(name, tokens.status());
+      (name == "code" ? q.codes : q.categories).push_back(*tokens);
+    } else if (everything && (name == "start" || name == "end")) {
+      auto d = fhir::ParseDateParam(value);
+      if (!d.ok() || value.empty() ||
+          !std::isdigit(static_cast<unsigned char>(value[0])))
+        return Status::InvalidArgument(name + ": not a FHIR date");
+      (name == "start" ? q.start : q.end) = name == "start" ? d->start : d->end;
+    } else if (everything && name == "_type") {
+      for (const std::string& t : SplitCommas(value)) {
+        if (FindType(t) == nullptr) {
+          return Status::InvalidArgument("_type: " + t.substr(0, 64) +
+                                         " is not a type this server serves");
+        }
+        q.types.insert(t);
+      }
+    } else {
+      TILLIT_RETURN_IF_ERROR(unsupported(
+          name, everything ? "not a parameter of $everything"
+                           : "not a search parameter of " +
+                                 std::string(type->type) + " here"));
+    }
+  }
+  return q;
+}
+
+bool Matches(const Search& q, const vault::StoredRecord& r) {
+  if (!q.types.empty() && q.types.count(r.type) == 0) return false;
+  if (!q.ids.empty() &&
+      std::find(q.ids.begin(), q.ids.end(), r.id) == q.ids.end())
+    return false;
+  for (const fhir::DateParam& d : q.dates) {
+    if (!r.effective || !fhir::DateMatches(d, *r.effective)) return false;
+  }
+  for (const fhir::DateParam& d : q.updated) {
+    if (!fhir::DateMatches(d, r.updated_at)) return false;
+  }
+  // $everything: records of care in [start, end); undated ones (the
+  // Patient, organisations) belong to every period.
+  if (r.effective && q.start && *r.effective < *q.start) return false;
+  if (r.effective && q.end && *r.effective >= *q.end) return false;
+  if (!q.categories.empty()) {
+    const std::vector<fhir::Coding> codings =
+        fhir::CodingsOf(r.resource, "category");
+    for (const auto& any : q.categories) {
+      if (!fhir::TokenMatches(codings, any)) return false;
+    }
+  }
+  if (!q.codes.empty()) {
+    const std::vector<fhir::Coding> codings =
+        fhir::CodingsOf(r.resource, q.type->code_element);
+    for (const auto& any : q.codes) {
+      if (!fhir::TokenMatches(codings, any)) return false;
+    }
+  }
+  return true;
+}
+
+struct Page {
+  std::vector<vault::StoredRecord> records;
+  std::optional<vault::RecordFilter::Position> next;
+};
+
+// The records of `store` that `shown` lets the caller see and that match,
+// newest first, from q.after on: at most q.count, and `next` set when more
+// follow.
+StatusOr<Page> Collect(
+    vault::CitizenStore& store, const Search& q,
+    const std::function<bool(const vault::StoredRecord&)>& shown) {
+  Page page;
+  vault::RecordFilter f;
+  if (q.type != nullptr) f.type = std::string(q.type->type);
+  if (q.types.size() == 1) f.type = *q.types.begin();
+  f.after = q.after;
+  f.limit = kStorePage;
+  std::optional<vault::RecordFilter::Position> examined;
+  for (;;) {
+    TILLIT_ASSIGN_OR_RETURN(std::vector<vault::StoredRecord> rows,
+                            store.List(f));
+    for (vault::StoredRecord& r : rows) {
+      const vault::RecordFilter::Position at = PositionOf(r);
+      if (shown(r) && Matches(q, r)) {
+        if (page.records.size() == q.count) {
+          page.next = examined;  // more: resume after what was examined
+          return page;
+        }
+        page.records.push_back(std::move(r));
+      }
+      examined = at;
+    }
+    if (rows.size() < f.limit) return page;
+    f.after = examined;
+  }
+}
+
+std::string IssueJson(std::string_view severity, std::string_view code,
+                      std::string_view diagnostics) {
+  return json{
+      {"severity", severity}, {"code", code}, {"diagnostics", diagnostics}}
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// A searchset Bundle of `page`, with the records' own bytes.
+std::string SearchsetBundle(const std::string& base, const Call& call,
+                            std::string_view path, const Search& q,
+                            const Page& page) {
+  std::string out = R"({"resourceType":"Bundle","type":"searchset",)";
+  if (!q.after && !page.next) {  // the whole result is here: cheap
+    out += "\"total\":" + std::to_string(page.records.size()) + ",";
+  }
+  out += R"("link":[{"relation":"self","url":)";
+  out += json(PageUrl(base, call, path, "")).dump();
+  out += '}';
+  if (page.next) {
+    out += R"(,{"relation":"next","url":)";
+    out += json(PageUrl(base, call, path, EncodeProviderCursor(*page.next)))
+               .dump();
+    out += '}';
+  }
+  out += ']';
+  bool first = true;
+  auto open_entry = [&] {
+    out += first ? ",\"entry\":[" : ",";
+    first = false;
+  };
+  for (const vault::StoredRecord& r : page.records) {
+    open_entry();
+    out += "{\"fullUrl\":";
+    out += json(base + "/" + r.type + "/" + r.id).dump();
+    out += ",\"resource\":";
+    out += r.resource;
+    out += R"(,"search":{"mode":"match"}})";
+  }
+  if (!q.ignored.empty()) {
+    open_entry();
+    out += R"({"resource":{"resourceType":"OperationOutcome","issue":[)";
+    for (size_t i = 0; i < q.ignored.size(); ++i) {
+      if (i > 0) out += ',';
+      out += IssueJson("warning", "not-supported", q.ignored[i]);
+    }
+    out += R"(]},"search":{"mode":"outcome"}})";
+  }
+  if (!first) out += ']';
+  out += '}';
+  return out;
+}
+
+// --- whose records
+
+Status NoSuchPatient() { return Status::NotFound("no such patient"); }
+
+// The citizen whose Patient has `patient_id`, as the caller may name them:
+// a citizen only themselves, a provider anyone (their grants decide what
+// they see). NotFound "no such patient" otherwise, alike for both.
+StatusOr<std::string> CitizenOfPatient(Api& api, const Call& call,
+                                       const std::string& patient_id) {
+  StatusOr<std::string> citizen = api.vault().FindCitizenByPatient(patient_id);
+  if (!citizen.ok()) {
+    if (citizen.status().code() == StatusCode::kNotFound)
+      return NoSuchPatient();
+    return citizen.status();
+  }
+  if (call.who().role == kCitizen && *citizen != call.who().id)
+    return NoSuchPatient();
+  return citizen;
+}
+
+std::set<fhir::Category> CategoriesOf(
+    const std::vector<vault::StoredRecord>& records) {
+  std::set<fhir::Category> out;
+  for (const vault::StoredRecord& r : records) out.insert(r.category);
+  return out;
+}
+
+// Runs `q` over `citizen`'s records as the caller may see them, writes the
+// audit entry (records.list), and answers the searchset Bundle.
+Status AnswerSearch(Api& api, Call& call, const std::string& citizen,
+                    const Search& q, std::string_view path) {
+  Page page;
+  std::optional<audit::AuditEntry> entry;
+  bool denied = false;
+  const bool provider = call.who().role == kProvider;
+  const int64_t now = api.Now();
+  Status s = api.stores().With(citizen, [&](vault::CitizenStore& store) {
+    if (!provider) {
+      TILLIT_ASSIGN_OR_RETURN(
+          page,
+          Collect(store, q, [](const vault::StoredRecord&) { return true; }));
+      entry = citizen::Entry("records.list", call);
+      entry->categories = citizen::CategoryNames(CategoriesOf(page.records));
+      return Status::Ok();
+    }
+    TILLIT_ASSIGN_OR_RETURN(Standing standing,
+                            StandingOf(api, store, call.who().id, now));
+    entry = ProviderEntry("records.list", citizen, *standing.policy,
+                          standing.decision);
+    if (!standing.decision.permit) {
+      denied = true;
+      return Status::Ok();
+    }
+    TILLIT_ASSIGN_OR_RETURN(
+        page, Collect(store, q, [&](const vault::StoredRecord& r) {
+          return consent::Releases(*standing.policy, standing.decision,
+                                   Facts(r), /*primary_use=*/true);
+        }));
+    return Status::Ok();
+  });
+  if (s.code() == StatusCode::kNotFound) return NoSuchPatient();
+  TILLIT_RETURN_IF_ERROR(s);
+  TILLIT_RETURN_IF_ERROR(api.audit().Append(call, std::move(*entry)).status());
+  if (denied) return NoSuchPatient();
+  call.ReplyText(SearchsetBundle(BaseUrl(api, call), call, path, q, page),
+                 kFhirJsonType);
+  return Status::Ok();
+}
+
+// --- handlers
+
+// GET /fhir/metadata
+Status Metadata(Api& api, Call& call) {
+  if (!NegotiateJson(call)) return Status::Ok();
+  json resources = json::array();
+  for (const TypeInfo& t : kTypes) {
+    json params = json::array();
+    for (const ParamInfo& p : SearchParamsOf(t)) {
+      params.push_back({{"name", p.name},
+                        {"type", p.type},
+                        {"documentation", p.documentation}});
+    }
+    json r = {{"type", t.type},
+              {"interaction",
+               json::array({{{"code", "read"}}, {{"code", "search-type"}}})},
+              {"searchParam", std::move(params)}};
+    if (t.type == "Patient") {
+      r["operation"] = json::array(
+          {{{"name", "everything"},
+            {"definition",
+             "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}});
+    }
+    resources.push_back(std::move(r));
+  }
+  const std::string base = BaseUrl(api, call);
+  json statement = {
+      {"resourceType", "CapabilityStatement"},
+      {"status", "active"},
+      {"date", consent::FormatIsoDate(api.Now())},
+      {"publisher", "tillit"},
+      {"kind", "instance"},
+      {"software", {{"name", "tillit"}, {"version", BuildVersion()}}},
+      {"implementation",
+       {{"description",
+         "tillit: a citizen-controlled health data vault. Citizens read "
+         "their own records; care providers read what the citizen's grants "
+         "release."},
+        {"url", base}}},
+      {"fhirVersion", "4.0.1"},
+      {"format", json::array({"application/fhir+json", "json"})},
+      {"rest",
+       json::array(
+           {{{"mode", "server"},
+             {"documentation",
+              "Every read is decided by the citizen's consent and written to "
+              "the vault's audit log before it is answered. A search "
+              "answers the newest records first (_sort=-date) in pages of "
+              "_count (default 50, at most 1000), with a next link. "
+              "Unknown parameters are refused with Prefer: handling=strict "
+              "and otherwise ignored and reported."},
+             {"security",
+              {{"cors", false},
+               {"description",
+                "A bearer token of a citizen or a care provider, issued by "
+                "the vault (Authorization: Bearer ...)."}}},
+             {"resource", std::move(resources)}}})},
+  };
+  call.ReplyText(statement.dump(-1, ' ', false, json::error_handler_t::replace),
+                 kFhirJsonType);
+  return Status::Ok();
+}
+
+// GET /fhir/{type}
+Status SearchType(Api& api, Call& call) {
+  if (!NegotiateJson(call)) return Status::Ok();
+  const std::string type_name = call.Param("type");
+  const TypeInfo* type = FindType(type_name);
+  if (type == nullptr)
+    return Status::NotFound("this server does not serve that resource type");
+  TILLIT_ASSIGN_OR_RETURN(Search q, ParseSearch(call, type));
+  // Whose records: a citizen's own; a provider names the patient (for
+  // the Patient type, by its _id; for a citizen that is a filter).
+  const bool provider = call.who().role == kProvider;
+  std::optional<std::string> patient = q.patient;
+  if (provider && !patient && type->type == "Patient" && q.ids.size() == 1)
+    patient = q.ids.front();
+  std::string citizen;
+  if (patient) {
+    TILLIT_ASSIGN_OR_RETURN(citizen, CitizenOfPatient(api, call, *patient));
+  } else if (!provider) {
+    citizen = call.who().id;
+  } else {
+    if (type->compartment)
+      return Status::InvalidArgument(
+          "patient: a provider's search names the patient");
+    if (type->type == "Patient")
+      return Status::InvalidArgument(
+          "_id: a provider finds a Patient by its id (Patient?_id=…)");
+    return Status::InvalidArgument(
+        "a provider finds " + type_name +
+        " records in the patient's Patient/{id}/$everything");
+  }
+  if (provider && type->type == "Patient" && patient) {
+    // A Patient search about a patient: that Patient, by its id.
+    if (std::find(q.ids.begin(), q.ids.end(), *patient) == q.ids.end())
+      q.ids.push_back(*patient);
+  }
+  return AnswerSearch(api, call, citizen, q, "/" + type_name);
+}
+
+// GET /fhir/{type}/{id}
+Status Read(Api& api, Call& call) {
+  if (!NegotiateJson(call)) return Status::Ok();
+  const std::string type = call.Param("type");
+  const std::string id = call.Param("id");
+  if (FindType(type) == nullptr)
+    return Status::NotFound("this server does not serve that resource type");
+  if (!fhir::IsFhirId(id)) return Status::NotFound("no such resource");
+  const bool provider = call.who().role == kProvider;
+  std::string citizen = call.who().id;
+  if (provider) {
+    // Only a Patient names its citizen; other records are found by a
+    // search in the patient's compartment.
+    if (type != "Patient") {
+      return Status::NotFound(
+          "no such resource; a provider finds a record with a search that "
+          "names the patient (" +
+          type + "?patient=…&_id=…)");
+    }
+    TILLIT_ASSIGN_OR_RETURN(citizen, CitizenOfPatient(api, call, id));
+  }
+  const int64_t now = api.Now();
+  std::optional<audit::AuditEntry> entry;
+  std::string resource;
+  bool hidden = false;
+  bool denied = false;
+  Status s = api.stores().With(citizen, [&](vault::CitizenStore& store) {
+    StatusOr<vault::StoredRecord> record = store.Get(type, id);
+    if (!record.ok() && record.status().code() != StatusCode::kNotFound)
+      return record.status();
+    if (!provider) {
+      if (!record.ok()) {
+        hidden = true;  // nothing read: nothing to log
+        return Status::Ok();
+      }
+      entry = citizen::Entry("records.read", call);
+      entry->categories = {std::string(fhir::CategoryName(record->category))};
+      resource = std::move(record->resource);
+      return Status::Ok();
+    }
+    TILLIT_ASSIGN_OR_RETURN(Standing standing,
+                            StandingOf(api, store, call.who().id, now));
+    audit::AuditEntry& e = entry.emplace(ProviderEntry(
+        "records.read", citizen, *standing.policy, standing.decision));
+    if (!standing.decision.permit) {
+      denied = true;
+      return Status::Ok();
+    }
+    hidden = !record.ok() ||
+             !consent::Releases(*standing.policy, standing.decision,
+                                Facts(*record), /*primary_use=*/true);
+    if (hidden) {
+      e.decision = "deny";
+      e.categories.clear();
+      e.grant_ids.clear();
+      return Status::Ok();
+    }
+    e.categories = {std::string(fhir::CategoryName(record->category))};
+    resource = std::move(record->resource);
+    return Status::Ok();
+  });
+  if (s.code() == StatusCode::kNotFound) return NoSuchPatient();
+  TILLIT_RETURN_IF_ERROR(s);
+  if (entry)
+    TILLIT_RETURN_IF_ERROR(
+        api.audit().Append(call, std::move(*entry)).status());
+  if (denied) return NoSuchPatient();
+  if (hidden) return Status::NotFound("no such resource");
+  call.ReplyText(std::move(resource), kFhirJsonType);
+  return Status::Ok();
+}
+
+// GET /fhir/Patient/{id}/$everything
+Status Everything(Api& api, Call& call) {
+  if (!NegotiateJson(call)) return Status::Ok();
+  const std::string id = call.Param("id");
+  if (!fhir::IsFhirId(id)) return NoSuchPatient();
+  TILLIT_ASSIGN_OR_RETURN(Search q, ParseSearch(call, nullptr));
+  if (q.start && q.end && *q.end <= *q.start)
+    return Status::InvalidArgument("end: must be after start");
+  TILLIT_ASSIGN_OR_RETURN(std::string citizen, CitizenOfPatient(api, call, id));
+  return AnswerSearch(api, call, citizen, q, "/Patient/" + id + "/$everything");
+}
+
+Route FhirRoute(std::string method, std::string path, uint32_t roles,
+                std::vector<std::string> query, Handler handler) {
+  Route r{{std::move(method), std::move(path), roles, std::move(query), false},
+          handler,
+          false,
+          {}};
+  r.fhir = true;
+  return r;
+}
+
+}  // namespace
+
+std::vector<Route> FhirRoutes() {
+  const uint32_t readers = kCitizen | kProvider;
+  return {
+      FhirRoute("GET", "/fhir/metadata", kAnyone, {"_format"}, Metadata),
+      FhirRoute(
+          "GET", "/fhir/Patient/{id}/$everything", readers,
+          {"start", "end", "_since", "_type", "_count", "_cursor", "_format"},
+          Everything),
+      FhirRoute("GET", "/fhir/{type}", readers,
+                {"_id", "_lastUpdated", "patient", "subject", "date",
+                 "category", "code", "_count", "_sort", "_cursor", "_format"},
+                SearchType),
+      FhirRoute("GET", "/fhir/{type}/{id}", readers, {"_format"}, Read),
+  };
+}
+
+}  // namespace tillit::api::internal
