@@ -293,6 +293,7 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       {"GET /fhir/{type}", {{kOwner}, "", "?patient=" + patient_id, true}},
       {"GET /fhir/{type}/{id}", {{kOwner}, "", "", true}},
       {"GET /fhir/Patient/{id}/$everything", {{kOwner}, "", "", true}},
+      {"GET /fhir/Patient/{id}/$summary", {{kOwner}, "", "", true}},
   };
   specs["DELETE /v1/me"].body = json{{"confirm", owner.id}}.dump();
 

@@ -309,6 +309,96 @@ TEST_F(FhirTest, EverythingIsTheWholeRecordWithinItsFilters) {
             v1.size());
 }
 
+TEST_F(FhirTest, TheSummaryIsAnIpsDocumentOfTheRecords) {
+  Patient p = ImportedPatient(8);
+  const std::string& token = p.citizen.token;
+  const std::string path = "/fhir/Patient/" + p.patient_id + "/$summary";
+  Reply r = Fhir(path, token);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(MediaType(r), "application/fhir+json");
+  const json doc = r.Json();
+  EXPECT_EQ(doc["resourceType"], "Bundle");
+  EXPECT_EQ(doc["type"], "document");
+  EXPECT_TRUE(doc.contains("timestamp"));
+  EXPECT_EQ(doc["identifier"]["system"], "urn:ietf:rfc:3986");
+  const json& composition = doc["entry"][0]["resource"];
+  ASSERT_EQ(composition["resourceType"], "Composition");
+  EXPECT_EQ(composition["type"]["coding"][0]["code"], "60591-5");
+  EXPECT_EQ(composition["subject"]["reference"], "Patient/" + p.patient_id);
+  EXPECT_EQ(doc["entry"][1]["resource"]["resourceType"], "Patient");
+  // Every entry's fullUrl is unique, and every section reference is in the
+  // Bundle.
+  std::set<std::string> in_bundle;
+  for (const json& e : doc["entry"]) {
+    const json& res = e["resource"];
+    EXPECT_TRUE(in_bundle
+                    .insert(res["resourceType"].get<std::string>() + "/" +
+                            res["id"].get<std::string>())
+                    .second);
+  }
+  std::map<std::string, json> sections;
+  for (const json& s : composition["section"]) {
+    sections[s["code"]["coding"][0]["code"]] = s;
+    EXPECT_EQ(s["text"]["status"], "generated");
+    EXPECT_EQ(s["text"]["div"].get<std::string>().rfind(
+                  "<div xmlns=\"http://www.w3.org/1999/xhtml\">", 0),
+              0u);
+    for (const json& ref : s.value("entry", json::array()))
+      EXPECT_EQ(in_bundle.count(ref["reference"]), 1u) << ref;
+  }
+  // The three sections IPS requires are always there: problems,
+  // allergies, medications; empty ones say so.
+  for (const char* code : {"11450-4", "48765-2", "10160-0"}) {
+    ASSERT_EQ(sections.count(code), 1u) << code;
+    const json& s = sections[code];
+    EXPECT_NE(s.contains("entry"), s.contains("emptyReason")) << s.dump();
+  }
+  // What goes in: the active Conditions are the problems, and every
+  // Immunization is listed (the newest 100 at most).
+  size_t active = 0, immunizations = 0;
+  for (const json& rec : V1Records("", token)) {
+    if (rec["resourceType"] == "Immunization") ++immunizations;
+    if (rec["resourceType"] == "Condition" &&
+        rec.value("clinicalStatus", json::object())
+                .value("coding", json::array({json::object()}))[0]
+                .value("code", "") == "active")
+      ++active;
+  }
+  EXPECT_EQ(sections["11450-4"].value("entry", json::array()).size(), active);
+  if (immunizations > 0) {
+    EXPECT_EQ(sections["11369-6"]["entry"].size(),
+              std::min<size_t>(immunizations, 100));
+  }
+  // The read is in the access log; another citizen's summary is 404.
+  Principal auditor = NewAuditor();
+  EXPECT_EQ(AuditFor(p.citizen.id, auditor.token).back()["action"],
+            "records.list");
+  Patient other = ImportedPatient(9);
+  Reply theirs = Fhir(path, other.citizen.token);
+  EXPECT_EQ(theirs.status, 404);
+  EXPECT_EQ(IssueCode(theirs), "not-found");
+  // A provider's summary holds only what the grants release.
+  Principal provider = NewProvider();
+  EXPECT_EQ(Fhir(path, provider.token).status, 404);
+  ASSERT_TRUE(consents_
+                  ->AddGrant(p.citizen.id,
+                             json{{"grantee",
+                                   {{"kind", "provider"}, {"id", provider.id}}},
+                                  {"purposes", {"DUO:0000043"}},
+                                  {"categories", {"lab-results"}}}
+                                 .dump())
+                  .ok());
+  Reply seen = Fhir(path, provider.token);
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  for (const json& e : seen.Json()["entry"]) {
+    const std::string type = e["resource"]["resourceType"];
+    if (type == "Composition") continue;
+    EXPECT_EQ(fhir::ParseFhirResource(e["resource"].dump())->category,
+              fhir::Category::kLabResults)
+        << type;
+  }
+}
+
 TEST_F(FhirTest, AnotherCitizensPatientIsNotFoundLikeAnUnknownOne) {
   Patient a = ImportedPatient(3);
   Patient b = ImportedPatient(4);

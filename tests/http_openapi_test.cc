@@ -959,6 +959,10 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
   check("GET", "/fhir/Patient/{id}/$everything",
         Get("/fhir/Patient/" + patient_id + "/$everything?_count=5", ptoken),
         200);
+  check("GET", "/fhir/Patient/{id}/$summary",
+        Get("/fhir/Patient/" + patient_id + "/$summary", citizen), 200);
+  check("GET", "/fhir/Patient/{id}/$summary",
+        Get("/fhir/Patient/nobody/$summary", citizen), 404);
 
   // Rectification of the record the provider pushed: it goes to them.
   Reply asked =

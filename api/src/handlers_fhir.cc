@@ -14,7 +14,10 @@
 // From the Api: vault() (finding a citizen by their Patient's id),
 // stores(), policies(), audit(), options().
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <cstdio>
+#include <ctime>
 #include <functional>
 #include <set>
 
@@ -26,6 +29,7 @@
 #include "provider_access.h"
 #include "route.h"
 #include "tillit/base/build_info.h"
+#include "tillit/crypto/random.h"
 #include "tillit/fhir/fhir.h"
 #include "tillit/fhir/search.h"
 
@@ -489,11 +493,18 @@ std::set<fhir::Category> CategoriesOf(
   return out;
 }
 
-// Runs `q` over `citizen`'s records as the caller may see them, writes the
-// audit entry (records.list), and answers the searchset Bundle.
-Status AnswerSearch(Api& api, Call& call, const std::string& citizen,
-                    const Search& q, std::string_view path) {
-  Page page;
+using Shown = std::function<bool(const vault::StoredRecord&)>;
+// What `read` reads of the store: the categories it released.
+using Reader = std::function<StatusOr<std::set<fhir::Category>>(
+    vault::CitizenStore&, const Shown&)>;
+
+// Reads `citizen`'s records as the caller may see them (the citizen all of
+// theirs; a provider what the grants release, minus restrictions) through
+// `read`, then writes the audit entry (records.list) before the caller
+// answers. NotFound "no such patient" for a provider no grant permits
+// (after a deny entry).
+Status ReadRecords(Api& api, Call& call, const std::string& citizen,
+                   const Reader& read) {
   std::optional<audit::AuditEntry> entry;
   bool denied = false;
   const bool provider = call.who().role == kProvider;
@@ -501,10 +512,10 @@ Status AnswerSearch(Api& api, Call& call, const std::string& citizen,
   Status s = api.stores().With(citizen, [&](vault::CitizenStore& store) {
     if (!provider) {
       TILLIT_ASSIGN_OR_RETURN(
-          page,
-          Collect(store, q, [](const vault::StoredRecord&) { return true; }));
+          std::set<fhir::Category> released,
+          read(store, [](const vault::StoredRecord&) { return true; }));
       entry = citizen::Entry("records.list", call);
-      entry->categories = citizen::CategoryNames(CategoriesOf(page.records));
+      entry->categories = citizen::CategoryNames(released);
       return Status::Ok();
     }
     TILLIT_ASSIGN_OR_RETURN(Standing standing,
@@ -515,21 +526,186 @@ Status AnswerSearch(Api& api, Call& call, const std::string& citizen,
       denied = true;
       return Status::Ok();
     }
-    TILLIT_ASSIGN_OR_RETURN(
-        page, Collect(store, q, [&](const vault::StoredRecord& r) {
-          return consent::Releases(*standing.policy, standing.decision,
-                                   Facts(r), /*primary_use=*/true);
-        }));
-    return Status::Ok();
+    return read(store,
+                [&](const vault::StoredRecord& r) {
+                  return consent::Releases(*standing.policy, standing.decision,
+                                           Facts(r), /*primary_use=*/true);
+                })
+        .status();
   });
   if (s.code() == StatusCode::kNotFound) return NoSuchPatient();
   TILLIT_RETURN_IF_ERROR(s);
   TILLIT_RETURN_IF_ERROR(api.audit().Append(call, std::move(*entry)).status());
   if (denied) return NoSuchPatient();
+  return Status::Ok();
+}
+
+// Runs `q` over `citizen`'s records as the caller may see them and answers
+// the searchset Bundle.
+Status AnswerSearch(Api& api, Call& call, const std::string& citizen,
+                    const Search& q, std::string_view path) {
+  Page page;
+  TILLIT_RETURN_IF_ERROR(ReadRecords(
+      api, call, citizen,
+      [&](vault::CitizenStore& store,
+          const Shown& shown) -> StatusOr<std::set<fhir::Category>> {
+        TILLIT_ASSIGN_OR_RETURN(page, Collect(store, q, shown));
+        return CategoriesOf(page.records);
+      }));
   call.ReplyText(SearchsetBundle(BaseUrl(api, call), call, path, q, page),
                  kFhirJsonType);
   return Status::Ok();
 }
+
+// --- the patient summary (Patient/$summary)
+
+// An instant as FHIR writes it: YYYY-MM-DDThh:mm:ssZ.
+std::string FhirInstant(int64_t t) {
+  const time_t tt = static_cast<time_t>(t);
+  struct tm tm {};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+// A random UUID (version 4) as urn:uuid:….
+std::string UrnUuid(crypto::Random& rng) {
+  std::string h = rng.Hex(16);
+  h[12] = '4';
+  static constexpr char kVariant[] = "89ab";
+  h[16] = kVariant[(h[16] >= 'a' ? h[16] - 'a' + 10 : h[16] - '0') & 3];
+  return "urn:uuid:" + h.substr(0, 8) + "-" + h.substr(8, 4) + "-" +
+         h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
+}
+
+std::string XmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// What a person reads for a record: the text or first display of its
+// code (or medication, or vaccine), then its date.
+std::string Describe(const vault::StoredRecord& r) {
+  const json j = json::parse(r.resource, nullptr, false);
+  std::string what;
+  if (j.is_object()) {
+    for (const char* member :
+         {"code", "medicationCodeableConcept", "vaccineCode"}) {
+      auto it = j.find(member);
+      if (it == j.end() || !it->is_object()) continue;
+      if (it->contains("text") && (*it)["text"].is_string()) {
+        what = (*it)["text"].get<std::string>();
+      } else if (it->contains("coding") && (*it)["coding"].is_array()) {
+        for (const json& c : (*it)["coding"]) {
+          if (c.is_object() && c.contains("display") &&
+              c["display"].is_string()) {
+            what = c["display"].get<std::string>();
+            break;
+          }
+        }
+      }
+      if (!what.empty()) break;
+    }
+  }
+  if (what.empty()) what = r.type;
+  if (what.size() > 200) what.resize(200);
+  if (r.effective) what += " (" + consent::FormatIsoDate(*r.effective) + ")";
+  return what;
+}
+
+// The status a Condition, AllergyIntolerance or medication has ("" if
+// none): clinicalStatus's first code, or status.
+std::string StatusOf(const vault::StoredRecord& r) {
+  const json j = json::parse(r.resource, nullptr, false);
+  if (!j.is_object()) return "";
+  auto clinical = j.find("clinicalStatus");
+  if (clinical != j.end() && clinical->is_object() &&
+      clinical->contains("coding") && (*clinical)["coding"].is_array() &&
+      !(*clinical)["coding"].empty() &&
+      (*clinical)["coding"][0].value("code", json()).is_string()) {
+    return (*clinical)["coding"][0]["code"].get<std::string>();
+  }
+  auto status = j.find("status");
+  if (status != j.end() && status->is_string())
+    return status->get<std::string>();
+  return "";
+}
+
+bool IsCurrentProblem(const vault::StoredRecord& r) {
+  if (r.type != "Condition") return false;
+  const std::string s = StatusOf(r);
+  return s != "resolved" && s != "inactive" && s != "remission";
+}
+bool IsPastProblem(const vault::StoredRecord& r) {
+  return r.type == "Condition" && !IsCurrentProblem(r);
+}
+bool IsAllergy(const vault::StoredRecord& r) {
+  return r.type == "AllergyIntolerance";
+}
+bool IsCurrentMedication(const vault::StoredRecord& r) {
+  if (r.type != "MedicationRequest" && r.type != "MedicationStatement")
+    return false;
+  const std::string s = StatusOf(r);
+  return s == "active" || s == "on-hold" || s == "intended" || s.empty();
+}
+bool IsImmunization(const vault::StoredRecord& r) {
+  return r.type == "Immunization";
+}
+bool IsResult(const vault::StoredRecord& r) {
+  return (r.type == "Observation" || r.type == "DiagnosticReport") &&
+         r.category == fhir::Category::kLabResults;
+}
+bool IsProcedure(const vault::StoredRecord& r) { return r.type == "Procedure"; }
+
+// The sections of the International Patient Summary (HL7 IPS): the three
+// it requires, always present (empty ones say so), and the others when
+// there is something to put in them.
+struct SummarySection {
+  std::string_view title;
+  std::string_view loinc;
+  std::string_view display;
+  bool required;
+  bool (*holds)(const vault::StoredRecord&);
+};
+constexpr SummarySection kSections[] = {
+    {"Active problems", "11450-4", "Problem list - Reported", true,
+     IsCurrentProblem},
+    {"Allergies and intolerances", "48765-2",
+     "Allergies and adverse reactions Document", true, IsAllergy},
+    {"Medications", "10160-0", "History of Medication use Narrative", true,
+     IsCurrentMedication},
+    {"Immunizations", "11369-6", "History of Immunization Narrative", false,
+     IsImmunization},
+    {"Results", "30954-2",
+     "Relevant diagnostic tests/laboratory data Narrative", false, IsResult},
+    {"Procedures", "47519-4", "History of Procedures Document", false,
+     IsProcedure},
+    {"Past illnesses", "11348-0", "History of Past illness Narrative", false,
+     IsPastProblem},
+};
+// The newest records of a section that the summary lists.
+constexpr size_t kSectionMax = 100;
 
 // --- handlers
 
@@ -550,9 +726,12 @@ Status Metadata(Api& api, Call& call) {
               {"searchParam", std::move(params)}};
     if (t.type == "Patient") {
       r["operation"] = json::array(
-          {{{"name", "everything"},
-            {"definition",
-             "http://hl7.org/fhir/OperationDefinition/Patient-everything"}}});
+          {json{{"name", "everything"},
+                {"definition",
+                 "http://hl7.org/fhir/OperationDefinition/Patient-everything"}},
+           json{{"name", "summary"},
+                {"definition",
+                 "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"}}});
     }
     resources.push_back(std::move(r));
   }
@@ -716,6 +895,137 @@ Status Everything(Api& api, Call& call) {
   return AnswerSearch(api, call, citizen, q, "/Patient/" + id + "/$everything");
 }
 
+// GET /fhir/Patient/{id}/$summary: the International Patient Summary of
+// the records the caller may see, as a document Bundle.
+Status PatientSummary(Api& api, Call& call) {
+  if (!NegotiateJson(call)) return Status::Ok();
+  const std::string id = call.Param("id");
+  if (!fhir::IsFhirId(id)) return NoSuchPatient();
+  for (const auto& [name, value] : call.req.params) {
+    if (name != "_format" && Strict(call)) {
+      return Status::InvalidArgument(name.substr(0, 64) +
+                                     ": not a parameter of $summary");
+    }
+  }
+  TILLIT_ASSIGN_OR_RETURN(std::string citizen, CitizenOfPatient(api, call, id));
+  // The newest records of each section, how many each had, and the
+  // Patient; read page by page, so a long record never sits in memory.
+  constexpr size_t kCount = std::size(kSections);
+  std::array<std::vector<vault::StoredRecord>, kCount> listed;
+  std::array<size_t, kCount> found{};
+  std::optional<vault::StoredRecord> patient;
+  TILLIT_RETURN_IF_ERROR(ReadRecords(
+      api, call, citizen,
+      [&](vault::CitizenStore& store,
+          const Shown& shown) -> StatusOr<std::set<fhir::Category>> {
+        std::set<fhir::Category> categories;
+        vault::RecordFilter f;
+        f.limit = kStorePage;
+        for (;;) {
+          TILLIT_ASSIGN_OR_RETURN(std::vector<vault::StoredRecord> rows,
+                                  store.List(f));
+          if (!rows.empty()) f.after = PositionOf(rows.back());
+          for (vault::StoredRecord& r : rows) {
+            if (!shown(r)) continue;
+            if (r.type == "Patient" && r.id == id) {
+              categories.insert(r.category);
+              patient = std::move(r);
+              continue;
+            }
+            for (size_t i = 0; i < kCount; ++i) {
+              if (!kSections[i].holds(r)) continue;
+              ++found[i];
+              if (listed[i].size() < kSectionMax) {
+                categories.insert(r.category);
+                listed[i].push_back(std::move(r));
+              }
+              break;
+            }
+          }
+          if (rows.size() < f.limit) return categories;
+        }
+      }));
+  // The caller may not see the Patient (a provider without a grant of
+  // patient-summary records): the summary names the patient by reference.
+  const std::string base = BaseUrl(api, call);
+  const int64_t now = api.Now();
+  json sections = json::array();
+  for (size_t i = 0; i < kCount; ++i) {
+    const SummarySection& sec = kSections[i];
+    if (!sec.required && listed[i].empty()) continue;
+    json section = json::object();
+    section["title"] = sec.title;
+    section["code"]["coding"] =
+        json::array({json{{"system", "http://loinc.org"},
+                          {"code", sec.loinc},
+                          {"display", sec.display}}});
+    std::string div = "<div xmlns=\"http://www.w3.org/1999/xhtml\">";
+    if (listed[i].empty()) {
+      div += "<p>No information in the vault.</p>";
+      section["emptyReason"]["coding"] = json::array({json{
+          {"system", "http://terminology.hl7.org/CodeSystem/list-empty-reason"},
+          {"code", "unavailable"},
+          {"display", "Unavailable"}}});
+    } else {
+      if (found[i] > listed[i].size()) {
+        div += "<p>The " + std::to_string(listed[i].size()) +
+               " most recent of " + std::to_string(found[i]) + ".</p>";
+      }
+      div += "<ul>";
+      json entries = json::array();
+      for (const vault::StoredRecord& r : listed[i]) {
+        div += "<li>" + XmlEscape(Describe(r)) + "</li>";
+        entries.push_back(json{{"reference", r.type + "/" + r.id}});
+      }
+      div += "</ul>";
+      section["entry"] = std::move(entries);
+    }
+    div += "</div>";
+    section["text"] = json{{"status", "generated"}, {"div", div}};
+    sections.push_back(std::move(section));
+  }
+  const std::string composition_urn = UrnUuid(*api.options().rng);
+  json composition = {
+      {"resourceType", "Composition"},
+      {"id", composition_urn.substr(9)},
+      {"status", "final"},
+      {"type",
+       json{{"coding",
+             json::array({json{{"system", "http://loinc.org"},
+                               {"code", "60591-5"},
+                               {"display", "Patient summary Document"}}})}}},
+      {"subject", json{{"reference", "Patient/" + id}}},
+      {"date", FhirInstant(now)},
+      {"author", json::array({json{{"display", "tillit health data vault"}}})},
+      {"title", "Patient summary"},
+      {"section", std::move(sections)}};
+  // The Bundle, with the records' own bytes.
+  std::string out = R"({"resourceType":"Bundle","identifier":{"system":)"
+                    R"("urn:ietf:rfc:3986","value":)";
+  out += json(UrnUuid(*api.options().rng)).dump();
+  out += R"(},"type":"document","timestamp":)";
+  out += json(FhirInstant(now)).dump();
+  out += R"(,"entry":[{"fullUrl":)";
+  out += json(composition_urn).dump();
+  out += ",\"resource\":";
+  out += composition.dump(-1, ' ', false, json::error_handler_t::replace);
+  out += '}';
+  auto add = [&](const vault::StoredRecord& r) {
+    out += ",{\"fullUrl\":";
+    out += json(base + "/" + r.type + "/" + r.id).dump();
+    out += ",\"resource\":";
+    out += r.resource;
+    out += '}';
+  };
+  if (patient) add(*patient);
+  for (const auto& records : listed) {
+    for (const vault::StoredRecord& r : records) add(r);
+  }
+  out += "]}";
+  call.ReplyText(std::move(out), kFhirJsonType);
+  return Status::Ok();
+}
+
 Route FhirRoute(std::string method, std::string path, uint32_t roles,
                 std::vector<std::string> query, Handler handler) {
   Route r{{std::move(method), std::move(path), roles, std::move(query), false},
@@ -736,6 +1046,8 @@ std::vector<Route> FhirRoutes() {
           "GET", "/fhir/Patient/{id}/$everything", readers,
           {"start", "end", "_since", "_type", "_count", "_cursor", "_format"},
           Everything),
+      FhirRoute("GET", "/fhir/Patient/{id}/$summary", readers, {"_format"},
+                PatientSummary),
       FhirRoute("GET", "/fhir/{type}", readers,
                 {"_id", "_lastUpdated", "patient", "subject", "date",
                  "category", "code", "_count", "_sort", "_cursor", "_format"},

@@ -126,10 +126,14 @@ test('every resource /fhir emits passes @medplum/core validateResource', async (
     const pid = c.source_patient;
 
     validate(await get(`/fhir/Patient/${pid}`, token), `${where} Patient read`);
+    // The patient summary: a document Bundle, and every resource in it.
+    const summary = await get(`/fhir/Patient/${pid}/$summary`, token);
+    assert.equal(summary.type, 'document');
+    validateBundle(summary, `${where} $summary`);
     // Everything, in pages; as many records as the vault holds for them.
     const all = await pages(`/fhir/Patient/${pid}/$everything?_count=200`, token, where);
-    const summary = await get('/v1/me', token);
-    assert.equal(all.length, summary.records, `${where}: $everything is the whole record`);
+    const counts = await get('/v1/me', token);
+    assert.equal(all.length, counts.records, `${where}: $everything is the whole record`);
     everythingTotal += all.length;
     // One search per type they have, and one read.
     for (const type of Object.keys(c.by_type)) {
@@ -155,6 +159,7 @@ test('every resource /fhir emits passes @medplum/core validateResource', async (
       await pages(`/fhir/Patient/${pid}/$everything?_count=500`, provider.token, `provider ${n}`);
       await pages(`/fhir/Observation?patient=${pid}&_count=100`, provider.token, `provider ${n}`);
       validate(await get(`/fhir/Patient/${pid}`, provider.token), `provider ${n} Patient`);
+      validateBundle(await get(`/fhir/Patient/${pid}/$summary`, provider.token), `provider ${n} $summary`);
     }
   }
   validate(await get('/fhir/Observation', undefined, 401), 'unauthenticated');
