@@ -255,6 +255,12 @@ TEST_F(FhirTest, ACitizenSearchesTheirRecordsAsV1ListsThem) {
   const std::string a = v1_obs[3]["id"], b = v1_obs[5]["id"];
   EXPECT_EQ(Ids(AllPages("/fhir/Observation?_id=" + a + "," + b, token)),
             (std::vector<std::string>{a, b}));
+  // Repeated, _id values must all hold: no record has two ids.
+  EXPECT_TRUE(
+      AllPages("/fhir/Observation?_id=" + a + "&_id=" + b, token).empty());
+  EXPECT_EQ(Ids(AllPages("/fhir/Observation?_id=" + a + "," + b + "&_id=" + a,
+                         token)),
+            (std::vector<std::string>{a}));
   // _sort=-date is the order already; _lastUpdated: all were stored now.
   EXPECT_EQ(AllPages("/fhir/Observation?_sort=-date", token).size(),
             v1_obs.size());
@@ -313,6 +319,19 @@ TEST_F(FhirTest, TheSummaryIsAnIpsDocumentOfTheRecords) {
   Patient p = ImportedPatient(8);
   const std::string& token = p.citizen.token;
   const std::string path = "/fhir/Patient/" + p.patient_id + "/$summary";
+  // A Condition entered in error is in no section.
+  const json wrong = {
+      {"resourceType", "Condition"},
+      {"id", "wrong-1"},
+      {"verificationStatus",
+       {{"coding",
+         {{{"system",
+            "http://terminology.hl7.org/CodeSystem/condition-ver-status"},
+           {"code", "entered-in-error"}}}}}},
+      {"code", {{"text", "Not this patient's"}}},
+      {"subject", {{"reference", "Patient/" + p.patient_id}}},
+      {"recordedDate", "2030-01-01"}};
+  ASSERT_EQ(Post("/v1/me/import", wrong.dump(), token).status, 200);
   Reply r = Fhir(path, token);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(MediaType(r), "application/fhir+json");
@@ -324,18 +343,18 @@ TEST_F(FhirTest, TheSummaryIsAnIpsDocumentOfTheRecords) {
   const json& composition = doc["entry"][0]["resource"];
   ASSERT_EQ(composition["resourceType"], "Composition");
   EXPECT_EQ(composition["type"]["coding"][0]["code"], "60591-5");
-  EXPECT_EQ(composition["subject"]["reference"], "Patient/" + p.patient_id);
+  const std::string subject = composition["subject"]["reference"];
+  EXPECT_EQ(subject.substr(subject.find("/fhir/")),
+            "/fhir/Patient/" + p.patient_id);
   EXPECT_EQ(doc["entry"][1]["resource"]["resourceType"], "Patient");
   // Every entry's fullUrl is unique, and every section reference is in the
   // Bundle.
   std::set<std::string> in_bundle;
   for (const json& e : doc["entry"]) {
-    const json& res = e["resource"];
-    EXPECT_TRUE(in_bundle
-                    .insert(res["resourceType"].get<std::string>() + "/" +
-                            res["id"].get<std::string>())
-                    .second);
+    EXPECT_TRUE(in_bundle.insert(e["fullUrl"]).second) << e["fullUrl"];
+    EXPECT_NE(e["resource"]["id"], "wrong-1");
   }
+  EXPECT_EQ(in_bundle.count(subject), 1u);
   std::map<std::string, json> sections;
   for (const json& s : composition["section"]) {
     sections[s["code"]["coding"][0]["code"]] = s;
@@ -507,6 +526,68 @@ TEST_F(FhirTest, ProvidersSeeWhatTheGrantsReleaseAndTheAccessIsLogged) {
       labs);
 }
 
+// The effective date a provider cursor (34 hex digits: version 1, then
+// effective and sequence as big-endian 64-bit) resumes after.
+int64_t CursorEffective(const std::string& cursor) {
+  EXPECT_EQ(cursor.size(), 34u) << cursor;
+  if (cursor.size() != 34) return 0;
+  return static_cast<int64_t>(std::stoull(cursor.substr(2, 16), nullptr, 16));
+}
+
+TEST_F(FhirTest, ACursorNeverPointsAtARecordTheProviderMayNotSee) {
+  Patient p = ImportedPatient(10);
+  Principal provider = NewProvider();
+  // The newest three: a lab result, a vital sign (not granted), a lab
+  // result.
+  json vital = LabObservation("vital-b", "2029-05-17T10:00:00Z", "8867-4");
+  vital["category"][0]["coding"][0]["code"] = "vital-signs";
+  for (const json& r :
+       {LabObservation("lab-a", "2030-01-01T00:00:00Z", "4548-4"), vital,
+        LabObservation("lab-c", "2028-01-01T00:00:00Z", "4548-4")}) {
+    ASSERT_TRUE(vault_
+                    ->Import(r.dump(), vault::ImportFormat::kJson, p.citizen.id,
+                             "import")
+                    .ok());
+  }
+  ASSERT_TRUE(consents_
+                  ->AddGrant(p.citizen.id,
+                             json{{"grantee",
+                                   {{"kind", "provider"}, {"id", provider.id}}},
+                                  {"purposes", {"DUO:0000043"}},
+                                  {"categories", {"lab-results"}}}
+                                 .dump())
+                  .ok());
+  const int64_t a = *fhir::ParseFhirDateTime("2030-01-01T00:00:00Z");
+  // /fhir: page one is lab-a; its next link resumes after lab-a, not at
+  // the vital sign that lies between it and lab-c.
+  Reply first = Fhir("/fhir/Observation?_count=1&patient=" + p.patient_id,
+                     provider.token);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const json b = first.Json();
+  ASSERT_EQ(b["entry"][0]["resource"]["id"], "lab-a");
+  std::string next;
+  for (const json& l : b["link"]) {
+    if (l["relation"] == "next") next = l["url"];
+  }
+  const std::string cursor = next.substr(next.find("_cursor=") + 8);
+  EXPECT_EQ(CursorEffective(cursor), a);
+  std::vector<json> rest =
+      AllPages(next.substr(next.find("/fhir/")), provider.token);
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest[0]["id"], "lab-c");
+  // /v1 the same.
+  Reply v1 =
+      Get("/v1/patients/" + p.citizen.id + "/records?limit=1", provider.token);
+  ASSERT_EQ(v1.status, 200) << v1.body;
+  ASSERT_EQ(v1.Json()["records"][0]["id"], "lab-a");
+  EXPECT_EQ(CursorEffective(v1.Json()["next"]), a);
+  Reply v1_next =
+      Get("/v1/patients/" + p.citizen.id +
+              "/records?limit=1&cursor=" + v1.Json()["next"].get<std::string>(),
+          provider.token);
+  EXPECT_EQ(v1_next.Json()["records"][0]["id"], "lab-c");
+}
+
 TEST_F(FhirTest, ErrorsAreOperationOutcomes) {
   Patient p = ImportedPatient(6);
   const std::string& token = p.citizen.token;
@@ -532,6 +613,19 @@ TEST_F(FhirTest, ErrorsAreOperationOutcomes) {
        406, "not-supported"},
       {Fhir("/fhir/Observation?_sort=date", token,
             {{"Prefer", "handling=strict"}}),
+       400, "invalid"},
+      {Fhir("/fhir/Observation/x?_elements=id", token,
+            {{"Prefer", "handling=strict"}}),
+       400, "invalid"},
+      {Fhir(
+           "/fhir/Observation?code=" +
+               [] {
+                 std::string many = "c0";
+                 for (int i = 1; i <= 100; ++i)
+                   many += ",c" + std::to_string(i);
+                 return many;
+               }(),
+           token),
        400, "invalid"},
       {From(Client()->Post("/fhir/Observation", Auth(token), "{}",
                            "application/fhir+json")),

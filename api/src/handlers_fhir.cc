@@ -231,9 +231,9 @@ struct Search {
   const TypeInfo* type = nullptr;  // nullptr for $everything
   std::set<std::string> types;     // $everything's _type (empty: all)
   std::optional<std::string> patient;
-  std::vector<std::string> ids;          // _id: any of them
-  std::vector<fhir::DateParam> dates;    // date: all of them
-  std::vector<fhir::DateParam> updated;  // _lastUpdated, _since
+  std::vector<std::vector<std::string>> ids;  // _id: each, any of its
+  std::vector<fhir::DateParam> dates;         // date: all of them
+  std::vector<fhir::DateParam> updated;       // _lastUpdated, _since
   std::vector<std::vector<fhir::TokenParam>> categories;  // each: any
   std::vector<std::vector<fhir::TokenParam>> codes;
   std::optional<int64_t> start, end;  // $everything's care dates
@@ -245,6 +245,29 @@ struct Search {
 bool Strict(const Call& call) {
   const std::string prefer = call.req.get_header_value("Prefer");
   return prefer.find("handling=strict") != std::string::npos;
+}
+
+// Values one parameter may list (commas), and parameters one search may
+// have: each costs a comparison per record examined.
+constexpr size_t kMaxValues = 100;
+constexpr size_t kMaxParams = 50;
+
+Status TooManyValues(std::string_view name) {
+  return Status::InvalidArgument(std::string(name) + ": at most " +
+                                 std::to_string(kMaxValues) + " values");
+}
+
+// For the requests that take no search parameters (read, metadata,
+// $summary): with Prefer: handling=strict, any other parameter is 400;
+// otherwise it is ignored.
+Status OnlyFormat(const Call& call) {
+  if (!Strict(call)) return Status::Ok();
+  for (const auto& [name, value] : call.req.params) {
+    if (name != "_format")
+      return Status::InvalidArgument(name.substr(0, 64) +
+                                     ": not a parameter of this request");
+  }
+  return Status::Ok();
 }
 
 Status Bad(std::string_view name, const Status& s) {
@@ -275,12 +298,19 @@ StatusOr<Search> ParseSearch(const Call& call, const TypeInfo* type) {
     q.ignored.push_back(text + "; ignored");
     return Status::Ok();
   };
+  if (call.req.params.size() > kMaxParams) {
+    return Status::InvalidArgument("at most " + std::to_string(kMaxParams) +
+                                   " parameters");
+  }
   for (const auto& [name, raw] : call.req.params) {
     if (name == "_format") continue;  // NegotiateJson
-    // A zone's '+' the client did not escape reads as a space: nothing
-    // else in these values may be one.
+    // In a date, a zone's '+' the client did not escape reads as a space
+    // (a date holds no space).
     std::string value = raw;
-    std::replace(value.begin(), value.end(), ' ', '+');
+    if (name == "date" || name == "_lastUpdated" || name == "_since" ||
+        name == "start" || name == "end") {
+      std::replace(value.begin(), value.end(), ' ', '+');
+    }
     if (name == "_count") {
       auto n = citizen::ParseInteger<int64_t>(value);
       if (!n || *n < 1) return Status::InvalidArgument("_count: 1 or more");
@@ -293,11 +323,13 @@ StatusOr<Search> ParseSearch(const Call& call, const TypeInfo* type) {
             name, "only -date (newest first, the default) is supported"));
       }
     } else if (!everything && name == "_id") {
-      for (const std::string& id : SplitCommas(value)) {
+      std::vector<std::string> any = SplitCommas(value);
+      if (any.size() > kMaxValues) return TooManyValues(name);
+      for (const std::string& id : any) {
         if (!fhir::IsFhirId(id))
           return Status::InvalidArgument("_id: not a FHIR id");
-        q.ids.push_back(id);
       }
+      q.ids.push_back(std::move(any));
     } else if ((!everything && name == "_lastUpdated") ||
                (everything && name == "_since")) {
       auto d = everything ? fhir::ParseDateParam("ge" + value)
@@ -320,6 +352,7 @@ StatusOr<Search> ParseSearch(const Call& call, const TypeInfo* type) {
                 (!type->code_element.empty() && name == "code"))) {
       auto tokens = fhir::ParseTokenParam(value);
       if (!tokens.ok()) return Bad(name, tokens.status());
+      if (tokens->size() > kMaxValues) return TooManyValues(name);
       (name == "code" ? q.codes : q.categories).push_back(*tokens);
     } else if (everything && (name == "start" || name == "end")) {
       auto d = fhir::ParseDateParam(value);
@@ -328,7 +361,9 @@ StatusOr<Search> ParseSearch(const Call& call, const TypeInfo* type) {
         return Status::InvalidArgument(name + ": not a FHIR date");
       (name == "start" ? q.start : q.end) = name == "start" ? d->start : d->end;
     } else if (everything && name == "_type") {
-      for (const std::string& t : SplitCommas(value)) {
+      const std::vector<std::string> types = SplitCommas(value);
+      if (types.size() > kMaxValues) return TooManyValues(name);
+      for (const std::string& t : types) {
         if (FindType(t) == nullptr) {
           return Status::InvalidArgument("_type: " + t.substr(0, 64) +
                                          " is not a type this server serves");
@@ -347,9 +382,9 @@ StatusOr<Search> ParseSearch(const Call& call, const TypeInfo* type) {
 
 bool Matches(const Search& q, const vault::StoredRecord& r) {
   if (!q.types.empty() && q.types.count(r.type) == 0) return false;
-  if (!q.ids.empty() &&
-      std::find(q.ids.begin(), q.ids.end(), r.id) == q.ids.end())
-    return false;
+  for (const std::vector<std::string>& any : q.ids) {
+    if (std::find(any.begin(), any.end(), r.id) == any.end()) return false;
+  }
   for (const fhir::DateParam& d : q.dates) {
     if (!r.effective || !fhir::DateMatches(d, *r.effective)) return false;
   }
@@ -394,23 +429,23 @@ StatusOr<Page> Collect(
   if (q.types.size() == 1) f.type = *q.types.begin();
   f.after = q.after;
   f.limit = kStorePage;
-  std::optional<vault::RecordFilter::Position> examined;
   for (;;) {
     TILLIT_ASSIGN_OR_RETURN(std::vector<vault::StoredRecord> rows,
                             store.List(f));
+    if (!rows.empty()) f.after = PositionOf(rows.back());
     for (vault::StoredRecord& r : rows) {
-      const vault::RecordFilter::Position at = PositionOf(r);
-      if (shown(r) && Matches(q, r)) {
-        if (page.records.size() == q.count) {
-          page.next = examined;  // more: resume after what was examined
-          return page;
-        }
-        page.records.push_back(std::move(r));
+      if (!shown(r) || !Matches(q, r)) continue;
+      if (page.records.size() == q.count) {
+        // More follow: the next page resumes after the last record this
+        // one answers. Never at a record the caller may not see: the
+        // cursor would tell its date and sequence (what lies between is
+        // hidden or does not match, and is passed over again).
+        page.next = PositionOf(page.records.back());
+        return page;
       }
-      examined = at;
+      page.records.push_back(std::move(r));
     }
     if (rows.size() < f.limit) return page;
-    f.after = examined;
   }
 }
 
@@ -598,7 +633,10 @@ std::string XmlEscape(std::string_view s) {
         out += "&quot;";
         break;
       default:
-        out += c;
+        // XHTML has no place for C0 control characters but tab and
+        // newline.
+        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n')
+          out += c;
     }
   }
   return out;
@@ -629,7 +667,13 @@ std::string Describe(const vault::StoredRecord& r) {
     }
   }
   if (what.empty()) what = r.type;
-  if (what.size() > 200) what.resize(200);
+  if (what.size() > 200) {
+    // Cut at a character's start, never inside a UTF-8 sequence.
+    size_t cut = 200;
+    while (cut > 0 && (static_cast<unsigned char>(what[cut]) & 0xC0) == 0x80)
+      --cut;
+    what.resize(cut);
+  }
   if (r.effective) what += " (" + consent::FormatIsoDate(*r.effective) + ")";
   return what;
 }
@@ -650,6 +694,26 @@ std::string StatusOf(const vault::StoredRecord& r) {
   if (status != j.end() && status->is_string())
     return status->get<std::string>();
   return "";
+}
+
+// A record that says it is wrong or did not happen: entered in error,
+// refuted, not done. No section lists it.
+bool Withdrawn(const vault::StoredRecord& r) {
+  const json j = json::parse(r.resource, nullptr, false);
+  if (!j.is_object()) return true;
+  auto status = j.find("status");
+  if (status != j.end() && status->is_string() &&
+      (*status == "entered-in-error" || *status == "not-done")) {
+    return true;
+  }
+  auto verification = j.find("verificationStatus");
+  if (verification != j.end() && verification->is_object()) {
+    for (const fhir::Coding& c :
+         fhir::CodingsOf(r.resource, "verificationStatus")) {
+      if (c.code == "entered-in-error" || c.code == "refuted") return true;
+    }
+  }
+  return false;
 }
 
 bool IsCurrentProblem(const vault::StoredRecord& r) {
@@ -712,6 +776,7 @@ constexpr size_t kSectionMax = 100;
 // GET /fhir/metadata
 Status Metadata(Api& api, Call& call) {
   if (!NegotiateJson(call)) return Status::Ok();
+  TILLIT_RETURN_IF_ERROR(OnlyFormat(call));
   json resources = json::array();
   for (const TypeInfo& t : kTypes) {
     json params = json::array();
@@ -785,8 +850,9 @@ Status SearchType(Api& api, Call& call) {
   // the Patient type, by its _id; for a citizen that is a filter).
   const bool provider = call.who().role == kProvider;
   std::optional<std::string> patient = q.patient;
-  if (provider && !patient && type->type == "Patient" && q.ids.size() == 1)
-    patient = q.ids.front();
+  if (provider && !patient && type->type == "Patient" && q.ids.size() == 1 &&
+      q.ids.front().size() == 1)
+    patient = q.ids.front().front();
   std::string citizen;
   if (patient) {
     TILLIT_ASSIGN_OR_RETURN(citizen, CitizenOfPatient(api, call, *patient));
@@ -805,8 +871,7 @@ Status SearchType(Api& api, Call& call) {
   }
   if (provider && type->type == "Patient" && patient) {
     // A Patient search about a patient: that Patient, by its id.
-    if (std::find(q.ids.begin(), q.ids.end(), *patient) == q.ids.end())
-      q.ids.push_back(*patient);
+    q.ids.push_back({*patient});
   }
   return AnswerSearch(api, call, citizen, q, "/" + type_name);
 }
@@ -814,6 +879,7 @@ Status SearchType(Api& api, Call& call) {
 // GET /fhir/{type}/{id}
 Status Read(Api& api, Call& call) {
   if (!NegotiateJson(call)) return Status::Ok();
+  TILLIT_RETURN_IF_ERROR(OnlyFormat(call));
   const std::string type = call.Param("type");
   const std::string id = call.Param("id");
   if (FindType(type) == nullptr)
@@ -901,12 +967,7 @@ Status PatientSummary(Api& api, Call& call) {
   if (!NegotiateJson(call)) return Status::Ok();
   const std::string id = call.Param("id");
   if (!fhir::IsFhirId(id)) return NoSuchPatient();
-  for (const auto& [name, value] : call.req.params) {
-    if (name != "_format" && Strict(call)) {
-      return Status::InvalidArgument(name.substr(0, 64) +
-                                     ": not a parameter of $summary");
-    }
-  }
+  TILLIT_RETURN_IF_ERROR(OnlyFormat(call));
   TILLIT_ASSIGN_OR_RETURN(std::string citizen, CitizenOfPatient(api, call, id));
   // The newest records of each section, how many each had, and the
   // Patient; read page by page, so a long record never sits in memory.
@@ -927,6 +988,7 @@ Status PatientSummary(Api& api, Call& call) {
           if (!rows.empty()) f.after = PositionOf(rows.back());
           for (vault::StoredRecord& r : rows) {
             if (!shown(r)) continue;
+            if (r.type != "Patient" && Withdrawn(r)) continue;
             if (r.type == "Patient" && r.id == id) {
               categories.insert(r.category);
               patient = std::move(r);
@@ -961,7 +1023,7 @@ Status PatientSummary(Api& api, Call& call) {
                           {"display", sec.display}}});
     std::string div = "<div xmlns=\"http://www.w3.org/1999/xhtml\">";
     if (listed[i].empty()) {
-      div += "<p>No information in the vault.</p>";
+      div += "<p>No information available.</p>";
       section["emptyReason"]["coding"] = json::array({json{
           {"system", "http://terminology.hl7.org/CodeSystem/list-empty-reason"},
           {"code", "unavailable"},
@@ -975,7 +1037,8 @@ Status PatientSummary(Api& api, Call& call) {
       json entries = json::array();
       for (const vault::StoredRecord& r : listed[i]) {
         div += "<li>" + XmlEscape(Describe(r)) + "</li>";
-        entries.push_back(json{{"reference", r.type + "/" + r.id}});
+        entries.push_back(
+            json{{"reference", base + "/" + r.type + "/" + r.id}});
       }
       div += "</ul>";
       section["entry"] = std::move(entries);
@@ -994,7 +1057,7 @@ Status PatientSummary(Api& api, Call& call) {
              json::array({json{{"system", "http://loinc.org"},
                                {"code", "60591-5"},
                                {"display", "Patient summary Document"}}})}}},
-      {"subject", json{{"reference", "Patient/" + id}}},
+      {"subject", json{{"reference", base + "/Patient/" + id}}},
       {"date", FhirInstant(now)},
       {"author", json::array({json{{"display", "tillit health data vault"}}})},
       {"title", "Patient summary"},

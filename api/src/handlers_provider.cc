@@ -220,27 +220,29 @@ Status ListRecords(Api& api, Call& call) {
 
     // Fill the page from as many store pages as it takes, and look one
     // released record ahead so that `next` is null exactly at the end.
+    // The cursor is the position of the last released record, never of
+    // a hidden one: it would tell that record's date and sequence.
     vault::RecordFilter f = p.filter;
     size_t batch = std::min(kMaxLimit, p.limit + 1);
-    std::optional<vault::RecordFilter::Position> examined;
+    std::optional<vault::RecordFilter::Position> last_released;
     released.reserve(p.limit);
     for (;;) {
       f.limit = batch;
       TILLIT_ASSIGN_OR_RETURN(std::vector<vault::StoredRecord> page,
                               store.List(f));
+      if (!page.empty()) f.after = PositionOf(page.back());
       for (vault::StoredRecord& r : page) {
         if (consent::Releases(policy, decision, Facts(r),
                               /*primary_use=*/true)) {
           if (released.size() == p.limit) {
-            next = examined;  // more to come: continue after what we saw
+            next = last_released;  // more to come
             return Status::Ok();
           }
+          last_released = PositionOf(r);
           released.push_back(std::move(r.resource));
         }
-        examined = PositionOf(r);
       }
       if (page.size() < f.limit) return Status::Ok();
-      f.after = examined;
       batch = kMaxLimit;
     }
   });

@@ -205,8 +205,9 @@ struct Server::Impl {
     t_request.match = std::move(*match);
     const internal::Route& route = *t_request.match->route;
     // The FHIR interface reads its query itself (Prefer: handling).
-    for (const auto& [name, value] :
-         route.fhir ? httplib::Params{} : req.params) {
+    static const httplib::Params kNoParams;
+    const httplib::Params& checked = route.fhir ? kNoParams : req.params;
+    for (const auto& [name, value] : checked) {
       if (std::find(route.info.query.begin(), route.info.query.end(), name) ==
           route.info.query.end()) {
         return Reject(req, res, 400, "invalid_argument",
