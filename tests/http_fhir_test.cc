@@ -409,7 +409,8 @@ TEST_F(FhirTest, TheSummaryIsAnIpsDocumentOfTheRecords) {
                   .ok());
   Reply seen = Fhir(path, provider.token);
   ASSERT_EQ(seen.status, 200) << seen.body;
-  for (const json& e : seen.Json()["entry"]) {
+  const json seen_doc = seen.Json();
+  for (const json& e : seen_doc["entry"]) {
     const std::string type = e["resource"]["resourceType"];
     if (type == "Composition") continue;
     EXPECT_EQ(fhir::ParseFhirResource(e["resource"].dump())->category,
