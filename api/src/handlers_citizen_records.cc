@@ -15,6 +15,7 @@
 #include "handlers_citizen.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/hash.h"
+#include "tillit/fhir/search.h"
 #include "tillit/vault/source_tag.h"
 
 namespace tillit::api::internal::citizen {
@@ -233,12 +234,8 @@ StatusOr<fhir::ParsedResource> CitizensRecord(const Call& call,
   std::string text(raw);
   if (!body.contains("id")) {
     // Written into the text as it is, so only a FHIR id (nothing to escape).
-    const bool fhir_id = !id.empty() && id.size() <= 64 &&
-                         std::all_of(id.begin(), id.end(), [](char c) {
-                           return std::isalnum(static_cast<unsigned char>(c)) ||
-                                  c == '-' || c == '.';
-                         });
-    if (!fhir_id) return Status::InvalidArgument("id: not a FHIR id");
+    if (!fhir::IsFhirId(id))
+      return Status::InvalidArgument("id: not a FHIR id");
     // An object with a resourceType: there is a member after the brace.
     const size_t brace = text.find('{');
     if (brace == std::string::npos) return Status::Internal("no object");

@@ -564,7 +564,8 @@ Status ReadRecords(Api& api, Call& call, const std::string& citizen,
     return read(store,
                 [&](const vault::StoredRecord& r) {
                   return consent::Releases(*standing.policy, standing.decision,
-                                           Facts(r), /*primary_use=*/true);
+                                           citizen::Facts(r),
+                                           /*primary_use=*/true);
                 })
         .status();
   });
@@ -593,18 +594,6 @@ Status AnswerSearch(Api& api, Call& call, const std::string& citizen,
 }
 
 // --- the patient summary (Patient/$summary)
-
-// An instant as FHIR writes it: YYYY-MM-DDThh:mm:ssZ.
-std::string FhirInstant(int64_t t) {
-  const time_t tt = static_cast<time_t>(t);
-  struct tm tm {};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec);
-  return buf;
-}
 
 // A random UUID (version 4) as urn:uuid:….
 std::string UrnUuid(crypto::Random& rng) {
@@ -642,16 +631,15 @@ std::string XmlEscape(std::string_view s) {
   return out;
 }
 
-// What a person reads for a record: the text or first display of its
-// code (or medication, or vaccine), then its date.
-std::string Describe(const vault::StoredRecord& r) {
-  const json j = json::parse(r.resource, nullptr, false);
+// What a person reads for a record (`doc`, its content): the text or first
+// display of its code (or medication, or vaccine), then its date.
+std::string Describe(const vault::StoredRecord& r, const json& doc) {
   std::string what;
-  if (j.is_object()) {
+  if (doc.is_object()) {
     for (const char* member :
          {"code", "medicationCodeableConcept", "vaccineCode"}) {
-      auto it = j.find(member);
-      if (it == j.end() || !it->is_object()) continue;
+      auto it = doc.find(member);
+      if (it == doc.end() || !it->is_object()) continue;
       if (it->contains("text") && (*it)["text"].is_string()) {
         what = (*it)["text"].get<std::string>();
       } else if (it->contains("coding") && (*it)["coding"].is_array()) {
@@ -678,60 +666,60 @@ std::string Describe(const vault::StoredRecord& r) {
   return what;
 }
 
-// The status a Condition, AllergyIntolerance or medication has ("" if
-// none): clinicalStatus's first code, or status.
-std::string StatusOf(const vault::StoredRecord& r) {
-  const json j = json::parse(r.resource, nullptr, false);
-  if (!j.is_object()) return "";
-  auto clinical = j.find("clinicalStatus");
-  if (clinical != j.end() && clinical->is_object() &&
+// What the summary reads of a record's content, parsed once per record.
+struct Content {
+  json doc;
+  // clinicalStatus's first code, else status; "" if neither.
+  std::string status;
+  // The record says it is wrong or did not happen (status entered-in-error
+  // or not-done, verificationStatus entered-in-error or refuted): no
+  // section lists it.
+  bool withdrawn = false;
+};
+
+Content ReadContent(const vault::StoredRecord& r) {
+  Content c;
+  c.doc = json::parse(r.resource, nullptr, false);
+  if (!c.doc.is_object()) {
+    c.withdrawn = true;
+    return c;
+  }
+  std::string own;
+  auto status = c.doc.find("status");
+  if (status != c.doc.end() && status->is_string())
+    own = status->get<std::string>();
+  c.withdrawn = own == "entered-in-error" || own == "not-done";
+  auto clinical = c.doc.find("clinicalStatus");
+  if (clinical != c.doc.end() && clinical->is_object() &&
       clinical->contains("coding") && (*clinical)["coding"].is_array() &&
       !(*clinical)["coding"].empty() &&
       (*clinical)["coding"][0].value("code", json()).is_string()) {
-    return (*clinical)["coding"][0]["code"].get<std::string>();
+    c.status = (*clinical)["coding"][0]["code"].get<std::string>();
+  } else {
+    c.status = own;
   }
-  auto status = j.find("status");
-  if (status != j.end() && status->is_string())
-    return status->get<std::string>();
-  return "";
-}
-
-// A record that says it is wrong or did not happen: entered in error,
-// refuted, not done. No section lists it.
-bool Withdrawn(const vault::StoredRecord& r) {
-  const json j = json::parse(r.resource, nullptr, false);
-  if (!j.is_object()) return true;
-  auto status = j.find("status");
-  if (status != j.end() && status->is_string() &&
-      (*status == "entered-in-error" || *status == "not-done")) {
-    return true;
-  }
-  auto verification = j.find("verificationStatus");
-  if (verification != j.end() && verification->is_object()) {
-    for (const fhir::Coding& c :
-         fhir::CodingsOf(r.resource, "verificationStatus")) {
-      if (c.code == "entered-in-error" || c.code == "refuted") return true;
+  // verificationStatus is a CodeableConcept: any of its codings.
+  auto verification = c.doc.find("verificationStatus");
+  if (!c.withdrawn && verification != c.doc.end() &&
+      verification->is_object() && verification->contains("coding") &&
+      (*verification)["coding"].is_array()) {
+    for (const json& coding : (*verification)["coding"]) {
+      const json code =
+          coding.is_object() ? coding.value("code", json()) : json();
+      if (code == "entered-in-error" || code == "refuted") c.withdrawn = true;
     }
   }
-  return false;
+  return c;
 }
 
-bool IsCurrentProblem(const vault::StoredRecord& r) {
-  if (r.type != "Condition") return false;
-  const std::string s = StatusOf(r);
-  return s != "resolved" && s != "inactive" && s != "remission";
-}
-bool IsPastProblem(const vault::StoredRecord& r) {
-  return r.type == "Condition" && !IsCurrentProblem(r);
-}
+// Which records a section takes (by type and category), and which of
+// their statuses it lists.
+bool IsCondition(const vault::StoredRecord& r) { return r.type == "Condition"; }
 bool IsAllergy(const vault::StoredRecord& r) {
   return r.type == "AllergyIntolerance";
 }
-bool IsCurrentMedication(const vault::StoredRecord& r) {
-  if (r.type != "MedicationRequest" && r.type != "MedicationStatement")
-    return false;
-  const std::string s = StatusOf(r);
-  return s == "active" || s == "on-hold" || s == "intended" || s.empty();
+bool IsMedication(const vault::StoredRecord& r) {
+  return r.type == "MedicationRequest" || r.type == "MedicationStatement";
 }
 bool IsImmunization(const vault::StoredRecord& r) {
   return r.type == "Immunization";
@@ -741,6 +729,16 @@ bool IsResult(const vault::StoredRecord& r) {
          r.category == fhir::Category::kLabResults;
 }
 bool IsProcedure(const vault::StoredRecord& r) { return r.type == "Procedure"; }
+bool IsCurrentProblem(const std::string& status) {
+  return status != "resolved" && status != "inactive" && status != "remission";
+}
+bool IsPastProblem(const std::string& status) {
+  return !IsCurrentProblem(status);
+}
+bool IsCurrentMedication(const std::string& status) {
+  return status == "active" || status == "on-hold" || status == "intended" ||
+         status.empty();
+}
 
 // The sections of the International Patient Summary (HL7 IPS): the three
 // it requires, always present (empty ones say so), and the others when
@@ -750,23 +748,25 @@ struct SummarySection {
   std::string_view loinc;
   std::string_view display;
   bool required;
-  bool (*holds)(const vault::StoredRecord&);
+  bool (*takes)(const vault::StoredRecord&);
+  bool (*lists)(const std::string& status);  // nullptr: any status
 };
 constexpr SummarySection kSections[] = {
-    {"Active problems", "11450-4", "Problem list - Reported", true,
+    {"Active problems", "11450-4", "Problem list - Reported", true, IsCondition,
      IsCurrentProblem},
     {"Allergies and intolerances", "48765-2",
-     "Allergies and adverse reactions Document", true, IsAllergy},
+     "Allergies and adverse reactions Document", true, IsAllergy, nullptr},
     {"Medications", "10160-0", "History of Medication use Narrative", true,
-     IsCurrentMedication},
+     IsMedication, IsCurrentMedication},
     {"Immunizations", "11369-6", "History of Immunization Narrative", false,
-     IsImmunization},
+     IsImmunization, nullptr},
     {"Results", "30954-2",
-     "Relevant diagnostic tests/laboratory data Narrative", false, IsResult},
+     "Relevant diagnostic tests/laboratory data Narrative", false, IsResult,
+     nullptr},
     {"Procedures", "47519-4", "History of Procedures Document", false,
-     IsProcedure},
+     IsProcedure, nullptr},
     {"Past illnesses", "11348-0", "History of Past illness Narrative", false,
-     IsPastProblem},
+     IsCondition, IsPastProblem},
 };
 // The newest records of a section that the summary lists.
 constexpr size_t kSectionMax = 100;
@@ -927,7 +927,7 @@ Status Read(Api& api, Call& call) {
     }
     hidden = !record.ok() ||
              !consent::Releases(*standing.policy, standing.decision,
-                                Facts(*record), /*primary_use=*/true);
+                                citizen::Facts(*record), /*primary_use=*/true);
     if (hidden) {
       e.decision = "deny";
       e.categories.clear();
@@ -972,7 +972,12 @@ Status PatientSummary(Api& api, Call& call) {
   // The newest records of each section, how many each had, and the
   // Patient; read page by page, so a long record never sits in memory.
   constexpr size_t kCount = std::size(kSections);
-  std::array<std::vector<vault::StoredRecord>, kCount> listed;
+  // Each listed record with what its narrative line says.
+  struct Listed {
+    std::string what;
+    vault::StoredRecord record;
+  };
+  std::array<std::vector<Listed>, kCount> listed;
   std::array<size_t, kCount> found{};
   std::optional<vault::StoredRecord> patient;
   TILLIT_RETURN_IF_ERROR(ReadRecords(
@@ -988,18 +993,23 @@ Status PatientSummary(Api& api, Call& call) {
           if (!rows.empty()) f.after = PositionOf(rows.back());
           for (vault::StoredRecord& r : rows) {
             if (!shown(r)) continue;
-            if (r.type != "Patient" && Withdrawn(r)) continue;
             if (r.type == "Patient" && r.id == id) {
               categories.insert(r.category);
               patient = std::move(r);
               continue;
             }
+            std::optional<Content> content;  // read once, if a section may
             for (size_t i = 0; i < kCount; ++i) {
-              if (!kSections[i].holds(r)) continue;
+              const SummarySection& sec = kSections[i];
+              if (!sec.takes(r)) continue;
+              if (!content) content = ReadContent(r);
+              if (content->withdrawn) break;
+              if (sec.lists != nullptr && !sec.lists(content->status)) continue;
               ++found[i];
               if (listed[i].size() < kSectionMax) {
                 categories.insert(r.category);
-                listed[i].push_back(std::move(r));
+                std::string what = Describe(r, content->doc);
+                listed[i].push_back({std::move(what), std::move(r)});
               }
               break;
             }
@@ -1035,8 +1045,8 @@ Status PatientSummary(Api& api, Call& call) {
       }
       div += "<ul>";
       json entries = json::array();
-      for (const vault::StoredRecord& r : listed[i]) {
-        div += "<li>" + XmlEscape(Describe(r)) + "</li>";
+      for (const auto& [what, r] : listed[i]) {
+        div += "<li>" + XmlEscape(what) + "</li>";
         entries.push_back(
             json{{"reference", base + "/" + r.type + "/" + r.id}});
       }
@@ -1058,7 +1068,7 @@ Status PatientSummary(Api& api, Call& call) {
                                {"code", "60591-5"},
                                {"display", "Patient summary Document"}}})}}},
       {"subject", json{{"reference", base + "/Patient/" + id}}},
-      {"date", FhirInstant(now)},
+      {"date", ServerLog::Rfc3339(now)},
       {"author", json::array({json{{"display", "tillit health data vault"}}})},
       {"title", "Patient summary"},
       {"section", std::move(sections)}};
@@ -1067,7 +1077,7 @@ Status PatientSummary(Api& api, Call& call) {
                     R"("urn:ietf:rfc:3986","value":)";
   out += json(UrnUuid(*api.options().rng)).dump();
   out += R"(},"type":"document","timestamp":)";
-  out += json(FhirInstant(now)).dump();
+  out += json(ServerLog::Rfc3339(now)).dump();
   out += R"(,"entry":[{"fullUrl":)";
   out += json(composition_urn).dump();
   out += ",\"resource\":";
@@ -1082,7 +1092,7 @@ Status PatientSummary(Api& api, Call& call) {
   };
   if (patient) add(*patient);
   for (const auto& records : listed) {
-    for (const vault::StoredRecord& r : records) add(r);
+    for (const Listed& l : records) add(l.record);
   }
   out += "]}";
   call.ReplyText(std::move(out), kFhirJsonType);

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "call.h"
 #include "cursor.h"
+#include "handlers_citizen.h"
 #include "provider_access.h"
 #include "route.h"
 #include "tillit/fhir/fhir.h"
@@ -70,11 +71,6 @@ audit::AuditEntry ProviderEntry(std::string action, const std::string& citizen,
     }
   }
   return e;
-}
-
-consent::RecordFacts Facts(const vault::StoredRecord& r) {
-  return consent::RecordFacts{r.type,      r.id,        r.category,
-                              r.effective, r.sensitive, r.codes};
 }
 
 namespace {
@@ -232,7 +228,7 @@ Status ListRecords(Api& api, Call& call) {
                               store.List(f));
       if (!page.empty()) f.after = PositionOf(page.back());
       for (vault::StoredRecord& r : page) {
-        if (consent::Releases(policy, decision, Facts(r),
+        if (consent::Releases(policy, decision, citizen::Facts(r),
                               /*primary_use=*/true)) {
           if (released.size() == p.limit) {
             next = last_released;  // more to come
@@ -290,9 +286,9 @@ Status ReadRecord(Api& api, Call& call) {
     StatusOr<vault::StoredRecord> record = store.Get(type, id);
     if (!record.ok() && record.status().code() != StatusCode::kNotFound)
       return record.status();
-    hidden =
-        !record.ok() || !consent::Releases(policy, decision, Facts(*record),
-                                           /*primary_use=*/true);
+    hidden = !record.ok() ||
+             !consent::Releases(policy, decision, citizen::Facts(*record),
+                                /*primary_use=*/true);
     if (hidden) {
       // Absent or not released: the same entry and the same answer.
       e.decision = "deny";

@@ -29,9 +29,6 @@ audit::AuditEntry ProviderEntry(std::string action, const std::string& citizen,
                                 const consent::CitizenPolicy& policy,
                                 const consent::Decision& decision);
 
-// What the consent engine needs to know about a stored record.
-consent::RecordFacts Facts(const vault::StoredRecord& r);
-
 // What a provider asks, under the deployment's break-glass setting.
 consent::ProviderRequest Ask(Api& api, const std::string& provider,
                              consent::CategorySet categories,

@@ -14,6 +14,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "tillit/fhir/search.h"
+
 namespace tillit::research {
 namespace {
 
@@ -39,14 +41,6 @@ bool IsResourceType(std::string_view s) {
   if (s.empty() || s.size() > 64 || s[0] < 'A' || s[0] > 'Z') return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-  });
-}
-
-bool IsFhirId(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-           (c >= '0' && c <= '9') || c == '-' || c == '.';
   });
 }
 
@@ -405,7 +399,7 @@ class Scrubber {
     const size_t before = head.rfind('/');
     const std::string_view type =
         before == std::string_view::npos ? head : head.substr(before + 1);
-    if (!IsResourceType(type) || !IsFhirId(id)) return Typed(ref, parent);
+    if (!IsResourceType(type) || !fhir::IsFhirId(id)) return Typed(ref, parent);
     if (before != std::string_view::npos) {
       // Absolute URL of another server: the whole URL is hashed.
       return json(std::string(type) + "/" +
