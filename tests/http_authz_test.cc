@@ -4,7 +4,8 @@
 // Principals: the owner citizen, another citizen, a citizen the owner
 // authorised to read their vital signs (a proxy), a provider without a
 // grant, a researcher who does not own the study, an auditor, the
-// operator, an expired token, a revoked token, and no token. Objects in
+// operator, a SMART app the owner let read their vital-sign Observations,
+// an expired token, a revoked token, and no token. Objects in
 // paths (citizen, record, grant, study) belong to the owner citizen or to
 // another researcher. For each route the test knows who may succeed; any
 // 2xx outside that set fails the test, as does a 403 where data of another
@@ -12,11 +13,15 @@
 // gets 403 for the owner it represents).
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include "http_fixture.h"
+#include "tillit/api/principals.h"
 #include "tillit/api/routes.h"
+#include "tillit/crypto/encoding.h"
+#include "tillit/crypto/hash.h"
 #include "tillit/crypto/web_push.h"
 
 namespace tillit::testing {
@@ -30,14 +35,16 @@ enum Who {
   kResearcher,
   kAuditor,
   kAdmin,
+  kApp,
   kExpired,
   kRevoked,
   kNoToken,
   kWhoCount
 };
 const char* kWhoNames[] = {
-    "owner",   "other-citizen", "proxy",   "provider-no-grant", "researcher",
-    "auditor", "admin",         "expired", "revoked",           "no-token"};
+    "owner",      "other-citizen", "proxy",   "provider-no-grant",
+    "researcher", "auditor",       "admin",   "app",
+    "expired",    "revoked",       "no-token"};
 
 using AuthzTest = HttpTest;
 
@@ -105,6 +112,41 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
   }
   ASSERT_FALSE(patient_id.empty());
 
+  // A SMART app the owner authorised: Observations, vital signs only.
+  auto smart_app = api::RegisterApp(*vault_, crypto::Random::System(), "Diary",
+                                    {"https://diary.example/cb"}, 0);
+  ASSERT_TRUE(smart_app.ok());
+  const std::string verifier(43, 'v');
+  std::string challenge =
+      crypto::Base64Encode(crypto::Sha256(crypto::AsBytes(verifier)));
+  challenge.pop_back();  // base64url without padding
+  std::replace(challenge.begin(), challenge.end(), '+', '-');
+  std::replace(challenge.begin(), challenge.end(), '/', '_');
+  Reply asked = Get(
+      "/fhir/authorize?response_type=code&client_id=" + smart_app->client_id +
+      "&redirect_uri=https%3A%2F%2Fdiary.example%2Fcb"
+      "&scope=patient%2FObservation.rs&aud=http%3A%2F%2F127.0.0.1%3A" +
+      std::to_string(server_->port()) + "%2Ffhir&code_challenge=" + challenge +
+      "&code_challenge_method=S256");
+  ASSERT_EQ(asked.status, 302) << asked.body;
+  const std::string at = asked.Header("Location");
+  Reply approved =
+      Post("/v1/me/app-requests/" + at.substr(at.rfind('/') + 1),
+           R"({"approve":true,"categories":["vital-signs"]})", owner.token);
+  ASSERT_EQ(approved.status, 200) << approved.body;
+  const std::string redirect = approved.Json()["redirect"];
+  Reply exchanged =
+      Post("/fhir/token",
+           "grant_type=authorization_code&code=" +
+               redirect.substr(redirect.find("code=") + 5, 64) +
+               "&redirect_uri=https%3A%2F%2Fdiary.example%2Fcb&client_id=" +
+               smart_app->client_id + "&code_verifier=" + verifier,
+           "", "application/x-www-form-urlencoded");
+  ASSERT_EQ(exchanged.status, 200) << exchanged.body;
+  const std::string app_token = exchanged.Json()["access_token"];
+  const std::string app_authorization =
+      Get("/v1/me/apps", owner.token).Json()["apps"][0]["id"];
+
   auto expired = vault_->IssueToken("citizen", owner.id, 1);
   auto revoked = vault_->IssueToken("citizen", owner.id, 3600);
   ASSERT_TRUE(expired.ok() && revoked.ok());
@@ -113,11 +155,10 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
 
   const std::string expired_token(expired->ExposeSecretText());
   const std::string revoked_token(revoked->ExposeSecretText());
-  const std::string tokens[kWhoCount] = {owner.token,      other.token,
-                                         proxy.token,      provider.token,
-                                         researcher.token, auditor.token,
-                                         admin_,           expired_token,
-                                         revoked_token,    ""};
+  const std::string tokens[kWhoCount] = {
+      owner.token,      other.token,   proxy.token, provider.token,
+      researcher.token, auditor.token, admin_,      app_token,
+      expired_token,    revoked_token, ""};
 
   // --- what each route may do, and with which request
   struct Spec {
@@ -127,8 +168,8 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
     bool owner_object = false;  // the path names the owner's data
   };
   const std::set<Who> everyone = {
-      kOwner,   kOtherCitizen, kProxy,   kProviderNoGrant, kResearcher,
-      kAuditor, kAdmin,        kExpired, kRevoked,         kNoToken};
+      kOwner, kOtherCitizen, kProxy,   kProviderNoGrant, kResearcher, kAuditor,
+      kAdmin, kApp,          kExpired, kRevoked,         kNoToken};
   const std::set<Who> citizens = {kOwner, kOtherCitizen, kProxy};
   const std::string observation =
       R"({"resourceType": "Observation", "status": "final",
@@ -290,10 +331,24 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       // The FHIR interface: the owner's Patient and records are the
       // owner's alone (the provider has no grant).
       {"GET /fhir/metadata", {everyone, "", "", false}},
-      {"GET /fhir/{type}", {{kOwner}, "", "?patient=" + patient_id, true}},
+      // The app: Observations (searched, and within $everything and
+      // $summary), never the Patient it has no scope for.
+      {"GET /fhir/{type}",
+       {{kOwner, kApp}, "", "?patient=" + patient_id, true}},
       {"GET /fhir/{type}/{id}", {{kOwner}, "", "", true}},
-      {"GET /fhir/Patient/{id}/$everything", {{kOwner}, "", "", true}},
-      {"GET /fhir/Patient/{id}/$summary", {{kOwner}, "", "", true}},
+      {"GET /fhir/Patient/{id}/$everything", {{kOwner, kApp}, "", "", true}},
+      {"GET /fhir/Patient/{id}/$summary", {{kOwner, kApp}, "", "", true}},
+      // SMART App Launch: discovery is public; no principal holds a
+      // request, a code or a form the endpoints accept; only the owner
+      // may disconnect their app (late, see below).
+      {"GET /fhir/.well-known/smart-configuration", {everyone, "", "", false}},
+      {"GET /fhir/authorize", {{}, "", "", false}},
+      {"POST /fhir/token", {{}, "grant_type=authorization_code", "", false}},
+      {"GET /v1/me/app-requests/{id}", {{}, "", "", false}},
+      {"POST /v1/me/app-requests/{id}",
+       {{}, R"({"approve":false})", "", false}},
+      {"GET /v1/me/apps", {citizens, "", "", false}},
+      {"DELETE /v1/me/apps/{id}", {{kOwner}, "", "", true}},
   };
   specs["DELETE /v1/me"].body = json{{"confirm", owner.id}}.dump();
 
@@ -316,6 +371,10 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
     if (path.find("/rectification-requests/") != std::string::npos)
       replace("{id}", "rr_" + std::string(32, '0'));
     if (path.find("/proxies/") != std::string::npos) replace("{id}", proxy_id);
+    if (path.find("/app-requests/") != std::string::npos)
+      replace("{id}", "ar_" + std::string(32, '0'));
+    if (path.find("/me/apps/") != std::string::npos)
+      replace("{id}", app_authorization);
     if (path.find("/push-subscriptions/") != std::string::npos)
       replace("{id}", subscription_id);
     if (path.find("/guardianships/") != std::string::npos)
@@ -331,6 +390,7 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
     if (r.path == "/v1/me" && r.method == "DELETE") return 2;
     if (r.path.find("break-glass") != std::string::npos) return 1;
     if (r.path == "/v1/me/proxies/{id}" && r.method == "DELETE") return 1;
+    if (r.path == "/v1/me/apps/{id}" && r.method == "DELETE") return 1;
     return 0;
   };
   std::stable_sort(
@@ -372,8 +432,11 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       ASSERT_NE(r.status, 0) << cell;
       ASSERT_LT(r.status, 500) << cell;
       if (!success && r.status != 429) {
-        // The FHIR interface's errors are OperationOutcomes.
-        if (route.path.rfind("/fhir/", 0) == 0) {
+        // The FHIR interface's errors are OperationOutcomes, but for the
+        // token endpoint's OAuth 2 errors.
+        if (route.path == "/fhir/token" && r.status == 400) {
+          EXPECT_FALSE(r.Json().value("error", "").empty()) << cell;
+        } else if (route.path.rfind("/fhir/", 0) == 0) {
           EXPECT_EQ(r.Json().value("resourceType", ""), "OperationOutcome")
               << cell;
         } else {

@@ -14,7 +14,10 @@
 #include <vector>
 
 #include "http_fixture.h"
+#include "tillit/api/principals.h"
 #include "tillit/api/routes.h"
+#include "tillit/crypto/encoding.h"
+#include "tillit/crypto/hash.h"
 #include "tillit/crypto/web_push.h"
 
 namespace tillit::testing {
@@ -138,7 +141,7 @@ std::string Join(const std::set<std::string>& s) {
 std::set<std::string> RoleNames(uint32_t roles) {
   std::set<std::string> out;
   for (api::Role r : {api::kAnyone, api::kAdmin, api::kCitizen, api::kProvider,
-                      api::kResearcher, api::kAuditor}) {
+                      api::kResearcher, api::kAuditor, api::kApp}) {
     if (roles & r) out.insert(std::string(api::RoleName(r)));
   }
   return out;
@@ -442,7 +445,8 @@ TEST_F(OpenApiDocumentTest, OperationsHaveIdsTagsSuccessAndAuthErrors) {
     const json& responses = op["responses"];
     bool success = false;
     for (const auto& [code, r] : responses.items()) {
-      if (code.size() == 3 && code[0] == '2') success = true;
+      // A redirect is the success of /fhir/authorize.
+      if (code.size() == 3 && (code[0] == '2' || code == "302")) success = true;
       EXPECT_TRUE(Deref(doc, r).contains("description"))
           << code << " has no description";
       if (code[0] == '4' || code[0] == '5') {
@@ -450,8 +454,11 @@ TEST_F(OpenApiDocumentTest, OperationsHaveIdsTagsSuccessAndAuthErrors) {
             ResponseSchema(doc, o.method, o.path, std::stoi(code));
         ASSERT_NE(schema, nullptr) << code << " has no schema";
         // The FHIR interface answers errors as OperationOutcomes.
+        // The token endpoint's 400s are OAuth 2 error objects (RFC 6749).
         const char* error =
-            o.path.rfind("/fhir/", 0) == 0 ? "OperationOutcome" : "Error";
+            o.path == "/fhir/token" && code == "400" ? "OAuthError"
+            : o.path.rfind("/fhir/", 0) == 0         ? "OperationOutcome"
+                                                     : "Error";
         EXPECT_EQ(Deref(doc, *schema),
                   doc.at("components").at("schemas").at(error))
             << code << " is not an " << error;
@@ -483,8 +490,12 @@ TEST_F(OpenApiDocumentTest, BodyLimitsAreDescribed) {
     EXPECT_NE(text.find(route->large_body ? "64 MiB" : "1 MiB"),
               std::string::npos)
         << "the description does not state the body limit";
-    EXPECT_NE(text.find("depth of 64"), std::string::npos)
-        << "the description does not state the nesting limit";
+    // Only JSON has a nesting depth (/fhir/token takes a form).
+    if (Deref(doc, (*o.op)["requestBody"])["content"].contains(
+            "application/json")) {
+      EXPECT_NE(text.find("depth of 64"), std::string::npos)
+          << "the description does not state the nesting limit";
+    }
   }
   // Every route that takes large bodies documents one.
   for (const api::RouteInfo& r : api::ListRoutes()) {
@@ -963,6 +974,71 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
         Get("/fhir/Patient/" + patient_id + "/$summary", citizen), 200);
   check("GET", "/fhir/Patient/{id}/$summary",
         Get("/fhir/Patient/nobody/$summary", citizen), 404);
+
+  // SMART App Launch: an app asks, the citizen answers, the app exchanges
+  // its code and reads; then the citizen disconnects it.
+  check("GET", "/fhir/.well-known/smart-configuration",
+        Get("/fhir/.well-known/smart-configuration"), 200);
+  auto smart_app = api::RegisterApp(*vault_, crypto::Random::System(), "Diary",
+                                    {"https://diary.example/cb"}, 0);
+  ASSERT_TRUE(smart_app.ok());
+  const std::string verifier(43, 'v');
+  std::string challenge =
+      crypto::Base64Encode(crypto::Sha256(crypto::AsBytes(verifier)));
+  challenge.pop_back();  // '=': base64url without padding
+  std::replace(challenge.begin(), challenge.end(), '+', '-');
+  std::replace(challenge.begin(), challenge.end(), '/', '_');
+  const std::string fhir_base =
+      "http%3A%2F%2F127.0.0.1%3A" + std::to_string(server_->port()) + "%2Ffhir";
+  const std::string authorize =
+      "/fhir/authorize?response_type=code&client_id=" + smart_app->client_id +
+      "&redirect_uri=https%3A%2F%2Fdiary.example%2Fcb&scope=patient%2F"
+      "Observation.rs"
+      "&state=s&aud=" +
+      fhir_base + "&code_challenge=" + challenge +
+      "&code_challenge_method=S256";
+  Reply asked_app = check("GET", "/fhir/authorize", Get(authorize), 302);
+  check("GET", "/fhir/authorize",
+        Get("/fhir/authorize?client_id=app_1&redirect_uri=x"), 400);
+  const std::string location = asked_app.Header("Location");
+  const std::string request_id = location.substr(location.rfind('/') + 1);
+  check("GET", "/v1/me/app-requests/{id}",
+        Get("/v1/me/app-requests/" + request_id, citizen), 200);
+  check("GET", "/v1/me/app-requests/{id}",
+        Get("/v1/me/app-requests/ar_none", citizen), 404);
+  check("POST", "/v1/me/app-requests/{id}",
+        Post("/v1/me/app-requests/" + request_id, R"({"approve":1})", citizen),
+        400);
+  Reply answered =
+      check("POST", "/v1/me/app-requests/{id}",
+            Post("/v1/me/app-requests/" + request_id,
+                 R"({"approve":true,"categories":["lab-results"]})", citizen),
+            200);
+  const std::string redirect = answered.Json().value("redirect", "");
+  const std::string app_code = redirect.substr(redirect.find("code=") + 5, 64);
+  const std::string form = "grant_type=authorization_code&code=" + app_code +
+                           "&redirect_uri=https%3A%2F%2Fdiary.example%2Fcb"
+                           "&client_id=" +
+                           smart_app->client_id + "&code_verifier=" + verifier;
+  Reply app_token = check(
+      "POST", "/fhir/token",
+      Post("/fhir/token", form, "", "application/x-www-form-urlencoded"), 200);
+  check("POST", "/fhir/token",
+        Post("/fhir/token", form, "", "application/x-www-form-urlencoded"),
+        400);
+  const std::string app_access = app_token.Json().value("access_token", "");
+  check("GET", "/fhir/{type}", Get("/fhir/Observation?_count=2", app_access),
+        200);
+  check("GET", "/fhir/{type}", Get("/fhir/Condition", app_access), 403);
+  Reply apps = check("GET", "/v1/me/apps", Get("/v1/me/apps", citizen), 200);
+  const std::string aa = apps.Json()["apps"][0].value("id", "");
+  check("DELETE", "/v1/me/apps/{id}", Delete("/v1/me/apps/" + aa, citizen),
+        200);
+  check("DELETE", "/v1/me/apps/{id}", Delete("/v1/me/apps/" + aa, citizen),
+        409);
+  check("DELETE", "/v1/me/apps/{id}", Delete("/v1/me/apps/aa_none", citizen),
+        404);
+  check("GET", "/fhir/{type}", Get("/fhir/Observation", app_access), 401);
 
   // Rectification of the record the provider pushed: it goes to them.
   Reply asked =

@@ -18,6 +18,8 @@ Api::Api(vault::Vault* v, const ServerOptions& o,
       consent_(v, o.clock, o.rng, &stores_),
       policies_(o.store_cache_size),
       devices_(v, o.rng),
+      apps_(v, o.rng),
+      launches_(o.rng),
       privacy_(std::move(ledger)),
       rectifications_(
           v, o.clock, o.rng, &stores_,

@@ -6,6 +6,8 @@
 //   citizen data    vault(); stores(), the open citizen stores; policies(),
 //                   their parsed consent; consent(), grants, restrictions,
 //                   studies and researchers; devices(), paired devices;
+//                   apps(), SMART apps and the citizens' grants to them;
+//                   launches(), SMART launches in progress;
 //                   privacy(), the privacy-budget ledger of aggregates;
 //                   rectifications(), requests to correct records;
 //                   proxies(), who may act for a citizen; notifier(),
@@ -27,6 +29,7 @@
 #include "devices.h"
 #include "metrics.h"
 #include "server_log.h"
+#include "smart.h"
 #include "tillit/api/server.h"
 #include "tillit/audit/audit_log.h"
 #include "tillit/consent_service/consent_service.h"
@@ -58,6 +61,8 @@ class Api {
   consent::PolicyCache& policies() { return policies_; }
   consent::ConsentService& consent() { return consent_; }
   DeviceRegistry& devices() { return devices_; }
+  AppRegistry& apps() { return apps_; }
+  LaunchState& launches() { return launches_; }
   research::PrivacyLedger& privacy() { return *privacy_; }
   consent::Rectifications& rectifications() { return rectifications_; }
   consent::Proxies& proxies() { return proxies_; }
@@ -82,6 +87,8 @@ class Api {
   consent::ConsentService consent_;
   consent::PolicyCache policies_;
   DeviceRegistry devices_;
+  AppRegistry apps_;
+  LaunchState launches_;
   std::unique_ptr<research::PrivacyLedger> privacy_;
   consent::Rectifications rectifications_;
   consent::Proxies proxies_;

@@ -7,6 +7,7 @@
 #include "call.h"
 #include "metrics.h"
 #include "server_log.h"
+#include "smart.h"
 
 namespace tillit::api::internal {
 namespace {
@@ -24,6 +25,8 @@ std::string_view ActorKind(Role role) {
       return "researcher";
     case kAuditor:
       return "auditor";
+    case kApp:
+      return "app";
     case kAnyone:
       return "system";
   }
@@ -44,6 +47,12 @@ StatusOr<uint64_t> AuditTrail::Append(Call& call, audit::AuditEntry entry) {
   if (entry.actor_kind.empty()) {
     entry.actor_kind = std::string(ActorKind(call.who().role));
     entry.actor_id = call.who().id.empty() ? "system" : call.who().id;
+  }
+  // An app's entry names the app and the authorisation it used.
+  if (const AppAuthorization* app = call.who().app.get();
+      app != nullptr && entry.actor_kind == "app") {
+    entry.actor_id = app->client_id;
+    entry.grant_ids.push_back(app->id);
   }
   entry.request_id = call.request_id();
   if (entry.via.empty()) entry.via = call.who().device_id;

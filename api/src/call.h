@@ -31,12 +31,17 @@ inline json EpsilonJson(int64_t micro) {
   return json::parse(research::FormatEpsilon(micro));
 }
 
+struct AppAuthorization;  // smart.h
+
 struct Principal {
   Role role = kAnyone;
   std::string id;  // c_…, p_…, r_…, a_… or "operator"; empty for anyone
   // The paired device whose signature authenticated the request (the
   // principal is then its citizen); empty for a bearer token.
   std::string device_id;
+  // A SMART app's token: the citizen's authorisation of the app (the
+  // principal is then its citizen); null otherwise.
+  std::shared_ptr<const AppAuthorization> app;
 };
 
 // A proxy or guardian acting for a citizen through

@@ -63,6 +63,7 @@ Status AccessLog(Api& api, Call& call) {
   }
   json list = json::array();
   std::map<std::string, std::string> device_names;
+  std::map<std::string, std::string> app_names;
   for (const audit::StoredEntry& entry : entries) {
     json j = json::parse(audit::EntryToApiJson(entry));
     // The paired device that made the request, by the name the citizen
@@ -79,6 +80,17 @@ Status AccessLog(Api& api, Call& call) {
             device_names.emplace(via, own ? device->name : std::string()).first;
       }
       if (!name->second.empty()) j["device"] = name->second;
+    }
+    // An app's read, by the app's name (not hashed; the client id is).
+    if (call.acting() == nullptr && j.value("actor_kind", "") == "app" &&
+        j.contains("actor_id") && j["actor_id"].is_string()) {
+      const std::string client = j["actor_id"];
+      auto name = app_names.find(client);
+      if (name == app_names.end()) {
+        StatusOr<App> app = api.apps().FindApp(client);
+        name = app_names.emplace(client, app.ok() ? app->name : "").first;
+      }
+      if (!name->second.empty()) j["app"] = name->second;
     }
     if (proofs) {
       TILLIT_ASSIGN_OR_RETURN(
@@ -197,6 +209,7 @@ Status Erase(Api& api, Call& call) {
   if (!erased.ok() && erased.code() != StatusCode::kNotFound) return erased;
   TILLIT_RETURN_IF_ERROR(api.vault().RevokePrincipalTokens(id).status());
   TILLIT_RETURN_IF_ERROR(api.devices().RevokeAll(id, api.Now()).status());
+  TILLIT_RETURN_IF_ERROR(api.apps().RevokeAll(id, api.Now()).status());
   api.notifier().Forget(id);
   // Which aggregate queries examined them goes with them too.
   TILLIT_RETURN_IF_ERROR(

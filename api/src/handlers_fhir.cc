@@ -13,6 +13,8 @@
 //
 // From the Api: vault() (finding a citizen by their Patient's id),
 // stores(), policies(), audit(), options().
+#include "handlers_fhir.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -28,6 +30,7 @@
 #include "http_error.h"
 #include "provider_access.h"
 #include "route.h"
+#include "smart.h"
 #include "tillit/base/build_info.h"
 #include "tillit/crypto/random.h"
 #include "tillit/fhir/fhir.h"
@@ -516,7 +519,7 @@ StatusOr<std::string> CitizenOfPatient(Api& api, const Call& call,
       return NoSuchPatient();
     return citizen.status();
   }
-  if (call.who().role == kCitizen && *citizen != call.who().id)
+  if (call.who().role != kProvider && *citizen != call.who().id)
     return NoSuchPatient();
   return citizen;
 }
@@ -546,9 +549,13 @@ Status ReadRecords(Api& api, Call& call, const std::string& citizen,
   const int64_t now = api.Now();
   Status s = api.stores().With(citizen, [&](vault::CitizenStore& store) {
     if (!provider) {
-      TILLIT_ASSIGN_OR_RETURN(
-          std::set<fhir::Category> released,
-          read(store, [](const vault::StoredRecord&) { return true; }));
+      // An app sees what its scopes and the citizen's choices give.
+      const AppAuthorization* app = call.who().app.get();
+      TILLIT_ASSIGN_OR_RETURN(std::set<fhir::Category> released,
+                              read(store, [app](const vault::StoredRecord& r) {
+                                return app == nullptr ||
+                                       app->Shows(r, /*search=*/true);
+                              }));
       entry = citizen::Entry("records.list", call);
       entry->categories = citizen::CategoryNames(released);
       return Status::Ok();
@@ -828,9 +835,27 @@ Status Metadata(Api& api, Call& call) {
               "and otherwise ignored and reported."},
              {"security",
               {{"cors", false},
+               {"service",
+                json::array({{{"coding",
+                               json::array({{{"system",
+                                              "http://terminology.hl7.org/"
+                                              "CodeSystem/"
+                                              "restful-security-service"},
+                                             {"code", "SMART-on-FHIR"}}})}}})},
+               {"extension",
+                json::array(
+                    {{{"url",
+                       "http://fhir-registry.smarthealthit.org/"
+                       "StructureDefinition/oauth-uris"},
+                      {"extension",
+                       json::array({{{"url", "authorize"},
+                                     {"valueUri", base + "/authorize"}},
+                                    {{"url", "token"},
+                                     {"valueUri", base + "/token"}}})}}})},
                {"description",
                 "A bearer token of a citizen or a care provider, issued by "
-                "the vault (Authorization: Bearer ...)."}}},
+                "the vault, or of an app the citizen authorised through "
+                "SMART App Launch (.well-known/smart-configuration)."}}},
              {"resource", std::move(resources)}}})},
   };
   call.ReplyText(statement.dump(-1, ' ', false, json::error_handler_t::replace),
@@ -845,6 +870,11 @@ Status SearchType(Api& api, Call& call) {
   const TypeInfo* type = FindType(type_name);
   if (type == nullptr)
     return Status::NotFound("this server does not serve that resource type");
+  if (const AppAuthorization* app = call.who().app.get();
+      app != nullptr && !app->Allows(type->type, /*search=*/true)) {
+    return Status::PermissionDenied("the app's scopes do not give searching " +
+                                    type_name);
+  }
   TILLIT_ASSIGN_OR_RETURN(Search q, ParseSearch(call, type));
   // Whose records: a citizen's own; a provider names the patient (for
   // the Patient type, by its _id; for a citizen that is a filter).
@@ -884,6 +914,10 @@ Status Read(Api& api, Call& call) {
   const std::string id = call.Param("id");
   if (FindType(type) == nullptr)
     return Status::NotFound("this server does not serve that resource type");
+  const AppAuthorization* app = call.who().app.get();
+  if (app != nullptr && !app->Allows(type, /*search=*/false))
+    return Status::PermissionDenied("the app's scopes do not give reading " +
+                                    type);
   if (!fhir::IsFhirId(id)) return Status::NotFound("no such resource");
   const bool provider = call.who().role == kProvider;
   std::string citizen = call.who().id;
@@ -908,7 +942,7 @@ Status Read(Api& api, Call& call) {
     if (!record.ok() && record.status().code() != StatusCode::kNotFound)
       return record.status();
     if (!provider) {
-      if (!record.ok()) {
+      if (!record.ok() || (app != nullptr && !app->Shows(*record, false))) {
         hidden = true;  // nothing read: nothing to log
         return Status::Ok();
       }
@@ -1112,7 +1146,7 @@ Route FhirRoute(std::string method, std::string path, uint32_t roles,
 }  // namespace
 
 std::vector<Route> FhirRoutes() {
-  const uint32_t readers = kCitizen | kProvider;
+  const uint32_t readers = kCitizen | kProvider | kApp;
   return {
       FhirRoute("GET", "/fhir/metadata", kAnyone, {"_format"}, Metadata),
       FhirRoute(
@@ -1128,5 +1162,11 @@ std::vector<Route> FhirRoutes() {
       FhirRoute("GET", "/fhir/{type}/{id}", readers, {"_format"}, Read),
   };
 }
+
+std::string FhirBaseUrl(const Api& api, const Call& call) {
+  return BaseUrl(api, call);
+}
+
+std::string FhirPercentEncode(std::string_view s) { return PercentEncode(s); }
 
 }  // namespace tillit::api::internal

@@ -151,4 +151,64 @@ StatusOr<Registration> RegisterAuditor(vault::Vault& vault, crypto::Random& rng,
   return RegisterNamed(vault, rng, text, ttl, "auditor", 'a');
 }
 
+Status CheckRedirectUri(std::string_view uri) {
+  const auto bad = [&](std::string_view why) {
+    return Status::InvalidArgument("redirect_uri: " + std::string(why));
+  };
+  if (uri.empty() || uri.size() > 2000) return bad("1 to 2000 bytes");
+  for (unsigned char c : uri) {
+    if (c <= 0x20 || c >= 0x7f) return bad("printable ASCII without spaces");
+  }
+  if (uri.find('#') != std::string_view::npos)
+    return bad("must not have a fragment (#)");
+  auto host_ends = [](std::string_view rest) {
+    return rest.empty() || rest[0] == ':' || rest[0] == '/' || rest[0] == '?';
+  };
+  constexpr std::string_view kHttps = "https://";
+  if (uri.substr(0, kHttps.size()) == kHttps) {
+    std::string_view rest = uri.substr(kHttps.size());
+    if (rest.empty() || host_ends(rest)) return bad("names no host");
+    return Status::Ok();
+  }
+  constexpr std::string_view kHttp = "http://";
+  if (uri.substr(0, kHttp.size()) == kHttp) {
+    std::string_view rest = uri.substr(kHttp.size());
+    for (std::string_view host : {"127.0.0.1", "localhost", "[::1]"}) {
+      if (rest.substr(0, host.size()) == host &&
+          host_ends(rest.substr(host.size())))
+        return Status::Ok();
+    }
+  }
+  return bad(
+      "an https URL, or http on a loopback host (127.0.0.1, [::1], "
+      "localhost)");
+}
+
+StatusOr<RegisteredApp> RegisterApp(vault::Vault& vault, crypto::Random& rng,
+                                    std::string_view name,
+                                    const std::vector<std::string>& uris,
+                                    int64_t now) {
+  json j = {{"name", std::string(name)}};
+  TILLIT_ASSIGN_OR_RETURN(std::string checked, Text(j, "name", true));
+  try {
+    (void)j.dump();  // strict: refuses text that is not UTF-8
+  } catch (const json::exception&) {
+    return Status::InvalidArgument("name: must be UTF-8 text");
+  }
+  if (uris.empty() || uris.size() > 10)
+    return Status::InvalidArgument("redirect_uri: 1 to 10 of them");
+  for (const std::string& u : uris) TILLIT_RETURN_IF_ERROR(CheckRedirectUri(u));
+  RegisteredApp out;
+  out.client_id = "app_" + rng.Hex(16);
+  out.name = checked;
+  out.redirect_uris = uris;
+  const json stored = {{"id", out.client_id},
+                       {"name", out.name},
+                       {"redirect_uris", out.redirect_uris},
+                       {"created", now}};
+  TILLIT_RETURN_IF_ERROR(
+      vault.PutDirectoryEntry("app", out.client_id, stored.dump()));
+  return out;
+}
+
 }  // namespace tillit::api

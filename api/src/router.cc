@@ -20,6 +20,8 @@ std::string_view RoleName(Role r) {
       return "researcher";
     case kAuditor:
       return "auditor";
+    case kApp:
+      return "app";
   }
   return "unknown";
 }
@@ -51,7 +53,9 @@ std::vector<Route> BuildTable() {
   std::vector<Route> table;
   for (auto part : {PublicRoutes, AdminRoutes, CitizenRoutes, ProviderRoutes,
                     ResearchRoutes, AuditRoutes, RectificationRoutes,
-                    ProxyAuthorisationRoutes, NotificationRoutes, FhirRoutes}) {
+                    ProxyAuthorisationRoutes, NotificationRoutes,
+                    // Before FhirRoutes: /fhir/{type} would match theirs.
+                    SmartRoutes, FhirRoutes}) {
     for (Route& r : part()) {
       r.segments = Split(r.info.path);
       table.push_back(std::move(r));

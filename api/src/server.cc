@@ -53,7 +53,7 @@ struct RequestState {
 };
 thread_local RequestState t_request;
 std::optional<Role> RoleOf(std::string_view name) {
-  for (Role r : {kAdmin, kCitizen, kProvider, kResearcher, kAuditor}) {
+  for (Role r : {kAdmin, kCitizen, kProvider, kResearcher, kAuditor, kApp}) {
     if (RoleName(r) == name) return r;
   }
   return std::nullopt;
@@ -271,7 +271,26 @@ struct Server::Impl {
       return Reject(req, res, 403, "forbidden",
                     "this token may not use this route");
     }
-    t_request.who = Principal{*role, info->principal, ""};
+    t_request.who = Principal{*role, info->principal, "", nullptr};
+    if (*role == kApp) {
+      // The principal is the citizen's authorisation of the app: it acts
+      // for that citizen, as far as the authorisation reaches.
+      auto app = api.apps().Find(info->principal);
+      if (!app.ok() && app.status().code() != StatusCode::kNotFound) {
+        api.server_log().LogError(
+            t_request.request_id,
+            "app authorisation lookup failed: " + app.status().ToString());
+        return Reject(req, res, 500, "internal", "internal error");
+      }
+      if (!app.ok() || app->revoked) {
+        res.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        return Reject(req, res, 401, "unauthenticated",
+                      "invalid or expired token");
+      }
+      t_request.who.id = app->citizen_id;
+      t_request.who.app =
+          std::make_shared<const internal::AppAuthorization>(std::move(*app));
+    }
     double retry = 0;
     if (!principal_limiter.Allow(info->principal, WallSeconds(), &retry)) {
       res.set_header("Retry-After",
@@ -341,7 +360,8 @@ struct Server::Impl {
       return Reject(req, res, 403, "forbidden",
                     "a device may not use this route");
     }
-    t_request.who = Principal{kCitizen, device->citizen_id, device->id};
+    t_request.who =
+        Principal{kCitizen, device->citizen_id, device->id, nullptr};
     t_request.content_digest = digest;
     double retry = 0;
     if (!principal_limiter.Allow(device->citizen_id, WallSeconds(), &retry)) {

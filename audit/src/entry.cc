@@ -49,7 +49,8 @@ std::string OnBehalfOf(const AuditEntry& e) {
 
 StatusOr<std::string> CanonicalEntry(const AuditEntry& e) {
   static const std::set<std::string_view> kKinds = {
-      "citizen", "provider", "researcher", "auditor", "operator", "system"};
+      "citizen",  "provider", "researcher", "auditor",
+      "operator", "system",   "app"};
   static const std::set<std::string_view> kDecisions = {"permit", "deny",
                                                         "none"};
   if (e.time < 0) return Status::InvalidArgument("time: before the epoch");

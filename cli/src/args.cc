@@ -46,6 +46,7 @@ Status Args::Parse(int argc, char** argv, int first) {
       } else {
         return Status::InvalidArgument("--" + name + " needs a value");
       }
+      all_values_[name].push_back(values_[name]);
     } else {
       return Status::InvalidArgument("unknown option --" + name);
     }
@@ -105,6 +106,11 @@ std::optional<std::string> Args::Get(const std::string& name) const {
   auto it = values_.find(name);
   if (it == values_.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<std::string> Args::GetAll(const std::string& name) const {
+  auto it = all_values_.find(name);
+  return it == all_values_.end() ? std::vector<std::string>() : it->second;
 }
 
 }  // namespace tillit::cli

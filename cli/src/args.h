@@ -43,6 +43,9 @@ class Args {
 
   bool Has(const std::string& name) const;
   std::optional<std::string> Get(const std::string& name) const;
+  // Every value an option was given on the command line, in order (Get
+  // gives the last).
+  std::vector<std::string> GetAll(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
   // How the user gave `name`, to begin a message about its value:
@@ -55,6 +58,7 @@ class Args {
   std::set<std::string> options_;
   std::set<std::string> seen_flags_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
   std::map<std::string, std::string> from_file_;  // name -> `FILE line N`
   std::vector<std::string> positional_;
 };

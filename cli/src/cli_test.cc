@@ -38,7 +38,7 @@ TEST_F(CliTest, HelpForEveryVerb) {
   EXPECT_EQ(top.code, 0);
   for (const char* verb : {"init", "import", "citizen", "keys", "keygen",
                            "decrypt", "demo", "serve", "researcher", "provider",
-                           "auditor", "token", "backup", "restore"}) {
+                           "auditor", "token", "backup", "restore", "app"}) {
     EXPECT_NE(top.out.find(std::string("  ") + verb), std::string::npos)
         << verb;
     Result r = Tillit({verb, "--help"});
@@ -416,6 +416,52 @@ TEST_F(CliTest, RegistrationVerbs) {
   EXPECT_EQ(actions.count("provider.register"), 1u);
   EXPECT_EQ(actions.count("auditor.register"), 1u);
   EXPECT_EQ(Tillit({"audit", "verify", "--data", data_}).code, 0);
+}
+
+TEST_F(CliTest, AppAddRegistersASmartClient) {
+  ASSERT_EQ(Tillit({"init", "--data", data_}).code, 0);
+  Result r = Tillit({"app", "add", "--data", data_, "--name", "Diary",
+                     "--redirect-uri", "https://diary.example/cb",
+                     "--redirect-uri", "http://127.0.0.1:8080/cb", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["client_id"].get<std::string>().rfind("app_", 0), 0u);
+  EXPECT_EQ(j["name"], "Diary");
+  EXPECT_EQ(j["redirect_uris"], json::array({"https://diary.example/cb",
+                                             "http://127.0.0.1:8080/cb"}));
+  {
+    auto v = OpenVault();
+    auto stored =
+        v->GetDirectoryEntry("app", j["client_id"].get<std::string>());
+    ASSERT_TRUE(stored.ok());
+    EXPECT_EQ(json::parse(*stored)["redirect_uris"], j["redirect_uris"]);
+  }
+  Result plain = Tillit({"app", "add", "--data", data_, "--name", "Other",
+                         "--redirect-uri", "https://other.example/cb"});
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  EXPECT_EQ(plain.out.rfind("app app_", 0), 0u) << plain.out;
+
+  // Usage errors (2) and refused values (1, nothing stored).
+  EXPECT_EQ(Tillit({"app", "add", "--data", data_, "--name", "x"}).code, 2);
+  EXPECT_EQ(Tillit({"app", "add", "--data", data_, "--redirect-uri",
+                    "https://x.example/"})
+                .code,
+            2);
+  EXPECT_EQ(Tillit({"app", "list", "--data", data_}).code, 2);
+  Result http = Tillit({"app", "add", "--data", data_, "--name", "x",
+                        "--redirect-uri", "http://x.example/cb"});
+  EXPECT_EQ(http.code, 1);
+  EXPECT_NE(http.err.find("redirect_uri"), std::string::npos) << http.err;
+  EXPECT_EQ(Tillit({"app", "add", "--data", data_, "--name", "",
+                    "--redirect-uri", "https://x.example/cb"})
+                .code,
+            1);
+  EXPECT_EQ(Tillit({"app", "add", "--data", data_, "--name", "\xff\xfe",
+                    "--redirect-uri", "https://x.example/cb"})
+                .code,
+            1);
+  auto v = OpenVault();
+  EXPECT_EQ(v->ListDirectory("app")->size(), 2u);
 }
 
 TEST_F(CliTest, TokenRevoke) {

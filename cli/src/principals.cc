@@ -52,6 +52,19 @@ and a token (valid 365 days, shown only now). --json prints
 {"auditor_id", "token", "expires"}.
 )";
 
+const char kAppHelp[] =
+    R"(Usage: tillit app add --name NAME --redirect-uri URI [--redirect-uri URI]...
+                     [--data DIR] [--json]
+
+Registers a SMART app (a public client: no secret; it proves itself with
+PKCE S256) and prints its client id. Each --redirect-uri is an https URL,
+or an http URL on a loopback host (127.0.0.1, [::1], localhost); an app
+may have up to 10, and /fhir/authorize accepts only these, exactly.
+Citizens then authorise the app in the web app (docs/FHIR.md). Takes
+effect at once, also for a server running on the same data.
+--json prints {"client_id", "name", "redirect_uris"}.
+)";
+
 const char kTokenHelp[] =
     R"(Usage:
   tillit token revoke --stdin [--data DIR] [--json]
@@ -148,6 +161,45 @@ int CmdRegister(int argc, char** argv, Io& io) {
     io.out << kind << " " << reg->id << " registered\n"
            << "token (valid 365 days, shown only this once):\n  "
            << reg->token.ExposeSecretText() << "\n";
+  }
+  return kOk;
+}
+
+// ----------------------------------------------------------------- app
+
+int CmdApp(int argc, char** argv, Io& io) {
+  Args a;
+  CommonOptions(a).Option("name").Option("redirect-uri");
+  if (Status s = a.Parse(argc, argv, 2); !s.ok())
+    return Usage(io, "app", s.message());
+  if (a.Has("help")) return io.out << kAppHelp, kOk;
+  if (a.positional().empty() || a.positional()[0] != "add")
+    return Usage(io, "app", "the only subcommand is `add`");
+  const std::string verb = "app add";
+  if (a.positional().size() > 1)
+    return Usage(io, verb, "unexpected argument " + a.positional()[1]);
+  if (!a.Get("name")) return Usage(io, verb, "--name is required");
+  const std::vector<std::string> uris = a.GetAll("redirect-uri");
+  if (uris.empty()) return Usage(io, verb, "--redirect-uri is required");
+  auto setup = MakeSetup(a, io);
+  if (!setup.ok()) return Fail(io, verb, setup.status());
+  auto v = OpenVault(*setup);
+  if (!v.ok()) return Fail(io, verb, v.status());
+  vault::Vault& vault = **v;
+  auto app = api::RegisterApp(vault, crypto::Random::System(), *a.Get("name"),
+                              uris, Clock::System().NowSeconds());
+  if (!app.ok()) return Fail(io, verb, app.status());
+  if (Status s = AuditOperator(vault, {OperatorEntry("app.register", "")});
+      !s.ok())
+    return Fail(io, verb, s);
+  if (a.Has("json")) {
+    io.out << json{{"client_id", app->client_id},
+                   {"name", app->name},
+                   {"redirect_uris", app->redirect_uris}}
+                  .dump()
+           << "\n";
+  } else {
+    io.out << "app " << app->client_id << " registered (client_id)\n";
   }
   return kOk;
 }

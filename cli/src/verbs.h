@@ -29,6 +29,8 @@ extern const char kCitizenHelp[];
 // token revoke.
 int CmdRegister(int argc, char** argv, Io& io);
 int CmdToken(int argc, char** argv, Io& io);
+int CmdApp(int argc, char** argv, Io& io);
+extern const char kAppHelp[];
 extern const char kResearcherHelp[];
 extern const char kProviderHelp[];
 extern const char kAuditorHelp[];

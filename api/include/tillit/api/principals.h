@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tillit/base/status.h"
 #include "tillit/consent_service/consent_service.h"
@@ -52,6 +53,22 @@ StatusOr<Registration> RegisterProvider(vault::Vault& vault,
 StatusOr<Registration> RegisterAuditor(vault::Vault& vault, crypto::Random& rng,
                                        std::string_view json,
                                        int64_t token_ttl_seconds);
+
+// A SMART app (a public client, docs/FHIR.md): a name as providers have
+// and 1 to 10 redirect URIs, each an absolute https URL, or an http URL
+// on a loopback host (127.0.0.1, [::1], localhost) for apps on the same
+// machine; at most 2,000 bytes of printable ASCII without spaces or a
+// fragment. InvalidArgument names the problem.
+struct RegisteredApp {
+  std::string client_id;  // app_ + 32 hex digits
+  std::string name;
+  std::vector<std::string> redirect_uris;
+};
+StatusOr<RegisteredApp> RegisterApp(
+    vault::Vault& vault, crypto::Random& rng, std::string_view name,
+    const std::vector<std::string>& redirect_uris, int64_t now);
+// The check RegisterApp makes of one redirect URI.
+Status CheckRedirectUri(std::string_view uri);
 
 }  // namespace tillit::api
 

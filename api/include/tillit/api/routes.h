@@ -20,6 +20,9 @@ enum Role : uint32_t {
   kProvider = 1u << 3,
   kResearcher = 1u << 4,
   kAuditor = 1u << 5,
+  // A SMART app's access token: the citizen's records on /fhir only, as
+  // far as its scopes and the citizen's choices reach.
+  kApp = 1u << 6,
 };
 std::string_view RoleName(Role r);  // "admin", "citizen", ...
 

@@ -73,8 +73,9 @@ struct ServerOptions {
   // Token buckets: requests per second and burst, per principal.
   double rate_per_second = 1000;
   double rate_burst = 2000;
-  // Failed enrollment attempts per client address (any 4xx answer: an
-  // unknown, used or expired code, a bad body): per minute and burst.
+  // Failed enrollment attempts and failed SMART token exchanges
+  // (/fhir/token) per client address (any 4xx answer: an unknown, used or
+  // expired code, a bad body): per minute and burst, one budget for both.
   // Successful enrollments do not count, so a clinic may enroll any number
   // of citizens from one address; they do not reset the failures either.
   double enroll_per_minute = 10;
