@@ -2,8 +2,12 @@
 // server. The scenarios run in order on one vault: each asserts what the
 // page shows, and where the app changes something, what the API says.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { after, before, test } from 'node:test';
-import { api, axe, launchBrowser, newPage, open, shot, startDemo, startProxy, texts }
+import { promisify } from 'node:util';
+import { api, axe, launchBrowser, newPage, open, shot, startDemo, startProxy, texts, TILLIT }
   from './harness.mjs';
 
 let demo; let proxy; let browser; let page; let base;
@@ -55,6 +59,7 @@ before(async () => {
 
 after(async () => {
   console.log(`accessibility: serious/critical violations per page ${JSON.stringify(axeResults)}`);
+  if (smartApp) await smartApp.callback.stop();
   if (browser) await browser.close();
   if (proxy) await proxy.stop();
   if (demo) await demo.stop();
@@ -1188,6 +1193,276 @@ test('notifications: the access log names the paired device an entry was made fr
   assert.equal(stored.device, 'Test laptop');
   assert.equal(await page.$('#log-warning'), null);
   await checkPage('log-via', { widths: [360] });
+});
+
+// --- Connecting an app (SMART App Launch, docs/WEBAPP.md). The app is
+// registered with `tillit app add` beside the running demo; its redirect
+// URI is a node:http server on a loopback port that notes where the
+// browser comes back to; the rest of the app is this test: it makes the
+// PKCE pair, sends the browser to /fhir/authorize, exchanges the code and
+// reads /fhir with the token.
+const APP_NAME = 'Health Diary';
+const APP_SCOPE = 'launch/patient openid fhirUser patient/Observation.rs offline_access';
+let smartApp = null; // {clientId, callback, conf, aud}
+
+/** The app's redirect URI: every request to /callback is kept; expect()
+ * resolves to the URL of the next one. Every request gets a small page. */
+async function startCallback() {
+  const waiters = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, `http://${req.headers.host}`);
+    if (url.pathname === '/callback') for (const w of waiters.splice(0)) w(url);
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><html lang="en"><title>${APP_NAME}</title><h1>${APP_NAME}</h1></html>`);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    uri: `http://127.0.0.1:${server.address().port}/callback`,
+    origin: `http://127.0.0.1:${server.address().port}`,
+    expect: () => new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the browser never came back to the app')), 15000);
+      waiters.push((url) => { clearTimeout(timer); resolve(url); });
+    }),
+    stop: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }),
+  };
+}
+
+/** A PKCE verifier and its S256 challenge (RFC 7636). */
+function pkce() {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** Where the app sends the browser: the authorization endpoint, on the
+ * origin the test's browsers are paired with (the proxy's). */
+function authorizeUrl({ challenge, state }) {
+  const q = new URLSearchParams({ response_type: 'code', client_id: smartApp.clientId,
+    redirect_uri: smartApp.callback.uri, scope: APP_SCOPE, state, aud: smartApp.aud,
+    code_challenge: challenge, code_challenge_method: 'S256' });
+  return `${base}/fhir/authorize?${q}`;
+}
+
+/** The app's POST to the token endpoint, form-encoded. */
+async function tokenRequest(fields) {
+  const res = await fetch(smartApp.conf.token_endpoint, { method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString() });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, cacheControl: res.headers.get('cache-control') || '', json, text };
+}
+
+/** The app's FHIR read with its access token. */
+async function fhirRead(p, accessToken) {
+  const res = await fetch(`${smartApp.aud}${p}`, { headers: { Authorization: `Bearer ${accessToken}`,
+    Accept: 'application/fhir+json' } });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, json, text };
+}
+
+const myApps = async () => {
+  const r = await api(demo.url, 'GET', '/v1/me/apps', tokens.citizen);
+  assert.equal(r.status, 200, r.text);
+  return r.json.apps;
+};
+
+test('SMART: an app asks, the citizen allows all but one kind of record, the app reads, is listed, logged and revoked', async () => {
+  const en = (await import('../../webapp/static/js/lang/en.js')).default;
+  const callback = await startCallback();
+  smartApp = { callback }; // stopped after the last scenario, whatever happens
+  const { stdout } = await promisify(execFile)(TILLIT, ['app', 'add', '--data', demo.data,
+    '--name', APP_NAME, '--redirect-uri', callback.uri, '--json']);
+  const registered = JSON.parse(stdout);
+  assert.match(registered.client_id, /^app_[0-9a-f]{32}$/);
+  assert.equal(registered.name, APP_NAME);
+  assert.deepEqual(registered.redirect_uris, [callback.uri]);
+  // What the app discovers (through the proxy, as the browser sees the vault).
+  const conf = await (await fetch(`${base}/fhir/.well-known/smart-configuration`)).json();
+  assert.match(conf.authorization_endpoint, /\/fhir\/authorize$/);
+  assert.match(conf.token_endpoint, /\/fhir\/token$/);
+  assert.ok(conf.code_challenge_methods_supported.includes('S256'));
+  Object.assign(smartApp, { clientId: registered.client_id, conf,
+    aud: conf.authorization_endpoint.replace(/\/authorize$/, '') });
+
+  // The app sends the paired browser to the vault, which shows the consent page.
+  const { verifier, challenge } = pkce();
+  const state = randomBytes(12).toString('hex');
+  await page.goto(authorizeUrl({ challenge, state }));
+  await page.waitForSelector('#app-consent-form');
+  const hash = await page.evaluate(() => location.hash);
+  assert.match(hash, /^#\/authorize\/ar_[0-9a-f]{32}$/);
+  const ar = hash.split('/').pop();
+  assert.equal(await page.$eval('main h1', (el) => el.textContent), 'An app asks for your health data');
+  assert.equal(await page.$eval('#app-name', (el) => el.textContent), APP_NAME);
+  assert.equal(await page.$eval('#app-return', (el) => el.textContent), callback.origin);
+  assert.deepEqual(await texts(page, '#app-scopes li'), ['Measurement: may search and read']);
+  assert.match(await page.$eval('#app-offline', (el) => el.textContent), /keeps access while you are away/);
+  const boxes = await page.$$eval('input[name=app-category]', (is) => is.map((i) => [i.value, i.checked]));
+  const all = boxes.map(([c]) => c);
+  assert.deepEqual(all, ['patient-summary', 'prescriptions', 'dispensations', 'lab-results', 'vital-signs',
+    'imaging', 'discharge-reports', 'encounters', 'financial', 'other']);
+  assert.ok(boxes.every(([, checked]) => checked), 'every kind of record is checked at first');
+  assert.deepEqual(await texts(page, 'label[for^=app-category-]'), all.map((c) => en[`category.${c}`]));
+  assert.equal(await page.$eval('#app-sensitive', (el) => el.checked), false, 'sensitive records are out at first');
+  await checkPage('authorize');
+
+  // No kind of record: refused in the form, and nothing is sent (the request still waits).
+  for (const c of all) await page.click(`#app-category-${c}`);
+  await page.click('#app-allow');
+  await page.waitForSelector('#app-category-error:not(:empty)');
+  assert.equal(await page.$eval('#app-category-error', (el) => el.textContent),
+    'Choose at least one kind of record, or deny the request.');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'app-category-patient-summary');
+  assert.equal(await page.$eval('#app-category-patient-summary', (el) => el.getAttribute('aria-invalid')), 'true');
+  const waiting = await api(demo.url, 'GET', `/v1/me/app-requests/${ar}`, tokens.citizen);
+  assert.equal(waiting.status, 200, `the request still waits: ${waiting.text}`);
+  assert.equal(waiting.json.app.name, APP_NAME);
+
+  // Everything but billing and insurance; Allow sends the browser back to the app.
+  const chosen = all.filter((c) => c !== 'financial');
+  for (const c of chosen) await page.click(`#app-category-${c}`);
+  const back = callback.expect();
+  await page.click('#app-allow');
+  const landed = await back;
+  assert.equal(landed.searchParams.get('state'), state);
+  assert.equal(landed.searchParams.get('error'), null);
+  const code = landed.searchParams.get('code');
+  assert.ok(code, `a code at ${landed}`);
+  for (let i = 0; i < 100 && !page.url().startsWith(callback.origin); i += 1) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(page.url().startsWith(`${callback.uri}?`), `the browser is at the app: ${page.url()}`);
+  assert.equal((await api(demo.url, 'GET', `/v1/me/app-requests/${ar}`, tokens.citizen)).status, 404,
+    'the request is used up');
+
+  // The app exchanges the code (once) and reads the citizen's measurements.
+  const exchange = { grant_type: 'authorization_code', code, redirect_uri: callback.uri,
+    client_id: smartApp.clientId, code_verifier: verifier };
+  const issued = await tokenRequest(exchange);
+  assert.equal(issued.status, 200, issued.text);
+  assert.match(issued.cacheControl, /no-store/);
+  assert.equal(issued.json.token_type, 'Bearer');
+  assert.ok(issued.json.scope.split(' ').includes('patient/Observation.rs'), issued.json.scope);
+  assert.equal(typeof issued.json.patient, 'string');
+  assert.ok(issued.json.refresh_token, 'offline_access gives a refresh token');
+  const reused = await tokenRequest(exchange);
+  assert.equal(reused.status, 400, reused.text);
+  assert.equal(reused.json.error, 'invalid_grant');
+  const accessToken = issued.json.access_token;
+  const read = await fhirRead(`/Observation?patient=${encodeURIComponent(issued.json.patient)}&_count=20`,
+    accessToken);
+  assert.equal(read.status, 200, read.text);
+  assert.equal(read.json.resourceType, 'Bundle');
+  assert.equal(read.json.type, 'searchset');
+  const found = (read.json.entry || []).filter((e) => e.search?.mode !== 'outcome');
+  assert.ok(found.length > 0, 'the demo citizen has measurements');
+  assert.ok(found.every((e) => e.resource.resourceType === 'Observation'));
+  assert.equal((await fhirRead('/Condition', accessToken)).status, 403, 'a kind the app did not ask for');
+  assert.equal((await api(demo.url, 'GET', '/v1/me', accessToken)).status, 403, 'not the vault’s own API');
+
+  const granted = (await myApps()).find((a) => a.client_id === smartApp.clientId && !a.revoked);
+  assert.ok(granted, 'the vault keeps the authorisation');
+  assert.match(granted.id, /^aa_[0-9a-f]{32}$/);
+  assert.deepEqual(granted.categories, chosen);
+  assert.equal(granted.include_sensitive, false);
+  assert.equal(granted.offline_access, true);
+
+  // The access log names the app, and the citizen's own answer.
+  await open(page, base, 'log');
+  const entries = await page.$$eval('.log-entry', (lis) => lis.map((li) => ({
+    action: li.dataset.action, kind: li.dataset.actorKind, who: li.querySelector('.who')?.textContent,
+    text: li.textContent, verified: !!li.querySelector('.badge.verified') })));
+  const appRead = entries.find((e) => e.kind === 'app' && e.action === 'records.list');
+  assert.ok(appRead, `the app's read is listed: ${JSON.stringify(entries.map((e) => [e.kind, e.action]))}`);
+  assert.equal(appRead.who, `The app “${APP_NAME}”`);
+  assert.ok(appRead.text.includes(`The app “${APP_NAME}” looked at a list of your records`), appRead.text);
+  assert.ok(appRead.verified, 'and verified: the app is in the hashed entry, its name beside it');
+  const answered = entries.find((e) => e.action === 'app.authorize');
+  assert.ok(answered, 'the citizen’s answer is listed');
+  assert.ok(answered.text.includes('You (via Test laptop) connected an app to your data'), answered.text);
+  assert.equal(await page.$('#log-warning'), null);
+  await checkPage('log-app', { widths: [1280] });
+
+  // Sharing lists the app in words.
+  await open(page, base, 'sharing');
+  const item = `#apps li[data-app-id="${granted.id}"]`;
+  await page.waitForSelector(item);
+  assert.equal(await page.$eval(`${item} .app-name`, (el) => el.textContent), APP_NAME);
+  assert.deepEqual(await texts(page, `${item} .app-scopes li`), ['Measurement: may search and read']);
+  assert.equal(await page.$eval(`${item} .app-categories`, (el) => el.textContent),
+    `Kinds of records: ${chosen.map((c) => en[`category.${c}`]).join(', ')}`);
+  const listed = await page.$eval(item, (li) => li.textContent);
+  assert.match(listed, /Connected on /);
+  assert.ok(listed.includes('Sensitive records are left out.'), listed);
+  assert.match(listed, /keeps access while you are away/);
+  assert.ok(listed.includes(`App id: ${smartApp.clientId}`), listed);
+  await checkPage('sharing-apps');
+
+  // Revoked after a confirmation: listed apart, and the token stops at once.
+  await page.click(`${item} button.revoke-app`);
+  await page.waitForSelector('dialog[open] button.danger');
+  assert.equal(await page.$eval('dialog[open] h2', (el) => el.textContent),
+    `Revoke the access of “${APP_NAME}”?`);
+  await page.click('dialog[open] button.danger');
+  const gone = `#apps-revoked li[data-app-id="${granted.id}"][data-status=revoked]`;
+  await page.waitForSelector(gone);
+  assert.equal(await page.$(item), null, 'no longer among the connected apps');
+  assert.ok(await page.$('#apps-none'), 'no app is connected now');
+  assert.match(await page.$eval(gone, (li) => li.textContent), /Revoked on /);
+  assert.equal(await page.$(`${gone} button`), null, 'nothing left to revoke');
+  assert.ok((await myApps()).find((a) => a.id === granted.id).revoked, 'the vault says revoked');
+  const after = await fhirRead('/Observation', accessToken);
+  assert.equal(after.status, 401, after.text);
+  const refreshed = await tokenRequest({ grant_type: 'refresh_token',
+    refresh_token: issued.json.refresh_token, client_id: smartApp.clientId });
+  assert.equal(refreshed.status, 400, refreshed.text);
+  assert.equal(refreshed.json.error, 'invalid_grant');
+});
+
+test('SMART: a browser not yet paired pairs first and comes back to the request; Deny sends it back with access_denied', async () => {
+  assert.ok(smartApp?.clientId, 'the app registered above');
+  const fresh = await newPage(browser, 360);
+  const { challenge } = pkce();
+  const state = randomBytes(12).toString('hex');
+  await fresh.goto(authorizeUrl({ challenge, state }));
+  await fresh.waitForSelector('#pair-for-app');
+  const hash = await fresh.evaluate(() => location.hash);
+  assert.match(hash, /^#\/authorize\/ar_[0-9a-f]{32}$/, 'the request’s address is kept');
+  const ar = hash.split('/').pop();
+  assert.match(await fresh.$eval('#pair-for-app', (el) => el.textContent), /An app asks to connect/);
+  const made = await api(demo.url, 'POST', '/v1/me/devices/pairing-codes', tokens.citizen, {});
+  assert.equal(made.status, 201, made.text);
+  await fresh.type('input[name=code]', made.json.pairing_code);
+  await fresh.$eval('input[name=name]', (el) => { el.value = ''; });
+  await fresh.type('input[name=name]', 'Phone with apps');
+  await fresh.click('form button[type=submit]');
+
+  // Paired: the consent page of the same request.
+  await fresh.waitForSelector('#app-consent-form');
+  assert.equal(await fresh.evaluate(() => location.hash), hash);
+  assert.equal(await fresh.$eval('#app-name', (el) => el.textContent), APP_NAME);
+  await checkPage('authorize-phone', { on: fresh, widths: [360] });
+
+  const back = smartApp.callback.expect();
+  await fresh.click('#app-deny');
+  const landed = await back;
+  assert.equal(landed.searchParams.get('error'), 'access_denied');
+  assert.equal(landed.searchParams.get('state'), state);
+  assert.equal(landed.searchParams.get('code'), null);
+
+  // Used up: the vault no longer has it, and the page says so in words.
+  assert.equal((await api(demo.url, 'GET', `/v1/me/app-requests/${ar}`, tokens.citizen)).status, 404);
+  await fresh.goto(`${base}/app/#/authorize/${ar}`);
+  await fresh.waitForSelector('#app-request-gone');
+  assert.equal(await fresh.$eval('#app-request-gone', (el) => el.textContent),
+    'This request has expired or was already answered. Go back to the app and start connecting it again from there.');
+  assert.equal(await fresh.$('#app-consent-form'), null);
+  assert.deepEqual((await myApps()).filter((a) => !a.revoked), [], 'nothing was connected');
+  assert.deepEqual(fresh.problems, []);
+  await fresh.browserContext().close();
 });
 
 test('erasing the vault needs the typed phrase, then nothing is left', async () => {

@@ -18,7 +18,8 @@ export const SHOTS = process.env.TILLIT_SCREENSHOTS ||
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 /** Starts `tillit demo --json` on a fresh data directory; resolves to
- * {info, url, stop} once it prints its JSON line. */
+ * {info, url, data, stop} once it prints its JSON line (`data`: the data
+ * directory, for CLI commands run beside the server). */
 export async function startDemo() {
   if (!TILLIT) throw new Error('TILLIT_BIN must name the tillit binary');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tillit-browser-'));
@@ -41,7 +42,7 @@ export async function startDemo() {
     child.on('exit', (code) => reject(new Error(`demo exited ${code}: ${stderr}`)));
   });
   return {
-    info, url: info.url,
+    info, url: info.url, data: path.join(dir, 'vault'),
     stop: () => new Promise((resolve) => {
       child.once('exit', () => { fs.rmSync(dir, { recursive: true, force: true }); resolve(); });
       child.kill('SIGTERM');

@@ -13,7 +13,7 @@ const SHELL = [
   '/app/js/main.js', '/app/js/api.js', '/app/js/device.js', '/app/js/store.js',
   '/app/js/i18n.js', '/app/js/ui.js', '/app/js/fhir.js', '/app/js/consent.js',
   '/app/js/privacy.js', '/app/js/rectification.js',
-  '/app/js/proxies.js', '/app/js/acting.js', '/app/js/notifications.js',
+  '/app/js/proxies.js', '/app/js/acting.js', '/app/js/notifications.js', '/app/js/apps.js',
   '/app/js/push_text.js',
   '/app/js/lang/en.js', '/app/js/lang/sv.js', '/app/js/lang/nb.js',
   '/app/js/lang/fi.js', '/app/js/lang/se.js',
@@ -27,7 +27,8 @@ const SHELL = [
   '/app/js/views/hide.js', '/app/js/views/log.js', '/app/js/views/devices.js',
   '/app/js/views/erase.js', '/app/js/views/pair.js',
   '/app/js/views/proxies.js', '/app/js/views/represented.js',
-  '/app/js/views/notifications.js',
+  '/app/js/views/notifications.js', '/app/js/views/authorize.js',
+  '/app/js/views/sharing-apps.js',
 ];
 
 self.addEventListener('install', (event) => {

@@ -153,6 +153,30 @@ test("canonicalEntry hashes via (entry format 2) and not the device's name",
       kindOf("malformed"));
   });
 
+test("canonicalEntry hashes an app's entry like any other, and not its name",
+  () => {
+    const read = {
+      time: 1767225600, actor_kind: "app",
+      actor_id: "app_0123456789abcdef0123456789abcdef", action: "records.list",
+      citizen: "c_0123456789abcdef0123456789abcdef", categories: [],
+      purpose: "", study: "", grants: ["aa_0123456789abcdef0123456789abcdef"],
+      decision: "none", request_id: "r2",
+    };
+    const canonical = canonicalEntry(read);
+    assert.ok(canonical.includes('"actor_kind":"app"'));
+    assert.ok(canonical.includes(
+      '"actor_id":"app_0123456789abcdef0123456789abcdef"'));
+    // The vault names the app beside the entry; the name is not hashed.
+    assert.equal(canonicalEntry({ ...read, app: "Health Diary" }), canonical);
+    assert.equal(canonicalEntry({ ...read, app: null }), canonical);
+    assert.ok(!canonicalEntry({ ...read, app: "Health Diary" })
+      .includes("Health Diary"));
+    assert.throws(() => canonicalEntry({ ...read, app: 7 }),
+      kindOf("malformed"));
+    assert.throws(() => canonicalEntry({ ...read, actor_kind: "citizen",
+      app: "Health Diary" }), kindOf("malformed"));
+  });
+
 test("canonicalJson writes what nlohmann::json's dump() writes", () => {
   // Expected text from Python's json.dumps(sort_keys=True, compact,
   // ensure_ascii=False), which escapes and orders as nlohmann does.

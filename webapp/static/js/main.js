@@ -1,6 +1,8 @@
 // The app's shell: language, navigation, the acting-for-someone banner,
 // and the hash router that renders one view at a time into <main>.
-// Unpaired browsers see only pairing.
+// Unpaired browsers see only pairing; one that came to answer an app's
+// request (#/authorize/ar_…) keeps that address and comes back to it once
+// paired.
 import * as acting from './acting.js';
 import * as api from './api.js';
 import * as device from './device.js';
@@ -23,6 +25,7 @@ const VIEWS = {
   devices: () => import('./views/devices.js'),
   erase: () => import('./views/erase.js'),
   pair: () => import('./views/pair.js'),
+  authorize: () => import('./views/authorize.js'),
 };
 const NAV = ['records', 'charts', 'add', 'sharing', 'hide', 'log', 'notifications', 'proxies',
   'represented', 'devices', 'erase'];
@@ -58,11 +61,14 @@ function renderNav(active, paired, scope) {
   replace(nav, h('ul', {}, items));
 }
 
-/** Stops acting and goes to the people one acts for, which says so. */
-function stopActing(scope) {
+/** Stops acting and goes to the people one acts for, which says so;
+ * with `stay`, shows the same page again as the citizen themselves (an
+ * app's request, which only they can answer). */
+function stopActing(scope, { stay = false } = {}) {
   acting.stop({ kind: 'stopped', id: scope.citizen_id });
   announce(t('acting.stopped', { id: scope.citizen_id }));
-  go('represented');
+  if (stay) render();
+  else go('represented');
 }
 
 /** The banner while acting for someone: whom, what the authorisation
@@ -91,7 +97,7 @@ function renderBanner(scope) {
 function notWhileActing(main, view, scope) {
   const stop = h('button', { type: 'button', class: 'primary', id: 'acting-stop-here' },
     t('acting.stopToUse'));
-  stop.addEventListener('click', () => stopActing(scope));
+  stop.addEventListener('click', () => stopActing(scope, { stay: view === 'authorize' }));
   replace(main, h('div', { class: `view view-${view}` },
     h('h1', {}, t(`nav.${view}`)),
     h('p', { class: 'notice', id: 'acting-not-here' }, t('acting.notHere', { id: scope.citizen_id })),
@@ -134,6 +140,8 @@ async function render() {
   const main = document.getElementById('main');
   const pairing = await device.load();
   let { view, args, params } = parseHash();
+  // An app's request waits while the browser pairs, then is shown.
+  const returnTo = !pairing && view === 'authorize' ? { view, args } : null;
   if (!pairing) view = 'pair';
   else if (view === 'pair' || !VIEWS[view]) view = 'records';
   const navName = { record: 'records', grant: 'sharing' }[view] || view;
@@ -169,7 +177,7 @@ async function render() {
     if (seq !== renderSeq) return;
     const section = h('div', { class: `view view-${view}` });
     await module.render(section, { args, params, go, pairing, api, rerender: render, subject,
-      acting: actingControl });
+      acting: actingControl, returnTo });
     if (seq !== renderSeq) return;
     replace(main, section);
     document.title = `${section.querySelector('h1')?.textContent || ''} — tillit`;
@@ -207,7 +215,9 @@ async function start() {
       acting.stop();
       await device.forget();
       announce(t('pair.lost'));
-      go('pair', { lost: '1' });
+      // An app's request keeps its address: pairing again leads back to it.
+      if (parseHash().view === 'authorize') render();
+      else go('pair', { lost: '1' });
     }
   });
   api.setActingRefusedHandler(actingRefused);

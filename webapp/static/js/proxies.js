@@ -246,8 +246,10 @@ export function isFullScope(scope) {
 
 // The /v1/me routes with no /v1/citizens/{id} twin: a proxy never erases,
 // pairs devices for, or authorises on behalf of the citizen, nor chooses
-// how the citizen is told of accesses (notifications, push subscriptions).
-const OWN_ONLY = ['devices', 'proxies', 'represented', 'notifications', 'push-subscriptions'];
+// how the citizen is told of accesses (notifications, push subscriptions),
+// nor connects apps to their data or revokes them (apps, app-requests).
+const OWN_ONLY = ['devices', 'proxies', 'represented', 'notifications', 'push-subscriptions',
+  'apps', 'app-requests'];
 
 /**
  * The path a page's call (`method`, `path`) goes to while acting for
@@ -274,7 +276,8 @@ export function actingPath(method, path, citizenId) {
 
 /**
  * Whether a page can be opened while acting with `scope`: never the
- * devices, erasure or one's own authorisations; the citizen's settings
+ * devices, erasure, one's own authorisations or an app's request (the
+ * citizen answers it for their own data); the citizen's settings
  * (sharing, hiding) and their access log only with an authorisation for
  * all data; the grant wizard only when it can also write. Adding a
  * reading opens (the vault refuses a read-only proxy, and the page says
@@ -284,7 +287,7 @@ export function actingPath(method, path, citizenId) {
 export function routeAllowed(view, scope) {
   if (!scope) return true;
   switch (view) {
-    case 'devices': case 'erase': case 'proxies':
+    case 'devices': case 'erase': case 'proxies': case 'authorize':
       return false;
     case 'sharing': case 'hide': case 'log':
       return isFullScope(scope);

@@ -5,10 +5,12 @@
 // then check each entry's inclusion proof against it.
 //
 // An entry's leaf is SHA-256(0x00 || canonical entry), the canonical entry
-// being the listed entry without "index", "inclusion_proof", "actor" and
-// "on_behalf_of" and "device", serialised as nlohmann::json's dump()
+// being the listed entry without "index", "inclusion_proof", "actor",
+// "on_behalf_of", "device" and "app", serialised as nlohmann::json's dump()
 // (audit/src/entry.cc). "via" (the paired device's id) is hashed when
 // present: entry format 2 writes it only when a device made the request.
+// An entry's actor_kind is hashed whatever it is ("app" for a connected
+// app's read, its client id in actor_id); the app's name beside it is not.
 
 import { decodeHex, isWellFormedText, utf8Encode } from "./base64.js";
 import { openCheckpoint, ProofError } from "./checkpoint.js";
@@ -26,7 +28,7 @@ const ENTRY_FIELDS = {
 // Hashed when present (entry format 2), absent from older entries.
 const OPTIONAL_FIELDS = { via: "string" };
 const NOT_HASHED = new Set(["index", "inclusion_proof", "actor",
-  "on_behalf_of", "device"]);
+  "on_behalf_of", "device", "app"]);
 const MAX_PROOF_HASHES = 64; // an RFC 6962 proof for any 64-bit size
 
 const malformed = (why) => new ProofError("malformed", why);
@@ -86,7 +88,9 @@ export function canonicalJson(value) {
  * exactly the fields of an audit entry (action, actor_id, actor_kind,
  * categories, citizen, decision, grants, purpose, request_id, study,
  * time, and "via" when a paired device made the request; "device", its
- * name, is shown beside it and not hashed), serialised by canonicalJson. The values themselves are bound by
+ * name, is shown beside it and not hashed, as is "app", the name of the
+ * app that made an entry of actor_kind "app"), serialised by
+ * canonicalJson. The values themselves are bound by
  * the inclusion proof, not checked here.
  * @param {object} listed one element of the response's "entries"
  * @returns {string}
@@ -107,6 +111,10 @@ export function canonicalEntry(listed) {
   if (Object.hasOwn(listed, "device") && (typeof listed.device !== "string" ||
       !Object.hasOwn(listed, "via"))) {
     throw malformed("device without via");
+  }
+  if (Object.hasOwn(listed, "app") && listed.app !== null &&
+      (typeof listed.app !== "string" || listed.actor_kind !== "app")) {
+    throw malformed("app on an entry no app made");
   }
   const keys = Object.keys(listed).filter((k) => !NOT_HASHED.has(k));
   const optional = keys.filter((k) => Object.hasOwn(OPTIONAL_FIELDS, k));

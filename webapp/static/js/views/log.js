@@ -8,7 +8,10 @@
 // used. While acting for someone, the log is theirs.
 // An entry a paired device made names it: "(via Anna's phone)". The name
 // is the vault's word (the device's id, "via", is what the proof covers),
-// and is only ever set as text.
+// and is only ever set as text. So is an app's: an entry a connected app
+// made (actor_kind "app") reads "The app “Health Diary” …", by the name
+// the vault gives beside it ("app", not hashed), else by its client id.
+import { appActorName } from '../apps.js';
 import { parseVerifierKey } from '../crypto/checkpoint.js';
 import { verifyAccessLogPage } from '../crypto/auditlog.js';
 import * as store from '../store.js';
@@ -34,6 +37,7 @@ function actorText(e, ctx) {
     case 'provider': return t('log.actor.provider', { id: e.actor_id });
     case 'researcher': return t('log.actor.researcher', { id: e.actor_id });
     case 'auditor': return t('log.actor.auditor', { id: e.actor_id });
+    case 'app': return t('log.actor.app', { name: appActorName(e) });
     case 'operator': return t('log.actor.operator');
     default: return t('log.actor.system');
   }
@@ -88,8 +92,9 @@ function entryItem(e, ctx, verified, sessions) {
   const ok = verified === true;
   const categories = (e.categories || []).map((c) => t(`category.${c}`));
   const via = viaText(e);
-  return h('li', { class: ['log-entry', isBreakGlass && 'break-glass', onBehalf && 'on-behalf'],
-    dataset: { index: String(e.index), action: e.action } },
+  return h('li', { class: ['log-entry', isBreakGlass && 'break-glass', onBehalf && 'on-behalf',
+    e.actor_kind === 'app' && 'app'],
+    dataset: { index: String(e.index), action: e.action, actorKind: String(e.actor_kind || '') } },
   h('p', {},
     h('span', { class: 'who' }, actorText(e, ctx)), ' ',
     via ? [h('span', { class: 'via' }, via), ' '] : null,

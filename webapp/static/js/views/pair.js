@@ -1,5 +1,7 @@
 // Pairing this browser with a one-time code: from the operator, or made
 // on another of the citizen's devices (Devices → "Pair another device").
+// A browser that came to answer an app's request (ctx.returnTo) says so,
+// and goes back to that request once paired.
 import * as device from '../device.js';
 import { publicFetch } from '../api.js';
 import { t } from '../i18n.js';
@@ -35,7 +37,8 @@ export async function render(main, ctx) {
     button.disabled = true;
     try {
       await device.pair(c, n, publicFetch);
-      ctx.go('records');
+      if (ctx.returnTo) ctx.go(ctx.returnTo.view, null, ...ctx.returnTo.args);
+      else ctx.go('records');
     } catch (err) {
       if (err.name === 'ApiError' && err.status === 401) {
         codeField.setError(t('pair.codeRefused'));
@@ -50,6 +53,7 @@ export async function render(main, ctx) {
   add(main, 
     h('h1', {}, t('pair.title')),
     ctx.params.get('lost') ? h('p', { class: 'notice', role: 'alert' }, t('pair.lost')) : null,
+    ctx.returnTo ? h('p', { class: 'notice', id: 'pair-for-app' }, t('pair.forApp')) : null,
     h('p', {}, t('pair.intro')),
     h('p', { class: 'hint' }, t('pair.privacy')),
     form);

@@ -1,9 +1,11 @@
 // Sharing: the citizen's grants in plain language, active ones first, each
 // active one revocable after a confirmation; the way into the grant wizard;
-// and how much privacy each study's statistics questions have used.
+// the apps the citizen connected (sharing-apps.js); and how much privacy
+// each study's statistics questions have used.
 import { grantDetails, grantSentence, grantStatus, sortGrants, formatWhen } from '../consent.js';
 import { t } from '../i18n.js';
 import { add, announce, confirmDialog, errorBox, h } from '../ui.js';
+import { appsSection, loadApps } from './sharing-apps.js';
 import { loadPrivacyBudget, privacySection } from './sharing-privacy.js';
 
 async function revoke(ctx, grant, sentence, button, out) {
@@ -71,9 +73,9 @@ function optOutNotice(id, key, link) {
 }
 
 export async function render(main, ctx) {
-  const [list, opted, primaryOpted, budget] = await Promise.all([
+  const [list, opted, primaryOpted, budget, apps] = await Promise.all([
     ctx.api.get('/v1/me/consents'), optedOut(ctx, '/v1/me/research-opt-out'),
-    optedOut(ctx, '/v1/me/primary-use-opt-out'), loadPrivacyBudget(ctx)]);
+    optedOut(ctx, '/v1/me/primary-use-opt-out'), loadPrivacyBudget(ctx), loadApps(ctx)]);
   const nowMs = Date.now();
   const grants = sortGrants(Array.isArray(list?.consents) ? list.consents : [], nowMs);
 
@@ -90,5 +92,6 @@ export async function render(main, ctx) {
       ? h('ul', { class: 'grants', id: 'grants', 'aria-label': t('sharing.listLabel') },
         grants.map((g) => grantItem(ctx, g, nowMs)))
       : h('p', { id: 'grants-none' }, t('sharing.none')),
+    appsSection(ctx, apps),
     privacySection(budget));
 }
