@@ -13,15 +13,12 @@
 // gets 403 for the owner it represents).
 #include <unistd.h>
 
-#include <algorithm>
 #include <map>
 #include <set>
 
 #include "http_fixture.h"
 #include "tillit/api/principals.h"
 #include "tillit/api/routes.h"
-#include "tillit/crypto/encoding.h"
-#include "tillit/crypto/hash.h"
 #include "tillit/crypto/web_push.h"
 
 namespace tillit::testing {
@@ -117,11 +114,7 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
                                     {"https://diary.example/cb"}, 0);
   ASSERT_TRUE(smart_app.ok());
   const std::string verifier(43, 'v');
-  std::string challenge =
-      crypto::Base64Encode(crypto::Sha256(crypto::AsBytes(verifier)));
-  challenge.pop_back();  // base64url without padding
-  std::replace(challenge.begin(), challenge.end(), '+', '-');
-  std::replace(challenge.begin(), challenge.end(), '/', '_');
+  const std::string challenge = PkceChallenge(verifier);
   Reply asked = Get(
       "/fhir/authorize?response_type=code&client_id=" + smart_app->client_id +
       "&redirect_uri=https%3A%2F%2Fdiary.example%2Fcb"
@@ -338,6 +331,12 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       {"GET /fhir/{type}/{id}", {{kOwner}, "", "", true}},
       {"GET /fhir/Patient/{id}/$everything", {{kOwner, kApp}, "", "", true}},
       {"GET /fhir/Patient/{id}/$summary", {{kOwner, kApp}, "", "", true}},
+      // Bulk Data: the kick-off (without Prefer: respond-async, so nothing
+      // starts) and jobs nobody here started.
+      {"GET /fhir/Patient/{id}/$export", {{}, "", "", true}},
+      {"GET /fhir/bulk-status/{id}", {{}, "", "", false}},
+      {"DELETE /fhir/bulk-status/{id}", {{}, "", "", false}},
+      {"GET /fhir/bulk-files/{id}/{file}", {{}, "", "", false}},
       // SMART App Launch: discovery is public; no principal holds a
       // request, a code or a form the endpoints accept; only the owner
       // may disconnect their app (late, see below).
@@ -358,6 +357,10 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       if (at != std::string::npos) path.replace(at, from.size(), to);
     };
     replace("{citizen_id}", owner.id);
+    if (path.rfind("/fhir/bulk-", 0) == 0) {
+      replace("{id}", "bx_" + std::string(32, '0'));
+      replace("{file}", "Observation.ndjson");
+    }
     if (path.rfind("/fhir/", 0) == 0) {
       replace("{type}/{id}", "Patient/" + patient_id);
       replace("{type}", "Observation");

@@ -13,12 +13,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tillit/api/server.h"
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/box.h"
 #include "tillit/crypto/encoding.h"
+#include "tillit/crypto/hash.h"
 #include "tillit/crypto/random.h"
 #include "tillit/fhir/synthetic.h"
 #include "tillit/vault/vault.h"
@@ -189,6 +191,17 @@ class HttpTest : public ::testing::Test {
   // How many entries the log holds.
   uint64_t AuditSize() const { return Get("/healthz").Json()["audit_entries"]; }
   // A generated synthetic patient's bundle (FHIR transaction).
+  // BASE64URL(SHA-256(verifier)): a SMART app's PKCE S256 challenge.
+  static std::string PkceChallenge(std::string_view verifier) {
+    std::string b =
+        crypto::Base64Encode(crypto::Sha256(crypto::AsBytes(verifier)));
+    while (!b.empty() && b.back() == '=') b.pop_back();
+    for (char& c : b) {
+      if (c == '+') c = '-';
+      if (c == '/') c = '_';
+    }
+    return b;
+  }
   static std::string SyntheticBundle(uint64_t index, uint64_t seed = 11) {
     return fhir::GenerateSyntheticBundle(seed, index);
   }

@@ -16,8 +16,6 @@
 #include "http_fixture.h"
 #include "tillit/api/principals.h"
 #include "tillit/api/routes.h"
-#include "tillit/crypto/encoding.h"
-#include "tillit/crypto/hash.h"
 #include "tillit/crypto/web_push.h"
 
 namespace tillit::testing {
@@ -654,7 +652,10 @@ std::string MediaTypeOf(const Reply& r) {
   }
   const json& schema = response["content"][media].value("schema", json());
   json body;
-  if (media.size() >= 4 && media.compare(media.size() - 4, 4, "json") == 0) {
+  const bool ndjson =
+      media.size() >= 6 && media.compare(media.size() - 6, 6, "ndjson") == 0;
+  if (!ndjson && media.size() >= 4 &&
+      media.compare(media.size() - 4, 4, "json") == 0) {
     body = r.Json();
     if (body.is_discarded()) {
       return ::testing::AssertionFailure()
@@ -975,6 +976,36 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
   check("GET", "/fhir/Patient/{id}/$summary",
         Get("/fhir/Patient/nobody/$summary", citizen), 404);
 
+  // Bulk Data export: kick-off, status until the manifest, a file, cancel.
+  auto kickoff = [&](const std::string& prefer) {
+    httplib::Headers h = Auth(citizen);
+    if (!prefer.empty()) h.emplace("Prefer", prefer);
+    return From(Client()->Get(
+        ("/fhir/Patient/" + patient_id + "/$export?_type=Observation").c_str(),
+        h));
+  };
+  check("GET", "/fhir/Patient/{id}/$export", kickoff(""), 400);
+  Reply started =
+      check("GET", "/fhir/Patient/{id}/$export", kickoff("respond-async"), 202);
+  std::string status_path = started.Header("Content-Location");
+  status_path = status_path.substr(status_path.find("/fhir/"));
+  Reply manifest;
+  for (int i = 0; i < 500; ++i) {
+    manifest = Get(status_path, citizen);
+    if (manifest.status != 202) break;
+    check("GET", "/fhir/bulk-status/{id}", manifest, 202);
+    usleep(20000);
+  }
+  check("GET", "/fhir/bulk-status/{id}", manifest, 200);
+  std::string file_path = manifest.Json()["output"][0].value("url", "");
+  file_path = file_path.substr(file_path.find("/fhir/"));
+  check("GET", "/fhir/bulk-files/{id}/{file}", Get(file_path, citizen), 200);
+  check("GET", "/fhir/bulk-files/{id}/{file}", Get(file_path + ".gz", citizen),
+        404);
+  check("DELETE", "/fhir/bulk-status/{id}", Delete(status_path, citizen), 202);
+  check("DELETE", "/fhir/bulk-status/{id}", Delete(status_path, citizen), 404);
+  check("GET", "/fhir/bulk-status/{id}", Get(status_path, citizen), 404);
+
   // SMART App Launch: an app asks, the citizen answers, the app exchanges
   // its code and reads; then the citizen disconnects it.
   check("GET", "/fhir/.well-known/smart-configuration",
@@ -983,11 +1014,7 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
                                     {"https://diary.example/cb"}, 0);
   ASSERT_TRUE(smart_app.ok());
   const std::string verifier(43, 'v');
-  std::string challenge =
-      crypto::Base64Encode(crypto::Sha256(crypto::AsBytes(verifier)));
-  challenge.pop_back();  // '=': base64url without padding
-  std::replace(challenge.begin(), challenge.end(), '+', '-');
-  std::replace(challenge.begin(), challenge.end(), '/', '_');
+  const std::string challenge = PkceChallenge(verifier);
   const std::string fhir_base =
       "http%3A%2F%2F127.0.0.1%3A" + std::to_string(server_->port()) + "%2Ffhir";
   const std::string authorize =

@@ -9,8 +9,6 @@
 
 #include "http_fixture.h"
 #include "tillit/api/principals.h"
-#include "tillit/crypto/encoding.h"
-#include "tillit/crypto/hash.h"
 
 namespace tillit::testing {
 namespace {
@@ -40,16 +38,6 @@ std::string Query(const std::map<std::string, std::string>& params) {
     out += Encode(k) + "=" + Encode(v);
   }
   return out;
-}
-
-// BASE64URL(SHA-256(verifier)), as an app computes it.
-std::string Challenge(std::string_view verifier) {
-  std::string b =
-      crypto::Base64Encode(crypto::Sha256(crypto::AsBytes(verifier)));
-  while (!b.empty() && b.back() == '=') b.pop_back();
-  std::replace(b.begin(), b.end(), '+', '-');
-  std::replace(b.begin(), b.end(), '/', '_');
-  return b;
 }
 
 // The value of `name` in a URL's query, or "" when absent.
@@ -99,7 +87,7 @@ class SmartTest : public HttpTest {
             {"scope", scope},
             {"state", "st4te"},
             {"aud", Base()},
-            {"code_challenge", Challenge(kVerifier)},
+            {"code_challenge", PkceChallenge(kVerifier)},
             {"code_challenge_method", "S256"}};
   }
   Reply Authorize(const std::map<std::string, std::string>& params) const {

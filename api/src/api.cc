@@ -24,6 +24,7 @@ Api::Api(vault::Vault* v, const ServerOptions& o,
       rectifications_(
           v, o.clock, o.rng, &stores_,
           consent::RectificationOptions{o.rectification_provider, 50}),
-      proxies_(v, o.clock, o.rng, &stores_) {}
+      proxies_(v, o.clock, o.rng, &stores_),
+      bulk_(o.clock) {}
 
 }  // namespace tillit::api::internal

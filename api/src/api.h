@@ -7,7 +7,8 @@
 //                   their parsed consent; consent(), grants, restrictions,
 //                   studies and researchers; devices(), paired devices;
 //                   apps(), SMART apps and the citizens' grants to them;
-//                   launches(), SMART launches in progress;
+//                   launches(), SMART launches in progress; bulk(),
+//                   Bulk Data export jobs;
 //                   privacy(), the privacy-budget ledger of aggregates;
 //                   rectifications(), requests to correct records;
 //                   proxies(), who may act for a citizen; notifier(),
@@ -26,6 +27,7 @@
 #include <memory>
 
 #include "audit_trail.h"
+#include "bulk.h"
 #include "devices.h"
 #include "metrics.h"
 #include "server_log.h"
@@ -63,6 +65,7 @@ class Api {
   DeviceRegistry& devices() { return devices_; }
   AppRegistry& apps() { return apps_; }
   LaunchState& launches() { return launches_; }
+  BulkExports& bulk() { return bulk_; }
   research::PrivacyLedger& privacy() { return *privacy_; }
   consent::Rectifications& rectifications() { return rectifications_; }
   consent::Proxies& proxies() { return proxies_; }
@@ -94,6 +97,8 @@ class Api {
   consent::Proxies proxies_;
   // Last: stopped before the stores and the log it reads go.
   std::unique_ptr<notify::Notifier> notifier_;
+  // After it: its jobs' threads read the stores and end first.
+  BulkExports bulk_;
 };
 
 }  // namespace tillit::api::internal

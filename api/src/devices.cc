@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "revocation.h"
 #include "tillit/crypto/constant_time.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/signing.h"
@@ -128,18 +129,7 @@ StatusOr<Device> DeviceRegistry::Load(const std::string& device_id) {
 
 StatusOr<std::optional<int64_t>> DeviceRegistry::LoadRevocation(
     const std::string& id) {
-  auto text = vault_.GetDirectoryEntry(kRevokedKind, id);
-  if (!text.ok()) {
-    if (text.status().code() == StatusCode::kNotFound)
-      return std::optional<int64_t>();
-    return text.status();
-  }
-  json j = json::parse(*text, nullptr, false);
-  if (!j.is_object() || !j.contains("revoked") ||
-      !j["revoked"].is_number_integer()) {
-    return Status::DataLoss("a stored device revocation is malformed");
-  }
-  return std::optional<int64_t>(j["revoked"].get<int64_t>());
+  return ReadRevocation(vault_, kRevokedKind, id);
 }
 
 StatusOr<Device> DeviceRegistry::Find(const std::string& device_id) {
@@ -175,11 +165,8 @@ StatusOr<Device> DeviceRegistry::Revoke(const std::string& citizen_id,
   if (d.citizen_id != citizen_id) return Status::NotFound("no such device");
   if (d.revoked)
     return Status::FailedPrecondition("the device is already revoked");
-  Status s = vault_.PutDirectoryEntry(kRevokedKind, d.id,
-                                      json({{"revoked", now}}).dump());
-  if (s.code() == StatusCode::kAlreadyExists)  // revoked meanwhile
-    return Status::FailedPrecondition("the device is already revoked");
-  TILLIT_RETURN_IF_ERROR(s);
+  TILLIT_RETURN_IF_ERROR(WriteRevocation(vault_, kRevokedKind, d.id, now,
+                                         "the device is already revoked"));
   d.revoked = now;
   MutexLock lock(&mu_);
   cache_[d.id] = d;

@@ -803,7 +803,11 @@ Status Metadata(Api& api, Call& call) {
                  "http://hl7.org/fhir/OperationDefinition/Patient-everything"}},
            json{{"name", "summary"},
                 {"definition",
-                 "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"}}});
+                 "http://hl7.org/fhir/uv/ips/OperationDefinition/summary"}},
+           json{{"name", "export"},
+                {"definition",
+                 "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/"
+                 "patient-export"}}});
     }
     resources.push_back(std::move(r));
   }
@@ -1168,5 +1172,18 @@ std::string FhirBaseUrl(const Api& api, const Call& call) {
 }
 
 std::string FhirPercentEncode(std::string_view s) { return PercentEncode(s); }
+
+bool IsFhirType(std::string_view type) { return FindType(type) != nullptr; }
+
+bool FhirNegotiateJson(Call& call) { return NegotiateJson(call); }
+
+void FhirReplyOutcome(Call& call, int status, std::string_view message) {
+  ReplyOutcome(call, status, message);
+}
+
+StatusOr<std::string> FhirCitizenOfPatient(Api& api, const Call& call,
+                                           const std::string& patient_id) {
+  return CitizenOfPatient(api, call, patient_id);
+}
 
 }  // namespace tillit::api::internal

@@ -50,6 +50,7 @@ std::vector<Route> ProxyAuthorisationRoutes();
 std::vector<Route> NotificationRoutes();
 std::vector<Route> FhirRoutes();
 std::vector<Route> SmartRoutes();
+std::vector<Route> BulkRoutes();
 
 // Metrics and the access log count a request under its route's index in
 // RouteTable(), or under one of these two past its end.

@@ -55,7 +55,7 @@ std::vector<Route> BuildTable() {
                     ResearchRoutes, AuditRoutes, RectificationRoutes,
                     ProxyAuthorisationRoutes, NotificationRoutes,
                     // Before FhirRoutes: /fhir/{type} would match theirs.
-                    SmartRoutes, FhirRoutes}) {
+                    SmartRoutes, BulkRoutes, FhirRoutes}) {
     for (Route& r : part()) {
       r.segments = Split(r.info.path);
       table.push_back(std::move(r));

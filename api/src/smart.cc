@@ -4,6 +4,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "revocation.h"
 #include "tillit/crypto/constant_time.h"
 #include "tillit/crypto/encoding.h"
 
@@ -300,18 +301,7 @@ StatusOr<AppAuthorization> AppRegistry::Load(const std::string& id) {
 
 StatusOr<std::optional<int64_t>> AppRegistry::LoadRevocation(
     const std::string& id) {
-  auto text = vault_.GetDirectoryEntry(kRevokedKind, id);
-  if (!text.ok()) {
-    if (text.status().code() == StatusCode::kNotFound)
-      return std::optional<int64_t>();
-    return text.status();
-  }
-  json j = json::parse(*text, nullptr, false);
-  if (!j.is_object() || !j.contains("revoked") ||
-      !j["revoked"].is_number_integer()) {
-    return Status::DataLoss("a stored app revocation is malformed");
-  }
-  return std::optional<int64_t>(j["revoked"].get<int64_t>());
+  return ReadRevocation(vault_, kRevokedKind, id);
 }
 
 StatusOr<AppAuthorization> AppRegistry::Find(const std::string& id) {
@@ -352,11 +342,8 @@ StatusOr<AppAuthorization> AppRegistry::Revoke(const std::string& citizen_id,
     return Status::NotFound("no such app authorisation");
   if (a.revoked)
     return Status::FailedPrecondition("the app's access is already revoked");
-  Status s = vault_.PutDirectoryEntry(kRevokedKind, a.id,
-                                      json({{"revoked", now}}).dump());
-  if (s.code() == StatusCode::kAlreadyExists)
-    return Status::FailedPrecondition("the app's access is already revoked");
-  TILLIT_RETURN_IF_ERROR(s);
+  TILLIT_RETURN_IF_ERROR(WriteRevocation(
+      vault_, kRevokedKind, a.id, now, "the app's access is already revoked"));
   {
     MutexLock lock(&mu_);
     cache_[a.id].revoked = now;

@@ -10,7 +10,7 @@
 // Run by CTest (fhir_smart) with TILLIT_BIN and TILLIT_FIXTURES_DIR.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { TILLIT, serve, tillit } from './tillit.mjs';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -20,7 +20,6 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const smart = require('fhirclient');
 
-const TILLIT = process.env.TILLIT_BIN;
 const FIXTURES = process.env.TILLIT_FIXTURES_DIR;
 
 // Four fixtures, to keep it quick; the first has 157 laboratory
@@ -35,32 +34,6 @@ const APP_NAME = 'Test SMART app';
 const SCOPE = 'launch/patient openid fhirUser patient/Patient.rs patient/Observation.rs offline_access';
 const CATEGORIES = ['patient-summary', 'prescriptions', 'dispensations', 'lab-results', 'vital-signs',
   'imaging', 'discharge-reports', 'encounters', 'financial', 'other'];
-
-function tillit(args) {
-  return JSON.parse(execFileSync(TILLIT, args, { encoding: 'utf8', maxBuffer: 64 << 20 }));
-}
-
-/** `tillit serve` of `data` on a free loopback port. */
-async function serve(data) {
-  const child = spawn(TILLIT, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--quiet'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 60000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (\S+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-  });
-  return {
-    url,
-    stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }),
-  };
-}
 
 /** fhirclient's storage: one session, in memory. */
 function memoryStorage() {

