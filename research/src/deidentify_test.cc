@@ -327,5 +327,110 @@ TEST(DeidentifyTest, ImagingUidsArePseudonymised) {
   EXPECT_EQ(out.dump().find("99999999"), std::string::npos);
 }
 
+// ---- Deidentifier on stored JSON text --------------------------------------
+
+TEST(DeidentifierTest, RefusesWhatIsNotAResourceAndAppendsNothing) {
+  const Pseudonymiser p = Pseudonyms('k');
+  const Deidentifier d("cit-1", "pat-1", p);
+  for (std::string_view bad :
+       {"", "{", "not json", "[]", "3", R"({"id":"x"})",
+        R"({"resourceType":"patient"})",
+        R"({"resourceType":"Observation","id":12})",
+        R"({"resourceType":"Observation","id":"o","x":[1,)"}) {
+    std::string out = "before\n";
+    const Status s = d.Append(bad, nullptr, &out);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(out, "before\n") << bad;
+    EXPECT_EQ(d.ReleasedName(bad).status().code(), StatusCode::kInvalidArgument)
+        << bad;
+  }
+}
+
+TEST(DeidentifierTest, ReleasedNamesAreTheIdsTheResourcesGet) {
+  const Pseudonymiser p = Pseudonyms('k');
+  const Deidentifier d("cit-1", "pat-1", p);
+  EXPECT_EQ(*d.ReleasedName(R"({"resourceType":"Patient","id":"pat-1"})"),
+            "Patient/" + p.Citizen("cit-1"));
+  EXPECT_EQ(*d.ReleasedName(R"({"id":"o-1","resourceType":"Observation"})"),
+            "Observation/" + p.Resource("cit-1", "Observation", "o-1"));
+  // Without an id there is nothing to refer to.
+  EXPECT_EQ(*d.ReleasedName(R"({"resourceType":"Observation"})"),
+            "Observation/");
+  std::string line;
+  ASSERT_TRUE(
+      d.Append(R"({"resourceType":"Observation","id":"o-1"})", nullptr, &line)
+          .ok());
+  EXPECT_EQ(json::parse(line)["id"], p.Resource("cit-1", "Observation", "o-1"));
+}
+
+TEST(DeidentifierTest, ReferencesOutsideTheReleaseGoWithWhatTheyLeaveEmpty) {
+  const Pseudonymiser p = Pseudonyms('k');
+  const Deidentifier d("cit-1", "pat-1", p);
+  const std::string encounter =
+      "Encounter/" + p.Resource("cit-1", "Encounter", "e-1");
+  const Deidentifier::ReleasedNames released = {"Patient/" + p.Citizen("cit-1"),
+                                                encounter};
+  const std::string record = R"({"resourceType":"Observation","id":"o-1",
+    "subject":{"reference":"Patient/pat-1"},
+    "encounter":{"reference":"Encounter/e-1"},
+    "performer":[{"reference":"Practitioner/x"}],
+    "basedOn":[{"reference":"ServiceRequest/s","type":"ServiceRequest"}],
+    "code":{"coding":[{"system":"s","code":"c",
+                       "display":{"reference":"Encounter/x"}}]}})";
+  std::string all;
+  ASSERT_TRUE(d.Append(record, nullptr, &all).ok());
+  std::string line;
+  ASSERT_TRUE(d.Append(record, &released, &line).ok());
+  const json kept = json::parse(line);
+  EXPECT_EQ(kept["subject"]["reference"], "Patient/" + p.Citizen("cit-1"));
+  EXPECT_EQ(kept["encounter"]["reference"], encounter);
+  // The performer was only a reference; the basedOn keeps its type.
+  EXPECT_FALSE(kept.contains("performer")) << line;
+  EXPECT_EQ(kept["basedOn"], json::parse(R"([{"type":"ServiceRequest"}])"));
+  // A display that was only a reference is gone, its coding stays.
+  EXPECT_EQ(kept["code"]["coding"],
+            json::parse(R"([{"code":"c","system":"s"}])"));
+  // Without a set of released names every reference stays.
+  EXPECT_EQ(json::parse(all)["performer"][0]["reference"],
+            "Practitioner/" + p.Resource("cit-1", "Practitioner", "x"));
+}
+
+TEST(DeidentifierTest, WritesWhatNlohmannJsonWrites) {
+  const Pseudonymiser p = Pseudonyms('k');
+  const Deidentifier d("cit-1", "pat-1", p);
+  // Members out of order and repeated, escapes, every kind of number.
+  const std::string record =
+      R"({"resourceType":"Observation","valueQuantity":{"value":1.50,"unit":"mg"},)"
+      R"("id":"o-1","status":"old","status":"final",)"
+      R"("code":{"text":"a\"b\\c\u0001\t\u00e9\/"},)"
+      R"("component":[{"valueInteger":-3},{"valueInteger":18446744073709551615},)"
+      R"({"valueDecimal":1e300},{"valueDecimal":100.0},{"valueDecimal":0.1},)"
+      R"({"valueBoolean":false}]})";
+  std::string line;
+  ASSERT_TRUE(d.Append(record, nullptr, &line).ok());
+  const json parsed = json::parse(line);
+  EXPECT_EQ(line, parsed.dump());
+  EXPECT_EQ(parsed["status"], "final");
+  EXPECT_EQ(parsed["code"]["text"], "a\"b\\c\u0001\t\u00e9/");
+  EXPECT_NE(line.find(R"("value":1.5})"), std::string::npos) << line;
+  EXPECT_NE(line.find("18446744073709551615"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"("valueDecimal":100.0)"), std::string::npos) << line;
+}
+
+TEST(DeidentifierTest, AMultipleBirthOrderBecomesTrueOnceOnly) {
+  const Pseudonymiser p = Pseudonyms('k');
+  const Deidentifier d("cit-1", "pat-1", p);
+  std::string line;
+  ASSERT_TRUE(
+      d.Append(R"({"resourceType":"Patient","id":"x",)"
+               R"("multipleBirthInteger":2,"multipleBirthBoolean":false})",
+               nullptr, &line)
+          .ok());
+  EXPECT_NE(line.find(R"("multipleBirthBoolean":false)"), std::string::npos)
+      << line;
+  EXPECT_EQ(line.find("multipleBirthInteger"), std::string::npos) << line;
+  EXPECT_EQ(line, json::parse(line).dump());
+}
+
 }  // namespace
 }  // namespace tillit::research

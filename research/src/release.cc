@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "cohort.h"
 #include "tillit/audit/checkpoint.h"
@@ -24,39 +23,11 @@ using nlohmann::json;
 
 constexpr std::string_view kReleaseKind = "release";
 
-// Removes every reference to a resource that is not in the release (an
-// encounter, a practitioner, a record the grants hold back), and any
-// element left empty by that, so that every reference in a release
-// resolves inside it. Returns true when `node` itself became empty.
-bool DropDanglingReferences(json& node, const std::set<std::string>& present) {
-  if (node.is_object()) {
-    auto ref = node.find("reference");
-    if (ref != node.end() && ref->is_string() &&
-        present.count(ref->get<std::string>()) == 0) {
-      node.erase(ref);
-    }
-    for (auto it = node.begin(); it != node.end();) {
-      if ((it->is_object() || it->is_array()) &&
-          DropDanglingReferences(*it, present)) {
-        it = node.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    return node.empty();
-  }
-  if (node.is_array()) {
-    for (size_t i = 0; i < node.size();) {
-      if ((node[i].is_object() || node[i].is_array()) &&
-          DropDanglingReferences(node[i], present)) {
-        node.erase(i);
-      } else {
-        ++i;
-      }
-    }
-    return node.empty();
-  }
-  return false;
+// A stored record the de-identifier refuses (not a FHIR resource object)
+// means the store holds what import and the API never write.
+Status Unreleasable(const Status& s) {
+  if (s.code() != StatusCode::kInvalidArgument) return s;
+  return Status::DataLoss("a stored record cannot be released: " + s.message());
 }
 
 // One citizen's part of the release, before it is streamed.
@@ -82,26 +53,27 @@ Status ReadCitizen(vault::CitizenStore& store, const ReleaseInput& in,
   const std::string& patient_id = member.patient_id;
 
   out->in_cohort = true;
-  std::vector<json> cleaned;
-  cleaned.reserve(released.size());
-  std::set<std::string> present;  // "Type/pseudonym" of what is released
+  // Two passes: the names of what is released first, so that the second
+  // can remove every reference to a resource that is not in the release
+  // (an encounter, a practitioner, a record the grants hold back) while it
+  // writes each line.
+  const Deidentifier deidentifier(store.citizen_id(), patient_id, pseudonyms);
+  Deidentifier::ReleasedNames present;
+  present.reserve(released.size());
   for (const vault::StoredRecord& r : released) {
-    json resource = json::parse(r.resource, nullptr, false);
-    if (resource.is_discarded())
-      return Status::DataLoss("a stored record is not valid JSON");
-    TILLIT_ASSIGN_OR_RETURN(json clean, Deidentify(resource, store.citizen_id(),
-                                                   patient_id, pseudonyms));
-    present.insert(clean.value("resourceType", "") + "/" +
-                   clean.value("id", ""));
-    cleaned.push_back(std::move(clean));
+    StatusOr<std::string> name = deidentifier.ReleasedName(r.resource);
+    if (!name.ok()) return Unreleasable(name.status());
+    present.insert(std::move(name).value());
+  }
+  for (const vault::StoredRecord& r : released) {
+    std::string& member = out->lines[r.type + ".ndjson"];
+    if (Status s = deidentifier.Append(r.resource, &present, &member);
+        !s.ok()) {
+      return Unreleasable(s);
+    }
+    member += '\n';
     ++out->by_category[std::string(fhir::CategoryName(r.category))];
     ++out->by_type[r.type];
-  }
-  for (size_t i = 0; i < cleaned.size(); ++i) {
-    DropDanglingReferences(cleaned[i], present);
-    std::string& member = out->lines[released[i].type + ".ndjson"];
-    member += cleaned[i].dump();
-    member += '\n';
   }
   return Status::Ok();
 }
