@@ -13,9 +13,17 @@
 // It prints requests/s, p50/p99/p99.9 latency and the error count of each,
 // in a closed loop (default) or at a fixed offered rate (--rate).
 //
+// With --target and --paths it builds no vault and forks no server: the
+// same load generator sends plain GETs (Host only, no Authorization) for
+// the paths in the file, round-robin, to a server already listening on
+// this machine's loopback, and prints one scenario, "get", the same way.
+// bench/peers/run.sh drives another server with it (see its README).
+//
 // Run: ./dev bench, or build/bench/http_bench [--citizens N]
 //      [--connections C] [--seconds S] [--threads T]
 //      [--only read-one|list|write] [--rate R] [--warmup S]
+//  or: build/bench/http_bench --target http://127.0.0.1:PORT --paths FILE
+//      [--connections C] [--seconds S] [--rate R] [--warmup S]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -34,6 +42,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -61,6 +70,11 @@ struct Config {
   std::string only;  // one scenario, or all
   int rate = 0;      // requests/s offered on a fixed schedule; 0: closed loop
   int warmup = 1;    // seconds driven first and not counted
+
+  // Another server instead (both or neither): its http://HOST:PORT, and a
+  // file of the paths to GET from it, one a line.
+  std::string target;
+  std::string paths;
 };
 
 struct Target {
@@ -73,6 +87,8 @@ struct Setup {
   std::string dir;
   std::string provider_token;
   std::vector<Target> targets;
+  // --target: one GET per path of --paths, sent round-robin.
+  std::vector<std::string> gets;
 };
 
 [[noreturn]] void Die(const std::string& what, const Status& s) {
@@ -172,11 +188,12 @@ double Percentile(std::vector<double>& v, double p) {
   return v[k];
 }
 
-enum class Kind { kReadOne, kList, kWrite };
+enum class Kind { kReadOne, kList, kWrite, kGet };
 
 // The next request of a scenario, as bytes on the wire.
 std::string NextRequest(const Setup& setup, Kind kind, std::mt19937_64& rng,
                         uint64_t n) {
+  if (kind == Kind::kGet) return setup.gets[n % setup.gets.size()];
   const Target& t = setup.targets[rng() % setup.targets.size()];
   if (kind == Kind::kWrite) {
     json obs = {
@@ -221,13 +238,9 @@ struct Conn {
   bool busy = false;  // a request is in flight
 };
 
-int Connect(int port) {
+int Connect(sockaddr_in addr) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   int yes = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
@@ -236,6 +249,31 @@ int Connect(int port) {
   }
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   return fd;
+}
+
+// The length of a chunked body that starts at `at` in `in`, through its
+// last chunk and the empty trailer: 0 while incomplete, -1 if malformed.
+long ChunkedLength(const std::string& in, size_t at) {
+  size_t pos = at;
+  for (;;) {
+    const size_t line_end = in.find("\r\n", pos);
+    if (line_end == std::string::npos) return 0;
+    char* end = nullptr;
+    const unsigned long size = std::strtoul(in.c_str() + pos, &end, 16);
+    if (end == in.c_str() + pos) return -1;
+    if (size == 0) {
+      // Trailer fields, none expected, then an empty line.
+      const size_t trailer_end = in.compare(line_end, 4, "\r\n\r\n") == 0
+                                     ? line_end
+                                     : in.find("\r\n\r\n", line_end);
+      if (trailer_end == std::string::npos) return 0;
+      return static_cast<long>(trailer_end + 4 - at);
+    }
+    if (size > in.size()) return 0;
+    pos = line_end + 2 + size + 2;  // the data and its CRLF
+    if (in.size() < pos) return 0;
+    if (in.compare(pos - 2, 2, "\r\n") != 0) return -1;
+  }
 }
 
 // How a response in `in` stands: incomplete (0), complete (its length in
@@ -250,7 +288,14 @@ long ResponseLength(const std::string& in, int* status, bool* close_after) {
                  [](unsigned char c) { return std::tolower(c); });
   *close_after = head.find("\r\nconnection: close") != std::string::npos;
   const size_t cl = head.find("\r\ncontent-length:");
-  if (cl == std::string::npos) return -1;  // the routes here never chunk
+  if (cl == std::string::npos) {
+    // tillit's routes never chunk; another server (--target) may.
+    if (head.find("\r\ntransfer-encoding: chunked") == std::string::npos) {
+      return -1;
+    }
+    const long body = ChunkedLength(in, head_end + 4);
+    return body > 0 ? static_cast<long>(head_end + 4) + body : body;
+  }
   const long body = std::atol(head.c_str() + cl + 17);
   const size_t total = head_end + 4 + static_cast<size_t>(body);
   return in.size() >= total ? static_cast<long>(total) : 0;
@@ -265,7 +310,8 @@ long ResponseLength(const std::string& in, int* status, bool* close_after) {
 // Fixed rate (as wrk2 does): request k is due at start + k / rate and goes
 // out on the next idle connection; its latency counts from when it was
 // due, so time spent waiting for a connection is not hidden.
-Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
+Result Drive(const Setup& setup, const Config& cfg, sockaddr_in server,
+             Kind kind) {
   Result r;
   const int ep = epoll_create1(EPOLL_CLOEXEC);
   std::vector<Conn> conns(static_cast<size_t>(cfg.connections));
@@ -278,7 +324,7 @@ Result Drive(const Setup& setup, const Config& cfg, int port, Kind kind) {
   };
   auto open = [&](size_t i) {
     Conn& c = conns[i];
-    c.fd = Connect(port);
+    c.fd = Connect(server);
     if (c.fd < 0) return false;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
@@ -433,6 +479,126 @@ bool ParseInt(const char* s, int lo, int hi, int* out) {
   return true;
 }
 
+// --target: http://HOST[:PORT][/], HOST an IPv4 address in 127.0.0.0/8 or
+// "localhost" (a load test stays on this machine). Sets the address and
+// the Host header's value (HOST[:PORT] as given).
+bool ParseTarget(const std::string& url, sockaddr_in* addr,
+                 std::string* authority) {
+  const std::string scheme = "http://";
+  if (url.compare(0, scheme.size(), scheme) != 0) return false;
+  std::string rest = url.substr(scheme.size());
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.empty() || rest.find('/') != std::string::npos) return false;
+  const size_t colon = rest.find(':');
+  std::string host = rest.substr(0, colon);
+  int port = 80;
+  if (colon != std::string::npos &&
+      !ParseInt(rest.c_str() + colon + 1, 1, 65535, &port)) {
+    return false;
+  }
+  *addr = sockaddr_in{};
+  addr->sin_family = AF_INET;
+  addr->sin_port = htons(static_cast<uint16_t>(port));
+  if (host == "localhost") {
+    addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  } else if (inet_pton(AF_INET, host.c_str(), &addr->sin_addr) != 1 ||
+             (ntohl(addr->sin_addr.s_addr) >> 24) != 127) {
+    return false;
+  }
+  *authority = rest;
+  return true;
+}
+
+// A plain GET of `path`: Host, no other header (HTTP/1.1 keeps the
+// connection open).
+std::string GetRequest(const std::string& path, const std::string& host) {
+  return "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+}
+
+// --paths: one request path a line ("/..."; blank lines and lines starting
+// with '#' skipped), each made into a plain GET. Exits on a bad file.
+std::vector<std::string> ReadGets(const std::string& file,
+                                  const std::string& authority) {
+  std::ifstream in(file);
+  if (!in) {
+    std::fprintf(stderr, "http_bench: cannot read %s\n", file.c_str());
+    std::exit(2);
+  }
+  std::vector<std::string> gets;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    const bool printable =
+        std::all_of(line.begin(), line.end(),
+                    [](unsigned char c) { return c > ' ' && c < 0x7f; });
+    if (line[0] != '/' || !printable) {
+      std::fprintf(stderr,
+                   "http_bench: %s:%d: not a request path (\"/...\", no "
+                   "spaces)\n",
+                   file.c_str(), number);
+      std::exit(2);
+    }
+    gets.push_back(GetRequest(line, authority));
+  }
+  if (gets.empty()) {
+    std::fprintf(stderr, "http_bench: %s has no paths\n", file.c_str());
+    std::exit(2);
+  }
+  return gets;
+}
+
+void PrintHeader() {
+  std::printf("%-10s %10s %9s %9s %9s %9s %8s\n", "scenario", "requests",
+              "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors");
+}
+
+void PrintRate(const Config& cfg) {
+  if (cfg.rate > 0) {
+    std::printf(
+        "fixed rate: %d requests/s offered; latency from when each "
+        "was due\n",
+        cfg.rate);
+  } else {
+    std::printf("closed loop: each connection sends again on its answer\n");
+  }
+}
+
+// Runs one scenario and prints its line; returns its error count.
+uint64_t RunScenario(const Setup& setup, const Config& cfg, sockaddr_in server,
+                     const char* name, Kind kind) {
+  Result r = Drive(setup, cfg, server, kind);
+  std::printf("%-10s %10llu %9.0f %9.2f %9.2f %9.2f %8llu\n", name,
+              static_cast<unsigned long long>(r.ok), r.ok / r.seconds,
+              Percentile(r.latencies_ms, 50), Percentile(r.latencies_ms, 99),
+              Percentile(r.latencies_ms, 99.9),
+              static_cast<unsigned long long>(r.errors));
+  std::fflush(stdout);
+  return r.errors;
+}
+
+// --target: the same load generator against a server already running.
+int DriveExternal(const Config& cfg) {
+  sockaddr_in server{};
+  std::string authority;
+  if (!ParseTarget(cfg.target, &server, &authority)) {
+    std::fprintf(stderr,
+                 "http_bench: --target takes http://HOST[:PORT], HOST in "
+                 "127.0.0.0/8 or localhost\n");
+    return 2;
+  }
+  Setup setup;
+  setup.gets = ReadGets(cfg.paths, authority);
+  std::printf(
+      "target %s: %zu paths GET round-robin, %d connections, %d s after "
+      "%d s not counted\n",
+      cfg.target.c_str(), setup.gets.size(), cfg.connections, cfg.seconds,
+      cfg.warmup);
+  PrintRate(cfg);
+  PrintHeader();
+  return RunScenario(setup, cfg, server, "get", Kind::kGet) == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -458,6 +624,10 @@ int main(int argc, char** argv) {
       next(1, 1000000, &cfg.rate);
     else if (a == "--warmup")
       next(0, 3600, &cfg.warmup);
+    else if (a == "--target" && i + 1 < argc)
+      cfg.target = argv[++i];
+    else if (a == "--paths" && i + 1 < argc)
+      cfg.paths = argv[++i];
     else if (a == "--only" && i + 1 < argc &&
              (std::string(argv[i + 1]) == "read-one" ||
               std::string(argv[i + 1]) == "list" ||
@@ -468,12 +638,33 @@ int main(int argc, char** argv) {
           "usage: http_bench [--citizens N] [--connections C] "
           "[--seconds S] [--threads T]\n"
           "                  [--only read-one|list|write] "
-          "[--rate R] [--warmup S]\n");
+          "[--rate R] [--warmup S]\n"
+          "       http_bench --target http://127.0.0.1:PORT --paths FILE\n"
+          "                  [--connections C] [--seconds S] [--rate R] "
+          "[--warmup S]\n"
+          "  --target: GET each path of FILE (one a line) round-robin from "
+          "a server\n"
+          "  already listening on loopback, instead of building a vault and "
+          "serving it\n");
       return 0;
     } else {
       std::fprintf(stderr, "http_bench: unknown argument %s\n", a.c_str());
       return 2;
     }
+  }
+  if (cfg.target.empty() != cfg.paths.empty()) {
+    std::fprintf(stderr, "http_bench: --target and --paths go together\n");
+    return 2;
+  }
+  if (!cfg.target.empty()) {
+    if (!cfg.only.empty() || cfg.citizens != Config{}.citizens ||
+        cfg.threads != Config{}.threads) {
+      std::fprintf(stderr,
+                   "http_bench: --only, --citizens and --threads are for "
+                   "tillit's own server, not --target\n");
+      return 2;
+    }
+    return DriveExternal(cfg);
   }
   if (!crypto::InitCrypto().ok()) return 1;
   std::fprintf(stderr, "building %d citizens...\n", cfg.citizens);
@@ -491,34 +682,23 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "http_bench: the server did not start\n");
     return 1;
   }
+  sockaddr_in server{};
+  server.sin_family = AF_INET;
+  server.sin_port = htons(static_cast<uint16_t>(port));
+  server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::printf(
       "server pid %d on port %d; %d citizens, %d connections, %d s "
       "per scenario after %d s not counted, %d server threads\n",
       static_cast<int>(child), port, cfg.citizens, cfg.connections, cfg.seconds,
       cfg.warmup, cfg.threads);
-  if (cfg.rate > 0) {
-    std::printf(
-        "fixed rate: %d requests/s offered; latency from when each "
-        "was due\n",
-        cfg.rate);
-  } else {
-    std::printf("closed loop: each connection sends again on its answer\n");
-  }
-  std::printf("%-10s %10s %9s %9s %9s %9s %8s\n", "scenario", "requests",
-              "req/s", "p50 ms", "p99 ms", "p99.9 ms", "errors");
+  PrintRate(cfg);
+  PrintHeader();
   uint64_t errors = 0;
   for (auto [name, kind] :
        {std::pair{"read-one", Kind::kReadOne}, std::pair{"list", Kind::kList},
         std::pair{"write", Kind::kWrite}}) {
     if (!cfg.only.empty() && cfg.only != name) continue;
-    Result r = Drive(setup, cfg, port, kind);
-    errors += r.errors;
-    std::printf("%-10s %10llu %9.0f %9.2f %9.2f %9.2f %8llu\n", name,
-                static_cast<unsigned long long>(r.ok), r.ok / r.seconds,
-                Percentile(r.latencies_ms, 50), Percentile(r.latencies_ms, 99),
-                Percentile(r.latencies_ms, 99.9),
-                static_cast<unsigned long long>(r.errors));
-    std::fflush(stdout);
+    errors += RunScenario(setup, cfg, server, name, kind);
   }
   kill(child, SIGTERM);
   int status = 0;
