@@ -1453,6 +1453,14 @@ test('SMART: a browser not yet paired pairs first and comes back to the request;
   assert.equal(landed.searchParams.get('state'), state);
   assert.equal(landed.searchParams.get('code'), null);
 
+  // The browser is at the app before it is sent back: otherwise, under
+  // load, goto() may land on the page it is still leaving (the same URL,
+  // so no navigation) and the redirect then takes it away.
+  for (let i = 0; i < 100 && !fresh.url().startsWith(smartApp.callback.origin); i += 1) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(fresh.url().startsWith(smartApp.callback.origin), `at ${fresh.url()}`);
+
   // Used up: the vault no longer has it, and the page says so in words.
   assert.equal((await api(demo.url, 'GET', `/v1/me/app-requests/${ar}`, tokens.citizen)).status, 404);
   await fresh.goto(`${base}/app/#/authorize/${ar}`);
