@@ -358,13 +358,16 @@ class Writer {
   // `in`'s members ordered by the name they are written as (then by their
   // own), each name once: the last of duplicates, as nlohmann_json keeps.
   // Valid until the next Sorted at the same level.
-  const std::vector<Member>& Sorted(object in) {
+  // `renamed`: members are ordered by the name the rules write them as
+  // (Verbatim copies keep their own names).
+  const std::vector<Member>& Sorted(object in, bool renamed = true) {
     thread_local std::deque<std::vector<Member>> scratch;
     while (scratch.size() <= depth_) scratch.emplace_back();
     std::vector<Member>& members = scratch[depth_];
     members.clear();
     for (const simdjson::dom::key_value_pair kv : in) {
-      members.push_back({OutputName(kv.key), kv.key, kv.value});
+      members.push_back(
+          {renamed ? OutputName(kv.key) : kv.key, kv.key, kv.value});
     }
     const auto before = [](const Member& a, const Member& b) {
       return a.name != b.name ? a.name < b.name : a.key < b.key;
@@ -569,7 +572,7 @@ class Writer {
         out_.push_back('{');
         bool any = false;
         const object members = in.get_object().value_unsafe();
-        for (const Member& m : Sorted(members)) {
+        for (const Member& m : Sorted(members, false)) {
           if (m.key == "reference" && IsString(m.value) &&
               !Released(StringOf(m.value))) {
             continue;

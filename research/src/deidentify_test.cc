@@ -402,7 +402,9 @@ TEST(DeidentifierTest, WritesWhatNlohmannJsonWrites) {
   const std::string record =
       R"({"resourceType":"Observation","valueQuantity":{"value":1.50,"unit":"mg"},)"
       R"("id":"o-1","status":"old","status":"final",)"
-      R"("code":{"text":"a\"b\\c\u0001\t\u00e9\/"},)"
+      R"("code":{"text":"a\"b\\c\u0001\t\u00e9\/",)"
+      R"("coding":[{"system":"s","code":"c",)"
+      R"("display":{"multipleBirthInteger":1,"multipleBirthC":2}}]},)"
       R"("component":[{"valueInteger":-3},{"valueInteger":18446744073709551615},)"
       R"({"valueDecimal":1e300},{"valueDecimal":100.0},{"valueDecimal":0.1},)"
       R"({"valueBoolean":false}]})";
