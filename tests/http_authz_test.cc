@@ -237,6 +237,7 @@ TEST_F(AuthzTest, NoUnauthorisedSuccessOnAnyRoute) {
       {"POST /v1/studies/{id}/releases", {{}, "", "", true}},
       {"GET /v1/studies/{id}/releases", {{}, "", "", true}},
       {"GET /v1/studies/{id}/releases/{rid}", {{}, "", "", true}},
+      {"GET /v1/studies/{id}/releases/{rid}/status", {{}, "", "", true}},
       // The study is another researcher's; the operator may set its budget.
       {"POST /v1/studies/{id}/aggregates",
        {{}, R"({"query": "count", "epsilon": 0.1})", "", true}},

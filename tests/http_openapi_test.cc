@@ -11,6 +11,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "http_fixture.h"
@@ -370,14 +371,19 @@ TEST_F(OpenApiDocumentTest, ParametersRolesAndSecurityMatchEachRoute) {
         EXPECT_TRUE(query_params.insert(name).second) << name << " twice";
       } else if (in == "header") {
         // The header parameters handlers read: a new record's
-        // Idempotency-Key, and a proxy's stated purpose.
+        // Idempotency-Key, a proxy's stated purpose, and Prefer of a
+        // release.
         const bool on_behalf =
             o.path.rfind("/v1/citizens/{citizen_id}", 0) == 0;
         const bool idempotency =
             o.method == "POST" && name == "Idempotency-Key" &&
             (o.path == "/v1/me/records" ||
              o.path == "/v1/citizens/{citizen_id}/records");
-        EXPECT_TRUE(idempotency || (on_behalf && name == "Tillit-Purpose"))
+        // A release made in the background.
+        const bool async_release = o.method == "POST" && name == "Prefer" &&
+                                   o.path == "/v1/studies/{id}/releases";
+        EXPECT_TRUE(idempotency || async_release ||
+                    (on_behalf && name == "Tillit-Purpose"))
             << o.Name() << " reads no header " << name;
       } else {
         ADD_FAILURE() << "parameter " << name << " in " << in
@@ -1132,6 +1138,32 @@ TEST_F(OpenApiServerTest, EveryRouteAnswersAsDocumented) {
                 "/releases/rel_00000000000000000000000000000000",
             rtoken),
         404);
+  const std::string rid = release.Json().value("id", "");
+  check("GET", "/v1/studies/{id}/releases/{rid}/status",
+        Get("/v1/studies/" + sid + "/releases/" + rid + "/status", rtoken),
+        200);
+  check("GET", "/v1/studies/{id}/releases/{rid}/status",
+        Get("/v1/studies/" + sid +
+                "/releases/rel_00000000000000000000000000000000/status",
+            rtoken),
+        404);
+  {
+    httplib::Headers async = {{"Authorization", "Bearer " + rtoken},
+                              {"Prefer", "respond-async"}};
+    Reply started =
+        check("POST", "/v1/studies/{id}/releases",
+              From(Client()->Post(("/v1/studies/" + sid + "/releases").c_str(),
+                                  async, "", "application/json")),
+              202);
+    const std::string status = "/v1/studies/" + sid + "/releases/" +
+                               started.Json().value("id", "") + "/status";
+    Reply polled = Get(status, rtoken);
+    for (int i = 0; i < 1000 && polled.status == 202; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      polled = Get(status, rtoken);
+    }
+    check("GET", "/v1/studies/{id}/releases/{rid}/status", polled, 200);
+  }
 
   // Aggregates: refused until the operator sets the study's budget.
   const std::string aggregates = "/v1/studies/" + sid + "/aggregates";

@@ -5,6 +5,7 @@
 #include <iterator>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "http_fixture.h"
 #include "tillit/crypto/box.h"
@@ -39,6 +40,32 @@ class ReleaseHttpTest : public HttpTest {
                   {"categories", {"patient-summary", "vital-signs"}}};
     EXPECT_EQ(Post("/v1/me/consents", grant.dump(), c.token).status, 201);
     return c;
+  }
+  // How many files DATA_DIR/releases holds (partial ones included).
+  size_t ReleaseFiles() const {
+    std::error_code ec;
+    size_t files = 0;
+    for (auto it = fs::directory_iterator(dir_ + "/data/releases", ec);
+         !ec && it != fs::directory_iterator(); ++it)
+      ++files;
+    return files;
+  }
+  // POST .../releases with Prefer: respond-async.
+  Reply StartRelease(const std::string& sid, const std::string& token) const {
+    httplib::Headers headers = Auth(token);
+    headers.emplace("Prefer", "respond-async");
+    return From(Client()->Post(("/v1/studies/" + sid + "/releases").c_str(),
+                               headers, "", "application/json"));
+  }
+  // The status route until it stops answering 202 (at most ~10 s).
+  Reply AwaitRelease(const std::string& location,
+                     const std::string& token) const {
+    Reply r = Get(location, token);
+    for (int i = 0; i < 1000 && r.status == 202; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      r = Get(location, token);
+    }
+    return r;
   }
   std::string NewStudy(const std::string& token) {
     json study = {{"title", "Blood pressure"},
@@ -132,6 +159,20 @@ TEST_F(ReleaseHttpTest, OnlyTheStudyOwnerReachesItsReleases) {
       Get("/v1/studies/" + other_sid + "/releases/" + rid, other.token).status,
       404);
   EXPECT_EQ(Get("/v1/studies/" + sid + "/releases/rel_x", r.token).status, 404);
+  // Its status likewise (a release made synchronously is a job of its
+  // maker's too, kept an hour).
+  const std::string status = "/releases/" + rid + "/status";
+  EXPECT_EQ(Get("/v1/studies/" + sid + status, r.token).status, 200);
+  EXPECT_EQ(Get("/v1/studies/" + sid + status, other.token).status, 404);
+  EXPECT_EQ(Get("/v1/studies/" + other_sid + status, other.token).status, 404);
+  EXPECT_EQ(
+      Get("/v1/studies/" + sid + "/releases/rel_x/status", r.token).status,
+      404);
+  EXPECT_EQ(Get("/v1/studies/" + sid +
+                    "/releases/rel_00000000000000000000000000000000/status",
+                r.token)
+                .status,
+            404);
   // A citizen token on a researcher route.
   Principal c = NewCitizen();
   EXPECT_EQ(Get("/v1/studies/" + sid + "/releases", c.token).status, 403);
@@ -149,12 +190,7 @@ TEST_F(ReleaseHttpTest, AuditFailureReleasesNothing) {
   Reply list = Get("/v1/studies/" + sid + "/releases", r.token);
   ASSERT_EQ(list.status, 200);
   EXPECT_TRUE(list.Json()["releases"].empty());
-  std::error_code ec;
-  size_t files = 0;
-  for (auto it = fs::directory_iterator(dir_ + "/data/releases", ec);
-       !ec && it != fs::directory_iterator(); ++it)
-    ++files;
-  EXPECT_EQ(files, 0u);
+  EXPECT_EQ(ReleaseFiles(), 0u);
 }
 
 TEST_F(ReleaseHttpTest, BadBodiesAreRefusedAndReleaseNothing) {
@@ -171,6 +207,87 @@ TEST_F(ReleaseHttpTest, BadBodiesAreRefusedAndReleaseNothing) {
   EXPECT_TRUE(Get("/v1/studies/" + sid + "/releases", r.token)
                   .Json()["releases"]
                   .empty());
+}
+
+TEST_F(ReleaseHttpTest, ARespondAsyncReleaseIsMadeInTheBackground) {
+  crypto::BoxKeyPair pair;
+  Principal r = Researcher(&pair);
+  Principal a = Consenting(1);
+  Consenting(2);
+  const std::string sid = NewStudy(r.token);
+
+  Reply started = StartRelease(sid, r.token);
+  ASSERT_EQ(started.status, 202) << started.body;
+  const std::string rid = started.Json()["id"];
+  EXPECT_TRUE(rid.starts_with("rel_")) << rid;
+  EXPECT_EQ(started.Json()["status"], "running");
+  const std::string location = started.headers.find("Location")->second;
+  EXPECT_EQ(location, "/v1/studies/" + sid + "/releases/" + rid + "/status");
+
+  Reply done = AwaitRelease(location, r.token);
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(done.Json()["status"], "done");
+  EXPECT_EQ(done.Json()["id"], rid);
+  EXPECT_EQ(done.Json()["cohort_size"], 2);
+  // The same release as the listing shows, and its file opens.
+  Reply list = Get("/v1/studies/" + sid + "/releases", r.token);
+  ASSERT_EQ(list.Json()["releases"].size(), 1u);
+  json listed = list.Json()["releases"][0];
+  listed["status"] = "done";
+  EXPECT_EQ(listed, done.Json());
+  Reply file = Get("/v1/studies/" + sid + "/releases/" + rid, r.token);
+  ASSERT_EQ(file.status, 200);
+  EXPECT_EQ(file.body.size(), done.Json()["bytes"].get<size_t>());
+  const std::string path = dir_ + "/async.tillit";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << file.body;
+  }
+  ASSERT_TRUE(research::OpenSealedFile(path, pair, dir_ + "/async").ok());
+  // Released and audited as a synchronous release is.
+  bool seen = false;
+  const json log = Get("/v1/me/access-log?limit=50", a.token).Json();
+  for (const json& e : log["entries"]) {
+    if (e["action"] == "research.release" && e["study"] == sid) seen = true;
+  }
+  EXPECT_TRUE(seen);
+  // A synchronous release's status answers too.
+  Reply sync = Post("/v1/studies/" + sid + "/releases", "", r.token);
+  ASSERT_EQ(sync.status, 201) << sync.body;
+  Reply sync_status = Get("/v1/studies/" + sid + "/releases/" +
+                              sync.Json()["id"].get<std::string>() + "/status",
+                          r.token);
+  EXPECT_EQ(sync_status.status, 200);
+  EXPECT_EQ(sync_status.Json()["status"], "done");
+}
+
+TEST_F(ReleaseHttpTest, ABackgroundReleaseTheAuditLogRefusesReleasesNothing) {
+  crypto::BoxKeyPair pair;
+  Principal r = Researcher(&pair);
+  Consenting(1);
+  const std::string sid = NewStudy(r.token);
+  server_->FailAuditWriteForTesting(1);
+  Reply started = StartRelease(sid, r.token);
+  ASSERT_EQ(started.status, 202) << started.body;
+  Reply failed =
+      AwaitRelease(started.headers.find("Location")->second, r.token);
+  EXPECT_EQ(failed.status, 503) << failed.body;
+  EXPECT_EQ(failed.ErrorCode(), "audit_unavailable");
+  EXPECT_TRUE(Get("/v1/studies/" + sid + "/releases", r.token)
+                  .Json()["releases"]
+                  .empty());
+  EXPECT_EQ(Get("/v1/studies/" + sid + "/releases/" +
+                    started.Json()["id"].get<std::string>(),
+                r.token)
+                .status,
+            404);
+  EXPECT_EQ(ReleaseFiles(), 0u);
+  // Once the log writes again, the next release is made.
+  Reply again = StartRelease(sid, r.token);
+  ASSERT_EQ(again.status, 202) << again.body;
+  EXPECT_EQ(
+      AwaitRelease(again.headers.find("Location")->second, r.token).status,
+      200);
 }
 
 }  // namespace

@@ -25,6 +25,16 @@ Api::Api(vault::Vault* v, const ServerOptions& o,
           v, o.clock, o.rng, &stores_,
           consent::RectificationOptions{o.rectification_provider, 50}),
       proxies_(v, o.clock, o.rng, &stores_),
-      bulk_(o.clock) {}
+      bulk_(o.clock),
+      // Each release keeps a core busy for as long as it runs.
+      releases_(o.clock, JobLimits{
+                             .max_running = 2,
+                             .keep_seconds = 3600,
+                             .id_prefix = "rel_",
+                             .owner_busy = "a release of yours is being made: "
+                                           "wait for it to end",
+                             .table_full = "too many releases are being made; "
+                                           "retry later",
+                         }) {}
 
 }  // namespace tillit::api::internal

@@ -8,7 +8,8 @@
 //                   studies and researchers; devices(), paired devices;
 //                   apps(), SMART apps and the citizens' grants to them;
 //                   launches(), SMART launches in progress; bulk(),
-//                   Bulk Data export jobs;
+//                   Bulk Data export jobs; releases(), research releases
+//                   being made;
 //                   privacy(), the privacy-budget ledger of aggregates;
 //                   rectifications(), requests to correct records;
 //                   proxies(), who may act for a citizen; notifier(),
@@ -23,12 +24,15 @@
 #ifndef TILLIT_API_SRC_API_H_
 #define TILLIT_API_SRC_API_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "audit_trail.h"
 #include "bulk.h"
 #include "devices.h"
+#include "jobs.h"
 #include "metrics.h"
 #include "server_log.h"
 #include "smart.h"
@@ -40,10 +44,20 @@
 #include "tillit/consent_service/rectification.h"
 #include "tillit/notify/notifier.h"
 #include "tillit/research/privacy_ledger.h"
+#include "tillit/research/release.h"
 #include "tillit/vault/store_cache.h"
 #include "tillit/vault/vault.h"
 
 namespace tillit::api::internal {
+
+// A research release being made (handlers_research.cc): the study it is
+// of, and whether it failed because the audit log could not be written
+// (its status then answers 503 audit_unavailable).
+struct ReleaseJob {
+  std::string study_id;
+  std::shared_ptr<std::atomic<bool>> audit_failed;
+};
+using ReleaseJobs = JobTable<ReleaseJob, research::ReleaseInfo>;
 
 class Api {
  public:
@@ -66,6 +80,7 @@ class Api {
   AppRegistry& apps() { return apps_; }
   LaunchState& launches() { return launches_; }
   BulkExports& bulk() { return bulk_; }
+  ReleaseJobs& releases() { return releases_; }
   research::PrivacyLedger& privacy() { return *privacy_; }
   consent::Rectifications& rectifications() { return rectifications_; }
   consent::Proxies& proxies() { return proxies_; }
@@ -97,8 +112,9 @@ class Api {
   consent::Proxies proxies_;
   // Last: stopped before the stores and the log it reads go.
   std::unique_ptr<notify::Notifier> notifier_;
-  // After it: its jobs' threads read the stores and end first.
+  // After it: their jobs' threads read the stores and end first.
   BulkExports bulk_;
+  ReleaseJobs releases_;
 };
 
 }  // namespace tillit::api::internal

@@ -73,11 +73,18 @@ StatusOr<uint64_t> AuditTrail::Append(Call& call, audit::AuditEntry entry) {
 
 StatusOr<std::vector<uint64_t>> AuditTrail::AppendBatch(
     Call& call, std::span<const audit::AuditEntry> entries) {
+  StatusOr<std::vector<uint64_t>> indexes =
+      AppendBatch(call.request_id(), entries);
+  if (!indexes.ok()) call.audit_failed = true;
+  return indexes;
+}
+
+StatusOr<std::vector<uint64_t>> AuditTrail::AppendBatch(
+    std::string_view request_id, std::span<const audit::AuditEntry> entries) {
   StatusOr<std::vector<uint64_t>> indexes = log_->AppendBatch(entries);
   if (!indexes.ok()) {
     metrics_.AuditFailed();
-    call.audit_failed = true;
-    server_log_.LogError(call.request_id(),
+    server_log_.LogError(request_id,
                          "audit append failed: " + indexes.status().ToString());
     return Status::FailedPrecondition("audit log unavailable: access refused");
   }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "tillit/audit/audit_log.h"
@@ -46,6 +47,11 @@ class AuditTrail {
   // commit; fails closed like Append.
   StatusOr<std::vector<uint64_t>> AppendBatch(
       Call& call, std::span<const audit::AuditEntry> entries);
+  // The same for work that outlives its request (a release made in the
+  // background): nothing to mark; the caller must release nothing when it
+  // fails.
+  StatusOr<std::vector<uint64_t>> AppendBatch(
+      std::string_view request_id, std::span<const audit::AuditEntry> entries);
 
   // The log, for reads and for research releases.
   audit::AuditLog& log() { return *log_; }

@@ -4,14 +4,17 @@
 // like one that does not exist.
 //
 // From the Api: audit(), consent() (studies, researchers, cohorts),
-// vault() and stores() (releases and aggregates), privacy() (the budget
-// ledger of aggregates), options() (randomness).
+// vault() and stores() (releases and aggregates), releases() (releases
+// being made), privacy() (the budget ledger of aggregates), options()
+// (randomness).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "call.h"
+#include "http_error.h"
+#include "jobs.h"
 #include "route.h"
 #include "server_log.h"
 #include "tillit/research/aggregate.h"
@@ -140,9 +143,46 @@ json ReleaseJson(const research::ReleaseInfo& r) {
           {"bytes", r.sealed_bytes}};
 }
 
+// The listed release `rid` of study `s`: 404 for a malformed id, one that
+// does not exist, or one of another study.
+StatusOr<research::ReleaseInfo> ListedRelease(Api& api,
+                                              const StudyDefinition& s,
+                                              const std::string& rid) {
+  if (!vault::IsValidId(rid, "rel_"))
+    return Status::NotFound("no such release");
+  StatusOr<research::ReleaseInfo> info = research::GetRelease(api.vault(), rid);
+  if (!info.ok()) {
+    if (info.status().code() == StatusCode::kNotFound)
+      return Status::NotFound("no such release");
+    return info.status();
+  }
+  if (info->study_id != s.study.id) return Status::NotFound("no such release");
+  return info;
+}
+
+// How a release's job reads in a status answer.
+json ReleaseStatusJson(const research::ReleaseInfo& r) {
+  json out = ReleaseJson(r);
+  out["status"] = "done";
+  return out;
+}
+
+// The 429 of a full release table, with a hint of when to come back.
+Status ReplyBusy(Call& call, const Status& status) {
+  call.res.set_header("Retry-After", "10");
+  call.res.status = 429;
+  call.res.set_content(
+      ErrorBody("rate_limited", status.message(), call.request_id()),
+      "application/json");
+  return Status::Ok();
+}
+
 // POST /v1/studies/{id}/releases: decides every candidate on their full
 // policy, releases what they permit, and answers once the release is
-// audited and its file is in place. The body is empty or {}.
+// audited and its file is in place (201). With `Prefer: respond-async` it
+// answers 202 at once and makes the release in the background; its
+// status route says when it is done. The body is empty or {}. A
+// researcher makes one release at a time, the server two: 429 beyond.
 Status CreateRelease(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(StudyDefinition s, OwnStudy(api, call));
   if (!call.req.body.empty()) {
@@ -152,26 +192,104 @@ Status CreateRelease(Api& api, Call& call) {
   }
   TILLIT_ASSIGN_OR_RETURN(consent::ResearcherProfile researcher,
                           api.consent().GetResearcher(call.who().id));
-  research::ReleaseInput in;
-  in.study = &s;
-  in.researcher = &researcher;
-  TILLIT_ASSIGN_OR_RETURN(in.candidates,
+  TILLIT_ASSIGN_OR_RETURN(std::vector<std::string> candidates,
                           api.consent().Candidates(researcher, s.study));
-  in.release_id = "rel_" + api.options().rng->Hex(16);
-  in.now = api.Now();
-  in.request_id = call.request_id();
-  in.env = api.vault().env();
-  StatusOr<research::ReleaseInfo> made =
-      research::MakeRelease(api.vault(), api.stores(), api.audit().log(), in,
-                            [&](const std::vector<audit::AuditEntry>& entries) {
-                              return api.audit().AppendBatch(call, entries);
-                            });
-  // A researcher registered without a key: 409; the audit log refusing:
-  // 503 (call.audit_failed); nothing was released either way.
-  if (!made.ok()) return made.status();
-  call.res.set_header("Location",
-                      "/v1/studies/" + s.study.id + "/releases/" + made->id);
-  call.Reply(ReleaseJson(*made), 201);
+  const int64_t now = api.Now();
+  ReleaseJob job{s.study.id, std::make_shared<std::atomic<bool>>(false)};
+  ReleaseJobs::Work work =
+      [&api, s, researcher, candidates = std::move(candidates), now,
+       request_id = std::string(call.request_id()),
+       audit_failed = job.audit_failed](
+          const std::string& id,
+          JobProgress& progress) -> StatusOr<research::ReleaseInfo> {
+    research::ReleaseInput in;
+    in.study = &s;
+    in.researcher = &researcher;
+    in.candidates = candidates;
+    in.release_id = id;
+    in.now = now;
+    in.request_id = request_id;
+    in.env = api.vault().env();
+    in.progress = [&progress](size_t done, size_t total) {
+      progress.SetTotal(total);
+      progress.SetDone(done);
+      return !progress.cancelled();
+    };
+    // A researcher registered without a key: 409; the audit log
+    // refusing: 503; nothing was released either way.
+    return research::MakeRelease(
+        api.vault(), api.stores(), api.audit().log(), in,
+        [&](const std::vector<audit::AuditEntry>& entries) {
+          auto indexes = api.audit().AppendBatch(request_id, entries);
+          if (!indexes.ok()) audit_failed->store(true);
+          return indexes;
+        });
+  };
+  const std::string owner = call.who().id;
+  if (call.req.get_header_value("Prefer").find("respond-async") !=
+      std::string::npos) {
+    StatusOr<std::string> id =
+        api.releases().Start(owner, job, now, *api.options().rng, work);
+    if (!id.ok()) {
+      if (id.status().code() != StatusCode::kResourceExhausted)
+        return id.status();
+      return ReplyBusy(call, id.status());
+    }
+    call.res.set_header("Location", "/v1/studies/" + s.study.id + "/releases/" +
+                                        *id + "/status");
+    call.Reply({{"id", *id}, {"status", "running"}}, 202);
+    return Status::Ok();
+  }
+  StatusOr<ReleaseJobs::View> done =
+      api.releases().RunHere(owner, job, now, *api.options().rng, work);
+  if (!done.ok()) {
+    if (done.status().code() != StatusCode::kResourceExhausted)
+      return done.status();
+    return ReplyBusy(call, done.status());
+  }
+  if (done->state != JobState::kDone) {
+    call.audit_failed = job.audit_failed->load();
+    return done->error;
+  }
+  call.res.set_header("Location", "/v1/studies/" + s.study.id + "/releases/" +
+                                      done->result->id);
+  call.Reply(ReleaseJson(*done->result), 201);
+  return Status::Ok();
+}
+
+// GET /v1/studies/{id}/releases/{rid}/status: 202 while the release is
+// being made (with how many candidates have been read, counted as
+// feasibility counts: below 10 is "<10"), its listing once it is done, or
+// the error that ended it (kept an hour).
+Status ReleaseStatus(Api& api, Call& call) {
+  TILLIT_ASSIGN_OR_RETURN(StudyDefinition s, OwnStudy(api, call));
+  const std::string rid = call.Param("rid");
+  if (!vault::IsValidId(rid, "rel_"))
+    return Status::NotFound("no such release");
+  std::optional<ReleaseJobs::View> job =
+      api.releases().Find(rid, call.who().id, api.Now());
+  if (job && job->meta.study_id == s.study.id) {
+    switch (job->state) {
+      case JobState::kRunning:
+        call.res.set_header("Retry-After", "2");
+        call.Reply({{"id", rid},
+                    {"status", "running"},
+                    {"citizens_read", Count(static_cast<int64_t>(job->done))},
+                    {"citizens", Count(static_cast<int64_t>(job->total))}},
+                   202);
+        return Status::Ok();
+      case JobState::kFailed:
+        call.audit_failed = job->meta.audit_failed->load();
+        return job->error;
+      case JobState::kDone:
+        call.Reply(ReleaseStatusJson(*job->result));
+        return Status::Ok();
+    }
+  }
+  // Made over an hour ago, or before a restart: the listing says.
+  TILLIT_ASSIGN_OR_RETURN(research::ReleaseInfo info,
+                          ListedRelease(api, s, rid));
+  call.Reply(ReleaseStatusJson(info));
   return Status::Ok();
 }
 
@@ -190,21 +308,14 @@ Status ListReleases(Api& api, Call& call) {
 Status DownloadRelease(Api& api, Call& call) {
   TILLIT_ASSIGN_OR_RETURN(StudyDefinition s, OwnStudy(api, call));
   const std::string rid = call.Param("rid");
-  if (!vault::IsValidId(rid, "rel_"))
-    return Status::NotFound("no such release");
-  StatusOr<research::ReleaseInfo> info = research::GetRelease(api.vault(), rid);
-  if (!info.ok()) {
-    if (info.status().code() == StatusCode::kNotFound)
-      return Status::NotFound("no such release");
-    return info.status();
-  }
-  if (info->study_id != s.study.id) return Status::NotFound("no such release");
+  TILLIT_ASSIGN_OR_RETURN(research::ReleaseInfo info,
+                          ListedRelease(api, s, rid));
   const int fd = ::open(research::ReleasePath(api.vault(), rid).c_str(),
                         O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::DataLoss("the release file is missing");
   struct stat st {};
   if (::fstat(fd, &st) != 0 ||
-      static_cast<uint64_t>(st.st_size) != info->sealed_bytes) {
+      static_cast<uint64_t>(st.st_size) != info.sealed_bytes) {
     ::close(fd);
     return Status::DataLoss("the release file does not match its listing");
   }
@@ -323,6 +434,14 @@ std::vector<Route> ResearchRoutes() {
        {}},
       {{"GET", "/v1/studies/{id}/releases/{rid}", kResearcher, {}, false},
        DownloadRelease,
+       false,
+       {}},
+      {{"GET",
+        "/v1/studies/{id}/releases/{rid}/status",
+        kResearcher,
+        {},
+        false},
+       ReleaseStatus,
        false,
        {}},
   };

@@ -276,7 +276,14 @@ StatusOr<ReleaseInfo> MakeRelease(vault::Vault& vault,
                                    in.request_id);
   };
 
+  size_t done = 0;
+  const auto go_on = [&] {
+    return !in.progress || in.progress(done, in.candidates.size());
+  };
   for (const std::string& citizen : in.candidates) {
+    if (!go_on())
+      return Status::FailedPrecondition("the release was cancelled");
+    ++done;
     CitizenPart part;
     Status s = stores.With(citizen, [&](vault::CitizenStore& store) {
       return ReadCitizen(store, in, pseudonyms, &part);
@@ -300,6 +307,8 @@ StatusOr<ReleaseInfo> MakeRelease(vault::Vault& vault,
       ++info.cohort_size;
     }
   }
+
+  if (!go_on()) return Status::FailedPrecondition("the release was cancelled");
 
   // The release's own entry, last: its index is the release's.
   audit::AuditEntry release_entry = entry("");

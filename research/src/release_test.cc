@@ -137,8 +137,9 @@ class ReleaseTest : public ::testing::Test {
 
   void Run(bool everything);  // the fixture release checks
 
-  StatusOr<ReleaseInfo> TryRelease(const consent::StudyDefinition& study,
-                                   Env* env = Env::Default()) {
+  StatusOr<ReleaseInfo> TryRelease(
+      const consent::StudyDefinition& study, Env* env = Env::Default(),
+      std::function<bool(size_t, size_t)> progress = nullptr) {
     auto candidates = consent_->Candidates(researcher_, study.study);
     if (!candidates.ok()) return candidates.status();
     ReleaseInput in;
@@ -149,6 +150,7 @@ class ReleaseTest : public ::testing::Test {
     in.now = clock_.NowSeconds();
     in.request_id = "test";
     in.env = env;
+    in.progress = std::move(progress);
     vault::DirectStoreAccess stores(vault_.get());
     return MakeRelease(*vault_, stores, *log_, in,
                        [this](const std::vector<audit::AuditEntry>& e) {
@@ -518,6 +520,40 @@ TEST_F(ReleaseTest, AuditFailureLeavesNoFileAndListsNothing) {
     ADD_FAILURE() << "left behind: " << f.path();
   }
   EXPECT_EQ(files, 0u);
+}
+
+TEST_F(ReleaseTest, ProgressCountsTheCandidatesAndCanStopTheRelease) {
+  Import(Person("p1", "female", "1980-02-03", "1"));
+  Import(Person("p2", "male", "1990-05-06", "2"));
+  Import(Person("p3", "female", "1970-02-03", "3"));
+  const consent::StudyDefinition s = Study();
+  std::vector<std::pair<size_t, size_t>> seen;
+  auto made = TryRelease(s, Env::Default(), [&](size_t done, size_t total) {
+    seen.emplace_back(done, total);
+    return true;
+  });
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  const std::vector<std::pair<size_t, size_t>> expected = {
+      {0, 3}, {1, 3}, {2, 3}, {3, 3}};
+  EXPECT_EQ(seen, expected);
+  const uint64_t entries = log_->size();
+
+  // Stopped after the second candidate, or after the last: nothing audited,
+  // listed or left on disk.
+  for (size_t stop_at : {2u, 3u}) {
+    auto stopped = TryRelease(
+        s, Env::Default(), [&](size_t done, size_t) { return done < stop_at; });
+    ASSERT_FALSE(stopped.ok());
+    EXPECT_EQ(stopped.status().code(), StatusCode::kFailedPrecondition);
+    EXPECT_EQ(log_->size(), entries);
+    EXPECT_EQ(ListReleases(*vault_, s.study.id)->size(), 1u);
+    size_t files = 0;
+    for (const auto& f : fs::directory_iterator(dir_ + "/data/releases")) {
+      (void)f;
+      ++files;
+    }
+    EXPECT_EQ(files, 1u) << "only the first release's file";
+  }
 }
 
 // What is left in DATA_DIR/releases.

@@ -65,6 +65,11 @@ struct ReleaseInput {
   std::string request_id;  // put in the audit entries
   // Writes the release file and draws its file key. Not owned, not null.
   Env* env = Env::Default();
+  // When set, called before each candidate and once after the last with
+  // how many have been read of how many; returning false stops the
+  // release (FailedPrecondition: nothing is audited, listed or left on
+  // disk).
+  std::function<bool(size_t done, size_t total)> progress;
 };
 
 // Makes the audit entries durable and returns their indexes (a server
@@ -79,9 +84,10 @@ StatusOr<crypto::SecretBytes> StudyKey(vault::Vault& vault,
                                        std::string_view study_id);
 
 // Builds, audits, seals and lists one release. FailedPrecondition if the
-// researcher has no usable public key; the errors of `audit` (nothing is
-// listed and no file remains); IoError for the file (a failed create,
-// write, fsync or rename leaves no file, partial or final).
+// researcher has no usable public key, or `progress` stopped it; the
+// errors of `audit` (nothing is listed and no file remains); IoError for the
+// file (a failed create, write, fsync or rename leaves no file, partial or
+// final).
 StatusOr<ReleaseInfo> MakeRelease(vault::Vault& vault,
                                   vault::StoreAccess& stores,
                                   audit::AuditLog& log,
