@@ -209,10 +209,11 @@ class JobTable {
     if (!job.progress.cancelled()) {
       try {
         r = work(job.id, job.progress);
-      } catch (const std::exception& e) {
+      } catch (const std::exception&) {
         // On a job's own thread nothing else would catch it; a job left
-        // running would hold its place until a restart.
-        r = Status::Internal(std::string("the job failed: ") + e.what());
+        // running would hold its place until a restart. The exception's
+        // text may quote the data (a JSON parser's last token): not kept.
+        r = Status::Internal("the job failed unexpectedly");
       }
     }
     const int64_t now = clock_.NowSeconds();
