@@ -22,6 +22,12 @@ constexpr size_t kMaxRowEntries = 256;
 // 1,024 costs a few milliseconds at a time.
 constexpr uint64_t kIndexEvery = 1024;
 constexpr uint64_t kIndexChunk = 32768;
+// Entries after which the log's checkpointer copies the WAL into audit.db
+// (about 150 group commits, 1,000 WAL pages at 5,000 audited reads/s).
+// Left to the automatic checkpoint alone, the commit that crossed 64 MB of
+// WAL copied every page back itself: a 70 ms commit every ~15 s that every
+// audited request waited on.
+constexpr uint64_t kCheckpointEvery = 4096;
 
 // The first schema, exactly as tillit wrote it before schema versions.
 constexpr const char* kSchemaV1 = R"sql(
@@ -606,6 +612,7 @@ Status AuditLog::Load(std::unique_ptr<storage::Database> db) {
     if (row.first != tree_.size()) return GapAt(tree_.size());
     for (const Hash& leaf : row.leaves) tree_.Append(leaf);
   }
+  checkpoint_hint_ = tree_.size();
   return Status::Ok();
 }
 
@@ -632,7 +639,65 @@ Status AuditLog::CopyDatabase(const std::string& data_dir,
   return (*source)->CopyTo(dest, &key, o).status();
 }
 
-AuditLog::~AuditLog() = default;
+AuditLog::~AuditLog() {
+  std::thread checkpointer;
+  {
+    MutexLock lock(&checkpoint_mu_);
+    stopping_ = true;
+    checkpoint_cv_.Signal();
+    checkpointer = std::move(checkpointer_);
+  }
+  if (checkpointer.joinable()) checkpointer.join();
+}
+
+void AuditLog::WantCheckpoint() {
+  MutexLock lock(&checkpoint_mu_);
+  if (stopping_) return;
+  checkpoint_wanted_ = true;
+  if (!checkpointer_.joinable()) {
+    checkpointer_ = std::thread([this] { CheckpointLoop(); });
+  } else {
+    checkpoint_cv_.Signal();
+  }
+}
+
+void AuditLog::CheckpointLoop() {
+  std::unique_ptr<storage::Database> db;
+  for (;;) {
+    {
+      MutexLock lock(&checkpoint_mu_);
+      while (!checkpoint_wanted_ && !stopping_) checkpoint_cv_.Wait();
+      if (stopping_) return;
+      checkpoint_wanted_ = false;
+    }
+    uint64_t reached;
+    {
+      MutexLock lock(&mu_);
+      reached = tree_.size();
+    }
+    if (db == nullptr) {
+      storage::Database::Options o;
+      o.env = options_.env;
+      auto opened = storage::Database::Open(options_.path, &options_.db_key, o);
+      if (opened.ok()) db = std::move(opened).value();
+    }
+    // Most of the WAL is copied while group commits go on; the last few
+    // frames with the writer held off (a few milliseconds, mostly the
+    // file's fsync), so that its next commit finds the WAL fully copied
+    // and starts it again from the beginning: the WAL never grows to the
+    // automatic checkpoint's threshold, whose copy would run inside a
+    // commit. A failure costs nothing but time: the WAL keeps every
+    // entry, and the automatic checkpoint copies what this one did not.
+    if (db != nullptr && !db->CheckpointPassive().ok()) db.reset();
+    if (db != nullptr) {
+      MutexLock hold(&write_mu_);
+      if (!db->CheckpointPassive().ok()) db.reset();
+    }
+    MutexLock lock(&mu_);
+    checkpoint_hint_ = reached;
+    checkpointing_ = false;
+  }
+}
 
 void AuditLog::FailWriteForTesting(int nth) {
   MutexLock lock(&mu_);
@@ -773,7 +838,11 @@ StatusOr<std::vector<uint64_t>> AuditLog::AppendBatch(
   const bool index_now = !indexing_ && index_->in_use() &&
                          tree_.size() >= indexed_hint_ + kIndexEvery;
   if (index_now) indexing_ = true;
+  const bool checkpoint_now =
+      !checkpointing_ && tree_.size() >= checkpoint_hint_ + kCheckpointEvery;
+  if (checkpoint_now) checkpointing_ = true;
   mu_.Unlock();
+  if (checkpoint_now) WantCheckpoint();
   if (index_now) {
     StatusOr<uint64_t> listed = index_->CatchUp();
     MutexLock lock(&mu_);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <span>
@@ -376,6 +377,39 @@ TEST_F(AuditLogTest, TwoWritersOnOneLogNumberEntriesWithoutGaps) {
   VerifyReport report = Verify();
   EXPECT_TRUE(report.ok) << report.problem;
   EXPECT_EQ(report.entries, 5u);
+}
+
+TEST_F(AuditLogTest, TheWalIsCopiedIntoTheLogWhileItIsOpen) {
+  // 32,768 entries in commits of 512: the log's own checkpointer copies
+  // the WAL into audit.db every 4,096 entries and the WAL starts again,
+  // so it stays a fraction of what was written (left to SQLite's
+  // automatic checkpoint, all of it would still be in the WAL).
+  const std::string db = vault_->data_dir() + "/audit.db";
+  auto size_of = [](const std::string& path) -> uint64_t {
+    std::error_code ec;
+    const uint64_t n = fs::file_size(path, ec);
+    return ec ? 0 : n;
+  };
+  std::vector<AuditEntry> batch;
+  int i = 0;
+  for (int round = 0; round < 64; ++round) {
+    batch.clear();
+    for (int k = 0; k < 512; ++k) batch.push_back(Entry(i++));
+    ASSERT_TRUE(log_->AppendBatch(batch).ok());
+  }
+  // The last request may still be running: wait for audit.db to hold
+  // most of what was written.
+  for (int tries = 0; tries < 600 && size_of(db) < 4'000'000; ++tries)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const uint64_t file = size_of(db);
+  const uint64_t wal = size_of(db + "-wal");
+  EXPECT_GT(file, 4'000'000u);
+  EXPECT_LT(wal, file / 2);
+  log_.reset();  // stops the checkpointer
+  auto report = VerifyStoredLog(vault_->data_dir(), *vault_);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->entries, 32768u);
 }
 
 TEST_F(AuditLogTest, FailClosedWhenTheEntryCannotBeWritten) {

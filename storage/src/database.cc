@@ -413,6 +413,15 @@ Status Database::Checkpoint() {
   return Status::Ok();
 }
 
+StatusOr<int> Database::CheckpointPassive() {
+  int frames = 0;
+  int copied = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                     &frames, &copied);
+  if (rc != SQLITE_OK) return Error(rc, "checkpoint");
+  return frames;
+}
+
 StatusOr<std::unique_ptr<Database>> Database::CopyTo(
     const std::string& dest, const crypto::SecretBytes* key,
     Options dest_options) {

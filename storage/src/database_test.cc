@@ -140,6 +140,37 @@ TEST_F(DatabaseTest, WalAutocheckpointDecidesWhenTheFileCatchesUp) {
   }
 }
 
+TEST_F(DatabaseTest, PassiveCheckpointOnASecondConnectionCopiesTheWal) {
+  // A writer that never checkpoints itself, and a second connection that
+  // copies its WAL into the file while the writer holds it open; the
+  // writer's next commit starts the WAL again from its beginning.
+  auto file_size = [](const std::string& path) {
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 ? st.st_size : -1;
+  };
+  Database::Options o;
+  o.create = true;
+  o.wal_autocheckpoint_pages = 100000;
+  auto writer = Database::Open(path_, &key_, o, Schema);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  for (int i = 0; i < 64; ++i)
+    ASSERT_TRUE(Insert(**writer, i, std::string(3000, 'x')).ok());
+  EXPECT_LT(file_size(path_), 64 * 3000);
+  auto copier = Database::Open(path_, &key_, Database::Options{});
+  ASSERT_TRUE(copier.ok()) << copier.status().ToString();
+  StatusOr<int> frames = (*copier)->CheckpointPassive();
+  ASSERT_TRUE(frames.ok()) << frames.status().ToString();
+  EXPECT_GT(*frames, 64);  // each row spans a page
+  EXPECT_GT(file_size(path_), 64 * 3000);
+  const int64_t wal = file_size(path_ + "-wal");
+  ASSERT_TRUE(Insert(**writer, 64, "y").ok());
+  EXPECT_EQ(file_size(path_ + "-wal"), wal);  // written over, not grown
+  frames = (*copier)->CheckpointPassive();
+  ASSERT_TRUE(frames.ok());
+  EXPECT_LT(*frames, 8);  // the WAL started again
+  for (int i = 0; i <= 64; ++i) EXPECT_TRUE(Lookup(**copier, i).ok());
+}
+
 TEST_F(DatabaseTest, CacheKibBoundsThePageCacheOfALargeFile) {
   // ~4 MB of rows read back in full: SQLite's default cache keeps about
   // 2 MB of it; a 256 KiB limit keeps the connection under that.

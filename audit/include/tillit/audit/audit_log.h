@@ -18,6 +18,10 @@
 // before their entry is durable. AuditSink is the interface the API and
 // research layers call before releasing data (see Guarded below).
 //
+// The WAL is copied back into audit.db every 4,096 entries by a thread of
+// the log's own, on a connection of its own, so that no group commit pays
+// for a large checkpoint (docs/BENCHMARKS.md, "A checkpointer").
+//
 // Several processes may append to one log (the command line while a server
 // runs): each append reads, under the database's write lock, whatever
 // entries others added since, numbers its own after them and adds theirs
@@ -35,6 +39,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tillit/audit/checkpoint.h"
@@ -179,6 +184,10 @@ class AuditLog final : public AuditSink {
   // appended after those (ours are numbered after them).
   Status WriteBatch(const std::vector<Pending*>& batch, uint64_t known,
                     std::vector<Hash>* foreign) EXCLUDES(mu_, write_mu_);
+  // Asks the checkpointer (started on first use) to copy the WAL into
+  // audit.db.
+  void WantCheckpoint() EXCLUDES(checkpoint_mu_);
+  void CheckpointLoop() EXCLUDES(checkpoint_mu_, write_mu_, mu_);
 
   Options options_;
   std::optional<crypto::SigningKey> signer_;
@@ -198,6 +207,17 @@ class AuditLog final : public AuditSink {
   std::unique_ptr<ListingIndex> index_;
   uint64_t indexed_hint_ GUARDED_BY(mu_) = 0;
   bool indexing_ GUARDED_BY(mu_) = false;
+  // Every few thousand entries a thread of the log's own copies the WAL
+  // into audit.db from a connection of its own (a passive checkpoint), so
+  // that the automatic checkpoint inside a group commit, which holds every
+  // waiting caller, finds almost nothing left to copy.
+  uint64_t checkpoint_hint_ GUARDED_BY(mu_) = 0;
+  bool checkpointing_ GUARDED_BY(mu_) = false;
+  Mutex checkpoint_mu_;
+  CondVar checkpoint_cv_{&checkpoint_mu_};
+  bool checkpoint_wanted_ GUARDED_BY(checkpoint_mu_) = false;
+  bool stopping_ GUARDED_BY(checkpoint_mu_) = false;
+  std::thread checkpointer_ GUARDED_BY(checkpoint_mu_);
 };
 
 // The outcome of checking a whole log offline.

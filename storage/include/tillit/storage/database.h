@@ -189,6 +189,12 @@ class Database {
   // Copies WAL content back into the file and truncates the WAL, so pages
   // overwritten by secure_delete do not linger in the log.
   Status Checkpoint();
+  // Copies what it can of the WAL back into the file without waiting for
+  // (or blocking) other connections' readers and writers, and returns how
+  // many frames the WAL holds; the WAL starts again at the next write once
+  // every frame has been copied. For a connection of its own beside a busy
+  // writer, so that the writer's automatic checkpoint finds little left.
+  StatusOr<int> CheckpointPassive();
 
   // Copies this database, as one consistent snapshot (SQLite's online
   // backup: other connections and processes go on writing), into a new
