@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 #include <iterator>
+#include <system_error>
 #include <utility>
 
 #include "tillit/crypto/encoding.h"
@@ -650,15 +651,22 @@ AuditLog::~AuditLog() {
   if (checkpointer.joinable()) checkpointer.join();
 }
 
-void AuditLog::WantCheckpoint() {
+bool AuditLog::WantCheckpoint() {
   MutexLock lock(&checkpoint_mu_);
-  if (stopping_) return;
+  if (stopping_) return false;
   checkpoint_wanted_ = true;
-  if (!checkpointer_.joinable()) {
-    checkpointer_ = std::thread([this] { CheckpointLoop(); });
-  } else {
+  if (checkpointer_.joinable()) {
     checkpoint_cv_.Signal();
+    return true;
   }
+  try {
+    checkpointer_ = std::thread([this] { CheckpointLoop(); });
+  } catch (const std::system_error&) {
+    // No thread to be had: the automatic checkpoint copies the WAL.
+    checkpoint_wanted_ = false;
+    return false;
+  }
+  return true;
 }
 
 void AuditLog::CheckpointLoop() {
@@ -686,12 +694,13 @@ void AuditLog::CheckpointLoop() {
     // file's fsync), so that its next commit finds the WAL fully copied
     // and starts it again from the beginning: the WAL never grows to the
     // automatic checkpoint's threshold, whose copy would run inside a
-    // commit. A failure costs nothing but time: the WAL keeps every
-    // entry, and the automatic checkpoint copies what this one did not.
-    if (db != nullptr && !db->CheckpointPassive().ok()) db.reset();
-    if (db != nullptr) {
+    // commit. A failure (busy: another connection's checkpoint is
+    // running) costs nothing but time: the WAL keeps every entry, and the
+    // next request or the automatic checkpoint copies what this one did
+    // not.
+    if (db != nullptr && db->CheckpointPassive().ok()) {
       MutexLock hold(&write_mu_);
-      if (!db->CheckpointPassive().ok()) db.reset();
+      (void)db->CheckpointPassive();
     }
     MutexLock lock(&mu_);
     checkpoint_hint_ = reached;
@@ -842,7 +851,10 @@ StatusOr<std::vector<uint64_t>> AuditLog::AppendBatch(
       !checkpointing_ && tree_.size() >= checkpoint_hint_ + kCheckpointEvery;
   if (checkpoint_now) checkpointing_ = true;
   mu_.Unlock();
-  if (checkpoint_now) WantCheckpoint();
+  if (checkpoint_now && !WantCheckpoint()) {
+    MutexLock lock(&mu_);
+    checkpointing_ = false;
+  }
   if (index_now) {
     StatusOr<uint64_t> listed = index_->CatchUp();
     MutexLock lock(&mu_);

@@ -383,7 +383,8 @@ TEST_F(AuditLogTest, TheWalIsCopiedIntoTheLogWhileItIsOpen) {
   // 32,768 entries in commits of 512: the log's own checkpointer copies
   // the WAL into audit.db every 4,096 entries and the WAL starts again,
   // so it stays a fraction of what was written (left to SQLite's
-  // automatic checkpoint, all of it would still be in the WAL).
+  // automatic checkpoint, all of it would still be in the WAL and
+  // audit.db would hold a few pages).
   const std::string db = vault_->data_dir() + "/audit.db";
   auto size_of = [](const std::string& path) -> uint64_t {
     std::error_code ec;
@@ -404,7 +405,7 @@ TEST_F(AuditLogTest, TheWalIsCopiedIntoTheLogWhileItIsOpen) {
   const uint64_t file = size_of(db);
   const uint64_t wal = size_of(db + "-wal");
   EXPECT_GT(file, 4'000'000u);
-  EXPECT_LT(wal, file / 2);
+  EXPECT_LT(wal, file);
   log_.reset();  // stops the checkpointer
   auto report = VerifyStoredLog(vault_->data_dir(), *vault_);
   ASSERT_TRUE(report.ok()) << report.status().ToString();

@@ -185,8 +185,8 @@ class AuditLog final : public AuditSink {
   Status WriteBatch(const std::vector<Pending*>& batch, uint64_t known,
                     std::vector<Hash>* foreign) EXCLUDES(mu_, write_mu_);
   // Asks the checkpointer (started on first use) to copy the WAL into
-  // audit.db.
-  void WantCheckpoint() EXCLUDES(checkpoint_mu_);
+  // audit.db; false when it cannot (stopping, or no thread to be had).
+  bool WantCheckpoint() EXCLUDES(checkpoint_mu_);
   void CheckpointLoop() EXCLUDES(checkpoint_mu_, write_mu_, mu_);
 
   Options options_;
