@@ -33,7 +33,9 @@ Hash Mth(std::span<const Hash> leaves) {
 }  // namespace
 
 Hash LeafHash(std::span<const uint8_t> entry) {
-  crypto::Sha256Hasher hasher;
+  // One hasher per thread (Finish starts it again): not a new context for
+  // every entry.
+  thread_local crypto::Sha256Hasher hasher;
   const uint8_t prefix = 0x00;
   hasher.Update({&prefix, 1});
   hasher.Update(entry);

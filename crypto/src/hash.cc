@@ -1,15 +1,18 @@
 #include "tillit/crypto/hash.h"
 
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <sodium.h>
 
 #include <array>
+#include <cstdlib>
 #include <string_view>
 
 #include "sodium_runtime.h"
 
 namespace tillit::crypto {
 
-static_assert(sizeof(Digest) == crypto_hash_sha256_BYTES);
+static_assert(sizeof(Digest) == SHA256_DIGEST_LENGTH);
 static_assert(kKeyedHashMinKeySize == crypto_generichash_KEYBYTES_MIN);
 static_assert(kKeyedHashMaxKeySize == crypto_generichash_KEYBYTES_MAX);
 static_assert(kKeyedHashMinDigestSize == crypto_generichash_BYTES_MIN);
@@ -37,31 +40,68 @@ void AbsorbField(crypto_generichash_state& state, std::string_view field) {
       &state, reinterpret_cast<const uint8_t*>(field.data()), field.size());
 }
 
+// OpenSSL's SHA-256 fails only when it cannot allocate its context: a
+// hash that silently came out wrong would be worse than stopping.
+void Check(int ok) {
+  if (ok != 1) std::abort();
+}
+
+// Fetched once (OpenSSL 3: an implicit fetch on every call costs more than
+// hashing 64 bytes).
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* const md = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (fetched == nullptr) std::abort();
+    return fetched;
+  }();
+  return md;
+}
+
+EVP_MD_CTX* NewSha256Ctx() {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr) std::abort();
+  Check(EVP_DigestInit_ex2(ctx, Sha256Md(), nullptr));
+  return ctx;
+}
+
 }  // namespace
 
 Digest Sha256(std::span<const uint8_t> data) {
-  internal::EnsureSodium();
+  // One context per thread, reset for each hash.
+  thread_local struct Ctx {
+    EVP_MD_CTX* ctx = NewSha256Ctx();
+    ~Ctx() { EVP_MD_CTX_free(ctx); }
+  } local;
   Digest out;
-  crypto_hash_sha256(out.data(), data.data(), data.size());
+  Check(EVP_DigestInit_ex2(local.ctx, Sha256Md(), nullptr));
+  Check(EVP_DigestUpdate(local.ctx, data.data(), data.size()));
+  Check(EVP_DigestFinal_ex(local.ctx, out.data(), nullptr));
   return out;
 }
 
-Sha256Hasher::Sha256Hasher() {
-  internal::EnsureSodium();
-  crypto_hash_sha256_init(&state_);
+Sha256Hasher::Sha256Hasher() : ctx_(NewSha256Ctx()) {}
+
+Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(ctx_); }  // wipes its state
+
+Sha256Hasher::Sha256Hasher(const Sha256Hasher& other) : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr) std::abort();
+  Check(EVP_MD_CTX_copy_ex(ctx_, other.ctx_));
 }
 
-Sha256Hasher::~Sha256Hasher() { sodium_memzero(&state_, sizeof(state_)); }
+Sha256Hasher& Sha256Hasher::operator=(const Sha256Hasher& other) {
+  if (this != &other) Check(EVP_MD_CTX_copy_ex(ctx_, other.ctx_));
+  return *this;
+}
 
 void Sha256Hasher::Update(std::span<const uint8_t> data) {
   if (data.empty()) return;
-  crypto_hash_sha256_update(&state_, data.data(), data.size());
+  Check(EVP_DigestUpdate(ctx_, data.data(), data.size()));
 }
 
 Digest Sha256Hasher::Finish() {
   Digest out;
-  crypto_hash_sha256_final(&state_, out.data());
-  crypto_hash_sha256_init(&state_);
+  Check(EVP_DigestFinal_ex(ctx_, out.data(), nullptr));
+  Check(EVP_DigestInit_ex2(ctx_, Sha256Md(), nullptr));
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -59,6 +60,38 @@ TEST(Sha256HasherTest, CopyContinuesIndependently) {
   prefix.Update(AsBytes("d"));
   EXPECT_EQ(copy.Finish(), Sha256(AsBytes("abc")));
   EXPECT_EQ(prefix.Finish(), Sha256(AsBytes("abd")));
+}
+
+TEST(Sha256HasherTest, AssignmentTakesTheOtherState) {
+  Sha256Hasher a;
+  a.Update(AsBytes("ab"));
+  Sha256Hasher b;
+  b.Update(AsBytes("something else entirely"));
+  b = a;
+  b.Update(AsBytes("c"));
+  a.Update(AsBytes("d"));
+  EXPECT_EQ(b.Finish(), Sha256(AsBytes("abc")));
+  EXPECT_EQ(a.Finish(), Sha256(AsBytes("abd")));
+  Sha256Hasher& same = a;
+  a.Update(AsBytes("x"));
+  a = same;
+  EXPECT_EQ(a.Finish(), Sha256(AsBytes("x")));
+}
+
+TEST(Sha256Test, EveryThreadHashesAlike) {
+  // The one-shot hash keeps a context per thread.
+  std::vector<Digest> got(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < got.size(); ++t) {
+    threads.emplace_back([&got, t] {
+      for (int i = 0; i < 1000; ++i) got[t] = Sha256(AsBytes("abc"));
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const Digest& d : got)
+    EXPECT_EQ(
+        Hex(d),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 SecretBytes KeyOfSize(size_t n, uint8_t fill = 0x42) {

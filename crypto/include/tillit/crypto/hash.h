@@ -1,5 +1,9 @@
 // SHA-256 (one-shot and incremental) and keyed BLAKE2b.
 //
+// SHA-256 is OpenSSL's, which uses the CPU's SHA extensions where it has
+// them (3-4 times libsodium's portable code: the audit log hashes two
+// nodes per entry and every entry); BLAKE2b is libsodium's.
+//
 // Sha256 is for content addressing and public fingerprints. KeyedHash is the
 // one to use wherever an identifier must not be reversible or guessable by
 // someone without the key (token hashes, log identifiers); KeyedHasher
@@ -27,6 +31,8 @@
 #include "tillit/base/status.h"
 #include "tillit/crypto/secret.h"
 
+struct evp_md_ctx_st;
+
 namespace tillit::crypto {
 
 using Digest = std::array<uint8_t, 32>;
@@ -42,14 +48,15 @@ class Sha256Hasher {
  public:
   Sha256Hasher();
   ~Sha256Hasher();
-  Sha256Hasher(const Sha256Hasher&) = default;
-  Sha256Hasher& operator=(const Sha256Hasher&) = default;
+  // A copy continues from the same state, independently.
+  Sha256Hasher(const Sha256Hasher& other);
+  Sha256Hasher& operator=(const Sha256Hasher& other);
 
   void Update(std::span<const uint8_t> data);
   Digest Finish();
 
  private:
-  crypto_hash_sha256_state state_;
+  evp_md_ctx_st* ctx_;  // OpenSSL's EVP_MD_CTX, owned
 };
 
 // Smallest and largest accepted KeyedHash key, in bytes.
