@@ -67,16 +67,11 @@ EVP_MD_CTX* NewSha256Ctx() {
 }  // namespace
 
 Digest Sha256(std::span<const uint8_t> data) {
-  // One context per thread, reset for each hash.
-  thread_local struct Ctx {
-    EVP_MD_CTX* ctx = NewSha256Ctx();
-    ~Ctx() { EVP_MD_CTX_free(ctx); }
-  } local;
-  Digest out;
-  Check(EVP_DigestInit_ex2(local.ctx, Sha256Md(), nullptr));
-  Check(EVP_DigestUpdate(local.ctx, data.data(), data.size()));
-  Check(EVP_DigestFinal_ex(local.ctx, out.data(), nullptr));
-  return out;
+  // A hasher per thread (Finish starts it again): one OpenSSL context per
+  // thread, not one per hash.
+  thread_local Sha256Hasher hasher;
+  hasher.Update(data);
+  return hasher.Finish();
 }
 
 Sha256Hasher::Sha256Hasher() : ctx_(NewSha256Ctx()) {}

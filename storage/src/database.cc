@@ -415,9 +415,8 @@ Status Database::Checkpoint() {
 
 StatusOr<int> Database::CheckpointPassive() {
   int frames = 0;
-  int copied = 0;
   int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                     &frames, &copied);
+                                     &frames, nullptr);
   if (rc != SQLITE_OK) return Error(rc, "checkpoint");
   return frames;
 }
