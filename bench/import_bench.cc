@@ -21,14 +21,14 @@
 #include "tillit/fhir/fhir.h"
 #include "tillit/fhir/synthetic.h"
 #include "tillit/storage/database.h"
-#include "tillit/vault/citizen_store.h"
+#include "tillit/vault/sqlcipher_citizen_store.h"
 #include "tillit/vault/vault.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using tillit::storage::Database;
-using tillit::vault::CitizenStore;
+using tillit::vault::SqlCipherCitizenStore;
 
 struct Corpus {
   std::vector<std::string> docs;
@@ -138,7 +138,8 @@ void BM_StorePlainVsEncrypted(benchmark::State& state) {
         if (!db.ok()) state.SkipWithError("open failed");
         // As Vault::Import does for a new citizen: schema and records in
         // one transaction.
-        auto store = CitizenStore::CreateNew("c_bench", std::move(db).value());
+        auto store =
+            SqlCipherCitizenStore::CreateNew("c_bench", std::move(db).value());
         auto put = store->Put(parsed->resources, "import", 0);
         if (!put.ok()) state.SkipWithError("put failed");
         store.reset();  // close: checkpoint and sync

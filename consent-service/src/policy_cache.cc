@@ -8,8 +8,7 @@ namespace tillit::consent {
 
 StatusOr<std::shared_ptr<const CitizenPolicy>> PolicyCache::Get(
     vault::CitizenStore& store) {
-  TILLIT_ASSIGN_OR_RETURN(storage::Database::Version version,
-                          store.ContentVersion());
+  TILLIT_ASSIGN_OR_RETURN(vault::StoreVersion version, store.ContentVersion());
   {
     MutexLock lock(&mu_);
     auto it = kept_.find(store.citizen_id());

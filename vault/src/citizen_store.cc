@@ -1,11 +1,10 @@
-#include "tillit/vault/citizen_store.h"
-
 #include <algorithm>
 #include <climits>
 #include <iterator>
 #include <utility>
 
 #include "tillit/vault/source_tag.h"
+#include "tillit/vault/sqlcipher_citizen_store.h"
 
 namespace tillit::vault {
 namespace {
@@ -86,7 +85,8 @@ constexpr storage::SchemaStep kCitizenStoreSteps[] = {
     // 1 to 2: record history.
     [](storage::Database& db) { return db.Exec(kSchemaV2); },
 };
-static_assert(std::size(kCitizenStoreSteps) == CitizenStore::kSchemaVersion);
+static_assert(std::size(kCitizenStoreSteps) ==
+              SqlCipherCitizenStore::kSchemaVersion);
 
 std::span<const storage::SchemaStep> CitizenStoreSteps() {
   return kCitizenStoreSteps;
@@ -161,27 +161,33 @@ StoredRecord ReadRow(const storage::Statement& st) {
 
 }  // namespace
 
-Status CitizenStore::Setup(storage::Database& db) {
+Status SqlCipherCitizenStore::Setup(storage::Database& db) {
   return db.Migrate(kHistory);
 }
 
-std::unique_ptr<CitizenStore> CitizenStore::CreateNew(
+std::unique_ptr<SqlCipherCitizenStore> SqlCipherCitizenStore::CreateNew(
     std::string citizen_id, std::unique_ptr<storage::Database> db) {
-  auto store = std::make_unique<CitizenStore>(std::move(citizen_id),
-                                              std::move(db), 0, nullptr, 0);
+  auto store = std::make_unique<SqlCipherCitizenStore>(
+      std::move(citizen_id), std::move(db), 0, nullptr);
   store->needs_schema_ = true;
   return store;
 }
 
-CitizenStore::CitizenStore(std::string citizen_id,
-                           std::unique_ptr<storage::Database> db,
-                           int64_t generation, GenerationSink sink, int64_t)
-    : citizen_id_(std::move(citizen_id)),
+SqlCipherCitizenStore::SqlCipherCitizenStore(
+    std::string citizen_id, std::unique_ptr<storage::Database> db,
+    int64_t generation, GenerationSink sink)
+    : CitizenStore(std::move(citizen_id)),
       db_(std::move(db)),
       generation_(generation),
       sink_(std::move(sink)) {}
 
-StatusOr<int64_t> CitizenStore::ReadGeneration(storage::Database& db) {
+StatusOr<StoreVersion> SqlCipherCitizenStore::ContentVersion() {
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Version v, db_->ContentVersion());
+  return StoreVersion({v.connection, static_cast<uint64_t>(v.others),
+                       static_cast<uint64_t>(v.own)});
+}
+
+StatusOr<int64_t> SqlCipherCitizenStore::ReadGeneration(storage::Database& db) {
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
       db.Prepare("SELECT value FROM meta WHERE key = 'generation'"));
@@ -190,7 +196,7 @@ StatusOr<int64_t> CitizenStore::ReadGeneration(storage::Database& db) {
   return st.ColumnInt64(0);
 }
 
-StatusOr<PutResult> CitizenStore::Put(
+StatusOr<PutResult> SqlCipherCitizenStore::Put(
     std::span<const fhir::ParsedResource> resources, std::string_view source,
     int64_t now) {
   PutResult result;
@@ -244,9 +250,10 @@ StatusOr<PutResult> CitizenStore::Put(
   return result;
 }
 
-Status CitizenStore::Supersede(std::string_view type, std::string_view id,
-                               std::string_view source, std::string_view note,
-                               int64_t now) {
+Status SqlCipherCitizenStore::Supersede(std::string_view type,
+                                        std::string_view id,
+                                        std::string_view source,
+                                        std::string_view note, int64_t now) {
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement keep,
       db_->Prepare(
@@ -261,10 +268,11 @@ Status CitizenStore::Supersede(std::string_view type, std::string_view id,
   return Status::Ok();
 }
 
-Status CitizenStore::Correct(const fhir::ParsedResource& corrected,
-                             std::string_view source, std::string_view note,
-                             std::span<const DocumentWrite> writes,
-                             const IndexUpdate* index, int64_t now) {
+Status SqlCipherCitizenStore::Correct(const fhir::ParsedResource& corrected,
+                                      std::string_view source,
+                                      std::string_view note,
+                                      std::span<const DocumentWrite> writes,
+                                      const IndexUpdate* index, int64_t now) {
   TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
   if (needs_schema_) {
     TILLIT_RETURN_IF_ERROR(db_->MigrateInTransaction(kHistory));
@@ -289,7 +297,7 @@ Status CitizenStore::Correct(const fhir::ParsedResource& corrected,
   return CommitWrite(txn, index);
 }
 
-StatusOr<std::vector<RecordVersion>> CitizenStore::History(
+StatusOr<std::vector<RecordVersion>> SqlCipherCitizenStore::History(
     std::string_view type, std::string_view id) {
   {
     TILLIT_ASSIGN_OR_RETURN(
@@ -322,8 +330,8 @@ StatusOr<std::vector<RecordVersion>> CitizenStore::History(
   return out;
 }
 
-Status CitizenStore::CommitWrite(storage::Database::Transaction& txn,
-                                 const IndexUpdate* index) {
+Status SqlCipherCitizenStore::CommitWrite(storage::Database::Transaction& txn,
+                                          const IndexUpdate* index) {
   // Read inside the write transaction: another handle on the same file
   // (the CLI while a server runs) may have moved the generation on.
   int64_t current = generation_;
@@ -351,8 +359,9 @@ Status CitizenStore::CommitWrite(storage::Database::Transaction& txn,
   return Status::Ok();
 }
 
-Status CitizenStore::WriteDocuments(std::span<const DocumentWrite> writes,
-                                    const IndexUpdate* index, int64_t now) {
+Status SqlCipherCitizenStore::WriteDocuments(
+    std::span<const DocumentWrite> writes, const IndexUpdate* index,
+    int64_t now) {
   if (writes.empty() && index == nullptr) return Status::Ok();
   TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
   if (needs_schema_) {
@@ -362,8 +371,9 @@ Status CitizenStore::WriteDocuments(std::span<const DocumentWrite> writes,
   return CommitWrite(txn, index);
 }
 
-Status CitizenStore::WriteDocumentsIn(std::span<const DocumentWrite> writes,
-                                      const IndexUpdate* index, int64_t now) {
+Status SqlCipherCitizenStore::WriteDocumentsIn(
+    std::span<const DocumentWrite> writes, const IndexUpdate* index,
+    int64_t now) {
   for (const DocumentWrite& w : writes) {
     if (w.value) {
       TILLIT_ASSIGN_OR_RETURN(
@@ -399,7 +409,7 @@ Status CitizenStore::WriteDocumentsIn(std::span<const DocumentWrite> writes,
   return Status::Ok();
 }
 
-StatusOr<std::optional<std::string>> CitizenStore::GetDocument(
+StatusOr<std::optional<std::string>> SqlCipherCitizenStore::GetDocument(
     std::string_view kind, std::string_view key) {
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
@@ -411,7 +421,7 @@ StatusOr<std::optional<std::string>> CitizenStore::GetDocument(
 }
 
 StatusOr<std::vector<std::pair<std::string, std::string>>>
-CitizenStore::ListDocuments(std::string_view kind) {
+SqlCipherCitizenStore::ListDocuments(std::string_view kind) {
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
       db_->Prepare("SELECT key, value FROM documents WHERE kind = ?1 "
@@ -427,7 +437,7 @@ CitizenStore::ListDocuments(std::string_view kind) {
   return out;
 }
 
-StatusOr<std::vector<IndexUpdate>> CitizenStore::ReadIndexRows() {
+StatusOr<std::vector<IndexUpdate>> SqlCipherCitizenStore::ReadIndexRows() {
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
       db_->Prepare("SELECT kind, key, value FROM index_rows ORDER BY kind"));
@@ -444,7 +454,7 @@ StatusOr<std::vector<IndexUpdate>> CitizenStore::ReadIndexRows() {
   return out;
 }
 
-StatusOr<std::vector<RecordMeta>> CitizenStore::ListRecordMeta() {
+StatusOr<std::vector<RecordMeta>> SqlCipherCitizenStore::ListRecordMeta() {
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
       db_->Prepare("SELECT type, id, category, effective, sensitive, codes "
@@ -467,14 +477,14 @@ StatusOr<std::vector<RecordMeta>> CitizenStore::ListRecordMeta() {
   return out;
 }
 
-StatusOr<int64_t> CitizenStore::Count() {
+StatusOr<int64_t> SqlCipherCitizenStore::Count() {
   TILLIT_ASSIGN_OR_RETURN(storage::Statement st,
                           db_->Prepare("SELECT count(*) FROM records"));
   TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
   return row ? st.ColumnInt64(0) : 0;
 }
 
-StatusOr<std::map<std::string, int64_t>> CitizenStore::CountBy(
+StatusOr<std::map<std::string, int64_t>> SqlCipherCitizenStore::CountBy(
     const char* sql) {
   std::map<std::string, int64_t> out;
   TILLIT_ASSIGN_OR_RETURN(storage::Statement st, db_->Prepare(sql));
@@ -486,15 +496,17 @@ StatusOr<std::map<std::string, int64_t>> CitizenStore::CountBy(
   return out;
 }
 
-StatusOr<std::map<std::string, int64_t>> CitizenStore::CountByCategory() {
+StatusOr<std::map<std::string, int64_t>>
+SqlCipherCitizenStore::CountByCategory() {
   return CountBy("SELECT category, count(*) FROM records GROUP BY category");
 }
 
-StatusOr<std::map<std::string, int64_t>> CitizenStore::CountByType() {
+StatusOr<std::map<std::string, int64_t>> SqlCipherCitizenStore::CountByType() {
   return CountBy("SELECT type, count(*) FROM records GROUP BY type");
 }
 
-StatusOr<std::vector<StoredRecord>> CitizenStore::List(const RecordFilter& f) {
+StatusOr<std::vector<StoredRecord>> SqlCipherCitizenStore::List(
+    const RecordFilter& f) {
   if (f.limit == 0 || f.limit > 1000) {
     return Status::InvalidArgument("limit must be between 1 and 1000");
   }
@@ -537,8 +549,8 @@ StatusOr<std::vector<StoredRecord>> CitizenStore::List(const RecordFilter& f) {
   return out;
 }
 
-StatusOr<StoredRecord> CitizenStore::Get(std::string_view type,
-                                         std::string_view id) {
+StatusOr<StoredRecord> SqlCipherCitizenStore::Get(std::string_view type,
+                                                  std::string_view id) {
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
       db_->Prepare("SELECT seq, type, id, category, effective, sensitive, "
@@ -550,8 +562,9 @@ StatusOr<StoredRecord> CitizenStore::Get(std::string_view type,
   return ReadRow(st);
 }
 
-Status CitizenStore::CopyUnderKey(const std::string& dest,
-                                  const crypto::SecretBytes& key, Env* env) {
+Status SqlCipherCitizenStore::CopyUnderKey(const std::string& dest,
+                                           const crypto::SecretBytes& key,
+                                           Env* env) {
   storage::Database::Options o;
   o.env = env;
   return db_->CopyTo(dest, &key, o).status();

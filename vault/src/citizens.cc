@@ -11,6 +11,7 @@
 
 #include "tillit/crypto/encoding.h"
 #include "tillit/storage/files.h"
+#include "tillit/vault/sqlcipher_citizen_store.h"
 #include "tillit/vault/vault.h"
 #include "vault_internals.h"
 
@@ -117,21 +118,10 @@ StatusOr<OrphanSweep> SweepOrphanedCitizenFiles(Vault& vault, Env* env,
 Status Vault::Internals::RegisterCitizen(
     const std::string& id, const crypto::SecretBytes& dek, int64_t generation,
     const std::optional<crypto::Digest>& patient_key) {
-  std::vector<uint8_t> wrapped = keyring.current().SealSecret(
+  const std::vector<uint8_t> wrapped = keyring.current().SealSecret(
       dek, crypto::AsBytes(DekAd(id, 1)), *options.rng);
-  TILLIT_ASSIGN_OR_RETURN(
-      storage::Statement st,
-      registry->Prepare(
-          "INSERT INTO citizens (id, created_at, dek_version, wrapped_dek, "
-          "generation, patient_key) VALUES (?1, ?2, 1, ?3, ?4, ?5)"));
-  st.Bind(1, id).Bind(2, options.clock->NowSeconds()).BindBlob(3, wrapped);
-  st.Bind(4, generation);
-  if (patient_key) {
-    st.BindBlob(5, *patient_key);
-  } else {
-    st.BindNull(5);
-  }
-  return st.Run();
+  return registry->AddCitizen(id, options.clock->NowSeconds(), wrapped,
+                              generation, patient_key);
 }
 
 StatusOr<std::pair<std::string, PutResult>> Vault::Internals::CreateCitizen(
@@ -153,14 +143,15 @@ StatusOr<std::pair<std::string, PutResult>> Vault::Internals::CreateCitizen(
     // With records, the schema is created in the same transaction as
     // they are (one write and sync of the new file).
     auto db = storage::Database::Open(
-        path, &dek, opts, resources.empty() ? CitizenStore::Setup : nullptr);
+        path, &dek, opts,
+        resources.empty() ? SqlCipherCitizenStore::Setup : nullptr);
     if (!db.ok()) {
       (void)RemoveCitizenFiles(options.env,
                                path);  // best effort: the error wins
       return db.status().WithContext("create citizen store");
     }
     if (!resources.empty()) {
-      auto store = CitizenStore::CreateNew(id, std::move(db).value());
+      auto store = SqlCipherCitizenStore::CreateNew(id, std::move(db).value());
       auto r = store->Put(resources, source, options.clock->NowSeconds());
       if (!r.ok()) {
         (void)RemoveCitizenFiles(options.env,
@@ -193,26 +184,6 @@ StatusOr<crypto::SecretBytes> Vault::Internals::UnwrapDek(
   return dek;
 }
 
-Status Vault::Internals::SetGeneration(const std::string& citizen_id,
-                                       int64_t generation,
-                                       const std::vector<IndexUpdate>& index,
-                                       bool replace_all_index_rows) {
-  MutexLock lock(&mu);
-  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn,
-                          registry->Begin());
-  TILLIT_ASSIGN_OR_RETURN(
-      storage::Statement st,
-      registry->Prepare("UPDATE citizens SET generation = ?2 "
-                        "WHERE id = ?1 AND generation < ?2"));
-  st.Bind(1, citizen_id).Bind(2, generation);
-  TILLIT_RETURN_IF_ERROR(st.Run());
-  if (!index.empty() || replace_all_index_rows) {
-    TILLIT_RETURN_IF_ERROR(
-        ReplaceIndexRows(citizen_id, index, replace_all_index_rows));
-  }
-  return txn.Commit();
-}
-
 // ---------------------------------------------------------------------- vault
 
 StatusOr<std::string> Vault::CreateCitizen() {
@@ -222,21 +193,17 @@ StatusOr<std::string> Vault::CreateCitizen() {
 }
 
 StatusOr<std::vector<std::string>> Vault::ListCitizenIds() {
-  MutexLock lock(&in_->mu);
-  std::vector<std::string> out;
-  TILLIT_ASSIGN_OR_RETURN(
-      storage::Statement st,
-      in_->registry->Prepare(
-          "SELECT id FROM citizens ORDER BY created_at, id"));
-  for (;;) {
-    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.emplace_back(st.ColumnText(0));
-  }
-  return out;
+  return in_->registry->ListCitizenIds();
 }
 
 StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
+    const std::string& citizen_id) {
+  TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<SqlCipherCitizenStore> store,
+                          OpenCitizenFile(citizen_id));
+  return std::unique_ptr<CitizenStore>(std::move(store));
+}
+
+StatusOr<std::unique_ptr<SqlCipherCitizenStore>> Vault::OpenCitizenFile(
     const std::string& citizen_id) {
   if (!IsValidId(citizen_id, "c_")) return Status::NotFound("no such citizen");
   crypto::SecretBytes dek;
@@ -244,22 +211,17 @@ StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
   int64_t dek_version = 0;
   int64_t registry_generation = 0;
   {
+    TILLIT_ASSIGN_OR_RETURN(Registry::WrappedKeys keys,
+                            in_->registry->GetKeys(citizen_id));
+    dek_version = keys.dek_version;
+    registry_generation = keys.generation;
     MutexLock lock(&in_->mu);
     TILLIT_ASSIGN_OR_RETURN(
-        storage::Statement st,
-        in_->registry->Prepare("SELECT wrapped_dek, dek_version, pending_dek, "
-                               "generation FROM citizens WHERE id = ?1"));
-    st.Bind(1, citizen_id);
-    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return Status::NotFound("no such citizen");
-    dek_version = st.ColumnInt64(1);
-    registry_generation = st.ColumnInt64(3);
-    TILLIT_ASSIGN_OR_RETURN(
-        dek, in_->UnwrapDek(citizen_id, st.ColumnBlob(0), dek_version));
-    if (!st.ColumnIsNull(2)) {
+        dek, in_->UnwrapDek(citizen_id, keys.wrapped_dek, dek_version));
+    if (keys.pending_dek) {
       TILLIT_ASSIGN_OR_RETURN(
           crypto::SecretBytes p,
-          in_->UnwrapDek(citizen_id, st.ColumnBlob(2), dek_version + 1));
+          in_->UnwrapDek(citizen_id, *keys.pending_dek, dek_version + 1));
       pending = std::move(p);
     }
   }
@@ -267,20 +229,15 @@ StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
   storage::Database::Options opts;
   opts.env = in_->options.env;
   opts.cache_kib = in_->options.store_page_cache_kib;
-  auto db = storage::Database::Open(path, &dek, opts, CitizenStore::Setup);
+  auto db =
+      storage::Database::Open(path, &dek, opts, SqlCipherCitizenStore::Setup);
   if (!db.ok() && db.status().code() == StatusCode::kDataLoss && pending) {
     // A rekey committed in the file but not yet in the registry.
-    db = storage::Database::Open(path, &*pending, opts, CitizenStore::Setup);
+    db = storage::Database::Open(path, &*pending, opts,
+                                 SqlCipherCitizenStore::Setup);
     if (db.ok()) {
-      MutexLock lock(&in_->mu);
-      TILLIT_ASSIGN_OR_RETURN(
-          storage::Statement st,
-          in_->registry->Prepare(
-              "UPDATE citizens SET wrapped_dek = "
-              "pending_dek, pending_dek = NULL, "
-              "dek_version = dek_version + 1 WHERE id = ?1"));
-      st.Bind(1, citizen_id);
-      TILLIT_RETURN_IF_ERROR(st.Run());
+      TILLIT_RETURN_IF_ERROR(
+          in_->registry->PromotePendingKey(citizen_id, dek_version));
     }
   }
   if (!db.ok()) {
@@ -290,7 +247,7 @@ StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
     return storage::WithOpenContext(db.status(), "citizen store");
   }
   TILLIT_ASSIGN_OR_RETURN(int64_t file_generation,
-                          CitizenStore::ReadGeneration(**db));
+                          SqlCipherCitizenStore::ReadGeneration(**db));
   if (file_generation < registry_generation) {
     return Status::DataLoss(
         "citizen store was rolled back to an older copy (generation " +
@@ -298,14 +255,13 @@ StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
         std::to_string(registry_generation) + ")");
   }
   Internals* in = in_.get();
-  auto store = std::make_unique<CitizenStore>(
+  auto store = std::make_unique<SqlCipherCitizenStore>(
       citizen_id, std::move(db).value(), file_generation,
       [in, citizen_id](int64_t g, const IndexUpdate* index) {
         std::vector<IndexUpdate> updates;
         if (index != nullptr) updates.push_back(*index);
         return in->SetGeneration(citizen_id, g, updates, false);
-      },
-      in_->options.clock->NowSeconds());
+      });
   if (file_generation > registry_generation) {
     // The last write committed in the file but the registry missed it:
     // catch up the generation and mirror the index rows the file keeps.
@@ -337,18 +293,13 @@ Status Vault::VerifyCitizen(const std::string& citizen_id) {
 
 StatusOr<Vault::Internals::Dek> Vault::Internals::CurrentDek(
     const std::string& citizen_id) {
-  MutexLock lock(&mu);
-  TILLIT_ASSIGN_OR_RETURN(
-      storage::Statement st,
-      registry->Prepare(
-          "SELECT wrapped_dek, dek_version FROM citizens WHERE id = ?1"));
-  st.Bind(1, citizen_id);
-  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return Status::NotFound("no such citizen");
+  TILLIT_ASSIGN_OR_RETURN(Registry::WrappedKeys keys,
+                          registry->GetKeys(citizen_id));
   Dek dek;
-  dek.version = st.ColumnInt64(1);
+  dek.version = keys.dek_version;
+  MutexLock lock(&mu);
   TILLIT_ASSIGN_OR_RETURN(dek.key,
-                          UnwrapDek(citizen_id, st.ColumnBlob(0), dek.version));
+                          UnwrapDek(citizen_id, keys.wrapped_dek, dek.version));
   return dek;
 }
 
@@ -360,43 +311,21 @@ Status Vault::EraseCitizen(const std::string& citizen_id) {
   //    error) is finished instead.
   bool finishing = false;
   {
-    TILLIT_ASSIGN_OR_RETURN(
-        storage::Statement registered,
-        in_->registry->Prepare("SELECT 1 FROM citizens WHERE id = ?1"));
-    registered.Bind(1, citizen_id);
-    TILLIT_ASSIGN_OR_RETURN(bool exists, registered.Step());
-    if (!exists) {
+    auto registered = in_->registry->GetKeys(citizen_id);
+    if (registered.status().code() == StatusCode::kNotFound) {
       // Unfinished: a tombstone, and the file not yet removed (the last
       // step). Anything else is unknown or already gone.
-      TILLIT_ASSIGN_OR_RETURN(
-          storage::Statement tombstone,
-          in_->registry->Prepare("SELECT 1 FROM erased WHERE id = ?1"));
-      tombstone.Bind(1, citizen_id);
-      TILLIT_ASSIGN_OR_RETURN(bool erased, tombstone.Step());
+      TILLIT_ASSIGN_OR_RETURN(bool erased, in_->registry->IsErased(citizen_id));
       finishing =
           erased && in_->options.env->FileExists(in_->CitizenPath(citizen_id));
       if (!finishing) return Status::NotFound("no such citizen");
+    } else if (!registered.ok()) {
+      return registered.status();
     }
   }
   if (!finishing) {
-    TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn,
-                            in_->registry->Begin());
-    TILLIT_ASSIGN_OR_RETURN(
-        storage::Statement del,
-        in_->registry->Prepare("DELETE FROM citizens WHERE id = ?1"));
-    del.Bind(1, citizen_id);
-    TILLIT_RETURN_IF_ERROR(del.Run());
-    if (in_->registry->Changes() != 1)
-      return Status::NotFound("no such citizen");
-    TILLIT_RETURN_IF_ERROR(in_->ReplaceIndexRows(citizen_id, {}, true));
-    TILLIT_ASSIGN_OR_RETURN(
-        storage::Statement tomb,
-        in_->registry->Prepare(
-            "INSERT OR REPLACE INTO erased (id, erased_at) VALUES (?1, ?2)"));
-    tomb.Bind(1, citizen_id).Bind(2, in_->options.clock->NowSeconds());
-    TILLIT_RETURN_IF_ERROR(tomb.Run());
-    TILLIT_RETURN_IF_ERROR(txn.Commit());
-    TILLIT_RETURN_IF_ERROR(in_->registry->Checkpoint());
+    TILLIT_RETURN_IF_ERROR(in_->registry->EraseCitizen(
+        citizen_id, in_->options.clock->NowSeconds()));
   }
   // 2. Rotate the root keys so an older copy of the registry, which still
   //    holds the wrapped key, cannot be opened with the keys that remain.

@@ -51,6 +51,29 @@ TEST_F(VaultTest, ListsNewestFirstWithFiltersAndPaging) {
             StatusCode::kNotFound);
 }
 
+// What PolicyCache relies on: a store's version stays put while nothing is
+// committed, moves with a commit through another handle, and two handles
+// never share one.
+TEST_F(VaultTest, AStoreVersionMovesWithEveryCommitFromAnyHandle) {
+  auto vault = InitVault();
+  auto imp =
+      vault->Import(Bundle("aaaaaaaa-7777", 1).dump(), ImportFormat::kJson);
+  ASSERT_TRUE(imp.ok());
+  auto store = std::move(vault->OpenCitizen(imp->citizen_id)).value();
+  auto other = std::move(vault->OpenCitizen(imp->citizen_id)).value();
+  auto before = store->ContentVersion();
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(store->Count().ok());
+  EXPECT_EQ(*store->ContentVersion(), *before);  // a read commits nothing
+  EXPECT_NE(*other->ContentVersion(), *before);
+  const DocumentWrite write{"settings", "language", std::string("nb")};
+  ASSERT_TRUE(other->WriteDocuments({&write, 1}, nullptr, 1).ok());
+  auto after = store->ContentVersion();
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(*after, *before);
+  EXPECT_EQ(*store->ContentVersion(), *after);
+}
+
 // EHDS Art 6: a replaced version stays in the record's history.
 TEST_F(VaultTest, ReplacingARecordKeepsTheOldVersionInItsHistory) {
   auto vault = InitVault();

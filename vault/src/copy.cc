@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tillit/storage/files.h"
+#include "tillit/vault/sqlcipher_citizen_store.h"
 #include "tillit/vault/vault.h"
 #include "vault_internals.h"
 
@@ -28,10 +29,12 @@ StatusOr<std::vector<Vault::CopiedCitizen>> Vault::CopyRegistry(
   out.env = env;
   std::vector<CopiedCitizen> citizens;
   {
+    // Under `mu`, so no root-key rotation (which holds it from vault.json
+    // to the last rewrapped key) runs while the registry is copied.
     MutexLock lock(&in_->mu);
     TILLIT_ASSIGN_OR_RETURN(
         auto copy,
-        in_->registry->CopyTo(dest_dir + "/registry.db", &registry_key, out));
+        in_->registry->CopyTo(dest_dir + "/registry.db", registry_key, out));
     TILLIT_ASSIGN_OR_RETURN(
         storage::Statement st,
         copy->Prepare("SELECT id, generation, dek_version FROM citizens "
@@ -78,7 +81,7 @@ StatusOr<int64_t> Vault::CopyCitizen(const std::string& citizen_id,
   storage::Database::Options out;
   out.env = env;
   TILLIT_ASSIGN_OR_RETURN(auto copy, source->CopyTo(dest, &dek.key, out));
-  return CitizenStore::ReadGeneration(*copy);
+  return SqlCipherCitizenStore::ReadGeneration(*copy);
 }
 
 StatusOr<int64_t> Vault::CitizenGeneration(const std::string& citizen_id) {

@@ -13,7 +13,7 @@
 #include "tillit/crypto/random.h"
 #include "tillit/storage/database.h"
 #include "tillit/testing/temp_dir.h"
-#include "tillit/vault/citizen_store.h"
+#include "tillit/vault/sqlcipher_citizen_store.h"
 #include "tillit/vault/vault.h"
 #include "vault_internals.h"
 #include "vault_test.h"
@@ -136,8 +136,8 @@ TEST_F(FormatsTest, NewerDataDirectoryIsRefused) {
   EXPECT_EQ(testing::ReadAll(path), j.dump());
 }
 
-// Citizen stores are opened with CitizenStore::Setup, as Vault::OpenCitizen
-// does, over a key of the test's own.
+// Citizen stores are opened with SqlCipherCitizenStore::Setup, as
+// Vault::OpenCitizen does, over a key of the test's own.
 class CitizenStoreFormatTest : public ::testing::Test {
  protected:
   crypto::DeterministicRandom rng_{5};
@@ -148,7 +148,7 @@ class CitizenStoreFormatTest : public ::testing::Test {
   StatusOr<std::unique_ptr<Database>> Open(bool create = false) {
     Database::Options o;
     o.create = create;
-    return Database::Open(path_, &key_, o, CitizenStore::Setup);
+    return Database::Open(path_, &key_, o, SqlCipherCitizenStore::Setup);
   }
   // A store with one record at generation 1.
   void MakeStore() {
@@ -156,8 +156,8 @@ class CitizenStoreFormatTest : public ::testing::Test {
     o.create = true;
     auto db = Database::Open(path_, &key_, o);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    auto store = CitizenStore::CreateNew("c_0123456789abcdef0123456789abcdef",
-                                         std::move(db).value());
+    auto store = SqlCipherCitizenStore::CreateNew(
+        "c_0123456789abcdef0123456789abcdef", std::move(db).value());
     fhir::ParsedResource r;
     r.type = "Observation";
     r.id = "o1";
@@ -172,12 +172,12 @@ class CitizenStoreFormatTest : public ::testing::Test {
 
 TEST_F(CitizenStoreFormatTest, SetupStampsANewFile) {
   { ASSERT_TRUE(Open(/*create=*/true).ok()); }
-  EXPECT_EQ(VersionOf(path_, key_), CitizenStore::kSchemaVersion);
+  EXPECT_EQ(VersionOf(path_, key_), SqlCipherCitizenStore::kSchemaVersion);
 }
 
 TEST_F(CitizenStoreFormatTest, FirstWriteOfANewStoreStampsIt) {
   MakeStore();
-  EXPECT_EQ(VersionOf(path_, key_), CitizenStore::kSchemaVersion);
+  EXPECT_EQ(VersionOf(path_, key_), SqlCipherCitizenStore::kSchemaVersion);
   EXPECT_EQ(Count(path_, key_, "SELECT count(*) FROM records"), 1);
 }
 
@@ -188,24 +188,24 @@ TEST_F(CitizenStoreFormatTest, UnstampedStoreOpensAndIsStamped) {
   {
     auto db = Open();
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    auto generation = CitizenStore::ReadGeneration(**db);
+    auto generation = SqlCipherCitizenStore::ReadGeneration(**db);
     ASSERT_TRUE(generation.ok());
     EXPECT_EQ(*generation, 1);
   }
-  EXPECT_EQ(VersionOf(path_, key_), CitizenStore::kSchemaVersion);
+  EXPECT_EQ(VersionOf(path_, key_), SqlCipherCitizenStore::kSchemaVersion);
   EXPECT_EQ(Count(path_, key_, "SELECT count(*) FROM records"), 1);
 }
 
 TEST_F(CitizenStoreFormatTest, NewerStoreIsRefusedAndLeftAsItWas) {
   MakeStore();
-  const int64_t future = CitizenStore::kSchemaVersion + 1;
+  const int64_t future = SqlCipherCitizenStore::kSchemaVersion + 1;
   Stamp(path_, key_, future);
   auto db = Open();
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(db.status().message(),
             Newer("citizen store at c_0123456789abcdef0123456789abcdef.db",
-                  future, CitizenStore::kSchemaVersion));
+                  future, SqlCipherCitizenStore::kSchemaVersion));
   EXPECT_EQ(VersionOf(path_, key_), future);
   EXPECT_EQ(Count(path_, key_, "SELECT count(*) FROM records"), 1);
 }
@@ -222,7 +222,7 @@ TEST_F(CitizenStoreFormatTest, VersionOneStoreUpgradesToRecordHistory) {
                                               CitizenStoreSteps().first(1)});
     });
     ASSERT_TRUE(db.ok()) << db.status().ToString();
-    CitizenStore store(id, std::move(db).value(), 0, nullptr, kNow);
+    SqlCipherCitizenStore store(id, std::move(db).value(), 0, nullptr);
     fhir::ParsedResource r;
     r.type = "Observation";
     r.id = "o1";
@@ -234,8 +234,8 @@ TEST_F(CitizenStoreFormatTest, VersionOneStoreUpgradesToRecordHistory) {
   ASSERT_EQ(VersionOf(path_, key_), 1);
   auto db = Open();
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  EXPECT_EQ(VersionOf(path_, key_), CitizenStore::kSchemaVersion);
-  CitizenStore store(id, std::move(db).value(), 1, nullptr, kNow);
+  EXPECT_EQ(VersionOf(path_, key_), SqlCipherCitizenStore::kSchemaVersion);
+  SqlCipherCitizenStore store(id, std::move(db).value(), 1, nullptr);
   auto history = store.History("Observation", "o1");
   ASSERT_TRUE(history.ok()) << history.status().ToString();
   EXPECT_TRUE(history->empty());

@@ -2,7 +2,6 @@
 // registry's link from a source Patient to its citizen.
 #include <utility>
 
-#include "tillit/crypto/constant_time.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/vault/source_tag.h"
 #include "tillit/vault/vault.h"
@@ -10,58 +9,14 @@
 
 namespace tillit::vault {
 
-StatusOr<std::optional<std::string>> Vault::Internals::FindPatient(
-    const crypto::Digest& key) {
-  MutexLock lock(&mu);
-  TILLIT_ASSIGN_OR_RETURN(
-      storage::Statement st,
-      registry->Prepare("SELECT id FROM citizens WHERE patient_key = ?1"));
-  st.BindBlob(1, key);
-  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return std::optional<std::string>();
-  return std::optional<std::string>(std::string(st.ColumnText(0)));
-}
-
 StatusOr<std::string> Vault::FindCitizenByPatient(std::string_view patient_id) {
   TILLIT_ASSIGN_OR_RETURN(
       crypto::Digest key,
       crypto::KeyedHash(in_->patient_index_key, crypto::AsBytes(patient_id)));
   TILLIT_ASSIGN_OR_RETURN(std::optional<std::string> citizen,
-                          in_->FindPatient(key));
+                          in_->registry->FindPatient(key));
   if (!citizen) return Status::NotFound("no citizen has this Patient");
   return std::move(*citizen);
-}
-
-Status Vault::Internals::LinkPatient(const std::string& citizen_id,
-                                     const crypto::Digest& key) {
-  MutexLock lock(&mu);
-  TILLIT_ASSIGN_OR_RETURN(
-      storage::Statement st,
-      registry->Prepare("SELECT id, patient_key FROM citizens WHERE "
-                        "id = ?1 OR patient_key = ?2"));
-  st.Bind(1, citizen_id).BindBlob(2, key);
-  bool found = false;
-  for (;;) {
-    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    if (st.ColumnText(0) != citizen_id) {
-      return Status::InvalidArgument(
-          "the document's Patient belongs to another citizen");
-    }
-    found = true;
-    if (!st.ColumnIsNull(1) &&
-        !crypto::ConstantTimeEquals(st.ColumnBlob(1), key)) {
-      return Status::InvalidArgument(
-          "the citizen is already linked to a different Patient");
-    }
-  }
-  if (!found) return Status::NotFound("no such citizen");
-  TILLIT_ASSIGN_OR_RETURN(
-      storage::Statement link,
-      registry->Prepare("UPDATE citizens SET patient_key = ?2 "
-                        "WHERE id = ?1 AND patient_key IS NULL"));
-  link.Bind(1, citizen_id).BindBlob(2, key);
-  return link.Run();
 }
 
 StatusOr<ImportOutcome> Vault::Import(
@@ -103,7 +58,7 @@ StatusOr<ImportOutcome> Vault::Import(
           crypto::Digest key,
           crypto::KeyedHash(in_->patient_index_key,
                             crypto::AsBytes(out.source_patient)));
-      TILLIT_RETURN_IF_ERROR(in_->LinkPatient(*citizen_id, key));
+      TILLIT_RETURN_IF_ERROR(in_->registry->LinkPatient(*citizen_id, key));
     }
   } else {
     if (out.source_patient.empty()) {
@@ -120,7 +75,7 @@ StatusOr<ImportOutcome> Vault::Import(
     // registration fail; the second attempt then finds it.
     for (int attempt = 0; attempt < 2 && out.citizen_id.empty(); ++attempt) {
       TILLIT_ASSIGN_OR_RETURN(std::optional<std::string> existing,
-                              in_->FindPatient(key));
+                              in_->registry->FindPatient(key));
       if (existing) {
         if (before_write) TILLIT_RETURN_IF_ERROR(before_write(*existing));
         out.citizen_id = *existing;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "tillit/crypto/encoding.h"
+#include "tillit/vault/sqlcipher_citizen_store.h"
 #include "tillit/vault/vault.h"
 #include "vault_internals.h"
 
@@ -23,59 +24,28 @@ Status Vault::Internals::CompleteRotation() {
   TILLIT_RETURN_IF_ERROR(WriteVaultJson(
       options.env, options.data_dir, sealed,
       keyring.current().SealSecret(master, crypto::AsBytes(kMasterAd), rng)));
-  // Every data key, under the current version.
-  {
-    TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn,
-                            registry->Begin());
-    struct Row {
-      std::string id;
-      int64_t version;
-      std::vector<uint8_t> wrapped;
-      std::optional<std::vector<uint8_t>> pending;
-    };
-    std::vector<Row> rows;
-    {
-      TILLIT_ASSIGN_OR_RETURN(
-          storage::Statement st,
-          registry->Prepare("SELECT id, dek_version, wrapped_dek, "
-                            "pending_dek FROM citizens"));
-      for (;;) {
-        TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
-        if (!row) break;
-        Row r{std::string(st.ColumnText(0)),
-              st.ColumnInt64(1),
-              {st.ColumnBlob(2).begin(), st.ColumnBlob(2).end()},
-              std::nullopt};
-        if (!st.ColumnIsNull(3)) {
-          r.pending.emplace(st.ColumnBlob(3).begin(), st.ColumnBlob(3).end());
+  // Every data key, under the current version. (`mu` is held: the caller
+  // holds it across the rewrap, which runs inside the registry's lock.)
+  TILLIT_RETURN_IF_ERROR(registry->RewrapAllKeys(
+      [this, &rng](
+          const Registry::WrappedKeys& r) -> StatusOr<Registry::WrappedKeys> {
+        mu.AssertHeld();
+        Registry::WrappedKeys next = r;
+        TILLIT_ASSIGN_OR_RETURN(
+            crypto::SecretBytes dek,
+            UnwrapDek(r.citizen_id, r.wrapped_dek, r.dek_version));
+        next.wrapped_dek = keyring.current().SealSecret(
+            dek, crypto::AsBytes(DekAd(r.citizen_id, r.dek_version)), rng);
+        if (r.pending_dek) {
+          TILLIT_ASSIGN_OR_RETURN(
+              crypto::SecretBytes pending,
+              UnwrapDek(r.citizen_id, *r.pending_dek, r.dek_version + 1));
+          next.pending_dek = keyring.current().SealSecret(
+              pending, crypto::AsBytes(DekAd(r.citizen_id, r.dek_version + 1)),
+              rng);
         }
-        rows.push_back(std::move(r));
-      }
-    }
-    TILLIT_ASSIGN_OR_RETURN(
-        storage::Statement update,
-        registry->Prepare("UPDATE citizens SET wrapped_dek = ?2, "
-                          "pending_dek = ?3 WHERE id = ?1"));
-    for (const Row& r : rows) {
-      TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes dek,
-                              UnwrapDek(r.id, r.wrapped, r.version));
-      auto rewrapped = keyring.current().SealSecret(
-          dek, crypto::AsBytes(DekAd(r.id, r.version)), rng);
-      update.Bind(1, r.id).BindBlob(2, rewrapped);
-      if (r.pending) {
-        TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes next,
-                                UnwrapDek(r.id, *r.pending, r.version + 1));
-        update.BindBlob(
-            3, keyring.current().SealSecret(
-                   next, crypto::AsBytes(DekAd(r.id, r.version + 1)), rng));
-      } else {
-        update.BindNull(3);
-      }
-      TILLIT_RETURN_IF_ERROR(update.Run());
-    }
-    TILLIT_RETURN_IF_ERROR(txn.Commit());
-    TILLIT_RETURN_IF_ERROR(registry->Checkpoint());
-  }
+        return next;
+      }));
   // Forget the old versions.
   keys.DropAllButCurrent();
   TILLIT_RETURN_IF_ERROR(keys.Save(location, rng));
@@ -97,23 +67,13 @@ Status Vault::RekeyCitizen(const std::string& citizen_id) {
     // Record the next key first, so a crash after the file is rekeyed
     // leaves a key that opens it.
     MutexLock lock(&in_->mu);
-    TILLIT_ASSIGN_OR_RETURN(
-        storage::Statement st,
-        in_->registry->Prepare(
-            "SELECT dek_version FROM citizens WHERE id = ?1"));
-    st.Bind(1, citizen_id);
-    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return Status::NotFound("no such citizen");
-    version = st.ColumnInt64(0);
-    TILLIT_ASSIGN_OR_RETURN(
-        storage::Statement up,
-        in_->registry->Prepare(
-            "UPDATE citizens SET pending_dek = ?2 WHERE id = ?1"));
-    up.Bind(1, citizen_id)
-        .BindBlob(
-            2, in_->keyring.current().SealSecret(
-                   next, crypto::AsBytes(DekAd(citizen_id, version + 1)), rng));
-    TILLIT_RETURN_IF_ERROR(up.Run());
+    TILLIT_ASSIGN_OR_RETURN(Registry::WrappedKeys keys,
+                            in_->registry->GetKeys(citizen_id));
+    version = keys.dek_version;
+    TILLIT_RETURN_IF_ERROR(in_->registry->SetPendingKey(
+        citizen_id,
+        in_->keyring.current().SealSecret(
+            next, crypto::AsBytes(DekAd(citizen_id, version + 1)), rng)));
   }
   // The store is copied under the new key beside itself, and the copy
   // renamed over it: a crash or a disk error leaves the old file or the new
@@ -124,7 +84,7 @@ Status Vault::RekeyCitizen(const std::string& citizen_id) {
   const std::string fresh = path + ".rekey";
   TILLIT_RETURN_IF_ERROR(RemoveCitizenFiles(env, fresh));  // a stale copy
   {
-    TILLIT_ASSIGN_OR_RETURN(auto store, OpenCitizen(citizen_id));
+    TILLIT_ASSIGN_OR_RETURN(auto store, OpenCitizenFile(citizen_id));
     TILLIT_RETURN_IF_ERROR(store->CopyUnderKey(fresh, next, env));
   }
   // Closing the last connection folded the old file's WAL back into it and
@@ -143,14 +103,7 @@ Status Vault::RekeyCitizen(const std::string& citizen_id) {
   }
   TILLIT_RETURN_IF_ERROR(
       env->SyncDirectory(std::filesystem::path(path).parent_path().string()));
-  MutexLock lock(&in_->mu);
-  TILLIT_ASSIGN_OR_RETURN(
-      storage::Statement st,
-      in_->registry->Prepare(
-          "UPDATE citizens SET wrapped_dek = pending_dek, pending_dek = NULL, "
-          "dek_version = dek_version + 1 WHERE id = ?1 AND dek_version = ?2"));
-  st.Bind(1, citizen_id).Bind(2, version);
-  return st.Run();
+  return in_->registry->PromotePendingKey(citizen_id, version);
 }
 
 }  // namespace tillit::vault

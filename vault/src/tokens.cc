@@ -25,26 +25,12 @@ crypto::SecretBytes NewTokenText(crypto::Random& rng) {
 
 }  // namespace
 
-TokenStore::TokenStore(storage::Database* registry, Mutex* registry_mu,
-                       crypto::SecretBytes key, Clock* clock,
-                       crypto::Random* rng)
-    : mu_(registry_mu),
-      registry_(registry),
-      key_(std::move(key)),
-      clock_(clock),
-      rng_(rng) {}
+// ------------------------------------------------------- the tokens table
 
-StatusOr<IssuedToken> TokenStore::Issue(std::string_view role,
-                                        std::string_view principal,
-                                        int64_t ttl_seconds) {
-  if (ttl_seconds <= 0)
-    return Status::InvalidArgument("token lifetime must be positive");
-  IssuedToken t;
-  t.token = NewTokenText(*rng_);
-  const int64_t now = clock_->NowSeconds();
-  t.expires_at = now + ttl_seconds;
-  TILLIT_ASSIGN_OR_RETURN(crypto::Digest hash,
-                          crypto::KeyedHash(key_, t.token.ExposeSecretSpan()));
+Status SqliteTokenRepository::Insert(const crypto::Digest& hash,
+                                     std::string_view role,
+                                     std::string_view principal,
+                                     int64_t created_at, int64_t expires_at) {
   MutexLock lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
@@ -54,21 +40,12 @@ StatusOr<IssuedToken> TokenStore::Issue(std::string_view role,
   st.BindBlob(1, hash)
       .Bind(2, role)
       .Bind(3, principal)
-      .Bind(4, now)
-      .Bind(5, t.expires_at);
-  TILLIT_RETURN_IF_ERROR(st.Run());
-  return t;
+      .Bind(4, created_at)
+      .Bind(5, expires_at);
+  return st.Run();
 }
 
-StatusOr<crypto::Digest> TokenStore::PresentedHash(std::string_view token,
-                                                   Status refusal) const {
-  // Issued tokens are "tlk_" + 64 hex: anything far off that is refused
-  // before it is hashed.
-  if (token.size() < 8 || token.size() > 256) return refusal;
-  return crypto::KeyedHash(key_, crypto::AsBytes(token));
-}
-
-StatusOr<std::optional<TokenInfo>> TokenStore::FindLive(
+StatusOr<std::optional<TokenInfo>> SqliteTokenRepository::FindLiveLocked(
     const crypto::Digest& hash, int64_t now) {
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
@@ -82,27 +59,20 @@ StatusOr<std::optional<TokenInfo>> TokenStore::FindLive(
                                             st.ColumnInt64(2)});
 }
 
-StatusOr<TokenInfo> TokenStore::Verify(std::string_view token) {
-  const Status bad = Status::Unauthenticated("invalid or expired token");
-  TILLIT_ASSIGN_OR_RETURN(crypto::Digest hash, PresentedHash(token, bad));
-  const int64_t now = clock_->NowSeconds();
+StatusOr<std::optional<TokenInfo>> SqliteTokenRepository::FindLive(
+    const crypto::Digest& hash, int64_t now) {
   MutexLock lock(mu_);
-  TILLIT_ASSIGN_OR_RETURN(std::optional<TokenInfo> info, FindLive(hash, now));
-  if (!info) return bad;
-  return std::move(*info);
+  return FindLiveLocked(hash, now);
 }
 
-StatusOr<TokenInfo> TokenStore::Redeem(std::string_view token,
-                                       std::string_view role) {
-  const Status bad = Status::Unauthenticated("invalid or expired code");
-  TILLIT_ASSIGN_OR_RETURN(crypto::Digest hash, PresentedHash(token, bad));
-  const int64_t now = clock_->NowSeconds();
+StatusOr<std::optional<TokenInfo>> SqliteTokenRepository::TakeLive(
+    const crypto::Digest& hash, std::string_view role, int64_t now) {
   MutexLock lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn,
                           registry_->Begin());
-  TILLIT_ASSIGN_OR_RETURN(std::optional<TokenInfo> found, FindLive(hash, now));
-  if (!found || found->role != role) return bad;
-  TokenInfo info = std::move(*found);
+  TILLIT_ASSIGN_OR_RETURN(std::optional<TokenInfo> found,
+                          FindLiveLocked(hash, now));
+  if (!found || found->role != role) return std::optional<TokenInfo>();
   {
     TILLIT_ASSIGN_OR_RETURN(
         storage::Statement up,
@@ -112,14 +82,10 @@ StatusOr<TokenInfo> TokenStore::Redeem(std::string_view token,
     TILLIT_RETURN_IF_ERROR(up.Run());
   }
   TILLIT_RETURN_IF_ERROR(txn.Commit());
-  return info;
+  return found;
 }
 
-Status TokenStore::Revoke(std::string_view token) {
-  TILLIT_ASSIGN_OR_RETURN(
-      crypto::Digest hash,
-      PresentedHash(token, Status::NotFound("no such token")));
-  const int64_t now = clock_->NowSeconds();
+Status SqliteTokenRepository::Revoke(const crypto::Digest& hash, int64_t now) {
   MutexLock lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
@@ -137,8 +103,8 @@ Status TokenStore::Revoke(std::string_view token) {
   return up.Run();
 }
 
-StatusOr<int64_t> TokenStore::RevokePrincipal(std::string_view principal) {
-  const int64_t now = clock_->NowSeconds();
+StatusOr<int64_t> SqliteTokenRepository::RevokePrincipal(
+    std::string_view principal, int64_t now) {
   MutexLock lock(mu_);
   TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn,
                           registry_->Begin());
@@ -162,6 +128,66 @@ StatusOr<int64_t> TokenStore::RevokePrincipal(std::string_view principal) {
   }
   TILLIT_RETURN_IF_ERROR(txn.Commit());
   return n;
+}
+
+// ------------------------------------------------------------- TokenStore
+
+TokenStore::TokenStore(TokenRepository* rows, crypto::SecretBytes key,
+                       Clock* clock, crypto::Random* rng)
+    : rows_(rows), key_(std::move(key)), clock_(clock), rng_(rng) {}
+
+StatusOr<IssuedToken> TokenStore::Issue(std::string_view role,
+                                        std::string_view principal,
+                                        int64_t ttl_seconds) {
+  if (ttl_seconds <= 0)
+    return Status::InvalidArgument("token lifetime must be positive");
+  IssuedToken t;
+  t.token = NewTokenText(*rng_);
+  const int64_t now = clock_->NowSeconds();
+  t.expires_at = now + ttl_seconds;
+  TILLIT_ASSIGN_OR_RETURN(crypto::Digest hash,
+                          crypto::KeyedHash(key_, t.token.ExposeSecretSpan()));
+  TILLIT_RETURN_IF_ERROR(
+      rows_->Insert(hash, role, principal, now, t.expires_at));
+  return t;
+}
+
+StatusOr<crypto::Digest> TokenStore::PresentedHash(std::string_view token,
+                                                   Status refusal) const {
+  // Issued tokens are "tlk_" + 64 hex: anything far off that is refused
+  // before it is hashed.
+  if (token.size() < 8 || token.size() > 256) return refusal;
+  return crypto::KeyedHash(key_, crypto::AsBytes(token));
+}
+
+StatusOr<TokenInfo> TokenStore::Verify(std::string_view token) {
+  const Status bad = Status::Unauthenticated("invalid or expired token");
+  TILLIT_ASSIGN_OR_RETURN(crypto::Digest hash, PresentedHash(token, bad));
+  TILLIT_ASSIGN_OR_RETURN(std::optional<TokenInfo> info,
+                          rows_->FindLive(hash, clock_->NowSeconds()));
+  if (!info) return bad;
+  return std::move(*info);
+}
+
+StatusOr<TokenInfo> TokenStore::Redeem(std::string_view token,
+                                       std::string_view role) {
+  const Status bad = Status::Unauthenticated("invalid or expired code");
+  TILLIT_ASSIGN_OR_RETURN(crypto::Digest hash, PresentedHash(token, bad));
+  TILLIT_ASSIGN_OR_RETURN(std::optional<TokenInfo> info,
+                          rows_->TakeLive(hash, role, clock_->NowSeconds()));
+  if (!info) return bad;
+  return std::move(*info);
+}
+
+Status TokenStore::Revoke(std::string_view token) {
+  TILLIT_ASSIGN_OR_RETURN(
+      crypto::Digest hash,
+      PresentedHash(token, Status::NotFound("no such token")));
+  return rows_->Revoke(hash, clock_->NowSeconds());
+}
+
+StatusOr<int64_t> TokenStore::RevokePrincipal(std::string_view principal) {
+  return rows_->RevokePrincipal(principal, clock_->NowSeconds());
 }
 
 }  // namespace tillit::vault

@@ -1,7 +1,7 @@
-// Vault: creating and opening a data directory, and the registry schema.
-// The other seams are in citizens.cc, rotation.cc, import.cc, directory.cc
-// and tokens.cc (the token methods here hand over to the TokenStore); what
-// they share is in vault_internals.h.
+// Vault: creating and opening a data directory (the registry's schema is in
+// sqlite_registry.cc). The other seams are in citizens.cc, rotation.cc,
+// import.cc, directory.cc and tokens.cc (the token methods here hand over
+// to the TokenStore); what they share is in vault_internals.h.
 #include "tillit/vault/vault.h"
 
 #include <cstdint>
@@ -24,65 +24,6 @@ constexpr std::string_view kVaultFormat = "tillit-data-dir";
 constexpr int64_t kVaultFormatVersion = Vault::kDataDirFormatVersion;
 constexpr size_t kMaxVaultJsonBytes = 64 * 1024;
 constexpr int64_t kAdminTokenTtl = 365LL * 24 * 3600;
-
-// The registry's first schema, exactly as tillit wrote it before schema
-// versions (meta.schema is 1 in every such file and is not read: the
-// version is the file's user_version).
-constexpr const char* kRegistrySchemaV1 = R"sql(
-CREATE TABLE IF NOT EXISTS meta (
-  key   TEXT PRIMARY KEY,
-  value INTEGER NOT NULL
-) WITHOUT ROWID;
-INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', 1);
-CREATE TABLE IF NOT EXISTS citizens (
-  id          TEXT PRIMARY KEY,
-  created_at  INTEGER NOT NULL,
-  dek_version INTEGER NOT NULL,
-  wrapped_dek BLOB    NOT NULL,   -- envelope under the root keys
-  pending_dek BLOB,               -- during a rekey: the next DEK, wrapped
-  generation  INTEGER NOT NULL,   -- the citizen file may never be older
-  patient_key BLOB UNIQUE         -- keyed hash of the source Patient.id
-);
-CREATE TABLE IF NOT EXISTS erased (
-  id        TEXT PRIMARY KEY,
-  erased_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS citizen_index (
-  citizen_id TEXT NOT NULL,
-  kind       TEXT NOT NULL,
-  key        TEXT NOT NULL,
-  value      TEXT NOT NULL,       -- metadata only, never health data
-  PRIMARY KEY (citizen_id, kind, key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS citizen_index_by_kind ON citizen_index (kind);
-INSERT OR IGNORE INTO meta (key, value) VALUES ('index_version', 0);
-CREATE TABLE IF NOT EXISTS directory (
-  kind       TEXT    NOT NULL,    -- "researcher", "study", ...
-  id         TEXT    NOT NULL,
-  value      TEXT    NOT NULL,
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY (kind, id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tokens (
-  hash       BLOB PRIMARY KEY,    -- keyed hash; the token itself is never kept
-  role       TEXT    NOT NULL,
-  principal  TEXT    NOT NULL,
-  created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  revoked_at INTEGER
-);
-)sql";
-
-// The registry's schema history: step i takes version i to i + 1. A new
-// step is added here with a test on a directory made by
-// scripts/make_format_fixture.sh (docs/OPERATIONS.md).
-constexpr storage::SchemaStep kRegistrySteps[] = {
-    // 0 to 1: the first schema. IF NOT EXISTS: a registry an older tillit
-    // made already has it, and is only stamped.
-    [](storage::Database& db) { return db.Exec(kRegistrySchemaV1); },
-};
-static_assert(std::size(kRegistrySteps) == Vault::kRegistrySchemaVersion);
-const storage::SchemaHistory kRegistryHistory{"registry", kRegistrySteps};
 
 std::string VaultJsonPath(const std::string& dir) {
   return dir + "/vault.json";
@@ -131,7 +72,7 @@ Vault::Internals::Internals(const VaultOptions& options,
                             crypto::SecretBytes master,
                             crypto::SecretBytes patient_index_key,
                             crypto::SecretBytes token_key,
-                            std::unique_ptr<storage::Database> registry)
+                            std::unique_ptr<SqliteRegistry> registry)
     : options(options),
       location(std::move(location)),
       sealed(sealed),
@@ -140,7 +81,7 @@ Vault::Internals::Internals(const VaultOptions& options,
       registry(std::move(registry)),
       keys(std::move(keys)),
       keyring(std::move(keyring)),
-      tokens(this->registry.get(), &mu, std::move(token_key), options.clock,
+      tokens(&this->registry->tokens(), std::move(token_key), options.clock,
              options.rng) {}
 
 StatusOr<std::unique_ptr<Vault::Internals>> Vault::Internals::Open(
@@ -156,17 +97,14 @@ StatusOr<std::unique_ptr<Vault::Internals>> Vault::Internals::Open(
   TILLIT_ASSIGN_OR_RETURN(
       crypto::SecretBytes token_key,
       crypto::DeriveSubkey(master, 1, crypto::kContextTokens));
-  storage::Database::Options opts;
-  opts.create = create;
-  opts.env = options.env;
-  auto db = storage::Database::Open(
-      options.data_dir + "/registry.db", &registry_key, opts,
-      [](storage::Database& d) { return d.Migrate(kRegistryHistory); });
-  if (!db.ok()) return storage::WithOpenContext(db.status(), "registry");
+  TILLIT_ASSIGN_OR_RETURN(
+      std::unique_ptr<SqliteRegistry> registry,
+      SqliteRegistry::Open(options.data_dir + "/registry.db", registry_key,
+                           create, options.env));
   return std::unique_ptr<Internals>(new Internals(
       options, std::move(location), sealed, std::move(keys), std::move(keyring),
       std::move(master), std::move(patient_index_key), std::move(token_key),
-      std::move(db).value()));
+      std::move(registry)));
 }
 
 Status Vault::Internals::Recover() {
@@ -176,13 +114,10 @@ Status Vault::Internals::Recover() {
     TILLIT_RETURN_IF_ERROR(CompleteRotation());
   }
   // Files of citizens erased while a crash interrupted the deletion.
-  TILLIT_ASSIGN_OR_RETURN(storage::Statement st,
-                          registry->Prepare("SELECT id FROM erased"));
-  for (;;) {
-    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    TILLIT_RETURN_IF_ERROR(RemoveCitizenFiles(
-        options.env, CitizenPath(std::string(st.ColumnText(0)))));
+  TILLIT_ASSIGN_OR_RETURN(std::vector<std::string> erased,
+                          registry->ListErased());
+  for (const std::string& id : erased) {
+    TILLIT_RETURN_IF_ERROR(RemoveCitizenFiles(options.env, CitizenPath(id)));
   }
   return Status::Ok();
 }

@@ -1,13 +1,14 @@
 // Vault::Internals: the state of an open Vault and the operations that its
 // parts share. Private to the vault library; the Vault's methods are
 // implemented by seam in vault.cc (open and init), citizens.cc,
-// rotation.cc, import.cc and directory.cc (index and directory), and the
-// tokens by TokenStore (tokens.cc).
+// rotation.cc, import.cc and directory.cc (index and directory), the
+// tokens by TokenStore (tokens.cc), and the registry's rows by
+// SqliteRegistry (sqlite_registry.cc).
 //
-// Thread-safety: `mu` guards the registry connection and the root keys
-// (the TokenStore takes it too); every other member is immutable after
-// construction. Methods marked REQUIRES(mu) are called with it held; the
-// others take it themselves when they need it.
+// Thread-safety: `mu` guards the root keys; the registry has its own lock
+// (taken after `mu`); every other member is immutable after construction.
+// Methods marked REQUIRES(mu) are called with it held; the others take it
+// themselves when they need it.
 #ifndef TILLIT_VAULT_VAULT_INTERNALS_H_
 #define TILLIT_VAULT_VAULT_INTERNALS_H_
 
@@ -20,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "sqlite_registry.h"
 #include "tillit/base/mutex.h"
 #include "tillit/base/status.h"
 #include "tillit/base/thread_annotations.h"
@@ -131,10 +133,13 @@ class Vault::Internals {
   };
   StatusOr<Dek> CurrentDek(const std::string& citizen_id) EXCLUDES(mu);
   // Records a citizen file's new generation and, in the same registry
-  // transaction, mirrors its index rows.
+  // transaction, mirrors its index rows (Registry::SetGeneration).
   Status SetGeneration(const std::string& citizen_id, int64_t generation,
                        const std::vector<IndexUpdate>& index,
-                       bool replace_all_index_rows) EXCLUDES(mu);
+                       bool replace_all_index_rows) {
+    return registry->SetGeneration(citizen_id, generation, index,
+                                   replace_all_index_rows);
+  }
 
   // --- rotation.cc
   // Adds a root-key version and completes the rotation to it.
@@ -143,42 +148,25 @@ class Vault::Internals {
   // root-key version, then forgets the others.
   Status CompleteRotation() REQUIRES(mu);
 
-  // --- import.cc
-  // The citizen registered for this Patient key, if any.
-  StatusOr<std::optional<std::string>> FindPatient(const crypto::Digest& key)
-      EXCLUDES(mu);
-  // Links the Patient `key` to an existing citizen, or checks it is already
-  // theirs. NotFound for an unknown citizen; InvalidArgument when the
-  // Patient or the citizen is linked elsewhere.
-  Status LinkPatient(const std::string& citizen_id, const crypto::Digest& key)
-      EXCLUDES(mu);
-
-  // --- directory.cc
-  // Replaces `updates`' rows (or, with `all_kinds`, every row) of one
-  // citizen in the registry's index mirror and bumps the index version.
-  // REQUIRES: inside a registry transaction.
-  Status ReplaceIndexRows(const std::string& citizen_id,
-                          const std::vector<IndexUpdate>& updates,
-                          bool all_kinds) REQUIRES(mu);
-
   const VaultOptions options;
   const RootKeys::Location location;
   const bool sealed;  // the root keys are sealed under a passphrase
   const crypto::SecretBytes master;
   const crypto::SecretBytes patient_index_key;
 
+  // Its own lock; taken after `mu` when both are held.
+  const std::unique_ptr<SqliteRegistry> registry;
   Mutex mu;
-  const std::unique_ptr<storage::Database> registry PT_GUARDED_BY(mu);
   RootKeys keys GUARDED_BY(mu);
   crypto::Keyring keyring GUARDED_BY(mu);  // over `keys`
-  TokenStore tokens;                       // in `registry`, under `mu`
+  TokenStore tokens;                       // over registry->tokens()
 
  private:
   Internals(const VaultOptions& options, RootKeys::Location location,
             bool sealed, RootKeys keys, crypto::Keyring keyring,
             crypto::SecretBytes master, crypto::SecretBytes patient_index_key,
             crypto::SecretBytes token_key,
-            std::unique_ptr<storage::Database> registry);
+            std::unique_ptr<SqliteRegistry> registry);
 };
 
 }  // namespace tillit::vault

@@ -13,6 +13,7 @@
 
 #include "tillit/testing/fault_injection_env.h"
 #include "tillit/testing/temp_dir.h"
+#include "tillit/vault/sqlcipher_citizen_store.h"
 #include "vault_internals.h"
 #include "vault_test.h"
 
@@ -192,7 +193,8 @@ std::string WriteUnregisteredStore(const std::string& data_dir,
   storage::Database::Options opts;
   opts.create = true;
   EXPECT_TRUE(
-      storage::Database::Open(path, &dek, opts, CitizenStore::Setup).ok());
+      storage::Database::Open(path, &dek, opts, SqlCipherCitizenStore::Setup)
+          .ok());
   for (const char* companion : {"", "-wal", "-shm", "-journal"}) {
     if (fs::exists(path + companion)) Backdate(path + companion, age);
   }

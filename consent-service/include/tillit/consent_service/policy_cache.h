@@ -18,7 +18,6 @@
 #include "tillit/base/status.h"
 #include "tillit/base/thread_annotations.h"
 #include "tillit/consent/policy.h"
-#include "tillit/storage/database.h"
 #include "tillit/vault/citizen_store.h"
 
 namespace tillit::consent {
@@ -38,7 +37,7 @@ class PolicyCache {
 
  private:
   struct Kept {
-    storage::Database::Version version;
+    vault::StoreVersion version;
     std::shared_ptr<const CitizenPolicy> policy;
   };
   const size_t capacity_;

@@ -3,7 +3,7 @@
 // A CitizenStore is opened by Vault::OpenCitizen, which has already checked
 // the key and the generation counter. Every write transaction increments
 // the store's generation and reports it to the registry (through the sink
-// the Vault installed), so a file later replaced by an older copy is
+// the Vault installed), so a store later replaced by an older copy is
 // refused on open.
 //
 // Records are FHIR R4 resources, unique by (type, id). Putting an identical
@@ -15,6 +15,7 @@
 #ifndef TILLIT_VAULT_CITIZEN_STORE_H_
 #define TILLIT_VAULT_CITIZEN_STORE_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -22,11 +23,12 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tillit/base/status.h"
 #include "tillit/fhir/fhir.h"
-#include "tillit/storage/database.h"
 
 namespace tillit::vault {
 
@@ -104,114 +106,99 @@ struct PutResult {
   std::map<std::string, size_t> by_type;  // written + unchanged, by type
 };
 
+// A stamp of a store's contents: equal stamps of the same store mean
+// nothing was committed to it in between (by any connection or process).
+// Stamps of different stores, or of different openings of one store, never
+// compare equal. Opaque: a cache keeps one and compares it, nothing more.
+class StoreVersion {
+ public:
+  StoreVersion() = default;
+  explicit StoreVersion(std::array<uint64_t, 3> parts) : parts_(parts) {}
+  bool operator==(const StoreVersion&) const = default;
+
+ private:
+  std::array<uint64_t, 3> parts_{};
+};
+
+// One citizen's store. The data directory's stores are SQLCipher files
+// (SqlCipherCitizenStore, sqlcipher_citizen_store.h); what the rest of the
+// program needs of any store is this interface.
 class CitizenStore {
  public:
   // Called after each committed write with the new generation and, when the
   // write changed a derived index, its new rows. Its error does not undo
-  // or fail the write (the file is the truth); the registry catches up
-  // when the file is next opened.
+  // or fail the write (the store is the truth); the registry catches up
+  // when the store is next opened.
   using GenerationSink =
       std::function<Status(int64_t generation, const IndexUpdate* index)>;
 
-  // The schema version this program writes (PRAGMA user_version).
-  static constexpr int64_t kSchemaVersion = 2;
-
-  // The setup function for Database::Open: creates the schema of a new
-  // file, upgrades an older one (each step in its own transaction), and
-  // refuses a newer one with FailedPrecondition ("citizen store at
-  // <id>.db: format N is newer than this tillit supports (M); upgrade
-  // tillit").
-  static Status Setup(storage::Database& db);
-  // A store over a brand-new, empty file opened without Setup: the schema
-  // is created and stamped inside the first Put's (or WriteDocuments')
-  // transaction, so a new citizen's file is written and synced once.
-  static std::unique_ptr<CitizenStore> CreateNew(
-      std::string citizen_id, std::unique_ptr<storage::Database> db);
-  CitizenStore(std::string citizen_id, std::unique_ptr<storage::Database> db,
-               int64_t generation, GenerationSink sink, int64_t now);
+  virtual ~CitizenStore() = default;
+  CitizenStore(const CitizenStore&) = delete;
+  CitizenStore& operator=(const CitizenStore&) = delete;
 
   const std::string& citizen_id() const { return citizen_id_; }
-  int64_t generation() const { return generation_; }
+  // The generation of the last write this store committed or read.
+  virtual int64_t generation() const = 0;
 
   // Stores `resources` in one transaction: all or nothing. With source
   // "import", a record another source wrote (a provider, a correction, the
   // citizen) is kept as it is and counted as unchanged.
-  StatusOr<PutResult> Put(std::span<const fhir::ParsedResource> resources,
-                          std::string_view source, int64_t now);
+  virtual StatusOr<PutResult> Put(
+      std::span<const fhir::ParsedResource> resources, std::string_view source,
+      int64_t now) = 0;
 
   // Replaces the stored record with `corrected` (same type and id), keeps
   // the replaced version in the record's history as superseded by `source`
   // with `note`, and writes `writes` and `index` (as WriteDocuments) in the
   // same transaction: all or nothing. NotFound if there is no such record;
   // FailedPrecondition if `corrected` is identical to what is stored.
-  Status Correct(const fhir::ParsedResource& corrected, std::string_view source,
-                 std::string_view note, std::span<const DocumentWrite> writes,
-                 const IndexUpdate* index, int64_t now);
+  virtual Status Correct(const fhir::ParsedResource& corrected,
+                         std::string_view source, std::string_view note,
+                         std::span<const DocumentWrite> writes,
+                         const IndexUpdate* index, int64_t now) = 0;
   // The earlier versions of a record, newest first (empty if it was never
   // replaced). NotFound if there is no such record.
-  StatusOr<std::vector<RecordVersion>> History(std::string_view type,
-                                               std::string_view id);
+  virtual StatusOr<std::vector<RecordVersion>> History(std::string_view type,
+                                                       std::string_view id) = 0;
 
-  // Changes whenever anything is committed to this store (Database::
-  // ContentVersion): for caching what is derived from it.
-  StatusOr<storage::Database::Version> ContentVersion() {
-    return db_->ContentVersion();
-  }
-  StatusOr<int64_t> Count();
-  StatusOr<std::map<std::string, int64_t>> CountByCategory();
-  StatusOr<std::map<std::string, int64_t>> CountByType();
+  // Changes whenever anything is committed to this store: for caching what
+  // is derived from it.
+  virtual StatusOr<StoreVersion> ContentVersion() = 0;
+  virtual StatusOr<int64_t> Count() = 0;
+  virtual StatusOr<std::map<std::string, int64_t>> CountByCategory() = 0;
+  virtual StatusOr<std::map<std::string, int64_t>> CountByType() = 0;
 
   // Newest first (by effective date, then insertion order); records
-  // without a date come last.
-  StatusOr<std::vector<StoredRecord>> List(const RecordFilter& filter);
+  // without a date come last. InvalidArgument unless 1 <= limit <= 1000.
+  virtual StatusOr<std::vector<StoredRecord>> List(
+      const RecordFilter& filter) = 0;
   // NotFound if absent.
-  StatusOr<StoredRecord> Get(std::string_view type, std::string_view id);
+  virtual StatusOr<StoredRecord> Get(std::string_view type,
+                                     std::string_view id) = 0;
 
   // Writes documents and (optionally) replaces the derived index rows of
   // one kind, in one transaction with a new generation; the Vault then
   // mirrors the index rows into the registry. If the process dies between
   // the two, the next open of this store mirrors them (the rows are kept
   // here too).
-  Status WriteDocuments(std::span<const DocumentWrite> writes,
-                        const IndexUpdate* index, int64_t now);
-  StatusOr<std::optional<std::string>> GetDocument(std::string_view kind,
-                                                   std::string_view key);
+  virtual Status WriteDocuments(std::span<const DocumentWrite> writes,
+                                const IndexUpdate* index, int64_t now) = 0;
+  virtual StatusOr<std::optional<std::string>> GetDocument(
+      std::string_view kind, std::string_view key) = 0;
   // (key, value) pairs of one kind, ordered by key.
-  StatusOr<std::vector<std::pair<std::string, std::string>>> ListDocuments(
-      std::string_view kind);
+  virtual StatusOr<std::vector<std::pair<std::string, std::string>>>
+  ListDocuments(std::string_view kind) = 0;
   // Every derived index row kept in this store, grouped by kind.
-  StatusOr<std::vector<IndexUpdate>> ReadIndexRows();
+  virtual StatusOr<std::vector<IndexUpdate>> ReadIndexRows() = 0;
   // Every record's metadata, in insertion order (no content).
-  StatusOr<std::vector<RecordMeta>> ListRecordMeta();
+  virtual StatusOr<std::vector<RecordMeta>> ListRecordMeta() = 0;
 
-  // Writes a copy of the store (one snapshot) re-encrypted under `key` to
-  // the new file `dest` through `env`, durable when this returns; on an
-  // error no file is left.
-  Status CopyUnderKey(const std::string& dest, const crypto::SecretBytes& key,
-                      Env* env);
-
-  // Reads the generation stored in an open database.
-  static StatusOr<int64_t> ReadGeneration(storage::Database& db);
+ protected:
+  explicit CitizenStore(std::string citizen_id)
+      : citizen_id_(std::move(citizen_id)) {}
 
  private:
-  StatusOr<std::map<std::string, int64_t>> CountBy(const char* sql);
-  // Copies the current version of (type, id) into its history, superseded
-  // now by `source` with `note` (inside the caller's transaction).
-  Status Supersede(std::string_view type, std::string_view id,
-                   std::string_view source, std::string_view note, int64_t now);
-  // The document and index writes of WriteDocuments, inside the caller's
-  // transaction.
-  Status WriteDocumentsIn(std::span<const DocumentWrite> writes,
-                          const IndexUpdate* index, int64_t now);
-  // Bumps the generation inside `txn`, commits, then tells the sink.
-  Status CommitWrite(storage::Database::Transaction& txn,
-                     const IndexUpdate* index);
-
-  std::string citizen_id_;
-  std::unique_ptr<storage::Database> db_;
-  int64_t generation_;
-  GenerationSink sink_;
-  bool needs_schema_ = false;
+  const std::string citizen_id_;
 };
 
 }  // namespace tillit::vault

@@ -3,15 +3,13 @@
 // single-use codes (enrollment) that stand for them.
 //
 // A token is "tlk_" + 64 random hex characters. It is made in secure
-// memory and shown once, when issued; the registry's `tokens` table (created
-// by the Vault's registry schema) keeps only its keyed hash, with role,
-// principal, lifetime and revocation time. Lookups are by keyed hash, so
+// memory and shown once, when issued; a TokenRepository (the registry's
+// `tokens` table) keeps only its keyed hash, with role, principal, lifetime
+// and revocation time. Lookups are by keyed hash, so
 // nothing is ever compared with the secret, and every refusal of a presented
 // token says the same thing whatever the reason.
 //
-// Thread-safety: all methods are safe to call concurrently. Each takes the
-// registry mutex it was given, which serialises every use of the registry
-// connection (the Vault's own included).
+// Thread-safety: all methods are safe to call concurrently.
 #ifndef TILLIT_VAULT_TOKENS_H_
 #define TILLIT_VAULT_TOKENS_H_
 
@@ -53,45 +51,98 @@ struct TokenInfo {
   int64_t expires_at = 0;
 };
 
+// Where token rows are kept, by keyed hash: the registry's `tokens` table
+// in a data directory (SqliteTokenRepository). TokenStore makes and checks
+// tokens; a repository only keeps rows. Every method is safe to call
+// concurrently.
+class TokenRepository {
+ public:
+  virtual ~TokenRepository() = default;
+
+  // AlreadyExists if a row with `hash` exists.
+  virtual Status Insert(const crypto::Digest& hash, std::string_view role,
+                        std::string_view principal, int64_t created_at,
+                        int64_t expires_at) = 0;
+  // The token with `hash` if it is unrevoked and expires after `now`.
+  virtual StatusOr<std::optional<TokenInfo>> FindLive(
+      const crypto::Digest& hash, int64_t now) = 0;
+  // In one transaction: the live token with `hash`, if its role is `role`,
+  // revoked at `now`; nullopt, and nothing changed, otherwise. Of two
+  // concurrent calls for one token, one gets it.
+  virtual StatusOr<std::optional<TokenInfo>> TakeLive(
+      const crypto::Digest& hash, std::string_view role, int64_t now) = 0;
+  // Marks the token revoked at `now`. NotFound for no row; FailedPrecondition
+  // when it is already revoked.
+  virtual Status Revoke(const crypto::Digest& hash, int64_t now) = 0;
+  // Revokes every unrevoked token of `principal` at `now`; returns how many.
+  virtual StatusOr<int64_t> RevokePrincipal(std::string_view principal,
+                                            int64_t now) = 0;
+};
+
+// The `tokens` table of a registry database (created by the Vault's registry
+// schema). Every use of `registry` takes `registry_mu`, which serialises the
+// connection with its other users (the Vault's own).
+class SqliteTokenRepository final : public TokenRepository {
+ public:
+  // Neither is owned; both must outlive the repository.
+  SqliteTokenRepository(storage::Database* registry, Mutex* registry_mu)
+      : mu_(registry_mu), registry_(registry) {}
+
+  Status Insert(const crypto::Digest& hash, std::string_view role,
+                std::string_view principal, int64_t created_at,
+                int64_t expires_at) override EXCLUDES(mu_);
+  StatusOr<std::optional<TokenInfo>> FindLive(const crypto::Digest& hash,
+                                              int64_t now) override
+      EXCLUDES(mu_);
+  StatusOr<std::optional<TokenInfo>> TakeLive(const crypto::Digest& hash,
+                                              std::string_view role,
+                                              int64_t now) override
+      EXCLUDES(mu_);
+  Status Revoke(const crypto::Digest& hash, int64_t now) override EXCLUDES(mu_);
+  StatusOr<int64_t> RevokePrincipal(std::string_view principal,
+                                    int64_t now) override EXCLUDES(mu_);
+
+ private:
+  StatusOr<std::optional<TokenInfo>> FindLiveLocked(const crypto::Digest& hash,
+                                                    int64_t now) REQUIRES(mu_);
+
+  Mutex* const mu_;
+  storage::Database* const registry_ PT_GUARDED_BY(mu_);
+};
+
 class TokenStore {
  public:
-  // `registry` holds the `tokens` table and is guarded by `registry_mu`;
-  // neither is owned and both must outlive the store. `key` is the
-  // token-hashing key (a sub-key of the vault's master secret). `clock`
-  // and `rng` are not owned.
-  TokenStore(storage::Database* registry, Mutex* registry_mu,
-             crypto::SecretBytes key, Clock* clock, crypto::Random* rng);
+  // `rows` keeps the tokens (not owned; must outlive the store). `key` is
+  // the token-hashing key (a sub-key of the vault's master secret).
+  // `clock` and `rng` are not owned.
+  TokenStore(TokenRepository* rows, crypto::SecretBytes key, Clock* clock,
+             crypto::Random* rng);
   TokenStore(const TokenStore&) = delete;
   TokenStore& operator=(const TokenStore&) = delete;
 
   // InvalidArgument unless ttl_seconds > 0.
   StatusOr<IssuedToken> Issue(std::string_view role, std::string_view principal,
-                              int64_t ttl_seconds) EXCLUDES(mu_);
+                              int64_t ttl_seconds);
   // The role and principal of a token that exists, has not expired and is
   // not revoked; Unauthenticated otherwise (one message for every case).
-  StatusOr<TokenInfo> Verify(std::string_view token) EXCLUDES(mu_);
+  StatusOr<TokenInfo> Verify(std::string_view token);
   // Single use: verifies a token of `role` and revokes it in the same
-  // registry transaction, so two concurrent redemptions cannot both win.
+  // transaction, so two concurrent redemptions cannot both win.
   // Unauthenticated otherwise (one message for every case).
-  StatusOr<TokenInfo> Redeem(std::string_view token, std::string_view role)
-      EXCLUDES(mu_);
+  StatusOr<TokenInfo> Redeem(std::string_view token, std::string_view role);
   // NotFound for a token that was never issued; FailedPrecondition when it
   // is already revoked.
-  Status Revoke(std::string_view token) EXCLUDES(mu_);
+  Status Revoke(std::string_view token);
   // Revokes every live token of a principal; returns how many.
-  StatusOr<int64_t> RevokePrincipal(std::string_view principal) EXCLUDES(mu_);
+  StatusOr<int64_t> RevokePrincipal(std::string_view principal);
 
  private:
   // The keyed hash a presented token is stored under, or `refusal` for a
   // string that cannot have been issued.
   StatusOr<crypto::Digest> PresentedHash(std::string_view token,
                                          Status refusal) const;
-  // The live (unrevoked, unexpired) token with this keyed hash, if any.
-  StatusOr<std::optional<TokenInfo>> FindLive(const crypto::Digest& hash,
-                                              int64_t now) REQUIRES(mu_);
 
-  Mutex* const mu_;
-  storage::Database* const registry_ PT_GUARDED_BY(mu_);
+  TokenRepository* const rows_;
   const crypto::SecretBytes key_;
   Clock* const clock_;
   crypto::Random* const rng_;

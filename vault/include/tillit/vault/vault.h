@@ -56,10 +56,13 @@
 #include "tillit/fhir/fhir.h"
 #include "tillit/storage/database.h"
 #include "tillit/vault/citizen_store.h"
+#include "tillit/vault/registry.h"
 #include "tillit/vault/root_keys.h"
 #include "tillit/vault/tokens.h"
 
 namespace tillit::vault {
+
+class SqlCipherCitizenStore;
 
 struct VaultOptions {
   std::string data_dir = "./tillit-data";
@@ -101,13 +104,6 @@ struct CitizenSummary {
   std::map<std::string, int64_t> by_type;
 };
 
-// One row of a registry-side index derived from citizens' documents.
-struct IndexEntry {
-  std::string citizen_id;
-  std::string key;
-  std::string value;
-};
-
 class Vault final : public crypto::KeyDeriver {
  public:
   // Creates a new data directory (it must not already hold a vault) and
@@ -133,7 +129,8 @@ class Vault final : public crypto::KeyDeriver {
   StatusOr<CitizenSummary> Summarize(const std::string& citizen_id);
   // NotFound for an unknown (or erased) id; DataLoss for a wrong key,
   // damaged file or a file older than the registry's generation;
-  // FailedPrecondition for a store in a newer format (CitizenStore::Setup).
+  // FailedPrecondition for a store in a newer format
+  // (SqlCipherCitizenStore::Setup).
   StatusOr<std::unique_ptr<CitizenStore>> OpenCitizen(
       const std::string& citizen_id);
   // Reads every page of the citizen's file (HMAC and structure check).
@@ -245,6 +242,10 @@ class Vault final : public crypto::KeyDeriver {
   class Internals;
 
   explicit Vault(std::unique_ptr<Internals> in);
+  // OpenCitizen, as the data directory's own kind of store (for rekeying,
+  // which copies the file).
+  StatusOr<std::unique_ptr<SqlCipherCitizenStore>> OpenCitizenFile(
+      const std::string& citizen_id);
 
   const std::string data_dir_;
   const std::unique_ptr<Internals> in_;

@@ -1,0 +1,123 @@
+// PgRegistry: a vault::Registry in PostgreSQL, which every `tillit serve`
+// node of a cluster shares: the same rows as a data directory's
+// registry.db, in tables tillit creates and versions itself.
+//
+// What it holds is metadata (ids, wrapped keys, keyed hashes, generations,
+// the consent index, the directory), as in registry.db; the data keys are
+// wrapped under the root keys before they reach it.
+//
+// Schema: `tillit_schema` holds each component's version; opening creates
+// the registry's tables, or checks their version, under an advisory lock,
+// so nodes that start together do it once. A newer version than this
+// program knows is refused with FailedPrecondition.
+//
+// Errors: the database unreachable (a failover, a restart) is IoError and
+// the next call connects again; see pgstore::Connection for the rest.
+//
+// Thread-safety: safe to call concurrently; one connection, one caller at a
+// time.
+#ifndef TILLIT_PGSTORE_PG_REGISTRY_H_
+#define TILLIT_PGSTORE_PG_REGISTRY_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tillit/base/mutex.h"
+#include "tillit/base/thread_annotations.h"
+#include "tillit/pgstore/connection.h"
+#include "tillit/vault/registry.h"
+#include "tillit/vault/tokens.h"
+
+namespace tillit::pgstore {
+
+class PgRegistry final : public vault::Registry {
+ public:
+  // The registry schema version this program writes.
+  static constexpr int64_t kSchemaVersion = 1;
+
+  // Connects with `conninfo` (which may name a password file, never hold a
+  // password that would be shown) and creates or checks the schema.
+  static StatusOr<std::unique_ptr<PgRegistry>> Open(
+      const std::string& conninfo);
+  PgRegistry(const PgRegistry&) = delete;
+  PgRegistry& operator=(const PgRegistry&) = delete;
+
+  Status AddCitizen(const std::string& citizen_id, int64_t created_at,
+                    std::span<const uint8_t> wrapped_dek, int64_t generation,
+                    const std::optional<crypto::Digest>& patient_key) override
+      EXCLUDES(mu_);
+  StatusOr<std::vector<std::string>> ListCitizenIds() override EXCLUDES(mu_);
+  StatusOr<WrappedKeys> GetKeys(const std::string& citizen_id) override
+      EXCLUDES(mu_);
+  Status SetGeneration(const std::string& citizen_id, int64_t generation,
+                       const std::vector<vault::IndexUpdate>& index,
+                       bool replace_all_index_rows) override EXCLUDES(mu_);
+  Status SetPendingKey(const std::string& citizen_id,
+                       std::span<const uint8_t> wrapped) override EXCLUDES(mu_);
+  Status PromotePendingKey(const std::string& citizen_id,
+                           std::optional<int64_t> expected_version) override
+      EXCLUDES(mu_);
+  Status RewrapAllKeys(const Rewrap& rewrap) override EXCLUDES(mu_);
+  Status EraseCitizen(const std::string& citizen_id, int64_t erased_at) override
+      EXCLUDES(mu_);
+  StatusOr<bool> IsErased(const std::string& citizen_id) override EXCLUDES(mu_);
+  StatusOr<std::vector<std::string>> ListErased() override EXCLUDES(mu_);
+  StatusOr<std::optional<std::string>> FindPatient(
+      const crypto::Digest& key) override EXCLUDES(mu_);
+  Status LinkPatient(const std::string& citizen_id,
+                     const crypto::Digest& key) override EXCLUDES(mu_);
+  StatusOr<std::vector<vault::IndexEntry>> ReadIndex(
+      std::string_view kind) override EXCLUDES(mu_);
+  StatusOr<int64_t> IndexVersion() override EXCLUDES(mu_);
+  Status PutDirectoryEntry(std::string_view kind, std::string_view id,
+                           std::string_view value, int64_t created_at) override
+      EXCLUDES(mu_);
+  StatusOr<std::string> GetDirectoryEntry(std::string_view kind,
+                                          std::string_view id) override
+      EXCLUDES(mu_);
+  StatusOr<std::vector<std::pair<std::string, std::string>>> ListDirectory(
+      std::string_view kind) override EXCLUDES(mu_);
+  vault::TokenRepository& tokens() override { return tokens_; }
+
+ private:
+  // The token rows, in the same database and over the same connection.
+  class Tokens final : public vault::TokenRepository {
+   public:
+    explicit Tokens(PgRegistry* registry) : r_(registry) {}
+    Status Insert(const crypto::Digest& hash, std::string_view role,
+                  std::string_view principal, int64_t created_at,
+                  int64_t expires_at) override;
+    StatusOr<std::optional<vault::TokenInfo>> FindLive(
+        const crypto::Digest& hash, int64_t now) override;
+    StatusOr<std::optional<vault::TokenInfo>> TakeLive(
+        const crypto::Digest& hash, std::string_view role,
+        int64_t now) override;
+    Status Revoke(const crypto::Digest& hash, int64_t now) override;
+    StatusOr<int64_t> RevokePrincipal(std::string_view principal,
+                                      int64_t now) override;
+
+   private:
+    PgRegistry* const r_;
+  };
+
+  explicit PgRegistry(std::string conninfo)
+      : conninfo_(std::move(conninfo)), tokens_(this) {}
+  // The connection, made again if the server went away since.
+  StatusOr<Connection*> Connected() REQUIRES(mu_);
+  Status CreateOrCheckSchema() REQUIRES(mu_);
+  // Replaces `updates`' rows (or, with `all_kinds`, every row) of one
+  // citizen and bumps the index version, inside the caller's transaction.
+  Status ReplaceIndexRows(Connection& c, const std::string& citizen_id,
+                          const std::vector<vault::IndexUpdate>& updates,
+                          bool all_kinds) REQUIRES(mu_);
+
+  const std::string conninfo_;  // may name credentials: never shown
+  Mutex mu_;
+  std::unique_ptr<Connection> conn_ GUARDED_BY(mu_);
+  Tokens tokens_;
+};
+
+}  // namespace tillit::pgstore
+
+#endif  // TILLIT_PGSTORE_PG_REGISTRY_H_
