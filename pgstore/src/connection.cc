@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace tillit::pgstore {
 namespace {
@@ -20,6 +21,26 @@ constexpr Oid kInt4Oid = 23;
 constexpr Oid kTextOid = 25;
 
 constexpr int kBinary = 1;
+
+// One of the arrays PQexecParams reads: on the stack for the few parameters
+// nearly every statement has, on the heap beyond that.
+template <typename T>
+class ParamArray {
+ public:
+  explicit ParamArray(size_t n)
+      : heap_(n > kInline ? n : 0),
+        data_(n > kInline ? heap_.data() : inline_.data()) {}
+  ParamArray(const ParamArray&) = delete;
+  ParamArray& operator=(const ParamArray&) = delete;
+  T& operator[](size_t i) { return data_[i]; }
+  T* data() { return data_; }
+
+ private:
+  static constexpr size_t kInline = 8;
+  std::array<T, kInline> inline_{};
+  std::vector<T> heap_;
+  T* data_;
+};
 
 // The first line of a libpq message, without its trailing newline.
 std::string FirstLine(const char* message) {
@@ -187,21 +208,21 @@ Status Connection::ErrorOf(pg_result* res, std::string_view what) const {
   return s.WithContext(what);
 }
 
-StatusOr<Result> Connection::Exec(std::string_view sql,
+StatusOr<Result> Connection::Exec(Sql sql,
                                   std::initializer_list<Param> params) {
   return Exec(sql, std::span<const Param>(params.begin(), params.size()));
 }
 
-StatusOr<Result> Connection::Exec(std::string_view sql,
-                                  std::span<const Param> params) {
+StatusOr<Result> Connection::Exec(Sql sql, std::span<const Param> params) {
   const size_t n = params.size();
-  std::vector<Oid> types(n, 0);
-  std::vector<const char*> values(n, nullptr);
-  std::vector<int> lengths(n, 0);
-  std::vector<int> formats(n, kBinary);
-  std::vector<std::array<char, 8>> ints(n);
+  ParamArray<Oid> types(n);
+  ParamArray<const char*> values(n);
+  ParamArray<int> lengths(n);
+  ParamArray<int> formats(n);
+  ParamArray<std::array<char, 8>> ints(n);
   for (size_t i = 0; i < n; ++i) {
     const auto& v = params[i].value_;
+    formats[i] = kBinary;
     if (const auto* x = std::get_if<int64_t>(&v)) {
       uint64_t u = static_cast<uint64_t>(*x);
       for (int b = 7; b >= 0; --b) {
@@ -221,9 +242,8 @@ StatusOr<Result> Connection::Exec(std::string_view sql,
       lengths[i] = static_cast<int>(b->size());
     }
   }
-  const std::string text(sql);
   pg_result* res =
-      PQexecParams(conn_, text.c_str(), static_cast<int>(n), types.data(),
+      PQexecParams(conn_, sql.c_str(), static_cast<int>(n), types.data(),
                    values.data(), lengths.data(), formats.data(), kBinary);
   const ExecStatusType st =
       res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -233,9 +253,8 @@ StatusOr<Result> Connection::Exec(std::string_view sql,
   return Result(res);
 }
 
-Status Connection::ExecScript(std::string_view sql) {
-  const std::string text(sql);
-  pg_result* res = PQexec(conn_, text.c_str());
+Status Connection::ExecScript(Sql sql) {
+  pg_result* res = PQexec(conn_, sql.c_str());
   const ExecStatusType st =
       res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

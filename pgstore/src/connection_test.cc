@@ -37,6 +37,24 @@ class ConnectionTest : public ::testing::Test {
   std::unique_ptr<Connection> conn_;
 };
 
+TEST_F(ConnectionTest, AStatementTakesMoreParametersThanFitOnTheStack) {
+  // Twelve parameters of every kind: past the eight kept on the stack.
+  const std::vector<uint8_t> bytes = {7, 0, 9};
+  std::vector<Param> params;
+  for (int64_t i = 1; i <= 10; ++i) params.emplace_back(i * 1000);
+  params.emplace_back("eleven");
+  params.emplace_back(bytes);
+  auto r = conn_->Exec(
+      "SELECT $1::bigint + $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 + $10, "
+      "$11::text, $12::bytea",
+      params);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r->Int64(0, 0), 55000);
+  EXPECT_EQ(r->Text(0, 1), "eleven");
+  const auto got = r->Bytes(0, 2);
+  EXPECT_EQ(std::vector<uint8_t>(got.begin(), got.end()), bytes);
+}
+
 TEST_F(ConnectionTest, ValuesTravelAsParametersAndComeBackAsStored) {
   const std::string hostile = "x'); DROP TABLE t; --";
   const std::vector<uint8_t> bytes = {0, 1, 0xff, 0, 0x27};

@@ -2,14 +2,11 @@
 
 #include <utility>
 
+#include "schema.h"
 #include "tillit/crypto/constant_time.h"
 
 namespace tillit::pgstore {
 namespace {
-
-// Taken while the schema is created or checked, so nodes that start at once
-// do it one after the other ("tillit/s" in ASCII).
-constexpr int64_t kSchemaLock = 0x74696c6c69742f73;
 
 // The registry's tables: registry.db's, in PostgreSQL's types.
 constexpr const char* kSchemaV1 = R"sql(
@@ -65,258 +62,11 @@ Param Nullable(const std::optional<int64_t>& v) {
   return v ? Param(*v) : Param::Null();
 }
 
-}  // namespace
-
-StatusOr<std::unique_ptr<PgRegistry>> PgRegistry::Open(
-    const std::string& conninfo) {
-  std::unique_ptr<PgRegistry> r(new PgRegistry(conninfo));
-  MutexLock lock(&r->mu_);
-  TILLIT_RETURN_IF_ERROR(r->CreateOrCheckSchema());
-  return r;
-}
-
-StatusOr<Connection*> PgRegistry::Connected() {
-  if (conn_ == nullptr || !conn_->ok()) {
-    conn_.reset();
-    TILLIT_ASSIGN_OR_RETURN(conn_, Connection::Open(conninfo_));
-  }
-  return conn_.get();
-}
-
-Status PgRegistry::CreateOrCheckSchema() {
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*c));
-  TILLIT_RETURN_IF_ERROR(
-      c->Exec("SELECT pg_advisory_xact_lock($1)", {kSchemaLock}).status());
-  TILLIT_RETURN_IF_ERROR(
-      c->ExecScript("CREATE TABLE IF NOT EXISTS tillit_schema ("
-                    "component text PRIMARY KEY, version bigint NOT NULL)"));
-  TILLIT_ASSIGN_OR_RETURN(
-      Result v,
-      c->Exec("SELECT version FROM tillit_schema WHERE component = $1",
-              {"registry"}));
-  if (v.rows() == 1) {
-    TILLIT_ASSIGN_OR_RETURN(int64_t version, v.Int64(0, 0));
-    if (version > kSchemaVersion) {
-      return Status::FailedPrecondition(
-          "the database's registry is format " + std::to_string(version) +
-          ", newer than this tillit supports (" +
-          std::to_string(kSchemaVersion) + "); upgrade tillit");
-    }
-    if (version < 1) {
-      return Status::DataLoss("the database's registry has no format");
-    }
-    return txn.Commit();
-  }
-  TILLIT_RETURN_IF_ERROR(c->ExecScript(kSchemaV1));
-  TILLIT_RETURN_IF_ERROR(
-      c->Exec("INSERT INTO tillit_schema (component, version) VALUES ($1, $2)",
-              {"registry", kSchemaVersion})
-          .status());
-  return txn.Commit();
-}
-
-// ------------------------------------------------------------------- citizens
-
-Status PgRegistry::AddCitizen(
-    const std::string& citizen_id, int64_t created_at,
-    std::span<const uint8_t> wrapped_dek, int64_t generation,
-    const std::optional<crypto::Digest>& patient_key) {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  const Param key = patient_key ? Param(std::span<const uint8_t>(*patient_key))
-                                : Param::Null();
-  return c
-      ->Exec(
-          "INSERT INTO citizens (id, created_at, dek_version, wrapped_dek, "
-          "generation, patient_key) VALUES ($1, $2, 1, $3, $4, $5)",
-          {citizen_id, created_at, wrapped_dek, generation, key})
-      .status();
-}
-
-StatusOr<std::vector<std::string>> PgRegistry::ListCitizenIds() {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(
-      Result r, c->Exec("SELECT id FROM citizens ORDER BY created_at, id"));
-  std::vector<std::string> out;
-  out.reserve(r.rows());
-  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0));
-  return out;
-}
-
-StatusOr<vault::Registry::WrappedKeys> PgRegistry::GetKeys(
-    const std::string& citizen_id) {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(
-      Result r, c->Exec("SELECT wrapped_dek, dek_version, pending_dek, "
-                        "generation FROM citizens WHERE id = $1",
-                        {citizen_id}));
-  if (r.rows() == 0) return Status::NotFound("no such citizen");
-  WrappedKeys keys;
-  keys.citizen_id = citizen_id;
-  keys.wrapped_dek = ToVector(r.Bytes(0, 0));
-  TILLIT_ASSIGN_OR_RETURN(keys.dek_version, r.Int64(0, 1));
-  if (!r.IsNull(0, 2)) keys.pending_dek = ToVector(r.Bytes(0, 2));
-  TILLIT_ASSIGN_OR_RETURN(keys.generation, r.Int64(0, 3));
-  return keys;
-}
-
-Status PgRegistry::SetGeneration(const std::string& citizen_id,
-                                 int64_t generation,
-                                 const std::vector<vault::IndexUpdate>& index,
-                                 bool replace_all_index_rows) {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*c));
-  TILLIT_RETURN_IF_ERROR(c->Exec("UPDATE citizens SET generation = $2 "
-                                 "WHERE id = $1 AND generation < $2",
-                                 {citizen_id, generation})
-                             .status());
-  if (!index.empty() || replace_all_index_rows) {
-    TILLIT_RETURN_IF_ERROR(
-        ReplaceIndexRows(*c, citizen_id, index, replace_all_index_rows));
-  }
-  return txn.Commit();
-}
-
-// ------------------------------------------------------------------ data keys
-
-Status PgRegistry::SetPendingKey(const std::string& citizen_id,
-                                 std::span<const uint8_t> wrapped) {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(
-      Result r, c->Exec("UPDATE citizens SET pending_dek = $2 WHERE id = $1",
-                        {citizen_id, wrapped}));
-  if (r.affected() != 1) return Status::NotFound("no such citizen");
-  return Status::Ok();
-}
-
-Status PgRegistry::PromotePendingKey(const std::string& citizen_id,
-                                     std::optional<int64_t> expected_version) {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  return c
-      ->Exec(
-          "UPDATE citizens SET wrapped_dek = pending_dek, pending_dek = NULL, "
-          "dek_version = dek_version + 1 WHERE id = $1 AND pending_dek IS NOT "
-          "NULL AND ($2::bigint IS NULL OR dek_version = $2)",
-          {citizen_id, Nullable(expected_version)})
-      .status();
-}
-
-Status PgRegistry::RewrapAllKeys(const Rewrap& rewrap) {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*c));
-  TILLIT_ASSIGN_OR_RETURN(
-      Result r, c->Exec("SELECT id, dek_version, wrapped_dek, pending_dek, "
-                        "generation FROM citizens ORDER BY id FOR UPDATE"));
-  for (int i = 0; i < r.rows(); ++i) {
-    WrappedKeys row;
-    row.citizen_id = std::string(r.Text(i, 0));
-    TILLIT_ASSIGN_OR_RETURN(row.dek_version, r.Int64(i, 1));
-    row.wrapped_dek = ToVector(r.Bytes(i, 2));
-    if (!r.IsNull(i, 3)) row.pending_dek = ToVector(r.Bytes(i, 3));
-    TILLIT_ASSIGN_OR_RETURN(row.generation, r.Int64(i, 4));
-    TILLIT_ASSIGN_OR_RETURN(WrappedKeys next, rewrap(row));
-    const Param pending =
-        next.pending_dek ? Param(*next.pending_dek) : Param::Null();
-    TILLIT_RETURN_IF_ERROR(
-        c->Exec("UPDATE citizens SET wrapped_dek = $2, pending_dek = $3 "
-                "WHERE id = $1",
-                {row.citizen_id, next.wrapped_dek, pending})
-            .status());
-  }
-  return txn.Commit();
-}
-
-// -------------------------------------------------------------------- erasure
-
-Status PgRegistry::EraseCitizen(const std::string& citizen_id,
-                                int64_t erased_at) {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*c));
-  TILLIT_ASSIGN_OR_RETURN(
-      Result del, c->Exec("DELETE FROM citizens WHERE id = $1", {citizen_id}));
-  if (del.affected() != 1) return Status::NotFound("no such citizen");
-  TILLIT_RETURN_IF_ERROR(ReplaceIndexRows(*c, citizen_id, {}, true));
-  TILLIT_RETURN_IF_ERROR(
-      c->Exec("INSERT INTO erased (id, erased_at) VALUES ($1, $2) "
-              "ON CONFLICT (id) DO UPDATE SET erased_at = EXCLUDED.erased_at",
-              {citizen_id, erased_at})
-          .status());
-  return txn.Commit();
-}
-
-StatusOr<bool> PgRegistry::IsErased(const std::string& citizen_id) {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(
-      Result r, c->Exec("SELECT 1 FROM erased WHERE id = $1", {citizen_id}));
-  return r.rows() > 0;
-}
-
-StatusOr<std::vector<std::string>> PgRegistry::ListErased() {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(Result r,
-                          c->Exec("SELECT id FROM erased ORDER BY id"));
-  std::vector<std::string> out;
-  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0));
-  return out;
-}
-
-// ------------------------------------------------------------ source Patients
-
-StatusOr<std::optional<std::string>> PgRegistry::FindPatient(
-    const crypto::Digest& key) {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(
-      Result r, c->Exec("SELECT id FROM citizens WHERE patient_key = $1",
-                        {std::span<const uint8_t>(key)}));
-  if (r.rows() == 0) return std::optional<std::string>();
-  return std::optional<std::string>(std::string(r.Text(0, 0)));
-}
-
-Status PgRegistry::LinkPatient(const std::string& citizen_id,
-                               const crypto::Digest& key) {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*c));
-  TILLIT_ASSIGN_OR_RETURN(Result r,
-                          c->Exec("SELECT id, patient_key FROM citizens WHERE "
-                                  "id = $1 OR patient_key = $2 FOR UPDATE",
-                                  {citizen_id, std::span<const uint8_t>(key)}));
-  bool found = false;
-  for (int i = 0; i < r.rows(); ++i) {
-    if (r.Text(i, 0) != citizen_id) {
-      return Status::InvalidArgument(
-          "the document's Patient belongs to another citizen");
-    }
-    found = true;
-    if (!r.IsNull(i, 1) && !crypto::ConstantTimeEquals(r.Bytes(i, 1), key)) {
-      return Status::InvalidArgument(
-          "the citizen is already linked to a different Patient");
-    }
-  }
-  if (!found) return Status::NotFound("no such citizen");
-  TILLIT_RETURN_IF_ERROR(c->Exec("UPDATE citizens SET patient_key = $2 "
-                                 "WHERE id = $1 AND patient_key IS NULL",
-                                 {citizen_id, std::span<const uint8_t>(key)})
-                             .status());
-  return txn.Commit();
-}
-
-// ---------------------------------------------------------------------- index
-
-Status PgRegistry::ReplaceIndexRows(
-    Connection& c, const std::string& citizen_id,
-    const std::vector<vault::IndexUpdate>& updates, bool all_kinds) {
+// Replaces `updates`' rows (or, with `all_kinds`, every row) of one citizen
+// and bumps the index version, inside the caller's transaction.
+Status ReplaceIndexRows(Connection& c, const std::string& citizen_id,
+                        const std::vector<vault::IndexUpdate>& updates,
+                        bool all_kinds) {
   if (all_kinds) {
     TILLIT_RETURN_IF_ERROR(
         c.Exec("DELETE FROM citizen_index WHERE citizen_id = $1", {citizen_id})
@@ -344,31 +94,251 @@ Status PgRegistry::ReplaceIndexRows(
       .status();
 }
 
+// The token of a result of (role, principal, expires_at), or none.
+StatusOr<std::optional<vault::TokenInfo>> TokenRow(const Result& r) {
+  if (r.rows() == 0) return std::optional<vault::TokenInfo>();
+  TILLIT_ASSIGN_OR_RETURN(int64_t expires, r.Int64(0, 2));
+  return std::optional<vault::TokenInfo>(vault::TokenInfo{
+      std::string(r.Text(0, 0)), std::string(r.Text(0, 1)), expires});
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<PgRegistry>> PgRegistry::Open(
+    const std::string& conninfo) {
+  std::unique_ptr<PgRegistry> r(new PgRegistry(conninfo));
+  TILLIT_RETURN_IF_ERROR(r->session_.Transact([](Connection& c) {
+    return internal::CreateOrCheckSchema(c, "registry", kSchemaVersion,
+                                         kSchemaV1);
+  }));
+  return r;
+}
+
+// ------------------------------------------------------------------- citizens
+
+Status PgRegistry::AddCitizen(
+    const std::string& citizen_id, int64_t created_at,
+    std::span<const uint8_t> wrapped_dek, int64_t generation,
+    const std::optional<crypto::Digest>& patient_key) {
+  return session_.Run([&](Connection& c) -> Status {
+    const Param key = patient_key
+                          ? Param(std::span<const uint8_t>(*patient_key))
+                          : Param::Null();
+    return c
+        .Exec(
+            "INSERT INTO citizens (id, created_at, dek_version, wrapped_dek, "
+            "generation, patient_key) VALUES ($1, $2, 1, $3, $4, $5)",
+            {citizen_id, created_at, wrapped_dek, generation, key})
+        .status();
+  });
+}
+
+StatusOr<std::vector<std::string>> PgRegistry::ListCitizenIds() {
+  return session_.Run([&](Connection& c) -> StatusOr<std::vector<std::string>> {
+    TILLIT_ASSIGN_OR_RETURN(
+        Result r, c.Exec("SELECT id FROM citizens ORDER BY created_at, id"));
+    std::vector<std::string> out;
+    out.reserve(r.rows());
+    for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0));
+    return out;
+  });
+}
+
+StatusOr<vault::Registry::WrappedKeys> PgRegistry::GetKeys(
+    const std::string& citizen_id) {
+  return session_.Run(
+      [&](Connection& c) -> StatusOr<vault::Registry::WrappedKeys> {
+        TILLIT_ASSIGN_OR_RETURN(
+            Result r, c.Exec("SELECT wrapped_dek, dek_version, pending_dek, "
+                             "generation FROM citizens WHERE id = $1",
+                             {citizen_id}));
+        if (r.rows() == 0) return Status::NotFound("no such citizen");
+        WrappedKeys keys;
+        keys.citizen_id = citizen_id;
+        keys.wrapped_dek = ToVector(r.Bytes(0, 0));
+        TILLIT_ASSIGN_OR_RETURN(keys.dek_version, r.Int64(0, 1));
+        if (!r.IsNull(0, 2)) keys.pending_dek = ToVector(r.Bytes(0, 2));
+        TILLIT_ASSIGN_OR_RETURN(keys.generation, r.Int64(0, 3));
+        return keys;
+      });
+}
+
+Status PgRegistry::SetGeneration(const std::string& citizen_id,
+                                 int64_t generation,
+                                 const std::vector<vault::IndexUpdate>& index,
+                                 bool replace_all_index_rows) {
+  return session_.Transact([&](Connection& c) -> Status {
+    TILLIT_RETURN_IF_ERROR(c.Exec("UPDATE citizens SET generation = $2 "
+                                  "WHERE id = $1 AND generation < $2",
+                                  {citizen_id, generation})
+                               .status());
+    if (!index.empty() || replace_all_index_rows) {
+      TILLIT_RETURN_IF_ERROR(
+          ReplaceIndexRows(c, citizen_id, index, replace_all_index_rows));
+    }
+    return Status::Ok();
+  });
+}
+
+// ------------------------------------------------------------------ data keys
+
+Status PgRegistry::SetPendingKey(const std::string& citizen_id,
+                                 std::span<const uint8_t> wrapped) {
+  return session_.Run([&](Connection& c) -> Status {
+    TILLIT_ASSIGN_OR_RETURN(
+        Result r, c.Exec("UPDATE citizens SET pending_dek = $2 WHERE id = $1",
+                         {citizen_id, wrapped}));
+    if (r.affected() != 1) return Status::NotFound("no such citizen");
+    return Status::Ok();
+  });
+}
+
+Status PgRegistry::PromotePendingKey(const std::string& citizen_id,
+                                     std::optional<int64_t> expected_version) {
+  return session_.Run([&](Connection& c) -> Status {
+    return c
+        .Exec(
+            "UPDATE citizens SET wrapped_dek = pending_dek, pending_dek = "
+            "NULL, "
+            "dek_version = dek_version + 1 WHERE id = $1 AND pending_dek IS "
+            "NOT "
+            "NULL AND ($2::bigint IS NULL OR dek_version = $2)",
+            {citizen_id, Nullable(expected_version)})
+        .status();
+  });
+}
+
+Status PgRegistry::RewrapAllKeys(const Rewrap& rewrap) {
+  return session_.Transact([&](Connection& c) -> Status {
+    TILLIT_ASSIGN_OR_RETURN(
+        Result r, c.Exec("SELECT id, dek_version, wrapped_dek, pending_dek, "
+                         "generation FROM citizens ORDER BY id FOR UPDATE"));
+    for (int i = 0; i < r.rows(); ++i) {
+      WrappedKeys row;
+      row.citizen_id = std::string(r.Text(i, 0));
+      TILLIT_ASSIGN_OR_RETURN(row.dek_version, r.Int64(i, 1));
+      row.wrapped_dek = ToVector(r.Bytes(i, 2));
+      if (!r.IsNull(i, 3)) row.pending_dek = ToVector(r.Bytes(i, 3));
+      TILLIT_ASSIGN_OR_RETURN(row.generation, r.Int64(i, 4));
+      TILLIT_ASSIGN_OR_RETURN(WrappedKeys next, rewrap(row));
+      const Param pending =
+          next.pending_dek ? Param(*next.pending_dek) : Param::Null();
+      TILLIT_RETURN_IF_ERROR(
+          c.Exec("UPDATE citizens SET wrapped_dek = $2, pending_dek = $3 "
+                 "WHERE id = $1",
+                 {row.citizen_id, next.wrapped_dek, pending})
+              .status());
+    }
+    return Status::Ok();
+  });
+}
+
+// -------------------------------------------------------------------- erasure
+
+Status PgRegistry::EraseCitizen(const std::string& citizen_id,
+                                int64_t erased_at) {
+  return session_.Transact([&](Connection& c) -> Status {
+    TILLIT_ASSIGN_OR_RETURN(
+        Result del, c.Exec("DELETE FROM citizens WHERE id = $1", {citizen_id}));
+    if (del.affected() != 1) return Status::NotFound("no such citizen");
+    TILLIT_RETURN_IF_ERROR(ReplaceIndexRows(c, citizen_id, {}, true));
+    TILLIT_RETURN_IF_ERROR(
+        c.Exec("INSERT INTO erased (id, erased_at) VALUES ($1, $2) "
+               "ON CONFLICT (id) DO UPDATE SET erased_at = EXCLUDED.erased_at",
+               {citizen_id, erased_at})
+            .status());
+    return Status::Ok();
+  });
+}
+
+StatusOr<bool> PgRegistry::IsErased(const std::string& citizen_id) {
+  return session_.Run([&](Connection& c) -> StatusOr<bool> {
+    TILLIT_ASSIGN_OR_RETURN(
+        Result r, c.Exec("SELECT 1 FROM erased WHERE id = $1", {citizen_id}));
+    return r.rows() > 0;
+  });
+}
+
+StatusOr<std::vector<std::string>> PgRegistry::ListErased() {
+  return session_.Run([&](Connection& c) -> StatusOr<std::vector<std::string>> {
+    TILLIT_ASSIGN_OR_RETURN(Result r,
+                            c.Exec("SELECT id FROM erased ORDER BY id"));
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.Text(i, 0));
+    return out;
+  });
+}
+
+// ------------------------------------------------------------ source Patients
+
+StatusOr<std::optional<std::string>> PgRegistry::FindPatient(
+    const crypto::Digest& key) {
+  return session_.Run(
+      [&](Connection& c) -> StatusOr<std::optional<std::string>> {
+        TILLIT_ASSIGN_OR_RETURN(
+            Result r, c.Exec("SELECT id FROM citizens WHERE patient_key = $1",
+                             {std::span<const uint8_t>(key)}));
+        if (r.rows() == 0) return std::optional<std::string>();
+        return std::optional<std::string>(std::string(r.Text(0, 0)));
+      });
+}
+
+Status PgRegistry::LinkPatient(const std::string& citizen_id,
+                               const crypto::Digest& key) {
+  return session_.Transact([&](Connection& c) -> Status {
+    TILLIT_ASSIGN_OR_RETURN(
+        Result r, c.Exec("SELECT id, patient_key FROM citizens WHERE "
+                         "id = $1 OR patient_key = $2 FOR UPDATE",
+                         {citizen_id, std::span<const uint8_t>(key)}));
+    bool found = false;
+    for (int i = 0; i < r.rows(); ++i) {
+      if (r.Text(i, 0) != citizen_id) {
+        return Status::InvalidArgument(
+            "the document's Patient belongs to another citizen");
+      }
+      found = true;
+      if (!r.IsNull(i, 1) && !crypto::ConstantTimeEquals(r.Bytes(i, 1), key)) {
+        return Status::InvalidArgument(
+            "the citizen is already linked to a different Patient");
+      }
+    }
+    if (!found) return Status::NotFound("no such citizen");
+    TILLIT_RETURN_IF_ERROR(c.Exec("UPDATE citizens SET patient_key = $2 "
+                                  "WHERE id = $1 AND patient_key IS NULL",
+                                  {citizen_id, std::span<const uint8_t>(key)})
+                               .status());
+    return Status::Ok();
+  });
+}
+
+// ---------------------------------------------------------------------- index
+
 StatusOr<std::vector<vault::IndexEntry>> PgRegistry::ReadIndex(
     std::string_view kind) {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(
-      Result r, c->Exec("SELECT citizen_id, key, value FROM citizen_index "
-                        "WHERE kind = $1 ORDER BY citizen_id, key",
-                        {kind}));
-  std::vector<vault::IndexEntry> out;
-  out.reserve(r.rows());
-  for (int i = 0; i < r.rows(); ++i) {
-    out.push_back(vault::IndexEntry{std::string(r.Text(i, 0)),
-                                    std::string(r.Text(i, 1)),
-                                    std::string(r.Text(i, 2))});
-  }
-  return out;
+  return session_.Run(
+      [&](Connection& c) -> StatusOr<std::vector<vault::IndexEntry>> {
+        TILLIT_ASSIGN_OR_RETURN(
+            Result r, c.Exec("SELECT citizen_id, key, value FROM citizen_index "
+                             "WHERE kind = $1 ORDER BY citizen_id, key",
+                             {kind}));
+        std::vector<vault::IndexEntry> out;
+        out.reserve(r.rows());
+        for (int i = 0; i < r.rows(); ++i) {
+          out.push_back(vault::IndexEntry{std::string(r.Text(i, 0)),
+                                          std::string(r.Text(i, 1)),
+                                          std::string(r.Text(i, 2))});
+        }
+        return out;
+      });
 }
 
 StatusOr<int64_t> PgRegistry::IndexVersion() {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(Result r, c->Exec("SELECT value FROM registry_meta "
-                                            "WHERE key = 'index_version'"));
-  if (r.rows() == 0) return int64_t{0};
-  return r.Int64(0, 0);
+  return session_.Run([&](Connection& c) -> StatusOr<int64_t> {
+    TILLIT_ASSIGN_OR_RETURN(Result r, c.Exec("SELECT value FROM registry_meta "
+                                             "WHERE key = 'index_version'"));
+    if (r.rows() == 0) return int64_t{0};
+    return r.Int64(0, 0);
+  });
 }
 
 // ------------------------------------------------------------------ directory
@@ -376,41 +346,44 @@ StatusOr<int64_t> PgRegistry::IndexVersion() {
 Status PgRegistry::PutDirectoryEntry(std::string_view kind, std::string_view id,
                                      std::string_view value,
                                      int64_t created_at) {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  return c
-      ->Exec(
-          "INSERT INTO directory (kind, id, value, created_at) "
-          "VALUES ($1, $2, $3, $4)",
-          {kind, id, value, created_at})
-      .status();
+  return session_.Run([&](Connection& c) -> Status {
+    return c
+        .Exec(
+            "INSERT INTO directory (kind, id, value, created_at) "
+            "VALUES ($1, $2, $3, $4)",
+            {kind, id, value, created_at})
+        .status();
+  });
 }
 
 StatusOr<std::string> PgRegistry::GetDirectoryEntry(std::string_view kind,
                                                     std::string_view id) {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(
-      Result r,
-      c->Exec("SELECT value FROM directory WHERE kind = $1 AND id = $2",
-              {kind, id}));
-  if (r.rows() == 0) return Status::NotFound("no such entry");
-  return std::string(r.Text(0, 0));
+  return session_.Run([&](Connection& c) -> StatusOr<std::string> {
+    TILLIT_ASSIGN_OR_RETURN(
+        Result r,
+        c.Exec("SELECT value FROM directory WHERE kind = $1 AND id = $2",
+               {kind, id}));
+    if (r.rows() == 0) return Status::NotFound("no such entry");
+    return std::string(r.Text(0, 0));
+  });
 }
 
 StatusOr<std::vector<std::pair<std::string, std::string>>>
 PgRegistry::ListDirectory(std::string_view kind) {
-  MutexLock lock(&mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, Connected());
-  TILLIT_ASSIGN_OR_RETURN(
-      Result r, c->Exec("SELECT id, value FROM directory WHERE kind = $1 "
-                        "ORDER BY created_at, id",
-                        {kind}));
-  std::vector<std::pair<std::string, std::string>> out;
-  for (int i = 0; i < r.rows(); ++i) {
-    out.emplace_back(std::string(r.Text(i, 0)), std::string(r.Text(i, 1)));
-  }
-  return out;
+  return session_.Run(
+      [&](Connection& c)
+          -> StatusOr<std::vector<std::pair<std::string, std::string>>> {
+        TILLIT_ASSIGN_OR_RETURN(
+            Result r, c.Exec("SELECT id, value FROM directory WHERE kind = $1 "
+                             "ORDER BY created_at, id",
+                             {kind}));
+        std::vector<std::pair<std::string, std::string>> out;
+        for (int i = 0; i < r.rows(); ++i) {
+          out.emplace_back(std::string(r.Text(i, 0)),
+                           std::string(r.Text(i, 1)));
+        }
+        return out;
+      });
 }
 
 // --------------------------------------------------------------------- tokens
@@ -419,74 +392,72 @@ Status PgRegistry::Tokens::Insert(const crypto::Digest& hash,
                                   std::string_view role,
                                   std::string_view principal,
                                   int64_t created_at, int64_t expires_at) {
-  MutexLock lock(&r_->mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, r_->Connected());
-  return c
-      ->Exec(
-          "INSERT INTO tokens (hash, role, principal, created_at, expires_at) "
-          "VALUES ($1, $2, $3, $4, $5)",
-          {std::span<const uint8_t>(hash), role, principal, created_at,
-           expires_at})
-      .status();
+  return r_->session_.Run([&](Connection& c) -> Status {
+    return c
+        .Exec(
+            "INSERT INTO tokens (hash, role, principal, created_at, "
+            "expires_at) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            {std::span<const uint8_t>(hash), role, principal, created_at,
+             expires_at})
+        .status();
+  });
 }
 
 StatusOr<std::optional<vault::TokenInfo>> PgRegistry::Tokens::FindLive(
     const crypto::Digest& hash, int64_t now) {
-  MutexLock lock(&r_->mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, r_->Connected());
-  TILLIT_ASSIGN_OR_RETURN(
-      Result r, c->Exec("SELECT role, principal, expires_at FROM tokens "
-                        "WHERE hash = $1 AND revoked_at IS NULL "
-                        "AND expires_at > $2",
-                        {std::span<const uint8_t>(hash), now}));
-  if (r.rows() == 0) return std::optional<vault::TokenInfo>();
-  TILLIT_ASSIGN_OR_RETURN(int64_t expires, r.Int64(0, 2));
-  return std::optional<vault::TokenInfo>(vault::TokenInfo{
-      std::string(r.Text(0, 0)), std::string(r.Text(0, 1)), expires});
+  return r_->session_.Run(
+      [&](Connection& c) -> StatusOr<std::optional<vault::TokenInfo>> {
+        TILLIT_ASSIGN_OR_RETURN(
+            Result r, c.Exec("SELECT role, principal, expires_at FROM tokens "
+                             "WHERE hash = $1 AND revoked_at IS NULL "
+                             "AND expires_at > $2",
+                             {std::span<const uint8_t>(hash), now}));
+        return TokenRow(r);
+      });
 }
 
 StatusOr<std::optional<vault::TokenInfo>> PgRegistry::Tokens::TakeLive(
     const crypto::Digest& hash, std::string_view role, int64_t now) {
-  MutexLock lock(&r_->mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, r_->Connected());
-  // One statement: of two nodes redeeming the same code, the second finds
-  // the row revoked once the first commits.
-  TILLIT_ASSIGN_OR_RETURN(
-      Result r, c->Exec("UPDATE tokens SET revoked_at = $3 WHERE hash = $1 "
-                        "AND role = $2 AND revoked_at IS NULL "
-                        "AND expires_at > $3 "
-                        "RETURNING role, principal, expires_at",
-                        {std::span<const uint8_t>(hash), role, now}));
-  if (r.rows() == 0) return std::optional<vault::TokenInfo>();
-  TILLIT_ASSIGN_OR_RETURN(int64_t expires, r.Int64(0, 2));
-  return std::optional<vault::TokenInfo>(vault::TokenInfo{
-      std::string(r.Text(0, 0)), std::string(r.Text(0, 1)), expires});
+  return r_->session_.Run(
+      [&](Connection& c) -> StatusOr<std::optional<vault::TokenInfo>> {
+        // One statement: of two nodes redeeming the same code, the
+        // second finds the row revoked once the first commits.
+        TILLIT_ASSIGN_OR_RETURN(
+            Result r,
+            c.Exec("UPDATE tokens SET revoked_at = $3 WHERE hash = $1 "
+                   "AND role = $2 AND revoked_at IS NULL "
+                   "AND expires_at > $3 "
+                   "RETURNING role, principal, expires_at",
+                   {std::span<const uint8_t>(hash), role, now}));
+        return TokenRow(r);
+      });
 }
 
 Status PgRegistry::Tokens::Revoke(const crypto::Digest& hash, int64_t now) {
-  MutexLock lock(&r_->mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, r_->Connected());
-  TILLIT_ASSIGN_OR_RETURN(
-      Result r, c->Exec("UPDATE tokens SET revoked_at = $2 WHERE hash = $1 "
-                        "AND revoked_at IS NULL",
-                        {std::span<const uint8_t>(hash), now}));
-  if (r.affected() == 1) return Status::Ok();
-  TILLIT_ASSIGN_OR_RETURN(Result exists,
-                          c->Exec("SELECT 1 FROM tokens WHERE hash = $1",
-                                  {std::span<const uint8_t>(hash)}));
-  if (exists.rows() == 0) return Status::NotFound("no such token");
-  return Status::FailedPrecondition("the token is already revoked");
+  return r_->session_.Run([&](Connection& c) -> Status {
+    TILLIT_ASSIGN_OR_RETURN(
+        Result r, c.Exec("UPDATE tokens SET revoked_at = $2 WHERE hash = $1 "
+                         "AND revoked_at IS NULL",
+                         {std::span<const uint8_t>(hash), now}));
+    if (r.affected() == 1) return Status::Ok();
+    TILLIT_ASSIGN_OR_RETURN(Result exists,
+                            c.Exec("SELECT 1 FROM tokens WHERE hash = $1",
+                                   {std::span<const uint8_t>(hash)}));
+    if (exists.rows() == 0) return Status::NotFound("no such token");
+    return Status::FailedPrecondition("the token is already revoked");
+  });
 }
 
 StatusOr<int64_t> PgRegistry::Tokens::RevokePrincipal(
     std::string_view principal, int64_t now) {
-  MutexLock lock(&r_->mu_);
-  TILLIT_ASSIGN_OR_RETURN(Connection * c, r_->Connected());
-  TILLIT_ASSIGN_OR_RETURN(Result r,
-                          c->Exec("UPDATE tokens SET revoked_at = $2 WHERE "
-                                  "principal = $1 AND revoked_at IS NULL",
-                                  {principal, now}));
-  return r.affected();
+  return r_->session_.Run([&](Connection& c) -> StatusOr<int64_t> {
+    TILLIT_ASSIGN_OR_RETURN(Result r,
+                            c.Exec("UPDATE tokens SET revoked_at = $2 WHERE "
+                                   "principal = $1 AND revoked_at IS NULL",
+                                   {principal, now}));
+    return r.affected();
+  });
 }
 
 }  // namespace tillit::pgstore

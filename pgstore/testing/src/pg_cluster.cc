@@ -77,9 +77,8 @@ std::unique_ptr<PgCluster>& Shared() {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(const Options& options) {
+StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start() {
   std::unique_ptr<PgCluster> c(new PgCluster());
-  c->fsync_ = options.fsync;
   c->bindir_ = FindBinDir();
   if (c->bindir_.empty()) {
     return Status::FailedPrecondition(
@@ -153,11 +152,9 @@ Status PgCluster::StartServer() {
                                    dir_,
                                    "-c",
                                    "max_connections=200"};
-  if (!fsync_) {
-    for (const char* o : {"fsync=off", "full_page_writes=off"}) {
-      args.push_back("-c");
-      args.push_back(o);
-    }
+  for (const char* o : {"fsync=off", "full_page_writes=off"}) {
+    args.push_back("-c");
+    args.push_back(o);
   }
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());

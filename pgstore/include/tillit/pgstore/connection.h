@@ -61,6 +61,18 @@ class Param {
       value_;
 };
 
+// SQL text: a string literal or a std::string, already NUL-terminated as
+// libpq wants it, so a statement is never copied to be run.
+class Sql {
+ public:
+  Sql(const char* text) : text_(text) {}                 // NOLINT
+  Sql(const std::string& text) : text_(text.c_str()) {}  // NOLINT
+  const char* c_str() const { return text_; }
+
+ private:
+  const char* text_;
+};
+
 // The rows a statement returned (binary format). Move-only.
 class Result {
  public:
@@ -105,12 +117,11 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // Runs one statement with `params` as $1, $2, ...; its rows, if any.
-  StatusOr<Result> Exec(std::string_view sql,
-                        std::initializer_list<Param> params = {});
-  StatusOr<Result> Exec(std::string_view sql, std::span<const Param> params);
+  StatusOr<Result> Exec(Sql sql, std::initializer_list<Param> params = {});
+  StatusOr<Result> Exec(Sql sql, std::span<const Param> params);
   // Runs statements without parameters (a schema script), for their
   // effect only.
-  Status ExecScript(std::string_view sql);
+  Status ExecScript(Sql sql);
 
   // False once the server has gone away; a new Connection is then needed.
   bool ok() const;

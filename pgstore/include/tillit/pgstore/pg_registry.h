@@ -23,9 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "tillit/base/mutex.h"
-#include "tillit/base/thread_annotations.h"
 #include "tillit/pgstore/connection.h"
+#include "tillit/pgstore/session.h"
 #include "tillit/vault/registry.h"
 #include "tillit/vault/tokens.h"
 
@@ -45,39 +44,34 @@ class PgRegistry final : public vault::Registry {
 
   Status AddCitizen(const std::string& citizen_id, int64_t created_at,
                     std::span<const uint8_t> wrapped_dek, int64_t generation,
-                    const std::optional<crypto::Digest>& patient_key) override
-      EXCLUDES(mu_);
-  StatusOr<std::vector<std::string>> ListCitizenIds() override EXCLUDES(mu_);
-  StatusOr<WrappedKeys> GetKeys(const std::string& citizen_id) override
-      EXCLUDES(mu_);
+                    const std::optional<crypto::Digest>& patient_key) override;
+  StatusOr<std::vector<std::string>> ListCitizenIds() override;
+  StatusOr<WrappedKeys> GetKeys(const std::string& citizen_id) override;
   Status SetGeneration(const std::string& citizen_id, int64_t generation,
                        const std::vector<vault::IndexUpdate>& index,
-                       bool replace_all_index_rows) override EXCLUDES(mu_);
+                       bool replace_all_index_rows) override;
   Status SetPendingKey(const std::string& citizen_id,
-                       std::span<const uint8_t> wrapped) override EXCLUDES(mu_);
+                       std::span<const uint8_t> wrapped) override;
   Status PromotePendingKey(const std::string& citizen_id,
-                           std::optional<int64_t> expected_version) override
-      EXCLUDES(mu_);
-  Status RewrapAllKeys(const Rewrap& rewrap) override EXCLUDES(mu_);
-  Status EraseCitizen(const std::string& citizen_id, int64_t erased_at) override
-      EXCLUDES(mu_);
-  StatusOr<bool> IsErased(const std::string& citizen_id) override EXCLUDES(mu_);
-  StatusOr<std::vector<std::string>> ListErased() override EXCLUDES(mu_);
+                           std::optional<int64_t> expected_version) override;
+  Status RewrapAllKeys(const Rewrap& rewrap) override;
+  Status EraseCitizen(const std::string& citizen_id,
+                      int64_t erased_at) override;
+  StatusOr<bool> IsErased(const std::string& citizen_id) override;
+  StatusOr<std::vector<std::string>> ListErased() override;
   StatusOr<std::optional<std::string>> FindPatient(
-      const crypto::Digest& key) override EXCLUDES(mu_);
+      const crypto::Digest& key) override;
   Status LinkPatient(const std::string& citizen_id,
-                     const crypto::Digest& key) override EXCLUDES(mu_);
+                     const crypto::Digest& key) override;
   StatusOr<std::vector<vault::IndexEntry>> ReadIndex(
-      std::string_view kind) override EXCLUDES(mu_);
-  StatusOr<int64_t> IndexVersion() override EXCLUDES(mu_);
+      std::string_view kind) override;
+  StatusOr<int64_t> IndexVersion() override;
   Status PutDirectoryEntry(std::string_view kind, std::string_view id,
-                           std::string_view value, int64_t created_at) override
-      EXCLUDES(mu_);
+                           std::string_view value, int64_t created_at) override;
   StatusOr<std::string> GetDirectoryEntry(std::string_view kind,
-                                          std::string_view id) override
-      EXCLUDES(mu_);
+                                          std::string_view id) override;
   StatusOr<std::vector<std::pair<std::string, std::string>>> ListDirectory(
-      std::string_view kind) override EXCLUDES(mu_);
+      std::string_view kind) override;
   vault::TokenRepository& tokens() override { return tokens_; }
 
  private:
@@ -102,19 +96,9 @@ class PgRegistry final : public vault::Registry {
   };
 
   explicit PgRegistry(std::string conninfo)
-      : conninfo_(std::move(conninfo)), tokens_(this) {}
-  // The connection, made again if the server went away since.
-  StatusOr<Connection*> Connected() REQUIRES(mu_);
-  Status CreateOrCheckSchema() REQUIRES(mu_);
-  // Replaces `updates`' rows (or, with `all_kinds`, every row) of one
-  // citizen and bumps the index version, inside the caller's transaction.
-  Status ReplaceIndexRows(Connection& c, const std::string& citizen_id,
-                          const std::vector<vault::IndexUpdate>& updates,
-                          bool all_kinds) REQUIRES(mu_);
+      : session_(std::move(conninfo)), tokens_(this) {}
 
-  const std::string conninfo_;  // may name credentials: never shown
-  Mutex mu_;
-  std::unique_ptr<Connection> conn_ GUARDED_BY(mu_);
+  Session session_;
   Tokens tokens_;
 };
 

@@ -22,16 +22,9 @@ namespace tillit::testing {
 
 class PgCluster {
  public:
-  struct Options {
-    // fsync off makes a test cluster much faster; a test of durability
-    // across a server crash turns it on.
-    bool fsync = false;
-  };
-  // initdb and start; the error says which step failed and its log.
-  static StatusOr<std::unique_ptr<PgCluster>> Start(const Options& options);
-  static StatusOr<std::unique_ptr<PgCluster>> Start() {
-    return Start(Options());
-  }
+  // initdb and start, with fsync off (a test cluster is thrown away, and
+  // is much faster without); the error says which step failed and its log.
+  static StatusOr<std::unique_ptr<PgCluster>> Start();
   // Stops the server (fast) and removes the directory.
   ~PgCluster();
   PgCluster(const PgCluster&) = delete;
@@ -63,7 +56,6 @@ class PgCluster {
   int pid_ = -1;     // the server's, while it runs
   std::string dir_;  // temporary; data/ and the socket directory in it
   int port_ = 0;
-  bool fsync_ = false;
   bool running_ = false;
   bool as_postgres_ = false;  // root: run the programs as `postgres`
 };
