@@ -139,6 +139,16 @@ Status PgCluster::CreateDatabase(const std::string& name) {
   return s;
 }
 
+StatusOr<std::string> PgCluster::Dump(const std::string& name) const {
+  std::string out;
+  Status s = RunProgram("pg_dump",
+                        {"-h", "127.0.0.1", "-p", std::to_string(port_), "-U",
+                         "tillit", "--no-owner", name},
+                        &out);
+  if (!s.ok()) return Status(s.code(), "pg_dump: " + out.substr(0, 500));
+  return out;
+}
+
 Status PgCluster::StartServer() {
   const std::string path = bindir_ + "/postgres";
   std::vector<std::string> args = {path,
@@ -290,13 +300,14 @@ PgCluster& SharedPgCluster::Get() {
   return *c;
 }
 
-std::string SharedPgCluster::NewDatabase() {
+std::string SharedPgCluster::NewDatabase(std::string* name_out) {
   static int next = 0;
   PgCluster& c = Get();
   if (!c.running() && !c.Restart().ok()) return "";
   const std::string name =
       "t" + std::to_string(getpid()) + "_" + std::to_string(++next);
   if (!c.CreateDatabase(name).ok()) return "";
+  if (name_out != nullptr) *name_out = name;
   return c.ConnInfo(name);
 }
 

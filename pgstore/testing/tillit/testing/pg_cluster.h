@@ -35,6 +35,9 @@ class PgCluster {
   std::string ConnInfo(const std::string& database = "postgres") const;
   // Creates an empty database.
   Status CreateDatabase(const std::string& name);
+  // `name` as pg_dump writes it (plain SQL, stdout and stderr): what a
+  // database administrator, or whoever holds a backup, can read.
+  StatusOr<std::string> Dump(const std::string& name) const;
 
   // Stops the server: "fast" (clean) or "immediate" (as a crash: no
   // checkpoint, connections cut).
@@ -66,8 +69,9 @@ class PgCluster {
 class SharedPgCluster {
  public:
   static PgCluster& Get();
-  // A new, empty database on it; its connection string.
-  static std::string NewDatabase();
+  // A new, empty database on it; its connection string (empty on an
+  // error), and its name in `name` if given.
+  static std::string NewDatabase(std::string* name = nullptr);
 };
 
 }  // namespace tillit::testing

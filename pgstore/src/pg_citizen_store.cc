@@ -1,0 +1,805 @@
+#include "tillit/pgstore/pg_citizen_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <unordered_map>
+
+#include "fields.h"
+#include "schema.h"
+#include "tillit/crypto/encoding.h"
+#include "tillit/vault/source_tag.h"
+
+namespace tillit::pgstore {
+namespace {
+
+constexpr int64_t kNoDate = INT64_MIN;
+constexpr std::string_view kImportSource = "import";
+
+// Labels of the two sub-keys of a citizen's data key (keyed BLAKE2b of the
+// DEK over the label: a PRF, so the keys are independent of each other and
+// of the DEK's use as the data directory's SQLCipher key). Never change
+// one: stored rows are sealed and tagged under them.
+constexpr std::string_view kSealLabel = "tillit pgstore seal v1";
+constexpr std::string_view kTagLabel = "tillit pgstore tags v1";
+constexpr size_t kTagSize = 16;
+
+// The citizen stores' tables. Every column a query filters on is the
+// citizen id or a keyed tag; everything else is sealed.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE store_heads (
+  citizen_id text  PRIMARY KEY,
+  sealed     bytea NOT NULL        -- the generation
+);
+CREATE TABLE store_records (
+  citizen_id   text   NOT NULL,
+  tag          bytea  NOT NULL,    -- keyed tag of (type, id)
+  seq          bigint GENERATED ALWAYS AS IDENTITY,
+  type_tag     bytea  NOT NULL,
+  category_tag bytea  NOT NULL,
+  meta         bytea  NOT NULL,    -- sealed: type, id, category, effective,
+                                   -- sensitive, source, updated_at, codes
+  body         bytea  NOT NULL,    -- sealed: the resource
+  PRIMARY KEY (citizen_id, tag)
+);
+CREATE INDEX store_records_by_seq ON store_records (citizen_id, seq);
+CREATE INDEX store_records_by_type ON store_records (citizen_id, type_tag);
+CREATE INDEX store_records_by_category
+  ON store_records (citizen_id, category_tag);
+CREATE TABLE store_versions (
+  citizen_id text   NOT NULL,
+  tag        bytea  NOT NULL,
+  version    bigint NOT NULL,      -- 1 for the first stored
+  sealed     bytea  NOT NULL,      -- source, times, who replaced it, why,
+                                   -- the resource as it was
+  PRIMARY KEY (citizen_id, tag, version)
+);
+CREATE TABLE store_documents (
+  citizen_id text  NOT NULL,
+  tag        bytea NOT NULL,       -- keyed tag of (kind, key)
+  kind_tag   bytea NOT NULL,
+  sealed     bytea NOT NULL,       -- kind, key, value, updated_at
+  PRIMARY KEY (citizen_id, tag)
+);
+CREATE INDEX store_documents_by_kind ON store_documents (citizen_id, kind_tag);
+CREATE TABLE store_index_rows (
+  citizen_id text  NOT NULL,
+  kind_tag   bytea NOT NULL,
+  sealed     bytea NOT NULL,       -- kind, then each row's key and value
+  PRIMARY KEY (citizen_id, kind_tag)
+);
+)sql";
+
+std::atomic<uint64_t> next_opening{1};
+
+std::string_view AsText(std::span<const uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// The text of a bigint[] literal ("{1,2,3}"): digits and commas only.
+std::string IntArray(const std::vector<int64_t>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(values[i]);
+  }
+  return out + "}";
+}
+
+bool Newer(const vault::StoredRecord& a, const vault::StoredRecord& b) {
+  const int64_t ea = a.effective.value_or(kNoDate);
+  const int64_t eb = b.effective.value_or(kNoDate);
+  return ea != eb ? ea > eb : a.seq > b.seq;
+}
+
+}  // namespace
+
+struct PgCitizenStore::Keys {
+  crypto::AeadKey seal;
+  crypto::KeyedHasher tags;
+};
+
+struct PgCitizenStore::Row {
+  Tag tag;
+  vault::StoredRecord record;  // without its resource
+};
+
+// ----------------------------------------------------------- PgCitizenStores
+
+StatusOr<std::unique_ptr<PgCitizenStores>> PgCitizenStores::Open(
+    Session* session, crypto::Random* rng) {
+  TILLIT_RETURN_IF_ERROR(session->Transact([](Connection& c) {
+    return internal::CreateOrCheckSchema(c, "citizen stores", kSchemaVersion,
+                                         kSchemaV1);
+  }));
+  return std::unique_ptr<PgCitizenStores>(new PgCitizenStores(session, rng));
+}
+
+StatusOr<std::unique_ptr<PgCitizenStore>> PgCitizenStores::OpenStore(
+    const std::string& citizen_id, const crypto::SecretBytes& dek,
+    int64_t registry_generation, vault::CitizenStore::GenerationSink sink) {
+  if (dek.size() != crypto::kAeadKeySize) {
+    return Status::InvalidArgument("a data key must be 32 bytes");
+  }
+  TILLIT_ASSIGN_OR_RETURN(
+      crypto::SecretBytes seal_key,
+      crypto::KeyedHashSecret(dek, crypto::AsBytes(kSealLabel)));
+  TILLIT_ASSIGN_OR_RETURN(
+      crypto::SecretBytes tag_key,
+      crypto::KeyedHashSecret(dek, crypto::AsBytes(kTagLabel)));
+  TILLIT_ASSIGN_OR_RETURN(crypto::AeadKey seal,
+                          crypto::AeadKey::Create(std::move(seal_key), 1));
+  TILLIT_ASSIGN_OR_RETURN(
+      crypto::KeyedHasher tags,
+      crypto::KeyedHasher::Create(std::move(tag_key), kTagSize));
+  auto keys = std::make_unique<PgCitizenStore::Keys>(
+      PgCitizenStore::Keys{std::move(seal), std::move(tags)});
+  std::unique_ptr<PgCitizenStore> store(new PgCitizenStore(
+      citizen_id, session_, rng_, std::move(keys), 0, std::move(sink)));
+  TILLIT_ASSIGN_OR_RETURN(
+      int64_t stored, session_->Run([&](Connection& c) -> StatusOr<int64_t> {
+        TILLIT_ASSIGN_OR_RETURN(
+            Result r,
+            c.Exec("SELECT sealed FROM store_heads WHERE citizen_id = $1",
+                   {citizen_id}));
+        if (r.rows() == 0) return int64_t{0};
+        TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
+                                store->Unseal('h', {}, 0, r.Bytes(0, 0)));
+        internal::FieldReader in(plain);
+        int64_t g = 0;
+        in.Int(&g);
+        TILLIT_RETURN_IF_ERROR(in.Finish());
+        return g;
+      }));
+  if (stored < registry_generation) {
+    return Status::DataLoss(
+        "citizen store was rolled back to an older copy (generation " +
+        std::to_string(stored) + " < " + std::to_string(registry_generation) +
+        ")");
+  }
+  store->generation_ = stored;
+  return store;
+}
+
+Status PgCitizenStores::Drop(const std::string& citizen_id) {
+  return session_->Transact([&](Connection& c) -> Status {
+    for (const char* sql : {
+             "DELETE FROM store_records WHERE citizen_id = $1",
+             "DELETE FROM store_versions WHERE citizen_id = $1",
+             "DELETE FROM store_documents WHERE citizen_id = $1",
+             "DELETE FROM store_index_rows WHERE citizen_id = $1",
+             "DELETE FROM store_heads WHERE citizen_id = $1",
+         }) {
+      TILLIT_RETURN_IF_ERROR(c.Exec(sql, {citizen_id}).status());
+    }
+    return Status::Ok();
+  });
+}
+
+// ----------------------------------------------------- sealing and tagging
+
+PgCitizenStore::PgCitizenStore(std::string citizen_id, Session* session,
+                               crypto::Random* rng, std::unique_ptr<Keys> keys,
+                               int64_t generation, GenerationSink sink)
+    : CitizenStore(std::move(citizen_id)),
+      session_(session),
+      rng_(rng),
+      keys_(std::move(keys)),
+      opening_(next_opening.fetch_add(1)),
+      generation_(generation),
+      sink_(std::move(sink)) {}
+
+PgCitizenStore::~PgCitizenStore() = default;
+
+PgCitizenStore::Tag PgCitizenStore::TagOf(std::string_view domain,
+                                          std::string_view part) const {
+  return keys_->tags.HashFields({domain, part});
+}
+
+PgCitizenStore::Tag PgCitizenStore::TagOf(std::string_view domain,
+                                          std::string_view first,
+                                          std::string_view second) const {
+  return keys_->tags.HashFields({domain, first, second});
+}
+
+std::vector<uint8_t> PgCitizenStore::Ad(char table,
+                                        std::span<const uint8_t> tag,
+                                        int64_t version) const {
+  internal::FieldWriter w;
+  w.Str(std::string_view(&table, 1))
+      .Str(citizen_id())
+      .Str(AsText(tag))
+      .Int(version);
+  return std::move(w.bytes());
+}
+
+std::vector<uint8_t> PgCitizenStore::Seal(
+    char table, std::span<const uint8_t> tag, int64_t version,
+    std::span<const uint8_t> plain) const {
+  return keys_->seal.Seal(plain, Ad(table, tag, version), *rng_);
+}
+
+StatusOr<std::vector<uint8_t>> PgCitizenStore::Unseal(
+    char table, std::span<const uint8_t> tag, int64_t version,
+    std::span<const uint8_t> sealed) const {
+  auto plain = keys_->seal.Open(sealed, Ad(table, tag, version));
+  if (!plain.ok()) {
+    return Status::DataLoss(
+        "a row of the citizen's store does not open under its key");
+  }
+  return plain;
+}
+
+// ------------------------------------------------------------------ writes
+
+StatusOr<int64_t> PgCitizenStore::LockHead(Connection& c) {
+  if (generation_ == 0) {
+    // Perhaps a new store: make its head (another node may be first).
+    internal::FieldWriter zero;
+    zero.Int(0);
+    TILLIT_RETURN_IF_ERROR(
+        c.Exec("INSERT INTO store_heads (citizen_id, sealed) VALUES ($1, $2) "
+               "ON CONFLICT (citizen_id) DO NOTHING",
+               {citizen_id(), Seal('h', {}, 0, zero.bytes())})
+            .status());
+  }
+  TILLIT_ASSIGN_OR_RETURN(
+      Result r,
+      c.Exec("SELECT sealed FROM store_heads WHERE citizen_id = $1 FOR UPDATE",
+             {citizen_id()}));
+  if (r.rows() == 0) {
+    return Status::DataLoss("the citizen's store has lost its head row");
+  }
+  TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
+                          Unseal('h', {}, 0, r.Bytes(0, 0)));
+  internal::FieldReader in(plain);
+  int64_t g = 0;
+  in.Int(&g);
+  TILLIT_RETURN_IF_ERROR(in.Finish());
+  return g;
+}
+
+StatusOr<int64_t> PgCitizenStore::BumpHead(Connection& c, int64_t stored) {
+  const int64_t next = std::max(stored, generation_) + 1;
+  internal::FieldWriter w;
+  w.Int(next);
+  TILLIT_RETURN_IF_ERROR(
+      c.Exec("UPDATE store_heads SET sealed = $2 WHERE citizen_id = $1",
+             {citizen_id(), Seal('h', {}, 0, w.bytes())})
+          .status());
+  return next;
+}
+
+void PgCitizenStore::Committed(int64_t generation,
+                               const vault::IndexUpdate* index) {
+  generation_ = generation;
+  // As with the data directory: the store is the truth, and the registry
+  // catches up from it on the next open if it cannot take its copy now.
+  if (sink_) (void)sink_(generation, index);
+}
+
+Status PgCitizenStore::WriteRecord(Connection& c, const fhir::ParsedResource& r,
+                                   std::string_view source, int64_t now,
+                                   bool replace) {
+  const Tag tag = TagOf("r", r.type, r.id);
+  internal::FieldWriter meta;
+  meta.Str(r.type)
+      .Str(r.id)
+      .Str(fhir::CategoryName(r.category))
+      .Int(r.effective.value_or(kNoDate))
+      .Int(r.sensitive ? 1 : 0)
+      .Str(source)
+      .Int(now)
+      .Int(static_cast<int64_t>(r.codes.size()));
+  for (const std::string& code : r.codes) meta.Str(code);
+  const std::vector<uint8_t> sealed_meta = Seal('m', tag, 0, meta.bytes());
+  const std::vector<uint8_t> body = Seal('b', tag, 0, crypto::AsBytes(r.json));
+  if (replace) {
+    return c
+        .Exec(
+            "UPDATE store_records SET category_tag = $3, meta = $4, body = $5 "
+            "WHERE citizen_id = $1 AND tag = $2",
+            {citizen_id(), tag, TagOf("c", fhir::CategoryName(r.category)),
+             sealed_meta, body})
+        .status();
+  }
+  return c
+      .Exec(
+          "INSERT INTO store_records (citizen_id, tag, type_tag, category_tag, "
+          "meta, body) VALUES ($1, $2, $3, $4, $5, $6)",
+          {citizen_id(), tag, TagOf("t", r.type),
+           TagOf("c", fhir::CategoryName(r.category)), sealed_meta, body})
+      .status();
+}
+
+Status PgCitizenStore::Supersede(Connection& c, std::span<const uint8_t> tag,
+                                 std::string_view source, std::string_view note,
+                                 int64_t now) {
+  TILLIT_ASSIGN_OR_RETURN(Result cur,
+                          c.Exec("SELECT meta, body FROM store_records "
+                                 "WHERE citizen_id = $1 AND tag = $2",
+                                 {citizen_id(), tag}));
+  if (cur.rows() == 0) return Status::NotFound("no such record");
+  TILLIT_ASSIGN_OR_RETURN(vault::StoredRecord old,
+                          OpenMeta(tag, cur.Bytes(0, 0)));
+  TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> body,
+                          Unseal('b', tag, 0, cur.Bytes(0, 1)));
+  TILLIT_ASSIGN_OR_RETURN(
+      Result v, c.Exec("SELECT coalesce(max(version), 0) + 1 FROM "
+                       "store_versions WHERE citizen_id = $1 AND tag = $2",
+                       {citizen_id(), tag}));
+  TILLIT_ASSIGN_OR_RETURN(int64_t version, v.Int64(0, 0));
+  internal::FieldWriter w;
+  w.Str(old.source)
+      .Int(old.updated_at)
+      .Int(now)
+      .Str(source)
+      .Str(note)
+      .Str(AsText(body));
+  return c
+      .Exec(
+          "INSERT INTO store_versions (citizen_id, tag, version, sealed) "
+          "VALUES ($1, $2, $3, $4)",
+          {citizen_id(), tag, version, Seal('v', tag, version, w.bytes())})
+      .status();
+}
+
+StatusOr<vault::PutResult> PgCitizenStore::Put(
+    std::span<const fhir::ParsedResource> resources, std::string_view source,
+    int64_t now) {
+  vault::PutResult result;
+  TILLIT_ASSIGN_OR_RETURN(
+      int64_t next, session_->Transact([&](Connection& c) -> StatusOr<int64_t> {
+        result = vault::PutResult();
+        TILLIT_ASSIGN_OR_RETURN(int64_t stored, LockHead(c));
+        for (const fhir::ParsedResource& r : resources) {
+          ++result.by_type[r.type];
+          const Tag tag = TagOf("r", r.type, r.id);
+          TILLIT_ASSIGN_OR_RETURN(Result cur,
+                                  c.Exec("SELECT meta, body FROM store_records "
+                                         "WHERE citizen_id = $1 AND tag = $2",
+                                         {citizen_id(), tag}));
+          if (cur.rows() == 0) {
+            TILLIT_RETURN_IF_ERROR(WriteRecord(c, r, source, now, false));
+            ++result.written;
+            continue;
+          }
+          // The same rules as the data directory's store: the operator's
+          // import never replaces what a provider or a correction wrote,
+          // and the citizen's import only the citizen's own records.
+          TILLIT_ASSIGN_OR_RETURN(vault::StoredRecord old,
+                                  OpenMeta(tag, cur.Bytes(0, 0)));
+          TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> body,
+                                  Unseal('b', tag, 0, cur.Bytes(0, 1)));
+          const std::string& stored_by = old.source;
+          const bool keep =
+              (source == kImportSource && stored_by != kImportSource &&
+               stored_by != vault::kCitizenSource) ||
+              (source == vault::kCitizenSource &&
+               stored_by != vault::kCitizenSource);
+          if (AsText(body) == r.json || keep) {
+            ++result.unchanged;
+            continue;
+          }
+          TILLIT_RETURN_IF_ERROR(Supersede(c, tag, source, "", now));
+          TILLIT_RETURN_IF_ERROR(WriteRecord(c, r, source, now, true));
+          ++result.written;
+        }
+        if (result.written == 0) return int64_t{0};  // no new generation
+        return BumpHead(c, stored);
+      }));
+  if (next != 0) Committed(next, nullptr);
+  return result;
+}
+
+Status PgCitizenStore::Correct(const fhir::ParsedResource& corrected,
+                               std::string_view source, std::string_view note,
+                               std::span<const vault::DocumentWrite> writes,
+                               const vault::IndexUpdate* index, int64_t now) {
+  TILLIT_ASSIGN_OR_RETURN(
+      int64_t next, session_->Transact([&](Connection& c) -> StatusOr<int64_t> {
+        TILLIT_ASSIGN_OR_RETURN(int64_t stored, LockHead(c));
+        const Tag tag = TagOf("r", corrected.type, corrected.id);
+        TILLIT_ASSIGN_OR_RETURN(Result cur,
+                                c.Exec("SELECT body FROM store_records "
+                                       "WHERE citizen_id = $1 AND tag = $2",
+                                       {citizen_id(), tag}));
+        if (cur.rows() == 0) return Status::NotFound("no such record");
+        TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> body,
+                                Unseal('b', tag, 0, cur.Bytes(0, 0)));
+        if (AsText(body) == corrected.json) {
+          return Status::FailedPrecondition(
+              "the correction is identical to the stored record");
+        }
+        TILLIT_RETURN_IF_ERROR(Supersede(c, tag, source, note, now));
+        TILLIT_RETURN_IF_ERROR(WriteRecord(c, corrected, source, now, true));
+        TILLIT_RETURN_IF_ERROR(WriteDocumentsIn(c, writes, index, now));
+        return BumpHead(c, stored);
+      }));
+  Committed(next, index);
+  return Status::Ok();
+}
+
+Status PgCitizenStore::WriteDocuments(
+    std::span<const vault::DocumentWrite> writes,
+    const vault::IndexUpdate* index, int64_t now) {
+  if (writes.empty() && index == nullptr) return Status::Ok();
+  TILLIT_ASSIGN_OR_RETURN(
+      int64_t next, session_->Transact([&](Connection& c) -> StatusOr<int64_t> {
+        TILLIT_ASSIGN_OR_RETURN(int64_t stored, LockHead(c));
+        TILLIT_RETURN_IF_ERROR(WriteDocumentsIn(c, writes, index, now));
+        return BumpHead(c, stored);
+      }));
+  Committed(next, index);
+  return Status::Ok();
+}
+
+Status PgCitizenStore::WriteDocumentsIn(
+    Connection& c, std::span<const vault::DocumentWrite> writes,
+    const vault::IndexUpdate* index, int64_t now) {
+  for (const vault::DocumentWrite& w : writes) {
+    const Tag tag = TagOf("d", w.kind, w.key);
+    if (!w.value) {
+      TILLIT_RETURN_IF_ERROR(c.Exec("DELETE FROM store_documents WHERE "
+                                    "citizen_id = $1 AND tag = $2",
+                                    {citizen_id(), tag})
+                                 .status());
+      continue;
+    }
+    internal::FieldWriter doc;
+    doc.Str(w.kind).Str(w.key).Str(*w.value).Int(now);
+    TILLIT_RETURN_IF_ERROR(
+        c.Exec("INSERT INTO store_documents (citizen_id, tag, kind_tag, "
+               "sealed) VALUES ($1, $2, $3, $4) ON CONFLICT (citizen_id, tag) "
+               "DO UPDATE SET sealed = EXCLUDED.sealed",
+               {citizen_id(), tag, TagOf("k", w.kind),
+                Seal('d', tag, 0, doc.bytes())})
+            .status());
+  }
+  if (index != nullptr) {
+    // The registry's mirror is rebuilt from these rows after a crash.
+    const Tag kind_tag = TagOf("k", index->kind);
+    internal::FieldWriter rows;
+    rows.Str(index->kind).Int(static_cast<int64_t>(index->rows.size()));
+    for (const vault::IndexRow& row : index->rows) {
+      rows.Str(row.key).Str(row.value);
+    }
+    TILLIT_RETURN_IF_ERROR(
+        c.Exec("INSERT INTO store_index_rows (citizen_id, kind_tag, sealed) "
+               "VALUES ($1, $2, $3) ON CONFLICT (citizen_id, kind_tag) "
+               "DO UPDATE SET sealed = EXCLUDED.sealed",
+               {citizen_id(), kind_tag, Seal('i', kind_tag, 0, rows.bytes())})
+            .status());
+  }
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------------- reads
+
+StatusOr<vault::StoreVersion> PgCitizenStore::ContentVersion() {
+  return session_->Run([&](Connection& c) -> StatusOr<vault::StoreVersion> {
+    TILLIT_ASSIGN_OR_RETURN(
+        Result r, c.Exec("SELECT sealed FROM store_heads WHERE citizen_id = $1",
+                         {citizen_id()}));
+    // The sealed head changes with every write (a new nonce each time), so
+    // its bytes' hash is a stamp of the contents without opening it.
+    uint64_t stamp = 0;
+    if (r.rows() == 1) {
+      const crypto::Digest d = crypto::Sha256(r.Bytes(0, 0));
+      for (int i = 0; i < 8; ++i) stamp = (stamp << 8) | d[i];
+    }
+    return vault::StoreVersion({opening_ | (uint64_t{1} << 63), stamp, 0});
+  });
+}
+
+StatusOr<std::vector<PgCitizenStore::Row>> PgCitizenStore::ReadRows(
+    Connection& c, const std::optional<Tag>& category,
+    const std::optional<Tag>& type) {
+  const Param cat = category ? Param(*category) : Param::Null();
+  const Param typ = type ? Param(*type) : Param::Null();
+  TILLIT_ASSIGN_OR_RETURN(Result r,
+                          c.Exec("SELECT seq, tag, meta FROM store_records "
+                                 "WHERE citizen_id = $1 "
+                                 "AND ($2::bytea IS NULL OR category_tag = $2) "
+                                 "AND ($3::bytea IS NULL OR type_tag = $3) "
+                                 "ORDER BY seq",
+                                 {citizen_id(), cat, typ}));
+  std::vector<Row> out;
+  out.reserve(r.rows());
+  for (int i = 0; i < r.rows(); ++i) {
+    Row row;
+    const std::span<const uint8_t> tag = r.Bytes(i, 1);
+    row.tag.assign(tag.begin(), tag.end());
+    TILLIT_ASSIGN_OR_RETURN(row.record, OpenMeta(tag, r.Bytes(i, 2)));
+    TILLIT_ASSIGN_OR_RETURN(row.record.seq, r.Int64(i, 0));
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+StatusOr<std::vector<vault::StoredRecord>> PgCitizenStore::List(
+    const vault::RecordFilter& f) {
+  if (f.limit == 0 || f.limit > 1000) {
+    return Status::InvalidArgument("limit must be between 1 and 1000");
+  }
+  std::optional<Tag> cat, type;
+  if (f.category) cat = TagOf("c", fhir::CategoryName(*f.category));
+  if (f.type) type = TagOf("t", *f.type);
+  return session_->Run(
+      [&](Connection& c) -> StatusOr<std::vector<vault::StoredRecord>> {
+        TILLIT_ASSIGN_OR_RETURN(std::vector<Row> rows, ReadRows(c, cat, type));
+        // The same filters and order as the data directory's SQL, on the
+        // opened metadata (dates are sealed, so they are compared here).
+        std::vector<Row*> picked;
+        for (Row& row : rows) {
+          const int64_t eff = row.record.effective.value_or(kNoDate);
+          if (f.since && !(eff >= *f.since)) continue;
+          if (f.until && !(eff < *f.until)) continue;
+          if (f.after &&
+              !(eff < f.after->effective ||
+                (eff == f.after->effective && row.record.seq < f.after->seq))) {
+            continue;
+          }
+          picked.push_back(&row);
+        }
+        const size_t n = std::min(picked.size(), f.limit);
+        std::partial_sort(picked.begin(), picked.begin() + n, picked.end(),
+                          [](const Row* a, const Row* b) {
+                            return Newer(a->record, b->record);
+                          });
+        picked.resize(n);
+        std::vector<vault::StoredRecord> out;
+        if (n == 0) return out;
+        std::vector<int64_t> seqs;
+        std::unordered_map<int64_t, Row*> by_seq;
+        for (Row* row : picked) {
+          seqs.push_back(row->record.seq);
+          by_seq[row->record.seq] = row;
+        }
+        TILLIT_ASSIGN_OR_RETURN(Result r,
+                                c.Exec("SELECT seq, body FROM store_records "
+                                       "WHERE citizen_id = $1 "
+                                       "AND seq = ANY ($2::text::bigint[])",
+                                       {citizen_id(), IntArray(seqs)}));
+        for (int i = 0; i < r.rows(); ++i) {
+          TILLIT_ASSIGN_OR_RETURN(int64_t seq, r.Int64(i, 0));
+          auto it = by_seq.find(seq);
+          if (it == by_seq.end()) continue;
+          TILLIT_ASSIGN_OR_RETURN(
+              std::vector<uint8_t> body,
+              Unseal('b', it->second->tag, 0, r.Bytes(i, 1)));
+          it->second->record.resource.assign(AsText(body));
+        }
+        out.reserve(n);
+        for (Row* row : picked) {
+          // A record replaced between the two reads keeps its seq, so each
+          // has its body; one deleted in between (erasure) ends the read.
+          if (row->record.resource.empty()) {
+            return Status::ResourceExhausted(
+                "the citizen's store changed during the read; try again");
+          }
+          out.push_back(std::move(row->record));
+        }
+        return out;
+      });
+}
+
+StatusOr<vault::StoredRecord> PgCitizenStore::Get(std::string_view type,
+                                                  std::string_view id) {
+  const Tag tag = TagOf("r", type, id);
+  return session_->Run([&](Connection& c) -> StatusOr<vault::StoredRecord> {
+    TILLIT_ASSIGN_OR_RETURN(Result r,
+                            c.Exec("SELECT seq, meta, body FROM store_records "
+                                   "WHERE citizen_id = $1 AND tag = $2",
+                                   {citizen_id(), tag}));
+    if (r.rows() == 0) return Status::NotFound("no such record");
+    TILLIT_ASSIGN_OR_RETURN(vault::StoredRecord rec,
+                            OpenMeta(tag, r.Bytes(0, 1)));
+    TILLIT_ASSIGN_OR_RETURN(rec.seq, r.Int64(0, 0));
+    TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> body,
+                            Unseal('b', tag, 0, r.Bytes(0, 2)));
+    rec.resource.assign(AsText(body));
+    return rec;
+  });
+}
+
+StatusOr<std::vector<vault::RecordVersion>> PgCitizenStore::History(
+    std::string_view type, std::string_view id) {
+  const Tag tag = TagOf("r", type, id);
+  return session_->Run(
+      [&](Connection& c) -> StatusOr<std::vector<vault::RecordVersion>> {
+        TILLIT_ASSIGN_OR_RETURN(Result exists,
+                                c.Exec("SELECT 1 FROM store_records "
+                                       "WHERE citizen_id = $1 AND tag = $2",
+                                       {citizen_id(), tag}));
+        if (exists.rows() == 0) return Status::NotFound("no such record");
+        TILLIT_ASSIGN_OR_RETURN(
+            Result r,
+            c.Exec("SELECT version, sealed FROM store_versions "
+                   "WHERE citizen_id = $1 AND tag = $2 ORDER BY version DESC",
+                   {citizen_id(), tag}));
+        std::vector<vault::RecordVersion> out;
+        out.reserve(r.rows());
+        for (int i = 0; i < r.rows(); ++i) {
+          vault::RecordVersion v;
+          TILLIT_ASSIGN_OR_RETURN(v.version, r.Int64(i, 0));
+          TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
+                                  Unseal('v', tag, v.version, r.Bytes(i, 1)));
+          internal::FieldReader in(plain);
+          in.Str(&v.source);
+          in.Int(&v.recorded_at);
+          in.Int(&v.superseded_at);
+          in.Str(&v.superseded_by);
+          in.Str(&v.note);
+          in.Str(&v.resource);
+          TILLIT_RETURN_IF_ERROR(in.Finish());
+          out.push_back(std::move(v));
+        }
+        return out;
+      });
+}
+
+StatusOr<int64_t> PgCitizenStore::Count() {
+  return session_->Run([&](Connection& c) -> StatusOr<int64_t> {
+    TILLIT_ASSIGN_OR_RETURN(Result r,
+                            c.Exec("SELECT count(*) FROM store_records "
+                                   "WHERE citizen_id = $1",
+                                   {citizen_id()}));
+    return r.Int64(0, 0);
+  });
+}
+
+StatusOr<std::map<std::string, int64_t>> PgCitizenStore::CountBy(bool by_type) {
+  return session_->Run(
+      [&](Connection& c) -> StatusOr<std::map<std::string, int64_t>> {
+        TILLIT_ASSIGN_OR_RETURN(std::vector<Row> rows,
+                                ReadRows(c, std::nullopt, std::nullopt));
+        std::map<std::string, int64_t> out;
+        for (const Row& row : rows) {
+          ++out[by_type ? row.record.type
+                        : std::string(fhir::CategoryName(row.record.category))];
+        }
+        return out;
+      });
+}
+
+StatusOr<std::map<std::string, int64_t>> PgCitizenStore::CountByCategory() {
+  return CountBy(false);
+}
+
+StatusOr<std::map<std::string, int64_t>> PgCitizenStore::CountByType() {
+  return CountBy(true);
+}
+
+StatusOr<std::vector<vault::RecordMeta>> PgCitizenStore::ListRecordMeta() {
+  return session_->Run(
+      [&](Connection& c) -> StatusOr<std::vector<vault::RecordMeta>> {
+        TILLIT_ASSIGN_OR_RETURN(std::vector<Row> rows,
+                                ReadRows(c, std::nullopt, std::nullopt));
+        std::vector<vault::RecordMeta> out;
+        out.reserve(rows.size());
+        for (Row& row : rows) {
+          vault::StoredRecord& rec = row.record;
+          out.push_back(vault::RecordMeta{
+              std::move(rec.type), std::move(rec.id), rec.category,
+              rec.effective, rec.sensitive, std::move(rec.codes)});
+        }
+        return out;
+      });
+}
+
+StatusOr<std::optional<std::string>> PgCitizenStore::GetDocument(
+    std::string_view kind, std::string_view key) {
+  const Tag tag = TagOf("d", kind, key);
+  return session_->Run(
+      [&](Connection& c) -> StatusOr<std::optional<std::string>> {
+        TILLIT_ASSIGN_OR_RETURN(Result r,
+                                c.Exec("SELECT sealed FROM store_documents "
+                                       "WHERE citizen_id = $1 AND tag = $2",
+                                       {citizen_id(), tag}));
+        if (r.rows() == 0) return std::optional<std::string>();
+        TILLIT_ASSIGN_OR_RETURN(auto doc, OpenDocument(tag, r.Bytes(0, 0)));
+        return std::optional<std::string>(std::move(doc.second));
+      });
+}
+
+StatusOr<std::vector<std::pair<std::string, std::string>>>
+PgCitizenStore::ListDocuments(std::string_view kind) {
+  const Tag kind_tag = TagOf("k", kind);
+  return session_->Run(
+      [&](Connection& c)
+          -> StatusOr<std::vector<std::pair<std::string, std::string>>> {
+        TILLIT_ASSIGN_OR_RETURN(
+            Result r, c.Exec("SELECT tag, sealed FROM store_documents "
+                             "WHERE citizen_id = $1 AND kind_tag = $2",
+                             {citizen_id(), kind_tag}));
+        std::vector<std::pair<std::string, std::string>> out;
+        out.reserve(r.rows());
+        for (int i = 0; i < r.rows(); ++i) {
+          TILLIT_ASSIGN_OR_RETURN(auto doc,
+                                  OpenDocument(r.Bytes(i, 0), r.Bytes(i, 1)));
+          out.push_back(std::move(doc));
+        }
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+          return a.first < b.first;
+        });
+        return out;
+      });
+}
+
+StatusOr<std::vector<vault::IndexUpdate>> PgCitizenStore::ReadIndexRows() {
+  return session_->Run(
+      [&](Connection& c) -> StatusOr<std::vector<vault::IndexUpdate>> {
+        TILLIT_ASSIGN_OR_RETURN(
+            Result r, c.Exec("SELECT kind_tag, sealed FROM store_index_rows "
+                             "WHERE citizen_id = $1",
+                             {citizen_id()}));
+        std::vector<vault::IndexUpdate> out;
+        for (int i = 0; i < r.rows(); ++i) {
+          TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
+                                  Unseal('i', r.Bytes(i, 0), 0, r.Bytes(i, 1)));
+          internal::FieldReader in(plain);
+          vault::IndexUpdate u;
+          int64_t n = 0;
+          in.Str(&u.kind);
+          in.Int(&n);
+          for (int64_t j = 0; j < n; ++j) {
+            vault::IndexRow row;
+            if (!in.Str(&row.key) || !in.Str(&row.value)) break;
+            u.rows.push_back(std::move(row));
+          }
+          TILLIT_RETURN_IF_ERROR(in.Finish());
+          // An update that emptied a kind leaves no rows to mirror, as the
+          // data directory's store keeps none.
+          if (!u.rows.empty()) out.push_back(std::move(u));
+        }
+        std::sort(out.begin(), out.end(),
+                  [](const auto& a, const auto& b) { return a.kind < b.kind; });
+        return out;
+      });
+}
+
+StatusOr<vault::StoredRecord> PgCitizenStore::OpenMeta(
+    std::span<const uint8_t> tag, std::span<const uint8_t> sealed) const {
+  TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> meta,
+                          Unseal('m', tag, 0, sealed));
+  internal::FieldReader in(meta);
+  vault::StoredRecord rec;
+  std::string category_name;
+  int64_t effective = 0, sensitive = 0;
+  in.Str(&rec.type);
+  in.Str(&rec.id);
+  in.Str(&category_name);
+  in.Int(&effective);
+  in.Int(&sensitive);
+  in.Str(&rec.source);
+  in.Int(&rec.updated_at);
+  int64_t codes = 0;
+  in.Int(&codes);
+  for (int64_t i = 0; i < codes; ++i) {
+    if (!in.Str(&rec.codes.emplace_back())) break;  // Finish says DataLoss
+  }
+  TILLIT_RETURN_IF_ERROR(in.Finish());
+  rec.category =
+      fhir::ParseCategory(category_name).value_or(fhir::Category::kOther);
+  if (effective != kNoDate) rec.effective = effective;
+  rec.sensitive = sensitive != 0;
+  return rec;
+}
+
+StatusOr<std::pair<std::string, std::string>> PgCitizenStore::OpenDocument(
+    std::span<const uint8_t> tag, std::span<const uint8_t> sealed) const {
+  TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
+                          Unseal('d', tag, 0, sealed));
+  internal::FieldReader in(plain);
+  std::string kind, key, value;
+  int64_t updated_at = 0;
+  in.Str(&kind);
+  in.Str(&key);
+  in.Str(&value);
+  in.Int(&updated_at);
+  TILLIT_RETURN_IF_ERROR(in.Finish());
+  return std::make_pair(std::move(key), std::move(value));
+}
+
+}  // namespace tillit::pgstore
