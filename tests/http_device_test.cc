@@ -3,12 +3,14 @@
 // and revocation, pairing codes a citizen issues for another device, and
 // idempotent record creation.
 #include <array>
+#include <atomic>
 #include <set>
 
 #include "http_fixture.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/web_push.h"
 #include "tillit/http_signature/http_signature.h"
+#include "tillit/http_signature/replay_cache.h"
 
 namespace tillit::testing {
 namespace {
@@ -738,6 +740,38 @@ TEST_F(SmallNonceCacheTest, AFullNonceCacheFailsClosed) {
   Reply full = Signed(d, "GET", "/v1/me");
   EXPECT_EQ(full.status, 429) << full.body;
   EXPECT_FALSE(full.Header("Retry-After").empty());
+}
+
+// A shared replay cache out of reach (its database down).
+class UnreachableReplayCache final : public http_signature::ReplayCache {
+ public:
+  StatusOr<Result> Remember(std::string_view, std::string_view, int64_t,
+                            int64_t) override {
+    ++calls;
+    return Status::IoError("the database is unavailable");
+  }
+  std::atomic<int> calls{0};
+};
+
+class SharedReplayCacheTest : public DeviceTest {
+ protected:
+  void Configure(api::ServerOptions& o) override {
+    DeviceTest::Configure(o);
+    o.replay_cache = &cache_;
+  }
+  UnreachableReplayCache cache_;
+};
+
+TEST_F(SharedReplayCacheTest, ACacheOutOfReachRefusesSignedRequestsOnly) {
+  TestDevice d = Pair(NewCode());
+  Reply r = Signed(d, "GET", "/v1/me");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(r.Json()["error"]["code"], "unavailable") << r.body;
+  EXPECT_FALSE(r.Header("Retry-After").empty());
+  EXPECT_GE(cache_.calls.load(), 1);  // the server used the cache it was given
+  // Requests with a bearer token do not need it.
+  Principal c = NewCitizen();
+  EXPECT_EQ(Get("/v1/me", c.token).status, 200);
 }
 
 }  // namespace

@@ -187,25 +187,4 @@ StatusOr<size_t> DeviceRegistry::RevokeAll(const std::string& citizen_id,
   return revoked;
 }
 
-NonceCache::Result NonceCache::Remember(const std::string& device_id,
-                                        const std::string& nonce,
-                                        int64_t expires, int64_t now) {
-  MutexLock lock(&mu_);
-  while (!by_expiry_.empty() && by_expiry_.begin()->first < now) {
-    seen_.erase(by_expiry_.begin()->second);
-    by_expiry_.erase(by_expiry_.begin());
-  }
-  std::string key = device_id + " " + nonce;
-  if (seen_.count(key)) return Result::kReplayed;
-  if (seen_.size() >= max_entries_) return Result::kFull;
-  seen_.emplace(key, expires);
-  by_expiry_.emplace(expires, std::move(key));
-  return Result::kFresh;
-}
-
-size_t NonceCache::size() {
-  MutexLock lock(&mu_);
-  return seen_.size();
-}
-
 }  // namespace tillit::api::internal

@@ -9,7 +9,7 @@
 // (another process may have revoked it), except that a revocation, once
 // seen, is remembered.
 //
-// Thread-safety: DeviceRegistry and NonceCache are safe to use from any
+// Thread-safety: DeviceRegistry is safe to use from any
 // thread.
 #ifndef TILLIT_API_SRC_DEVICES_H_
 #define TILLIT_API_SRC_DEVICES_H_
@@ -75,26 +75,6 @@ class DeviceRegistry {
   crypto::Random& rng_;
   Mutex mu_;
   std::unordered_map<std::string, Device> cache_ GUARDED_BY(mu_);
-};
-
-// Nonces seen per device until their signature could no longer be fresh.
-class NonceCache {
- public:
-  explicit NonceCache(size_t max_entries) : max_entries_(max_entries) {}
-  enum class Result { kFresh, kReplayed, kFull };
-  // Remembers (device, nonce) until `expires` (unix seconds), forgetting
-  // entries that expired by `now` first. kReplayed if it is already known;
-  // kFull if the cache holds max_entries unexpired nonces.
-  Result Remember(const std::string& device_id, const std::string& nonce,
-                  int64_t expires, int64_t now);
-  size_t size();
-
- private:
-  const size_t max_entries_;
-  Mutex mu_;
-  // (device, nonce) → when it expires, and the same by expiry.
-  std::unordered_map<std::string, int64_t> seen_ GUARDED_BY(mu_);
-  std::multimap<int64_t, std::string> by_expiry_ GUARDED_BY(mu_);
 };
 
 }  // namespace tillit::api::internal

@@ -20,6 +20,7 @@
 #include "proxy_gate.h"
 #include "route.h"
 #include "tillit/http_signature/http_signature.h"
+#include "tillit/http_signature/replay_cache.h"
 
 namespace tillit::api {
 
@@ -105,7 +106,11 @@ struct Server::Impl {
         api(v, o, std::move(log), std::move(ledger)),
         principal_limiter(o.rate_per_second, o.rate_burst),
         address_limiter(o.enroll_per_minute / 60.0, o.enroll_burst),
-        nonces(o.max_signature_nonces) {}
+        own_nonces(o.replay_cache != nullptr
+                       ? nullptr
+                       : std::make_unique<http_signature::MemoryReplayCache>(
+                             o.max_signature_nonces)),
+        nonces(o.replay_cache != nullptr ? o.replay_cache : own_nonces.get()) {}
 
   ServerOptions options;
   Api api;
@@ -121,7 +126,10 @@ struct Server::Impl {
   // otherwise one valid code (a clinic's next citizen's) would buy a
   // guesser a fresh burst.
   internal::RateLimiter address_limiter;
-  internal::NonceCache nonces;  // of signed requests
+  // The nonces of signed requests: the options' (shared by the nodes of a
+  // cluster) or this server's own.
+  std::unique_ptr<http_signature::MemoryReplayCache> own_nonces;
+  http_signature::ReplayCache* nonces;
   std::unique_ptr<httplib::Server> http;
   std::thread listener;
   int port = 0;
@@ -345,13 +353,25 @@ struct Server::Impl {
       return refuse("the signature does not verify");
     // Only a verified signature spends its nonce, so nobody can burn
     // another device's nonces.
-    switch (nonces.Remember(device->id, parsed->params.nonce,
-                            parsed->params.created + skew, now)) {
-      case internal::NonceCache::Result::kFresh:
+    auto seen = nonces->Remember(device->id, parsed->params.nonce,
+                                 parsed->params.created + skew, now);
+    if (!seen.ok()) {
+      // Freshness cannot be vouched for: refused, as when the audit log
+      // cannot be written.
+      api.server_log().LogError(
+          t_request.request_id,
+          "replay cache unavailable: " + seen.status().ToString());
+      res.set_header("Retry-After", "1");
+      return Reject(req, res, 503, "unavailable",
+                    "signed requests cannot be checked for replay now; "
+                    "retry later");
+    }
+    switch (*seen) {
+      case http_signature::ReplayCache::Result::kFresh:
         break;
-      case internal::NonceCache::Result::kReplayed:
+      case http_signature::ReplayCache::Result::kReplayed:
         return refuse("this signature's nonce was already used (a replay)");
-      case internal::NonceCache::Result::kFull:
+      case http_signature::ReplayCache::Result::kFull:
         res.set_header("Retry-After", "1");
         return Reject(req, res, 429, "rate_limited",
                       "too many signed requests; retry later");

@@ -35,6 +35,10 @@
 #include "tillit/notify/notifier.h"
 #include "tillit/vault/vault.h"
 
+namespace tillit::http_signature {
+class ReplayCache;
+}  // namespace tillit::http_signature
+
 namespace tillit::api {
 
 // How the server log writes its lines (ServerOptions::log_format).
@@ -87,6 +91,12 @@ struct ServerOptions {
   // within that window (beyond it: 429 until some expire).
   int64_t signature_max_skew_seconds = 300;
   size_t max_signature_nonces = 1000000;
+  // Where those nonces are kept: null, this server's memory (bounded by
+  // max_signature_nonces); servers sharing one vault pass one shared
+  // cache (pgstore::PgReplayCache), so a request replayed to another node
+  // is refused there too. Not owned; must outlive the server. When it
+  // cannot answer, signed requests get 503.
+  http_signature::ReplayCache* replay_cache = nullptr;
 
   size_t store_cache_size = 256;  // open citizen stores (with their keys)
 
