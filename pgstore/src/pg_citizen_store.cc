@@ -7,6 +7,7 @@
 
 #include "fields.h"
 #include "schema.h"
+#include "sealing.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/vault/source_tag.h"
 
@@ -16,10 +17,8 @@ namespace {
 constexpr int64_t kNoDate = INT64_MIN;
 constexpr std::string_view kImportSource = "import";
 
-// Labels of the two sub-keys of a citizen's data key (keyed BLAKE2b of the
-// DEK over the label: a PRF, so the keys are independent of each other and
-// of the DEK's use as the data directory's SQLCipher key). Never change
-// one: stored rows are sealed and tagged under them.
+// Labels of the two sub-keys of a citizen's data key (src/sealing.h),
+// independent of the DEK's use as the data directory's SQLCipher key.
 constexpr std::string_view kSealLabel = "tillit pgstore seal v1";
 constexpr std::string_view kTagLabel = "tillit pgstore tags v1";
 constexpr size_t kTagSize = 16;
@@ -94,10 +93,7 @@ bool Newer(const vault::StoredRecord& a, const vault::StoredRecord& b) {
 
 }  // namespace
 
-struct PgCitizenStore::Keys {
-  crypto::AeadKey seal;
-  crypto::KeyedHasher tags;
-};
+struct PgCitizenStore::Keys : internal::SealingKeys {};
 
 struct PgCitizenStore::Row {
   Tag tag;
@@ -122,18 +118,10 @@ StatusOr<std::unique_ptr<PgCitizenStore>> PgCitizenStores::OpenStore(
     return Status::InvalidArgument("a data key must be 32 bytes");
   }
   TILLIT_ASSIGN_OR_RETURN(
-      crypto::SecretBytes seal_key,
-      crypto::KeyedHashSecret(dek, crypto::AsBytes(kSealLabel)));
-  TILLIT_ASSIGN_OR_RETURN(
-      crypto::SecretBytes tag_key,
-      crypto::KeyedHashSecret(dek, crypto::AsBytes(kTagLabel)));
-  TILLIT_ASSIGN_OR_RETURN(crypto::AeadKey seal,
-                          crypto::AeadKey::Create(std::move(seal_key), 1));
-  TILLIT_ASSIGN_OR_RETURN(
-      crypto::KeyedHasher tags,
-      crypto::KeyedHasher::Create(std::move(tag_key), kTagSize));
+      internal::SealingKeys derived,
+      internal::DeriveSealingKeys(dek, kSealLabel, kTagLabel, kTagSize));
   auto keys = std::make_unique<PgCitizenStore::Keys>(
-      PgCitizenStore::Keys{std::move(seal), std::move(tags)});
+      PgCitizenStore::Keys{std::move(derived)});
   std::unique_ptr<PgCitizenStore> store(new PgCitizenStore(
       citizen_id, session_, rng_, std::move(keys), 0, std::move(sink)));
   TILLIT_ASSIGN_OR_RETURN(

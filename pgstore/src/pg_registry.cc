@@ -1,8 +1,12 @@
 #include "tillit/pgstore/pg_registry.h"
 
+#include <algorithm>
+#include <tuple>
 #include <utility>
 
+#include "fields.h"
 #include "schema.h"
+#include "sealing.h"
 #include "tillit/crypto/constant_time.h"
 
 namespace tillit::pgstore {
@@ -29,11 +33,11 @@ CREATE TABLE erased (
   erased_at bigint NOT NULL
 );
 CREATE TABLE citizen_index (
-  citizen_id text NOT NULL,
-  kind       text NOT NULL,
-  key        text NOT NULL,
-  value      text NOT NULL,      -- metadata only, never health data
-  PRIMARY KEY (citizen_id, kind, key)
+  citizen_id text  NOT NULL,
+  kind       text  NOT NULL,
+  key_tag    bytea NOT NULL,     -- keyed tag of the key
+  sealed     bytea NOT NULL,     -- the key and value, sealed
+  PRIMARY KEY (citizen_id, kind, key_tag)
 );
 CREATE INDEX citizen_index_by_kind ON citizen_index (kind);
 CREATE TABLE directory (
@@ -62,38 +66,6 @@ Param Nullable(const std::optional<int64_t>& v) {
   return v ? Param(*v) : Param::Null();
 }
 
-// Replaces `updates`' rows (or, with `all_kinds`, every row) of one citizen
-// and bumps the index version, inside the caller's transaction.
-Status ReplaceIndexRows(Connection& c, const std::string& citizen_id,
-                        const std::vector<vault::IndexUpdate>& updates,
-                        bool all_kinds) {
-  if (all_kinds) {
-    TILLIT_RETURN_IF_ERROR(
-        c.Exec("DELETE FROM citizen_index WHERE citizen_id = $1", {citizen_id})
-            .status());
-  }
-  for (const vault::IndexUpdate& u : updates) {
-    if (!all_kinds) {
-      TILLIT_RETURN_IF_ERROR(c.Exec("DELETE FROM citizen_index WHERE "
-                                    "citizen_id = $1 AND kind = $2",
-                                    {citizen_id, u.kind})
-                                 .status());
-    }
-    for (const vault::IndexRow& row : u.rows) {
-      TILLIT_RETURN_IF_ERROR(
-          c.Exec("INSERT INTO citizen_index (citizen_id, kind, key, value) "
-                 "VALUES ($1, $2, $3, $4)",
-                 {citizen_id, u.kind, row.key, row.value})
-              .status());
-    }
-  }
-  return c
-      .Exec(
-          "UPDATE registry_meta SET value = value + 1 "
-          "WHERE key = 'index_version'")
-      .status();
-}
-
 // The token of a result of (role, principal, expires_at), or none.
 StatusOr<std::optional<vault::TokenInfo>> TokenRow(const Result& r) {
   if (r.rows() == 0) return std::optional<vault::TokenInfo>();
@@ -102,16 +74,48 @@ StatusOr<std::optional<vault::TokenInfo>> TokenRow(const Result& r) {
       std::string(r.Text(0, 0)), std::string(r.Text(0, 1)), expires});
 }
 
+// The consent index's sub-keys of the key the registry is opened with
+// (src/sealing.h).
+constexpr std::string_view kIndexSealLabel = "tillit pgstore index seal v1";
+constexpr std::string_view kIndexTagLabel = "tillit pgstore index tags v1";
+constexpr size_t kIndexTagSize = 16;
+
 }  // namespace
 
+struct PgRegistry::IndexKeys : internal::SealingKeys {};
+
 StatusOr<std::unique_ptr<PgRegistry>> PgRegistry::Open(
-    const std::string& conninfo) {
-  std::unique_ptr<PgRegistry> r(new PgRegistry(conninfo));
+    const std::string& conninfo, const crypto::SecretBytes& index_key,
+    crypto::Random* rng) {
+  TILLIT_ASSIGN_OR_RETURN(
+      internal::SealingKeys keys,
+      internal::DeriveSealingKeys(index_key, kIndexSealLabel, kIndexTagLabel,
+                                  kIndexTagSize));
+  std::unique_ptr<PgRegistry> r(new PgRegistry(
+      conninfo, std::make_unique<IndexKeys>(IndexKeys{std::move(keys)}), rng));
   TILLIT_RETURN_IF_ERROR(r->session_.Transact([](Connection& c) {
     return internal::CreateOrCheckSchema(c, "registry", kSchemaVersion,
                                          kSchemaV1);
   }));
   return r;
+}
+
+PgRegistry::PgRegistry(std::string conninfo, std::unique_ptr<IndexKeys> keys,
+                       crypto::Random* rng)
+    : session_(std::move(conninfo)),
+      keys_(std::move(keys)),
+      rng_(rng),
+      tokens_(this) {}
+
+std::vector<uint8_t> PgRegistry::IndexAd(std::string_view citizen_id,
+                                         std::string_view kind,
+                                         std::span<const uint8_t> tag) {
+  internal::FieldWriter w;
+  w.Str(citizen_id)
+      .Str(kind)
+      .Str(std::string_view(reinterpret_cast<const char*>(tag.data()),
+                            tag.size()));
+  return std::move(w.bytes());
 }
 
 // ------------------------------------------------------------------- citizens
@@ -313,21 +317,72 @@ Status PgRegistry::LinkPatient(const std::string& citizen_id,
 
 // ---------------------------------------------------------------------- index
 
+PgRegistry::~PgRegistry() = default;
+
+Status PgRegistry::ReplaceIndexRows(
+    Connection& c, const std::string& citizen_id,
+    const std::vector<vault::IndexUpdate>& updates, bool all_kinds) {
+  if (all_kinds) {
+    TILLIT_RETURN_IF_ERROR(
+        c.Exec("DELETE FROM citizen_index WHERE citizen_id = $1", {citizen_id})
+            .status());
+  }
+  for (const vault::IndexUpdate& u : updates) {
+    if (!all_kinds) {
+      TILLIT_RETURN_IF_ERROR(c.Exec("DELETE FROM citizen_index WHERE "
+                                    "citizen_id = $1 AND kind = $2",
+                                    {citizen_id, u.kind})
+                                 .status());
+    }
+    for (const vault::IndexRow& row : u.rows) {
+      const std::vector<uint8_t> tag = keys_->tags.HashFields({row.key});
+      internal::FieldWriter plain;
+      plain.Str(row.key).Str(row.value);
+      TILLIT_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO citizen_index (citizen_id, kind, key_tag, "
+                 "sealed) VALUES ($1, $2, $3, $4)",
+                 {citizen_id, u.kind, tag,
+                  keys_->seal.Seal(plain.bytes(),
+                                   IndexAd(citizen_id, u.kind, tag), *rng_)})
+              .status());
+    }
+  }
+  return c
+      .Exec(
+          "UPDATE registry_meta SET value = value + 1 "
+          "WHERE key = 'index_version'")
+      .status();
+}
+
 StatusOr<std::vector<vault::IndexEntry>> PgRegistry::ReadIndex(
     std::string_view kind) {
   return session_.Run(
       [&](Connection& c) -> StatusOr<std::vector<vault::IndexEntry>> {
         TILLIT_ASSIGN_OR_RETURN(
-            Result r, c.Exec("SELECT citizen_id, key, value FROM citizen_index "
-                             "WHERE kind = $1 ORDER BY citizen_id, key",
+            Result r, c.Exec("SELECT citizen_id, key_tag, sealed FROM "
+                             "citizen_index WHERE kind = $1",
                              {kind}));
         std::vector<vault::IndexEntry> out;
         out.reserve(r.rows());
         for (int i = 0; i < r.rows(); ++i) {
-          out.push_back(vault::IndexEntry{std::string(r.Text(i, 0)),
-                                          std::string(r.Text(i, 1)),
-                                          std::string(r.Text(i, 2))});
+          const std::string citizen_id(r.Text(i, 0));
+          auto plain = keys_->seal.Open(
+              r.Bytes(i, 2), IndexAd(citizen_id, kind, r.Bytes(i, 1)));
+          if (!plain.ok()) {
+            return Status::DataLoss(
+                "a row of the consent index does not open under the "
+                "registry's key");
+          }
+          internal::FieldReader in(*plain);
+          vault::IndexEntry e{citizen_id, {}, {}};
+          in.Str(&e.key);
+          in.Str(&e.value);
+          TILLIT_RETURN_IF_ERROR(in.Finish());
+          out.push_back(std::move(e));
         }
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+          return std::tie(a.citizen_id, a.key) < std::tie(b.citizen_id, b.key);
+        });
         return out;
       });
 }

@@ -4,7 +4,12 @@
 //
 // What it holds is metadata (ids, wrapped keys, keyed hashes, generations,
 // the consent index, the directory), as in registry.db; the data keys are
-// wrapped under the root keys before they reach it.
+// wrapped under the root keys before they reach it. The consent index says
+// who may see whose data, so its rows are sealed (XChaCha20-Poly1305, bound
+// to citizen, kind and row) under a key the caller derives from the root
+// keys; only the kind and a keyed tag of each row's key are plain. What
+// stays plain otherwise: citizen ids, generations, tombstones, directory
+// entries (studies and providers) and the token rows' role and principal.
 //
 // Schema: `tillit_schema` holds each component's version; opening creates
 // the registry's tables, or checks their version, under an advisory lock,
@@ -23,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include "tillit/crypto/random.h"
+#include "tillit/crypto/secret.h"
 #include "tillit/pgstore/connection.h"
 #include "tillit/pgstore/session.h"
 #include "tillit/vault/registry.h"
@@ -36,9 +43,13 @@ class PgRegistry final : public vault::Registry {
   static constexpr int64_t kSchemaVersion = 1;
 
   // Connects with `conninfo` (which may name a password file, never hold a
-  // password that would be shown) and creates or checks the schema.
+  // password that would be shown) and creates or checks the schema. The
+  // consent index is sealed under sub-keys of `index_key` (32 bytes;
+  // InvalidArgument otherwise), which every node must be given alike.
   static StatusOr<std::unique_ptr<PgRegistry>> Open(
-      const std::string& conninfo);
+      const std::string& conninfo, const crypto::SecretBytes& index_key,
+      crypto::Random* rng = &crypto::Random::System());
+  ~PgRegistry() override;
   PgRegistry(const PgRegistry&) = delete;
   PgRegistry& operator=(const PgRegistry&) = delete;
 
@@ -95,10 +106,23 @@ class PgRegistry final : public vault::Registry {
     PgRegistry* const r_;
   };
 
-  explicit PgRegistry(std::string conninfo)
-      : session_(std::move(conninfo)), tokens_(this) {}
+  struct IndexKeys;
+
+  PgRegistry(std::string conninfo, std::unique_ptr<IndexKeys> keys,
+             crypto::Random* rng);
+  // Replaces `updates`' rows (or, with `all_kinds`, every row) of one
+  // citizen and bumps the index version, inside the caller's transaction.
+  Status ReplaceIndexRows(Connection& c, const std::string& citizen_id,
+                          const std::vector<vault::IndexUpdate>& updates,
+                          bool all_kinds);
+  // The associated data of an index row's sealed key and value.
+  static std::vector<uint8_t> IndexAd(std::string_view citizen_id,
+                                      std::string_view kind,
+                                      std::span<const uint8_t> tag);
 
   Session session_;
+  const std::unique_ptr<IndexKeys> keys_;
+  crypto::Random* const rng_;
   Tokens tokens_;
 };
 
