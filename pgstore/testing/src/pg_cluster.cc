@@ -77,8 +77,9 @@ std::unique_ptr<PgCluster>& Shared() {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start() {
+StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(bool durable) {
   std::unique_ptr<PgCluster> c(new PgCluster());
+  c->durable_ = durable;
   c->bindir_ = FindBinDir();
   if (c->bindir_.empty()) {
     return Status::FailedPrecondition(
@@ -162,9 +163,11 @@ Status PgCluster::StartServer() {
                                    dir_,
                                    "-c",
                                    "max_connections=200"};
-  for (const char* o : {"fsync=off", "full_page_writes=off"}) {
-    args.push_back("-c");
-    args.push_back(o);
+  if (!durable_) {
+    for (const char* o : {"fsync=off", "full_page_writes=off"}) {
+      args.push_back("-c");
+      args.push_back(o);
+    }
   }
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());

@@ -22,9 +22,10 @@ namespace tillit::testing {
 
 class PgCluster {
  public:
-  // initdb and start, with fsync off (a test cluster is thrown away, and
-  // is much faster without); the error says which step failed and its log.
-  static StatusOr<std::unique_ptr<PgCluster>> Start();
+  // initdb and start; the error says which step failed and its log. Tests
+  // run with fsync off (a test cluster is thrown away, and is much faster
+  // without); a benchmark of durable writes passes `durable`.
+  static StatusOr<std::unique_ptr<PgCluster>> Start(bool durable = false);
   // Stops the server (fast) and removes the directory.
   ~PgCluster();
   PgCluster(const PgCluster&) = delete;
@@ -59,6 +60,7 @@ class PgCluster {
   int pid_ = -1;     // the server's, while it runs
   std::string dir_;  // temporary; data/ and the socket directory in it
   int port_ = 0;
+  bool durable_ = false;
   bool running_ = false;
   bool as_postgres_ = false;  // root: run the programs as `postgres`
 };
