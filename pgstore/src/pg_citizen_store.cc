@@ -266,10 +266,12 @@ void PgCitizenStore::Committed(int64_t generation,
   if (sink_) (void)sink_(generation, index);
 }
 
-Status PgCitizenStore::WriteRecord(Connection& c, const fhir::ParsedResource& r,
-                                   std::string_view source, int64_t now,
-                                   bool replace) {
-  const Tag tag = TagOf("r", r.type, r.id);
+PgCitizenStore::SealedRecord PgCitizenStore::SealRecord(
+    const fhir::ParsedResource& r, std::string_view source, int64_t now) const {
+  SealedRecord out;
+  out.tag = TagOf("r", r.type, r.id);
+  out.type_tag = TagOf("t", r.type);
+  out.category_tag = TagOf("c", fhir::CategoryName(r.category));
   internal::FieldWriter meta;
   meta.Str(r.type)
       .Str(r.id)
@@ -280,24 +282,44 @@ Status PgCitizenStore::WriteRecord(Connection& c, const fhir::ParsedResource& r,
       .Int(now)
       .Int(static_cast<int64_t>(r.codes.size()));
   for (const std::string& code : r.codes) meta.Str(code);
-  const std::vector<uint8_t> sealed_meta = Seal('m', tag, 0, meta.bytes());
-  const std::vector<uint8_t> body = Seal('b', tag, 0, crypto::AsBytes(r.json));
-  if (replace) {
-    return c
-        .Exec(
-            "UPDATE store_records SET category_tag = $3, meta = $4, body = $5 "
-            "WHERE citizen_id = $1 AND tag = $2",
-            {citizen_id(), tag, TagOf("c", fhir::CategoryName(r.category)),
-             sealed_meta, body})
-        .status();
-  }
+  out.meta = Seal('m', out.tag, 0, meta.bytes());
+  out.body = Seal('b', out.tag, 0, crypto::AsBytes(r.json));
+  return out;
+}
+
+Status PgCitizenStore::ReplaceRecord(Connection& c, const SealedRecord& r) {
   return c
       .Exec(
-          "INSERT INTO store_records (citizen_id, tag, type_tag, category_tag, "
-          "meta, body) VALUES ($1, $2, $3, $4, $5, $6)",
-          {citizen_id(), tag, TagOf("t", r.type),
-           TagOf("c", fhir::CategoryName(r.category)), sealed_meta, body})
+          "UPDATE store_records SET category_tag = $3, meta = $4, body = $5 "
+          "WHERE citizen_id = $1 AND tag = $2",
+          {citizen_id(), r.tag, r.category_tag, r.meta, r.body})
       .status();
+}
+
+Status PgCitizenStore::InsertRecords(Connection& c,
+                                     std::vector<const SealedRecord*>* rows) {
+  // A few hundred rows a statement: one round trip instead of one each.
+  constexpr size_t kRowsPerStatement = 500;
+  for (size_t begin = 0; begin < rows->size(); begin += kRowsPerStatement) {
+    const size_t end = std::min(rows->size(), begin + kRowsPerStatement);
+    std::string sql =
+        "INSERT INTO store_records (citizen_id, tag, type_tag, category_tag, "
+        "meta, body) VALUES ";
+    std::vector<Param> params = {citizen_id()};
+    params.reserve(1 + 5 * (end - begin));
+    for (size_t i = begin; i < end; ++i) {
+      const SealedRecord& r = *(*rows)[i];
+      const size_t n = params.size();
+      sql += (i == begin ? "($1" : ", ($1");
+      for (size_t k = 1; k <= 5; ++k) sql += ", $" + std::to_string(n + k);
+      sql += ")";
+      params.insert(params.end(),
+                    {r.tag, r.type_tag, r.category_tag, r.meta, r.body});
+    }
+    TILLIT_RETURN_IF_ERROR(c.Exec(sql, params).status());
+  }
+  rows->clear();
+  return Status::Ok();
 }
 
 Status PgCitizenStore::Supersede(Connection& c, std::span<const uint8_t> tag,
@@ -340,25 +362,41 @@ StatusOr<vault::PutResult> PgCitizenStore::Put(
       int64_t next, session_->Transact([&](Connection& c) -> StatusOr<int64_t> {
         result = vault::PutResult();
         TILLIT_ASSIGN_OR_RETURN(int64_t stored, LockHead(c));
+        // What is stored already under the batch's tags, read in a few
+        // statements rather than one per resource; kept up to date as the
+        // batch writes, for a resource the batch holds twice.
+        std::vector<SealedRecord> sealed;
+        sealed.reserve(resources.size());
         for (const fhir::ParsedResource& r : resources) {
+          sealed.push_back(SealRecord(r, source, now));
+        }
+        std::unordered_map<std::string, Current> current;
+        TILLIT_RETURN_IF_ERROR(ReadCurrent(c, sealed, &current));
+        std::vector<const SealedRecord*> inserts;
+        for (size_t i = 0; i < resources.size(); ++i) {
+          const fhir::ParsedResource& r = resources[i];
+          const SealedRecord& rec = sealed[i];
           ++result.by_type[r.type];
-          const Tag tag = TagOf("r", r.type, r.id);
-          TILLIT_ASSIGN_OR_RETURN(Result cur,
-                                  c.Exec("SELECT meta, body FROM store_records "
-                                         "WHERE citizen_id = $1 AND tag = $2",
-                                         {citizen_id(), tag}));
-          if (cur.rows() == 0) {
-            TILLIT_RETURN_IF_ERROR(WriteRecord(c, r, source, now, false));
+          const std::string key(AsText(rec.tag));
+          auto it = current.find(key);
+          if (it == current.end()) {
+            inserts.push_back(&rec);
+            current[key] = Current{rec.meta, rec.body, true};
             ++result.written;
             continue;
+          }
+          if (it->second.pending) {
+            // The batch wrote this one already: let it reach the table.
+            TILLIT_RETURN_IF_ERROR(InsertRecords(c, &inserts));
+            for (auto& [k, cur] : current) cur.pending = false;
           }
           // The same rules as the data directory's store: the operator's
           // import never replaces what a provider or a correction wrote,
           // and the citizen's import only the citizen's own records.
           TILLIT_ASSIGN_OR_RETURN(vault::StoredRecord old,
-                                  OpenMeta(tag, cur.Bytes(0, 0)));
+                                  OpenMeta(rec.tag, it->second.meta));
           TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> body,
-                                  Unseal('b', tag, 0, cur.Bytes(0, 1)));
+                                  Unseal('b', rec.tag, 0, it->second.body));
           const std::string& stored_by = old.source;
           const bool keep =
               (source == kImportSource && stored_by != kImportSource &&
@@ -369,15 +407,46 @@ StatusOr<vault::PutResult> PgCitizenStore::Put(
             ++result.unchanged;
             continue;
           }
-          TILLIT_RETURN_IF_ERROR(Supersede(c, tag, source, "", now));
-          TILLIT_RETURN_IF_ERROR(WriteRecord(c, r, source, now, true));
+          TILLIT_RETURN_IF_ERROR(Supersede(c, rec.tag, source, "", now));
+          TILLIT_RETURN_IF_ERROR(ReplaceRecord(c, rec));
+          it->second = Current{rec.meta, rec.body, false};
           ++result.written;
         }
+        TILLIT_RETURN_IF_ERROR(InsertRecords(c, &inserts));
         if (result.written == 0) return int64_t{0};  // no new generation
         return BumpHead(c, stored);
       }));
   if (next != 0) Committed(next, nullptr);
   return result;
+}
+
+Status PgCitizenStore::ReadCurrent(
+    Connection& c, const std::vector<SealedRecord>& batch,
+    std::unordered_map<std::string, Current>* current) {
+  // Tags as hex, comma-separated: the statement decodes them.
+  constexpr size_t kTagsPerStatement = 1000;
+  for (size_t begin = 0; begin < batch.size(); begin += kTagsPerStatement) {
+    const size_t end = std::min(batch.size(), begin + kTagsPerStatement);
+    std::string tags;
+    for (size_t i = begin; i < end; ++i) {
+      if (i > begin) tags += ',';
+      tags += crypto::HexEncode(batch[i].tag);
+    }
+    TILLIT_ASSIGN_OR_RETURN(
+        Result r,
+        c.Exec("SELECT tag, meta, body FROM store_records "
+               "WHERE citizen_id = $1 AND tag = ANY (SELECT decode(t, 'hex') "
+               "FROM unnest(string_to_array($2, ',')) AS t)",
+               {citizen_id(), tags}));
+    for (int i = 0; i < r.rows(); ++i) {
+      auto& cur = (*current)[std::string(AsText(r.Bytes(i, 0)))];
+      const auto meta = r.Bytes(i, 1);
+      const auto body = r.Bytes(i, 2);
+      cur.meta.assign(meta.begin(), meta.end());
+      cur.body.assign(body.begin(), body.end());
+    }
+  }
+  return Status::Ok();
 }
 
 Status PgCitizenStore::Correct(const fhir::ParsedResource& corrected,
@@ -400,7 +469,8 @@ Status PgCitizenStore::Correct(const fhir::ParsedResource& corrected,
               "the correction is identical to the stored record");
         }
         TILLIT_RETURN_IF_ERROR(Supersede(c, tag, source, note, now));
-        TILLIT_RETURN_IF_ERROR(WriteRecord(c, corrected, source, now, true));
+        TILLIT_RETURN_IF_ERROR(
+            ReplaceRecord(c, SealRecord(corrected, source, now)));
         TILLIT_RETURN_IF_ERROR(WriteDocumentsIn(c, writes, index, now));
         return BumpHead(c, stored);
       }));

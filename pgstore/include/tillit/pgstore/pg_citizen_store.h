@@ -35,6 +35,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -171,9 +172,24 @@ class PgCitizenStore final : public vault::CitizenStore {
   // superseded by `source` with `note`.
   Status Supersede(Connection& c, std::span<const uint8_t> tag,
                    std::string_view source, std::string_view note, int64_t now);
-  // Inserts or replaces the record `r`.
-  Status WriteRecord(Connection& c, const fhir::ParsedResource& r,
-                     std::string_view source, int64_t now, bool replace);
+  // A record as its row holds it: tags and sealed fields.
+  struct SealedRecord {
+    Tag tag, type_tag, category_tag;
+    std::vector<uint8_t> meta, body;
+  };
+  // A stored record's sealed fields, during a Put.
+  struct Current {
+    std::vector<uint8_t> meta, body;
+    bool pending = false;  // to be inserted by the Put, not yet in the table
+  };
+  SealedRecord SealRecord(const fhir::ParsedResource& r,
+                          std::string_view source, int64_t now) const;
+  Status ReplaceRecord(Connection& c, const SealedRecord& r);
+  // Inserts `rows` (a few hundred a statement) and empties it.
+  Status InsertRecords(Connection& c, std::vector<const SealedRecord*>* rows);
+  // The stored rows of `batch`'s tags, by tag bytes.
+  Status ReadCurrent(Connection& c, const std::vector<SealedRecord>& batch,
+                     std::unordered_map<std::string, Current>* current);
   Status WriteDocumentsIn(Connection& c,
                           std::span<const vault::DocumentWrite> writes,
                           const vault::IndexUpdate* index, int64_t now);

@@ -165,6 +165,23 @@ TEST_P(CitizenStoreContractTest, AChangedRecordKeepsWhatItSaidBefore) {
             StatusCode::kNotFound);
 }
 
+TEST_P(CitizenStoreContractTest, ABatchHoldingARecordTwiceTakesItInOrder) {
+  const PutResult r =
+      Put({Obs("o1", "2020-01-01", 1), Obs("o2", "2020-01-01"),
+           Obs("o1", "2020-01-01", 2), Obs("o1", "2020-01-01", 2)});
+  EXPECT_EQ(r.written, 3u);
+  EXPECT_EQ(r.unchanged, 1u);
+  EXPECT_EQ(r.by_type.at("Observation"), 4u);
+  EXPECT_EQ(s().Get("Observation", "o1")->resource,
+            Obs("o1", "2020-01-01", 2).json);
+  auto h = s().History("Observation", "o1");
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 1u);
+  EXPECT_EQ((*h)[0].resource, Obs("o1", "2020-01-01", 1).json);
+  EXPECT_EQ(*s().Count(), 2);
+  EXPECT_EQ(s().generation(), 1);  // one write
+}
+
 TEST_P(CitizenStoreContractTest, AnImportNeverUndoesWhatOthersWrote) {
   Put({Obs("p1", "2020-01-01", 1)}, "provider-1");
   Put({Obs("c1", "2020-01-01", 1)}, kCitizenSource);
