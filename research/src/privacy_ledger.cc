@@ -4,8 +4,10 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <optional>
 #include <utility>
 
+#include "tillit/storage/database.h"
 #include "tillit/vault/vault.h"
 
 namespace tillit::research {
@@ -115,12 +117,40 @@ Status CheckContributors(const std::vector<std::string>& contributors) {
   return Status::Ok();
 }
 
-// A stored spend outside what the ledger ever writes.
-Status ImpossibleSpend() {
-  return Status::DataLoss(
-      "the privacy ledger holds a spend it could not have written; restore "
-      "privacy.db from a backup");
-}
+// The data directory's ledger: privacy.db, one SQLCipher connection used
+// under one mutex.
+class SqlCipherLedger final : public PrivacyLedger {
+ public:
+  explicit SqlCipherLedger(std::unique_ptr<storage::Database> db)
+      : db_(std::move(db)) {}
+
+ protected:
+  Status DoSetStudyBudget(std::string_view study_id, int64_t total) override
+      EXCLUDES(mu_);
+  StatusOr<StudyBudget> DoGetStudyBudget(std::string_view study_id) override
+      EXCLUDES(mu_);
+  Status DoSetDefaultCitizenCap(int64_t cap) override EXCLUDES(mu_);
+  StatusOr<std::optional<int64_t>> DoDefaultCitizenCap() override EXCLUDES(mu_);
+  StatusOr<std::map<std::string, int64_t>> DoCitizenSpent(
+      std::string_view study_id) override EXCLUDES(mu_);
+  Status DoCharge(const LedgerQuery& q,
+                  const std::vector<std::string>& contributors) override
+      EXCLUDES(mu_);
+  StatusOr<std::vector<CitizenStudySpend>> DoForCitizen(
+      std::string_view citizen_id) override EXCLUDES(mu_);
+  Status DoForgetCitizen(std::string_view citizen_id) override EXCLUDES(mu_);
+
+ private:
+  // The study's row read inside the caller's transaction or lock.
+  StatusOr<StudyBudget> ReadBudget(std::string_view study_id) REQUIRES(mu_);
+  // Charge's checks and writes. REQUIRES: a transaction is open.
+  Status ChargeInTransaction(const LedgerQuery& q,
+                             const std::vector<std::string>& contributors)
+      REQUIRES(mu_);
+
+  Mutex mu_;
+  const std::unique_ptr<storage::Database> db_ PT_GUARDED_BY(mu_);
+};
 
 }  // namespace
 
@@ -144,6 +174,118 @@ std::string FormatEpsilon(int64_t micro) {
   return out;
 }
 
+// ------------------------------------------------------------ PrivacyLedger
+
+Status PrivacyLedger::SetStudyBudget(std::string_view study_id, int64_t total) {
+  TILLIT_RETURN_IF_ERROR(CheckStudyId(study_id));
+  TILLIT_RETURN_IF_ERROR(CheckBudgetRange(total, "a study's privacy budget"));
+  return DoSetStudyBudget(study_id, total);
+}
+
+StatusOr<StudyBudget> PrivacyLedger::GetStudyBudget(std::string_view study_id) {
+  TILLIT_RETURN_IF_ERROR(CheckStudyId(study_id));
+  return DoGetStudyBudget(study_id);
+}
+
+Status PrivacyLedger::SetDefaultCitizenCap(int64_t cap) {
+  TILLIT_RETURN_IF_ERROR(CheckBudgetRange(cap, "a citizen's cap"));
+  return DoSetDefaultCitizenCap(cap);
+}
+
+StatusOr<int64_t> PrivacyLedger::DefaultCitizenCap() {
+  TILLIT_ASSIGN_OR_RETURN(std::optional<int64_t> cap, DoDefaultCitizenCap());
+  if (!cap) return kDefaultCitizenCap;
+  if (*cap < 0 || *cap > kMaxBudget) return ImpossibleSpend();
+  return *cap;
+}
+
+StatusOr<std::map<std::string, int64_t>> PrivacyLedger::CitizenSpent(
+    std::string_view study_id) {
+  TILLIT_RETURN_IF_ERROR(CheckStudyId(study_id));
+  TILLIT_ASSIGN_OR_RETURN(auto spent, DoCitizenSpent(study_id));
+  for (const auto& [citizen, s] : spent) {
+    if (s <= 0 || s > kMaxBudget) return ImpossibleSpend();
+  }
+  return spent;
+}
+
+Status PrivacyLedger::Charge(const LedgerQuery& q,
+                             const std::vector<std::string>& contributors) {
+  TILLIT_RETURN_IF_ERROR(CheckQuery(q));
+  TILLIT_RETURN_IF_ERROR(CheckContributors(contributors));
+  return DoCharge(q, contributors);
+}
+
+StatusOr<std::vector<CitizenStudySpend>> PrivacyLedger::ForCitizen(
+    std::string_view citizen_id) {
+  TILLIT_RETURN_IF_ERROR(CheckCitizenId(citizen_id));
+  return DoForCitizen(citizen_id);
+}
+
+Status PrivacyLedger::ForgetCitizen(std::string_view citizen_id) {
+  TILLIT_RETURN_IF_ERROR(CheckCitizenId(citizen_id));
+  return DoForgetCitizen(citizen_id);
+}
+
+Status PrivacyLedger::NoBudget(std::string_view study_id) {
+  return Status::NotFound("study " + std::string(study_id) +
+                          " has no privacy budget");
+}
+
+Status PrivacyLedger::BelowSpent(int64_t spent) {
+  return Status::FailedPrecondition(
+      "the study has already spent ε " + FormatEpsilon(spent) +
+      " of its privacy budget; its total cannot be less");
+}
+
+Status PrivacyLedger::BudgetSpent(int64_t remaining, int64_t asked) {
+  return Status::PermissionDenied(
+      "the study's privacy budget is spent: ε " + FormatEpsilon(remaining) +
+      " remains, the query asks ε " + FormatEpsilon(asked));
+}
+
+Status PrivacyLedger::QueryExists(std::string_view query_id) {
+  return Status::AlreadyExists("aggregate query " + std::string(query_id) +
+                               " is already in the privacy ledger");
+}
+
+Status PrivacyLedger::ImpossibleSpend() {
+  return Status::DataLoss(
+      "the privacy ledger holds a spend it could not have written; restore "
+      "it from a backup");
+}
+
+Status PrivacyLedger::CheckStoredBudget(const StudyBudget& b) {
+  if (b.total < 0 || b.total > kMaxBudget || b.spent < 0 || b.spent > b.total) {
+    return ImpossibleSpend();
+  }
+  return Status::Ok();
+}
+
+std::vector<CitizenStudySpend> PrivacyLedger::GroupByStudy(
+    const std::map<std::string, int64_t>& spent,
+    std::vector<LedgerQuery> queries_newest_first) {
+  std::vector<CitizenStudySpend> out;
+  std::map<std::string, size_t, std::less<>> position;
+  for (LedgerQuery& q : queries_newest_first) {
+    auto [at, added] = position.emplace(q.study_id, out.size());
+    if (added) {
+      CitizenStudySpend study;
+      study.study_id = q.study_id;
+      auto s = spent.find(q.study_id);
+      if (s != spent.end()) study.spent = s->second;
+      out.push_back(std::move(study));
+    }
+    out[at->second].queries.push_back(std::move(q));
+  }
+  for (const auto& [study_id, s] : spent) {
+    if (!position.contains(study_id)) out.push_back({study_id, s, {}});
+  }
+  return out;
+}
+
+// ---------------------------------------------------------- SqlCipherLedger
+
 StatusOr<std::unique_ptr<PrivacyLedger>> PrivacyLedger::OpenInDirectory(
     const std::string& data_dir, const crypto::KeyDeriver& keys, Env* env) {
   TILLIT_ASSIGN_OR_RETURN(
@@ -162,7 +304,7 @@ StatusOr<std::unique_ptr<PrivacyLedger>> PrivacyLedger::Open(
   auto db = storage::Database::Open(path, &key, options, MigrateLedger);
   if (!db.ok()) return storage::WithOpenContext(db.status(), "privacy ledger");
   return std::unique_ptr<PrivacyLedger>(
-      new PrivacyLedger(std::move(db).value()));
+      std::make_unique<SqlCipherLedger>(std::move(db).value()));
 }
 
 Status PrivacyLedger::CopyDatabase(const std::string& data_dir,
@@ -179,41 +321,29 @@ Status PrivacyLedger::CopyDatabase(const std::string& data_dir,
   return (*source)->CopyTo(dest, &key, o).status();
 }
 
-PrivacyLedger::~PrivacyLedger() = default;
-
-StatusOr<StudyBudget> PrivacyLedger::ReadBudget(std::string_view study_id) {
+StatusOr<StudyBudget> SqlCipherLedger::ReadBudget(std::string_view study_id) {
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
       db_->Prepare(
           "SELECT total, spent FROM study_budgets WHERE study_id = ?1"));
   st.Bind(1, study_id);
   TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) {
-    return Status::NotFound("study " + std::string(study_id) +
-                            " has no privacy budget");
-  }
+  if (!row) return NoBudget(study_id);
   StudyBudget b;
   b.study_id = std::string(study_id);
   b.total = st.ColumnInt64(0);
   b.spent = st.ColumnInt64(1);
-  if (b.total < 0 || b.total > kMaxBudget || b.spent < 0 || b.spent > b.total) {
-    return ImpossibleSpend();
-  }
+  TILLIT_RETURN_IF_ERROR(CheckStoredBudget(b));
   return b;
 }
 
-Status PrivacyLedger::SetStudyBudget(std::string_view study_id, int64_t total) {
-  TILLIT_RETURN_IF_ERROR(CheckStudyId(study_id));
-  TILLIT_RETURN_IF_ERROR(CheckBudgetRange(total, "a study's privacy budget"));
+Status SqlCipherLedger::DoSetStudyBudget(std::string_view study_id,
+                                         int64_t total) {
   MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
   StatusOr<StudyBudget> current = ReadBudget(study_id);
   if (current.ok()) {
-    if (total < current->spent) {
-      return Status::FailedPrecondition(
-          "the study has already spent ε " + FormatEpsilon(current->spent) +
-          " of its privacy budget; its total cannot be less");
-    }
+    if (total < current->spent) return BelowSpent(current->spent);
     TILLIT_ASSIGN_OR_RETURN(
         storage::Statement st,
         db_->Prepare(
@@ -231,14 +361,13 @@ Status PrivacyLedger::SetStudyBudget(std::string_view study_id, int64_t total) {
   return txn.Commit();
 }
 
-StatusOr<StudyBudget> PrivacyLedger::GetStudyBudget(std::string_view study_id) {
-  TILLIT_RETURN_IF_ERROR(CheckStudyId(study_id));
+StatusOr<StudyBudget> SqlCipherLedger::DoGetStudyBudget(
+    std::string_view study_id) {
   MutexLock lock(&mu_);
   return ReadBudget(study_id);
 }
 
-Status PrivacyLedger::SetDefaultCitizenCap(int64_t cap) {
-  TILLIT_RETURN_IF_ERROR(CheckBudgetRange(cap, "a citizen's cap"));
+Status SqlCipherLedger::DoSetDefaultCitizenCap(int64_t cap) {
   MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
@@ -247,22 +376,19 @@ Status PrivacyLedger::SetDefaultCitizenCap(int64_t cap) {
   return st.Bind(1, kDefaultCapKey).Bind(2, cap).Run();
 }
 
-StatusOr<int64_t> PrivacyLedger::DefaultCitizenCap() {
+StatusOr<std::optional<int64_t>> SqlCipherLedger::DoDefaultCitizenCap() {
   MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
       db_->Prepare("SELECT value FROM settings WHERE key = ?1"));
   st.Bind(1, kDefaultCapKey);
   TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return kDefaultCitizenCap;
-  const int64_t cap = st.ColumnInt64(0);
-  if (cap < 0 || cap > kMaxBudget) return ImpossibleSpend();
-  return cap;
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(st.ColumnInt64(0));
 }
 
-StatusOr<std::map<std::string, int64_t>> PrivacyLedger::CitizenSpent(
+StatusOr<std::map<std::string, int64_t>> SqlCipherLedger::DoCitizenSpent(
     std::string_view study_id) {
-  TILLIT_RETURN_IF_ERROR(CheckStudyId(study_id));
   MutexLock lock(&mu_);
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
@@ -273,17 +399,13 @@ StatusOr<std::map<std::string, int64_t>> PrivacyLedger::CitizenSpent(
   for (;;) {
     TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    const int64_t spent = st.ColumnInt64(1);
-    if (spent <= 0 || spent > kMaxBudget) return ImpossibleSpend();
-    out.emplace(std::string(st.ColumnText(0)), spent);
+    out.emplace(std::string(st.ColumnText(0)), st.ColumnInt64(1));
   }
   return out;
 }
 
-Status PrivacyLedger::Charge(const LedgerQuery& q,
-                             const std::vector<std::string>& contributors) {
-  TILLIT_RETURN_IF_ERROR(CheckQuery(q));
-  TILLIT_RETURN_IF_ERROR(CheckContributors(contributors));
+Status SqlCipherLedger::DoCharge(const LedgerQuery& q,
+                                 const std::vector<std::string>& contributors) {
   MutexLock lock(&mu_);
   // BEGIN IMMEDIATE: the budget is read under the database's write lock,
   // so a charge in another process waits for this one to commit.
@@ -292,7 +414,7 @@ Status PrivacyLedger::Charge(const LedgerQuery& q,
   return txn.Commit();
 }
 
-Status PrivacyLedger::ChargeInTransaction(
+Status SqlCipherLedger::ChargeInTransaction(
     const LedgerQuery& q, const std::vector<std::string>& contributors) {
   TILLIT_ASSIGN_OR_RETURN(StudyBudget budget, ReadBudget(q.study_id));
   {
@@ -301,16 +423,10 @@ Status PrivacyLedger::ChargeInTransaction(
         db_->Prepare("SELECT 1 FROM queries WHERE id = ?1"));
     st.Bind(1, q.id);
     TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (row) {
-      return Status::AlreadyExists("aggregate query " + q.id +
-                                   " is already in the privacy ledger");
-    }
+    if (row) return QueryExists(q.id);
   }
   if (budget.remaining() < q.epsilon) {
-    return Status::PermissionDenied("the study's privacy budget is spent: ε " +
-                                    FormatEpsilon(budget.remaining()) +
-                                    " remains, the query asks ε " +
-                                    FormatEpsilon(q.epsilon));
+    return BudgetSpent(budget.remaining(), q.epsilon);
   }
   // ReadBudget checked 0 <= spent <= total <= kMaxBudget and epsilon <=
   // remaining, so the sum cannot overflow; checked all the same.
@@ -375,13 +491,12 @@ Status PrivacyLedger::ChargeInTransaction(
   return Status::Ok();
 }
 
-StatusOr<std::vector<CitizenStudySpend>> PrivacyLedger::ForCitizen(
+StatusOr<std::vector<CitizenStudySpend>> SqlCipherLedger::DoForCitizen(
     std::string_view citizen_id) {
-  TILLIT_RETURN_IF_ERROR(CheckCitizenId(citizen_id));
   MutexLock lock(&mu_);
   // One transaction, so the spends and the queries listed agree.
   TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
-  std::map<std::string, int64_t, std::less<>> spent;
+  std::map<std::string, int64_t> spent;
   {
     TILLIT_ASSIGN_OR_RETURN(
         storage::Statement st,
@@ -396,8 +511,7 @@ StatusOr<std::vector<CitizenStudySpend>> PrivacyLedger::ForCitizen(
       spent.emplace(std::string(st.ColumnText(0)), s);
     }
   }
-  std::vector<CitizenStudySpend> out;
-  std::map<std::string, size_t, std::less<>> position;
+  std::vector<LedgerQuery> queries;
   {
     TILLIT_ASSIGN_OR_RETURN(
         storage::Statement st,
@@ -420,26 +534,14 @@ StatusOr<std::vector<CitizenStudySpend>> PrivacyLedger::ForCitizen(
       q.description = std::string(st.ColumnText(5));
       q.contributors = st.ColumnInt64(6);
       q.request_id = std::string(st.ColumnText(7));
-      auto [at, added] = position.emplace(q.study_id, out.size());
-      if (added) {
-        CitizenStudySpend study;
-        study.study_id = q.study_id;
-        auto s = spent.find(q.study_id);
-        if (s != spent.end()) study.spent = s->second;
-        out.push_back(std::move(study));
-      }
-      out[at->second].queries.push_back(std::move(q));
+      queries.push_back(std::move(q));
     }
   }
-  for (const auto& [study_id, s] : spent) {
-    if (!position.contains(study_id)) out.push_back({study_id, s, {}});
-  }
   TILLIT_RETURN_IF_ERROR(txn.Commit());
-  return out;
+  return GroupByStudy(spent, std::move(queries));
 }
 
-Status PrivacyLedger::ForgetCitizen(std::string_view citizen_id) {
-  TILLIT_RETURN_IF_ERROR(CheckCitizenId(citizen_id));
+Status SqlCipherLedger::DoForgetCitizen(std::string_view citizen_id) {
   MutexLock lock(&mu_);
   {
     TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());

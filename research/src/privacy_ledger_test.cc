@@ -15,11 +15,43 @@
 #include <vector>
 
 #include "tillit/crypto/kdf.h"
+#include "tillit/crypto/random.h"
 #include "tillit/storage/database.h"
+#include "tillit/testing/privacy_ledger_contract.h"
 #include "tillit/testing/temp_dir.h"
 
 namespace tillit::research {
 namespace {
+
+// Two ledgers over one privacy.db (two processes), the directory kept as
+// long as either is.
+struct SharedFile {
+  tillit::testing::TempDir dir;
+  crypto::SecretBytes key = crypto::DeterministicRandom(3).Secret(32);
+};
+
+std::shared_ptr<PrivacyLedger> OpenShared(
+    const std::shared_ptr<SharedFile>& file) {
+  auto l = PrivacyLedger::Open(file->dir / "privacy.db", file->key);
+  EXPECT_TRUE(l.ok()) << l.status().ToString();
+  if (!l.ok()) return nullptr;
+  std::shared_ptr<PrivacyLedger> ledger(std::move(l).value());
+  // Keeps the file's directory alive beside the ledger.
+  return std::shared_ptr<PrivacyLedger>(
+      std::make_shared<std::pair<std::shared_ptr<SharedFile>,
+                                 std::shared_ptr<PrivacyLedger>>>(file, ledger),
+      ledger.get());
+}
+
+INSTANTIATE_TEST_SUITE_P(DataDirectory, PrivacyLedgerContractTest,
+                         ::testing::Values(PrivacyLedgerBackend{
+                             "sqlcipher",
+                             [] {
+                               auto file = std::make_shared<SharedFile>();
+                               return std::make_pair(OpenShared(file),
+                                                     OpenShared(file));
+                             }}),
+                         PrivacyLedgerBackendName);
 
 namespace fs = std::filesystem;
 

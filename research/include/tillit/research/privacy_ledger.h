@@ -15,30 +15,35 @@
 // every citizen whose spend plus the query's ε would pass their cap (the
 // ledger does not know the grants' caps).
 //
-// File: DATA_DIR/privacy.db, SQLCipher under the vault's sub-key
+// Where it is kept: the data directory's DATA_DIR/privacy.db (Open,
+// OpenInDirectory), SQLCipher under the vault's sub-key
 // KdfContext::kPrivacyLedger number 1, mode 0600, schema version in its
-// header (kSchemaVersion; a newer file is refused and left as it is).
+// header (kSchemaVersion; a newer file is refused and left as it is); or,
+// for servers sharing a vault, PostgreSQL (pgstore::PgPrivacyLedger). The
+// public methods check their arguments here, once for every backend, and
+// the backend (the protected Do* methods) keeps the rows; both pass one
+// contract suite (research/testing/tillit/testing/privacy_ledger_contract.h).
 //
-// Thread-safety: a PrivacyLedger is safe from any thread (its connection
-// is used under one mutex). Charge runs in one BEGIN IMMEDIATE transaction,
-// so ledgers in several processes over one file cannot overspend either.
+// Thread-safety: a PrivacyLedger is safe from any thread. A charge reads
+// and writes the study's budget in one transaction that holds the study
+// against other writers (BEGIN IMMEDIATE on the file, a row lock in
+// PostgreSQL), so ledgers in several processes cannot overspend either.
 #ifndef TILLIT_RESEARCH_PRIVACY_LEDGER_H_
 #define TILLIT_RESEARCH_PRIVACY_LEDGER_H_
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "tillit/base/env.h"
-#include "tillit/base/mutex.h"
 #include "tillit/base/status.h"
 #include "tillit/crypto/kdf.h"
 #include "tillit/crypto/secret.h"
-#include "tillit/storage/database.h"
 
 namespace tillit::research {
 
@@ -91,7 +96,6 @@ class PrivacyLedger {
   static StatusOr<std::unique_ptr<PrivacyLedger>> Open(
       const std::string& path, const crypto::SecretBytes& key,
       Env* env = Env::Default());
-
   // Copies DATA_DIR/privacy.db as one consistent snapshot into the new
   // file `dest`, encrypted as it is, through `env`
   // (storage::Database::CopyTo).
@@ -99,7 +103,7 @@ class PrivacyLedger {
                              const crypto::KeyDeriver& keys,
                              const std::string& dest, Env* env);
 
-  ~PrivacyLedger();
+  virtual ~PrivacyLedger() = default;
   PrivacyLedger(const PrivacyLedger&) = delete;
   PrivacyLedger& operator=(const PrivacyLedger&) = delete;
 
@@ -145,24 +149,49 @@ class PrivacyLedger {
   StatusOr<std::vector<CitizenStudySpend>> ForCitizen(
       std::string_view citizen_id);
 
-  // Erasure: removes the citizen's rows (spend and listing of queries) and
-  // copies the write-ahead log back into the file so no copy of them
-  // remains there; the studies' totals and the queries stay.
-  // InvalidArgument for a malformed id.
+  // Erasure: removes the citizen's rows (spend and listing of queries), so
+  // that no copy of them remains in the backend's live storage; the
+  // studies' totals and the queries stay. InvalidArgument for a malformed
+  // id.
   Status ForgetCitizen(std::string_view citizen_id);
 
- private:
-  explicit PrivacyLedger(std::unique_ptr<storage::Database> db)
-      : db_(std::move(db)) {}
-  // The study's row read inside the caller's transaction or lock.
-  StatusOr<StudyBudget> ReadBudget(std::string_view study_id) REQUIRES(mu_);
-  // Charge's checks and writes. REQUIRES: a transaction is open.
-  Status ChargeInTransaction(const LedgerQuery& q,
-                             const std::vector<std::string>& contributors)
-      REQUIRES(mu_);
+ protected:
+  PrivacyLedger() = default;
 
-  Mutex mu_;
-  const std::unique_ptr<storage::Database> db_ PT_GUARDED_BY(mu_);
+  // The backend's half of each public method, called with arguments
+  // already checked (ids well formed, amounts in range, contributors
+  // distinct). Their errors are the public methods'; the helpers below
+  // give every backend the same words.
+  virtual Status DoSetStudyBudget(std::string_view study_id, int64_t total) = 0;
+  virtual StatusOr<StudyBudget> DoGetStudyBudget(std::string_view study_id) = 0;
+  virtual Status DoSetDefaultCitizenCap(int64_t cap) = 0;
+  // Empty when never set.
+  virtual StatusOr<std::optional<int64_t>> DoDefaultCitizenCap() = 0;
+  virtual StatusOr<std::map<std::string, int64_t>> DoCitizenSpent(
+      std::string_view study_id) = 0;
+  virtual Status DoCharge(const LedgerQuery& q,
+                          const std::vector<std::string>& contributors) = 0;
+  virtual StatusOr<std::vector<CitizenStudySpend>> DoForCitizen(
+      std::string_view citizen_id) = 0;
+  virtual Status DoForgetCitizen(std::string_view citizen_id) = 0;
+
+  // NotFound: the study has no budget.
+  static Status NoBudget(std::string_view study_id);
+  // FailedPrecondition: a total below what the study spent.
+  static Status BelowSpent(int64_t spent);
+  // PermissionDenied: the query asks more than remains.
+  static Status BudgetSpent(int64_t remaining, int64_t asked);
+  // AlreadyExists: the query id was charged before.
+  static Status QueryExists(std::string_view query_id);
+  // DataLoss: a stored amount the ledger could not have written.
+  static Status ImpossibleSpend();
+  // Checks a stored budget row (0 <= spent <= total <= kMaxBudget).
+  static Status CheckStoredBudget(const StudyBudget& b);
+  // The citizen's view from their spends and their queries, newest first
+  // (as ForCitizen returns it).
+  static std::vector<CitizenStudySpend> GroupByStudy(
+      const std::map<std::string, int64_t>& spent,
+      std::vector<LedgerQuery> queries_newest_first);
 };
 
 // The shortest exact decimal of a micro-ε value: "0.5", "2", "0.000001",
