@@ -259,31 +259,6 @@ void CollectDecimals(std::string_view json, std::set<std::string>* out) {
   }
 }
 
-// The dump as bytes a reader can search: each bytea value (\x followed by
-// hex digits) decoded, so that a value stored unsealed but hex-encoded is
-// found as readily as text.
-std::string DecodeHexRuns(const std::string& dump) {
-  auto hex = [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  };
-  auto val = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  std::string out;
-  out.reserve(dump.size());
-  for (size_t i = 0; i < dump.size();) {
-    if (dump.compare(i, 2, "\\x") == 0 && i + 3 < dump.size() &&
-        hex(dump[i + 2]) && hex(dump[i + 3])) {
-      i += 2;
-      while (i + 1 < dump.size() && hex(dump[i]) && hex(dump[i + 1])) {
-        out.push_back(static_cast<char>(val(dump[i]) * 16 + val(dump[i + 1])));
-        i += 2;
-      }
-      continue;
-    }
-    out.push_back(dump[i++]);
-  }
-  return out;
-}
-
 std::vector<std::string> Found(const std::string& haystack,
                                const std::vector<std::string>& needles) {
   std::vector<std::string> out;
@@ -334,7 +309,7 @@ TEST_F(PgCitizenStoreTest, TheDatabaseHoldsNoHealthDataOfTheFixtures) {
 
   auto dump = testing::SharedPgCluster::Get().Dump(place_.name_);
   ASSERT_TRUE(dump.ok()) << dump.status().ToString();
-  const std::string haystack = DecodeHexRuns(*dump);
+  const std::string haystack = testing::DecodeByteaValues(*dump);
   // The dump is of this database: it names the citizens (ids are not
   // secret) ...
   for (const std::string& id : ids) {
@@ -360,7 +335,7 @@ TEST_F(PgCitizenStoreTest, TheDatabaseHoldsNoHealthDataOfTheFixtures) {
                   .ok());
   auto control = testing::SharedPgCluster::Get().Dump(place_.name_);
   ASSERT_TRUE(control.ok());
-  EXPECT_EQ(Found(DecodeHexRuns(*control), plain), plain);
+  EXPECT_EQ(Found(testing::DecodeByteaValues(*control), plain), plain);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "tillit/crypto/kdf.h"
 #include "tillit/crypto/random.h"
 #include "tillit/storage/database.h"
+#include "tillit/testing/fixed_keys.h"
 #include "tillit/testing/privacy_ledger_contract.h"
 #include "tillit/testing/temp_dir.h"
 
@@ -81,18 +82,7 @@ LedgerQuery Query(int n, int64_t epsilon, int study = 1, int64_t time = kTime) {
   return q;
 }
 
-// Derives every key from one fixed 32-byte master key, as the vault does.
-class FixedKeys final : public crypto::KeyDeriver {
- public:
-  StatusOr<crypto::SecretBytes> DeriveKey(crypto::KdfContext context,
-                                          uint64_t id) const override {
-    return crypto::DeriveSubkey(master_, id, context);
-  }
-
- private:
-  const crypto::SecretBytes master_ =
-      crypto::SecretBytes::CopyFrom("0123456789abcdef0123456789abcdef");
-};
+using tillit::testing::FixedKeys;
 
 class PrivacyLedgerTest : public ::testing::Test {
  protected:

@@ -314,4 +314,26 @@ std::string SharedPgCluster::NewDatabase(std::string* name_out) {
   return c.ConnInfo(name);
 }
 
+std::string DecodeByteaValues(const std::string& dump) {
+  auto hex = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  };
+  auto val = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  std::string out;
+  out.reserve(dump.size());
+  for (size_t i = 0; i < dump.size();) {
+    if (dump.compare(i, 2, "\\x") == 0 && i + 3 < dump.size() &&
+        hex(dump[i + 2]) && hex(dump[i + 3])) {
+      i += 2;
+      while (i + 1 < dump.size() && hex(dump[i]) && hex(dump[i + 1])) {
+        out.push_back(static_cast<char>(val(dump[i]) * 16 + val(dump[i + 1])));
+        i += 2;
+      }
+      continue;
+    }
+    out.push_back(dump[i++]);
+  }
+  return out;
+}
+
 }  // namespace tillit::testing

@@ -1,32 +1,28 @@
 // AuditLog: the tamper-evident, append-only log of every access (SPEC §6).
 //
-// Entries are stored in their own SQLCipher database (DIR/audit.db, keyed
-// with a sub-key of the vault's master secret) with their leaf hashes, a
-// row per group commit; the Merkle tree (RFC 6962) is kept in memory,
-// tiled, for roots and proofs. Which entries name a citizen or an actor is
-// kept apart, in DIR/audit-index.db: derived data, brought up to date in
-// large sorted batches and before every filtered List, rebuilt from the
-// log when missing or stale.
-// Checkpoints are C2SP signed notes (Ed25519, key derived from the master
-// secret), stored so that verification can check every one of them and
-// the consistency between successive ones.
+// The log keeps its entries and checkpoints in a LogStorage (log_storage.h):
+// by default its own SQLCipher database in the data directory (DIR/audit.db,
+// keyed with a sub-key of the vault's master secret, a row per group
+// commit, with a listing index beside it in DIR/audit-index.db), or
+// PostgreSQL when many nodes share one vault. The Merkle tree (RFC 6962) is
+// kept in memory, tiled, for roots and proofs. Checkpoints are C2SP signed
+// notes (Ed25519, key derived from the master secret), stored so that
+// verification can check every one of them and the consistency between
+// successive ones.
 //
 // Durability and fail-closed: Append returns only once the entry is
-// committed with synchronous = FULL. Concurrent appends are group-committed:
-// the first caller becomes the leader, writes every entry queued by then in
-// one transaction (one fsync), and wakes the others; nobody is acknowledged
+// durable in the store. Concurrent appends are group-committed: the first
+// caller becomes the leader, writes every entry queued by then in one
+// transaction (one fsync), and wakes the others; nobody is acknowledged
 // before their entry is durable. AuditSink is the interface the API and
 // research layers call before releasing data (see Guarded below).
 //
-// The WAL is copied back into audit.db every 4,096 entries by a thread of
-// the log's own, on a connection of its own, so that no group commit pays
-// for a large checkpoint (docs/BENCHMARKS.md, "A checkpointer").
-//
-// Several processes may append to one log (the command line while a server
-// runs): each append reads, under the database's write lock, whatever
-// entries others added since, numbers its own after them and adds theirs
-// to its tree. Roots, proofs and checkpoints cover what this process has
-// seen, which is always a prefix of the log.
+// Several processes or nodes may append to one log: each append reads,
+// under the store's write lock, whatever entries others added since,
+// numbers its own after them and adds theirs to its tree. Checkpoints,
+// and proofs or roots for sizes beyond what this process has seen, first
+// bring the tree up to the end of the stored log; so every node signs the
+// same tree.
 //
 // Thread-safety: all methods are safe to call concurrently.
 #ifndef TILLIT_AUDIT_AUDIT_LOG_H_
@@ -44,6 +40,7 @@
 
 #include "tillit/audit/checkpoint.h"
 #include "tillit/audit/entry.h"
+#include "tillit/audit/log_storage.h"
 #include "tillit/audit/merkle.h"
 #include "tillit/base/env.h"
 #include "tillit/base/mutex.h"
@@ -77,22 +74,6 @@ auto Guarded(AuditSink& sink, const AuditEntry& entry, Release&& release)
   return release(*index);
 }
 
-struct StoredEntry {
-  uint64_t index = 0;
-  std::string canonical;  // the bytes that were hashed
-  AuditEntry entry;
-};
-
-struct ListQuery {
-  // Entries with index > after, oldest first (-1: from the beginning);
-  // without it, newest first.
-  std::optional<int64_t> after;
-  std::optional<uint64_t> before;  // entries with index < before (newest first)
-  std::string citizen_id;          // filter, or empty
-  std::string actor_id;            // filter, or empty
-  size_t limit = 100;              // 1..1000
-};
-
 class AuditLog final : public AuditSink {
  public:
   struct Options {
@@ -113,8 +94,14 @@ class AuditLog final : public AuditSink {
   // commit, the listing index in its own file.
   static constexpr int64_t kSchemaVersion = 2;
 
-  // Opens (or creates) the log and loads its tree.
+  // Opens (or creates) the log in its SQLCipher file and loads its tree.
   static StatusOr<std::unique_ptr<AuditLog>> Open(Options options);
+  // Opens the log kept in `storage` and loads its tree; checkpoints are
+  // signed with the Ed25519 key of `signing_seed` (32 bytes).
+  static StatusOr<std::unique_ptr<AuditLog>> OpenOn(
+      std::unique_ptr<LogStorage> storage, crypto::SecretBytes signing_seed,
+      std::string origin = "tillit.health/audit",
+      std::string key_name = "tillit-audit");
   // The log of a vault: DATA_DIR/audit.db with keys derived by `keys` (the
   // vault's master secret).
   static StatusOr<std::unique_ptr<AuditLog>> OpenInDirectory(
@@ -133,9 +120,14 @@ class AuditLog final : public AuditSink {
   StatusOr<std::vector<uint64_t>> AppendBatch(
       std::span<const AuditEntry> entries);
 
+  // Entries in this process's tree (a prefix of the stored log).
   uint64_t size() const;
-  // Signs the current tree head, stores it (once per size) and returns the
-  // note.
+  // Brings the tree up to the end of the stored log: entries other
+  // processes or nodes appended.
+  Status Refresh() EXCLUDES(write_mu_, mu_);
+  // Brings the tree up to the end of the stored log, signs its head,
+  // stores the note (once per size: a note another node stored for that
+  // size is returned as it is) and returns it.
   StatusOr<std::string> SignedCheckpoint();
   StatusOr<std::vector<Hash>> InclusionProof(uint64_t index,
                                              uint64_t size) const;
@@ -148,8 +140,8 @@ class AuditLog final : public AuditSink {
   StatusOr<std::vector<StoredEntry>> List(const ListQuery& query);
 
   const crypto::Ed25519PublicKey& public_key() const;
-  const std::string& origin() const { return options_.origin; }
-  const std::string& key_name() const { return options_.key_name; }
+  const std::string& origin() const { return origin_; }
+  const std::string& key_name() const { return key_name_; }
   std::string verifier_key() const;
 
   // Test hook: the Nth durable write from now (1 = the next) fails as if the
@@ -157,10 +149,14 @@ class AuditLog final : public AuditSink {
   void FailWriteForTesting(int nth);
 
  private:
-  class ListingIndex;
-  explicit AuditLog(Options options);
-  // Takes the opened database and loads the tree from it.
-  Status Load(std::unique_ptr<storage::Database> db) EXCLUDES(write_mu_, mu_);
+  AuditLog(std::unique_ptr<LogStorage> storage, std::string origin,
+           std::string key_name);
+  // Loads the tree from the store.
+  Status Load() EXCLUDES(write_mu_, mu_);
+  // Reads the leaves past the tree's end into it.
+  Status RefreshLocked() REQUIRES(write_mu_) EXCLUDES(mu_);
+  // Refreshes when `size` is beyond the tree, for a proof or root.
+  Status RefreshFor(uint64_t size) const EXCLUDES(write_mu_, mu_);
   // Where a waiting caller sleeps: a counter the leader bumps (holding
   // mu_) and notifies (std::atomic wait: a futex, after a few yields)
   // after it has let go of mu_, so the woken caller does not at once
@@ -179,21 +175,19 @@ class AuditLog final : public AuditSink {
     Status status;
     uint64_t index = 0;
   };
-  // Writes `batch` after the `known` entries this process has in its
-  // tree; `foreign` receives the leaves of entries another process
-  // appended after those (ours are numbered after them).
-  Status WriteBatch(const std::vector<Pending*>& batch, uint64_t known,
-                    std::vector<Hash>* foreign) EXCLUDES(mu_, write_mu_);
-  // Asks the checkpointer (started on first use) to copy the WAL into
-  // audit.db; false when it cannot (stopping, or no thread to be had).
-  bool WantCheckpoint() EXCLUDES(checkpoint_mu_);
-  void CheckpointLoop() EXCLUDES(checkpoint_mu_, write_mu_, mu_);
+  // Writes `batch` after the entries of the tree and adds it to the tree
+  // with whatever others appended before it (numbered ahead of it),
+  // setting each entry's index.
+  Status WriteBatch(const std::vector<Pending*>& batch)
+      EXCLUDES(mu_, write_mu_);
 
-  Options options_;
+  const std::string origin_;
+  const std::string key_name_;
   std::optional<crypto::SigningKey> signer_;
-  // The leader's database access. Taken before mu_ when both are held.
+  // The store, used under write_mu_ but for its thread-safe calls (List,
+  // Scan, AfterAppend). Taken before mu_ when both are held.
   mutable Mutex write_mu_ ACQUIRED_BEFORE(mu_);
-  std::unique_ptr<storage::Database> db_ PT_GUARDED_BY(write_mu_);
+  const std::unique_ptr<LogStorage> storage_;
 
   mutable Mutex mu_;  // queue, tree, leader flag
   std::deque<Pending*> queue_ GUARDED_BY(mu_);
@@ -202,22 +196,6 @@ class AuditLog final : public AuditSink {
   bool leader_active_ GUARDED_BY(mu_) = false;
   MerkleTree tree_ GUARDED_BY(mu_);
   int fail_nth_ GUARDED_BY(mu_) = 0;
-  // The listing index (its own lock) and how far it was last known to
-  // reach; one caller at a time brings it up to date.
-  std::unique_ptr<ListingIndex> index_;
-  uint64_t indexed_hint_ GUARDED_BY(mu_) = 0;
-  bool indexing_ GUARDED_BY(mu_) = false;
-  // Every few thousand entries a thread of the log's own copies the WAL
-  // into audit.db from a connection of its own (a passive checkpoint), so
-  // that the automatic checkpoint inside a group commit, which holds every
-  // waiting caller, finds almost nothing left to copy.
-  uint64_t checkpoint_hint_ GUARDED_BY(mu_) = 0;
-  bool checkpointing_ GUARDED_BY(mu_) = false;
-  Mutex checkpoint_mu_;
-  CondVar checkpoint_cv_{&checkpoint_mu_};
-  bool checkpoint_wanted_ GUARDED_BY(checkpoint_mu_) = false;
-  bool stopping_ GUARDED_BY(checkpoint_mu_) = false;
-  std::thread checkpointer_ GUARDED_BY(checkpoint_mu_);
 };
 
 // The outcome of checking a whole log offline.
@@ -230,10 +208,16 @@ struct VerifyReport {
 };
 
 // Recomputes every leaf and the tree from the stored entries, checks that
-// indexes are contiguous, every stored checkpoint's signature, that each
-// checkpoint's root equals the recomputed root at its size, and the
-// consistency proof between successive checkpoints. With `external`
-// (a previously saved signed note), also checks the log against it.
+// indexes are contiguous, every stored checkpoint's signature (key name
+// `key_name`, key `public_key`), that each checkpoint's root equals the
+// recomputed root at its size, and the consistency proof between
+// successive checkpoints. With `external` (a previously saved signed
+// note), also checks the log against it.
+StatusOr<VerifyReport> VerifyLog(LogStorage& storage,
+                                 const crypto::Ed25519PublicKey& public_key,
+                                 const std::string& external_note = "",
+                                 const std::string& key_name = "tillit-audit");
+// VerifyLog on the data directory's audit.db.
 StatusOr<VerifyReport> VerifyStoredLog(const std::string& data_dir,
                                        const crypto::KeyDeriver& keys,
                                        const std::string& external_note = "");

@@ -76,6 +76,11 @@ class SharedPgCluster {
   static std::string NewDatabase(std::string* name = nullptr);
 };
 
+// A pg_dump's text with each bytea value (\x followed by hex digits)
+// decoded, so that a value stored unsealed but hex-encoded is found as
+// readily as text.
+std::string DecodeByteaValues(const std::string& dump);
+
 }  // namespace tillit::testing
 
 #endif  // TILLIT_TESTING_PG_CLUSTER_H_
