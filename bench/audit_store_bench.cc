@@ -3,12 +3,13 @@
 // node an AuditLog with a session of its own, the way each `tillit serve`
 // process has one), through the same AuditLog front.
 //
-//   Appends/store:nodes   16 threads spread evenly over the nodes, each
-//                         appending entries one Append at a time; an
-//                         iteration is 1,600 entries in all, each durable
-//                         when its Append returns (audit.db: synchronous
-//                         FULL; PostgreSQL: fsync on, synchronous_commit
-//                         on). items_per_second is entries per second.
+//   Appends/nodes/callers  `callers` threads (16 or 96: requests in
+//                          flight) spread evenly over the nodes, each
+//                          appending 100 entries one Append at a time,
+//                          each durable when its Append returns
+//                          (audit.db: synchronous FULL; PostgreSQL: fsync
+//                          on, synchronous_commit on). items_per_second is
+//                          entries per second.
 //
 // Within a node, concurrent appends share group commits; across nodes, the
 // sequencer (an advisory lock per commit) takes them in turn: this measures
@@ -38,7 +39,6 @@ namespace {
 using tillit::audit::AuditEntry;
 using tillit::audit::AuditLog;
 
-constexpr int kThreads = 16;
 constexpr int kPerThread = 100;
 
 AuditEntry Entry(int thread, int n) {
@@ -108,6 +108,7 @@ std::vector<std::unique_ptr<AuditLog>> OpenLogs(int nodes) {
 
 void BM_Appends(benchmark::State& state) {
   const int nodes = static_cast<int>(state.range(0));
+  const int callers = static_cast<int>(state.range(1));
   state.SetLabel(nodes == 0 ? "audit.db"
                             : "postgresql:" + std::to_string(nodes) + "node");
   std::vector<std::unique_ptr<AuditLog>> logs = OpenLogs(nodes);
@@ -115,7 +116,7 @@ void BM_Appends(benchmark::State& state) {
   for (auto _ : state) {
     std::atomic<bool> failed{false};
     std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
+    for (int t = 0; t < callers; ++t) {
       threads.emplace_back([&, t] {
         AuditLog& log = *logs[t % logs.size()];
         for (int n = 0; n < kPerThread; ++n) {
@@ -127,13 +128,10 @@ void BM_Appends(benchmark::State& state) {
     if (failed) state.SkipWithError("an append failed");
     ++round;
   }
-  state.SetItemsProcessed(state.iterations() * kThreads * kPerThread);
+  state.SetItemsProcessed(state.iterations() * callers * kPerThread);
 }
 BENCHMARK(BM_Appends)
-    ->Arg(0)
-    ->Arg(1)
-    ->Arg(2)
-    ->Arg(3)
+    ->ArgsProduct({{0, 1, 2, 3}, {16, 96}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
