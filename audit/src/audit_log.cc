@@ -496,7 +496,12 @@ StatusOr<VerifyReport> VerifyLog(LogStorage& storage,
                             std::to_string(tree.size()) + " (truncated)");
       return false;
     }
-    const Hash root = cp->size == 0 ? EmptyRoot() : *tree.RootAt(cp->size);
+    Hash root = EmptyRoot();
+    if (cp->size > 0) {
+      StatusOr<Hash> at = tree.RootAt(cp->size);
+      if (!at.ok()) return at.status();
+      root = *at;
+    }
     if (root != cp->root) {
       mark(good, "entries from index " + std::to_string(good) + " to " +
                      std::to_string(cp->size - 1) + " do not match " +

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 #include <system_error>
 #include <utility>
 
@@ -549,23 +550,10 @@ Status SqliteLogStorage::Append(std::span<const std::string_view> entries,
   // appended since this log was loaded: the write transaction holds the
   // database's write lock, so read its entries now and number ours after
   // them.
-  foreign->clear();
-  {
-    TILLIT_ASSIGN_OR_RETURN(
-        storage::Statement st,
-        db_->Prepare("SELECT first, count, NULL, leaves FROM batches "
-                     "WHERE first >= ?1 ORDER BY first"));
-    st.Bind(1, static_cast<int64_t>(known));
-    LogRow row;
-    for (;;) {
-      TILLIT_ASSIGN_OR_RETURN(bool more, st.Step());
-      if (!more) break;
-      TILLIT_RETURN_IF_ERROR(ReadRow(st, false, true, &row));
-      if (row.first != known + foreign->size())
-        return GapAt(known + foreign->size());
-      foreign->insert(foreign->end(), row.leaves.begin(), row.leaves.end());
-    }
-  }
+  // From the row holding `known`: a tree loaded in chunks may end inside
+  // a row.
+  TILLIT_RETURN_IF_ERROR(ReadStoredLeaves(
+      *db_, known, std::numeric_limits<int64_t>::max(), foreign));
   const uint64_t first = known + foreign->size();
   TILLIT_ASSIGN_OR_RETURN(storage::Statement insert, db_->Prepare(kInsertRow));
   RowBuilder row;

@@ -66,7 +66,17 @@ StatusOr<std::unique_ptr<PgLogStorage>> PgLogStorage::Open(
   TILLIT_ASSIGN_OR_RETURN(
       internal::SealingKeys keys,
       internal::DeriveSealingKeys(key, kSealLabel, kTagLabel, kTagSize));
-  TILLIT_RETURN_IF_ERROR(session->Transact([](Connection& c) {
+  TILLIT_RETURN_IF_ERROR(session->Transact([](Connection& c) -> Status {
+    // The sequencer reads other nodes' rows after its lock is granted,
+    // which only a statement snapshot (read committed) sees; a
+    // transaction snapshot would be taken before the lock.
+    TILLIT_ASSIGN_OR_RETURN(
+        Result iso, c.Exec("SELECT current_setting('transaction_isolation')"));
+    if (iso.rows() != 1 || iso.Text(0, 0) != "read committed") {
+      return Status::FailedPrecondition(
+          "the audit log needs default_transaction_isolation = 'read "
+          "committed' on the database");
+    }
     return internal::CreateOrCheckSchema(c, "audit log", kSchemaVersion,
                                          kSchemaV1);
   }));
@@ -161,8 +171,8 @@ Status PgLogStorage::Append(std::span<const std::string_view> entries,
     return Status::InvalidArgument("an entry without its leaf");
   foreign->clear();
   if (entries.empty()) return Status::Ok();
-  // Everything sealed and tagged before the lock is taken: the lock is
-  // held only for the reads and writes.
+  // Framed and tagged before the lock is taken (sealing must wait for the
+  // row's position, which the lock decides).
   struct SealedRow {
     size_t begin, end;  // into entries
     std::vector<uint8_t> leaves;
@@ -203,8 +213,10 @@ Status PgLogStorage::Append(std::span<const std::string_view> entries,
     uint64_t end = 0;
     for (int i = 0; i < r.rows(); ++i) {
       TILLIT_RETURN_IF_ERROR(ReadRow(r, i, false, true, &row));
-      if (row.first > known + foreign->size())
-        return audit::GapAt(known + foreign->size());
+      // The first row holds `known` (or ends before it); each next one
+      // starts where the one before ended.
+      if (i == 0 ? row.first > known : row.first != end)
+        return audit::GapAt(i == 0 ? known : end);
       for (size_t k = 0; k < row.leaves.size(); ++k) {
         if (row.first + k >= known) foreign->push_back(row.leaves[k]);
       }
@@ -287,8 +299,16 @@ StatusOr<std::string> PgLogStorage::StoreCheckpoint(uint64_t size,
                "SELECT note FROM stored UNION ALL SELECT note FROM "
                "audit_checkpoints WHERE size = $1",
                {ToInt64(size), note}));
-    if (r.rows() == 0) return Status::Internal("checkpoint was not stored");
-    return std::string(r.Text(0, 0));
+    if (r.rows() > 0) return std::string(r.Text(0, 0));
+    // Another node's insert of this size committed while ours waited on
+    // it: the statement's snapshot is older than that row, a new
+    // statement's is not.
+    TILLIT_ASSIGN_OR_RETURN(Result again,
+                            c.Exec("SELECT note FROM audit_checkpoints "
+                                   "WHERE size = $1",
+                                   {ToInt64(size)}));
+    if (again.rows() == 0) return Status::Internal("checkpoint was not stored");
+    return std::string(again.Text(0, 0));
   });
 }
 

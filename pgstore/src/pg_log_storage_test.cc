@@ -89,6 +89,14 @@ audit::AuditEntry Read(int n, const std::string& citizen,
   return e;
 }
 
+// True when `e` is appended; the error, if any, in the failure message.
+::testing::AssertionResult AppendOk(audit::AuditLog& log,
+                                    const audit::AuditEntry& e) {
+  auto index = log.Append(e);
+  if (index.ok()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << index.status().ToString();
+}
+
 const std::string kCitizen = "c_" + std::string(32, 'c');
 const std::string kProvider = "p_" + std::string(32, 'e');
 
@@ -98,8 +106,7 @@ TEST(PgLogStorageTest, TheDatabaseNamesNoCitizenActorOrCategory) {
   auto log = OpenNode(db);
   ASSERT_TRUE(log.ok()) << log.status().ToString();
   for (int i = 0; i < 20; ++i)
-    ASSERT_TRUE((*log)->Append(Read(i, kCitizen, kProvider)).ok())
-        << (*log)->Append(Read(i, kCitizen, kProvider)).status().ToString();
+    ASSERT_TRUE(AppendOk(**log, Read(i, kCitizen, kProvider)));
   ASSERT_TRUE((*log)->SignedCheckpoint().ok());
   ListQuery q;
   q.citizen_id = kCitizen;
@@ -140,8 +147,7 @@ TEST(PgLogStorageTest, ALogRolledBackUnderANodeIsRefused) {
   auto log = OpenNode(db);
   ASSERT_TRUE(log.ok()) << log.status().ToString();
   for (int i = 0; i < 10; ++i)
-    ASSERT_TRUE((*log)->Append(Read(i, kCitizen, kProvider)).ok())
-        << (*log)->Append(Read(i, kCitizen, kProvider)).status().ToString();
+    ASSERT_TRUE(AppendOk(**log, Read(i, kCitizen, kProvider)));
   Session admin(db);
   ASSERT_TRUE(
       admin
@@ -164,8 +170,7 @@ TEST(PgLogStorageTest, ADatabaseThatGoesAwayFailsClosedAndComesBackWhole) {
   auto log = OpenNode(db);
   ASSERT_TRUE(log.ok()) << log.status().ToString();
   for (int i = 0; i < 30; ++i)
-    ASSERT_TRUE((*log)->Append(Read(i, kCitizen, kProvider)).ok())
-        << (*log)->Append(Read(i, kCitizen, kProvider)).status().ToString();
+    ASSERT_TRUE(AppendOk(**log, Read(i, kCitizen, kProvider)));
   auto seen = (*log)->SignedCheckpoint();
   ASSERT_TRUE(seen.ok()) << seen.status().ToString();
 
@@ -189,6 +194,27 @@ TEST(PgLogStorageTest, ADatabaseThatGoesAwayFailsClosedAndComesBackWhole) {
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_TRUE(report->ok) << report->problem;
   EXPECT_EQ(report->entries, 31u);
+}
+
+// The sequencer relies on read committed; a database set to another
+// isolation level is refused at open, not found out by duplicate keys.
+TEST(PgLogStorageTest, ADatabaseOfAnotherIsolationLevelIsRefused) {
+  std::string name;
+  const std::string db = testing::SharedPgCluster::NewDatabase(&name);
+  Session admin(db);
+  ASSERT_TRUE(admin
+                  .Run([&](Connection& c) {
+                    return c.ExecScript("ALTER DATABASE " + name +
+                                        " SET default_transaction_isolation = "
+                                        "'repeatable read'");
+                  })
+                  .ok());
+  auto refused = OpenNode(db);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().ToString().find("read committed"),
+            std::string::npos)
+      << refused.status().ToString();
 }
 
 }  // namespace
