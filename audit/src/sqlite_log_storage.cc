@@ -567,16 +567,26 @@ Status SqliteLogStorage::Append(std::span<const std::string_view> entries,
   return txn.Commit();
 }
 
-StatusOr<std::optional<std::string>> SqliteLogStorage::CheckpointAt(
-    uint64_t size) {
-  MutexLock lock(&db_mu_);
+namespace {
+
+// The note stored for `size` in `db`, if any.
+StatusOr<std::optional<std::string>> StoredNote(storage::Database& db,
+                                                uint64_t size) {
   TILLIT_ASSIGN_OR_RETURN(
       storage::Statement st,
-      db_->Prepare("SELECT note FROM checkpoints WHERE size = ?1"));
+      db.Prepare("SELECT note FROM checkpoints WHERE size = ?1"));
   st.Bind(1, static_cast<int64_t>(size));
   TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return std::optional<std::string>();
   return std::optional<std::string>(std::string(st.ColumnText(0)));
+}
+
+}  // namespace
+
+StatusOr<std::optional<std::string>> SqliteLogStorage::CheckpointAt(
+    uint64_t size) {
+  MutexLock lock(&db_mu_);
+  return StoredNote(*db_, size);
 }
 
 StatusOr<std::string> SqliteLogStorage::StoreCheckpoint(
@@ -588,13 +598,10 @@ StatusOr<std::string> SqliteLogStorage::StoreCheckpoint(
                    "VALUES (?1, ?2)"));
   insert.Bind(1, static_cast<int64_t>(size)).Bind(2, note);
   TILLIT_RETURN_IF_ERROR(insert.Run());
-  TILLIT_ASSIGN_OR_RETURN(
-      storage::Statement st,
-      db_->Prepare("SELECT note FROM checkpoints WHERE size = ?1"));
-  st.Bind(1, static_cast<int64_t>(size));
-  TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (!row) return Status::Internal("audit checkpoint was not stored");
-  return std::string(st.ColumnText(0));
+  TILLIT_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                          StoredNote(*db_, size));
+  if (!stored) return Status::Internal("audit checkpoint was not stored");
+  return *std::move(stored);
 }
 
 StatusOr<std::vector<StoredEntry>> SqliteLogStorage::List(const ListQuery& q) {
