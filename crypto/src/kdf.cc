@@ -37,6 +37,8 @@ std::string_view KdfContextLabel(KdfContext context) {
       return "tlwebpsh";
     case KdfContext::kWebhookSigning:
       return "tlwebhok";
+    case KdfContext::kSharedStore:
+      return "tlshared";
   }
   return {};
 }

@@ -46,7 +46,8 @@ TEST(DeriveSubkeyTest, ContextsAndIdsGiveUnrelatedKeys) {
       KdfContext::kTokens,        KdfContext::kPatientIndex,
       KdfContext::kIdempotency,   KdfContext::kStudyKeys,
       KdfContext::kPrivacyLedger, KdfContext::kBackupSigning,
-      KdfContext::kWebPush,       KdfContext::kWebhookSigning};
+      KdfContext::kWebPush,       KdfContext::kWebhookSigning,
+      KdfContext::kSharedStore};
   std::set<std::string> seen;
   for (KdfContext context : contexts) {
     EXPECT_EQ(KdfContextLabel(context).size(), 8u);
@@ -56,7 +57,7 @@ TEST(DeriveSubkeyTest, ContextsAndIdsGiveUnrelatedKeys) {
       seen.insert(HexEncode(k->ExposeSecretSpan()));
     }
   }
-  EXPECT_EQ(seen.size(), 36u);
+  EXPECT_EQ(seen.size(), 39u);
 }
 
 TEST(DeriveSubkeyTest, DifferentMastersGiveDifferentKeys) {
@@ -92,7 +93,7 @@ TEST(DeriveSubkeyTest, RejectsBadMasterSizes) {
 }
 
 TEST(DeriveSubkeyTest, RejectsBadContexts) {
-  for (int value : {-1, 12, 99}) {
+  for (int value : {-1, 13, 99}) {
     EXPECT_EQ(DeriveSubkey(Master(), 1, static_cast<KdfContext>(value))
                   .status()
                   .code(),
@@ -103,7 +104,7 @@ TEST(DeriveSubkeyTest, RejectsBadContexts) {
 
 TEST(DeriveSubkeyTest, LabelsAreEightDistinctCharacters) {
   std::set<std::string_view> seen;
-  for (int value = 0; value < 12; ++value) {
+  for (int value = 0; value < 13; ++value) {
     const std::string_view label =
         KdfContextLabel(static_cast<KdfContext>(value));
     EXPECT_EQ(label.size(), kKdfContextSize) << value;
@@ -125,7 +126,8 @@ TEST(DeriveSubkeyTest, LabelsNeverChange) {
       {KdfContext::kPrivacyLedger, "tlprivcy"},
       {KdfContext::kBackupSigning, "tlbackup"},
       {KdfContext::kWebPush, "tlwebpsh"},
-      {KdfContext::kWebhookSigning, "tlwebhok"}};
+      {KdfContext::kWebhookSigning, "tlwebhok"},
+      {KdfContext::kSharedStore, "tlshared"}};
   for (const auto& [context, label] : expected) {
     EXPECT_EQ(KdfContextLabel(context), label);
   }

@@ -164,6 +164,17 @@ Status PgCitizenStores::Drop(const std::string& citizen_id) {
   });
 }
 
+StatusOr<bool> PgCitizenStores::HasRows(const std::string& citizen_id) {
+  // Every write seals its generation into the head, and Drop removes the
+  // head with the rest.
+  return session_->Run([&](Connection& c) -> StatusOr<bool> {
+    TILLIT_ASSIGN_OR_RETURN(
+        Result r, c.Exec("SELECT 1 FROM store_heads WHERE citizen_id = $1",
+                         {citizen_id}));
+    return r.rows() > 0;
+  });
+}
+
 // ----------------------------------------------------- sealing and tagging
 
 PgCitizenStore::PgCitizenStore(std::string citizen_id, Session* session,

@@ -54,6 +54,9 @@ Status RemoveCitizenFiles(Env* env, const std::string& path) {
 StatusOr<OrphanSweep> SweepOrphanedCitizenFiles(Vault& vault, Env* env,
                                                 int64_t min_age_seconds) {
   namespace fs = std::filesystem;
+  // A shared store's rows are written after the citizen is known (no
+  // unregistered files), in another process's keeping.
+  if (vault.shared_store() != nullptr) return OrphanSweep{};
   const std::string dir = vault.data_dir() + "/citizens";
   // 1. The store files, by citizen. Listed before the registry is read, so
   //    a citizen registered meanwhile is seen as registered.
@@ -131,6 +134,9 @@ StatusOr<std::pair<std::string, PutResult>> Vault::Internals::CreateCitizen(
   crypto::Random& rng = *options.rng;
   const std::string id = "c_" + rng.Hex(16);
   if (before_write) TILLIT_RETURN_IF_ERROR(before_write(id));
+  if (shared() != nullptr) {
+    return CreateSharedCitizen(id, patient_key, resources, source);
+  }
   const std::string path = CitizenPath(id);
   crypto::SecretBytes dek = rng.Secret(32);
   PutResult put;
@@ -173,6 +179,37 @@ StatusOr<std::pair<std::string, PutResult>> Vault::Internals::CreateCitizen(
   return std::make_pair(id, std::move(put));
 }
 
+StatusOr<std::pair<std::string, PutResult>>
+Vault::Internals::CreateSharedCitizen(
+    const std::string& id, const std::optional<crypto::Digest>& patient_key,
+    std::span<const fhir::ParsedResource> resources, std::string_view source) {
+  crypto::SecretBytes dek = options.rng->Secret(32);
+  PutResult put;
+  int64_t generation = 0;
+  if (!resources.empty()) {
+    // The rows first, unreadable until the key is registered; removed
+    // again when registering fails.
+    TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<CitizenStore> store,
+                            shared()->OpenStore(id, dek, 0, nullptr));
+    auto r = store->Put(resources, source, options.clock->NowSeconds());
+    if (!r.ok()) {
+      (void)shared()->DropStore(id);  // best effort: the error wins
+      return r.status();
+    }
+    put = std::move(r).value();
+    generation = store->generation();
+  }
+  MutexLock lock(&mu);
+  Status s = RegisterCitizen(id, dek, generation, patient_key);
+  if (!s.ok()) {
+    if (generation > 0) (void)shared()->DropStore(id);  // the error wins
+    return s.code() == StatusCode::kAlreadyExists
+               ? s
+               : s.WithContext("register citizen");
+  }
+  return std::make_pair(id, std::move(put));
+}
+
 StatusOr<crypto::SecretBytes> Vault::Internals::UnwrapDek(
     const std::string& citizen_id, std::span<const uint8_t> wrapped,
     int64_t dek_version) {
@@ -198,14 +235,50 @@ StatusOr<std::vector<std::string>> Vault::ListCitizenIds() {
 
 StatusOr<std::unique_ptr<CitizenStore>> Vault::OpenCitizen(
     const std::string& citizen_id) {
+  if (in_->shared() != nullptr) return in_->OpenSharedCitizen(citizen_id);
   TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<SqlCipherCitizenStore> store,
                           OpenCitizenFile(citizen_id));
   return std::unique_ptr<CitizenStore>(std::move(store));
 }
 
+StatusOr<std::unique_ptr<CitizenStore>> Vault::Internals::OpenSharedCitizen(
+    const std::string& citizen_id) {
+  if (!IsValidId(citizen_id, "c_")) return Status::NotFound("no such citizen");
+  TILLIT_ASSIGN_OR_RETURN(Registry::WrappedKeys keys,
+                          registry->GetKeys(citizen_id));
+  crypto::SecretBytes dek;
+  {
+    MutexLock lock(&mu);
+    TILLIT_ASSIGN_OR_RETURN(
+        dek, UnwrapDek(citizen_id, keys.wrapped_dek, keys.dek_version));
+  }
+  TILLIT_ASSIGN_OR_RETURN(
+      std::unique_ptr<CitizenStore> store,
+      shared()->OpenStore(
+          citizen_id, dek, keys.generation,
+          [this, citizen_id](int64_t g, const IndexUpdate* index) {
+            std::vector<IndexUpdate> updates;
+            if (index != nullptr) updates.push_back(*index);
+            return SetGeneration(citizen_id, g, updates, false);
+          }));
+  if (store->generation() > keys.generation) {
+    // A write committed in the store but the registry missed it: catch up
+    // the generation and mirror the index rows the store keeps.
+    TILLIT_ASSIGN_OR_RETURN(std::vector<IndexUpdate> rows,
+                            store->ReadIndexRows());
+    TILLIT_RETURN_IF_ERROR(
+        SetGeneration(citizen_id, store->generation(), rows, true));
+  }
+  return store;
+}
+
 StatusOr<std::unique_ptr<SqlCipherCitizenStore>> Vault::OpenCitizenFile(
     const std::string& citizen_id) {
   if (!IsValidId(citizen_id, "c_")) return Status::NotFound("no such citizen");
+  if (in_->shared() != nullptr) {
+    return Status::FailedPrecondition(
+        "a citizen's store is a file only in a data directory");
+  }
   crypto::SecretBytes dek;
   std::optional<crypto::SecretBytes> pending;
   int64_t dek_version = 0;
@@ -286,6 +359,14 @@ StatusOr<CitizenSummary> Vault::Summarize(const std::string& citizen_id) {
 Status Vault::VerifyCitizen(const std::string& citizen_id) {
   // Opening checks key, first page and generation; then every page.
   TILLIT_ASSIGN_OR_RETURN(auto store, OpenCitizen(citizen_id));
+  if (in_->shared() != nullptr) {
+    // Every sealed row: each record's metadata and resource, and each
+    // document, opens under the citizen's key.
+    TILLIT_RETURN_IF_ERROR(store->ListRecordMeta().status());
+    TILLIT_RETURN_IF_ERROR(store->List(RecordFilter{}).status());
+    TILLIT_RETURN_IF_ERROR(store->ReadIndexRows().status());
+    return Status::Ok();
+  }
   store.reset();
   TILLIT_ASSIGN_OR_RETURN(Internals::Dek dek, in_->CurrentDek(citizen_id));
   return storage::Database::VerifyFile(in_->CitizenPath(citizen_id), &dek.key);
@@ -314,10 +395,14 @@ Status Vault::EraseCitizen(const std::string& citizen_id) {
     auto registered = in_->registry->GetKeys(citizen_id);
     if (registered.status().code() == StatusCode::kNotFound) {
       // Unfinished: a tombstone, and the file not yet removed (the last
-      // step). Anything else is unknown or already gone.
+      // step), or a shared store's rows not yet dropped. Anything else is
+      // unknown or already gone.
       TILLIT_ASSIGN_OR_RETURN(bool erased, in_->registry->IsErased(citizen_id));
-      finishing =
-          erased && in_->options.env->FileExists(in_->CitizenPath(citizen_id));
+      if (erased && in_->shared() != nullptr) {
+        TILLIT_ASSIGN_OR_RETURN(finishing, in_->shared()->HasRows(citizen_id));
+      } else if (erased) {
+        finishing = in_->options.env->FileExists(in_->CitizenPath(citizen_id));
+      }
       if (!finishing) return Status::NotFound("no such citizen");
     } else if (!registered.ok()) {
       return registered.status();
@@ -326,6 +411,11 @@ Status Vault::EraseCitizen(const std::string& citizen_id) {
   if (!finishing) {
     TILLIT_RETURN_IF_ERROR(in_->registry->EraseCitizen(
         citizen_id, in_->options.clock->NowSeconds()));
+  }
+  if (in_->shared() != nullptr) {
+    // Another node's key file cannot be rotated from here (shared_store.h):
+    // the rows go, and the wrapped key is already gone.
+    return in_->shared()->DropStore(citizen_id);
   }
   // 2. Rotate the root keys so an older copy of the registry, which still
   //    holds the wrapped key, cannot be opened with the keys that remain.

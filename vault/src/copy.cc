@@ -14,10 +14,17 @@ namespace {
 
 constexpr size_t kMaxVaultJsonBytes = 64 * 1024;
 
+Status NoCopiesOfSharedStores() {
+  return Status::FailedPrecondition(
+      "`tillit backup` copies a data directory; a shared store is backed up "
+      "by its database's own means");
+}
+
 }  // namespace
 
 StatusOr<std::vector<Vault::CopiedCitizen>> Vault::CopyRegistry(
     const std::string& dest_dir, Env* env) {
+  if (in_->shared() != nullptr) return NoCopiesOfSharedStores();
   const std::string vault_json = data_dir_ + "/vault.json";
   TILLIT_ASSIGN_OR_RETURN(
       std::string before,
@@ -33,8 +40,8 @@ StatusOr<std::vector<Vault::CopiedCitizen>> Vault::CopyRegistry(
     // to the last rewrapped key) runs while the registry is copied.
     MutexLock lock(&in_->mu);
     TILLIT_ASSIGN_OR_RETURN(
-        auto copy,
-        in_->registry->CopyTo(dest_dir + "/registry.db", registry_key, out));
+        auto copy, in_->sqlite_registry->CopyTo(dest_dir + "/registry.db",
+                                                registry_key, out));
     TILLIT_ASSIGN_OR_RETURN(
         storage::Statement st,
         copy->Prepare("SELECT id, generation, dek_version FROM citizens "
@@ -64,6 +71,7 @@ StatusOr<std::vector<Vault::CopiedCitizen>> Vault::CopyRegistry(
 StatusOr<int64_t> Vault::CopyCitizen(const std::string& citizen_id,
                                      int64_t dek_version,
                                      const std::string& dest, Env* env) {
+  if (in_->shared() != nullptr) return NoCopiesOfSharedStores();
   // Opening finishes a rekey the registry missed and checks that the file
   // is not older than the registry says.
   { TILLIT_ASSIGN_OR_RETURN(auto store, OpenCitizen(citizen_id)); }

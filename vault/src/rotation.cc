@@ -54,12 +54,21 @@ Status Vault::Internals::CompleteRotation() {
 }
 
 Status Vault::RotateRootKeys() {
+  if (in_->shared() != nullptr) {
+    return Status::FailedPrecondition(
+        "the root keys of a shared store are every node's key file: they are "
+        "not rotated from one node");
+  }
   MutexLock lock(&in_->mu);
   return in_->Rotate();
 }
 
 Status Vault::RekeyCitizen(const std::string& citizen_id) {
   if (!IsValidId(citizen_id, "c_")) return Status::NotFound("no such citizen");
+  if (in_->shared() != nullptr) {
+    return Status::FailedPrecondition(
+        "rekeying a citizen's store is for a data directory's files");
+  }
   crypto::Random& rng = *in_->options.rng;
   crypto::SecretBytes next = rng.Secret(32);
   int64_t version = 0;

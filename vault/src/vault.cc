@@ -29,6 +29,19 @@ std::string VaultJsonPath(const std::string& dir) {
   return dir + "/vault.json";
 }
 
+// The sub-keys of the master secret, for a shared store's sealed rows.
+class MasterDeriver final : public crypto::KeyDeriver {
+ public:
+  explicit MasterDeriver(const crypto::SecretBytes& master) : master_(master) {}
+  StatusOr<crypto::SecretBytes> DeriveKey(crypto::KdfContext context,
+                                          uint64_t id) const override {
+    return crypto::DeriveSubkey(master_, id, context);
+  }
+
+ private:
+  const crypto::SecretBytes& master_;
+};
+
 StatusOr<RootKeys::Location> LocateKeys(const VaultOptions& o, bool sealed) {
   RootKeys::Location loc;
   loc.env = o.env;
@@ -66,19 +79,18 @@ Status WriteVaultJson(Env* env, const std::string& dir, bool sealed,
 
 // ------------------------------------------------------------------ internals
 
-Vault::Internals::Internals(const VaultOptions& options,
-                            RootKeys::Location location, bool sealed,
-                            RootKeys keys, crypto::Keyring keyring,
-                            crypto::SecretBytes master,
-                            crypto::SecretBytes patient_index_key,
-                            crypto::SecretBytes token_key,
-                            std::unique_ptr<SqliteRegistry> registry)
+Vault::Internals::Internals(
+    const VaultOptions& options, RootKeys::Location location, bool sealed,
+    RootKeys keys, crypto::Keyring keyring, crypto::SecretBytes master,
+    crypto::SecretBytes patient_index_key, crypto::SecretBytes token_key,
+    std::unique_ptr<Registry> registry, SqliteRegistry* sqlite_registry)
     : options(options),
       location(std::move(location)),
       sealed(sealed),
       master(std::move(master)),
       patient_index_key(std::move(patient_index_key)),
       registry(std::move(registry)),
+      sqlite_registry(sqlite_registry),
       keys(std::move(keys)),
       keyring(std::move(keyring)),
       tokens(&this->registry->tokens(), std::move(token_key), options.clock,
@@ -97,17 +109,29 @@ StatusOr<std::unique_ptr<Vault::Internals>> Vault::Internals::Open(
   TILLIT_ASSIGN_OR_RETURN(
       crypto::SecretBytes token_key,
       crypto::DeriveSubkey(master, 1, crypto::kContextTokens));
-  TILLIT_ASSIGN_OR_RETURN(
-      std::unique_ptr<SqliteRegistry> registry,
-      SqliteRegistry::Open(options.data_dir + "/registry.db", registry_key,
-                           create, options.env));
+  std::unique_ptr<Registry> registry;
+  SqliteRegistry* sqlite_registry = nullptr;
+  if (options.shared_store != nullptr) {
+    TILLIT_ASSIGN_OR_RETURN(
+        registry, options.shared_store->OpenRegistry(MasterDeriver(master)));
+  } else {
+    TILLIT_ASSIGN_OR_RETURN(
+        std::unique_ptr<SqliteRegistry> opened,
+        SqliteRegistry::Open(options.data_dir + "/registry.db", registry_key,
+                             create, options.env));
+    sqlite_registry = opened.get();
+    registry = std::move(opened);
+  }
   return std::unique_ptr<Internals>(new Internals(
       options, std::move(location), sealed, std::move(keys), std::move(keyring),
       std::move(master), std::move(patient_index_key), std::move(token_key),
-      std::move(registry)));
+      std::move(registry), sqlite_registry));
 }
 
 Status Vault::Internals::Recover() {
+  // A shared vault never rotates its root keys and deletes an erased
+  // citizen's rows in the erasure itself.
+  if (shared() != nullptr) return Status::Ok();
   MutexLock lock(&mu);
   if (keys.version_count() > 1) {
     // A rotation was interrupted: finish it.
@@ -134,8 +158,17 @@ Vault::Vault(std::unique_ptr<Internals> in)
 Vault::~Vault() = default;
 
 StatusOr<Vault::Created> Vault::Init(const VaultOptions& options) {
+  SharedStore* const shared = options.shared_store.get();
   std::error_code ec;
-  if (fs::exists(VaultJsonPath(options.data_dir), ec)) {
+  if (shared != nullptr) {
+    auto header = shared->ReadHeader();
+    if (header.ok()) {
+      return Status::AlreadyExists("a vault already exists in this store");
+    }
+    if (header.status().code() != StatusCode::kNotFound) {
+      return header.status();
+    }
+  } else if (fs::exists(VaultJsonPath(options.data_dir), ec)) {
     return Status::AlreadyExists(
         "a vault already exists in this data directory");
   }
@@ -147,17 +180,30 @@ StatusOr<Vault::Created> Vault::Init(const VaultOptions& options) {
   }
   TILLIT_RETURN_IF_ERROR(
       storage::EnsurePrivateDirectory(options.data_dir, options.env));
-  TILLIT_RETURN_IF_ERROR(storage::EnsurePrivateDirectory(
-      options.data_dir + "/citizens", options.env));
+  if (shared == nullptr) {
+    TILLIT_RETURN_IF_ERROR(storage::EnsurePrivateDirectory(
+        options.data_dir + "/citizens", options.env));
+  }
 
   crypto::Random& rng = *options.rng;
   RootKeys keys = RootKeys::Generate(rng);
   TILLIT_RETURN_IF_ERROR(keys.Save(loc, rng));
   TILLIT_ASSIGN_OR_RETURN(crypto::Keyring keyring, keys.MakeKeyring());
   crypto::SecretBytes master = rng.Secret(32);
-  TILLIT_RETURN_IF_ERROR(WriteVaultJson(
-      options.env, options.data_dir, sealed,
-      keyring.current().SealSecret(master, crypto::AsBytes(kMasterAd), rng)));
+  std::vector<uint8_t> master_envelope =
+      keyring.current().SealSecret(master, crypto::AsBytes(kMasterAd), rng);
+  if (shared != nullptr) {
+    Status created = shared->CreateHeader({sealed, std::move(master_envelope)});
+    if (!created.ok()) {
+      // Another init won the race, or the store failed: the new key file
+      // opens nothing.
+      (void)storage::RemoveFileIfExists(loc.path, options.env);
+      return created;
+    }
+  } else {
+    TILLIT_RETURN_IF_ERROR(
+        WriteVaultJson(options.env, options.data_dir, sealed, master_envelope));
+  }
   TILLIT_ASSIGN_OR_RETURN(
       std::unique_ptr<Internals> in,
       Internals::Open(options, std::move(loc), sealed, std::move(keys),
@@ -172,7 +218,13 @@ StatusOr<Vault::Created> Vault::Init(const VaultOptions& options) {
 
 Env* Vault::env() const { return in_->options.env; }
 
-StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
+SharedStore* Vault::shared_store() const { return in_->shared(); }
+
+namespace {
+
+// What vault.json says: whether the root keys are sealed, and the master
+// secret's envelope.
+StatusOr<SharedStore::Header> ReadVaultJson(const VaultOptions& options) {
   auto text = storage::ReadFileLimited(VaultJsonPath(options.data_dir),
                                        kMaxVaultJsonBytes);
   if (!text.ok()) {
@@ -216,7 +268,26 @@ StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
       })) {
     return Status::DataLoss("vault.json is damaged or of an unknown format");
   }
-  const bool sealed = j["root_keys"] == "sealed";
+  auto master_env = crypto::Base64Decode(j["master"].get<std::string>());
+  if (!master_env.ok()) return Status::DataLoss("vault.json is damaged");
+  return SharedStore::Header{j["root_keys"] == "sealed",
+                             std::move(master_env).value()};
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
+  SharedStore* const shared = options.shared_store.get();
+  StatusOr<SharedStore::Header> header =
+      shared != nullptr ? shared->ReadHeader() : ReadVaultJson(options);
+  if (!header.ok()) {
+    if (shared != nullptr && header.status().code() == StatusCode::kNotFound) {
+      return Status::NotFound(
+          "no vault in this store (run `tillit init --store` first)");
+    }
+    return header.status();
+  }
+  const bool sealed = header->sealed;
   if (sealed && options.passphrase == nullptr) {
     return Status::FailedPrecondition(
         "this vault's root keys are sealed with a passphrase "
@@ -226,15 +297,13 @@ StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
     return Status::InvalidArgument(
         "this vault keeps its root keys in a key file, not under a passphrase");
   }
-  auto master_env = crypto::Base64Decode(j["master"].get<std::string>());
-  if (!master_env.ok()) return Status::DataLoss("vault.json is damaged");
-
   TILLIT_ASSIGN_OR_RETURN(RootKeys::Location location,
                           LocateKeys(options, sealed));
   auto keys = RootKeys::Load(location);
   if (!keys.ok()) return keys.status().WithContext("root keys");
   TILLIT_ASSIGN_OR_RETURN(crypto::Keyring keyring, keys->MakeKeyring());
-  auto master = keyring.OpenSecret(*master_env, crypto::AsBytes(kMasterAd));
+  auto master =
+      keyring.OpenSecret(header->master_envelope, crypto::AsBytes(kMasterAd));
   if (!master.ok()) {
     return Status::Unauthenticated(
         "the root keys do not open this vault (wrong key file or passphrase)");
@@ -247,9 +316,11 @@ StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
 
   std::unique_ptr<Vault> vault(new Vault(std::move(in)));
   TILLIT_RETURN_IF_ERROR(vault->in_->Recover());
-  // Best effort: an unregistered file is unreadable garbage, and what
-  // cannot be removed now is found again at the next open.
-  (void)SweepOrphanedCitizenFiles(*vault, options.env, kOrphanMinAgeSeconds);
+  if (shared == nullptr) {
+    // Best effort: an unregistered file is unreadable garbage, and what
+    // cannot be removed now is found again at the next open.
+    (void)SweepOrphanedCitizenFiles(*vault, options.env, kOrphanMinAgeSeconds);
+  }
   return vault;
 }
 

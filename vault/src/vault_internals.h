@@ -32,6 +32,7 @@
 #include "tillit/storage/database.h"
 #include "tillit/vault/citizen_store.h"
 #include "tillit/vault/root_keys.h"
+#include "tillit/vault/shared_store.h"
 #include "tillit/vault/tokens.h"
 #include "tillit/vault/vault.h"
 
@@ -88,7 +89,8 @@ Status WriteVaultJson(Env* env, const std::string& dir, bool sealed,
 class Vault::Internals {
  public:
   // Derives the sub-keys from `master` and opens the registry (creating
-  // it, with its schema, when `create`).
+  // it, with its schema, when `create`): registry.db in the data
+  // directory, or the shared store's.
   static StatusOr<std::unique_ptr<Internals>> Open(const VaultOptions& options,
                                                    RootKeys::Location location,
                                                    bool sealed, RootKeys keys,
@@ -101,7 +103,8 @@ class Vault::Internals {
 
   // --- vault.cc
   // Finishes what a crash interrupted: a root-key rotation, and the
-  // deletion of erased citizens' files.
+  // deletion of erased citizens' files (a data directory's; a shared
+  // store's erasure is finished by erasing again).
   Status Recover() EXCLUDES(mu);
   std::string CitizenPath(const std::string& citizen_id) const;
 
@@ -115,6 +118,16 @@ class Vault::Internals {
       const std::optional<crypto::Digest>& patient_key,
       std::span<const fhir::ParsedResource> resources, std::string_view source,
       const BeforeImportWrite& before_write = nullptr) EXCLUDES(mu);
+  // CreateCitizen in the shared store: the rows of `resources`, if any,
+  // then the registry's row.
+  StatusOr<std::pair<std::string, PutResult>> CreateSharedCitizen(
+      const std::string& id, const std::optional<crypto::Digest>& patient_key,
+      std::span<const fhir::ParsedResource> resources, std::string_view source)
+      EXCLUDES(mu);
+  // OpenCitizen in the shared store: the registry's generation is its
+  // floor, and a write the registry missed is caught up.
+  StatusOr<std::unique_ptr<CitizenStore>> OpenSharedCitizen(
+      const std::string& citizen_id) EXCLUDES(mu);
   // Registers a citizen whose file already exists. AlreadyExists when
   // `patient_key` is already registered.
   Status RegisterCitizen(const std::string& id, const crypto::SecretBytes& dek,
@@ -154,8 +167,14 @@ class Vault::Internals {
   const crypto::SecretBytes master;
   const crypto::SecretBytes patient_index_key;
 
+  // The shared store (VaultOptions::shared_store), or null for a data
+  // directory.
+  SharedStore* shared() const { return options.shared_store.get(); }
+
   // Its own lock; taken after `mu` when both are held.
-  const std::unique_ptr<SqliteRegistry> registry;
+  const std::unique_ptr<Registry> registry;
+  // The same registry, for a data directory; null for a shared store.
+  SqliteRegistry* const sqlite_registry;
   Mutex mu;
   RootKeys keys GUARDED_BY(mu);
   crypto::Keyring keyring GUARDED_BY(mu);  // over `keys`
@@ -165,8 +184,8 @@ class Vault::Internals {
   Internals(const VaultOptions& options, RootKeys::Location location,
             bool sealed, RootKeys keys, crypto::Keyring keyring,
             crypto::SecretBytes master, crypto::SecretBytes patient_index_key,
-            crypto::SecretBytes token_key,
-            std::unique_ptr<SqliteRegistry> registry);
+            crypto::SecretBytes token_key, std::unique_ptr<Registry> registry,
+            SqliteRegistry* sqlite_registry);
 };
 
 }  // namespace tillit::vault

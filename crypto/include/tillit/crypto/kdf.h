@@ -35,6 +35,9 @@ enum class KdfContext {
   kWebPush,         // "tlwebpsh": the P-256 key that identifies the server to
                     // push services (VAPID)
   kWebhookSigning,  // "tlwebhok": the Ed25519 seed that signs webhooks
+  kSharedStore,     // "tlshared": the keys of a shared (PostgreSQL) store's
+                    // sealed rows: 1 the consent index, 2 the audit log,
+                    // 3 the privacy ledger
 };
 inline constexpr KdfContext kContextRegistry = KdfContext::kRegistry;
 inline constexpr KdfContext kContextAuditSigning = KdfContext::kAuditSigning;

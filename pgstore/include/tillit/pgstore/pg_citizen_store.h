@@ -77,6 +77,8 @@ class PgCitizenStores {
   // erasure has destroyed the wrapped key, what is left cannot be read;
   // this removes it too). Ok if there was none.
   Status Drop(const std::string& citizen_id);
+  // Whether the citizen's store has been written (and not dropped since).
+  StatusOr<bool> HasRows(const std::string& citizen_id);
 
  private:
   PgCitizenStores(Session* session, crypto::Random* rng)

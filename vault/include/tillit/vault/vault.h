@@ -25,6 +25,10 @@
 // (so a copy of the registry taken earlier cannot be unwrapped with the
 // keys that remain), then deletes the citizen's files.
 //
+// With VaultOptions::shared_store, the same vault keeps its rows in a
+// store that several processes share instead (shared_store.h says what
+// differs there).
+//
 // Opening finishes what a crash interrupted: a root-key rotation, an
 // erasure's deletion of files, and (best effort) the removal of citizen
 // files the registry has no row for, left by a crash between writing a new
@@ -62,6 +66,7 @@
 
 namespace tillit::vault {
 
+class SharedStore;
 class SqlCipherCitizenStore;
 
 struct VaultOptions {
@@ -84,6 +89,12 @@ struct VaultOptions {
   // a typical citizen's whole store; larger ones read the rest through
   // the operating system's file cache, decrypting each page again.
   int store_page_cache_kib = 512;
+  // Keep the registry, the citizens' stores and the master secret's
+  // envelope in a store that several processes share (shared_store.h, e.g.
+  // PostgreSQL) instead of `data_dir`, which then holds only the root keys
+  // (by default) and what the process keeps for itself. Null: a data
+  // directory.
+  std::shared_ptr<SharedStore> shared_store;
 };
 
 enum class ImportFormat { kJson, kNdjson };
@@ -119,6 +130,9 @@ class Vault final : public crypto::KeyDeriver {
   ~Vault();
 
   const std::string& data_dir() const { return data_dir_; }
+  // The shared store the vault keeps its rows in (VaultOptions), or null
+  // for a data directory.
+  SharedStore* shared_store() const;
   // The Env every file of the vault goes through (VaultOptions::env); the
   // audit log and the privacy ledger of its directory use it too.
   Env* env() const;
