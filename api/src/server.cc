@@ -582,11 +582,15 @@ StatusOr<std::unique_ptr<Server>> Server::Create(vault::Vault* vault,
     return Status::InvalidArgument("pairing code lifetime: must be positive");
   }
   TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<audit::AuditLog> log,
-                          audit::AuditLog::OpenInDirectory(
-                              vault->data_dir(), *vault, vault->env()));
+                          options.open_audit_log
+                              ? options.open_audit_log()
+                              : audit::AuditLog::OpenInDirectory(
+                                    vault->data_dir(), *vault, vault->env()));
   TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<research::PrivacyLedger> ledger,
-                          research::PrivacyLedger::OpenInDirectory(
-                              vault->data_dir(), *vault, vault->env()));
+                          options.open_privacy_ledger
+                              ? options.open_privacy_ledger()
+                              : research::PrivacyLedger::OpenInDirectory(
+                                    vault->data_dir(), *vault, vault->env()));
   auto impl =
       std::make_unique<Impl>(vault, options, std::move(log), std::move(ledger));
   Api& api = impl->api;

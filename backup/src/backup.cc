@@ -90,6 +90,12 @@ StatusOr<BackupReport> TakeBackup(vault::Vault& vault,
                                   const BackupOptions& options) {
   Env* const env = options.env;
   const std::string& out = options.out_dir;
+  if (vault.shared_store() != nullptr) {
+    return Status::FailedPrecondition(
+        "`tillit backup` copies a data directory; a vault in PostgreSQL is "
+        "backed up by the database's own means (base backups and WAL "
+        "archiving)");
+  }
   if (out.empty()) return Status::InvalidArgument("no backup directory");
   std::error_code ec;
   if (fs::exists(out, ec) && fs::equivalent(out, vault.data_dir(), ec)) {

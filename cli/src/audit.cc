@@ -7,6 +7,8 @@
 #include "src/common.h"
 #include "src/verbs.h"
 #include "tillit/audit_remote/remote.h"
+#include "tillit/pgstore/pg_vault_store.h"
+#include "tillit/research/privacy_ledger.h"
 #include "tillit/storage/files.h"
 
 namespace tillit::cli {
@@ -101,7 +103,10 @@ int CmdAudit(int argc, char** argv, Io& io) {
       o.saved_note = external;
       report = audit::VerifyRemoteLog(o);
     } else {
-      report = audit::VerifyStoredLog((*v)->data_dir(), **v, external);
+      pgstore::PgVaultStore* const shared = PgStoreOf(**v);
+      report = shared != nullptr
+                   ? shared->VerifyAuditLog(**v, external)
+                   : audit::VerifyStoredLog((*v)->data_dir(), **v, external);
     }
     if (!report.ok()) return Fail(io, verb, report.status());
     if (a.Has("json")) {

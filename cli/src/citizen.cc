@@ -7,6 +7,7 @@
 #include "src/verbs.h"
 #include "tillit/api/principals.h"
 #include "tillit/api/server.h"
+#include "tillit/pgstore/pg_vault_store.h"
 #include "tillit/research/privacy_ledger.h"
 
 namespace tillit::cli {
@@ -17,9 +18,7 @@ using nlohmann::json;
 // Removes the citizen's rows from the privacy-budget ledger (what their
 // data spent on each study, and the listing of those queries).
 Status ForgetInLedger(vault::Vault& vault, const std::string& citizen_id) {
-  TILLIT_ASSIGN_OR_RETURN(auto ledger,
-                          research::PrivacyLedger::OpenInDirectory(
-                              vault.data_dir(), vault, vault.env()));
+  TILLIT_ASSIGN_OR_RETURN(auto ledger, OpenPrivacyLedger(vault));
   return ledger->ForgetCitizen(citizen_id);
 }
 
@@ -42,7 +41,9 @@ verify  opens each citizen store (key, rollback check) and reads every page
 erase   destroys the citizen's wrapped data key, rotates the root key so
         older copies of the registry cannot unwrap it, deletes the file,
         then removes the citizen's rows from the privacy-budget ledger
-        (what their data spent on each study's aggregate queries).
+        (what their data spent on each study's aggregate queries). In a
+        PostgreSQL store (--store) the root key, which every node holds,
+        is not rotated: the wrapped key and the rows are deleted.
         Irreversible; --yes is required.
 )";
 

@@ -6,6 +6,8 @@
 
 #include "tillit/base/clock.h"
 #include "tillit/crypto/random.h"
+#include "tillit/pgstore/pg_vault_store.h"
+#include "tillit/research/privacy_ledger.h"
 
 namespace tillit::cli {
 namespace {
@@ -59,6 +61,7 @@ int Fail(Io& io, const std::string& verb, const Status& s) {
 
 Args& CommonOptions(Args& a) {
   return a.Option("data")
+      .Option("store")
       .Option("key-file")
       .Flag("passphrase-stdin")
       .Flag("json")
@@ -85,7 +88,61 @@ StatusOr<VaultSetup> MakeSetup(const Args& a, Io& io,
     TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes p, ReadPassphrase(io.in));
     s.passphrase = std::move(p);
   }
+  std::optional<std::string> store = a.Get("store");
+  if (const char* env = std::getenv("TILLIT_STORE");
+      !store && env != nullptr && *env != '\0') {
+    store = env;
+  }
+  if (store) {
+    TILLIT_ASSIGN_OR_RETURN(std::string conninfo, StoreConnInfo(*store));
+    auto opened = pgstore::PgVaultStore::Open(conninfo);
+    if (!opened.ok()) return opened.status().WithContext("the store");
+    s.options.shared_store = std::move(opened).value();
+  }
   return s;
+}
+
+StatusOr<std::string> StoreConnInfo(std::string_view url) {
+  std::string_view rest;
+  for (std::string_view scheme : {"postgresql://", "postgres://"}) {
+    if (url.substr(0, scheme.size()) == scheme)
+      rest = url.substr(scheme.size());
+  }
+  if (rest.empty() && url != "postgresql://" && url != "postgres://") {
+    return Status::InvalidArgument(
+        "--store takes a postgresql:// URL (the data directory needs none)");
+  }
+  // user:password@host... : the authority ends at the first '/' or '?'.
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+  const size_t at = authority.rfind('@');
+  if (at != std::string_view::npos &&
+      authority.substr(0, at).find(':') != std::string_view::npos) {
+    return Status::InvalidArgument(
+        "the --store URL holds a password, which would show in the process "
+        "list: keep it in a password file (PGPASSFILE, or the URL's "
+        "passfile=FILE)");
+  }
+  const size_t query = rest.find('?');
+  if (query != std::string_view::npos) {
+    for (std::string_view q = rest.substr(query + 1); !q.empty();) {
+      const size_t amp = q.find('&');
+      const std::string_view param = q.substr(0, amp);
+      if (param.substr(0, 9) == "password=") {
+        return Status::InvalidArgument(
+            "the --store URL holds a password, which would show in the "
+            "process list: keep it in a password file (PGPASSFILE, or the "
+            "URL's passfile=FILE)");
+      }
+      if (amp == std::string_view::npos) break;
+      q = q.substr(amp + 1);
+    }
+  }
+  return std::string(url);
+}
+
+pgstore::PgVaultStore* PgStoreOf(vault::Vault& vault) {
+  // The only shared store this program makes.
+  return dynamic_cast<pgstore::PgVaultStore*>(vault.shared_store());
 }
 
 StatusOr<std::unique_ptr<vault::Vault>> OpenVault(VaultSetup& s) {
@@ -119,11 +176,23 @@ audit::AuditEntry OperatorEntry(std::string_view action,
 }
 
 StatusOr<std::unique_ptr<audit::AuditLog>> OpenAuditLog(vault::Vault& vault) {
-  TILLIT_ASSIGN_OR_RETURN(auto log, audit::AuditLog::OpenInDirectory(
+  pgstore::PgVaultStore* const shared = PgStoreOf(vault);
+  TILLIT_ASSIGN_OR_RETURN(
+      auto log, shared != nullptr ? shared->OpenAuditLog(vault)
+                                  : audit::AuditLog::OpenInDirectory(
                                         vault.data_dir(), vault, vault.env()));
   if (const int nth = audit_write_to_fail.exchange(0); nth > 0)
     log->FailWriteForTesting(nth);
   return log;
+}
+
+StatusOr<std::unique_ptr<research::PrivacyLedger>> OpenPrivacyLedger(
+    vault::Vault& vault) {
+  if (pgstore::PgVaultStore* shared = PgStoreOf(vault)) {
+    return shared->OpenPrivacyLedger(vault);
+  }
+  return research::PrivacyLedger::OpenInDirectory(vault.data_dir(), vault,
+                                                  vault.env());
 }
 
 Status StartAuditLog(vault::Vault& vault) {

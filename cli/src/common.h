@@ -28,6 +28,13 @@
 #include "tillit/crypto/secret.h"
 #include "tillit/vault/vault.h"
 
+namespace tillit::pgstore {
+class PgVaultStore;
+}  // namespace tillit::pgstore
+namespace tillit::research {
+class PrivacyLedger;
+}  // namespace tillit::research
+
 namespace tillit::cli {
 
 // Exit statuses (see cli.h).
@@ -49,7 +56,8 @@ int Usage(Io& io, const std::string& verb, const std::string& problem);
 // Prints the status's message; returns kFailed.
 int Fail(Io& io, const std::string& verb, const Status& s);
 
-// Declares --data, --key-file, --passphrase-stdin, --json and --help.
+// Declares --data, --store, --key-file, --passphrase-stdin, --json and
+// --help.
 Args& CommonOptions(Args& a);
 
 // --data, else $TILLIT_DATA, else `fallback`.
@@ -63,10 +71,22 @@ struct VaultSetup {
 };
 
 // The vault options of the common options: the data directory (default
-// `fallback_dir`), --key-file or $TILLIT_KEY_FILE, and with
-// --passphrase-stdin the passphrase read from the first line of io.in.
+// `fallback_dir`), --key-file or $TILLIT_KEY_FILE, with --passphrase-stdin
+// the passphrase read from the first line of io.in, and with --store URL
+// (or $TILLIT_STORE) the PostgreSQL store, connected (StoreConnInfo).
 StatusOr<VaultSetup> MakeSetup(
     const Args& a, Io& io, const std::string& fallback_dir = "./tillit-data");
+
+// The connection string of a --store URL: a postgresql:// (or
+// postgres://) URL for libpq. InvalidArgument for anything else, or a URL
+// that holds a password (it would show in the process list and in a
+// world-readable configuration file: name a password file instead, with
+// PGPASSFILE or the URL's passfile parameter). Never echoes the URL.
+StatusOr<std::string> StoreConnInfo(std::string_view url);
+
+// The shared store of a vault opened with --store; null for a data
+// directory.
+pgstore::PgVaultStore* PgStoreOf(vault::Vault& vault);
 
 // Opens the vault that `s` describes.
 StatusOr<std::unique_ptr<vault::Vault>> OpenVault(VaultSetup& s);
@@ -101,13 +121,17 @@ class Progress {
 audit::AuditEntry OperatorEntry(std::string_view action,
                                 const std::string& citizen_id);
 
-// The vault's audit log (DIR/audit.db).
+// The vault's audit log (DIR/audit.db, or the shared store's).
 StatusOr<std::unique_ptr<audit::AuditLog>> OpenAuditLog(vault::Vault& vault);
 
 // Creates a new vault's audit log with a signed checkpoint of the empty
 // tree, so that a log deleted later fails verification instead of looking
 // empty.
 Status StartAuditLog(vault::Vault& vault);
+
+// The vault's privacy ledger (DIR/privacy.db, or the shared store's).
+StatusOr<std::unique_ptr<research::PrivacyLedger>> OpenPrivacyLedger(
+    vault::Vault& vault);
 
 // Appends operator entries to the audit log and signs a checkpoint.
 Status AuditOperator(vault::Vault& vault,

@@ -21,6 +21,7 @@
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/random.h"
 #include "tillit/fhir/synthetic.h"
+#include "tillit/pgstore/pg_vault_store.h"
 #include "tillit/research/privacy_ledger.h"
 
 namespace tillit::cli {
@@ -161,8 +162,7 @@ constexpr int64_t kDemoStudyBudget = 3'000'000;  // ε 3
 Status DemoPrivacyBudget(vault::Vault& vault, const std::string& study_id,
                          std::vector<audit::AuditEntry>* audit) {
   TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<research::PrivacyLedger> ledger,
-                          research::PrivacyLedger::OpenInDirectory(
-                              vault.data_dir(), vault, vault.env()));
+                          OpenPrivacyLedger(vault));
   StatusOr<research::StudyBudget> budget = ledger->GetStudyBudget(study_id);
   if (budget.ok()) return Status::Ok();
   if (budget.status().code() != StatusCode::kNotFound) return budget.status();

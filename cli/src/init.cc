@@ -17,15 +17,23 @@ using nlohmann::json;
 }  // namespace
 
 const char kInitHelp[] =
-    R"(Usage: tillit init [--data DIR] [--key-file FILE] [--passphrase-stdin] [--json]
+    R"(Usage: tillit init [--data DIR] [--store URL] [--key-file FILE]
+                   [--passphrase-stdin] [--json]
 
 Creates a data directory (mode 0700) holding a new vault: a random 256-bit
 root key in DIR/root.key (mode 0600) or, with --passphrase-stdin, sealed
 under the passphrase with Argon2id in DIR/root.sealed; an encrypted
 registry; and a first operator (admin) token, printed once.
 
---json prints {"admin_token": "...", "data_dir": "..."}.
-Refuses to touch a directory that already holds a vault or a key file.
+--store URL creates the vault in PostgreSQL instead (a postgresql:// URL,
+also $TILLIT_STORE; the password from a password file, PGPASSFILE or
+passfile=FILE in the URL, never the URL; sslmode=verify-full for TLS).
+DIR then holds only the root key, which every node that serves the vault
+needs a copy of.
+
+--json prints {"admin_token": "...", "data_dir": "...", "store": false}.
+Refuses to touch a directory or a store that already holds a vault, or a
+key file.
 )";
 
 int CmdInit(int argc, char** argv, Io& io) {
@@ -58,20 +66,36 @@ int CmdInit(int argc, char** argv, Io& io) {
     }
     return Fail(io, "init", s);
   };
+  const bool shared = setup->options.shared_store != nullptr;
   auto created = vault::Vault::Init(setup->options);
   if (!created.ok()) return take_back(created.status());
   if (Status s = StartAuditLog(*created->vault); !s.ok()) {
     created->vault.reset();
+    // The store holds the new vault now, and its key is the file: keep it.
+    if (shared) {
+      return Fail(io, "init",
+                  s.WithContext("the vault was created, but its audit log "
+                                "could not be started (`tillit serve` starts "
+                                "it)"));
+    }
     return take_back(s);
   }
   const std::string shown = fs::absolute(dir).lexically_normal().string();
   if (a.Has("json")) {
     io.out << json{{"admin_token", created->admin_token.ExposeSecretText()},
-                   {"data_dir", shown}}
+                   {"data_dir", shown},
+                   {"store", shared}}
                   .dump()
            << "\n";
   } else {
-    io.out << "Created a vault in " << shown << "\n"
+    io.out << (shared ? "Created a vault in the PostgreSQL store; this node's "
+                        "directory is "
+                      : "Created a vault in ")
+           << shown << "\n"
+           << (shared && !setup->passphrase
+                   ? "Every node that serves it needs a copy of the root "
+                     "key.\n"
+                   : "")
            << (setup->passphrase
                    ? "Root key sealed under your passphrase (Argon2id).\n"
                    : "Root key: " +

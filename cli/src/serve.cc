@@ -22,7 +22,10 @@
 #include "src/verbs.h"
 #include "tillit/consent/policy.h"
 #include "tillit/fhir/fhir.h"
+#include "tillit/http_signature/replay_cache.h"
 #include "tillit/notify/settings.h"
+#include "tillit/pgstore/pg_vault_store.h"
+#include "tillit/research/privacy_ledger.h"
 
 namespace tillit::cli {
 namespace {
@@ -258,7 +261,8 @@ int ServeUntilSignal(Io& io, api::Server& server, bool json, bool quiet) {
 }
 
 const char kServeHelp[] =
-    R"(Usage: tillit serve [--config FILE] [--data DIR] [--listen HOST:PORT]
+    R"(Usage: tillit serve [--config FILE] [--data DIR] [--store URL]
+                    [--listen HOST:PORT]
                     [--tls-cert FILE --tls-key FILE] [--threads N]
                     [--max-body BYTES] [--cache N] [--rate N] [--quiet]
                     [--log-format text|json]
@@ -276,6 +280,12 @@ SIGTERM or SIGINT; then it stops accepting, finishes the requests in
 flight, prints `stopped` and exits 0.
 
 --config FILE          read these options from FILE first (see below)
+--store URL            serve the vault kept in PostgreSQL
+                       (postgresql://HOST/DB?sslmode=verify-full...; also
+                       $TILLIT_STORE), as every node of a cluster does;
+                       DIR then holds this node's key file and files. The
+                       password comes from a password file (PGPASSFILE or
+                       passfile=FILE in the URL), never the URL
 --tls-cert, --tls-key  PEM certificate and key; both or neither (HTTPS)
 --threads N            worker threads, 1 to 4096 (default 64)
 --max-body BYTES       largest import or push body (default 67108864)
@@ -324,7 +334,7 @@ flight, prints `stopped` and exits 0.
 
 The configuration file (the Debian package's is /etc/tillit/tillit.conf)
 holds `key = value` lines, blank lines and `#` comment lines. A key is an
-option's name without the dashes (listen, data, key-file, tls-cert,
+option's name without the dashes (listen, data, store, key-file, tls-cert,
 tls-key, threads, max-body, cache, rate, log-format,
 opt-out-break-glass, rectification-provider,
 guardian-hidden-categories, push-hosts, vapid-subject, notify-webhook,
@@ -351,6 +361,7 @@ Args ServeArgs() {
   Args a;
   a.Option("config")
       .Option("data")
+      .Option("store")
       .Option("key-file")
       .Flag("passphrase-stdin")
       .Flag("help")
@@ -406,6 +417,20 @@ int CmdServe(int argc, char** argv, Io& io) {
   if (!setup.ok()) return Fail(io, "serve", setup.status());
   auto v = OpenVault(*setup);
   if (!v.ok()) return Fail(io, "serve", v.status());
+  // A node of a shared vault writes the audit log, the privacy ledger and
+  // the nonces of signed requests that every node shares.
+  std::unique_ptr<http_signature::ReplayCache> nonces;
+  if (pgstore::PgVaultStore* shared = PgStoreOf(**v)) {
+    vault::Vault* vault = v->get();
+    o.open_audit_log = [shared, vault] { return shared->OpenAuditLog(*vault); };
+    o.open_privacy_ledger = [shared, vault] {
+      return shared->OpenPrivacyLedger(*vault);
+    };
+    auto opened = shared->OpenReplayCache();
+    if (!opened.ok()) return Fail(io, "serve", opened.status());
+    nonces = std::move(opened).value();
+    o.replay_cache = nonces.get();
+  }
   auto server = StartServer(**v, o);
   if (!server.ok()) return Fail(io, "serve", server.status());
   io.out << "listening on " << (*server)->url() << "\n" << std::flush;

@@ -17,6 +17,7 @@
 #include "tillit/consent/epsilon.h"
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/random.h"
+#include "tillit/pgstore/pg_vault_store.h"
 #include "tillit/research/privacy_ledger.h"
 
 namespace tillit::cli {
@@ -221,8 +222,7 @@ int CmdStudy(int argc, char** argv, Io& io) {
                       : study.status());
     }
   }
-  auto opened = research::PrivacyLedger::OpenInDirectory(vault.data_dir(),
-                                                         vault, vault.env());
+  auto opened = OpenPrivacyLedger(vault);
   if (!opened.ok()) {
     return Fail(io, verb,
                 opened.status().WithContext("cannot open the privacy ledger"));

@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -38,6 +39,12 @@
 namespace tillit::http_signature {
 class ReplayCache;
 }  // namespace tillit::http_signature
+namespace tillit::audit {
+class AuditLog;
+}  // namespace tillit::audit
+namespace tillit::research {
+class PrivacyLedger;
+}  // namespace tillit::research
 
 namespace tillit::api {
 
@@ -97,6 +104,14 @@ struct ServerOptions {
   // is refused there too. Not owned; must outlive the server. When it
   // cannot answer, signed requests get 503.
   http_signature::ReplayCache* replay_cache = nullptr;
+
+  // Where the audit log and the privacy ledger are kept: unset, the data
+  // directory's own files (audit.db, privacy.db); the nodes of a shared
+  // vault open the ones in its database (pgstore::PgVaultStore), so that
+  // every node writes one log and one ledger.
+  std::function<StatusOr<std::unique_ptr<audit::AuditLog>>()> open_audit_log;
+  std::function<StatusOr<std::unique_ptr<research::PrivacyLedger>>()>
+      open_privacy_ledger;
 
   size_t store_cache_size = 256;  // open citizen stores (with their keys)
 

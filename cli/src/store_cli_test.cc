@@ -1,0 +1,159 @@
+// The command line on a PostgreSQL store (--store URL): what a URL may and
+// may not hold, `init --store` once per store, and nodes (each with its own
+// directory and a copy of the root key) seeing one vault.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "src/cli_fixture.h"
+#include "src/common.h"
+#include "tillit/testing/pg_cluster.h"
+
+namespace tillit::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+TEST(StoreConnInfoTest, TakesPostgresqlUrls) {
+  for (const char* url :
+       {"postgresql://tillit@db.example:5432/tillit?sslmode=verify-full",
+        "postgres://db.example/tillit",
+        "postgresql://h1:5432,h2:5432/tillit?target_session_attrs=read-write",
+        "postgresql:///tillit?host=/run/postgresql&passfile=/etc/tillit/"
+        "pgpass"}) {
+    auto conninfo = StoreConnInfo(url);
+    ASSERT_TRUE(conninfo.ok()) << url << ": " << conninfo.status().ToString();
+    EXPECT_EQ(*conninfo, url);
+  }
+}
+
+TEST(StoreConnInfoTest, RefusesOtherStringsAndPasswordsWithoutEchoingThem) {
+  for (const char* url : {"mysql://db/tillit", "/var/lib/tillit",
+                          "host=db dbname=tillit", "", "postgresql:"}) {
+    auto conninfo = StoreConnInfo(url);
+    EXPECT_EQ(conninfo.status().code(), StatusCode::kInvalidArgument) << url;
+    EXPECT_NE(conninfo.status().message().find("postgresql://"),
+              std::string::npos)
+        << conninfo.status().ToString();
+  }
+  for (const char* url :
+       {"postgresql://tillit:s3cr3t@db/tillit",
+        "postgresql://db/tillit?sslmode=require&password=s3cr3t",
+        "postgresql://db/tillit?password=s3cr3t"}) {
+    auto conninfo = StoreConnInfo(url);
+    ASSERT_EQ(conninfo.status().code(), StatusCode::kInvalidArgument) << url;
+    EXPECT_NE(conninfo.status().message().find("password file"),
+              std::string::npos);
+    EXPECT_EQ(conninfo.status().message().find("s3cr3t"), std::string::npos);
+  }
+}
+
+class StoreCliTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    unsetenv("TILLIT_STORE");
+    std::string name;
+    ASSERT_FALSE(testing::SharedPgCluster::NewDatabase(&name).empty());
+    url_ = "postgresql://tillit@127.0.0.1:" +
+           std::to_string(testing::SharedPgCluster::Get().port()) + "/" + name +
+           "?connect_timeout=5";
+  }
+  // A second node: its own directory with a copy of the first's key.
+  std::string SecondNode() {
+    const std::string node = dir_ + "/node2";
+    fs::create_directory(node);
+    fs::permissions(node, fs::perms::owner_all);
+    fs::copy_file(data_ + "/root.key", node + "/root.key");
+    return node;
+  }
+  std::string url_;
+};
+
+TEST_F(StoreCliTest, NodesWithACopyOfTheKeySeeOneVault) {
+  Result init = Tillit({"init", "--store", url_, "--data", data_, "--json"});
+  ASSERT_EQ(init.code, 0) << init.err;
+  const json created = json::parse(init.out);
+  EXPECT_EQ(created["store"], true);
+  EXPECT_TRUE(fs::exists(data_ + "/root.key"));
+  // The node's directory holds the key, no vault files.
+  EXPECT_FALSE(fs::exists(data_ + "/registry.db"));
+  EXPECT_FALSE(fs::exists(data_ + "/vault.json"));
+  EXPECT_FALSE(fs::exists(data_ + "/audit.db"));
+
+  const std::string node2 = SecondNode();
+  Result add =
+      Tillit({"citizen", "add", "--store", url_, "--data", node2, "--json"});
+  ASSERT_EQ(add.code, 0) << add.err;
+  const std::string id = json::parse(add.out)["citizen_id"];
+
+  // $TILLIT_STORE names the store as --store does.
+  setenv("TILLIT_STORE", url_.c_str(), 1);
+  Result list = Tillit({"citizen", "list", "--data", data_, "--json"});
+  unsetenv("TILLIT_STORE");
+  ASSERT_EQ(list.code, 0) << list.err;
+  const json citizens = json::parse(list.out);
+  ASSERT_EQ(citizens.size(), 1u) << list.out;
+  EXPECT_EQ(citizens[0]["citizen_id"], id);
+
+  // One audit log: the creation made through node 2 verifies from node 1.
+  Result verify =
+      Tillit({"audit", "verify", "--store", url_, "--data", data_, "--json"});
+  ASSERT_EQ(verify.code, 0) << verify.err << verify.out;
+  const json report = json::parse(verify.out);
+  EXPECT_EQ(report["ok"], true);
+  EXPECT_GE(report["entries"].get<int64_t>(), 1);
+
+  // Without the store the same directory is no vault.
+  Result plain = Tillit({"citizen", "list", "--data", node2});
+  EXPECT_EQ(plain.code, 1);
+}
+
+TEST_F(StoreCliTest, ASecondInitOfTheStoreIsRefused) {
+  ASSERT_EQ(Tillit({"init", "--store", url_, "--data", data_}).code, 0);
+  const std::string other = dir_ + "/other";
+  Result again = Tillit({"init", "--store", url_, "--data", other});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.err.find("already exists in this store"), std::string::npos)
+      << again.err;
+  EXPECT_FALSE(fs::exists(other + "/root.key"));
+}
+
+TEST_F(StoreCliTest, WhatOnlyADataDirectoryDoesIsRefused) {
+  ASSERT_EQ(Tillit({"init", "--store", url_, "--data", data_}).code, 0);
+  Result rotate = Tillit({"keys", "rotate", "--store", url_, "--data", data_});
+  EXPECT_EQ(rotate.code, 1);
+  EXPECT_NE(rotate.err.find("every node's key file"), std::string::npos)
+      << rotate.err;
+  Result backup = Tillit(
+      {"backup", "--store", url_, "--data", data_, "--out", dir_ + "/backup"});
+  EXPECT_EQ(backup.code, 1);
+  EXPECT_NE(backup.err.find("database's own means"), std::string::npos)
+      << backup.err;
+  EXPECT_FALSE(fs::exists(dir_ + "/backup"));
+}
+
+TEST_F(StoreCliTest, ABadOrUnreachableStoreIsAClearError) {
+  Result password =
+      Tillit({"init", "--store", "postgresql://tillit:s3cr3t@127.0.0.1/x",
+              "--data", data_});
+  EXPECT_EQ(password.code, 1);
+  EXPECT_NE(password.err.find("password file"), std::string::npos)
+      << password.err;
+  EXPECT_EQ(password.err.find("s3cr3t"), std::string::npos);
+  EXPECT_FALSE(fs::exists(data_ + "/root.key"));
+
+  Result nowhere = Tillit(
+      {"init", "--store", "postgresql://tillit@127.0.0.1:1/x?connect_timeout=2",
+       "--data", data_});
+  EXPECT_EQ(nowhere.code, 1);
+  EXPECT_NE(nowhere.err.find("store"), std::string::npos) << nowhere.err;
+  EXPECT_FALSE(fs::exists(data_ + "/root.key"));
+}
+
+}  // namespace
+}  // namespace tillit::cli
