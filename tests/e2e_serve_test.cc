@@ -34,40 +34,13 @@
 #include <thread>
 #include <vector>
 
+#include "e2e_process.h"
+
+namespace tillit::testing {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-const std::string kTillit = std::string(TILLIT_BINARY_DIR) + "/cli/tillit";
-// A bound on every wait, so that a broken server fails the test instead of
-// hanging it. Never an assertion about speed.
-constexpr int kPatienceMs = 60000;
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-bool StartsWith(const std::string& s, const std::string& prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
-
-// A running (or finished) `tillit` process: standard output through a
-// pipe, standard error to a file.
-struct Child {
-  pid_t pid = -1;
-  int out = -1;  // read end of the stdout pipe
-  std::string pending;
-  std::string err_path;
-  std::optional<int> status;  // once reaped
-};
-
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
 
 // Splits a line of bash into words: plain words and single-quoted parts,
 // as ShellQuote writes them ('\'' for a quote).
@@ -109,122 +82,22 @@ class ServeTest : public ::testing::Test {
         (fs::temp_directory_path() / "tillit-serve-XXXXXX").string();
     dir_ = mkdtemp(tmpl.data());
     data_ = dir_ + "/data";
+    children_ = std::make_unique<ChildProcesses>(dir_);
   }
 
   void TearDown() override {
-    for (auto& c : children_) {
-      if (!c->status) {
-        ::kill(c->pid, SIGKILL);
-        int st = 0;
-        ::waitpid(c->pid, &st, 0);
-      }
-      if (c->out >= 0) ::close(c->out);
-    }
+    children_.reset();  // kills and reaps what still runs
     fs::remove_all(dir_);
   }
 
-  // Starts `tillit ARGS...` with `stdin_text` on its standard input.
   Child& Spawn(const std::vector<std::string>& args,
                const std::string& stdin_text = "") {
-    auto child = std::make_unique<Child>();
-    child->err_path =
-        dir_ + "/stderr-" + std::to_string(children_.size()) + ".txt";
-    int out[2], in[2];
-    EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
-    EXPECT_EQ(::pipe2(in, O_CLOEXEC), 0);
-    std::vector<std::string> argv_s = {kTillit};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const int err =
-          ::open(child->err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(in[0], 0);
-      ::dup2(out[1], 1);
-      ::dup2(err, 2);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    ::close(in[0]);
-    child->pid = pid;
-    child->out = out[0];
-    if (!stdin_text.empty()) {
-      EXPECT_EQ(::write(in[1], stdin_text.data(), stdin_text.size()),
-                static_cast<ssize_t>(stdin_text.size()));
-    }
-    ::close(in[1]);
-    children_.push_back(std::move(child));
-    return *children_.back();
+    return children_->Spawn(args, stdin_text);
   }
 
-  // The next line of the child's standard output; nullopt at the end.
-  std::optional<std::string> ReadLine(Child& c) {
-    for (;;) {
-      const size_t nl = c.pending.find('\n');
-      if (nl != std::string::npos) {
-        std::string line = c.pending.substr(0, nl);
-        c.pending.erase(0, nl + 1);
-        return line;
-      }
-      pollfd p{c.out, POLLIN, 0};
-      if (::poll(&p, 1, kPatienceMs) <= 0) {
-        ADD_FAILURE() << "no output from the child";
-        return std::nullopt;
-      }
-      char buf[4096];
-      const ssize_t n = ::read(c.out, buf, sizeof buf);
-      if (n <= 0) {
-        if (c.pending.empty()) return std::nullopt;
-        std::string rest = c.pending;
-        c.pending.clear();
-        return rest;
-      }
-      c.pending.append(buf, static_cast<size_t>(n));
-    }
-  }
-
-  // Everything left on the child's standard output.
-  std::string ReadRest(Child& c) {
-    std::string all;
-    while (auto line = ReadLine(c)) all += *line + "\n";
-    return all;
-  }
-
-  // Waits for the child to exit; its exit status, or -1 if killed by a
-  // signal (or when it would not exit).
-  int Wait(Child& c) {
-    if (!c.status) {
-      for (int waited = 0;; waited += 10) {
-        int st = 0;
-        if (::waitpid(c.pid, &st, WNOHANG) == c.pid) {
-          c.status = st;
-          break;
-        }
-        if (waited > kPatienceMs) {
-          ADD_FAILURE() << "the child did not exit";
-          ::kill(c.pid, SIGKILL);
-          ::waitpid(c.pid, &st, 0);
-          c.status = st;
-          break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-    }
-    return WIFEXITED(*c.status) ? WEXITSTATUS(*c.status) : -1;
-  }
-
-  // Runs a verb to completion.
   Result Run(const std::vector<std::string>& args,
              const std::string& stdin_text = "") {
-    Child& c = Spawn(args, stdin_text);
-    Result r;
-    r.out = ReadRest(c);
-    r.code = Wait(c);
-    r.err = ReadAll(c.err_path);
-    return r;
+    return children_->Run(args, stdin_text);
   }
 
   // `tillit serve` on a free loopback port; returns its URL.
@@ -234,19 +107,7 @@ class ServeTest : public ::testing::Test {
     args.insert(args.end(), extra.begin(), extra.end());
     Child& c = Spawn(args);
     *out = &c;
-    auto line = ReadLine(c);
-    if (!line || !StartsWith(*line, "listening on ")) {
-      ADD_FAILURE() << "no `listening on` line; stderr: "
-                    << ReadAll(c.err_path);
-      return "";
-    }
-    return line->substr(std::string("listening on ").size());
-  }
-
-  // Sends `sig` and returns the exit status.
-  int Stop(Child& c, int sig = SIGTERM) {
-    ::kill(c.pid, sig);
-    return Wait(c);
+    return ListeningUrl(c);
   }
 
   std::string Init() {
@@ -255,32 +116,8 @@ class ServeTest : public ::testing::Test {
     return json::parse(r.out, nullptr, false).value("admin_token", "");
   }
 
-  struct Reply {
-    int status = 0;
-    std::string body;
-    json Json() const { return json::parse(body, nullptr, false); }
-  };
-
-  static Reply Call(const std::string& url, const std::string& method,
-                    const std::string& path, const std::string& token = "",
-                    const std::string& body = "") {
-    httplib::Client cli(url);
-    cli.set_read_timeout(60, 0);
-    httplib::Headers h;
-    if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
-    if (method != "GET" && method != "POST") {
-      ADD_FAILURE() << method;
-      return {};
-    }
-    httplib::Result res =
-        method == "GET" ? cli.Get(path.c_str(), h)
-                        : cli.Post(path.c_str(), h, body, "application/json");
-    if (!res) return {};
-    return {res->status, res->body};
-  }
-
   std::string dir_, data_;
-  std::vector<std::unique_ptr<Child>> children_;
+  std::unique_ptr<ChildProcesses> children_;
 };
 
 // The binary names its version and commit; the server reports the same.
@@ -1057,3 +894,4 @@ TEST_F(ServeTest, DemoNoServeExitsWithoutListening) {
 }
 
 }  // namespace
+}  // namespace tillit::testing

@@ -96,9 +96,17 @@ Status LatestCheckpoint(Api& api, Call& call) {
   return Status::Ok();
 }
 
+// The log's size as stored, with the tree brought up to it: a client may
+// have its checkpoint from another node of the cluster, further on than
+// this node's own appends.
+StatusOr<int64_t> StoredEntries(Api& api) {
+  TILLIT_RETURN_IF_ERROR(api.audit().log().Refresh());
+  return static_cast<int64_t>(api.audit().log().size());
+}
+
 // GET /v1/audit/proofs/inclusion?index=&size=
 Status InclusionProof(Api& api, Call& call) {
-  const int64_t entries = static_cast<int64_t>(api.audit().log().size());
+  TILLIT_ASSIGN_OR_RETURN(const int64_t entries, StoredEntries(api));
   if (entries == 0)
     return Status::InvalidArgument("the log has no entries yet");
   TILLIT_ASSIGN_OR_RETURN(int64_t size,
@@ -115,7 +123,7 @@ Status InclusionProof(Api& api, Call& call) {
 
 // GET /v1/audit/proofs/consistency?from=&to=
 Status ConsistencyProof(Api& api, Call& call) {
-  const int64_t entries = static_cast<int64_t>(api.audit().log().size());
+  TILLIT_ASSIGN_OR_RETURN(const int64_t entries, StoredEntries(api));
   if (entries == 0)
     return Status::InvalidArgument("the log has no entries yet");
   TILLIT_ASSIGN_OR_RETURN(int64_t to,
