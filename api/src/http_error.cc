@@ -22,13 +22,13 @@ HttpError ToHttpError(const Status& status) {
     case StatusCode::kResourceExhausted:
       return {413, "too_large", status.message()};
     case StatusCode::kIoError:
-      // A disk error or a full disk: the operation was not carried out
-      // (every write is one transaction), and the same request can
-      // succeed once the fault clears. The message names files; it goes
-      // to the server log only.
+      // A disk error, a full disk or the database unreachable: the
+      // operation was not carried out (every write is one transaction),
+      // and the same request can succeed once the fault clears. The
+      // message names files or servers; it goes to the server log only.
       return {503, "storage_unavailable",
-              "the data could not be stored or read (a disk error); nothing "
-              "was changed; try again later"};
+              "the data could not be stored or read (a disk error or the "
+              "database unreachable); nothing was changed; try again later"};
     default:
       // DataLoss, IoError, Internal, ...: the message may name files or
       // SQL; it goes to the server log, never to the client.

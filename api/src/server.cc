@@ -136,6 +136,19 @@ struct Server::Impl {
   int listen_fd = -1;  // set by the socket-options callback
   bool tls = false;
 
+  // A failure of the vault while authenticating (already logged): 503
+  // when it may clear by itself (IoError: a disk error, the database away
+  // or failing over), 500 otherwise; the message never names the cause.
+  HandlerResponse RejectFailure(const httplib::Request& req,
+                                httplib::Response& res, const Status& s) {
+    if (s.code() != StatusCode::kIoError) {
+      return Reject(req, res, 500, "internal", "internal error");
+    }
+    const internal::HttpError e = internal::ToHttpError(s);
+    res.set_header("Retry-After", "1");
+    return Reject(req, res, e.status, e.code, e.message);
+  }
+
   // Answers before routing (the body, if any, is never read: the
   // connection is closed after the response).
   HandlerResponse Reject(const httplib::Request& req, httplib::Response& res,
@@ -268,7 +281,7 @@ struct Server::Impl {
         api.server_log().LogError(
             t_request.request_id,
             "token check failed: " + info.status().ToString());
-        return Reject(req, res, 500, "internal", "internal error");
+        return RejectFailure(req, res, info.status());
       }
       res.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
       return Reject(req, res, 401, "unauthenticated",
@@ -288,7 +301,7 @@ struct Server::Impl {
         api.server_log().LogError(
             t_request.request_id,
             "app authorisation lookup failed: " + app.status().ToString());
-        return Reject(req, res, 500, "internal", "internal error");
+        return RejectFailure(req, res, app.status());
       }
       if (!app.ok() || app->revoked) {
         res.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
@@ -341,7 +354,7 @@ struct Server::Impl {
       api.server_log().LogError(
           t_request.request_id,
           "device lookup failed: " + device.status().ToString());
-      return Reject(req, res, 500, "internal", "internal error");
+      return RejectFailure(req, res, device.status());
     }
     if (!device.ok() || device->revoked)
       return refuse("unknown or revoked device");
