@@ -79,19 +79,50 @@ class Notifier::Impl {
   ~Impl() { Stop(); }
 
   Status Start() {
-    TILLIT_ASSIGN_OR_RETURN(std::vector<vault::IndexEntry> rows,
-                            vault_.ReadIndex(kIndexKind));
+    TILLIT_RETURN_IF_ERROR(LoadModes());
     {
       MutexLock lock(&mu_);
-      for (const vault::IndexEntry& row : rows) {
-        if (std::optional<Mode> m = ParseMode(row.value)) {
-          modes_[row.citizen_id] = *m;
-        }
-      }
       next_digest_ = NextDigestTime(clock_.NowSeconds(), options_.digest_hour);
     }
     worker_ = std::thread([this] { Run(); });
     return Status::Ok();
+  }
+
+  // Every citizen's mode, as the registry's index holds it. The version is
+  // read first: a change that lands while the rows are read makes the next
+  // check reload again, never leaves this one stale.
+  Status LoadModes() EXCLUDES(mu_) {
+    TILLIT_ASSIGN_OR_RETURN(int64_t version, vault_.IndexVersion());
+    TILLIT_ASSIGN_OR_RETURN(std::vector<vault::IndexEntry> rows,
+                            vault_.ReadIndex(kIndexKind));
+    std::unordered_map<std::string, Mode> modes;
+    for (const vault::IndexEntry& row : rows) {
+      if (std::optional<Mode> m = ParseMode(row.value)) {
+        modes[row.citizen_id] = *m;
+      }
+    }
+    MutexLock lock(&mu_);
+    // Turned off through another node: what waits here is not sent either.
+    std::erase_if(pending_,
+                  [&](const auto& p) { return !modes.contains(p.first); });
+    std::erase_if(queue_,
+                  [&](const Event& e) { return !modes.contains(e.citizen); });
+    modes_ = std::move(modes);
+    modes_version_ = version;
+    return Status::Ok();
+  }
+
+  // Reloads the modes when the index changed since they were read. A
+  // failure (the store unreachable) keeps the modes there are and tries
+  // again at the next refresh.
+  void RefreshModes() EXCLUDES(mu_) {
+    auto version = vault_.IndexVersion();
+    if (!version.ok()) return;
+    {
+      MutexLock lock(&mu_);
+      if (*version == modes_version_) return;
+    }
+    (void)LoadModes();
   }
 
   void Stop() {
@@ -358,7 +389,13 @@ class Notifier::Impl {
         ready.push_back(std::move(retries_.begin()->second));
         retries_.erase(retries_.begin());
       }
+      const bool refresh_due = steady >= next_modes_refresh_;
+      if (refresh_due) {
+        next_modes_refresh_ =
+            steady + std::chrono::milliseconds(options_.modes_refresh_ms);
+      }
       mu_.Unlock();
+      if (refresh_due) RefreshModes();
       for (auto& [citizen, batch] : due) {
         Announce(citizen, AccessName(batch.strongest), batch.count,
                  batch.first_index, batch.last_index, ready);
@@ -598,6 +635,8 @@ class Notifier::Impl {
   bool stopping_ GUARDED_BY(mu_) = false;
   bool busy_ GUARDED_BY(mu_) = false;
   std::unordered_map<std::string, Mode> modes_ GUARDED_BY(mu_);
+  int64_t modes_version_ GUARDED_BY(mu_) = -1;
+  SteadyTime next_modes_refresh_ GUARDED_BY(mu_);
   std::deque<Event> queue_ GUARDED_BY(mu_);
   std::map<std::string, Batch> pending_ GUARDED_BY(mu_);
   std::multimap<SteadyTime, Delivery> retries_ GUARDED_BY(mu_);
@@ -615,7 +654,7 @@ StatusOr<std::unique_ptr<Notifier>> Notifier::Create(
   if (options.coalesce_seconds < 0 || options.queue_capacity == 0 ||
       options.max_attempts < 1 || options.retry_base_ms < 1 ||
       options.retry_base_ms > kMaxRetryWaitMs || options.timeout_seconds < 1 ||
-      options.poll_ms < 1) {
+      options.poll_ms < 1 || options.modes_refresh_ms < 1) {
     return Status::InvalidArgument("notifier options out of range");
   }
   // Both go into JSON the worker writes: printable ASCII, so it never

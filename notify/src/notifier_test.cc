@@ -66,6 +66,7 @@ class NotifierTest : public ::testing::Test {
     o.webhook_url = hooks_.Url("/hooks/tillit");
     o.coalesce_seconds = 0;
     o.poll_ms = 10;
+    o.modes_refresh_ms = 20;
     o.retry_base_ms = 20;
     o.timeout_seconds = 2;
     o.queue_capacity = 16;
@@ -420,6 +421,37 @@ TEST_F(NotifierTest, ChoicesSurviveARestartAndSubscriptionsAreBounded) {
             StatusCode::kNotFound);
 }
 
+TEST_F(NotifierTest, AChoiceMadeThroughAnotherNodeReachesThisOne) {
+  Start(Options());
+  Subscribe();
+  // Another node over the same vault, with its own notifier.
+  auto other = Notifier::Create(vault_.get(), stores_.get(), log_.get(),
+                                &clock_, &crypto::Random::System(), Options());
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  ASSERT_TRUE((*other)->SetMode(citizen_, Mode::kEveryAccess, 0).ok());
+  // This node takes the choice up at a refresh, without a restart.
+  for (int i = 0; i < 500 && notifier_->stats().queued == 0; ++i) {
+    Access(ProviderRead());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(notifier_->stats().queued, 0u);
+  ASSERT_TRUE(push_.WaitArrivals(1));
+  ASSERT_TRUE(WaitIdle());
+
+  // Turned off through the other node: accesses here stop being queued.
+  ASSERT_TRUE((*other)->SetMode(citizen_, Mode::kOff, 0).ok());
+  uint64_t before = notifier_->stats().queued;
+  for (int i = 0; i < 500; ++i) {
+    Access(ProviderRead());
+    if (notifier_->stats().queued == before) break;
+    before = notifier_->stats().queued;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const uint64_t settled = notifier_->stats().queued;
+  Access(ProviderRead());
+  EXPECT_EQ(notifier_->stats().queued, settled);
+}
+
 TEST_F(NotifierTest, OptionsOutOfRangeAreRefused) {
   auto refused = [&](NotifierOptions o) {
     return Notifier::Create(vault_.get(), stores_.get(), log_.get(), &clock_,
@@ -432,6 +464,9 @@ TEST_F(NotifierTest, OptionsOutOfRangeAreRefused) {
   EXPECT_EQ(refused(o), StatusCode::kInvalidArgument);
   o = Options();
   o.poll_ms = 0;
+  EXPECT_EQ(refused(o), StatusCode::kInvalidArgument);
+  o = Options();
+  o.modes_refresh_ms = 0;
   EXPECT_EQ(refused(o), StatusCode::kInvalidArgument);
   o = Options();
   o.max_attempts = 0;

@@ -62,6 +62,11 @@ struct NotifierOptions {
   int timeout_seconds = 5;
   // How often the worker looks at the clock for due work.
   int poll_ms = 500;
+  // How often the worker asks whether any node changed a citizen's choice
+  // (the vault's index version) and, when one did, reloads every choice.
+  // On several nodes over one store, a choice made through another node
+  // takes effect here within this time.
+  int modes_refresh_ms = 2000;
   // The link in every message: the citizen's access log in the web app.
   std::string link = "/app/#/log";
 };
@@ -78,7 +83,8 @@ struct NotifierStats {
 
 class Notifier {
  public:
-  // Reads every citizen's mode from the registry and starts the worker.
+  // Reads every citizen's mode from the registry and starts the worker,
+  // which reloads them whenever the registry's index changes.
   // The VAPID key and the webhook signing key are derived from the vault's
   // master secret, so they survive restarts and root-key rotations. All
   // pointers are not owned and must outlive the Notifier.
