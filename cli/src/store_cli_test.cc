@@ -10,6 +10,7 @@
 
 #include "src/cli_fixture.h"
 #include "src/common.h"
+#include "tillit/pgstore/connection.h"
 #include "tillit/testing/pg_cluster.h"
 
 namespace tillit::cli {
@@ -135,6 +136,30 @@ TEST_F(StoreCliTest, WhatOnlyADataDirectoryDoesIsRefused) {
   EXPECT_NE(backup.err.find("database's own means"), std::string::npos)
       << backup.err;
   EXPECT_FALSE(fs::exists(dir_ + "/backup"));
+}
+
+TEST_F(StoreCliTest, AStoreOfANewerTillitIsRefusedUnchanged) {
+  ASSERT_EQ(Tillit({"init", "--store", url_, "--data", data_}).code, 0);
+  auto conn = pgstore::Connection::Open(url_);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  ASSERT_TRUE(
+      (*conn)
+          ->ExecScript("UPDATE tillit_schema SET version = version + 100")
+          .ok());
+  Result add = Tillit({"citizen", "add", "--store", url_, "--data", data_});
+  EXPECT_EQ(add.code, 1);
+  EXPECT_NE(add.err.find("newer than this tillit supports"), std::string::npos)
+      << add.err;
+  EXPECT_NE(add.err.find("upgrade tillit"), std::string::npos) << add.err;
+  // Nothing was written: with the formats put back, the vault is empty.
+  ASSERT_TRUE(
+      (*conn)
+          ->ExecScript("UPDATE tillit_schema SET version = version - 100")
+          .ok());
+  Result list =
+      Tillit({"citizen", "list", "--store", url_, "--data", data_, "--json"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_EQ(json::parse(list.out).size(), 0u) << list.out;
 }
 
 TEST_F(StoreCliTest, ABadOrUnreachableStoreIsAClearError) {

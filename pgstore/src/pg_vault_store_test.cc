@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "tillit/crypto/random.h"
+#include "tillit/pgstore/connection.h"
 #include "tillit/testing/pg_cluster.h"
 #include "tillit/testing/temp_dir.h"
 #include "tillit/vault/vault.h"
@@ -211,6 +212,41 @@ TEST_F(PgVaultTest, ErasureDropsTheRowsOnEveryNode) {
   EXPECT_EQ(
       (*b)->FindCitizenByPatient(imported->source_patient).status().code(),
       StatusCode::kNotFound);
+}
+
+TEST_F(PgVaultTest, VerifyingACitizenOpensEveryRecord) {
+  auto created = InitFirst();
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Vault& a = *created->vault;
+  auto id = a.CreateCitizen();
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  {
+    std::vector<fhir::ParsedResource> many;
+    for (int i = 0; i < 1050; ++i) {
+      many.push_back(Observation("o-" + std::to_string(i)));
+    }
+    auto store = a.OpenCitizen(*id);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    ASSERT_TRUE((*store)->Put(many, "test", 1'700'000'000).ok());
+  }
+  ASSERT_TRUE(a.VerifyCitizen(*id).ok());
+
+  // The first record stored gets another record's sealed body: it is
+  // listed last, beyond the first page of 1,000.
+  auto conn = Connection::Open(conninfo_);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  ASSERT_TRUE((*conn)
+                  ->ExecScript("UPDATE store_records SET body = (SELECT body "
+                               "FROM store_records WHERE seq = (SELECT "
+                               "max(seq) FROM store_records)) WHERE seq = "
+                               "(SELECT min(seq) FROM store_records)")
+                  .ok());
+  auto store = a.OpenCitizen(*id);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  vault::RecordFilter first_page;
+  first_page.limit = 1000;
+  EXPECT_TRUE((*store)->List(first_page).ok());
+  EXPECT_EQ(a.VerifyCitizen(*id).code(), StatusCode::kDataLoss);
 }
 
 TEST_F(PgVaultTest, WhatOnlyADataDirectoryDoesIsRefused) {

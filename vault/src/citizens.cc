@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
 #include <system_error>
@@ -363,7 +364,17 @@ Status Vault::VerifyCitizen(const std::string& citizen_id) {
     // Every sealed row: each record's metadata and resource, and each
     // document, opens under the citizen's key.
     TILLIT_RETURN_IF_ERROR(store->ListRecordMeta().status());
-    TILLIT_RETURN_IF_ERROR(store->List(RecordFilter{}).status());
+    RecordFilter page;
+    page.limit = 1000;
+    while (true) {
+      TILLIT_ASSIGN_OR_RETURN(std::vector<StoredRecord> records,
+                              store->List(page));
+      if (records.size() < page.limit) break;
+      const StoredRecord& last = records.back();
+      page.after = RecordFilter::Position{
+          last.effective.value_or(std::numeric_limits<int64_t>::min()),
+          last.seq};
+    }
     TILLIT_RETURN_IF_ERROR(store->ReadIndexRows().status());
     return Status::Ok();
   }
