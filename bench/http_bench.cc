@@ -13,6 +13,15 @@
 // It prints requests/s, p50/p99/p99.9 latency and the error count of each,
 // in a closed loop (default) or at a fixed offered rate (--rate).
 //
+// With --pg the vault is in PostgreSQL instead of a data directory: a
+// private server (durable: fsync and synchronous commit on) in a temporary
+// directory on loopback, as the tests start theirs. --nodes N (with --pg)
+// forks N servers, each with its own directory, a copy of the root key and
+// its own connections to the one database, as `tillit serve --store` nodes
+// are; the load generator spreads its connections over them round-robin.
+// At the end it prints the database's size, what the citizens' stores
+// take per record and what the audit log takes per entry.
+//
 // With --target and --paths it builds no vault and forks no server: the
 // same load generator sends plain GETs (Host only, no Authorization) for
 // the paths in the file, round-robin, to a server already listening on
@@ -22,6 +31,7 @@
 // Run: ./dev bench, or build/bench/http_bench [--citizens N]
 //      [--connections C] [--seconds S] [--threads T]
 //      [--only read-one|list|write] [--rate R] [--warmup S]
+//      [--pg [--nodes N]]
 //  or: build/bench/http_bench --target http://127.0.0.1:PORT --paths FILE
 //      [--connections C] [--seconds S] [--rate R] [--warmup S]
 #include <arpa/inet.h>
@@ -54,6 +64,10 @@
 #include "tillit/consent_service/consent_service.h"
 #include "tillit/crypto/hardening.h"
 #include "tillit/fhir/synthetic.h"
+#include "tillit/http_signature/replay_cache.h"
+#include "tillit/pgstore/connection.h"
+#include "tillit/pgstore/pg_vault_store.h"
+#include "tillit/testing/pg_cluster.h"
 #include "tillit/vault/vault.h"
 
 namespace {
@@ -73,6 +87,9 @@ struct Config {
   // citizens' vaults (200 take about a second under load), and at a fixed
   // rate the requests queued behind those opens were counted with 1.
   int warmup = 3;
+  // The vault in a private PostgreSQL server, served by `nodes` processes.
+  bool pg = false;
+  int nodes = 1;
 
   // Another server instead (both or neither): its http://HOST:PORT, and a
   // file of the paths to GET from it, one a line.
@@ -88,6 +105,7 @@ struct Target {
 
 struct Setup {
   std::string dir;
+  std::string conninfo;  // --pg: the vault's database
   std::string provider_token;
   std::vector<Target> targets;
   // --target: one GET per path of --paths, sent round-robin.
@@ -100,14 +118,29 @@ struct Setup {
   std::exit(1);
 }
 
-Setup Build(const Config& cfg) {
+// The options of node `node`'s vault: the data directory, or with --pg
+// the node's own directory (a copy of the root key) and the database.
+vault::VaultOptions NodeOptions(const Setup& setup, int node) {
+  vault::VaultOptions vo;
+  if (setup.conninfo.empty()) {
+    vo.data_dir = setup.dir + "/data";
+    return vo;
+  }
+  vo.data_dir = setup.dir + "/node" + std::to_string(node);
+  auto store = pgstore::PgVaultStore::Open(setup.conninfo);
+  if (!store.ok()) Die("store", store.status());
+  vo.shared_store = std::move(store).value();
+  return vo;
+}
+
+Setup Build(const Config& cfg, const std::string& conninfo) {
   Setup out;
   std::string tmpl =
       (std::filesystem::temp_directory_path() / "tillit-httpbench-XXXXXX")
           .string();
   out.dir = mkdtemp(tmpl.data());
-  vault::VaultOptions vo;
-  vo.data_dir = out.dir + "/data";
+  out.conninfo = conninfo;
+  vault::VaultOptions vo = NodeOptions(out, 0);
   auto created = vault::Vault::Init(vo);
   if (!created.ok()) Die("init", created.status());
   vault::Vault& v = *created->vault;
@@ -143,20 +176,43 @@ Setup Build(const Config& cfg) {
                                         R"({"name": "Bench Hospital"})", 3600);
   if (!provider.ok()) Die("provider", provider.status());
   out.provider_token = std::string(provider->token.ExposeSecretText());
+  // The other nodes: a directory each with a copy of the root key.
+  for (int node = 1; !conninfo.empty() && node < cfg.nodes; ++node) {
+    namespace fs = std::filesystem;
+    const fs::path dir = out.dir + "/node" + std::to_string(node);
+    fs::create_directory(dir);
+    fs::permissions(dir, fs::perms::owner_all);
+    fs::copy_file(vo.data_dir + "/root.key", dir / "root.key");
+  }
   return out;
 }
 
-// The child: serve the vault until SIGTERM; report the port on `fd`.
-[[noreturn]] void Serve(const Setup& setup, const Config& cfg, int fd) {
+// A child: serve the vault as node `node` until SIGTERM; report the port
+// on `fd`.
+[[noreturn]] void Serve(const Setup& setup, const Config& cfg, int node,
+                        int fd) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  vault::VaultOptions vo;
-  vo.data_dir = setup.dir + "/data";
-  auto v = vault::Vault::Open(vo);
+  auto v = vault::Vault::Open(NodeOptions(setup, node));
   if (!v.ok()) Die("open", v.status());
   api::ServerOptions o;
+  // A node of a shared vault writes the one audit log, ledger and nonce
+  // cache in the database, as `tillit serve --store` does.
+  std::unique_ptr<http_signature::ReplayCache> nonces;
+  if (auto* shared =
+          dynamic_cast<pgstore::PgVaultStore*>((*v)->shared_store())) {
+    vault::Vault* vault = v->get();
+    o.open_audit_log = [shared, vault] { return shared->OpenAuditLog(*vault); };
+    o.open_privacy_ledger = [shared, vault] {
+      return shared->OpenPrivacyLedger(*vault);
+    };
+    auto opened = shared->OpenReplayCache();
+    if (!opened.ok()) Die("nonces", opened.status());
+    nonces = std::move(opened).value();
+    o.replay_cache = nonces.get();
+  }
   o.port = 0;
   o.threads = static_cast<size_t>(cfg.threads);
   o.rate_per_second = 1e9;  // the limiter runs, but never refuses
@@ -313,8 +369,8 @@ long ResponseLength(const std::string& in, int* status, bool* close_after) {
 // Fixed rate (as wrk2 does): request k is due at start + k / rate and goes
 // out on the next idle connection; its latency counts from when it was
 // due, so time spent waiting for a connection is not hidden.
-Result Drive(const Setup& setup, const Config& cfg, sockaddr_in server,
-             Kind kind) {
+Result Drive(const Setup& setup, const Config& cfg,
+             const std::vector<sockaddr_in>& servers, Kind kind) {
   Result r;
   const int ep = epoll_create1(EPOLL_CLOEXEC);
   std::vector<Conn> conns(static_cast<size_t>(cfg.connections));
@@ -327,7 +383,7 @@ Result Drive(const Setup& setup, const Config& cfg, sockaddr_in server,
   };
   auto open = [&](size_t i) {
     Conn& c = conns[i];
-    c.fd = Connect(server);
+    c.fd = Connect(servers[i % servers.size()]);
     if (c.fd < 0) return false;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
@@ -568,9 +624,10 @@ void PrintRate(const Config& cfg) {
 }
 
 // Runs one scenario and prints its line; returns its error count.
-uint64_t RunScenario(const Setup& setup, const Config& cfg, sockaddr_in server,
-                     const char* name, Kind kind) {
-  Result r = Drive(setup, cfg, server, kind);
+uint64_t RunScenario(const Setup& setup, const Config& cfg,
+                     const std::vector<sockaddr_in>& servers, const char* name,
+                     Kind kind) {
+  Result r = Drive(setup, cfg, servers, kind);
   std::printf("%-10s %10llu %9.0f %9.2f %9.2f %9.2f %8llu\n", name,
               static_cast<unsigned long long>(r.ok), r.ok / r.seconds,
               Percentile(r.latencies_ms, 50), Percentile(r.latencies_ms, 99),
@@ -599,7 +656,7 @@ int DriveExternal(const Config& cfg) {
       cfg.warmup);
   PrintRate(cfg);
   PrintHeader();
-  return RunScenario(setup, cfg, server, "get", Kind::kGet) == 0 ? 0 : 1;
+  return RunScenario(setup, cfg, {server}, "get", Kind::kGet) == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -627,6 +684,10 @@ int main(int argc, char** argv) {
       next(1, 1000000, &cfg.rate);
     else if (a == "--warmup")
       next(0, 3600, &cfg.warmup);
+    else if (a == "--nodes")
+      next(1, 16, &cfg.nodes);
+    else if (a == "--pg")
+      cfg.pg = true;
     else if (a == "--target" && i + 1 < argc)
       cfg.target = argv[++i];
     else if (a == "--paths" && i + 1 < argc)
@@ -642,6 +703,10 @@ int main(int argc, char** argv) {
           "[--seconds S] [--threads T]\n"
           "                  [--only read-one|list|write] "
           "[--rate R] [--warmup S]\n"
+          "                  [--pg [--nodes N]]\n"
+          "  --pg: the vault in a private PostgreSQL server (durable), "
+          "served by N\n"
+          "  nodes (default 1) with connections spread over them\n"
           "       http_bench --target http://127.0.0.1:PORT --paths FILE\n"
           "                  [--connections C] [--seconds S] [--rate R] "
           "[--warmup S]\n"
@@ -659,41 +724,69 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "http_bench: --target and --paths go together\n");
     return 2;
   }
+  if (cfg.nodes > 1 && !cfg.pg) {
+    std::fprintf(stderr,
+                 "http_bench: --nodes needs --pg (one data directory "
+                 "has one server)\n");
+    return 2;
+  }
   if (!cfg.target.empty()) {
     if (!cfg.only.empty() || cfg.citizens != Config{}.citizens ||
-        cfg.threads != Config{}.threads) {
+        cfg.threads != Config{}.threads || cfg.pg) {
       std::fprintf(stderr,
-                   "http_bench: --only, --citizens and --threads are for "
-                   "tillit's own server, not --target\n");
+                   "http_bench: --only, --citizens, --threads and --pg are "
+                   "for tillit's own server, not --target\n");
       return 2;
     }
     return DriveExternal(cfg);
   }
   if (!crypto::InitCrypto().ok()) return 1;
+  std::unique_ptr<testing::PgCluster> pg;
+  std::string conninfo;
+  if (cfg.pg) {
+    std::fprintf(stderr, "starting PostgreSQL...\n");
+    auto started = testing::PgCluster::Start(/*durable=*/true);
+    if (!started.ok()) Die("postgresql", started.status());
+    pg = std::move(started).value();
+    Status made = pg->CreateDatabase("tillit");
+    if (!made.ok()) Die("database", made);
+    conninfo = pg->ConnInfo("tillit");
+  }
   std::fprintf(stderr, "building %d citizens...\n", cfg.citizens);
-  Setup setup = Build(cfg);
-  int fds[2];
-  if (pipe(fds) != 0) return 1;
-  const pid_t child = fork();
-  if (child == 0) {
+  Setup setup = Build(cfg, conninfo);
+  std::vector<pid_t> children;
+  std::vector<sockaddr_in> servers;
+  std::string ports;
+  for (int node = 0; node < cfg.nodes; ++node) {
+    int fds[2];
+    if (pipe(fds) != 0) return 1;
+    const pid_t child = fork();
+    if (child == 0) {
+      close(fds[0]);
+      Serve(setup, cfg, node, fds[1]);
+    }
+    close(fds[1]);
+    int port = 0;
+    if (read(fds[0], &port, sizeof port) != sizeof port) {
+      std::fprintf(stderr, "http_bench: server %d did not start\n", node + 1);
+      for (pid_t c : children) kill(c, SIGTERM);
+      return 1;
+    }
     close(fds[0]);
-    Serve(setup, cfg, fds[1]);
+    children.push_back(child);
+    sockaddr_in server{};
+    server.sin_family = AF_INET;
+    server.sin_port = htons(static_cast<uint16_t>(port));
+    server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    servers.push_back(server);
+    ports += (ports.empty() ? "" : ",") + std::to_string(port);
   }
-  close(fds[1]);
-  int port = 0;
-  if (read(fds[0], &port, sizeof port) != sizeof port) {
-    std::fprintf(stderr, "http_bench: the server did not start\n");
-    return 1;
-  }
-  sockaddr_in server{};
-  server.sin_family = AF_INET;
-  server.sin_port = htons(static_cast<uint16_t>(port));
-  server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::printf(
-      "server pid %d on port %d; %d citizens, %d connections, %d s "
-      "per scenario after %d s not counted, %d server threads\n",
-      static_cast<int>(child), port, cfg.citizens, cfg.connections, cfg.seconds,
-      cfg.warmup, cfg.threads);
+      "%s; %d server%s on port%s %s; %d citizens, %d connections, %d s "
+      "per scenario after %d s not counted, %d threads per server\n",
+      cfg.pg ? "PostgreSQL (durable)" : "data directory", cfg.nodes,
+      cfg.nodes == 1 ? "" : "s", cfg.nodes == 1 ? "" : "s", ports.c_str(),
+      cfg.citizens, cfg.connections, cfg.seconds, cfg.warmup, cfg.threads);
   PrintRate(cfg);
   PrintHeader();
   uint64_t errors = 0;
@@ -701,11 +794,49 @@ int main(int argc, char** argv) {
        {std::pair{"read-one", Kind::kReadOne}, std::pair{"list", Kind::kList},
         std::pair{"write", Kind::kWrite}}) {
     if (!cfg.only.empty() && cfg.only != name) continue;
-    errors += RunScenario(setup, cfg, server, name, kind);
+    errors += RunScenario(setup, cfg, servers, name, kind);
   }
-  kill(child, SIGTERM);
-  int status = 0;
-  waitpid(child, &status, 0);
+  bool clean = true;
+  for (pid_t child : children) kill(child, SIGTERM);
+  for (pid_t child : children) {
+    int status = 0;
+    waitpid(child, &status, 0);
+    clean = clean && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  if (cfg.pg) {
+    // What a deployment sizes its database by: the citizens' stores per
+    // record and the audit log per entry (tables, indexes and TOAST).
+    auto conn = pgstore::Connection::Open(conninfo);
+    if (!conn.ok()) Die("size", conn.status());
+    auto size = (*conn)->Exec(
+        "SELECT pg_database_size(current_database()), "
+        "(SELECT count(*) FROM store_records), "
+        "(SELECT sum(pg_total_relation_size(t)) FROM unnest(ARRAY["
+        "'store_heads', 'store_records', 'store_versions', "
+        "'store_documents', 'store_index_rows']::regclass[]) AS t)::bigint, "
+        "(SELECT coalesce(sum(count), 0) FROM audit_rows)::bigint, "
+        "(SELECT sum(pg_total_relation_size(t)) FROM unnest(ARRAY["
+        "'audit_rows', 'audit_listing', 'audit_checkpoints']::regclass[]) "
+        "AS t)::bigint");
+    if (!size.ok()) Die("size", size.status());
+    int64_t v[5] = {};
+    for (int col = 0; col < 5; ++col) {
+      auto got = size->Int64(0, col);
+      if (!got.ok()) Die("size", got.status());
+      v[col] = *got;
+    }
+    auto per = [](int64_t bytes, int64_t n) {
+      return n > 0 ? static_cast<double>(bytes) / static_cast<double>(n) : 0.0;
+    };
+    std::printf(
+        "database: %.1f MB; citizens' stores %.1f MB for %lld records "
+        "(%.0f bytes a record); audit log %.1f MB for %lld entries (%.0f "
+        "bytes an entry)\n",
+        static_cast<double>(v[0]) / 1e6, static_cast<double>(v[2]) / 1e6,
+        static_cast<long long>(v[1]), per(v[2], v[1]),
+        static_cast<double>(v[4]) / 1e6, static_cast<long long>(v[3]),
+        per(v[4], v[3]));
+  }
   std::filesystem::remove_all(setup.dir);
-  return errors == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+  return errors == 0 && clean ? 0 : 1;
 }
