@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <string>
+#include <tuple>
 #include <unordered_map>
 
 #include "fields.h"
@@ -279,6 +281,21 @@ void PgCitizenStore::Committed(int64_t generation,
 
 PgCitizenStore::SealedRecord PgCitizenStore::SealRecord(
     const fhir::ParsedResource& r, std::string_view source, int64_t now) const {
+  vault::StoredRecord stored;
+  stored.type = r.type;
+  stored.id = r.id;
+  stored.category = r.category;
+  stored.effective = r.effective;
+  stored.sensitive = r.sensitive;
+  stored.source = std::string(source);
+  stored.updated_at = now;
+  stored.codes = r.codes;
+  stored.resource = r.json;
+  return SealStored(stored);
+}
+
+PgCitizenStore::SealedRecord PgCitizenStore::SealStored(
+    const vault::StoredRecord& r) const {
   SealedRecord out;
   out.tag = TagOf("r", r.type, r.id);
   out.type_tag = TagOf("t", r.type);
@@ -289,12 +306,12 @@ PgCitizenStore::SealedRecord PgCitizenStore::SealRecord(
       .Str(fhir::CategoryName(r.category))
       .Int(r.effective.value_or(kNoDate))
       .Int(r.sensitive ? 1 : 0)
-      .Str(source)
-      .Int(now)
+      .Str(r.source)
+      .Int(r.updated_at)
       .Int(static_cast<int64_t>(r.codes.size()));
   for (const std::string& code : r.codes) meta.Str(code);
   out.meta = Seal('m', out.tag, 0, meta.bytes());
-  out.body = Seal('b', out.tag, 0, crypto::AsBytes(r.json));
+  out.body = Seal('b', out.tag, 0, crypto::AsBytes(r.resource));
   return out;
 }
 
@@ -690,18 +707,9 @@ StatusOr<std::vector<vault::RecordVersion>> PgCitizenStore::History(
         std::vector<vault::RecordVersion> out;
         out.reserve(r.rows());
         for (int i = 0; i < r.rows(); ++i) {
-          vault::RecordVersion v;
-          TILLIT_ASSIGN_OR_RETURN(v.version, r.Int64(i, 0));
-          TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
-                                  Unseal('v', tag, v.version, r.Bytes(i, 1)));
-          internal::FieldReader in(plain);
-          in.Str(&v.source);
-          in.Int(&v.recorded_at);
-          in.Int(&v.superseded_at);
-          in.Str(&v.superseded_by);
-          in.Str(&v.note);
-          in.Str(&v.resource);
-          TILLIT_RETURN_IF_ERROR(in.Finish());
+          TILLIT_ASSIGN_OR_RETURN(int64_t version, r.Int64(i, 0));
+          TILLIT_ASSIGN_OR_RETURN(vault::RecordVersion v,
+                                  OpenVersion(tag, version, r.Bytes(i, 1)));
           out.push_back(std::move(v));
         }
         return out;
@@ -805,19 +813,8 @@ StatusOr<std::vector<vault::IndexUpdate>> PgCitizenStore::ReadIndexRows() {
                              {citizen_id()}));
         std::vector<vault::IndexUpdate> out;
         for (int i = 0; i < r.rows(); ++i) {
-          TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
-                                  Unseal('i', r.Bytes(i, 0), 0, r.Bytes(i, 1)));
-          internal::FieldReader in(plain);
-          vault::IndexUpdate u;
-          int64_t n = 0;
-          in.Str(&u.kind);
-          in.Int(&n);
-          for (int64_t j = 0; j < n; ++j) {
-            vault::IndexRow row;
-            if (!in.Str(&row.key) || !in.Str(&row.value)) break;
-            u.rows.push_back(std::move(row));
-          }
-          TILLIT_RETURN_IF_ERROR(in.Finish());
+          TILLIT_ASSIGN_OR_RETURN(vault::IndexUpdate u,
+                                  OpenIndexRows(r.Bytes(i, 0), r.Bytes(i, 1)));
           // An update that emptied a kind leaves no rows to mirror, as the
           // data directory's store keeps none.
           if (!u.rows.empty()) out.push_back(std::move(u));
@@ -826,6 +823,216 @@ StatusOr<std::vector<vault::IndexUpdate>> PgCitizenStore::ReadIndexRows() {
                   [](const auto& a, const auto& b) { return a.kind < b.kind; });
         return out;
       });
+}
+
+StatusOr<vault::RecordVersion> PgCitizenStore::OpenVersion(
+    std::span<const uint8_t> tag, int64_t version,
+    std::span<const uint8_t> sealed) const {
+  TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
+                          Unseal('v', tag, version, sealed));
+  internal::FieldReader in(plain);
+  vault::RecordVersion v;
+  v.version = version;
+  in.Str(&v.source);
+  in.Int(&v.recorded_at);
+  in.Int(&v.superseded_at);
+  in.Str(&v.superseded_by);
+  in.Str(&v.note);
+  in.Str(&v.resource);
+  TILLIT_RETURN_IF_ERROR(in.Finish());
+  return v;
+}
+
+StatusOr<vault::IndexUpdate> PgCitizenStore::OpenIndexRows(
+    std::span<const uint8_t> kind_tag, std::span<const uint8_t> sealed) const {
+  TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
+                          Unseal('i', kind_tag, 0, sealed));
+  internal::FieldReader in(plain);
+  vault::IndexUpdate u;
+  int64_t n = 0;
+  in.Str(&u.kind);
+  in.Int(&n);
+  for (int64_t j = 0; j < n; ++j) {
+    vault::IndexRow row;
+    if (!in.Str(&row.key) || !in.Str(&row.value)) break;
+    u.rows.push_back(std::move(row));
+  }
+  TILLIT_RETURN_IF_ERROR(in.Finish());
+  std::sort(u.rows.begin(), u.rows.end(),
+            [](const auto& a, const auto& b) { return a.key < b.key; });
+  return u;
+}
+
+// ---------------------------------------------------------------- transfer
+
+StatusOr<vault::StoreRows> PgCitizenStore::ExportRows() {
+  return session_->Transact([&](Connection& c) -> StatusOr<vault::StoreRows> {
+    TILLIT_RETURN_IF_ERROR(
+        c.ExecScript("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
+    vault::StoreRows out;
+    TILLIT_ASSIGN_OR_RETURN(
+        Result head,
+        c.Exec("SELECT sealed FROM store_heads WHERE citizen_id = $1",
+               {citizen_id()}));
+    if (head.rows() == 1) {
+      TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
+                              Unseal('h', {}, 0, head.Bytes(0, 0)));
+      internal::FieldReader in(plain);
+      in.Int(&out.generation);
+      TILLIT_RETURN_IF_ERROR(in.Finish());
+    }
+    TILLIT_ASSIGN_OR_RETURN(Result records,
+                            c.Exec("SELECT tag, meta, body FROM store_records "
+                                   "WHERE citizen_id = $1 ORDER BY seq",
+                                   {citizen_id()}));
+    std::unordered_map<std::string, size_t> at;  // by tag bytes
+    out.records.reserve(records.rows());
+    for (int i = 0; i < records.rows(); ++i) {
+      const std::span<const uint8_t> tag = records.Bytes(i, 0);
+      vault::StoreRows::Record r;
+      TILLIT_ASSIGN_OR_RETURN(r.record, OpenMeta(tag, records.Bytes(i, 1)));
+      TILLIT_ASSIGN_OR_RETURN(std::vector<uint8_t> body,
+                              Unseal('b', tag, 0, records.Bytes(i, 2)));
+      r.record.resource = std::string(AsText(body));
+      at[std::string(AsText(tag))] = out.records.size();
+      out.records.push_back(std::move(r));
+    }
+    TILLIT_ASSIGN_OR_RETURN(
+        Result versions,
+        c.Exec("SELECT tag, version, sealed FROM store_versions "
+               "WHERE citizen_id = $1 ORDER BY tag, version",
+               {citizen_id()}));
+    for (int i = 0; i < versions.rows(); ++i) {
+      const std::span<const uint8_t> tag = versions.Bytes(i, 0);
+      auto it = at.find(std::string(AsText(tag)));
+      if (it == at.end()) {
+        return Status::DataLoss(
+            "the citizen's store holds a version of a record it does not "
+            "hold");
+      }
+      TILLIT_ASSIGN_OR_RETURN(int64_t version, versions.Int64(i, 1));
+      TILLIT_ASSIGN_OR_RETURN(vault::RecordVersion v,
+                              OpenVersion(tag, version, versions.Bytes(i, 2)));
+      out.records[it->second].versions.push_back(std::move(v));
+    }
+    TILLIT_ASSIGN_OR_RETURN(
+        Result documents,
+        c.Exec("SELECT tag, sealed FROM store_documents WHERE citizen_id = $1",
+               {citizen_id()}));
+    for (int i = 0; i < documents.rows(); ++i) {
+      TILLIT_ASSIGN_OR_RETURN(
+          std::vector<uint8_t> plain,
+          Unseal('d', documents.Bytes(i, 0), 0, documents.Bytes(i, 1)));
+      internal::FieldReader in(plain);
+      vault::StoreRows::Document d;
+      in.Str(&d.kind);
+      in.Str(&d.key);
+      in.Str(&d.value);
+      in.Int(&d.updated_at);
+      TILLIT_RETURN_IF_ERROR(in.Finish());
+      out.documents.push_back(std::move(d));
+    }
+    std::sort(out.documents.begin(), out.documents.end(),
+              [](const auto& a, const auto& b) {
+                return std::tie(a.kind, a.key) < std::tie(b.kind, b.key);
+              });
+    TILLIT_ASSIGN_OR_RETURN(
+        Result index, c.Exec("SELECT kind_tag, sealed FROM store_index_rows "
+                             "WHERE citizen_id = $1",
+                             {citizen_id()}));
+    for (int i = 0; i < index.rows(); ++i) {
+      TILLIT_ASSIGN_OR_RETURN(
+          vault::IndexUpdate u,
+          OpenIndexRows(index.Bytes(i, 0), index.Bytes(i, 1)));
+      if (!u.rows.empty()) out.index.push_back(std::move(u));
+    }
+    std::sort(out.index.begin(), out.index.end(),
+              [](const auto& a, const auto& b) { return a.kind < b.kind; });
+    return out;
+  });
+}
+
+Status PgCitizenStore::ImportRows(const vault::StoreRows& rows) {
+  if (rows.generation < 0) {
+    return Status::InvalidArgument("a store's generation is never negative");
+  }
+  // Never written (generation 0, no rows): nothing to keep, as a new store
+  // keeps nothing until its first write.
+  if (rows.generation == 0) {
+    if (!rows.records.empty() || !rows.documents.empty() ||
+        !rows.index.empty()) {
+      return Status::InvalidArgument("rows without a generation");
+    }
+    return Status::Ok();
+  }
+  TILLIT_RETURN_IF_ERROR(session_->Transact([&](Connection& c) -> Status {
+    TILLIT_ASSIGN_OR_RETURN(
+        Result held, c.Exec("SELECT 1 FROM store_heads WHERE citizen_id = $1",
+                            {citizen_id()}));
+    if (held.rows() != 0) {
+      return Status::FailedPrecondition(
+          "the citizen's store already holds rows; rows are only imported "
+          "into a store never written");
+    }
+    internal::FieldWriter generation;
+    generation.Int(rows.generation);
+    TILLIT_RETURN_IF_ERROR(
+        c.Exec("INSERT INTO store_heads (citizen_id, sealed) VALUES ($1, $2)",
+               {citizen_id(), Seal('h', {}, 0, generation.bytes())})
+            .status());
+    // Records in their order (a few hundred a statement), then versions.
+    std::vector<SealedRecord> sealed;
+    sealed.reserve(rows.records.size());
+    for (const vault::StoreRows::Record& r : rows.records) {
+      sealed.push_back(SealStored(r.record));
+    }
+    std::vector<const SealedRecord*> pending;
+    pending.reserve(sealed.size());
+    for (const SealedRecord& r : sealed) pending.push_back(&r);
+    TILLIT_RETURN_IF_ERROR(InsertRecords(c, &pending));
+    for (size_t i = 0; i < rows.records.size(); ++i) {
+      for (const vault::RecordVersion& v : rows.records[i].versions) {
+        internal::FieldWriter w;
+        w.Str(v.source)
+            .Int(v.recorded_at)
+            .Int(v.superseded_at)
+            .Str(v.superseded_by)
+            .Str(v.note)
+            .Str(v.resource);
+        TILLIT_RETURN_IF_ERROR(
+            c.Exec("INSERT INTO store_versions (citizen_id, tag, version, "
+                   "sealed) VALUES ($1, $2, $3, $4)",
+                   {citizen_id(), sealed[i].tag, v.version,
+                    Seal('v', sealed[i].tag, v.version, w.bytes())})
+                .status());
+      }
+    }
+    for (const vault::StoreRows::Document& d : rows.documents) {
+      const Tag tag = TagOf("d", d.kind, d.key);
+      internal::FieldWriter doc;
+      doc.Str(d.kind).Str(d.key).Str(d.value).Int(d.updated_at);
+      TILLIT_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO store_documents (citizen_id, tag, kind_tag, "
+                 "sealed) VALUES ($1, $2, $3, $4)",
+                 {citizen_id(), tag, TagOf("k", d.kind),
+                  Seal('d', tag, 0, doc.bytes())})
+              .status());
+    }
+    for (const vault::IndexUpdate& u : rows.index) {
+      const Tag kind_tag = TagOf("k", u.kind);
+      internal::FieldWriter w;
+      w.Str(u.kind).Int(static_cast<int64_t>(u.rows.size()));
+      for (const vault::IndexRow& row : u.rows) w.Str(row.key).Str(row.value);
+      TILLIT_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO store_index_rows (citizen_id, kind_tag, sealed) "
+                 "VALUES ($1, $2, $3)",
+                 {citizen_id(), kind_tag, Seal('i', kind_tag, 0, w.bytes())})
+              .status());
+    }
+    return Status::Ok();
+  }));
+  generation_ = rows.generation;
+  return Status::Ok();
 }
 
 StatusOr<vault::StoredRecord> PgCitizenStore::OpenMeta(

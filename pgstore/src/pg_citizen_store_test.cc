@@ -112,6 +112,60 @@ class PgCitizenStoreTest : public ::testing::Test {
   PgPlace place_;
 };
 
+TEST_F(PgCitizenStoreTest, EveryRowMovesIntoAnotherStoreUnchanged) {
+  auto s = Open();
+  ASSERT_TRUE(
+      s->Put(std::vector{Obs("o1", 1), Obs("o2", 2)}, "import", 10).ok());
+  ASSERT_TRUE(
+      s->Correct(Obs("o1", 5), "p_x", "rectification rr_1", {}, nullptr, 20)
+          .ok());
+  const std::vector<vault::DocumentWrite> docs = {
+      {"grants", "g1", std::string("{\"ok\":1}")}};
+  const vault::IndexUpdate index{"consent", {{"g1", "v"}}};
+  ASSERT_TRUE(s->WriteDocuments(docs, &index, 30).ok());
+
+  auto* exporter = dynamic_cast<vault::StoreExport*>(s.get());
+  ASSERT_NE(exporter, nullptr);
+  auto rows = exporter->ExportRows();
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(rows->generation, s->generation());
+  ASSERT_EQ(rows->records.size(), 2u);
+  EXPECT_EQ(rows->records[0].record.id, "o1");  // insertion order
+  EXPECT_NE(rows->records[0].record.resource.find("\"value\":5"),
+            std::string::npos);
+  ASSERT_EQ(rows->records[0].versions.size(), 1u);
+  EXPECT_EQ(rows->records[0].versions[0].note, "rectification rr_1");
+  EXPECT_EQ(rows->records[0].versions[0].recorded_at, 10);
+  ASSERT_EQ(rows->documents.size(), 1u);
+  EXPECT_EQ(rows->documents[0].updated_at, 30);
+  ASSERT_EQ(rows->index.size(), 1u);
+
+  // Another database, the same citizen and key.
+  PgPlace other;
+  const crypto::SecretBytes& key = place_.KeyOf(kAlice);
+  auto t = other.stores_->OpenStore(kAlice, key, 0, nullptr);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  auto* importer = dynamic_cast<vault::StoreImport*>(t->get());
+  ASSERT_NE(importer, nullptr);
+  ASSERT_TRUE(importer->ImportRows(*rows).ok());
+  EXPECT_EQ((*t)->generation(), rows->generation);
+  auto again = (*t)->ExportRows();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  std::string what;
+  EXPECT_TRUE(vault::SameStoreRows(*rows, *again, &what)) << what;
+  EXPECT_EQ((*t)->History("Observation", "o1")->size(), 1u);
+  EXPECT_EQ(**(*t)->GetDocument("grants", "g1"), "{\"ok\":1}");
+  EXPECT_TRUE(
+      other.stores_->OpenStore(kAlice, key, rows->generation, nullptr).ok());
+  // Only into a store never written; a difference is named.
+  EXPECT_EQ(importer->ImportRows(*rows).code(),
+            StatusCode::kFailedPrecondition);
+  vault::StoreRows changed = *rows;
+  changed.records[1].record.resource += " ";
+  EXPECT_FALSE(vault::SameStoreRows(*rows, changed, &what));
+  EXPECT_NE(what.find("Observation/o2"), std::string::npos) << what;
+}
+
 TEST_F(PgCitizenStoreTest, RowsOpenOnlyUnderTheCitizensKey) {
   auto s = Open();
   ASSERT_TRUE(s->Put(std::vector{Obs("o1", 1)}, "import", 1).ok());

@@ -273,6 +273,137 @@ StatusOr<std::vector<std::string>> PgRegistry::ListErased() {
   });
 }
 
+// ------------------------------------------------------------------ transfer
+
+StatusOr<vault::RegistryRows> PgRegistry::ExportRows() {
+  return session_.Transact([&](Connection& c) -> StatusOr<vault::RegistryRows> {
+    // One snapshot of every table, however long the reads take.
+    TILLIT_RETURN_IF_ERROR(
+        c.ExecScript("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
+    vault::RegistryRows out;
+    auto digest = [](std::span<const uint8_t> bytes,
+                     crypto::Digest* d) -> Status {
+      if (bytes.size() != d->size()) {
+        return Status::DataLoss("registry: a hash of the wrong size");
+      }
+      std::copy(bytes.begin(), bytes.end(), d->begin());
+      return Status::Ok();
+    };
+    TILLIT_ASSIGN_OR_RETURN(
+        Result citizens,
+        c.Exec(
+            "SELECT id, created_at, dek_version, wrapped_dek, pending_dek, "
+            "generation, patient_key FROM citizens ORDER BY id COLLATE \"C\""));
+    for (int i = 0; i < citizens.rows(); ++i) {
+      vault::RegistryRows::Citizen row;
+      row.id = std::string(citizens.Text(i, 0));
+      TILLIT_ASSIGN_OR_RETURN(row.created_at, citizens.Int64(i, 1));
+      TILLIT_ASSIGN_OR_RETURN(row.dek_version, citizens.Int64(i, 2));
+      row.wrapped_dek = ToVector(citizens.Bytes(i, 3));
+      if (!citizens.IsNull(i, 4)) {
+        row.pending_dek = ToVector(citizens.Bytes(i, 4));
+      }
+      TILLIT_ASSIGN_OR_RETURN(row.generation, citizens.Int64(i, 5));
+      if (!citizens.IsNull(i, 6)) {
+        row.patient_key.emplace();
+        TILLIT_RETURN_IF_ERROR(digest(citizens.Bytes(i, 6), &*row.patient_key));
+      }
+      out.citizens.push_back(std::move(row));
+    }
+    TILLIT_ASSIGN_OR_RETURN(
+        Result erased,
+        c.Exec("SELECT id, erased_at FROM erased ORDER BY id COLLATE \"C\""));
+    for (int i = 0; i < erased.rows(); ++i) {
+      vault::RegistryRows::Tombstone t;
+      t.id = std::string(erased.Text(i, 0));
+      TILLIT_ASSIGN_OR_RETURN(t.erased_at, erased.Int64(i, 1));
+      out.erased.push_back(std::move(t));
+    }
+    TILLIT_ASSIGN_OR_RETURN(
+        Result directory,
+        c.Exec("SELECT kind, id, value, created_at FROM directory "
+               "ORDER BY kind COLLATE \"C\", id COLLATE \"C\""));
+    for (int i = 0; i < directory.rows(); ++i) {
+      vault::RegistryRows::DirectoryEntry d;
+      d.kind = std::string(directory.Text(i, 0));
+      d.id = std::string(directory.Text(i, 1));
+      d.value = std::string(directory.Text(i, 2));
+      TILLIT_ASSIGN_OR_RETURN(d.created_at, directory.Int64(i, 3));
+      out.directory.push_back(std::move(d));
+    }
+    TILLIT_ASSIGN_OR_RETURN(
+        Result tokens,
+        c.Exec("SELECT hash, role, principal, created_at, expires_at, "
+               "revoked_at FROM tokens ORDER BY hash"));
+    for (int i = 0; i < tokens.rows(); ++i) {
+      vault::RegistryRows::Token t;
+      TILLIT_RETURN_IF_ERROR(digest(tokens.Bytes(i, 0), &t.hash));
+      t.role = std::string(tokens.Text(i, 1));
+      t.principal = std::string(tokens.Text(i, 2));
+      TILLIT_ASSIGN_OR_RETURN(t.created_at, tokens.Int64(i, 3));
+      TILLIT_ASSIGN_OR_RETURN(t.expires_at, tokens.Int64(i, 4));
+      if (!tokens.IsNull(i, 5)) {
+        TILLIT_ASSIGN_OR_RETURN(int64_t revoked, tokens.Int64(i, 5));
+        t.revoked_at = revoked;
+      }
+      out.tokens.push_back(std::move(t));
+    }
+    return out;
+  });
+}
+
+Status PgRegistry::ImportRows(const vault::RegistryRows& rows) {
+  return session_.Transact([&](Connection& c) -> Status {
+    TILLIT_ASSIGN_OR_RETURN(Result held,
+                            c.Exec("SELECT (SELECT count(*) FROM citizens) + "
+                                   "(SELECT count(*) FROM erased) + "
+                                   "(SELECT count(*) FROM directory) + "
+                                   "(SELECT count(*) FROM tokens)"));
+    TILLIT_ASSIGN_OR_RETURN(int64_t count, held.Int64(0, 0));
+    if (count != 0) {
+      return Status::FailedPrecondition(
+          "the registry is not empty; rows are only imported into a new one");
+    }
+    for (const vault::RegistryRows::Citizen& row : rows.citizens) {
+      const Param pending =
+          row.pending_dek ? Param(*row.pending_dek) : Param::Null();
+      const Param key = row.patient_key
+                            ? Param(std::span<const uint8_t>(*row.patient_key))
+                            : Param::Null();
+      TILLIT_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO citizens (id, created_at, dek_version, "
+                 "wrapped_dek, pending_dek, generation, patient_key) "
+                 "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 {row.id, row.created_at, row.dek_version, row.wrapped_dek,
+                  pending, row.generation, key})
+              .status());
+    }
+    for (const vault::RegistryRows::Tombstone& t : rows.erased) {
+      TILLIT_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO erased (id, erased_at) VALUES ($1, $2)",
+                 {t.id, t.erased_at})
+              .status());
+    }
+    for (const vault::RegistryRows::DirectoryEntry& d : rows.directory) {
+      TILLIT_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO directory (kind, id, value, created_at) "
+                 "VALUES ($1, $2, $3, $4)",
+                 {d.kind, d.id, d.value, d.created_at})
+              .status());
+    }
+    for (const vault::RegistryRows::Token& t : rows.tokens) {
+      const Param revoked = t.revoked_at ? Param(*t.revoked_at) : Param::Null();
+      TILLIT_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO tokens (hash, role, principal, created_at, "
+                 "expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                 {std::span<const uint8_t>(t.hash), t.role, t.principal,
+                  t.created_at, t.expires_at, revoked})
+              .status());
+    }
+    return Status::Ok();
+  });
+}
+
 // ------------------------------------------------------------ source Patients
 
 StatusOr<std::optional<std::string>> PgRegistry::FindPatient(

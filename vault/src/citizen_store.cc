@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <climits>
 #include <iterator>
+#include <map>
+#include <string>
 #include <utility>
 
 #include "tillit/vault/source_tag.h"
@@ -560,6 +562,91 @@ StatusOr<StoredRecord> SqlCipherCitizenStore::Get(std::string_view type,
   TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return Status::NotFound("no such record");
   return ReadRow(st);
+}
+
+StatusOr<StoreRows> SqlCipherCitizenStore::ExportRows() {
+  StoreRows out;
+  out.generation = generation_;
+  if (needs_schema_) return out;  // a new file: nothing written yet
+  // One snapshot: the write lock keeps other handles' writes out while
+  // every table is read (rolled back at the end, nothing being written).
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
+  TILLIT_ASSIGN_OR_RETURN(out.generation, ReadGeneration(*db_));
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("SELECT seq, type, id, category, effective, sensitive, "
+                     "source, updated_at, resource, codes FROM records "
+                     "ORDER BY seq"));
+    for (;;) {
+      TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      StoreRows::Record r;
+      r.record = ReadRow(st);
+      r.record.seq = 0;
+      out.records.push_back(std::move(r));
+    }
+  }
+  {
+    // Each record's earlier versions, oldest first, matched by (type, id).
+    std::map<std::pair<std::string, std::string>, size_t> at;
+    for (size_t i = 0; i < out.records.size(); ++i) {
+      at[{out.records[i].record.type, out.records[i].record.id}] = i;
+    }
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("SELECT type, id, version, source, recorded_at, "
+                     "superseded_at, superseded_by, note, resource "
+                     "FROM record_versions ORDER BY type, id, version"));
+    for (;;) {
+      TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      auto it = at.find(
+          {std::string(st.ColumnText(0)), std::string(st.ColumnText(1))});
+      if (it == at.end()) {
+        return Status::DataLoss("citizen store of " + citizen_id() +
+                                ": a version of a record it does not hold");
+      }
+      RecordVersion v;
+      v.version = st.ColumnInt64(2);
+      v.source = std::string(st.ColumnText(3));
+      v.recorded_at = st.ColumnInt64(4);
+      v.superseded_at = st.ColumnInt64(5);
+      v.superseded_by = std::string(st.ColumnText(6));
+      v.note = std::string(st.ColumnText(7));
+      v.resource = std::string(st.ColumnText(8));
+      out.records[it->second].versions.push_back(std::move(v));
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("SELECT kind, key, value, updated_at FROM documents "
+                     "ORDER BY kind, key"));
+    for (;;) {
+      TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.documents.push_back(
+          {std::string(st.ColumnText(0)), std::string(st.ColumnText(1)),
+           std::string(st.ColumnText(2)), st.ColumnInt64(3)});
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare(
+            "SELECT kind, key, value FROM index_rows ORDER BY kind, key"));
+    for (;;) {
+      TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      if (out.index.empty() || out.index.back().kind != st.ColumnText(0)) {
+        out.index.push_back(IndexUpdate{std::string(st.ColumnText(0)), {}});
+      }
+      out.index.back().rows.push_back(IndexRow{std::string(st.ColumnText(1)),
+                                               std::string(st.ColumnText(2))});
+    }
+  }
+  return out;
 }
 
 Status SqlCipherCitizenStore::CopyUnderKey(const std::string& dest,

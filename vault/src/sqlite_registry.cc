@@ -1,5 +1,6 @@
 #include "sqlite_registry.h"
 
+#include <algorithm>
 #include <iterator>
 #include <utility>
 
@@ -441,6 +442,165 @@ SqliteRegistry::ListDirectory(std::string_view kind) {
                      std::string(st.ColumnText(1)));
   }
   return out;
+}
+
+// ------------------------------------------------------------------ transfer
+
+StatusOr<RegistryRows> SqliteRegistry::ExportRows() {
+  MutexLock lock(&mu_);
+  RegistryRows out;
+  // One snapshot (the write lock, rolled back: nothing is written).
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("SELECT id, created_at, dek_version, wrapped_dek, "
+                     "pending_dek, generation, patient_key FROM citizens "
+                     "ORDER BY id"));
+    for (;;) {
+      TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      RegistryRows::Citizen c;
+      c.id = std::string(st.ColumnText(0));
+      c.created_at = st.ColumnInt64(1);
+      c.dek_version = st.ColumnInt64(2);
+      const auto wrapped = st.ColumnBlob(3);
+      c.wrapped_dek.assign(wrapped.begin(), wrapped.end());
+      if (!st.ColumnIsNull(4)) {
+        const auto pending = st.ColumnBlob(4);
+        c.pending_dek.emplace(pending.begin(), pending.end());
+      }
+      c.generation = st.ColumnInt64(5);
+      if (!st.ColumnIsNull(6)) {
+        const auto key = st.ColumnBlob(6);
+        if (key.size() != crypto::Digest().size()) {
+          return Status::DataLoss("registry: a Patient key of the wrong size");
+        }
+        c.patient_key.emplace();
+        std::copy(key.begin(), key.end(), c.patient_key->begin());
+      }
+      out.citizens.push_back(std::move(c));
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("SELECT id, erased_at FROM erased ORDER BY id"));
+    for (;;) {
+      TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.erased.push_back({std::string(st.ColumnText(0)), st.ColumnInt64(1)});
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("SELECT kind, id, value, created_at FROM directory "
+                     "ORDER BY kind, id"));
+    for (;;) {
+      TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.directory.push_back(
+          {std::string(st.ColumnText(0)), std::string(st.ColumnText(1)),
+           std::string(st.ColumnText(2)), st.ColumnInt64(3)});
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("SELECT hash, role, principal, created_at, expires_at, "
+                     "revoked_at FROM tokens ORDER BY hash"));
+    for (;;) {
+      TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      RegistryRows::Token t;
+      const auto hash = st.ColumnBlob(0);
+      if (hash.size() != t.hash.size()) {
+        return Status::DataLoss("registry: a token hash of the wrong size");
+      }
+      std::copy(hash.begin(), hash.end(), t.hash.begin());
+      t.role = std::string(st.ColumnText(1));
+      t.principal = std::string(st.ColumnText(2));
+      t.created_at = st.ColumnInt64(3);
+      t.expires_at = st.ColumnInt64(4);
+      if (!st.ColumnIsNull(5)) t.revoked_at = st.ColumnInt64(5);
+      out.tokens.push_back(std::move(t));
+    }
+  }
+  return out;
+}
+
+Status SqliteRegistry::ImportRows(const RegistryRows& rows) {
+  MutexLock lock(&mu_);
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("SELECT (SELECT count(*) FROM citizens) + "
+                     "(SELECT count(*) FROM erased) + "
+                     "(SELECT count(*) FROM directory) + "
+                     "(SELECT count(*) FROM tokens)"));
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row || st.ColumnInt64(0) != 0) {
+      return Status::FailedPrecondition(
+          "the registry is not empty; rows are only imported into a new one");
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("INSERT INTO citizens (id, created_at, dek_version, "
+                     "wrapped_dek, pending_dek, generation, patient_key) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    for (const RegistryRows::Citizen& c : rows.citizens) {
+      st.Bind(1, c.id).Bind(2, c.created_at).Bind(3, c.dek_version);
+      st.BindBlob(4, c.wrapped_dek);
+      if (c.pending_dek) {
+        st.BindBlob(5, *c.pending_dek);
+      } else {
+        st.BindNull(5);
+      }
+      st.Bind(6, c.generation);
+      if (c.patient_key) {
+        st.BindBlob(7, *c.patient_key);
+      } else {
+        st.BindNull(7);
+      }
+      TILLIT_RETURN_IF_ERROR(st.Run());
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("INSERT INTO erased (id, erased_at) VALUES (?1, ?2)"));
+    for (const RegistryRows::Tombstone& t : rows.erased) {
+      st.Bind(1, t.id).Bind(2, t.erased_at);
+      TILLIT_RETURN_IF_ERROR(st.Run());
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("INSERT INTO directory (kind, id, value, created_at) "
+                     "VALUES (?1, ?2, ?3, ?4)"));
+    for (const RegistryRows::DirectoryEntry& d : rows.directory) {
+      st.Bind(1, d.kind).Bind(2, d.id).Bind(3, d.value).Bind(4, d.created_at);
+      TILLIT_RETURN_IF_ERROR(st.Run());
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare(
+            "INSERT INTO tokens (hash, role, principal, created_at, "
+            "expires_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    for (const RegistryRows::Token& t : rows.tokens) {
+      st.BindBlob(1, t.hash).Bind(2, t.role).Bind(3, t.principal);
+      st.Bind(4, t.created_at).Bind(5, t.expires_at).Bind(6, t.revoked_at);
+      TILLIT_RETURN_IF_ERROR(st.Run());
+    }
+  }
+  return txn.Commit();
 }
 
 // ----------------------------------------------------------------------- copy

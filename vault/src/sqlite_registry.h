@@ -18,10 +18,11 @@
 #include "tillit/storage/database.h"
 #include "tillit/vault/registry.h"
 #include "tillit/vault/tokens.h"
+#include "tillit/vault/transfer.h"
 
 namespace tillit::vault {
 
-class SqliteRegistry final : public Registry {
+class SqliteRegistry final : public Registry, public RegistryTransfer {
  public:
   // Opens `path` under `key` (creating it when `create`), upgrading an older
   // schema and refusing a newer one (storage::SchemaHistory "registry").
@@ -67,6 +68,9 @@ class SqliteRegistry final : public Registry {
   StatusOr<std::vector<std::pair<std::string, std::string>>> ListDirectory(
       std::string_view kind) override EXCLUDES(mu_);
   TokenRepository& tokens() override { return tokens_; }
+
+  StatusOr<RegistryRows> ExportRows() override EXCLUDES(mu_);
+  Status ImportRows(const RegistryRows& rows) override EXCLUDES(mu_);
 
   // One consistent snapshot of registry.db written to `dest` under `key`
   // (SQLite's online backup; Database::CopyTo), opened.

@@ -46,6 +46,7 @@
 #include "tillit/crypto/secret.h"
 #include "tillit/pgstore/session.h"
 #include "tillit/vault/citizen_store.h"
+#include "tillit/vault/transfer.h"
 
 namespace tillit::pgstore {
 
@@ -88,7 +89,9 @@ class PgCitizenStores {
   crypto::Random* const rng_;
 };
 
-class PgCitizenStore final : public vault::CitizenStore {
+class PgCitizenStore final : public vault::CitizenStore,
+                             public vault::StoreExport,
+                             public vault::StoreImport {
  public:
   ~PgCitizenStore() override;
 
@@ -120,6 +123,12 @@ class PgCitizenStore final : public vault::CitizenStore {
       std::string_view kind) override;
   StatusOr<std::vector<vault::IndexUpdate>> ReadIndexRows() override;
   StatusOr<std::vector<vault::RecordMeta>> ListRecordMeta() override;
+
+  // Every row (`tillit migrate`), in one repeatable-read transaction.
+  StatusOr<vault::StoreRows> ExportRows() override;
+  // Into a store never written: every row sealed as a write would seal
+  // it, records in their order, the generation `rows.generation`.
+  Status ImportRows(const vault::StoreRows& rows) override;
 
  private:
   friend class PgCitizenStores;
@@ -186,6 +195,15 @@ class PgCitizenStore final : public vault::CitizenStore {
   };
   SealedRecord SealRecord(const fhir::ParsedResource& r,
                           std::string_view source, int64_t now) const;
+  // The same from a record's stored fields (its resource included).
+  SealedRecord SealStored(const vault::StoredRecord& r) const;
+  // A sealed earlier version of the record tagged `tag`, opened.
+  StatusOr<vault::RecordVersion> OpenVersion(
+      std::span<const uint8_t> tag, int64_t version,
+      std::span<const uint8_t> sealed) const;
+  // A sealed index row of the kind tagged `kind_tag`, opened (rows by key).
+  StatusOr<vault::IndexUpdate> OpenIndexRows(
+      std::span<const uint8_t> kind_tag, std::span<const uint8_t> sealed) const;
   Status ReplaceRecord(Connection& c, const SealedRecord& r);
   // Inserts `rows` (a few hundred a statement) and empties it.
   Status InsertRecords(Connection& c, std::vector<const SealedRecord*>* rows);

@@ -34,10 +34,12 @@
 #include "tillit/pgstore/session.h"
 #include "tillit/vault/registry.h"
 #include "tillit/vault/tokens.h"
+#include "tillit/vault/transfer.h"
 
 namespace tillit::pgstore {
 
-class PgRegistry final : public vault::Registry {
+class PgRegistry final : public vault::Registry,
+                         public vault::RegistryTransfer {
  public:
   // The registry schema version this program writes.
   static constexpr int64_t kSchemaVersion = 1;
@@ -84,6 +86,11 @@ class PgRegistry final : public vault::Registry {
   StatusOr<std::vector<std::pair<std::string, std::string>>> ListDirectory(
       std::string_view kind) override;
   vault::TokenRepository& tokens() override { return tokens_; }
+
+  // Every row (`tillit migrate`), in one repeatable-read transaction; the
+  // orders are byte order, as a data directory's registry gives them.
+  StatusOr<vault::RegistryRows> ExportRows() override;
+  Status ImportRows(const vault::RegistryRows& rows) override;
 
  private:
   // The token rows, in the same database and over the same connection.

@@ -18,10 +18,11 @@
 #include "tillit/crypto/secret.h"
 #include "tillit/storage/database.h"
 #include "tillit/vault/citizen_store.h"
+#include "tillit/vault/transfer.h"
 
 namespace tillit::vault {
 
-class SqlCipherCitizenStore final : public CitizenStore {
+class SqlCipherCitizenStore final : public CitizenStore, public StoreExport {
  public:
   // The schema version this program writes (PRAGMA user_version).
   static constexpr int64_t kSchemaVersion = 2;
@@ -69,6 +70,9 @@ class SqlCipherCitizenStore final : public CitizenStore {
       std::string_view kind) override;
   StatusOr<std::vector<IndexUpdate>> ReadIndexRows() override;
   StatusOr<std::vector<RecordMeta>> ListRecordMeta() override;
+
+  // Every row, read in one transaction (`tillit migrate`).
+  StatusOr<StoreRows> ExportRows() override;
 
   // Writes a copy of the store (one snapshot) re-encrypted under `key` to
   // the new file `dest` through `env`, durable when this returns; on an

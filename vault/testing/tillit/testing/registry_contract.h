@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tillit/vault/registry.h"
+#include "tillit/vault/transfer.h"
 
 namespace tillit::vault {
 
@@ -238,6 +239,66 @@ TEST_P(RegistryContractTest, RowsOutliveTheRegistryObject) {
   ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
   EXPECT_EQ((*reopened)->GetKeys(kAlice)->generation, 2);
   EXPECT_EQ(*(*reopened)->GetDirectoryEntry("study", "s_1"), "v");
+}
+
+TEST_P(RegistryContractTest, EveryRowMovesIntoANewRegistryUnchanged) {
+  const std::string carol = "c_cccccccccccccccccccccccccccccccc";
+  ASSERT_TRUE(r().AddCitizen(kBob, 20, kWrapped, 4, DigestOf(7)).ok());
+  ASSERT_TRUE(r().AddCitizen(kAlice, 10, kWrapped, 0, std::nullopt).ok());
+  ASSERT_TRUE(r().SetPendingKey(kAlice, std::vector<uint8_t>{9, 9}).ok());
+  ASSERT_TRUE(r().PromotePendingKey(kAlice, 1).ok());
+  ASSERT_TRUE(r().SetPendingKey(kBob, std::vector<uint8_t>{8}).ok());
+  ASSERT_TRUE(r().AddCitizen(carol, 30, kWrapped, 0, std::nullopt).ok());
+  ASSERT_TRUE(r().EraseCitizen(carol, 40).ok());
+  ASSERT_TRUE(r().PutDirectoryEntry("study", "s_1", "{}", 50).ok());
+  ASSERT_TRUE(r().PutDirectoryEntry("researcher", "r_1", "{\"n\":1}", 51).ok());
+  ASSERT_TRUE(
+      r().tokens().Insert(DigestOf(2), "citizen", kAlice, 61, 2000).ok());
+  ASSERT_TRUE(
+      r().tokens().Insert(DigestOf(1), "admin", "operator", 60, 1000).ok());
+  ASSERT_TRUE(r().tokens().Revoke(DigestOf(2), 70).ok());
+
+  auto* from = dynamic_cast<RegistryTransfer*>(&r());
+  ASSERT_NE(from, nullptr);
+  auto rows = from->ExportRows();
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->citizens.size(), 2u);
+  EXPECT_EQ(rows->citizens[0].id, kAlice);  // by id
+  EXPECT_EQ(rows->citizens[0].dek_version, 2);
+  EXPECT_EQ(rows->citizens[0].wrapped_dek, (std::vector<uint8_t>{9, 9}));
+  EXPECT_EQ(rows->citizens[0].created_at, 10);
+  EXPECT_EQ(rows->citizens[1].pending_dek, std::vector<uint8_t>{8});
+  EXPECT_EQ(rows->citizens[1].patient_key, DigestOf(7));
+  EXPECT_EQ(rows->citizens[1].generation, 4);
+  EXPECT_EQ(rows->erased, (std::vector<RegistryRows::Tombstone>{{carol, 40}}));
+  ASSERT_EQ(rows->directory.size(), 2u);
+  EXPECT_EQ(rows->directory[0].kind, "researcher");
+  EXPECT_EQ(rows->directory[0].created_at, 51);
+  ASSERT_EQ(rows->tokens.size(), 2u);
+  EXPECT_EQ(rows->tokens[0].hash, DigestOf(1));  // by hash
+  EXPECT_FALSE(rows->tokens[0].revoked_at.has_value());
+  EXPECT_EQ(rows->tokens[1].revoked_at, 70);
+
+  auto other_place = GetParam().make();
+  auto other = other_place->Open();
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  auto* into = dynamic_cast<RegistryTransfer*>(other->get());
+  ASSERT_NE(into, nullptr);
+  ASSERT_TRUE(into->ImportRows(*rows).ok());
+  EXPECT_EQ(*into->ExportRows(), *rows);
+  // The copy serves as the original did.
+  Registry& copy = **other;
+  EXPECT_EQ(copy.GetKeys(kAlice)->dek_version, 2);
+  EXPECT_EQ(copy.GetKeys(kBob)->pending_dek, std::vector<uint8_t>{8});
+  EXPECT_TRUE(*copy.IsErased(carol));
+  EXPECT_EQ(**copy.FindPatient(DigestOf(7)), kBob);
+  EXPECT_EQ(*copy.GetDirectoryEntry("study", "s_1"), "{}");
+  EXPECT_TRUE(copy.tokens().FindLive(DigestOf(1), 100)->has_value());
+  EXPECT_FALSE(copy.tokens().FindLive(DigestOf(2), 100)->has_value());
+  // Only into an empty registry; a refused import changes nothing.
+  EXPECT_EQ(into->ImportRows(*rows).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(from->ImportRows(*rows).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(*from->ExportRows(), *rows);
 }
 
 }  // namespace tillit::vault
