@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "sqlite_log_storage.h"
+#include "tillit/audit/stored_log.h"
 #include "tillit/crypto/encoding.h"
 #include "tillit/crypto/kdf.h"
 
@@ -551,6 +552,67 @@ StatusOr<VerifyReport> VerifyLog(LogStorage& storage,
   }
   report.ok = true;
   return report;
+}
+
+StatusOr<std::unique_ptr<LogStorage>> OpenStoredLogStorage(
+    const std::string& data_dir, const crypto::KeyDeriver& keys) {
+  internal::SqliteLogStorage::Options o;
+  o.path = data_dir + "/audit.db";
+  o.create = false;
+  TILLIT_ASSIGN_OR_RETURN(o.db_key, AuditDbKey(keys));
+  TILLIT_ASSIGN_OR_RETURN(std::unique_ptr<internal::SqliteLogStorage> storage,
+                          internal::SqliteLogStorage::Open(std::move(o)));
+  return std::unique_ptr<LogStorage>(std::move(storage));
+}
+
+StatusOr<std::optional<std::string>> LatestCheckpoint(LogStorage& storage) {
+  std::optional<std::string> latest;
+  TILLIT_RETURN_IF_ERROR(
+      storage.ScanCheckpoints([&](uint64_t, const std::string& note) -> Status {
+        latest = note;  // by size: the last one is the largest
+        return Status::Ok();
+      }));
+  return latest;
+}
+
+StatusOr<uint64_t> CopyLogRows(LogStorage& from, LogStorage& to,
+                               const std::function<void(uint64_t)>& progress) {
+  // At most this many entries an Append: what one stored row may hold.
+  constexpr size_t kChunk = 256;
+  uint64_t copied = 0;
+  std::vector<Hash> foreign;
+  TILLIT_RETURN_IF_ERROR(from.Scan([&](LogRow& row) -> Status {
+    if (row.first != copied) {
+      return Status::DataLoss("the audit log has a gap before entry " +
+                              std::to_string(row.first));
+    }
+    for (size_t at = 0; at < row.items.size(); at += kChunk) {
+      const size_t n = std::min(kChunk, row.items.size() - at);
+      foreign.clear();
+      TILLIT_RETURN_IF_ERROR(to.Append(
+          std::span<const std::string_view>(row.items).subspan(at, n),
+          std::span<const Hash>(row.leaves).subspan(at, n), copied, &foreign));
+      if (!foreign.empty()) {
+        return Status::FailedPrecondition(
+            "the destination's audit log already holds entries");
+      }
+      copied += n;
+    }
+    if (progress) progress(copied);
+    return Status::Ok();
+  }));
+  TILLIT_RETURN_IF_ERROR(from.ScanCheckpoints(
+      [&](uint64_t size, const std::string& note) -> Status {
+        TILLIT_ASSIGN_OR_RETURN(std::string kept,
+                                to.StoreCheckpoint(size, note));
+        if (kept != note) {
+          return Status::FailedPrecondition(
+              "the destination holds another checkpoint for size " +
+              std::to_string(size));
+        }
+        return Status::Ok();
+      }));
+  return copied;
 }
 
 StatusOr<VerifyReport> VerifyStoredLog(const std::string& data_dir,

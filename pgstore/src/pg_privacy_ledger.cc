@@ -1,6 +1,10 @@
 #include "tillit/pgstore/pg_privacy_ledger.h"
 
+#include <algorithm>
 #include <limits>
+#include <map>
+#include <string>
+#include <tuple>
 #include <utility>
 
 #include "schema.h"
@@ -53,6 +57,21 @@ CREATE TABLE ledger_citizen_queries (
   PRIMARY KEY (citizen_tag, query_id)
 );
 )sql";
+
+// Row `i` of columns id, study_id, researcher_id, time, epsilon,
+// description, contributors, request_id (in that order).
+StatusOr<LedgerQuery> QueryAt(const Result& r, int i) {
+  LedgerQuery q;
+  q.id = std::string(r.Text(i, 0));
+  q.study_id = std::string(r.Text(i, 1));
+  q.researcher_id = std::string(r.Text(i, 2));
+  TILLIT_ASSIGN_OR_RETURN(q.time, r.Int64(i, 3));
+  TILLIT_ASSIGN_OR_RETURN(q.epsilon, r.Int64(i, 4));
+  q.description = std::string(r.Text(i, 5));
+  TILLIT_ASSIGN_OR_RETURN(q.contributors, r.Int64(i, 6));
+  q.request_id = std::string(r.Text(i, 7));
+  return q;
+}
 
 std::string_view AsText(std::span<const uint8_t> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
@@ -271,19 +290,145 @@ StatusOr<std::vector<CitizenStudySpend>> PgPrivacyLedger::DoForCitizen(
         std::vector<LedgerQuery> queries;
         queries.reserve(r.rows());
         for (int i = 0; i < r.rows(); ++i) {
-          LedgerQuery q;
-          q.id = std::string(r.Text(i, 0));
-          q.study_id = std::string(r.Text(i, 1));
-          q.researcher_id = std::string(r.Text(i, 2));
-          TILLIT_ASSIGN_OR_RETURN(q.time, r.Int64(i, 3));
-          TILLIT_ASSIGN_OR_RETURN(q.epsilon, r.Int64(i, 4));
-          q.description = std::string(r.Text(i, 5));
-          TILLIT_ASSIGN_OR_RETURN(q.contributors, r.Int64(i, 6));
-          q.request_id = std::string(r.Text(i, 7));
+          TILLIT_ASSIGN_OR_RETURN(LedgerQuery q, QueryAt(r, i));
           queries.push_back(std::move(q));
         }
         return GroupByStudy(spent, std::move(queries));
       });
+}
+
+StatusOr<research::LedgerRows> PgPrivacyLedger::DoExportRows() {
+  return session_->Transact([&](Connection& c)
+                                -> StatusOr<research::LedgerRows> {
+    TILLIT_RETURN_IF_ERROR(c.ExecScript(
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
+    research::LedgerRows out;
+    TILLIT_ASSIGN_OR_RETURN(
+        Result cap, c.Exec("SELECT value FROM ledger_settings WHERE key = $1",
+                           {kDefaultCapKey}));
+    if (cap.rows() == 1) {
+      TILLIT_ASSIGN_OR_RETURN(int64_t v, cap.Int64(0, 0));
+      out.default_citizen_cap = v;
+    }
+    TILLIT_ASSIGN_OR_RETURN(
+        Result studies,
+        c.Exec("SELECT study_id, total, spent FROM ledger_studies "
+               "ORDER BY study_id COLLATE \"C\""));
+    for (int i = 0; i < studies.rows(); ++i) {
+      StudyBudget b;
+      b.study_id = std::string(studies.Text(i, 0));
+      TILLIT_ASSIGN_OR_RETURN(b.total, studies.Int64(i, 1));
+      TILLIT_ASSIGN_OR_RETURN(b.spent, studies.Int64(i, 2));
+      out.studies.push_back(std::move(b));
+    }
+    TILLIT_ASSIGN_OR_RETURN(
+        Result queries,
+        c.Exec("SELECT id, study_id, researcher_id, time, epsilon, "
+               "description, contributors, request_id FROM ledger_queries "
+               "ORDER BY seq"));
+    for (int i = 0; i < queries.rows(); ++i) {
+      TILLIT_ASSIGN_OR_RETURN(LedgerQuery q, QueryAt(queries, i));
+      out.queries.push_back(std::move(q));
+    }
+    // The citizen ids are sealed in the spends; a listing names its citizen
+    // by tag only, and every listed citizen has a spend on the study.
+    TILLIT_ASSIGN_OR_RETURN(
+        Result spends, c.Exec("SELECT citizen_tag, citizen, study_id, spent "
+                              "FROM ledger_citizen_spend"));
+    std::map<std::string, std::string> by_tag;
+    for (int i = 0; i < spends.rows(); ++i) {
+      auto id = keys_->seal.Open(spends.Bytes(i, 1), spends.Bytes(i, 0));
+      if (!id.ok()) {
+        return Status::DataLoss(
+            "a row of the privacy ledger does not open under its key");
+      }
+      research::LedgerRows::Spend sp;
+      sp.citizen_id = std::string(AsText(*id));
+      sp.study_id = std::string(spends.Text(i, 2));
+      TILLIT_ASSIGN_OR_RETURN(sp.spent, spends.Int64(i, 3));
+      by_tag[std::string(AsText(spends.Bytes(i, 0)))] = sp.citizen_id;
+      out.spends.push_back(std::move(sp));
+    }
+    std::sort(out.spends.begin(), out.spends.end(),
+              [](const auto& a, const auto& b) {
+                return std::tie(a.citizen_id, a.study_id) <
+                       std::tie(b.citizen_id, b.study_id);
+              });
+    TILLIT_ASSIGN_OR_RETURN(
+        Result listings,
+        c.Exec("SELECT citizen_tag, query_id FROM ledger_citizen_queries"));
+    for (int i = 0; i < listings.rows(); ++i) {
+      auto citizen = by_tag.find(std::string(AsText(listings.Bytes(i, 0))));
+      if (citizen == by_tag.end()) {
+        return Status::DataLoss(
+            "the privacy ledger lists a query for a citizen without a spend");
+      }
+      out.listings.push_back(
+          {citizen->second, std::string(listings.Text(i, 1))});
+    }
+    std::sort(out.listings.begin(), out.listings.end(),
+              [](const auto& a, const auto& b) {
+                return std::tie(a.citizen_id, a.query_id) <
+                       std::tie(b.citizen_id, b.query_id);
+              });
+    return out;
+  });
+}
+
+Status PgPrivacyLedger::DoImportRows(const research::LedgerRows& rows) {
+  return session_->Transact([&](Connection& c) -> Status {
+    TILLIT_ASSIGN_OR_RETURN(
+        Result held, c.Exec("SELECT (SELECT count(*) FROM ledger_studies) + "
+                            "(SELECT count(*) FROM ledger_queries) + "
+                            "(SELECT count(*) FROM ledger_citizen_spend) + "
+                            "(SELECT count(*) FROM ledger_citizen_queries)"));
+    TILLIT_ASSIGN_OR_RETURN(int64_t count, held.Int64(0, 0));
+    if (count != 0) {
+      return Status::FailedPrecondition(
+          "the privacy ledger is not empty; rows are only imported into a "
+          "new one");
+    }
+    if (rows.default_citizen_cap) {
+      TILLIT_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO ledger_settings (key, value) VALUES ($1, $2) "
+                 "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                 {kDefaultCapKey, *rows.default_citizen_cap})
+              .status());
+    }
+    for (const StudyBudget& b : rows.studies) {
+      TILLIT_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO ledger_studies (study_id, total, spent) "
+                 "VALUES ($1, $2, $3)",
+                 {b.study_id, b.total, b.spent})
+              .status());
+    }
+    for (const LedgerQuery& q : rows.queries) {
+      TILLIT_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO ledger_queries (id, study_id, researcher_id, "
+                 "time, epsilon, description, contributors, request_id) "
+                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 {q.id, q.study_id, q.researcher_id, q.time, q.epsilon,
+                  q.description, q.contributors, q.request_id})
+              .status());
+    }
+    for (const research::LedgerRows::Spend& sp : rows.spends) {
+      const std::vector<uint8_t> tag = CitizenTag(sp.citizen_id);
+      TILLIT_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO ledger_citizen_spend (citizen_tag, study_id, "
+                 "spent, citizen) VALUES ($1, $2, $3, $4)",
+                 {tag, sp.study_id, sp.spent,
+                  keys_->seal.Seal(crypto::AsBytes(sp.citizen_id), tag, *rng_)})
+              .status());
+    }
+    for (const research::LedgerRows::Listing& l : rows.listings) {
+      TILLIT_RETURN_IF_ERROR(
+          c.Exec("INSERT INTO ledger_citizen_queries (citizen_tag, query_id) "
+                 "VALUES ($1, $2)",
+                 {CitizenTag(l.citizen_id), l.query_id})
+              .status());
+    }
+    return Status::Ok();
+  });
 }
 
 Status PgPrivacyLedger::DoForgetCitizen(std::string_view citizen_id) {

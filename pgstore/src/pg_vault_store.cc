@@ -120,6 +120,63 @@ StatusOr<audit::VerifyReport> PgVaultStore::VerifyAuditLog(
   return audit::VerifyLog(*storage, signer.public_key(), external_note);
 }
 
+StatusOr<std::unique_ptr<audit::LogStorage>> PgVaultStore::OpenAuditStorage(
+    const crypto::KeyDeriver& keys) {
+  TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes key,
+                          keys.DeriveKey(crypto::KdfContext::kSharedStore, 2));
+  TILLIT_ASSIGN_OR_RETURN(
+      std::unique_ptr<PgLogStorage> storage,
+      PgLogStorage::Open(std::make_unique<Session>(conninfo_), key, rng_));
+  return std::unique_ptr<audit::LogStorage>(std::move(storage));
+}
+
+StatusOr<int64_t> PgVaultStore::DiscardUnfinished() {
+  // Every table of tillit's that holds a vault's rows (the registry's
+  // index version and the schema versions stay: they describe tables).
+  static constexpr const char* kTables[] = {"store_heads",
+                                            "store_records",
+                                            "store_versions",
+                                            "store_documents",
+                                            "store_index_rows",
+                                            "citizens",
+                                            "erased",
+                                            "citizen_index",
+                                            "directory",
+                                            "tokens",
+                                            "audit_rows",
+                                            "audit_listing",
+                                            "audit_checkpoints",
+                                            "ledger_settings",
+                                            "ledger_studies",
+                                            "ledger_queries",
+                                            "ledger_citizen_spend",
+                                            "ledger_citizen_queries",
+                                            "replay_nonces"};
+  return session_.Transact([&](Connection& c) -> StatusOr<int64_t> {
+    // Holds off an init (its header) until this is done.
+    TILLIT_RETURN_IF_ERROR(
+        c.ExecScript("LOCK TABLE vault_header IN EXCLUSIVE MODE"));
+    TILLIT_ASSIGN_OR_RETURN(Result header,
+                            c.Exec("SELECT 1 FROM vault_header"));
+    if (header.rows() != 0) {
+      return Status::FailedPrecondition(
+          "the store holds a vault; nothing of it is discarded");
+    }
+    int64_t removed = 0;
+    for (const char* table : kTables) {
+      // Tables of a component never opened do not exist yet.
+      TILLIT_ASSIGN_OR_RETURN(
+          Result exists, c.Exec("SELECT to_regclass($1) IS NOT NULL", {table}));
+      TILLIT_ASSIGN_OR_RETURN(bool present, exists.Bool(0, 0));
+      if (!present) continue;
+      TILLIT_ASSIGN_OR_RETURN(Result gone,
+                              c.Exec(std::string("DELETE FROM ") + table));
+      removed += gone.affected();
+    }
+    return removed;
+  });
+}
+
 StatusOr<std::unique_ptr<research::PrivacyLedger>>
 PgVaultStore::OpenPrivacyLedger(const crypto::KeyDeriver& keys) {
   TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes key,

@@ -5,6 +5,7 @@
 #include <iterator>
 #include <limits>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "tillit/storage/database.h"
@@ -117,6 +118,21 @@ Status CheckContributors(const std::vector<std::string>& contributors) {
   return Status::Ok();
 }
 
+// A query from the columns id, study_id, researcher_id, time, epsilon,
+// description, contributors, request_id (in that order).
+LedgerQuery ReadQuery(const storage::Statement& st) {
+  LedgerQuery q;
+  q.id = std::string(st.ColumnText(0));
+  q.study_id = std::string(st.ColumnText(1));
+  q.researcher_id = std::string(st.ColumnText(2));
+  q.time = st.ColumnInt64(3);
+  q.epsilon = st.ColumnInt64(4);
+  q.description = std::string(st.ColumnText(5));
+  q.contributors = st.ColumnInt64(6);
+  q.request_id = std::string(st.ColumnText(7));
+  return q;
+}
+
 // The data directory's ledger: privacy.db, one SQLCipher connection used
 // under one mutex.
 class SqlCipherLedger final : public PrivacyLedger {
@@ -139,6 +155,8 @@ class SqlCipherLedger final : public PrivacyLedger {
   StatusOr<std::vector<CitizenStudySpend>> DoForCitizen(
       std::string_view citizen_id) override EXCLUDES(mu_);
   Status DoForgetCitizen(std::string_view citizen_id) override EXCLUDES(mu_);
+  StatusOr<LedgerRows> DoExportRows() override EXCLUDES(mu_);
+  Status DoImportRows(const LedgerRows& rows) override EXCLUDES(mu_);
 
  private:
   // The study's row read inside the caller's transaction or lock.
@@ -225,6 +243,55 @@ StatusOr<std::vector<CitizenStudySpend>> PrivacyLedger::ForCitizen(
 Status PrivacyLedger::ForgetCitizen(std::string_view citizen_id) {
   TILLIT_RETURN_IF_ERROR(CheckCitizenId(citizen_id));
   return DoForgetCitizen(citizen_id);
+}
+
+StatusOr<LedgerRows> PrivacyLedger::ExportRows() { return DoExportRows(); }
+
+Status PrivacyLedger::ImportRows(const LedgerRows& rows) {
+  if (rows.default_citizen_cap) {
+    TILLIT_RETURN_IF_ERROR(
+        CheckBudgetRange(*rows.default_citizen_cap, "a citizen's cap"));
+  }
+  std::set<std::string_view> studies;
+  for (const StudyBudget& b : rows.studies) {
+    TILLIT_RETURN_IF_ERROR(CheckStudyId(b.study_id));
+    if (!CheckStoredBudget(b).ok()) {
+      return Status::InvalidArgument("study " + b.study_id +
+                                     ": a budget out of range");
+    }
+    if (!studies.insert(b.study_id).second) {
+      return Status::InvalidArgument("study " + b.study_id + " twice");
+    }
+  }
+  std::set<std::string_view> queries;
+  for (const LedgerQuery& q : rows.queries) {
+    TILLIT_RETURN_IF_ERROR(CheckQuery(q));
+    if (q.contributors < 0) {
+      return Status::InvalidArgument("query " + q.id +
+                                     ": a negative number of contributors");
+    }
+    if (!studies.contains(q.study_id)) {
+      return Status::InvalidArgument("query " + q.id +
+                                     " is of a study without a budget");
+    }
+    if (!queries.insert(q.id).second) {
+      return Status::InvalidArgument("query " + q.id + " twice");
+    }
+  }
+  for (const LedgerRows::Spend& sp : rows.spends) {
+    TILLIT_RETURN_IF_ERROR(CheckCitizenId(sp.citizen_id));
+    TILLIT_RETURN_IF_ERROR(CheckStudyId(sp.study_id));
+    if (sp.spent <= 0 || sp.spent > kMaxBudget) {
+      return Status::InvalidArgument("a citizen's spend out of range");
+    }
+  }
+  for (const LedgerRows::Listing& l : rows.listings) {
+    TILLIT_RETURN_IF_ERROR(CheckCitizenId(l.citizen_id));
+    if (!queries.contains(l.query_id)) {
+      return Status::InvalidArgument("a listing of an unknown query");
+    }
+  }
+  return DoImportRows(rows);
 }
 
 Status PrivacyLedger::NoBudget(std::string_view study_id) {
@@ -491,6 +558,148 @@ Status SqlCipherLedger::ChargeInTransaction(
   return Status::Ok();
 }
 
+StatusOr<LedgerRows> SqlCipherLedger::DoExportRows() {
+  MutexLock lock(&mu_);
+  // One snapshot (the write lock, rolled back: nothing is written).
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
+  LedgerRows out;
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("SELECT value FROM settings WHERE key = ?1"));
+    st.Bind(1, kDefaultCapKey);
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) out.default_citizen_cap = st.ColumnInt64(0);
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("SELECT study_id, total, spent FROM study_budgets "
+                     "ORDER BY study_id"));
+    for (;;) {
+      TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.studies.push_back({std::string(st.ColumnText(0)), st.ColumnInt64(1),
+                             st.ColumnInt64(2)});
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("SELECT id, study_id, researcher_id, time, epsilon, "
+                     "description, contributors, request_id FROM queries "
+                     "ORDER BY rowid"));
+    for (;;) {
+      TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.queries.push_back(ReadQuery(st));
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("SELECT citizen_id, study_id, spent FROM citizen_spend "
+                     "ORDER BY citizen_id, study_id"));
+    for (;;) {
+      TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.spends.push_back({std::string(st.ColumnText(0)),
+                            std::string(st.ColumnText(1)), st.ColumnInt64(2)});
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("SELECT citizen_id, query_id FROM citizen_queries "
+                     "ORDER BY citizen_id, query_id"));
+    for (;;) {
+      TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      out.listings.push_back(
+          {std::string(st.ColumnText(0)), std::string(st.ColumnText(1))});
+    }
+  }
+  return out;
+}
+
+Status SqlCipherLedger::DoImportRows(const LedgerRows& rows) {
+  MutexLock lock(&mu_);
+  TILLIT_ASSIGN_OR_RETURN(storage::Database::Transaction txn, db_->Begin());
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("SELECT (SELECT count(*) FROM study_budgets) + "
+                     "(SELECT count(*) FROM queries) + "
+                     "(SELECT count(*) FROM citizen_spend) + "
+                     "(SELECT count(*) FROM citizen_queries)"));
+    TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row || st.ColumnInt64(0) != 0) {
+      return Status::FailedPrecondition(
+          "the privacy ledger is not empty; rows are only imported into a "
+          "new one");
+    }
+  }
+  if (rows.default_citizen_cap) {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare(
+            "INSERT OR REPLACE INTO settings (key, value) VALUES (?1, ?2)"));
+    TILLIT_RETURN_IF_ERROR(
+        st.Bind(1, kDefaultCapKey).Bind(2, *rows.default_citizen_cap).Run());
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("INSERT INTO study_budgets (study_id, total, spent) "
+                     "VALUES (?1, ?2, ?3)"));
+    for (const StudyBudget& b : rows.studies) {
+      TILLIT_RETURN_IF_ERROR(
+          st.Bind(1, b.study_id).Bind(2, b.total).Bind(3, b.spent).Run());
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("INSERT INTO queries (id, study_id, researcher_id, time, "
+                     "epsilon, description, contributors, request_id) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    for (const LedgerQuery& q : rows.queries) {
+      st.Bind(1, q.id)
+          .Bind(2, q.study_id)
+          .Bind(3, q.researcher_id)
+          .Bind(4, q.time)
+          .Bind(5, q.epsilon)
+          .Bind(6, q.description)
+          .Bind(7, q.contributors)
+          .Bind(8, q.request_id);
+      TILLIT_RETURN_IF_ERROR(st.Run());
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("INSERT INTO citizen_spend (citizen_id, study_id, spent) "
+                     "VALUES (?1, ?2, ?3)"));
+    for (const LedgerRows::Spend& sp : rows.spends) {
+      TILLIT_RETURN_IF_ERROR(st.Bind(1, sp.citizen_id)
+                                 .Bind(2, sp.study_id)
+                                 .Bind(3, sp.spent)
+                                 .Run());
+    }
+  }
+  {
+    TILLIT_ASSIGN_OR_RETURN(
+        storage::Statement st,
+        db_->Prepare("INSERT INTO citizen_queries (citizen_id, query_id) "
+                     "VALUES (?1, ?2)"));
+    for (const LedgerRows::Listing& l : rows.listings) {
+      TILLIT_RETURN_IF_ERROR(
+          st.Bind(1, l.citizen_id).Bind(2, l.query_id).Run());
+    }
+  }
+  return txn.Commit();
+}
+
 StatusOr<std::vector<CitizenStudySpend>> SqlCipherLedger::DoForCitizen(
     std::string_view citizen_id) {
   MutexLock lock(&mu_);
@@ -525,16 +734,7 @@ StatusOr<std::vector<CitizenStudySpend>> SqlCipherLedger::DoForCitizen(
     for (;;) {
       TILLIT_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      LedgerQuery q;
-      q.id = std::string(st.ColumnText(0));
-      q.study_id = std::string(st.ColumnText(1));
-      q.researcher_id = std::string(st.ColumnText(2));
-      q.time = st.ColumnInt64(3);
-      q.epsilon = st.ColumnInt64(4);
-      q.description = std::string(st.ColumnText(5));
-      q.contributors = st.ColumnInt64(6);
-      q.request_id = std::string(st.ColumnText(7));
-      queries.push_back(std::move(q));
+      queries.push_back(ReadQuery(st));
     }
   }
   TILLIT_RETURN_IF_ERROR(txn.Commit());

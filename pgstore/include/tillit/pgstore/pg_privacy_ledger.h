@@ -56,6 +56,8 @@ class PgPrivacyLedger final : public research::PrivacyLedger {
   StatusOr<std::vector<research::CitizenStudySpend>> DoForCitizen(
       std::string_view citizen_id) override;
   Status DoForgetCitizen(std::string_view citizen_id) override;
+  StatusOr<research::LedgerRows> DoExportRows() override;
+  Status DoImportRows(const research::LedgerRows& rows) override;
 
  private:
   struct Keys;

@@ -74,6 +74,16 @@ class PgVaultStore final : public vault::SharedStore {
   // this.
   StatusOr<std::unique_ptr<http_signature::ReplayCache>> OpenReplayCache();
 
+  // --- `tillit migrate`
+  // The shared audit log's rows, to copy a data directory's log into
+  // (audit::CopyLogRows), on a connection of its own.
+  StatusOr<std::unique_ptr<audit::LogStorage>> OpenAuditStorage(
+      const crypto::KeyDeriver& keys);
+  // Deletes the rows an unfinished migration left: every row of tillit's
+  // tables, when the store holds no vault header (FailedPrecondition when
+  // it does: a vault is never discarded). Returns how many rows went.
+  StatusOr<int64_t> DiscardUnfinished();
+
  private:
   PgVaultStore(std::string conninfo, crypto::Random* rng)
       : conninfo_(std::move(conninfo)),

@@ -75,6 +75,27 @@ struct CitizenStudySpend {
   std::vector<LedgerQuery> queries;
 };
 
+// Every row of a ledger, for moving it into another backend (`tillit
+// migrate`): amounts, queries and who contributed, as they are.
+struct LedgerRows {
+  struct Spend {
+    std::string citizen_id;
+    std::string study_id;
+    int64_t spent = 0;
+    bool operator==(const Spend&) const = default;
+  };
+  struct Listing {
+    std::string citizen_id;
+    std::string query_id;
+    bool operator==(const Listing&) const = default;
+  };
+  std::optional<int64_t> default_citizen_cap;  // nullopt: never set
+  std::vector<StudyBudget> studies;            // by study id
+  std::vector<LedgerQuery> queries;            // in the order charged
+  std::vector<Spend> spends;                   // by citizen, then study
+  std::vector<Listing> listings;               // by citizen, then query
+};
+
 class PrivacyLedger {
  public:
   inline static constexpr int64_t kSchemaVersion = 1;
@@ -155,6 +176,14 @@ class PrivacyLedger {
   // id.
   Status ForgetCitizen(std::string_view citizen_id);
 
+  // Every row, read in one transaction.
+  StatusOr<LedgerRows> ExportRows();
+  // Into a ledger that holds no study, query or spend (FailedPrecondition
+  // otherwise), in one transaction; InvalidArgument, and nothing written,
+  // for rows this ledger could not have written (amounts out of range, a
+  // malformed id, a listing of an unknown query).
+  Status ImportRows(const LedgerRows& rows);
+
  protected:
   PrivacyLedger() = default;
 
@@ -174,6 +203,8 @@ class PrivacyLedger {
   virtual StatusOr<std::vector<CitizenStudySpend>> DoForCitizen(
       std::string_view citizen_id) = 0;
   virtual Status DoForgetCitizen(std::string_view citizen_id) = 0;
+  virtual StatusOr<LedgerRows> DoExportRows() = 0;
+  virtual Status DoImportRows(const LedgerRows& rows) = 0;
 
   // NotFound: the study has no budget.
   static Status NoBudget(std::string_view study_id);

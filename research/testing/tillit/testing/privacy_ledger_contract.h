@@ -197,6 +197,61 @@ TEST_P(PrivacyLedgerContractTest, ChargesFromTwoHandlesAtOnceNeverOverspend) {
   EXPECT_EQ(l().CitizenSpent(Study(1))->size(), 10u);
 }
 
+TEST_P(PrivacyLedgerContractTest, EveryRowMovesIntoANewLedgerUnchanged) {
+  ASSERT_TRUE(l().SetDefaultCitizenCap(3 * kEps).ok());
+  ASSERT_TRUE(l().SetStudyBudget(Study(2), 10 * kEps).ok());
+  ASSERT_TRUE(l().SetStudyBudget(Study(1), 5 * kEps).ok());
+  ASSERT_TRUE(l().Charge(Query(2, kEps, 2), {Citizen(2), Citizen(1)}).ok());
+  ASSERT_TRUE(l().Charge(Query(1, kEps / 2, 1), {Citizen(1)}).ok());
+  ASSERT_TRUE(l().Charge(Query(3, kEps, 2), {Citizen(3)}).ok());
+  ASSERT_TRUE(l().ForgetCitizen(Citizen(3)).ok());  // an erased citizen
+
+  auto rows = l().ExportRows();
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_EQ(rows->default_citizen_cap, 3 * kEps);
+  ASSERT_EQ(rows->studies.size(), 2u);
+  EXPECT_EQ(rows->studies[0].study_id, Study(1));  // by id
+  EXPECT_EQ(rows->studies[1].spent, 2 * kEps);
+  ASSERT_EQ(rows->queries.size(), 3u);
+  EXPECT_EQ(rows->queries[0].id, Query(2, kEps).id);  // as charged
+  EXPECT_EQ(rows->queries[0].contributors, 2);
+  EXPECT_EQ(rows->queries[2].contributors, 1);  // its citizen forgotten
+  EXPECT_EQ(rows->spends,
+            (std::vector<LedgerRows::Spend>{{Citizen(1), Study(1), kEps / 2},
+                                            {Citizen(1), Study(2), kEps},
+                                            {Citizen(2), Study(2), kEps}}));
+  EXPECT_EQ(rows->listings.size(), 3u);
+
+  auto [copy, unused] = GetParam().make();
+  ASSERT_NE(copy, nullptr);
+  ASSERT_TRUE(copy->ImportRows(*rows).ok());
+  auto again = copy->ExportRows();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->spends, rows->spends);
+  EXPECT_EQ(again->listings, rows->listings);
+  ASSERT_EQ(again->queries.size(), 3u);
+  EXPECT_EQ(again->queries[1].description, rows->queries[1].description);
+  // The copy answers as the original does, and charges on from there.
+  EXPECT_EQ(*copy->DefaultCitizenCap(), 3 * kEps);
+  auto mine = copy->ForCitizen(Citizen(1));
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  EXPECT_EQ(mine->size(), 2u);
+  EXPECT_EQ(copy->GetStudyBudget(Study(2))->spent, 2 * kEps);
+  EXPECT_EQ(copy->Charge(Query(1, kEps / 2, 1), {Citizen(1)}).code(),
+            StatusCode::kAlreadyExists);
+
+  // Only into an empty ledger; rows it could not have written are refused.
+  EXPECT_EQ(copy->ImportRows(*rows).code(), StatusCode::kFailedPrecondition);
+  auto [fresh, unused2] = GetParam().make();
+  LedgerRows bad = *rows;
+  bad.studies[0].spent = bad.studies[0].total + 1;
+  EXPECT_EQ(fresh->ImportRows(bad).code(), StatusCode::kInvalidArgument);
+  bad = *rows;
+  bad.listings.push_back({Citizen(1), Query(9, kEps).id});
+  EXPECT_EQ(fresh->ImportRows(bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(fresh->ExportRows()->studies.empty());
+}
+
 }  // namespace tillit::research
 
 #endif  // TILLIT_TESTING_PRIVACY_LEDGER_CONTRACT_H_
