@@ -76,18 +76,8 @@ std::string DataDir(const Args& a, const std::string& fallback) {
 
 StatusOr<VaultSetup> MakeSetup(const Args& a, Io& io,
                                const std::string& fallback_dir) {
-  VaultSetup s;
-  s.options.data_dir = DataDir(a, fallback_dir);
-  s.options.env = FileEnv();
-  if (auto k = a.Get("key-file")) {
-    s.options.key_path = *k;
-  } else if (const char* env = std::getenv("TILLIT_KEY_FILE"); env && *env) {
-    s.options.key_path = env;
-  }
-  if (a.Has("passphrase-stdin")) {
-    TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes p, ReadPassphrase(io.in));
-    s.passphrase = std::move(p);
-  }
+  TILLIT_ASSIGN_OR_RETURN(VaultSetup s,
+                          MakeDirectorySetup(a, io, DataDir(a, fallback_dir)));
   std::optional<std::string> store = a.Get("store");
   if (const char* env = std::getenv("TILLIT_STORE");
       !store && env != nullptr && *env != '\0') {
@@ -98,6 +88,23 @@ StatusOr<VaultSetup> MakeSetup(const Args& a, Io& io,
     auto opened = pgstore::PgVaultStore::Open(conninfo);
     if (!opened.ok()) return opened.status().WithContext("the store");
     s.options.shared_store = std::move(opened).value();
+  }
+  return s;
+}
+
+StatusOr<VaultSetup> MakeDirectorySetup(const Args& a, Io& io,
+                                        const std::string& data_dir) {
+  VaultSetup s;
+  s.options.data_dir = data_dir;
+  s.options.env = FileEnv();
+  if (auto k = a.Get("key-file")) {
+    s.options.key_path = *k;
+  } else if (const char* env = std::getenv("TILLIT_KEY_FILE"); env && *env) {
+    s.options.key_path = env;
+  }
+  if (a.Has("passphrase-stdin")) {
+    TILLIT_ASSIGN_OR_RETURN(crypto::SecretBytes p, ReadPassphrase(io.in));
+    s.passphrase = std::move(p);
   }
   return s;
 }

@@ -77,6 +77,11 @@ struct VaultSetup {
 StatusOr<VaultSetup> MakeSetup(
     const Args& a, Io& io, const std::string& fallback_dir = "./tillit-data");
 
+// The same for the data directory `data_dir` only: never a store, and
+// neither --data nor $TILLIT_DATA (`tillit migrate --from DIR`).
+StatusOr<VaultSetup> MakeDirectorySetup(const Args& a, Io& io,
+                                        const std::string& data_dir);
+
 // The connection string of a --store URL: a postgresql:// (or
 // postgres://) URL for libpq. InvalidArgument for anything else, or a URL
 // that holds a password (it would show in the process list and in a

@@ -5,12 +5,14 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "src/cli_fixture.h"
 #include "src/common.h"
 #include "tillit/pgstore/connection.h"
+#include "tillit/pgstore/pg_vault_store.h"
 #include "tillit/testing/pg_cluster.h"
 
 namespace tillit::cli {
@@ -160,6 +162,123 @@ TEST_F(StoreCliTest, AStoreOfANewerTillitIsRefusedUnchanged) {
       Tillit({"citizen", "list", "--store", url_, "--data", data_, "--json"});
   ASSERT_EQ(list.code, 0) << list.err;
   EXPECT_EQ(json::parse(list.out).size(), 0u) << list.out;
+}
+
+TEST_F(StoreCliTest, MigrateMovesADataDirectoryWithItsLogAndLedger) {
+  ASSERT_EQ(Tillit({"init", "--data", data_}).code, 0);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Tillit({"citizen", "add", "--data", data_}).code, 0);
+  }
+  const json added =
+      json::parse(Tillit({"citizen", "add", "--data", data_, "--json"}).out);
+  ASSERT_EQ(Tillit({"citizen", "erase", added["citizen_id"].get<std::string>(),
+                    "--data", data_, "--yes"})
+                .code,
+            0);
+  ASSERT_EQ(Tillit({"study", "budget", "--data", data_, "--default-citizen-cap",
+                    "2.5"})
+                .code,
+            0);
+  // A checkpoint an auditor kept before the move.
+  Result checkpoint = Tillit({"audit", "checkpoint", "--data", data_});
+  ASSERT_EQ(checkpoint.code, 0) << checkpoint.err;
+  const std::string note = dir_ + "/checkpoint.txt";
+  std::ofstream(note) << checkpoint.out;
+  Result before = Tillit({"citizen", "list", "--data", data_, "--json"});
+  ASSERT_EQ(before.code, 0) << before.err;
+  Result log = Tillit({"audit", "verify", "--data", data_, "--json"});
+  ASSERT_EQ(log.code, 0) << log.err;
+  const int64_t entries = json::parse(log.out)["entries"].get<int64_t>();
+  ASSERT_GT(entries, 0);
+
+  Result moved = Tillit({"migrate", "--from", data_, "--to", url_, "--json"});
+  ASSERT_EQ(moved.code, 0) << moved.err;
+  const json report = json::parse(moved.out);
+  EXPECT_EQ(report["verified"], true);
+  EXPECT_EQ(report["citizens"], 3);
+  EXPECT_EQ(report["audit_entries"].get<int64_t>(), entries);
+  EXPECT_EQ(report["discarded_rows"], 0);
+
+  // A node with a copy of the key serves the same vault, and the log
+  // verifies against the checkpoint taken before the move.
+  const std::string node = SecondNode();
+  Result after =
+      Tillit({"citizen", "list", "--store", url_, "--data", node, "--json"});
+  ASSERT_EQ(after.code, 0) << after.err;
+  EXPECT_EQ(json::parse(after.out), json::parse(before.out));
+  Result verify = Tillit({"audit", "verify", "--store", url_, "--data", node,
+                          "--checkpoint", note, "--json"});
+  ASSERT_EQ(verify.code, 0) << verify.err << verify.out;
+  EXPECT_EQ(json::parse(verify.out)["ok"], true);
+  EXPECT_EQ(json::parse(verify.out)["entries"].get<int64_t>(), entries);
+  Result cap = Tillit({"study", "budget", "--store", url_, "--data", node,
+                       "--default-citizen-cap", "--json"});
+  ASSERT_EQ(cap.code, 0) << cap.err;
+  EXPECT_NE(cap.out.find("2.5"), std::string::npos) << cap.out;
+
+  // A store that holds a vault is refused, unchanged.
+  Result again = Tillit({"migrate", "--from", data_, "--to", url_});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.err.find("already holds a vault"), std::string::npos)
+      << again.err;
+}
+
+TEST_F(StoreCliTest, AnUnfinishedMigrationLeavesNoVaultAndIsRunAgain) {
+  ASSERT_EQ(Tillit({"init", "--data", data_}).code, 0);
+  ASSERT_EQ(Tillit({"citizen", "add", "--data", data_}).code, 0);
+  ASSERT_EQ(Tillit({"migrate", "--from", data_, "--to", url_}).code, 0);
+  // As if the run had stopped before its last step, the header.
+  auto conn = pgstore::Connection::Open(url_);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  ASSERT_TRUE((*conn)->ExecScript("DELETE FROM vault_header").ok());
+  const std::string node = SecondNode();
+  Result none = Tillit({"citizen", "list", "--store", url_, "--data", node});
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.err.find("no vault in this store"), std::string::npos)
+      << none.err;
+
+  Result moved = Tillit({"migrate", "--from", data_, "--to", url_, "--json"});
+  ASSERT_EQ(moved.code, 0) << moved.err;
+  EXPECT_GT(json::parse(moved.out)["discarded_rows"].get<int64_t>(), 0);
+  Result list =
+      Tillit({"citizen", "list", "--store", url_, "--data", node, "--json"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_EQ(json::parse(list.out).size(), 1u);
+}
+
+TEST_F(StoreCliTest, MigrateRefusesWhatItCannotMove) {
+  EXPECT_EQ(Tillit({"migrate", "--to", url_}).code, 2);
+  EXPECT_EQ(Tillit({"migrate", "--from", data_}).code, 2);
+  EXPECT_EQ(Tillit({"migrate", "--from", data_, "--to", url_, "extra"}).code,
+            2);
+  Result nothing = Tillit({"migrate", "--from", data_, "--to", url_});
+  EXPECT_EQ(nothing.code, 1);
+  EXPECT_NE(nothing.err.find("tillit init"), std::string::npos) << nothing.err;
+
+  ASSERT_EQ(Tillit({"init", "--data", data_}).code, 0);
+  Result password = Tillit({"migrate", "--from", data_, "--to",
+                            "postgresql://tillit:s3cr3t@127.0.0.1/x"});
+  EXPECT_EQ(password.code, 1);
+  EXPECT_NE(password.err.find("password file"), std::string::npos)
+      << password.err;
+  EXPECT_EQ(password.err.find("s3cr3t"), std::string::npos);
+  Result nowhere =
+      Tillit({"migrate", "--from", data_, "--to",
+              "postgresql://tillit@127.0.0.1:1/x?connect_timeout=2"});
+  EXPECT_EQ(nowhere.code, 1);
+  EXPECT_NE(nowhere.err.find("store"), std::string::npos) << nowhere.err;
+  // A key file that does not open the vault.
+  ASSERT_EQ(Tillit({"init", "--data", dir_ + "/other"}).code, 0);
+  Result wrong = Tillit({"migrate", "--from", data_, "--to", url_, "--key-file",
+                         dir_ + "/other/root.key"});
+  EXPECT_EQ(wrong.code, 1);
+  // None of these left a vault, or a row, in the store.
+  auto store = pgstore::PgVaultStore::Open(url_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->ReadHeader().status().code(), StatusCode::kNotFound);
+  auto left = (*store)->DiscardUnfinished();
+  ASSERT_TRUE(left.ok()) << left.status().ToString();
+  EXPECT_EQ(*left, 0);
 }
 
 TEST_F(StoreCliTest, ABadOrUnreachableStoreIsAClearError) {

@@ -49,6 +49,9 @@ extern const char kKeygenHelp[];
 extern const char kDecryptHelp[];
 
 // backup.cc: backup, backup verify, restore
+int CmdMigrate(int argc, char** argv, Io& io);
+extern const char kMigrateHelp[];
+
 int CmdBackup(int argc, char** argv, Io& io);
 int CmdRestore(int argc, char** argv, Io& io);
 extern const char kBackupHelp[];

@@ -39,11 +39,13 @@ std::string FirstFixture() {
   return testing::ReadAll(bundles.front().string());
 }
 
-fhir::ParsedResource Observation(const std::string& id) {
+fhir::ParsedResource Observation(const std::string& id,
+                                 const std::string& value = "13.2") {
   const std::string json =
       R"({"resourceType":"Observation","id":")" + id +
       R"(","status":"final","code":{"coding":[{"system":"http://loinc.org",)"
-      R"("code":"718-7"}]},"valueQuantity":{"value":13.2,"unit":"g/dL"}})";
+      R"("code":"718-7"}]},"valueQuantity":{"value":)" +
+      value + R"(,"unit":"g/dL"}})";
   auto parsed = fhir::ParseFhirResource(json);
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
   return std::move(parsed).value();
@@ -247,6 +249,124 @@ TEST_F(PgVaultTest, VerifyingACitizenOpensEveryRecord) {
   first_page.limit = 1000;
   EXPECT_TRUE((*store)->List(first_page).ok());
   EXPECT_EQ(a.VerifyCitizen(*id).code(), StatusCode::kDataLoss);
+}
+
+TEST_F(PgVaultTest, ADataDirectoryMovesIntoTheStoreUnderItsKeys) {
+  testing::TempDir dir;
+  VaultOptions o;
+  o.data_dir = dir / "data";
+  auto created = Vault::Init(o);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Vault& v = *created->vault;
+  auto imported = v.Import(FirstFixture(), vault::ImportFormat::kJson);
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  const std::string id = imported->citizen_id;
+  {
+    auto store = v.OpenCitizen(id);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    const std::vector<fhir::ParsedResource> one = {Observation("hb-1")};
+    ASSERT_TRUE((*store)->Put(one, "test", 1'700'000'000).ok());
+    Status corrected =
+        (*store)->Correct(Observation("hb-1", "12.9"), "p_x", "rectification",
+                          {}, nullptr, 1'700'000'100);
+    ASSERT_TRUE(corrected.ok()) << corrected.ToString();
+  }
+  auto empty = v.CreateCitizen();  // never written
+  ASSERT_TRUE(empty.ok());
+  auto gone = v.CreateCitizen();
+  ASSERT_TRUE(gone.ok());
+  ASSERT_TRUE(v.EraseCitizen(*gone).ok());  // rotates the root keys
+  ASSERT_TRUE(
+      v.PutDirectoryEntry("study", "s_0123456789abcdef0123456789abcdef", "{}")
+          .ok());
+  auto token = v.IssueToken("citizen", id, 3600);
+  ASSERT_TRUE(token.ok());
+
+  auto store = PgVaultStore::Open(conninfo_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::vector<std::string> stages;
+  auto progress = [&](const Vault::CopyProgress& p) {
+    if (stages.empty() || stages.back() != p.stage) {
+      stages.emplace_back(p.stage);
+    }
+  };
+  Status copied = v.CopyIntoShared(**store, progress);
+  ASSERT_TRUE(copied.ok()) << copied.ToString();
+  EXPECT_EQ(stages, (std::vector<std::string>{"registry", "citizens"}));
+  Status verified = v.VerifySharedCopy(**store, nullptr);
+  ASSERT_TRUE(verified.ok()) << verified.ToString();
+  // Not a vault until the header is written, and not copied into twice.
+  EXPECT_EQ((*store)->ReadHeader().status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(v.CopyIntoShared(**store, nullptr).code(),
+            StatusCode::kFailedPrecondition);
+  auto header = v.DataDirHeader();
+  ASSERT_TRUE(header.ok()) << header.status().ToString();
+  ASSERT_TRUE((*store)->CreateHeader(*header).ok());
+
+  // A node with the data directory's key file serves the same vault.
+  VaultOptions node;
+  node.data_dir = second_ / "node";
+  node.key_path = dir / "data/root.key";
+  auto node_store = PgVaultStore::Open(conninfo_);
+  ASSERT_TRUE(node_store.ok());
+  node.shared_store = std::move(node_store).value();
+  auto shared = Vault::Open(node);
+  ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+  EXPECT_EQ(*(*shared)->ListCitizenIds(), *v.ListCitizenIds());
+  EXPECT_EQ((*shared)->Summarize(id)->records, v.Summarize(id)->records);
+  EXPECT_TRUE((*shared)->VerifyCitizen(id).ok());
+  EXPECT_TRUE((*shared)->OpenCitizen(*empty).ok());
+  EXPECT_EQ((*shared)->OpenCitizen(*gone).status().code(),
+            StatusCode::kNotFound);
+  auto history =
+      (*shared)->OpenCitizen(id).value()->History("Observation", "hb-1");
+  ASSERT_TRUE(history.ok()) << history.status().ToString();
+  EXPECT_EQ(history->size(), 1u);
+  EXPECT_EQ(*(*shared)->FindCitizenByPatient(imported->source_patient), id);
+  EXPECT_TRUE((*shared)->VerifyToken(token->ExposeSecretText()).ok());
+  EXPECT_TRUE(
+      (*shared)
+          ->GetDirectoryEntry("study", "s_0123456789abcdef0123456789abcdef")
+          .ok());
+}
+
+TEST_F(PgVaultTest, ACopyThatDiffersFailsVerification) {
+  testing::TempDir dir;
+  VaultOptions o;
+  o.data_dir = dir / "data";
+  auto created = Vault::Init(o);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Vault& v = *created->vault;
+  auto imported = v.Import(FirstFixture(), vault::ImportFormat::kJson);
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  auto store = PgVaultStore::Open(conninfo_);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(v.CopyIntoShared(**store, nullptr).ok());
+  ASSERT_TRUE(v.VerifySharedCopy(**store, nullptr).ok());
+
+  // A write to the data directory after the copy.
+  {
+    auto citizen = v.OpenCitizen(imported->citizen_id);
+    ASSERT_TRUE(citizen.ok());
+    const std::vector<fhir::ParsedResource> one = {Observation("late")};
+    ASSERT_TRUE((*citizen)->Put(one, "test", 1'700'000'000).ok());
+  }
+  Status late = v.VerifySharedCopy(**store, nullptr);
+  EXPECT_EQ(late.code(), StatusCode::kDataLoss) << late.ToString();
+  EXPECT_NE(late.message().find(imported->citizen_id), std::string::npos)
+      << late.ToString();
+
+  // And a row of the copy changed in the database.
+  auto conn = Connection::Open(conninfo_);
+  ASSERT_TRUE(conn.ok());
+  ASSERT_TRUE((*conn)->ExecScript("DELETE FROM directory").ok());
+  ASSERT_TRUE(
+      v.PutDirectoryEntry("study", "s_0123456789abcdef0123456789abcdef", "{}")
+          .ok());
+  Status directory = v.VerifySharedCopy(**store, nullptr);
+  EXPECT_EQ(directory.code(), StatusCode::kDataLoss);
+  EXPECT_NE(directory.message().find("directory"), std::string::npos)
+      << directory.ToString();
 }
 
 TEST_F(PgVaultTest, WhatOnlyADataDirectoryDoesIsRefused) {

@@ -276,6 +276,14 @@ StatusOr<SharedStore::Header> ReadVaultJson(const VaultOptions& options) {
 
 }  // namespace
 
+StatusOr<SharedStore::Header> Vault::DataDirHeader() const {
+  if (in_->shared() != nullptr) {
+    return Status::FailedPrecondition(
+        "this vault is in a shared store, not a data directory");
+  }
+  return ReadVaultJson(in_->options);
+}
+
 StatusOr<std::unique_ptr<Vault>> Vault::Open(const VaultOptions& options) {
   SharedStore* const shared = options.shared_store.get();
   StatusOr<SharedStore::Header> header =

@@ -62,6 +62,7 @@
 #include "tillit/vault/citizen_store.h"
 #include "tillit/vault/registry.h"
 #include "tillit/vault/root_keys.h"
+#include "tillit/vault/shared_store.h"
 #include "tillit/vault/tokens.h"
 
 namespace tillit::vault {
@@ -212,6 +213,29 @@ class Vault final : public crypto::KeyDeriver {
   // The generation of the citizen's file (opening it catches the registry
   // up with a write it missed).
   StatusOr<int64_t> CitizenGeneration(const std::string& citizen_id);
+  // --- moving into a shared store (`tillit migrate`; vault/src/migrate.cc)
+  // What this data directory's vault.json holds: the header a shared store
+  // keeps instead, to be written there last, once everything else is in.
+  // FailedPrecondition for a vault that is itself in a shared store.
+  StatusOr<SharedStore::Header> DataDirHeader() const;
+  struct CopyProgress {
+    std::string_view stage;  // "registry", "citizens", "verify"
+    uint64_t done = 0;
+    uint64_t total = 0;
+  };
+  using CopyObserver = std::function<void(const CopyProgress&)>;
+  // Copies this data directory's registry (citizens with their wrapped
+  // keys, tombstones, directory, tokens) and every citizen's store into
+  // `to`, which holds no vault and no rows (FailedPrecondition otherwise),
+  // under the same keys: the same key file opens the copy. Not the header
+  // (DataDirHeader), the audit log or the privacy ledger, which the
+  // caller moves. A citizen whose rekey is unfinished is refused.
+  Status CopyIntoShared(SharedStore& to, const CopyObserver& progress);
+  // Reads this vault and `to` back and compares them: every registry row,
+  // the index mirrored from the stores, and every citizen's store, record
+  // by record. DataLoss naming the first difference.
+  Status VerifySharedCopy(SharedStore& to, const CopyObserver& progress);
+
   // Where the root keys are kept: the key file or the sealed file.
   std::string root_key_path() const;
   bool sealed() const;
