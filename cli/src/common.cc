@@ -109,6 +109,32 @@ StatusOr<VaultSetup> MakeDirectorySetup(const Args& a, Io& io,
   return s;
 }
 
+namespace {
+
+// `text` with each %XX (two hex digits) replaced by its byte, as libpq
+// reads a URL's parameter names; anything else is kept as it is.
+std::string PercentDecoded(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 &&
+        hex(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 StatusOr<std::string> StoreConnInfo(std::string_view url) {
   std::string_view rest;
   for (std::string_view scheme : {"postgresql://", "postgres://"}) {
@@ -134,7 +160,8 @@ StatusOr<std::string> StoreConnInfo(std::string_view url) {
     for (std::string_view q = rest.substr(query + 1); !q.empty();) {
       const size_t amp = q.find('&');
       const std::string_view param = q.substr(0, amp);
-      if (param.substr(0, 9) == "password=") {
+      // libpq decodes %XX in a parameter's name: pass%77ord is password.
+      if (PercentDecoded(param.substr(0, param.find('='))) == "password") {
         return Status::InvalidArgument(
             "the --store URL holds a password, which would show in the "
             "process list: keep it in a password file (PGPASSFILE, or the "

@@ -67,15 +67,19 @@ proofs handed out before still verify), and the privacy ledger.
 Steps, each shown on a terminal: the registry, the citizens' stores, the
 audit log, the ledger; then a verify step reads both back and compares
 them; then the vault's header is written. Only then is there a vault in
-the database: all or nothing. An interrupted or failed run leaves none,
-and running it again discards what it left and starts over. A database
-that already holds a vault is refused, unchanged. DIR is only read: stop
-every `tillit serve` on it first (a change made meanwhile fails the verify
-step).
+the database: all or nothing. An interrupted or failed run leaves none
+(`tillit init --store` refuses its rows, and nodes find no vault), and
+running it again discards what it left and starts over. A database that
+already holds a vault is refused, unchanged. The move itself writes
+nothing to DIR, but opening DIR finishes an interrupted erasure or key
+rotation as every verb does: stop every `tillit serve` on DIR first (the
+verify step catches a change made meanwhile to a store, the registry, the
+ledger or the audit log's length, but nothing locks DIR).
 
-Afterwards each node runs `tillit serve --store URL` with a copy of the
-root key file (DIR/root.key, or --key-file FILE); DIR itself is no longer
-used. Research release files stay in DIR (fetch them before you retire
+Afterwards each node runs `tillit serve --store URL` with a copy, made
+after the move, of the root key file (DIR/root.key, or --key-file FILE;
+for a sealed vault the sealed file, with the passphrase); DIR itself is no
+longer used. Research release files stay in DIR (fetch them before you retire
 it); erasure no longer rotates the root keys (README, "Several nodes on one
 PostgreSQL").
 
@@ -172,7 +176,13 @@ int CmdMigrate(int argc, char** argv, Io& io) {
   std::optional<research::LedgerRows> ledger_rows;
   std::unique_ptr<research::PrivacyLedger> ledger;
   std::error_code ec;
-  if (std::filesystem::exists(*from + "/privacy.db", ec)) {
+  const bool has_ledger = std::filesystem::exists(*from + "/privacy.db", ec);
+  if (ec) {
+    return fail(
+        Status::IoError("privacy ledger: " + *from +
+                        "/privacy.db cannot be looked at: " + ec.message()));
+  }
+  if (has_ledger) {
     show({"privacy ledger", 0, 1});
     auto source =
         research::PrivacyLedger::OpenInDirectory(*from, vault, FileEnv());
@@ -201,17 +211,34 @@ int CmdMigrate(int argc, char** argv, Io& io) {
                                      : report->problem)));
   }
   if (ledger) {
-    auto rows = ledger->ExportRows();
-    if (!rows.ok()) return fail(rows.status().WithContext("privacy ledger"));
-    if (!SameLedger(*ledger_rows, *rows)) {
+    // The data directory's ledger read again: a charge made during the
+    // run shows as a difference.
+    auto source =
+        research::PrivacyLedger::OpenInDirectory(*from, vault, FileEnv());
+    if (!source.ok()) return fail(source.status());
+    auto ours = (*source)->ExportRows();
+    if (!ours.ok()) return fail(ours.status().WithContext("privacy ledger"));
+    auto theirs = ledger->ExportRows();
+    if (!theirs.ok())
+      return fail(theirs.status().WithContext("privacy ledger"));
+    if (!SameLedger(*ours, *theirs)) {
       return fail(Status::DataLoss(
           "the copy of the privacy ledger differs from the data "
-          "directory's"));
+          "directory's (was a server running on it?)"));
     }
+  }
+  // And its audit log: an entry appended during the run shows too.
+  auto source_again = audit::VerifyStoredLog(*from, vault);
+  if (!source_again.ok())
+    return fail(source_again.status().WithContext("audit log"));
+  if (source_again->entries != entries) {
+    return fail(Status::DataLoss(
+        "the data directory's audit log grew during the migration (was a "
+        "server running on it?); stop it and run the migration again"));
   }
 
   // Last: the header makes it a vault.
-  if (Status s = store.CreateHeader(*header); !s.ok()) return fail(s);
+  if (Status s = store.CreateMigratedHeader(*header); !s.ok()) return fail(s);
   progress.Done();
 
   auto citizens = vault.ListCitizenIds();

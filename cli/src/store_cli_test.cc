@@ -27,7 +27,8 @@ TEST(StoreConnInfoTest, TakesPostgresqlUrls) {
         "postgres://db.example/tillit",
         "postgresql://h1:5432,h2:5432/tillit?target_session_attrs=read-write",
         "postgresql:///tillit?host=/run/postgresql&passfile=/etc/tillit/"
-        "pgpass"}) {
+        "pgpass",
+        "postgresql://db/tillit?pass%66ile=%2Fetc%2Ftillit%2Fpgpass"}) {
     auto conninfo = StoreConnInfo(url);
     ASSERT_TRUE(conninfo.ok()) << url << ": " << conninfo.status().ToString();
     EXPECT_EQ(*conninfo, url);
@@ -46,7 +47,9 @@ TEST(StoreConnInfoTest, RefusesOtherStringsAndPasswordsWithoutEchoingThem) {
   for (const char* url :
        {"postgresql://tillit:s3cr3t@db/tillit",
         "postgresql://db/tillit?sslmode=require&password=s3cr3t",
-        "postgresql://db/tillit?password=s3cr3t"}) {
+        "postgresql://db/tillit?password=s3cr3t",
+        "postgresql://db/tillit?sslmode=require&pass%77ord=s3cr3t",
+        "postgresql://db/tillit?%70%61%73%73%77%6F%72%64=s3cr3t"}) {
     auto conninfo = StoreConnInfo(url);
     ASSERT_EQ(conninfo.status().code(), StatusCode::kInvalidArgument) << url;
     EXPECT_NE(conninfo.status().message().find("password file"),
@@ -216,11 +219,19 @@ TEST_F(StoreCliTest, MigrateMovesADataDirectoryWithItsLogAndLedger) {
   ASSERT_EQ(cap.code, 0) << cap.err;
   EXPECT_NE(cap.out.find("2.5"), std::string::npos) << cap.out;
 
-  // A store that holds a vault is refused, unchanged.
+  // A store that holds a vault is refused, unchanged, and never discarded.
   Result again = Tillit({"migrate", "--from", data_, "--to", url_});
   EXPECT_EQ(again.code, 1);
   EXPECT_NE(again.err.find("already holds a vault"), std::string::npos)
       << again.err;
+  auto store = pgstore::PgVaultStore::Open(url_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->DiscardUnfinished().status().code(),
+            StatusCode::kFailedPrecondition);
+  Result still =
+      Tillit({"citizen", "list", "--store", url_, "--data", node, "--json"});
+  ASSERT_EQ(still.code, 0) << still.err;
+  EXPECT_EQ(json::parse(still.out), json::parse(before.out));
 }
 
 TEST_F(StoreCliTest, AnUnfinishedMigrationLeavesNoVaultAndIsRunAgain) {
@@ -236,6 +247,13 @@ TEST_F(StoreCliTest, AnUnfinishedMigrationLeavesNoVaultAndIsRunAgain) {
   EXPECT_EQ(none.code, 1);
   EXPECT_NE(none.err.find("no vault in this store"), std::string::npos)
       << none.err;
+  // A new vault does not adopt those rows (under another master secret).
+  const std::string fresh = dir_ + "/fresh";
+  Result init = Tillit({"init", "--store", url_, "--data", fresh});
+  EXPECT_EQ(init.code, 1);
+  EXPECT_NE(init.err.find("unfinished `tillit migrate`"), std::string::npos)
+      << init.err;
+  EXPECT_FALSE(fs::exists(fresh + "/root.key"));
 
   Result moved = Tillit({"migrate", "--from", data_, "--to", url_, "--json"});
   ASSERT_EQ(moved.code, 0) << moved.err;
@@ -279,6 +297,21 @@ TEST_F(StoreCliTest, MigrateRefusesWhatItCannotMove) {
   auto left = (*store)->DiscardUnfinished();
   ASSERT_TRUE(left.ok()) << left.status().ToString();
   EXPECT_EQ(*left, 0);
+
+  // Another program's table that bears a name tillit uses is left alone:
+  // the move fails (tillit cannot make its own), the table keeps its row.
+  auto conn = pgstore::Connection::Open(url_);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  ASSERT_TRUE((*conn)
+                  ->ExecScript("CREATE TABLE tokens (note text); "
+                               "INSERT INTO tokens VALUES ('theirs')")
+                  .ok());
+  Result clash = Tillit({"migrate", "--from", data_, "--to", url_});
+  EXPECT_EQ(clash.code, 1);
+  auto kept = (*conn)->Exec("SELECT note FROM tokens");
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  ASSERT_EQ(kept->rows(), 1);
+  EXPECT_EQ(kept->Text(0, 0), "theirs");
 }
 
 TEST_F(StoreCliTest, ABadOrUnreachableStoreIsAClearError) {

@@ -1,5 +1,9 @@
 #include "tillit/pgstore/pg_vault_store.h"
 
+#include <functional>
+#include <set>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,6 +29,57 @@ CREATE TABLE vault_header (
   created_at timestamptz NOT NULL DEFAULT now()
 );
 )sql";
+
+// The tables that hold a vault's rows, by the component that creates them
+// (its name in tillit_schema). The registry's index version and the schema
+// versions are not among them: they describe tables, not a vault.
+constexpr std::pair<const char*, const char*> kVaultTables[] = {
+    {"citizen stores", "store_heads"},
+    {"citizen stores", "store_records"},
+    {"citizen stores", "store_versions"},
+    {"citizen stores", "store_documents"},
+    {"citizen stores", "store_index_rows"},
+    {"registry", "citizens"},
+    {"registry", "erased"},
+    {"registry", "citizen_index"},
+    {"registry", "directory"},
+    {"registry", "tokens"},
+    {"audit log", "audit_rows"},
+    {"audit log", "audit_listing"},
+    {"audit log", "audit_checkpoints"},
+    {"privacy ledger", "ledger_settings"},
+    {"privacy ledger", "ledger_studies"},
+    {"privacy ledger", "ledger_queries"},
+    {"privacy ledger", "ledger_citizen_spend"},
+    {"privacy ledger", "ledger_citizen_queries"},
+    {"replay cache", "replay_nonces"},
+};
+
+// Those of kVaultTables that tillit created in this database: only the
+// components tillit_schema records, so a table of the same name that
+// another program keeps here is never touched.
+StatusOr<std::vector<std::string>> VaultTables(Connection& c) {
+  TILLIT_ASSIGN_OR_RETURN(Result r,
+                          c.Exec("SELECT component FROM tillit_schema"));
+  std::set<std::string, std::less<>> created;
+  for (int i = 0; i < r.rows(); ++i) created.emplace(r.Text(i, 0));
+  std::vector<std::string> out;
+  for (const auto& [component, table] : kVaultTables) {
+    if (created.contains(std::string_view(component))) out.emplace_back(table);
+  }
+  return out;
+}
+
+// Whether any of those tables holds a row.
+StatusOr<bool> HoldsVaultRows(Connection& c) {
+  TILLIT_ASSIGN_OR_RETURN(std::vector<std::string> tables, VaultTables(c));
+  for (const std::string& table : tables) {
+    TILLIT_ASSIGN_OR_RETURN(Result r,
+                            c.Exec("SELECT 1 FROM " + table + " LIMIT 1"));
+    if (r.rows() != 0) return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -55,7 +110,31 @@ StatusOr<vault::SharedStore::Header> PgVaultStore::ReadHeader() {
 }
 
 Status PgVaultStore::CreateHeader(const Header& header) {
-  return session_.Run([&](Connection& c) -> Status {
+  return WriteHeader(header, /*over_rows=*/false);
+}
+
+Status PgVaultStore::CreateMigratedHeader(const Header& header) {
+  return WriteHeader(header, /*over_rows=*/true);
+}
+
+Status PgVaultStore::WriteHeader(const Header& header, bool over_rows) {
+  return session_.Transact([&](Connection& c) -> Status {
+    // One header at a time, and none while a migration discards rows.
+    TILLIT_RETURN_IF_ERROR(
+        c.ExecScript("LOCK TABLE vault_header IN EXCLUSIVE MODE"));
+    if (!over_rows) {
+      TILLIT_ASSIGN_OR_RETURN(bool rows, HoldsVaultRows(c));
+      if (rows) {
+        TILLIT_ASSIGN_OR_RETURN(Result existing,
+                                c.Exec("SELECT 1 FROM vault_header"));
+        if (existing.rows() != 0) {
+          return Status::AlreadyExists("a vault already exists in this store");
+        }
+        return Status::FailedPrecondition(
+            "the store holds the rows of an unfinished `tillit migrate` and "
+            "no vault: run the migration again (it discards them first)");
+      }
+    }
     TILLIT_ASSIGN_OR_RETURN(
         Result r, c.Exec("INSERT INTO vault_header (id, sealed, master) "
                          "VALUES (1, $1 <> 0, $2) ON CONFLICT (id) DO NOTHING",
@@ -131,27 +210,6 @@ StatusOr<std::unique_ptr<audit::LogStorage>> PgVaultStore::OpenAuditStorage(
 }
 
 StatusOr<int64_t> PgVaultStore::DiscardUnfinished() {
-  // Every table of tillit's that holds a vault's rows (the registry's
-  // index version and the schema versions stay: they describe tables).
-  static constexpr const char* kTables[] = {"store_heads",
-                                            "store_records",
-                                            "store_versions",
-                                            "store_documents",
-                                            "store_index_rows",
-                                            "citizens",
-                                            "erased",
-                                            "citizen_index",
-                                            "directory",
-                                            "tokens",
-                                            "audit_rows",
-                                            "audit_listing",
-                                            "audit_checkpoints",
-                                            "ledger_settings",
-                                            "ledger_studies",
-                                            "ledger_queries",
-                                            "ledger_citizen_spend",
-                                            "ledger_citizen_queries",
-                                            "replay_nonces"};
   return session_.Transact([&](Connection& c) -> StatusOr<int64_t> {
     // Holds off an init (its header) until this is done.
     TILLIT_RETURN_IF_ERROR(
@@ -162,15 +220,10 @@ StatusOr<int64_t> PgVaultStore::DiscardUnfinished() {
       return Status::FailedPrecondition(
           "the store holds a vault; nothing of it is discarded");
     }
+    TILLIT_ASSIGN_OR_RETURN(std::vector<std::string> tables, VaultTables(c));
     int64_t removed = 0;
-    for (const char* table : kTables) {
-      // Tables of a component never opened do not exist yet.
-      TILLIT_ASSIGN_OR_RETURN(
-          Result exists, c.Exec("SELECT to_regclass($1) IS NOT NULL", {table}));
-      TILLIT_ASSIGN_OR_RETURN(bool present, exists.Bool(0, 0));
-      if (!present) continue;
-      TILLIT_ASSIGN_OR_RETURN(Result gone,
-                              c.Exec(std::string("DELETE FROM ") + table));
+    for (const std::string& table : tables) {
+      TILLIT_ASSIGN_OR_RETURN(Result gone, c.Exec("DELETE FROM " + table));
       removed += gone.affected();
     }
     return removed;

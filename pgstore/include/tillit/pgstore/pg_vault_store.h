@@ -49,6 +49,9 @@ class PgVaultStore final : public vault::SharedStore {
   PgVaultStore& operator=(const PgVaultStore&) = delete;
 
   StatusOr<Header> ReadHeader() override;
+  // AlreadyExists when the store holds a vault; FailedPrecondition when it
+  // holds the rows of an unfinished migration and no header (a new vault
+  // must not adopt rows under another master secret).
   Status CreateHeader(const Header& header) override;
   StatusOr<std::unique_ptr<vault::Registry>> OpenRegistry(
       const crypto::KeyDeriver& keys) override;
@@ -79,12 +82,21 @@ class PgVaultStore final : public vault::SharedStore {
   // (audit::CopyLogRows), on a connection of its own.
   StatusOr<std::unique_ptr<audit::LogStorage>> OpenAuditStorage(
       const crypto::KeyDeriver& keys);
-  // Deletes the rows an unfinished migration left: every row of tillit's
-  // tables, when the store holds no vault header (FailedPrecondition when
-  // it does: a vault is never discarded). Returns how many rows went.
+  // Deletes the rows an unfinished migration left: every row of the tables
+  // tillit created here (those tillit_schema records; another program's
+  // table of the same name is never touched), when the store holds no
+  // vault header (FailedPrecondition when it does: a vault is never
+  // discarded). Returns how many rows went.
   StatusOr<int64_t> DiscardUnfinished();
+  // The header of a vault whose rows a migration has just put in and
+  // verified: as CreateHeader, without refusing those rows.
+  Status CreateMigratedHeader(const Header& header);
 
  private:
+  // Writes the header under a lock on it; unless `over_rows`, refused when
+  // tillit's tables hold rows.
+  Status WriteHeader(const Header& header, bool over_rows);
+
   PgVaultStore(std::string conninfo, crypto::Random* rng)
       : conninfo_(std::move(conninfo)),
         rng_(rng),

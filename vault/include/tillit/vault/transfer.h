@@ -7,8 +7,9 @@
 // token and Patient hashes stay the hashes of the same master secret, so
 // the vault that takes them in opens them with the same key file. Record
 // contents and documents are plain here (a citizen's store seals or
-// encrypts them again under the same data key as it takes them in): these
-// values live in memory only for as long as one citizen's copy takes.
+// encrypts them again under the same data key as it takes them in), in
+// ordinary memory as every read of a store returns them, and only for as
+// long as one citizen's copy and comparison take.
 //
 // Thread-safety: as the store implementing the interface.
 #ifndef TILLIT_VAULT_TRANSFER_H_
@@ -81,7 +82,9 @@ class RegistryTransfer {
   virtual Status ImportRows(const RegistryRows& rows) = 0;
 };
 
-// Everything one citizen's store holds.
+// Everything one citizen's store holds that a read returns (a data
+// directory's file also keeps each record's first-stored time, which no
+// read returns and PostgreSQL's store does not keep).
 struct StoreRows {
   struct Record {
     // Without `seq`, which each store numbers itself; the order of
