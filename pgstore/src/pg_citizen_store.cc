@@ -281,37 +281,37 @@ void PgCitizenStore::Committed(int64_t generation,
 
 PgCitizenStore::SealedRecord PgCitizenStore::SealRecord(
     const fhir::ParsedResource& r, std::string_view source, int64_t now) const {
-  vault::StoredRecord stored;
-  stored.type = r.type;
-  stored.id = r.id;
-  stored.category = r.category;
-  stored.effective = r.effective;
-  stored.sensitive = r.sensitive;
-  stored.source = std::string(source);
-  stored.updated_at = now;
-  stored.codes = r.codes;
-  stored.resource = r.json;
-  return SealStored(stored);
+  return SealFields(r.type, r.id, r.category, r.effective, r.sensitive, source,
+                    now, r.codes, r.json);
 }
 
 PgCitizenStore::SealedRecord PgCitizenStore::SealStored(
     const vault::StoredRecord& r) const {
+  return SealFields(r.type, r.id, r.category, r.effective, r.sensitive,
+                    r.source, r.updated_at, r.codes, r.resource);
+}
+
+PgCitizenStore::SealedRecord PgCitizenStore::SealFields(
+    std::string_view type, std::string_view id, fhir::Category category,
+    std::optional<int64_t> effective, bool sensitive, std::string_view source,
+    int64_t updated_at, std::span<const std::string> codes,
+    std::string_view json) const {
   SealedRecord out;
-  out.tag = TagOf("r", r.type, r.id);
-  out.type_tag = TagOf("t", r.type);
-  out.category_tag = TagOf("c", fhir::CategoryName(r.category));
+  out.tag = TagOf("r", type, id);
+  out.type_tag = TagOf("t", type);
+  out.category_tag = TagOf("c", fhir::CategoryName(category));
   internal::FieldWriter meta;
-  meta.Str(r.type)
-      .Str(r.id)
-      .Str(fhir::CategoryName(r.category))
-      .Int(r.effective.value_or(kNoDate))
-      .Int(r.sensitive ? 1 : 0)
-      .Str(r.source)
-      .Int(r.updated_at)
-      .Int(static_cast<int64_t>(r.codes.size()));
-  for (const std::string& code : r.codes) meta.Str(code);
+  meta.Str(type)
+      .Str(id)
+      .Str(fhir::CategoryName(category))
+      .Int(effective.value_or(kNoDate))
+      .Int(sensitive ? 1 : 0)
+      .Str(source)
+      .Int(updated_at)
+      .Int(static_cast<int64_t>(codes.size()));
+  for (const std::string& code : codes) meta.Str(code);
   out.meta = Seal('m', out.tag, 0, meta.bytes());
-  out.body = Seal('b', out.tag, 0, crypto::AsBytes(r.resource));
+  out.body = Seal('b', out.tag, 0, crypto::AsBytes(json));
   return out;
 }
 
@@ -366,19 +366,32 @@ Status PgCitizenStore::Supersede(Connection& c, std::span<const uint8_t> tag,
       Result v, c.Exec("SELECT coalesce(max(version), 0) + 1 FROM "
                        "store_versions WHERE citizen_id = $1 AND tag = $2",
                        {citizen_id(), tag}));
-  TILLIT_ASSIGN_OR_RETURN(int64_t version, v.Int64(0, 0));
+  vault::RecordVersion kept;
+  TILLIT_ASSIGN_OR_RETURN(kept.version, v.Int64(0, 0));
+  kept.source = std::move(old.source);
+  kept.recorded_at = old.updated_at;
+  kept.superseded_at = now;
+  kept.superseded_by = std::string(source);
+  kept.note = std::string(note);
+  kept.resource = std::string(AsText(body));
+  return InsertVersion(c, tag, kept);
+}
+
+Status PgCitizenStore::InsertVersion(Connection& c,
+                                     std::span<const uint8_t> tag,
+                                     const vault::RecordVersion& v) {
   internal::FieldWriter w;
-  w.Str(old.source)
-      .Int(old.updated_at)
-      .Int(now)
-      .Str(source)
-      .Str(note)
-      .Str(AsText(body));
+  w.Str(v.source)
+      .Int(v.recorded_at)
+      .Int(v.superseded_at)
+      .Str(v.superseded_by)
+      .Str(v.note)
+      .Str(v.resource);
   return c
       .Exec(
           "INSERT INTO store_versions (citizen_id, tag, version, sealed) "
           "VALUES ($1, $2, $3, $4)",
-          {citizen_id(), tag, version, Seal('v', tag, version, w.bytes())})
+          {citizen_id(), tag, v.version, Seal('v', tag, v.version, w.bytes())})
       .status();
 }
 
@@ -524,40 +537,50 @@ Status PgCitizenStore::WriteDocumentsIn(
     Connection& c, std::span<const vault::DocumentWrite> writes,
     const vault::IndexUpdate* index, int64_t now) {
   for (const vault::DocumentWrite& w : writes) {
-    const Tag tag = TagOf("d", w.kind, w.key);
     if (!w.value) {
       TILLIT_RETURN_IF_ERROR(c.Exec("DELETE FROM store_documents WHERE "
                                     "citizen_id = $1 AND tag = $2",
-                                    {citizen_id(), tag})
+                                    {citizen_id(), TagOf("d", w.kind, w.key)})
                                  .status());
       continue;
     }
-    internal::FieldWriter doc;
-    doc.Str(w.kind).Str(w.key).Str(*w.value).Int(now);
-    TILLIT_RETURN_IF_ERROR(
-        c.Exec("INSERT INTO store_documents (citizen_id, tag, kind_tag, "
-               "sealed) VALUES ($1, $2, $3, $4) ON CONFLICT (citizen_id, tag) "
-               "DO UPDATE SET sealed = EXCLUDED.sealed",
-               {citizen_id(), tag, TagOf("k", w.kind),
-                Seal('d', tag, 0, doc.bytes())})
-            .status());
+    TILLIT_RETURN_IF_ERROR(PutDocument(c, w.kind, w.key, *w.value, now));
   }
-  if (index != nullptr) {
-    // The registry's mirror is rebuilt from these rows after a crash.
-    const Tag kind_tag = TagOf("k", index->kind);
-    internal::FieldWriter rows;
-    rows.Str(index->kind).Int(static_cast<int64_t>(index->rows.size()));
-    for (const vault::IndexRow& row : index->rows) {
-      rows.Str(row.key).Str(row.value);
-    }
-    TILLIT_RETURN_IF_ERROR(
-        c.Exec("INSERT INTO store_index_rows (citizen_id, kind_tag, sealed) "
-               "VALUES ($1, $2, $3) ON CONFLICT (citizen_id, kind_tag) "
-               "DO UPDATE SET sealed = EXCLUDED.sealed",
-               {citizen_id(), kind_tag, Seal('i', kind_tag, 0, rows.bytes())})
-            .status());
-  }
+  // The registry's mirror is rebuilt from these rows after a crash.
+  if (index != nullptr) return PutIndexRows(c, *index);
   return Status::Ok();
+}
+
+Status PgCitizenStore::PutDocument(Connection& c, std::string_view kind,
+                                   std::string_view key, std::string_view value,
+                                   int64_t updated_at) {
+  const Tag tag = TagOf("d", kind, key);
+  internal::FieldWriter doc;
+  doc.Str(kind).Str(key).Str(value).Int(updated_at);
+  return c
+      .Exec(
+          "INSERT INTO store_documents (citizen_id, tag, kind_tag, "
+          "sealed) VALUES ($1, $2, $3, $4) ON CONFLICT (citizen_id, tag) "
+          "DO UPDATE SET sealed = EXCLUDED.sealed",
+          {citizen_id(), tag, TagOf("k", kind), Seal('d', tag, 0, doc.bytes())})
+      .status();
+}
+
+Status PgCitizenStore::PutIndexRows(Connection& c,
+                                    const vault::IndexUpdate& index) {
+  const Tag kind_tag = TagOf("k", index.kind);
+  internal::FieldWriter rows;
+  rows.Str(index.kind).Int(static_cast<int64_t>(index.rows.size()));
+  for (const vault::IndexRow& row : index.rows) {
+    rows.Str(row.key).Str(row.value);
+  }
+  return c
+      .Exec(
+          "INSERT INTO store_index_rows (citizen_id, kind_tag, sealed) "
+          "VALUES ($1, $2, $3) ON CONFLICT (citizen_id, kind_tag) "
+          "DO UPDATE SET sealed = EXCLUDED.sealed",
+          {citizen_id(), kind_tag, Seal('i', kind_tag, 0, rows.bytes())})
+      .status();
 }
 
 // ------------------------------------------------------------------- reads
@@ -990,44 +1013,18 @@ Status PgCitizenStore::ImportRows(const vault::StoreRows& rows) {
     pending.reserve(sealed.size());
     for (const SealedRecord& r : sealed) pending.push_back(&r);
     TILLIT_RETURN_IF_ERROR(InsertRecords(c, &pending));
+    // Versions, documents and index rows as a write seals them.
     for (size_t i = 0; i < rows.records.size(); ++i) {
       for (const vault::RecordVersion& v : rows.records[i].versions) {
-        internal::FieldWriter w;
-        w.Str(v.source)
-            .Int(v.recorded_at)
-            .Int(v.superseded_at)
-            .Str(v.superseded_by)
-            .Str(v.note)
-            .Str(v.resource);
-        TILLIT_RETURN_IF_ERROR(
-            c.Exec("INSERT INTO store_versions (citizen_id, tag, version, "
-                   "sealed) VALUES ($1, $2, $3, $4)",
-                   {citizen_id(), sealed[i].tag, v.version,
-                    Seal('v', sealed[i].tag, v.version, w.bytes())})
-                .status());
+        TILLIT_RETURN_IF_ERROR(InsertVersion(c, sealed[i].tag, v));
       }
     }
     for (const vault::StoreRows::Document& d : rows.documents) {
-      const Tag tag = TagOf("d", d.kind, d.key);
-      internal::FieldWriter doc;
-      doc.Str(d.kind).Str(d.key).Str(d.value).Int(d.updated_at);
       TILLIT_RETURN_IF_ERROR(
-          c.Exec("INSERT INTO store_documents (citizen_id, tag, kind_tag, "
-                 "sealed) VALUES ($1, $2, $3, $4)",
-                 {citizen_id(), tag, TagOf("k", d.kind),
-                  Seal('d', tag, 0, doc.bytes())})
-              .status());
+          PutDocument(c, d.kind, d.key, d.value, d.updated_at));
     }
     for (const vault::IndexUpdate& u : rows.index) {
-      const Tag kind_tag = TagOf("k", u.kind);
-      internal::FieldWriter w;
-      w.Str(u.kind).Int(static_cast<int64_t>(u.rows.size()));
-      for (const vault::IndexRow& row : u.rows) w.Str(row.key).Str(row.value);
-      TILLIT_RETURN_IF_ERROR(
-          c.Exec("INSERT INTO store_index_rows (citizen_id, kind_tag, sealed) "
-                 "VALUES ($1, $2, $3)",
-                 {citizen_id(), kind_tag, Seal('i', kind_tag, 0, w.bytes())})
-              .status());
+      TILLIT_RETURN_IF_ERROR(PutIndexRows(c, u));
     }
     return Status::Ok();
   }));

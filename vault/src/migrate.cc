@@ -16,12 +16,30 @@
 namespace tillit::vault {
 namespace {
 
-// The registry's rows with each citizen's generation left out: the copy's
-// registry takes the generation of the store (a store may be ahead of the
-// registry it came from, which catches up when the store is opened).
-RegistryRows WithoutGenerations(RegistryRows rows) {
-  for (RegistryRows::Citizen& c : rows.citizens) c.generation = 0;
-  return rows;
+// Whether the copy's registry holds the data directory's rows. Each
+// citizen's generation is left out: the copy's registry takes the
+// generation of the store (a store may be ahead of the registry it came
+// from, which catches up when the store is opened), compared with the
+// stores. DataLoss naming the first difference.
+Status CompareRegistries(const RegistryRows& ours, const RegistryRows& theirs) {
+  auto differ = [](const std::string& what) {
+    return Status::DataLoss(
+        "the copy's registry differs from the data directory's: " + what);
+  };
+  if (ours.citizens.size() != theirs.citizens.size()) {
+    return differ("another number of citizens");
+  }
+  for (size_t i = 0; i < ours.citizens.size(); ++i) {
+    RegistryRows::Citizen expected = ours.citizens[i];
+    expected.generation = theirs.citizens[i].generation;
+    if (expected != theirs.citizens[i]) {
+      return differ("the keys or Patient link of citizen " + expected.id);
+    }
+  }
+  if (ours.erased != theirs.erased) return differ("the tombstones");
+  if (ours.directory != theirs.directory) return differ("the directory");
+  if (ours.tokens != theirs.tokens) return differ("the tokens");
+  return Status::Ok();
 }
 
 void Report(const Vault::CopyObserver& progress, std::string_view stage,
@@ -67,11 +85,8 @@ Status Vault::CopyIntoShared(SharedStore& to, const CopyObserver& progress) {
   for (const RegistryRows::Citizen& c : rows.citizens) {
     if (c.pending_dek) {
       return Status::FailedPrecondition(
-          "citizen " + c.id +
-          " has an unfinished rekey; run `tillit keys rotate --citizen " +
-          c.id +
-          "` "
-          "first");
+          "citizen " + c.id + " has an unfinished rekey; run `tillit keys " +
+          "rotate --citizen " + c.id + "` first");
     }
   }
   const uint64_t total = rows.citizens.size();
@@ -116,21 +131,7 @@ Status Vault::VerifySharedCopy(SharedStore& to, const CopyObserver& progress) {
   Registry* const target = registries.target.get();
   TILLIT_ASSIGN_OR_RETURN(RegistryRows ours, registries.from->ExportRows());
   TILLIT_ASSIGN_OR_RETURN(RegistryRows theirs, registries.into->ExportRows());
-  if (WithoutGenerations(ours) != WithoutGenerations(theirs)) {
-    auto differ = [](std::string_view what) {
-      return Status::DataLoss(
-          "the copy's registry differs from the data "
-          "directory's: " +
-          std::string(what));
-    };
-    if (ours.citizens.size() != theirs.citizens.size()) {
-      return differ("another number of citizens");
-    }
-    if (ours.erased != theirs.erased) return differ("the tombstones");
-    if (ours.directory != theirs.directory) return differ("the directory");
-    if (ours.tokens != theirs.tokens) return differ("the tokens");
-    return differ("the citizens' keys or Patient links");
-  }
+  TILLIT_RETURN_IF_ERROR(CompareRegistries(ours, theirs));
 
   const uint64_t total = ours.citizens.size();
   uint64_t done = 0;

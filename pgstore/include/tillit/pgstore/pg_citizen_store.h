@@ -197,6 +197,22 @@ class PgCitizenStore final : public vault::CitizenStore,
                           std::string_view source, int64_t now) const;
   // The same from a record's stored fields (its resource included).
   SealedRecord SealStored(const vault::StoredRecord& r) const;
+  // What both seal: the tags, the sealed metadata and the sealed body.
+  SealedRecord SealFields(std::string_view type, std::string_view id,
+                          fhir::Category category,
+                          std::optional<int64_t> effective, bool sensitive,
+                          std::string_view source, int64_t updated_at,
+                          std::span<const std::string> codes,
+                          std::string_view json) const;
+  // Keeps `v` as an earlier version of the record tagged `tag`.
+  Status InsertVersion(Connection& c, std::span<const uint8_t> tag,
+                       const vault::RecordVersion& v);
+  // Writes one document, or replaces it (sealed with its kind, key and
+  // time).
+  Status PutDocument(Connection& c, std::string_view kind, std::string_view key,
+                     std::string_view value, int64_t updated_at);
+  // Writes one kind's index rows, or replaces them.
+  Status PutIndexRows(Connection& c, const vault::IndexUpdate& index);
   // A sealed earlier version of the record tagged `tag`, opened.
   StatusOr<vault::RecordVersion> OpenVersion(
       std::span<const uint8_t> tag, int64_t version,

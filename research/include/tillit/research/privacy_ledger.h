@@ -57,6 +57,7 @@ struct LedgerQuery {
   std::string description;    // the query in words, 1 to 500 bytes
   int64_t contributors = 0;   // set by Charge from the list
   std::string request_id;     // at most 200 bytes; may be empty
+  bool operator==(const LedgerQuery&) const = default;
 };
 
 // A study's budget, in micro-ε.
@@ -65,6 +66,7 @@ struct StudyBudget {
   int64_t total = 0;
   int64_t spent = 0;
   int64_t remaining() const { return total - spent; }
+  bool operator==(const StudyBudget&) const = default;
 };
 
 // What one citizen's data has spent on one study, in micro-ε, and the
@@ -94,6 +96,7 @@ struct LedgerRows {
   std::vector<LedgerQuery> queries;            // in the order charged
   std::vector<Spend> spends;                   // by citizen, then study
   std::vector<Listing> listings;               // by citizen, then query
+  bool operator==(const LedgerRows&) const = default;
 };
 
 class PrivacyLedger {
